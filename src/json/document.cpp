@@ -1,0 +1,333 @@
+#include "json/document.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace pb::json {
+namespace {
+
+// SAX handler that builds an ordered_json, keeping non-integer numbers as raw
+// tokens and refusing excessive nesting.
+class Builder {
+ public:
+  explicit Builder(std::size_t max_depth) : max_depth_(max_depth) {}
+
+  bool null() { return put(Json(nullptr)); }
+  bool boolean(bool v) { return put(Json(v)); }
+  bool number_integer(Json::number_integer_t v) { return put(Json(v)); }
+  bool number_unsigned(Json::number_unsigned_t v) { return put(Json(v)); }
+  bool number_float(Json::number_float_t /*v*/, const std::string& text) {
+    return put(raw_number(text));
+  }
+  bool string(std::string& v) { return put(Json(std::move(v))); }
+  bool binary(Json::binary_t& /*v*/) { return false; }  // not produced by JSON text
+  bool start_object(std::size_t /*n*/) { return open(Json::object()); }
+  bool key(std::string& k) {
+    key_ = std::move(k);
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t /*n*/) { return open(Json::array()); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t position, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& ex) {
+    error_ = ex.what();
+    error_pos_ = position;
+    return false;
+  }
+
+  Json take() { return std::move(root_); }
+  const std::string& error() const { return error_; }
+  std::size_t error_pos() const { return error_pos_; }
+
+ private:
+  // Inserts a value into the container on top of the stack (or as root) and
+  // returns its address.
+  Json* insert(Json&& v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Json& top = *stack_.back();
+    if (top.is_array()) {
+      top.push_back(std::move(v));
+      return &top.back();
+    }
+    // Duplicate member names: the last one wins (what JSON.parse does), but
+    // the member keeps its first position.
+    Json& slot = top[key_];
+    slot = std::move(v);
+    return &slot;
+  }
+  bool put(Json&& v) {
+    insert(std::move(v));
+    return true;
+  }
+  bool open(Json&& v) {
+    if (stack_.size() >= max_depth_) {
+      error_ = "nesting deeper than " + std::to_string(max_depth_) + " levels";
+      return false;
+    }
+    stack_.push_back(insert(std::move(v)));
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  std::size_t max_depth_;
+  Json root_;
+  std::vector<Json*> stack_;
+  std::string key_;
+  std::string error_;
+  std::size_t error_pos_ = 0;
+};
+
+void escape_string(std::string& out, std::string_view s) {
+  static const char* kHex = "0123456789abcdef";
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// Exact decimal normal form of a JSON number token: "-" if negative, the
+// significant digits without leading/trailing zeros, "e" and the exponent of
+// the last digit. Zero is "0" whatever its sign or form.
+std::string canonical_text(std::string_view t) {
+  std::size_t i = 0;
+  bool neg = false;
+  if (i < t.size() && t[i] == '-') {
+    neg = true;
+    ++i;
+  }
+  std::string digits;
+  long long exp = 0;
+  for (; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) digits.push_back(t[i]);
+  if (i < t.size() && t[i] == '.') {
+    for (++i; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) {
+      digits.push_back(t[i]);
+      --exp;
+    }
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    bool eneg = false;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) eneg = t[i++] == '-';
+    long long e = 0;
+    for (; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) {
+      // Saturate: exponents this large are beyond any real document.
+      if (e < 1000000000000LL) e = e * 10 + (t[i] - '0');
+    }
+    exp += eneg ? -e : e;
+  }
+  std::size_t first = digits.find_first_not_of('0');
+  if (first == std::string::npos) return "0";
+  std::size_t last = digits.find_last_not_of('0');
+  exp += static_cast<long long>(digits.size() - 1 - last);
+  std::string out = neg ? "-" : "";
+  out.append(digits, first, last - first + 1);
+  out += 'e';
+  out += std::to_string(exp);
+  return out;
+}
+
+}  // namespace
+
+Json parse(std::string_view text, std::size_t max_depth) {
+  Builder builder(max_depth);
+  bool ok = Json::sax_parse(text.begin(), text.end(), &builder, Json::input_format_t::json,
+                            /*strict=*/true, /*ignore_comments=*/false);
+  if (!ok) {
+    std::string msg = builder.error().empty() ? "invalid JSON" : builder.error();
+    throw ParseError(msg, builder.error_pos());
+  }
+  return builder.take();
+}
+
+void dump_to(std::string& out, const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null:
+      out += "null";
+      return;
+    case Json::value_t::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::number_integer:
+      out += std::to_string(v.get<Json::number_integer_t>());
+      return;
+    case Json::value_t::number_unsigned:
+      out += std::to_string(v.get<Json::number_unsigned_t>());
+      return;
+    case Json::value_t::number_float:
+      // Only values built in code (not parsed) get here; nlohmann's shortest
+      // round-trip form is exact for them.
+      out += v.dump();
+      return;
+    case Json::value_t::binary:
+      out += raw_number_text(v);
+      return;
+    case Json::value_t::string:
+      escape_string(out, v.get_ref<const std::string&>());
+      return;
+    case Json::value_t::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out.push_back(',');
+        first = false;
+        dump_to(out, e);
+      }
+      out.push_back(']');
+      return;
+    }
+    case Json::value_t::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [k, e] : v.items()) {
+        if (!first) out.push_back(',');
+        first = false;
+        escape_string(out, k);
+        out.push_back(':');
+        dump_to(out, e);
+      }
+      out.push_back('}');
+      return;
+    }
+    case Json::value_t::discarded:
+      out += "null";
+      return;
+  }
+}
+
+std::string dump(const Json& v) {
+  std::string out;
+  dump_to(out, v);
+  return out;
+}
+
+bool is_raw_number(const Json& v) {
+  return v.is_binary() && v.get_binary().has_subtype() &&
+         v.get_binary().subtype() == kRawNumberSubtype;
+}
+
+bool is_number(const Json& v) { return v.is_number() || is_raw_number(v); }
+
+Json raw_number(std::string_view text) {
+  Json::binary_t::container_type bytes(text.begin(), text.end());
+  return Json::binary(std::move(bytes), kRawNumberSubtype);
+}
+
+std::string_view raw_number_text(const Json& v) {
+  if (!is_raw_number(v)) return {};
+  const auto& b = v.get_binary();
+  return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::string canonical_number(const Json& v) {
+  if (is_raw_number(v)) return canonical_text(raw_number_text(v));
+  if (v.is_number_integer() || v.is_number_unsigned() || v.is_number_float()) {
+    return canonical_text(dump(v));
+  }
+  throw std::invalid_argument("not a number");
+}
+
+bool equal(const Json& a, const Json& b) {
+  if (is_number(a) || is_number(b)) {
+    if (!is_number(a) || !is_number(b)) return false;
+    if ((a.is_number_integer() || a.is_number_unsigned()) &&
+        (b.is_number_integer() || b.is_number_unsigned())) {
+      return a == b;
+    }
+    return canonical_number(a) == canonical_number(b);
+  }
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case Json::value_t::array: {
+      if (a.size() != b.size()) return false;
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (!equal(a[i], b[i])) return false;
+      }
+      return true;
+    }
+    case Json::value_t::object: {
+      if (a.size() != b.size()) return false;
+      for (const auto& [k, av] : a.items()) {
+        auto it = b.find(k);
+        if (it == b.end() || !equal(av, *it)) return false;
+      }
+      return true;
+    }
+    default:
+      return a == b;
+  }
+}
+
+std::string identity(const Json& v) {
+  if (is_number(v)) return "n" + canonical_number(v);
+  switch (v.type()) {
+    case Json::value_t::string:
+      return "s" + v.get<std::string>();
+    case Json::value_t::boolean:
+      return v.get<bool>() ? "t" : "f";
+    case Json::value_t::null:
+      return "z";
+    case Json::value_t::array: {
+      std::string out = "a[";
+      for (const auto& e : v) {
+        out += identity(e);
+        out.push_back('\x1f');
+      }
+      return out + "]";
+    }
+    case Json::value_t::object: {
+      std::vector<std::pair<std::string, std::string>> members;
+      for (const auto& [k, e] : v.items()) members.emplace_back(k, identity(e));
+      std::sort(members.begin(), members.end());
+      std::string out = "o{";
+      for (const auto& [k, e] : members) {
+        out += dump(Json(k));
+        out.push_back(':');
+        out += e;
+        out.push_back('\x1f');
+      }
+      return out + "}";
+    }
+    default:
+      return "?";
+  }
+}
+
+}  // namespace pb::json

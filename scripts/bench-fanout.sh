@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# Fan-out benchmark: pollbridge beside nginx+nchan, same machine, same run.
+#
+#   sudo scripts/bench-fanout.sh            # full run (about 10 minutes)
+#   sudo scripts/bench-fanout.sh --quick    # smoke run: 200 clients, 5 s
+#
+# On a fresh Debian machine, as root: installs its tools with apt-get, builds
+# pollbridge and the load client (scripts/loadgen, pb-loadgen) in Release,
+# raises the fd limit and a few network sysctls (restored on exit), then for
+# each client count runs both servers in turn (the order alternates) under the
+# same event rate, payload and duration, plus the reconnect storm and
+# pollbridge's upstream-requests-per-interval check. Prints markdown tables
+# and keeps them, the raw JSON results and the server logs in OUT_DIR.
+#
+# Environment:
+#   CLIENTS="1000 5000 10000 max"  client counts; "max" = what the fd limit allows
+#   RATE=10              changes per second
+#   PAYLOAD=512          bytes of padding per document
+#   DURATION=10          seconds of measured publishing per run
+#   WARMUP=2             seconds of unmeasured publishing before that
+#   STORM_CLIENTS=5000   clients in the reconnect storm (0: skip)
+#   UPSTREAM_CLIENTS=10000  clients for the upstream-requests check (0: skip)
+#   TARGETS="pollbridge nchan"
+#   BUILD_DIR=<repo>/build-bench   OUT_DIR=<BUILD_DIR>/bench-results/<time>
+#   PB_PORT=18080 NCHAN_PORT=18081 BACKEND_PORT=18082
+# Flags: --quick, --no-install (skip apt-get), --no-build, -h|--help
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_DIR="$ROOT/scripts/bench"
+
+QUICK=0
+INSTALL=1
+BUILD=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    --no-install) INSTALL=0 ;;
+    --no-build) BUILD=0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $QUICK == 1 ]]; then
+  CLIENTS=${CLIENTS:-200}
+  DURATION=${DURATION:-5}
+  WARMUP=${WARMUP:-1}
+  STORM_CLIENTS=${STORM_CLIENTS:-200}
+  UPSTREAM_CLIENTS=${UPSTREAM_CLIENTS:-200}
+  UPSTREAM_INTERVALS=${UPSTREAM_INTERVALS:-3}
+fi
+CLIENTS=${CLIENTS:-"1000 5000 10000 max"}
+RATE=${RATE:-10}
+PAYLOAD=${PAYLOAD:-512}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+STORM_CLIENTS=${STORM_CLIENTS:-5000}
+UPSTREAM_CLIENTS=${UPSTREAM_CLIENTS:-10000}
+UPSTREAM_INTERVALS=${UPSTREAM_INTERVALS:-10}
+TARGETS=${TARGETS:-"pollbridge nchan"}
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results/$(date +%Y%m%d-%H%M%S)}
+PB_PORT=${PB_PORT:-18080}
+NCHAN_PORT=${NCHAN_PORT:-18081}
+BACKEND_PORT=${BACKEND_PORT:-18082}
+TOKEN=${TOKEN:-bench-$RANDOM$RANDOM}
+# A run that takes longer than this is killed (and reported as failed).
+RUN_TIMEOUT=${RUN_TIMEOUT:-900}
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------- cleanup ---
+RUN_DIR=$(mktemp -d /tmp/pb-bench.XXXXXX)
+chmod 755 "$RUN_DIR"  # nginx workers may run as another user
+declare -a SYSCTL_RESTORE=()
+NGINX_PID=""
+PB_PID=""
+LOADGEN_PID=""
+
+stop_pid() {  # stop_pid PID: TERM, then KILL after 5 s; only our own children
+  local pid=$1 i
+  [[ -n $pid ]] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$LOADGEN_PID"
+  stop_pid "$PB_PID"
+  stop_pid "$NGINX_PID"
+  local kv
+  for kv in "${SYSCTL_RESTORE[@]}"; do
+    sysctl -q -w "$kv" >/dev/null 2>&1 || true
+  done
+  if [[ -d $OUT_DIR ]]; then cp -f "$RUN_DIR"/*.log "$OUT_DIR"/ 2>/dev/null || true; fi
+  rm -rf "$RUN_DIR"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- install ---
+PACKAGES=(nginx libnginx-mod-nchan cmake g++ ninja-build pkg-config
+  libcpp-httplib-dev libyaml-cpp-dev libssl-dev nlohmann-json3-dev libsqlite3-dev
+  zlib1g-dev libbrotli-dev libgtest-dev procps)
+
+install_tools() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [[ ${#missing[@]} == 0 ]]; then
+    log "tools already installed"
+    return
+  fi
+  [[ $EUID == 0 ]] || die "missing packages (${missing[*]}); run as root or install them"
+  log "installing: ${missing[*]}"
+  # Keep the package's own nginx service from starting (it would listen on
+  # :80 and compete for the CPU); only if no policy is in place already.
+  local policy_added=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [[ $policy_added == 1 ]] && rm -f /usr/sbin/policy-rc.d
+  return 0
+}
+
+[[ $INSTALL == 1 ]] && install_tools
+[[ -e /usr/lib/nginx/modules/ngx_nchan_module.so ]] || die "nchan module missing (libnginx-mod-nchan)"
+
+# ------------------------------------------------------------------ build ---
+LOADGEN="$BUILD_DIR/pb-loadgen"
+POLLBRIDGE="$BUILD_DIR/pollbridge"
+if [[ $BUILD == 1 ]]; then
+  log "building Release in $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPB_BUILD_TESTS=OFF >/dev/null
+  targets=(pb-loadgen)
+  [[ " $TARGETS " == *" pollbridge "* ]] && targets+=(pollbridge)
+  cmake --build "$BUILD_DIR" --target "${targets[@]}"
+fi
+[[ -x $LOADGEN ]] || die "no load client at $LOADGEN"
+"$LOADGEN" --self-test
+
+# ----------------------------------------------------------------- limits ---
+LIMITS_NOTE=()
+hard=$(ulimit -Hn)
+nr_open=$(cat /proc/sys/fs/nr_open 2>/dev/null || echo "$hard")
+if [[ $hard != unlimited && $hard -lt $nr_open ]]; then
+  if ulimit -Hn "$nr_open" 2>/dev/null; then
+    LIMITS_NOTE+=("hard fd limit raised from $hard to $nr_open")
+  else
+    LIMITS_NOTE+=("hard fd limit $hard could not be raised (no CAP_SYS_RESOURCE); fs.nr_open is $nr_open")
+  fi
+fi
+ulimit -n "$(ulimit -Hn)"
+FD_LIMIT=$(ulimit -n)
+LIMITS_NOTE+=("ulimit -n = $FD_LIMIT (servers and load client each)")
+
+set_sysctl() {  # set_sysctl KEY VALUE: only raises; remembers the old value
+  local key=$1 want=$2 old
+  old=$(sysctl -n "$key" 2>/dev/null | tr -s '\t ' ' ') || { LIMITS_NOTE+=("$key: not available"); return; }
+  if [[ $old == "$want" ]]; then
+    LIMITS_NOTE+=("$key = $want (already)")
+  elif sysctl -q -w "$key=$want" >/dev/null 2>&1; then
+    SYSCTL_RESTORE+=("$key=$old")
+    LIMITS_NOTE+=("$key = $want (was $old, restored on exit)")
+  else
+    LIMITS_NOTE+=("$key = $old (could not set $want)")
+  fi
+}
+BACKLOG=4096
+if [[ $EUID == 0 ]]; then
+  [[ $(sysctl -n net.core.somaxconn) -lt $BACKLOG ]] && set_sysctl net.core.somaxconn $BACKLOG
+  [[ $(sysctl -n net.ipv4.tcp_max_syn_backlog) -lt $BACKLOG ]] && set_sysctl net.ipv4.tcp_max_syn_backlog $BACKLOG
+  set_sysctl net.ipv4.ip_local_port_range "1024 65000"
+fi
+LIMITS_NOTE+=("net.core.somaxconn = $(sysctl -n net.core.somaxconn), listen backlog $BACKLOG for both servers")
+
+# The most clients: every process holds one fd per client plus a few of its
+# own; keep a margin and round down to 500.
+MAX_CLIENTS=$(( (FD_LIMIT - 300) / 500 * 500 ))
+declare -a COUNTS=()
+for c in $CLIENTS; do
+  [[ $c == max ]] && c=$MAX_CLIENTS
+  if (( c > MAX_CLIENTS )); then
+    log "capping $c clients at $MAX_CLIENTS (fd limit $FD_LIMIT)"
+    c=$MAX_CLIENTS
+  fi
+  [[ " ${COUNTS[*]} " == *" $c "* ]] || COUNTS+=("$c")
+done
+(( STORM_CLIENTS > MAX_CLIENTS )) && STORM_CLIENTS=$MAX_CLIENTS
+(( UPSTREAM_CLIENTS > MAX_CLIENTS )) && UPSTREAM_CLIENTS=$MAX_CLIENTS
+
+mkdir -p "$OUT_DIR"
+RESULTS="$OUT_DIR/results.jsonl"
+: > "$RESULTS"
+
+# ---------------------------------------------------------------- servers ---
+wait_port() {  # wait_port PORT SECONDS
+  local port=$1 t=$(( $2 * 10 )) i
+  for ((i = 0; i < t; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_nginx() {
+  local prefix="$RUN_DIR/nginx" i
+  rm -rf "$prefix"
+  mkdir -p "$prefix/tmp"
+  sed -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$NCHAN_PORT|g" -e "s|@NOFILE@|$FD_LIMIT|g" \
+    -e "s|@WORKER_CONNECTIONS@|$((FD_LIMIT - 64))|g" -e "s|@BACKLOG@|$BACKLOG|g" \
+    "$BENCH_DIR/nginx-nchan.conf.in" > "$prefix/nginx.conf"
+  nginx -p "$prefix" -c "$prefix/nginx.conf" -g 'daemon off;' >> "$RUN_DIR/nginx.log" 2>&1 &
+  NGINX_PID=$!
+  wait_port "$NCHAN_PORT" 10 || die "nginx did not start (see $RUN_DIR/nginx.log, $prefix/error.log)"
+  # The workers are what serves subscribers: sample those.
+  for ((i = 0; i < 50; i++)); do
+    pgrep -P "$NGINX_PID" > "$RUN_DIR/server.pids" || true
+    [[ $(wc -l < "$RUN_DIR/server.pids") -ge 2 ]] && break
+    sleep 0.1
+  done
+}
+
+stop_nginx() {
+  cat "$RUN_DIR/nginx/error.log" >> "$RUN_DIR/nginx.log" 2>/dev/null || true
+  stop_pid "$NGINX_PID"
+  NGINX_PID=""
+}
+
+write_pb_config() {  # write_pb_config INTERVAL
+  sed -e "s|@PORT@|$PB_PORT|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" -e "s|@TOKEN@|$TOKEN|g" \
+    -e "s|@INTERVAL@|$1|g" -e "s|@BACKLOG@|$BACKLOG|g" \
+    "$BENCH_DIR/pollbridge.yaml.in" > "$RUN_DIR/pollbridge.yaml"
+}
+
+start_pollbridge() {
+  (cd "$RUN_DIR" && exec "$POLLBRIDGE" --config "$RUN_DIR/pollbridge.yaml") \
+    >> "$RUN_DIR/pollbridge.log" 2>&1 &
+  PB_PID=$!
+  echo "$PB_PID" > "$RUN_DIR/server.pids"
+}
+
+stop_pollbridge() {
+  local rc=0
+  if [[ -n $PB_PID ]] && ! kill -0 "$PB_PID" 2>/dev/null; then
+    wait "$PB_PID" 2>/dev/null || rc=$?
+    log "pollbridge had exited (status $rc) before the end of the run; see pollbridge.log"
+    echo "{\"target\":\"pollbridge\",\"event\":\"exited\",\"status\":$rc}" >> "$OUT_DIR/failures.jsonl"
+  fi
+  stop_pid "$PB_PID"
+  PB_PID=""
+}
+
+# ------------------------------------------------------------------- runs ---
+COMMON_ARGS=(--rate "$RATE" --payload "$PAYLOAD" --duration "$DURATION" --warmup "$WARMUP"
+  --server-pid-file "$RUN_DIR/server.pids" --out "$RESULTS" --connect-timeout 120)
+
+run_loadgen() {  # run_loadgen ARGS...: in the background so the trap can stop it
+  timeout "$RUN_TIMEOUT" "$LOADGEN" "$@" "${COMMON_ARGS[@]}" > /dev/null 2>> "$RUN_DIR/loadgen.log" &
+  LOADGEN_PID=$!
+}
+
+wait_loadgen() {
+  local rc=0
+  wait "$LOADGEN_PID" || rc=$?
+  LOADGEN_PID=""
+  [[ $rc == 0 ]] || log "load client failed (status $rc); see loadgen.log"
+  tail -n 4 "$RUN_DIR/loadgen.log" | sed 's/^/    /' >&2
+  return 0
+}
+
+run_nchan() {  # run_nchan CLIENTS EXTRA...
+  local n=$1
+  shift
+  for p in "$NCHAN_PORT"; do port_free "$p" || die "port $p is in use"; done
+  log "nginx+nchan: $n clients $*"
+  : > "$RUN_DIR/server.pids"
+  start_nginx
+  run_loadgen --target nchan --port "$NCHAN_PORT" --path /sub --clients "$n" "$@"
+  wait_loadgen
+  stop_nginx
+}
+
+run_pollbridge() {  # run_pollbridge CLIENTS INTERVAL EXTRA...
+  local n=$1 interval=$2
+  shift 2
+  for p in "$PB_PORT" "$BACKEND_PORT"; do port_free "$p" || die "port $p is in use"; done
+  log "pollbridge: $n clients, interval $interval $*"
+  : > "$RUN_DIR/server.pids"
+  write_pb_config "$interval"
+  # The load client serves pollbridge's upstream: start it first, then
+  # pollbridge; the load client waits for pollbridge's port.
+  run_loadgen --target pollbridge --port "$PB_PORT" --path /events/bench --token "$TOKEN" \
+    --backend-port "$BACKEND_PORT" --clients "$n" "$@"
+  if ! wait_port "$BACKEND_PORT" 10; then
+    wait_loadgen
+    return 0
+  fi
+  start_pollbridge
+  wait_loadgen
+  stop_pollbridge
+}
+
+run_target() {  # run_target TARGET CLIENTS EXTRA...
+  local target=$1
+  shift
+  case "$target" in
+    nchan) run_nchan "$@" ;;
+    pollbridge) local n=$1; shift; run_pollbridge "$n" 60s "$@" ;;
+  esac
+}
+
+if [[ " $TARGETS " == *" pollbridge "* ]]; then
+  [[ -x $POLLBRIDGE ]] || die "no pollbridge binary at $POLLBRIDGE"
+  PB_VERSION=$("$POLLBRIDGE" --version 2>&1 | head -n 1) || PB_VERSION="(--version failed)"
+fi
+
+log "client counts: ${COUNTS[*]}; rate $RATE/s; payload $PAYLOAD B; $DURATION s per run"
+storm_done=0
+i=0
+for n in "${COUNTS[@]}"; do
+  extra=()
+  if [[ $n == "$STORM_CLIENTS" ]]; then
+    extra=(--storm)
+    storm_done=1
+  fi
+  order=($TARGETS)
+  if (( i % 2 == 1 )); then order=($(printf '%s\n' "${order[@]}" | tac)); fi
+  for t in "${order[@]}"; do run_target "$t" "$n" "${extra[@]}"; done
+  i=$((i + 1))
+done
+if [[ $storm_done == 0 && $STORM_CLIENTS -gt 0 ]]; then
+  for t in $TARGETS; do run_target "$t" "$STORM_CLIENTS" --storm; done
+fi
+if [[ $UPSTREAM_CLIENTS -gt 0 && " $TARGETS " == *" pollbridge "* ]]; then
+  run_pollbridge "$UPSTREAM_CLIENTS" 1s --mode upstream-count --interval-ms 1000 \
+    --intervals "$UPSTREAM_INTERVALS" --rate 1
+fi
+
+# ----------------------------------------------------------------- report ---
+{
+  echo "## Fan-out benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "Command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\`" \
+    "(CLIENTS=\"$CLIENTS\" RATE=$RATE PAYLOAD=$PAYLOAD DURATION=$DURATION WARMUP=$WARMUP" \
+    "STORM_CLIENTS=$STORM_CLIENTS UPSTREAM_CLIENTS=$UPSTREAM_CLIENTS)"
+  echo
+  echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \
+    "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"
+  echo
+  echo "Servers: pollbridge ${PB_VERSION:-(not run)} with hub_threads 2;" \
+    "$(nginx -v 2>&1 | sed 's/^nginx version: //') with nchan" \
+    "$(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null) (worker_processes 2)"
+  echo
+  echo "Limits:"
+  printf -- '- %s\n' "${LIMITS_NOTE[@]}"
+  echo
+  "$LOADGEN" --report "$RESULTS"
+  if [[ -s $OUT_DIR/failures.jsonl ]]; then
+    echo "Failures:"
+    sed 's/^/    /' "$OUT_DIR/failures.jsonl"
+  fi
+} > "$OUT_DIR/report.md"
+cat "$OUT_DIR/report.md"
+log "results in $OUT_DIR (report.md, results.jsonl, logs)"

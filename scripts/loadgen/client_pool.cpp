@@ -1,0 +1,383 @@
+#include "client_pool.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "publisher.h"  // realtime_ns, monotonic_ns
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+namespace pbl {
+
+namespace {
+constexpr std::size_t kReadBuffer = 64 * 1024;
+constexpr int kMaxEvents = 1024;
+}  // namespace
+
+struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
+  enum class St : std::uint8_t { kIdle, kQueued, kConnecting, kHead, kStreaming, kRetryWait };
+  // Storm progress of this client.
+  enum class Storm : std::uint8_t { kNone, kReconnecting, kResumed };
+
+  ClientPool* pool = nullptr;
+  std::uint32_t index = 0;
+  std::uint32_t generation = 0;  // bumped per socket; stale epoll events are ignored
+  int fd = -1;
+  St st = St::kIdle;
+  HttpReader http;
+  SseParser sse;
+  std::string out;  // request bytes not yet written
+  std::uint64_t last_seq = 0;
+  bool have_seq = false;
+
+  Storm storm = Storm::kNone;
+  bool storm_head = false;
+  std::uint64_t storm_target = 0;
+  std::int64_t storm_disconnect_ns = 0;
+
+  bool on_head(const HttpReader& reader) override { return pool->on_head(*this, reader); }
+  void on_body(const char* data, std::size_t size) override { sse.feed(data, size, *this); }
+  void on_event(const SseEvent& event) override { pool->on_event(*this, event); }
+};
+
+bool find_u64(std::string_view json, std::string_view key, std::uint64_t& out) {
+  std::size_t at = 0;
+  while (true) {
+    at = json.find(key, at);
+    if (at == std::string_view::npos) return false;
+    std::size_t p = at + key.size();
+    // key must be a quoted member name: the caller passes "\"seq\""
+    while (p < json.size() && (json[p] == ' ' || json[p] == '\t')) ++p;
+    if (p < json.size() && json[p] == ':') {
+      ++p;
+      while (p < json.size() && (json[p] == ' ' || json[p] == '\t' || json[p] == '\n')) ++p;
+      if (p >= json.size() || json[p] < '0' || json[p] > '9') return false;
+      std::uint64_t v = 0;
+      while (p < json.size() && json[p] >= '0' && json[p] <= '9') {
+        v = v * 10 + static_cast<std::uint64_t>(json[p] - '0');
+        ++p;
+      }
+      out = v;
+      return true;
+    }
+    at += key.size();
+  }
+}
+
+ClientPool::ClientPool(PoolOptions options, const std::atomic<std::uint64_t>& published_seq)
+    : options_(std::move(options)), published_(published_seq), read_buf_(kReadBuffer) {}
+
+ClientPool::~ClientPool() {
+  close_all();
+  if (epfd_ >= 0) ::close(epfd_);
+}
+
+bool ClientPool::init(std::string& error) {
+  server_.sin_family = AF_INET;
+  server_.sin_port = htons(static_cast<std::uint16_t>(options_.port));
+  if (inet_pton(AF_INET, options_.host.c_str(), &server_.sin_addr) != 1) {
+    error = "not a numeric IPv4 address: " + options_.host;
+    return false;
+  }
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) {
+    error = std::string("epoll_create1: ") + std::strerror(errno);
+    return false;
+  }
+  conns_.reserve(options_.clients);
+  for (std::size_t i = 0; i < options_.clients; ++i) {
+    auto c = std::make_unique<Conn>();
+    c->pool = this;
+    c->index = static_cast<std::uint32_t>(i);
+    conns_.push_back(std::move(c));
+  }
+  return true;
+}
+
+void ClientPool::connect_all() {
+  for (auto& c : conns_) {
+    if (c->st == Conn::St::kIdle) {
+      c->st = Conn::St::kQueued;
+      connect_queue_.push_back(c->index);
+    }
+  }
+  pump();
+}
+
+void ClientPool::pump() {
+  const std::int64_t now = monotonic_ns();
+  while (!retry_queue_.empty() && retry_queue_.front().first <= now) {
+    Conn& c = *conns_[retry_queue_.front().second];
+    retry_queue_.pop_front();
+    if (c.st == Conn::St::kRetryWait) {
+      c.st = Conn::St::kQueued;
+      connect_queue_.push_back(c.index);
+    }
+  }
+  while (!connect_queue_.empty() && (!paced_ || in_flight_ < options_.connect_concurrency)) {
+    Conn& c = *conns_[connect_queue_.front()];
+    connect_queue_.pop_front();
+    if (c.st == Conn::St::kQueued) start_connect(c);
+  }
+}
+
+void ClientPool::start_connect(Conn& c) {
+  ++c.generation;
+  c.http.reset();
+  c.sse.reset_stream();
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    last_error_ = std::string("socket: ") + std::strerror(errno);
+    ++stats_[static_cast<int>(phase_)].connect_errors;
+    c.st = Conn::St::kRetryWait;
+    retry_queue_.emplace_back(monotonic_ns() + options_.reconnect_delay_ms * 1000000LL, c.index);
+    return;
+  }
+  c.fd = fd;
+  c.st = Conn::St::kConnecting;
+  ++in_flight_;
+  if (options_.src_addrs > 1) {
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(0x7f000001u + c.index % static_cast<unsigned>(options_.src_addrs));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      fail(c, std::string("bind: ") + std::strerror(errno));
+      return;
+    }
+  }
+  c.out = "GET " + options_.path + " HTTP/1.1\r\nHost: " + options_.host + ":" +
+          std::to_string(options_.port) +
+          "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
+          "User-Agent: pb-loadgen\r\n";
+  if (!c.sse.last_event_id().empty()) c.out += "Last-Event-ID: " + c.sse.last_event_id() + "\r\n";
+  c.out += "\r\n";
+
+  epoll_event ev{};
+  ev.events = EPOLLOUT;
+  ev.data.u64 = (static_cast<std::uint64_t>(c.generation) << 32) | c.index;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    fail(c, std::string("epoll_ctl: ") + std::strerror(errno));
+    return;
+  }
+  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server_), sizeof server_);
+  if (rc != 0 && errno != EINPROGRESS) fail(c, std::string("connect: ") + std::strerror(errno));
+}
+
+void ClientPool::close_fd(Conn& c, bool abortive) {
+  if (c.fd < 0) return;
+  if (abortive) {
+    linger lg{1, 0};
+    ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  ::close(c.fd);  // also leaves the epoll set
+  c.fd = -1;
+  if (c.st == Conn::St::kConnecting || c.st == Conn::St::kHead) --in_flight_;
+  if (c.st == Conn::St::kStreaming) --streaming_;
+  c.out.clear();
+}
+
+void ClientPool::fail(Conn& c, const std::string& why) {
+  PhaseStats& s = stats_[static_cast<int>(phase_)];
+  if (c.st == Conn::St::kStreaming) {
+    ++s.disconnects;
+  } else {
+    ++s.connect_errors;
+  }
+  last_error_ = why;
+  close_fd(c, false);
+  c.st = Conn::St::kRetryWait;
+  if (!closing_) {
+    retry_queue_.emplace_back(monotonic_ns() + options_.reconnect_delay_ms * 1000000LL, c.index);
+  }
+}
+
+void ClientPool::poll(int timeout_ms) {
+  epoll_event events[kMaxEvents];
+  const int n = ::epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    const std::uint32_t index = static_cast<std::uint32_t>(events[i].data.u64 & 0xffffffffu);
+    const std::uint32_t gen = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
+    if (index >= conns_.size()) continue;
+    Conn& c = *conns_[index];
+    if (c.generation != gen || c.fd < 0) continue;
+    on_io(c, events[i].events);
+  }
+  if (storm_active_) storm_tick(monotonic_ns());
+  pump();
+}
+
+void ClientPool::on_io(Conn& c, std::uint32_t events) {
+  if (c.st == Conn::St::kConnecting) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_writable(c);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) on_readable(c);
+}
+
+void ClientPool::on_writable(Conn& c) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) {
+    fail(c, std::string("connect: ") + std::strerror(err));
+    return;
+  }
+  while (!c.out.empty()) {
+    const ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EAGAIN) return;  // stay on EPOLLOUT
+      fail(c, std::string("send: ") + std::strerror(errno));
+      return;
+    }
+    c.out.erase(0, static_cast<std::size_t>(w));
+  }
+  c.out.shrink_to_fit();
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = (static_cast<std::uint64_t>(c.generation) << 32) | c.index;
+  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
+  c.st = Conn::St::kHead;
+}
+
+void ClientPool::on_readable(Conn& c) {
+  const ssize_t n = ::read(c.fd, read_buf_.data(), read_buf_.size());
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    fail(c, std::string("read: ") + std::strerror(errno));
+    return;
+  }
+  if (n == 0) {
+    fail(c, c.st == Conn::St::kStreaming ? "stream closed by server"
+                                         : "closed by server before the response head");
+    return;
+  }
+  const std::uint32_t gen = c.generation;
+  const HttpReader::Status s = c.http.feed(read_buf_.data(), static_cast<std::size_t>(n), c);
+  if (c.generation != gen || c.fd < 0) return;  // closed from a callback
+  if (s == HttpReader::Status::kError) {
+    fail(c, "bad response: " + c.http.error());
+  } else if (s == HttpReader::Status::kEnd) {
+    fail(c, "response ended");
+  }
+}
+
+bool ClientPool::on_head(Conn& c, const HttpReader& reader) {
+  if (reader.status_code() != 200) {
+    last_error_ = "HTTP " + std::to_string(reader.status_code());
+    return false;
+  }
+  if (reader.content_type().compare(0, 17, "text/event-stream") != 0) {
+    last_error_ = "Content-Type " + reader.content_type();
+    return false;
+  }
+  --in_flight_;
+  ++streaming_;
+  c.st = Conn::St::kStreaming;
+  if (c.storm == Conn::Storm::kReconnecting) {
+    c.storm_head = true;
+    c.storm_target = std::max(c.storm_target, published_.load());
+    check_resumed(c, monotonic_ns());
+  }
+  return true;
+}
+
+void ClientPool::on_event(Conn& c, const SseEvent& event) {
+  const std::int64_t now = realtime_ns();
+  PhaseStats& s = stats_[static_cast<int>(phase_)];
+  std::uint64_t seq = 0, ts = 0;
+  if (!find_u64(event.data, "\"seq\"", seq) || !find_u64(event.data, "\"ts\"", ts)) {
+    ++s.bad_events;
+    return;
+  }
+  ++s.events;
+  if (c.have_seq) {
+    if (seq <= c.last_seq) {
+      ++s.dups;
+      return;
+    }
+    if (seq > c.last_seq + 1) s.gaps += seq - c.last_seq - 1;
+  }
+  c.have_seq = true;
+  c.last_seq = seq;
+  if (seq >= seen_.size()) seen_.resize(std::max<std::size_t>(seq + 1, seen_.size() * 2), 0);
+  seen_[seq] = 1;
+  if (seq >= window_lo_ && seq <= window_hi_) {
+    ++s.delivered;
+    s.latency.record_us((now - static_cast<std::int64_t>(ts)) / 1000);
+    s.last_delivery_ns = now;
+  }
+  if (c.storm == Conn::Storm::kReconnecting && c.storm_head) check_resumed(c, monotonic_ns());
+}
+
+std::uint64_t ClientPool::unseen(std::uint64_t lo, std::uint64_t hi) const {
+  std::uint64_t missing = 0;
+  for (std::uint64_t s = lo; s <= hi; ++s) {
+    if (s >= seen_.size() || !seen_[s]) ++missing;
+  }
+  return missing;
+}
+
+void ClientPool::start_storm(double spread_seconds) {
+  storm_active_ = true;
+  paced_ = false;
+  storm_spread_ns_ = spread_seconds * 1e9;
+  storm_start_ns_ = monotonic_ns();
+  storm_next_ = 0;
+  storm_resumed_ = 0;
+  storm_last_resume_ns_ = 0;
+  storm_resume_hist_.clear();
+  storm_tick(storm_start_ns_);
+}
+
+void ClientPool::storm_tick(std::int64_t now) {
+  const std::size_t n = conns_.size();
+  std::size_t due = n;
+  if (storm_spread_ns_ > 0) {
+    const double frac = static_cast<double>(now - storm_start_ns_) / storm_spread_ns_;
+    due = std::min(n, static_cast<std::size_t>(frac * static_cast<double>(n)) + 1);
+  }
+  for (; storm_next_ < due; ++storm_next_) {
+    Conn& c = *conns_[storm_next_];
+    c.storm = Conn::Storm::kReconnecting;
+    c.storm_head = false;
+    c.storm_disconnect_ns = now;
+    c.storm_target = c.have_seq ? c.last_seq : 0;
+    // A client that is between connections keeps its own schedule.
+    if (c.st == Conn::St::kStreaming || c.st == Conn::St::kHead || c.st == Conn::St::kConnecting) {
+      close_fd(c, false);
+      c.st = Conn::St::kQueued;
+      start_connect(c);
+    }
+  }
+}
+
+void ClientPool::check_resumed(Conn& c, std::int64_t now) {
+  if (c.storm != Conn::Storm::kReconnecting || !c.storm_head) return;
+  if (c.have_seq ? c.last_seq < c.storm_target : c.storm_target > 0) return;
+  c.storm = Conn::Storm::kResumed;
+  ++storm_resumed_;
+  storm_last_resume_ns_ = std::max(storm_last_resume_ns_, now);
+  storm_resume_hist_.record_us((now - c.storm_disconnect_ns) / 1000);
+}
+
+void ClientPool::close_all() {
+  closing_ = true;
+  for (auto& c : conns_) {
+    close_fd(*c, true);
+    c->st = Conn::St::kIdle;
+  }
+  connect_queue_.clear();
+  retry_queue_.clear();
+}
+
+}  // namespace pbl

@@ -1,0 +1,154 @@
+// N SSE clients on one epoll loop: non-blocking connects (paced, optionally
+// from several 127.0.0.x source addresses), one HTTP/1.1 GET each with
+// `Accept: text/event-stream` and, on reconnects, `Last-Event-ID`; the
+// response is parsed incrementally (HttpReader, SseParser) and every event's
+// document is checked: its "seq" against the connection's previous one (gaps,
+// duplicates) and its "ts" against the clock (delivery latency).
+//
+// A connection the server drops reconnects after a delay with its last event
+// id, as EventSource does. The reconnect storm closes every client on a
+// schedule and tracks when each one has resumed.
+//
+// Single-threaded: everything runs on the thread that calls poll(); the only
+// shared datum is the publisher's atomic seq counter, read here.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "histogram.h"
+#include "http_reader.h"
+#include "sse_parser.h"
+
+namespace pbl {
+
+struct PoolOptions {
+  std::string host = "127.0.0.1";  // numeric IPv4
+  int port = 0;
+  std::string path = "/";
+  std::size_t clients = 1;
+  // Clients take their source address round-robin from 127.0.0.1 ..
+  // 127.0.0.<src_addrs>, so more than one port range's worth can connect.
+  int src_addrs = 1;
+  // Most connections between connect() and a parsed response head, outside
+  // the reconnect storm (which follows its own schedule).
+  std::size_t connect_concurrency = 256;
+  // Delay before a dropped or refused client connects again.
+  int reconnect_delay_ms = 100;
+};
+
+enum class Phase : int { kSetup = 0, kSteady = 1, kStorm = 2 };
+constexpr int kPhases = 3;
+
+struct PhaseStats {
+  std::uint64_t events = 0;       // events with a parsable document
+  std::uint64_t delivered = 0;    // events whose seq is in the measured window
+  std::uint64_t gaps = 0;         // seqs skipped by a connection
+  std::uint64_t dups = 0;         // seqs a connection got again (or out of order)
+  std::uint64_t bad_events = 0;   // events without "seq"/"ts"
+  std::uint64_t disconnects = 0;  // streams that ended without us closing them
+  std::uint64_t connect_errors = 0;
+  std::int64_t last_delivery_ns = 0;  // CLOCK_REALTIME of the last windowed event
+  Histogram latency;                  // windowed events only
+};
+
+class ClientPool {
+ public:
+  ClientPool(PoolOptions options, const std::atomic<std::uint64_t>& published_seq);
+  ~ClientPool();
+  ClientPool(const ClientPool&) = delete;
+  ClientPool& operator=(const ClientPool&) = delete;
+
+  bool init(std::string& error);
+
+  // Queues every client for connecting; poll() does the work.
+  void connect_all();
+  // One epoll_wait (up to timeout_ms) and everything that is due.
+  void poll(int timeout_ms);
+
+  std::size_t clients() const { return conns_.size(); }
+  std::size_t streaming() const { return streaming_; }
+
+  void set_phase(Phase phase) { phase_ = phase; }
+  // Events with lo <= seq <= hi count as deliveries (latency recorded).
+  void set_window(std::uint64_t lo, std::uint64_t hi) {
+    window_lo_ = lo;
+    window_hi_ = hi;
+  }
+  const PhaseStats& stats(Phase phase) const { return stats_[static_cast<int>(phase)]; }
+  // Seqs in [lo, hi] that no client received.
+  std::uint64_t unseen(std::uint64_t lo, std::uint64_t hi) const;
+
+  // Reconnect storm: client i closes at start + i * spread / N and connects
+  // again at once with its Last-Event-ID. It is resumed when it has its 200
+  // and every event published before that 200.
+  void start_storm(double spread_seconds);
+  std::size_t storm_resumed() const { return storm_resumed_; }
+  bool storm_done() const { return storm_active_ && storm_resumed_ == conns_.size(); }
+  std::int64_t storm_start_ns() const { return storm_start_ns_; }
+  std::int64_t storm_last_resume_ns() const { return storm_last_resume_ns_; }
+  const Histogram& storm_resume_times() const { return storm_resume_hist_; }
+
+  // Closes every connection with a reset (no TIME_WAIT left behind).
+  void close_all();
+
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  struct Conn;
+  friend struct Conn;
+
+  void start_connect(Conn& c);
+  void on_io(Conn& c, std::uint32_t events);
+  void on_writable(Conn& c);
+  void on_readable(Conn& c);
+  bool on_head(Conn& c, const HttpReader& reader);
+  void on_event(Conn& c, const SseEvent& event);
+  void fail(Conn& c, const std::string& why);
+  void close_fd(Conn& c, bool abortive);
+  void pump();
+  void storm_tick(std::int64_t now);
+  void check_resumed(Conn& c, std::int64_t now);
+
+  PoolOptions options_;
+  const std::atomic<std::uint64_t>& published_;
+  sockaddr_in server_{};
+  int epfd_ = -1;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::deque<std::uint32_t> connect_queue_;
+  std::deque<std::pair<std::int64_t, std::uint32_t>> retry_queue_;  // (due, index), FIFO
+  std::size_t in_flight_ = 0;  // connecting or waiting for a head
+  std::size_t streaming_ = 0;
+  bool paced_ = true;
+  bool closing_ = false;
+
+  Phase phase_ = Phase::kSetup;
+  std::uint64_t window_lo_ = UINT64_MAX;
+  std::uint64_t window_hi_ = 0;
+  PhaseStats stats_[kPhases];
+  std::vector<std::uint8_t> seen_;  // by seq: some client got it
+
+  bool storm_active_ = false;
+  double storm_spread_ns_ = 0;
+  std::int64_t storm_start_ns_ = 0;
+  std::size_t storm_next_ = 0;
+  std::size_t storm_resumed_ = 0;
+  std::int64_t storm_last_resume_ns_ = 0;
+  Histogram storm_resume_hist_;
+
+  std::vector<char> read_buf_;
+  std::string last_error_;
+};
+
+// Finds `"key":<unsigned integer>` in a JSON text (keys at any depth; the
+// benchmark's documents are flat).
+bool find_u64(std::string_view json, std::string_view key, std::uint64_t& out);
+
+}  // namespace pbl

@@ -1,0 +1,175 @@
+#include "report.h"
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace pbl {
+
+namespace {
+
+using nlohmann::json;
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string grouped(double v) {
+  const long long n = static_cast<long long>(v + (v < 0 ? -0.5 : 0.5));
+  std::string s = std::to_string(n < 0 ? -n : n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return n < 0 ? "-" + s : s;
+}
+
+double num(const json& j, const json::json_pointer& p, double def = -1) {
+  if (!j.contains(p)) return def;
+  const json& v = j.at(p);
+  return v.is_number() ? v.get<double>() : def;
+}
+
+std::string cell(const json& j, const char* pointer, int digits) {
+  const json::json_pointer p(pointer);
+  if (!j.contains(p) || !j.at(p).is_number()) return "–";
+  return digits < 0 ? grouped(j.at(p).get<double>()) : fixed(j.at(p).get<double>(), digits);
+}
+
+const char* kTargets[] = {"pollbridge", "nchan"};
+const char* kHeads[] = {"pollbridge", "nginx+nchan"};
+
+using Row = std::function<std::string(const json&)>;
+
+void table(std::ostream& out, const std::map<std::string, json>& by_target,
+           const std::vector<std::pair<std::string, Row>>& rows) {
+  out << "| |";
+  for (int t = 0; t < 2; ++t) {
+    if (by_target.count(kTargets[t])) out << " " << kHeads[t] << " |";
+  }
+  out << "\n|---|";
+  for (int t = 0; t < 2; ++t) {
+    if (by_target.count(kTargets[t])) out << "---:|";
+  }
+  out << "\n";
+  for (const auto& [name, fn] : rows) {
+    out << "| " << name << " |";
+    for (int t = 0; t < 2; ++t) {
+      auto it = by_target.find(kTargets[t]);
+      if (it != by_target.end()) out << " " << fn(it->second) << " |";
+    }
+    out << "\n";
+  }
+  out << "\n";
+}
+
+}  // namespace
+
+bool print_report(const std::string& path, std::ostream& out) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "cannot read " << path << "\n";
+    return false;
+  }
+  std::map<long, std::map<std::string, json>> fanout, storm;
+  std::vector<json> upstream;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    const std::string mode = j.value("mode", "fanout");
+    const long clients = j.value("clients", 0L);
+    const std::string target = j.value("target", "");
+    if (mode == "upstream-count") {
+      upstream.push_back(j);
+      continue;
+    }
+    if (j.contains("steady")) fanout[clients][target] = j;
+    if (j.contains("storm")) storm[clients][target] = j;
+  }
+
+  for (const auto& [clients, by_target] : fanout) {
+    const json& any = by_target.begin()->second;
+    out << "### " << grouped(static_cast<double>(clients)) << " clients, "
+        << num(any, json::json_pointer("/rate")) << " events/s, " << any.value("payload", 0)
+        << " B payload, " << num(any, json::json_pointer("/duration_s")) << " s\n\n";
+    table(out, by_target,
+          {
+              {"clients connected (time to connect)",
+               [](const json& j) {
+                 return grouped(num(j, json::json_pointer("/connected"))) + " (" +
+                        cell(j, "/connect_s", 2) + " s)";
+               }},
+              {"delivery latency p50 (ms)", [](const json& j) { return cell(j, "/steady/latency/p50_ms", 1); }},
+              {"delivery latency p99 (ms)", [](const json& j) { return cell(j, "/steady/latency/p99_ms", 1); }},
+              {"delivery latency max (ms)", [](const json& j) { return cell(j, "/steady/latency/max_ms", 1); }},
+              {"deliveries/s (offered)",
+               [](const json& j) {
+                 return cell(j, "/steady/deliveries_per_s", -1) + " (" +
+                        cell(j, "/steady/offered_per_s", -1) + ")";
+               }},
+              {"delivered / expected",
+               [](const json& j) {
+                 return cell(j, "/steady/delivered", -1) + " / " + cell(j, "/steady/expected", -1);
+               }},
+              {"gaps", [](const json& j) { return cell(j, "/steady/gaps", -1); }},
+              {"duplicates", [](const json& j) { return cell(j, "/steady/dups", -1); }},
+              {"server CPU s per 100k deliveries", [](const json& j) { return cell(j, "/steady/cpu_per_100k", 3); }},
+              {"server RSS per idle client (KiB)", [](const json& j) { return cell(j, "/rss_per_client_kib", 2); }},
+              {"server PSS per idle client (KiB)", [](const json& j) { return cell(j, "/pss_per_client_kib", 2); }},
+              {"server threads (idle → loaded)",
+               [](const json& j) {
+                 return cell(j, "/server_base/threads", -1) + " → " + cell(j, "/server_idle/threads", -1) +
+                        " → " + cell(j, "/server_loaded/threads", -1);
+               }},
+              {"disconnects during the run", [](const json& j) { return cell(j, "/steady/disconnects", -1); }},
+              {"load client CPU s", [](const json& j) { return cell(j, "/steady/loadgen_cpu_s", 2); }},
+          });
+  }
+
+  for (const auto& [clients, by_target] : storm) {
+    out << "### Reconnect storm, " << grouped(static_cast<double>(clients))
+        << " clients (all close and reconnect with Last-Event-ID over "
+        << num(by_target.begin()->second, json::json_pointer("/storm/spread_s")) << " s)\n\n";
+    table(out, by_target,
+          {
+              {"clients resumed",
+               [](const json& j) {
+                 return cell(j, "/storm/resumed", -1) + " / " + cell(j, "/storm/clients", -1);
+               }},
+              {"time until all resumed (s)", [](const json& j) { return cell(j, "/storm/all_resumed_s", 2); }},
+              {"per-client resume p50 / p99 / max (ms)",
+               [](const json& j) {
+                 return cell(j, "/storm/resume/p50_ms", 1) + " / " + cell(j, "/storm/resume/p99_ms", 1) +
+                        " / " + cell(j, "/storm/resume/max_ms", 1);
+               }},
+              {"events lost (seq gaps)", [](const json& j) { return cell(j, "/storm/lost", -1); }},
+              {"duplicates", [](const json& j) { return cell(j, "/storm/dups", -1); }},
+              {"failed reconnect attempts", [](const json& j) { return cell(j, "/storm/connect_errors", -1); }},
+              {"events published during the storm", [](const json& j) { return cell(j, "/storm/published", -1); }},
+              {"delivered / expected",
+               [](const json& j) {
+                 return cell(j, "/storm/delivered", -1) + " / " + cell(j, "/storm/expected", -1);
+               }},
+          });
+  }
+
+  if (!upstream.empty()) {
+    out << "### Upstream requests per interval (pollbridge, one stream)\n\n";
+    out << "| clients connected | interval | intervals counted | upstream requests | per interval | events delivered meanwhile |\n";
+    out << "|---:|---:|---:|---:|---:|---:|\n";
+    for (const json& j : upstream) {
+      out << "| " << cell(j, "/connected", -1) << " | " << cell(j, "/upstream/interval_s", 1) << " s | "
+          << cell(j, "/upstream/intervals", -1) << " | " << cell(j, "/upstream/requests", -1) << " | "
+          << cell(j, "/upstream/per_interval", 2) << " | " << cell(j, "/steady/events", -1) << " |\n";
+    }
+    out << "\n";
+  }
+  return true;
+}
+
+}  // namespace pbl

@@ -1,0 +1,347 @@
+#include "core/runtime.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include <unistd.h>
+
+#include "config/url.h"
+#include "core/mux_channel.h"
+#include "diff/differ.h"
+#include "upstream/url.h"
+
+namespace pb::core {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             SteadyClock::now().time_since_epoch())
+      .count();
+}
+
+std::vector<std::string> split_segments(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t slash = s.find('/', start);
+    out.push_back(s.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+std::shared_ptr<const StreamTemplate> make_template(const config::StreamConfig& cfg) {
+  auto t = std::make_shared<StreamTemplate>();
+  t->cfg = cfg;
+  const std::string prefix = "/events/";
+  std::string rest = cfg.path.empty() ? cfg.name
+                     : cfg.path.compare(0, prefix.size(), prefix) == 0
+                         ? cfg.path.substr(prefix.size())
+                         : cfg.path;
+  t->segments = split_segments(rest);
+  for (const auto& [name, pattern] : cfg.params) {
+    t->params.emplace_back(name, std::regex(pattern, std::regex::ECMAScript));
+  }
+  return t;
+}
+
+diff::Options diff_options(const config::StreamConfig& cfg) {
+  diff::Options o;
+  o.mode = cfg.diff;
+  o.key = diff::KeySpec::parse(cfg.key);
+  return o;
+}
+
+}  // namespace
+
+Instance::Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
+                   config::StreamConfig cfg, std::size_t history, stream::Store* store,
+                   hub::Hub& hub)
+    : address_(std::move(address)),
+      tmpl_(std::move(tmpl)),
+      cfg_(std::move(cfg)),
+      hub_(hub),
+      feed_(hub.create_feed()),
+      last_client_ns_(steady_ns()) {
+  stream::Stream::Options opts;
+  opts.diff = diff_options(cfg_);
+  opts.history = history;
+  stream_ = std::make_unique<stream::Stream>(address_, opts, store, stream::Clock::now());
+  config::UrlParts parts;
+  std::string why;
+  if (!config::parse_url(cfg_.url, parts, why)) {
+    throw std::invalid_argument("stream " + address_ + ": url " + why);
+  }
+  upstream::Url url{parts.scheme, parts.host,
+                    parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};
+  poller_ = std::make_unique<upstream::Poller>(cfg_, url, *stream_);
+  std::lock_guard<std::mutex> lock(stream_->mutex());
+  stream_->add_listener_locked(this);
+}
+
+Instance::~Instance() = default;
+
+void Instance::on_event(const stream::EventPtr& ev) { hub_.publish(feed_, ev->wire); }
+
+std::chrono::steady_clock::time_point Instance::last_client() const {
+  return SteadyClock::time_point(std::chrono::nanoseconds(last_client_ns_.load()));
+}
+
+void Instance::touch() { last_client_ns_.store(steady_ns()); }
+
+Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store)
+    : cfg_(cfg),
+      store_(std::move(store)),
+      hub_(hub::Options{cfg.server.hub_threads, cfg.server.heartbeat,
+                        cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
+      scheduler_(kUpstreamThreads) {
+  for (const auto& s : cfg_.streams) {
+    auto t = make_template(s);
+    templates_.push_back(t);
+    if (!t->parameterized()) {
+      std::string address = t->segments.empty() ? s.name : "";
+      for (std::size_t i = 0; i < t->segments.size(); ++i) {
+        address += (i ? "/" : "") + t->segments[i];
+      }
+      instances_[address] = make_instance(address, t, {});
+    }
+  }
+}
+
+Runtime::~Runtime() { stop(std::chrono::milliseconds(0)); }
+
+std::shared_ptr<Instance> Runtime::make_instance(
+    const std::string& address, const std::shared_ptr<const StreamTemplate>& tmpl,
+    const std::map<std::string, std::string>& values) {
+  config::StreamConfig cfg = tmpl->cfg;
+  cfg.url = upstream::expand_template(cfg.url, values);
+  std::size_t history = cfg.history ? cfg.history : cfg_.history;
+  return std::make_shared<Instance>(address, tmpl, cfg, history, store_.get(), hub_);
+}
+
+void Runtime::start() {
+  hub_.start();
+  scheduler_.start();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [addr, inst] : instances_) scheduler_.add(&inst->poller());
+  janitor_ = std::thread([this] { janitor(); });
+}
+
+void Runtime::stop(std::chrono::milliseconds drain) {
+  {
+    std::lock_guard<std::mutex> lock(janitor_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  janitor_cv_.notify_all();
+  if (janitor_.joinable()) janitor_.join();
+  // Clients first, so that nobody waits on a stream that stops changing.
+  hub_.stop(drain);
+  scheduler_.stop();
+}
+
+std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create,
+                                        LookupError* error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = instances_.find(address);
+  if (it != instances_.end()) return it->second;
+  std::vector<std::string> segs = split_segments(address);
+  for (const auto& t : templates_) {
+    if (!t->parameterized() || t->segments.size() != segs.size()) continue;
+    std::map<std::string, std::string> values;
+    bool literal_match = true;
+    for (std::size_t i = 0; i < segs.size() && literal_match; ++i) {
+      const std::string& ts = t->segments[i];
+      if (ts.size() > 2 && ts.front() == '{' && ts.back() == '}') {
+        values[ts.substr(1, ts.size() - 2)] = segs[i];
+      } else if (ts != segs[i]) {
+        literal_match = false;
+      }
+    }
+    if (!literal_match) continue;
+    for (const auto& [name, re] : t->params) {
+      if (!std::regex_match(values[name], re)) {
+        if (error) {
+          *error = {400, "parameter " + name + " of stream " + t->cfg.name +
+                             " does not match its pattern " + t->cfg.params.at(name)};
+        }
+        return nullptr;
+      }
+    }
+    if (!create) {
+      if (error) *error = {404, "stream " + address + " has no live instance"};
+      return nullptr;
+    }
+    std::size_t live = 0;
+    for (const auto& [a, inst] : instances_) live += &inst->tmpl() == t.get();
+    if (live >= t->cfg.max_instances) {
+      if (error) {
+        *error = {503, "stream " + t->cfg.name + " has reached max_instances (" +
+                           std::to_string(t->cfg.max_instances) + ")"};
+      }
+      return nullptr;
+    }
+    auto inst = make_instance(address, t, values);
+    instances_[address] = inst;
+    scheduler_.add(&inst->poller());
+    return inst;
+  }
+  if (error) *error = {404, "no stream named " + address};
+  return nullptr;
+}
+
+std::function<void()> Runtime::client_closer(const std::shared_ptr<Instance>& inst) {
+  return [inst] {
+    inst->touch();
+    inst->stream().clients().fetch_sub(1);
+  };
+}
+
+bool Runtime::attach(std::shared_ptr<Instance> inst, int fd, std::string head,
+                     const std::optional<std::string>& last_id) {
+  bool ok;
+  for (;;) {
+    stream::Stream& s = inst->stream();
+    inst->touch();
+    s.clients().fetch_add(1);
+    std::unique_lock<std::mutex> lock(s.mutex());
+    if (inst->retired_locked()) {
+      // Removed while this client was connecting: use its successor.
+      lock.unlock();
+      s.clients().fetch_sub(1);
+      auto next = find(inst->address(), true, nullptr);
+      if (!next) {
+        ::close(fd);
+        return false;
+      }
+      inst = next;
+      continue;
+    }
+    stream::ResumePlan plan = s.plan_resume_locked(last_id);
+    std::vector<hub::Buffer> preamble;
+    preamble.reserve(plan.events.size() + 1);
+    preamble.push_back(std::make_shared<const std::string>(std::move(head)));
+    for (const auto& ev : plan.events) preamble.push_back(ev->wire);
+    ok = hub_.attach(inst->feed(), fd, std::move(preamble), client_closer(inst));
+    break;
+  }
+  scheduler_.wake(&inst->poller());
+  return ok;
+}
+
+bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, int fd,
+                         std::string head, const std::optional<std::string>& last_id) {
+  std::string key;
+  for (const auto& i : insts) key += i->address() + "\n";
+  // Lock order: member streams in address order (a publish holds one stream
+  // lock and then the channel's own lock).
+  std::vector<Instance*> order;
+  for (const auto& i : insts) order.push_back(i.get());
+  std::sort(order.begin(), order.end(),
+            [](Instance* a, Instance* b) { return a->address() < b->address(); });
+  for (;;) {
+    std::shared_ptr<MuxChannel> ch;
+    bool fresh = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& slot = channels_[key];
+      if (!slot) {
+        slot = std::make_shared<MuxChannel>(insts, hub_);
+        fresh = true;
+      }
+      ch = slot;
+    }
+    std::vector<std::unique_lock<std::mutex>> locks;
+    for (Instance* i : order) locks.emplace_back(i->stream().mutex());
+    if (fresh) ch->start_locked();
+    if (ch->retired_locked()) continue;  // the janitor retired it meanwhile
+    ch->sessions().fetch_add(1);
+    for (const auto& i : insts) {
+      i->touch();
+      i->stream().clients().fetch_add(1);
+    }
+    std::vector<hub::Buffer> preamble;
+    preamble.push_back(std::make_shared<const std::string>(std::move(head)));
+    for (auto& b : ch->preamble_locked(last_id)) preamble.push_back(std::move(b));
+    auto closer = [ch, insts] {
+      ch->sessions().fetch_sub(1);
+      for (const auto& i : insts) {
+        i->touch();
+        i->stream().clients().fetch_sub(1);
+      }
+    };
+    bool ok = hub_.attach(ch->feed(), fd, std::move(preamble), closer);
+    locks.clear();
+    for (const auto& i : insts) scheduler_.wake(&i->poller());
+    return ok;
+  }
+}
+
+void Runtime::trigger(const std::shared_ptr<Instance>& inst) {
+  scheduler_.trigger(&inst->poller());
+}
+
+std::vector<std::shared_ptr<Instance>> Runtime::instances() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<Instance>> out;
+  for (const auto& [a, i] : instances_) out.push_back(i);
+  return out;
+}
+
+void Runtime::retire(const std::shared_ptr<Instance>& inst) {
+  scheduler_.remove(&inst->poller());
+  std::lock_guard<std::mutex> lock(inst->stream().mutex());
+  inst->retire_locked();
+  inst->stream().remove_listener_locked(inst.get());
+  hub_.close_feed(inst->feed());
+}
+
+void Runtime::janitor() {
+  std::unique_lock<std::mutex> jl(janitor_mu_);
+  while (!stopping_) {
+    janitor_cv_.wait_for(jl, kJanitorPeriod);
+    if (stopping_) break;
+    jl.unlock();
+    std::vector<std::shared_ptr<Instance>> retired;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = channels_.begin(); it != channels_.end();) {
+        auto ch = it->second;
+        if (ch->sessions().load() != 0) {
+          ++it;
+          continue;
+        }
+        std::vector<Instance*> order;
+        for (const auto& i : ch->members()) order.push_back(i.get());
+        std::sort(order.begin(), order.end(),
+                  [](Instance* a, Instance* b) { return a->address() < b->address(); });
+        std::vector<std::unique_lock<std::mutex>> locks;
+        for (Instance* i : order) locks.emplace_back(i->stream().mutex());
+        if (ch->sessions().load() == 0) {
+          ch->stop_locked();
+          it = channels_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      auto now = SteadyClock::now();
+      for (auto it = instances_.begin(); it != instances_.end();) {
+        auto& inst = it->second;
+        if (inst->tmpl().parameterized() && inst->stream().client_count() == 0 &&
+            now - inst->last_client() >= inst->cfg().linger) {
+          retired.push_back(inst);
+          it = instances_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& inst : retired) retire(inst);
+    jl.lock();
+  }
+}
+
+}  // namespace pb::core

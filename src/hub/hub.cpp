@@ -1,0 +1,523 @@
+#include "hub/hub.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace pb::hub {
+namespace detail {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Buffers gathered into one writev(2): several pending events go out in one
+// system call.
+constexpr int kMaxIov = 64;
+// A session whose socket has not accepted a byte for this many heartbeat
+// intervals while it has data pending is dropped (it stopped reading).
+constexpr int kStallHeartbeats = 4;
+// How often idle sessions are checked for a due heartbeat.
+constexpr std::chrono::milliseconds kTick{250};
+
+const Buffer& heartbeat_buffer() {
+  static const Buffer kBuf = std::make_shared<const std::string>(":\n\n");
+  return kBuf;
+}
+
+struct FeedState;
+
+struct Session {
+  int fd = -1;
+  FeedId feed_id = 0;
+  FeedState* feed = nullptr;
+  std::vector<Buffer> queue;  // the session's own items, sent before feed events
+  std::size_t qpos = 0;
+  std::size_t off = 0;    // bytes of the first pending item already written
+  std::uint64_t next = 0;  // index of the next feed event to send
+  bool blocked = false;   // last write hit EAGAIN; wait for EPOLLOUT
+  bool dead = false;
+  bool closing = false;  // close once everything pending is written
+  SteadyClock::time_point last_progress;
+  std::function<void()> on_close;
+  std::size_t feed_slot = 0;
+  std::size_t all_slot = 0;
+};
+
+struct RingEntry {
+  Buffer buf;
+  std::uint64_t start;  // bytes of the feed before this event
+};
+
+struct FeedState {
+  std::uint64_t head = 0;  // index the next event will get
+  std::uint64_t base = 0;  // index of ring.front()
+  std::uint64_t total = 0;  // bytes of every event appended so far
+  std::deque<RingEntry> ring;
+  std::vector<Session*> sessions;
+  bool closed = false;
+};
+
+struct Message {
+  enum Kind { kPublish, kAttach, kCloseFeed, kStop } kind;
+  FeedId feed = 0;
+  Buffer buf;
+  Session* session = nullptr;
+};
+
+}  // namespace detail
+
+using namespace detail;
+
+class Worker {
+ public:
+  Worker(const Options& options, std::atomic<std::int64_t>& clients, Stats& stats,
+         std::mutex& stats_mu)
+      : options_(options), clients_(clients), stats_(stats), stats_mu_(stats_mu) {
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epfd_ < 0 || evfd_ < 0) throw std::runtime_error(std::string("epoll: ") + strerror(errno));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // the wake-up eventfd
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
+  }
+
+  ~Worker() {
+    if (thread_.joinable()) thread_.join();
+    for (Session* s : all_) {
+      ::close(s->fd);
+      delete s;
+    }
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      for (auto& m : inbox_) {
+        if (m.kind == Message::kAttach) {
+          ::close(m.session->fd);
+          delete m.session;
+        }
+      }
+    }
+    ::close(epfd_);
+    ::close(evfd_);
+  }
+
+  void start() { thread_ = std::thread([this] { run(); }); }
+
+  void post(Message m) {
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      wake = inbox_.empty();
+      inbox_.push_back(std::move(m));
+    }
+    if (wake) {
+      std::uint64_t one = 1;
+      ssize_t r = ::write(evfd_, &one, sizeof one);
+      (void)r;
+    }
+  }
+
+  void stop(std::chrono::milliseconds drain) {
+    drain_ = drain;
+    post(Message{Message::kStop, 0, nullptr, nullptr});
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::vector<Message> batch;
+    epoll_event events[256];
+    SteadyClock::time_point next_tick = SteadyClock::now() + kTick;
+    for (;;) {
+      int timeout = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - SteadyClock::now())
+              .count());
+      if (stopping_) timeout = std::min(timeout, 20);
+      int n = epoll_wait(epfd_, events, 256, std::max(timeout, 0));
+      for (int i = 0; i < n; ++i) {
+        auto* s = static_cast<Session*>(events[i].data.ptr);
+        if (s == nullptr) {
+          std::uint64_t v;
+          ssize_t r = ::read(evfd_, &v, sizeof v);
+          (void)r;
+          continue;
+        }
+        if (s->dead) continue;
+        handle_io(*s, events[i].events);
+      }
+      {
+        std::lock_guard<std::mutex> lock(inbox_mu_);
+        batch.swap(inbox_);
+      }
+      for (auto& m : batch) handle(m);
+      batch.clear();
+      auto now = SteadyClock::now();
+      if (now >= next_tick) {
+        tick(now);
+        next_tick = now + kTick;
+      }
+      reap();
+      if (stopping_) {
+        if (all_.empty() || now >= stop_deadline_) break;
+      }
+    }
+    for (std::size_t i = all_.size(); i-- > 0;) close_session(*all_[i], nullptr);
+    reap();
+  }
+
+  void handle(Message& m) {
+    switch (m.kind) {
+      case Message::kPublish:
+        on_publish(m.feed, std::move(m.buf));
+        break;
+      case Message::kAttach:
+        on_attach(m.session);
+        break;
+      case Message::kCloseFeed: {
+        auto it = feeds_.find(m.feed);
+        if (it == feeds_.end()) break;
+        it->second.closed = true;
+        auto sessions = it->second.sessions;
+        for (Session* s : sessions) {
+          s->closing = true;
+          if (!s->blocked) flush(*s);
+          if (!s->dead && !pending(*s)) close_session(*s, nullptr);
+        }
+        if (it->second.sessions.empty()) feeds_.erase(it);
+        break;
+      }
+      case Message::kStop: {
+        stopping_ = true;
+        stop_deadline_ = SteadyClock::now() + drain_;
+        auto all = all_;
+        for (Session* s : all) {
+          s->closing = true;
+          if (!s->dead && !s->blocked) flush(*s);
+          if (!s->dead && !pending(*s)) close_session(*s, nullptr);
+        }
+        break;
+      }
+    }
+  }
+
+  void on_attach(Session* s) {
+    FeedState& f = feeds_[s->feed_id];
+    if (stopping_ || f.closed) {
+      ::close(s->fd);
+      clients_.fetch_sub(1);
+      if (s->on_close) s->on_close();
+      delete s;
+      return;
+    }
+    s->feed = &f;
+    s->next = f.head;
+    s->last_progress = SteadyClock::now();
+    s->feed_slot = f.sessions.size();
+    f.sessions.push_back(s);
+    s->all_slot = all_.size();
+    all_.push_back(s);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = s;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
+      close_session(*s, nullptr);
+      return;
+    }
+    flush(*s);
+  }
+
+  void on_publish(FeedId id, Buffer buf) {
+    auto it = feeds_.find(id);
+    if (it == feeds_.end()) {
+      // No session of this feed lives on this thread: nothing to keep.
+      // (A later attach starts at the head, so the index just advances.)
+      it = feeds_.emplace(id, FeedState{}).first;
+    }
+    FeedState& f = it->second;
+    std::size_t size = buf->size();
+    f.ring.push_back(RingEntry{std::move(buf), f.total});
+    f.total += size;
+    ++f.head;
+    {
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      ++stats_.events_published;
+    }
+    // Walk backwards: closing a session swaps the last one into its slot,
+    // and the last one has then already been visited.
+    std::uint64_t min_next = f.head;
+    for (std::size_t i = f.sessions.size(); i-- > 0;) {
+      Session& s = *f.sessions[i];
+      if (over_backlog(f, s)) {
+        close_session(s, &stats_.evicted_slow);
+        continue;
+      }
+      if (!s.blocked) flush(s);
+      if (!s.dead && s.next < min_next) min_next = s.next;
+    }
+    // Keep only what some session still has to send.
+    while (!f.ring.empty() && f.base < min_next) {
+      f.ring.pop_front();
+      ++f.base;
+    }
+  }
+
+  bool over_backlog(const FeedState& f, const Session& s) const {
+    if (s.next < f.base) return true;
+    if (f.head - s.next > options_.backlog_events) return true;
+    if (s.next < f.head) {
+      std::uint64_t pending_bytes = f.total - f.ring[s.next - f.base].start;
+      if (pending_bytes > options_.backlog_bytes) return true;
+    }
+    return false;
+  }
+
+  static bool pending(const Session& s) {
+    return s.qpos < s.queue.size() || (s.feed && s.next < s.feed->head);
+  }
+
+  // Writes as much as the socket takes; gathers up to kMaxIov buffers a call.
+  void flush(Session& s) {
+    FeedState& f = *s.feed;
+    for (;;) {
+      iovec iov[kMaxIov];
+      int n = 0;
+      std::size_t skip = s.off;
+      for (std::size_t q = s.qpos; q < s.queue.size() && n < kMaxIov; ++q) {
+        const std::string& b = *s.queue[q];
+        iov[n].iov_base = const_cast<char*>(b.data() + skip);
+        iov[n].iov_len = b.size() - skip;
+        skip = 0;
+        ++n;
+      }
+      for (std::uint64_t idx = s.next; idx < f.head && n < kMaxIov; ++idx) {
+        const std::string& b = *f.ring[idx - f.base].buf;
+        iov[n].iov_base = const_cast<char*>(b.data() + skip);
+        iov[n].iov_len = b.size() - skip;
+        skip = 0;
+        ++n;
+      }
+      if (n == 0) {
+        if (s.closing) close_session(s, nullptr);
+        return;
+      }
+      ssize_t w = ::writev(s.fd, iov, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          s.blocked = true;
+          return;
+        }
+        close_session(s, nullptr);
+        return;
+      }
+      s.last_progress = SteadyClock::now();
+      bytes_written_ += static_cast<std::uint64_t>(w);
+      advance(s, static_cast<std::size_t>(w));
+    }
+  }
+
+  static void advance(Session& s, std::size_t w) {
+    FeedState& f = *s.feed;
+    while (w > 0) {
+      std::size_t size = s.qpos < s.queue.size() ? s.queue[s.qpos]->size()
+                                                 : f.ring[s.next - f.base].buf->size();
+      std::size_t left = size - s.off;
+      if (w < left) {
+        s.off += w;
+        return;
+      }
+      w -= left;
+      s.off = 0;
+      if (s.qpos < s.queue.size()) {
+        if (++s.qpos == s.queue.size()) {
+          s.queue.clear();  // release the preamble's buffers
+          s.qpos = 0;
+        }
+      } else {
+        ++s.next;
+      }
+    }
+  }
+
+  void handle_io(Session& s, std::uint32_t ev) {
+    if (ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+      close_session(s, nullptr);
+      return;
+    }
+    if (ev & EPOLLIN) {
+      // SSE clients have nothing more to say; anything sent is discarded.
+      char buf[1024];
+      for (;;) {
+        ssize_t r = ::read(s.fd, buf, sizeof buf);
+        if (r > 0) continue;
+        if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          close_session(s, nullptr);
+          return;
+        }
+        if (errno != EINTR) break;
+      }
+    }
+    if (ev & EPOLLOUT) {
+      s.blocked = false;
+      flush(s);
+    }
+  }
+
+  void tick(SteadyClock::time_point now) {
+    const auto stall = options_.heartbeat * kStallHeartbeats;
+    for (std::size_t i = all_.size(); i-- > 0;) {
+      Session& s = *all_[i];
+      if (pending(s)) {
+        if (s.blocked && now - s.last_progress > stall) close_session(s, &stats_.evicted_stall);
+        continue;
+      }
+      if (now - s.last_progress >= options_.heartbeat) {
+        s.queue.push_back(heartbeat_buffer());
+        ++heartbeats_;
+        flush(s);
+        s.last_progress = now;
+      }
+    }
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    stats_.heartbeats += heartbeats_;
+    stats_.bytes_written += bytes_written_;
+    heartbeats_ = 0;
+    bytes_written_ = 0;
+  }
+
+  void close_session(Session& s, std::uint64_t* counter) {
+    if (s.dead) return;
+    s.dead = true;
+    ::close(s.fd);  // also removes it from the epoll set
+    if (s.feed) {
+      auto& v = s.feed->sessions;
+      Session* last = v.back();
+      v[s.feed_slot] = last;
+      last->feed_slot = s.feed_slot;
+      v.pop_back();
+    }
+    {
+      Session* last = all_.back();
+      all_[s.all_slot] = last;
+      last->all_slot = s.all_slot;
+      all_.pop_back();
+    }
+    clients_.fetch_sub(1);
+    {
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      ++stats_.closed;
+      if (counter) ++*counter;
+    }
+    graveyard_.push_back(&s);
+  }
+
+  // Frees closed sessions once no epoll event of this round can refer to
+  // them; runs their on_close outside any fan-out loop.
+  void reap() {
+    for (Session* s : graveyard_) {
+      FeedState* f = s->feed;
+      FeedId id = s->feed_id;
+      if (s->on_close) s->on_close();
+      delete s;
+      if (f && f->closed && f->sessions.empty()) feeds_.erase(id);
+    }
+    graveyard_.clear();
+  }
+
+  const Options& options_;
+  std::atomic<std::int64_t>& clients_;
+  Stats& stats_;
+  std::mutex& stats_mu_;
+  int epfd_ = -1;
+  int evfd_ = -1;
+  std::thread thread_;
+  std::mutex inbox_mu_;
+  std::vector<Message> inbox_;
+  std::chrono::milliseconds drain_{0};
+
+  // Owned by the worker thread.
+  std::unordered_map<FeedId, FeedState> feeds_;
+  std::vector<Session*> all_;
+  std::vector<Session*> graveyard_;
+  bool stopping_ = false;
+  SteadyClock::time_point stop_deadline_;
+  std::uint64_t heartbeats_ = 0;
+  std::uint64_t bytes_written_ = 0;
+};
+
+Hub::Hub(Options options) : options_(options) {
+  if (options_.threads == 0) options_.threads = 1;
+  for (std::size_t i = 0; i < options_.threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(options_, clients_, stats_, stats_mu_));
+  }
+}
+
+Hub::~Hub() { stop(std::chrono::milliseconds(0)); }
+
+void Hub::start() {
+  if (running_.exchange(true)) return;
+  for (auto& w : workers_) w->start();
+}
+
+void Hub::stop(std::chrono::milliseconds drain) {
+  if (!running_.exchange(false)) return;
+  for (auto& w : workers_) w->stop(drain);
+}
+
+FeedId Hub::create_feed() { return next_feed_.fetch_add(1); }
+
+void Hub::publish(FeedId feed, Buffer event) {
+  for (auto& w : workers_) w->post(Message{Message::kPublish, feed, event, nullptr});
+}
+
+void Hub::close_feed(FeedId feed) {
+  for (auto& w : workers_) w->post(Message{Message::kCloseFeed, feed, nullptr, nullptr});
+}
+
+bool Hub::attach(FeedId feed, int fd, std::vector<Buffer> preamble,
+                 std::function<void()> on_close) {
+  if (!running_.load()) {
+    ::close(fd);
+    if (on_close) on_close();
+    return false;
+  }
+  int flags = fcntl(fd, F_GETFL, 0);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto* s = new Session;
+  s->fd = fd;
+  s->feed_id = feed;
+  s->queue = std::move(preamble);
+  s->on_close = std::move(on_close);
+  clients_.fetch_add(1);
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.attached;
+  }
+  std::size_t w = next_worker_.fetch_add(1) % workers_.size();
+  workers_[w]->post(Message{Message::kAttach, feed, nullptr, s});
+  return true;
+}
+
+std::int64_t Hub::clients() const { return clients_.load(); }
+
+Stats Hub::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  Stats s = stats_;
+  s.clients = clients_.load();
+  return s;
+}
+
+}  // namespace pb::hub

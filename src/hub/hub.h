@@ -1,0 +1,93 @@
+// The stream plane: connected SSE clients, fan-out, heartbeats and slow-client
+// eviction, on a small fixed set of epoll threads. No client holds a thread.
+//
+// A feed is an ordered sequence of encoded events (one per stream, or per
+// multiplexed channel). Each event is one immutable shared buffer; a hub
+// thread keeps a short ring of the recent ones per feed, and every session
+// only keeps its position in that ring: nothing is copied or allocated per
+// client per event. A session more than `backlog_events` events or
+// `backlog_bytes` bytes behind its feed is disconnected (it reconnects with
+// Last-Event-ID and resumes from history).
+//
+// Threads: every public method may be called from any thread. publish() and
+// attach() for one feed must be called in the order the caller wants them
+// seen (pollbridge calls both under the stream's lock): a session attached
+// after an event was published never sees it, and sees every later one.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pb::hub {
+
+using Buffer = std::shared_ptr<const std::string>;
+using FeedId = std::uint64_t;
+
+struct Options {
+  std::size_t threads = 2;
+  std::chrono::milliseconds heartbeat{15000};
+  std::size_t backlog_events = 1024;
+  std::size_t backlog_bytes = 8u << 20;
+};
+
+struct Stats {
+  std::int64_t clients = 0;
+  std::uint64_t attached = 0;
+  std::uint64_t closed = 0;
+  std::uint64_t evicted_slow = 0;   // fell behind the backlog bounds
+  std::uint64_t evicted_stall = 0;  // could not be written for too long
+  std::uint64_t heartbeats = 0;
+  std::uint64_t bytes_written = 0;
+  std::uint64_t events_published = 0;  // per feed event, not per client
+};
+
+class Worker;
+
+class Hub {
+ public:
+  explicit Hub(Options options);
+  ~Hub();  // stop(0) if still running
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  void start();
+  // Stops taking work, gives pending writes up to `drain` to finish, closes
+  // every connection (clients reconnect) and joins the threads.
+  void stop(std::chrono::milliseconds drain);
+
+  FeedId create_feed();
+  void publish(FeedId feed, Buffer event);
+  // Closes every session of the feed once its pending bytes are written
+  // (or at once if it cannot take them).
+  void close_feed(FeedId feed);
+
+  // Takes ownership of `fd` (a connected stream socket; made non-blocking
+  // here). The session writes `preamble` (response head, retry, snapshot or
+  // replay), then every event published to `feed` after this call.
+  // `on_close` runs on a hub thread when the session ends. Returns false (and
+  // closes fd) if the hub is stopped.
+  bool attach(FeedId feed, int fd, std::vector<Buffer> preamble, std::function<void()> on_close);
+
+  std::int64_t clients() const;
+  Stats stats() const;
+  std::size_t thread_count() const { return workers_.size(); }
+
+ private:
+  Options options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<FeedId> next_feed_{1};
+  std::atomic<std::size_t> next_worker_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<std::int64_t> clients_{0};
+  mutable std::mutex stats_mu_;
+  Stats stats_;
+};
+
+}  // namespace pb::hub

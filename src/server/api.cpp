@@ -1,0 +1,491 @@
+#include "server/api.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "common/time_format.h"
+#include "json/document.h"
+#include "sse/encoder.h"
+#include "sse/event_id.h"
+
+namespace pb::server {
+namespace {
+
+using json::Json;
+
+const char* mode_name(config::DiffMode m) {
+  switch (m) {
+    case config::DiffMode::kSnapshot:
+      return "snapshot";
+    case config::DiffMode::kJsonPatch:
+      return "json-patch";
+    case config::DiffMode::kMergePatch:
+      return "merge-patch";
+    case config::DiffMode::kItems:
+      return "items";
+    case config::DiffMode::kText:
+      return "text";
+  }
+  return "?";
+}
+
+const char* error_code(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 503:
+      return "unavailable";
+    default:
+      return status >= 500 ? "internal" : "error";
+  }
+}
+
+// The URL without query (which may carry credentials) for status output.
+std::string redacted_url(const std::string& url) {
+  std::size_t q = url.find('?');
+  return q == std::string::npos ? url : url.substr(0, q) + "?…";
+}
+
+std::string prom_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// RFC 9110 If-None-Match: a list of entity tags or "*"; weak comparison.
+bool etag_matches(const std::string& header, const std::string& etag) {
+  if (header.find('*') != std::string::npos) return true;
+  auto opaque = [](std::string t) {
+    if (t.rfind("W/", 0) == 0) t = t.substr(2);
+    return t;
+  };
+  std::string want = opaque(etag);
+  std::size_t i = 0;
+  while (i < header.size()) {
+    std::size_t start = header.find('"', i);
+    if (start == std::string::npos) break;
+    std::size_t end = header.find('"', start + 1);
+    if (end == std::string::npos) break;
+    if (header.compare(start, end - start + 1, want) == 0) return true;
+    i = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+void set_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  Json body = Json::object();
+  body["error"] = error_code(status);
+  body["message"] = message;
+  res.set_content(json::dump(body) + "\n", "application/json");
+}
+
+Api::Api(core::Runtime& runtime, HttpServer& server)
+    : runtime_(runtime), server_(server), cfg_(runtime.config()) {
+  install();
+}
+
+void Api::install() {
+  auto& s = server_;
+  s.set_payload_max_length(kMaxRequestBody);
+  s.set_keep_alive_timeout(5);
+  s.set_read_timeout(10);
+  s.set_write_timeout(10);
+  s.set_tcp_nodelay(true);
+
+  s.Get(R"(/events/(.+))", [this](const auto& req, auto& res) { handle_events(req, res); });
+  s.Get("/events", [this](const auto& req, auto& res) { handle_mux(req, res); });
+  // Methods other than GET on /events are refused before httplib reads any
+  // body (a POST without Content-Length would otherwise be a 400).
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    bool events = req.path == "/events" || req.path.rfind("/events/", 0) == 0;
+    if (!events || req.method == "GET" || req.method == "HEAD") {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    add_cors(req, res);
+    if (req.method == "OPTIONS" && allowed_origin(req)) {
+      res.status = 204;
+      res.set_header("Access-Control-Allow-Methods", "GET");
+      res.set_header("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control");
+      res.set_header("Access-Control-Max-Age", "600");
+    } else {
+      res.set_header("Allow", "GET");
+      set_error(res, 405, "only GET is allowed on " + req.path);
+    }
+    // A body may follow that was not read: do not reuse the connection.
+    res.set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  s.Get("/streams", [this](const auto& req, auto& res) { handle_streams(req, res); });
+  s.Post(R"(/streams/(.+)/poll)", [this](const auto& req, auto& res) { handle_poll(req, res); });
+  s.Get(R"(/streams/(.+))", [this](const auto& req, auto& res) { handle_document(req, res); });
+  s.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok\n", "text/plain"); });
+  s.Get("/readyz", [this](const auto& req, auto& res) { handle_readyz(req, res); });
+  s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
+
+  if (!cfg_.server.static_dir.empty()) s.set_mount_point("/", cfg_.server.static_dir);
+
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty()) {
+      set_error(res, res.status,
+                res.status == 404 ? "nothing at " + req.path
+                                  : "request failed with HTTP " + std::to_string(res.status));
+    }
+  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "internal error";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        set_error(res, 500, what);
+      });
+  s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    requests_.fetch_add(1);
+    add_cors(req, res);
+  });
+}
+
+int Api::bind() { return server_.bind(cfg_.server.host, cfg_.server.port); }
+
+void Api::serve() { server_.serve(); }
+
+void Api::stop() { server_.stop(); }
+
+std::optional<std::string> Api::allowed_origin(const httplib::Request& req) const {
+  if (cfg_.server.cors_origins.empty() || !req.has_header("Origin")) return std::nullopt;
+  std::string origin = req.get_header_value("Origin");
+  for (const auto& o : cfg_.server.cors_origins) {
+    if (o == "*") return std::string("*");
+    if (o == origin) return origin;
+  }
+  return std::nullopt;
+}
+
+void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
+  if (cfg_.server.cors_origins.empty()) return;
+  if (auto o = allowed_origin(req)) {
+    if (!res.has_header("Access-Control-Allow-Origin")) {
+      res.set_header("Access-Control-Allow-Origin", *o);
+    }
+  }
+  if (!res.has_header("Vary")) res.set_header("Vary", "Origin");
+}
+
+bool Api::accept_sse(const httplib::Request& req, httplib::Response& res) {
+  if (static_cast<std::size_t>(runtime_.hub().clients()) >= cfg_.server.max_clients) {
+    refused_.fetch_add(1);
+    res.set_header("Retry-After", "5");
+    set_error(res, 503, "too many clients (server.max_clients)");
+    return false;
+  }
+  if (req.method == "HEAD") {
+    // Nothing to stream for HEAD; answer with the headers a GET would get.
+    res.status = 200;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content("", "text/event-stream");
+    return false;
+  }
+  return true;
+}
+
+std::string Api::sse_head(const httplib::Request& req) const {
+  std::string h =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream; charset=utf-8\r\n"
+      "Cache-Control: no-cache\r\n"
+      "X-Accel-Buffering: no\r\n";
+  if (!cfg_.server.cors_origins.empty()) {
+    if (auto o = allowed_origin(req)) h += "Access-Control-Allow-Origin: " + *o + "\r\n";
+    h += "Vary: Origin\r\n";
+  }
+  h += "\r\n";
+  h += sse::encode_retry(cfg_.server.retry);
+  return h;
+}
+
+void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
+  std::string address = req.matches[1];
+  core::LookupError err;
+  auto inst = runtime_.find(address, true, &err);
+  if (!inst) {
+    set_error(res, err.status, err.message);
+    return;
+  }
+  if (!accept_sse(req, res)) return;
+  const std::string* header =
+      req.has_header("Last-Event-ID") ? &req.headers.find("Last-Event-ID")->second : nullptr;
+  std::string query_value;
+  const std::string* query = nullptr;
+  if (req.has_param("lastEventId")) {
+    query_value = req.get_param_value("lastEventId");
+    query = &query_value;
+  }
+  std::string head = sse_head(req);
+  int fd = HttpServer::take_socket();
+  if (fd < 0) {
+    set_error(res, 500, "cannot take over the connection");
+    return;
+  }
+  runtime_.attach(inst, fd, std::move(head), sse::resume_id(header, query));
+  res.status = 200;
+}
+
+void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
+  std::size_t n = req.get_param_value_count("stream");
+  if (n == 0) {
+    set_error(res, 400, "name at least one stream: /events/{stream} or /events?stream=a&stream=b");
+    return;
+  }
+  if (n > kMaxMuxStreams) {
+    set_error(res, 400, "at most " + std::to_string(kMaxMuxStreams) + " streams per connection");
+    return;
+  }
+  std::vector<std::shared_ptr<core::Instance>> insts;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string address = req.get_param_value("stream", i);
+    if (!seen.insert(address).second) {
+      set_error(res, 400, "stream " + address + " is named twice");
+      return;
+    }
+    core::LookupError err;
+    auto inst = runtime_.find(address, true, &err);
+    if (!inst) {
+      set_error(res, err.status, err.message);
+      return;
+    }
+    insts.push_back(std::move(inst));
+  }
+  if (!accept_sse(req, res)) return;
+  const std::string* header =
+      req.has_header("Last-Event-ID") ? &req.headers.find("Last-Event-ID")->second : nullptr;
+  std::string query_value;
+  const std::string* query = nullptr;
+  if (req.has_param("lastEventId")) {
+    query_value = req.get_param_value("lastEventId");
+    query = &query_value;
+  }
+  std::string head = sse_head(req);
+  int fd = HttpServer::take_socket();
+  if (fd < 0) {
+    set_error(res, 500, "cannot take over the connection");
+    return;
+  }
+  runtime_.attach_mux(insts, fd, std::move(head), sse::resume_id(header, query));
+  res.status = 200;
+}
+
+void Api::handle_streams(const httplib::Request&, httplib::Response& res) {
+  Json list = Json::array();
+  auto now = std::chrono::system_clock::now();
+  for (const auto& inst : runtime_.instances()) {
+    stream::DocumentView v = inst->stream().view();
+    upstream::Counters c = inst->poller().counters();
+    Json s = Json::object();
+    s["name"] = inst->address();
+    s["stream"] = inst->cfg().name;
+    s["url"] = redacted_url(inst->cfg().url);
+    s["diff"] = mode_name(inst->cfg().diff);
+    s["state"] = !v.status.polled ? "pending" : v.status.ok ? "ok" : "stale";
+    if (!v.status.ok) {
+      s["reason"] = v.status.reason;
+      if (v.status.http_status) s["http_status"] = v.status.http_status;
+    }
+    s["polling"] = !runtime_.scheduler().is_idle(&inst->poller());
+    s["clients"] = inst->stream().client_count();
+    s["epoch"] = v.epoch;
+    s["last_id"] = v.last_id;
+    s["has_document"] = v.has_doc;
+    if (v.status.last_success.time_since_epoch().count()) {
+      s["last_success"] = iso8601(v.status.last_success);
+      s["age_ms"] = unix_ms(now) - unix_ms(v.status.last_success);
+    }
+    if (v.has_doc) s["changed"] = iso8601(v.changed);
+    s["events"] = v.events;
+    s["history"] = v.history;
+    s["interval_ms"] = inst->cfg().interval.count();
+    s["polls"] = c.polls;
+    s["not_modified"] = c.not_modified;
+    s["same_body"] = c.same_body;
+    s["parses"] = c.parses;
+    s["failures"] = c.failures;
+    list.push_back(std::move(s));
+  }
+  Json body = Json::object();
+  body["streams"] = std::move(list);
+  res.set_header("Cache-Control", "no-cache");
+  res.set_content(json::dump(body) + "\n", "application/json");
+}
+
+void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
+  std::string address = req.matches[1];
+  core::LookupError err;
+  auto inst = runtime_.find(address, false, &err);
+  if (!inst) {
+    set_error(res, err.status, err.message);
+    return;
+  }
+  stream::DocumentView v = inst->stream().view();
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Pollbridge-State", !v.status.polled ? "pending" : v.status.ok ? "ok" : "stale");
+  if (!v.has_doc) {
+    res.set_header("Retry-After", "1");
+    set_error(res, 503,
+              v.status.ok ? "no document yet" : "no document yet: " + v.status.reason);
+    return;
+  }
+  std::string etag = "\"" + v.doc_id + "\"";
+  res.set_header("ETag", etag);
+  res.set_header("Last-Modified", http_date(v.changed));
+  if (v.status.last_success.time_since_epoch().count()) {
+    auto age = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
+                                                                v.status.last_success);
+    res.set_header("Age", std::to_string(std::max<long long>(age.count(), 0)));
+  }
+  if (req.has_header("If-None-Match") && etag_matches(req.get_header_value("If-None-Match"), etag)) {
+    res.status = 304;
+    return;
+  }
+  bool text = inst->cfg().diff == config::DiffMode::kText;
+  res.set_content(v.doc, text ? "text/plain; charset=utf-8" : "application/json");
+}
+
+bool Api::admin_allowed(const httplib::Request& req, httplib::Response& res) const {
+  const std::string& token = cfg_.server.admin_token;
+  if (token.empty()) {
+    set_error(res, 403, "admin endpoints are disabled: set server.admin_token");
+    return false;
+  }
+  std::string auth = req.get_header_value("Authorization");
+  const std::string prefix = "Bearer ";
+  bool ok = auth.size() == prefix.size() + token.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
+            CRYPTO_memcmp(auth.data() + prefix.size(), token.data(), token.size()) == 0;
+  if (!ok) {
+    res.set_header("WWW-Authenticate", "Bearer realm=\"pollbridge-admin\"");
+    set_error(res, 401, "a valid admin token is required (Authorization: Bearer <token>)");
+  }
+  return ok;
+}
+
+void Api::handle_poll(const httplib::Request& req, httplib::Response& res) {
+  if (!admin_allowed(req, res)) return;
+  std::string address = req.matches[1];
+  core::LookupError err;
+  auto inst = runtime_.find(address, false, &err);
+  if (!inst) {
+    set_error(res, err.status, err.message);
+    return;
+  }
+  runtime_.trigger(inst);
+  res.status = 202;
+  res.set_content("{\"status\":\"poll scheduled\"}\n", "application/json");
+}
+
+void Api::handle_readyz(const httplib::Request&, httplib::Response& res) {
+  Json pending = Json::array();
+  for (const auto& inst : runtime_.instances()) {
+    if (inst->tmpl().parameterized()) continue;
+    if (!inst->stream().status().polled && !runtime_.scheduler().is_idle(&inst->poller())) {
+      pending.push_back(inst->address());
+    }
+  }
+  Json body = Json::object();
+  body["ready"] = pending.empty();
+  if (!pending.empty()) body["pending"] = pending;
+  res.status = pending.empty() ? 200 : 503;
+  res.set_content(json::dump(body) + "\n", "application/json");
+}
+
+void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
+  std::ostringstream o;
+  hub::Stats hs = runtime_.hub().stats();
+  auto metric = [&](const char* name, const char* type, const char* help) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  metric("pollbridge_clients", "gauge", "Connected SSE clients.");
+  o << "pollbridge_clients " << hs.clients << '\n';
+  metric("pollbridge_clients_attached_total", "counter", "SSE clients accepted.");
+  o << "pollbridge_clients_attached_total " << hs.attached << '\n';
+  metric("pollbridge_clients_evicted_total", "counter",
+         "SSE clients disconnected for falling behind (slow) or not reading (stall).");
+  o << "pollbridge_clients_evicted_total{reason=\"slow\"} " << hs.evicted_slow << '\n';
+  o << "pollbridge_clients_evicted_total{reason=\"stall\"} " << hs.evicted_stall << '\n';
+  metric("pollbridge_clients_refused_total", "counter", "SSE connections refused at a limit.");
+  o << "pollbridge_clients_refused_total " << refused_.load() << '\n';
+  metric("pollbridge_bytes_written_total", "counter", "Bytes written to SSE clients.");
+  o << "pollbridge_bytes_written_total " << hs.bytes_written << '\n';
+  metric("pollbridge_heartbeats_total", "counter", "Heartbeat comments written.");
+  o << "pollbridge_heartbeats_total " << hs.heartbeats << '\n';
+  metric("pollbridge_hub_threads", "gauge", "Threads serving SSE connections.");
+  o << "pollbridge_hub_threads " << runtime_.hub().thread_count() << '\n';
+  metric("pollbridge_http_requests_total", "counter", "HTTP requests routed (SSE excluded).");
+  o << "pollbridge_http_requests_total " << requests_.load() << '\n';
+
+  auto insts = runtime_.instances();
+  struct Row {
+    std::string label;
+    stream::DocumentView v;
+    upstream::Counters c;
+    std::int64_t clients;
+  };
+  std::vector<Row> rows;
+  for (const auto& i : insts) {
+    rows.push_back({"stream=\"" + prom_label(i->address()) + "\"", i->stream().view(),
+                    i->poller().counters(), i->stream().client_count()});
+  }
+  auto per_stream = [&](const char* name, const char* type, const char* help, auto value) {
+    metric(name, type, help);
+    for (const auto& r : rows) o << name << '{' << r.label << "} " << value(r) << '\n';
+  };
+  per_stream("pollbridge_stream_clients", "gauge", "Connected clients per stream.",
+             [](const Row& r) { return r.clients; });
+  per_stream("pollbridge_stream_stale", "gauge", "1 while the stream's upstream is failing.",
+             [](const Row& r) { return r.v.status.ok ? 0 : 1; });
+  per_stream("pollbridge_stream_events_total", "counter", "Events published per stream.",
+             [](const Row& r) { return r.v.events; });
+  per_stream("pollbridge_upstream_polls_total", "counter", "Upstream requests.",
+             [](const Row& r) { return r.c.polls; });
+  per_stream("pollbridge_upstream_not_modified_total", "counter", "Upstream 304 answers.",
+             [](const Row& r) { return r.c.not_modified; });
+  per_stream("pollbridge_upstream_same_body_total", "counter",
+             "Upstream bodies identical to the previous one (not parsed).",
+             [](const Row& r) { return r.c.same_body; });
+  per_stream("pollbridge_upstream_parses_total", "counter", "Upstream bodies parsed.",
+             [](const Row& r) { return r.c.parses; });
+  per_stream("pollbridge_upstream_failures_total", "counter", "Failed polls.",
+             [](const Row& r) { return r.c.failures; });
+  per_stream("pollbridge_upstream_body_bytes_total", "counter", "Upstream body bytes received.",
+             [](const Row& r) { return r.c.body_bytes; });
+  per_stream("pollbridge_upstream_last_duration_seconds", "gauge", "Duration of the last poll.",
+             [](const Row& r) { return static_cast<double>(r.c.last_duration_us) / 1e6; });
+  res.set_content(o.str(), "text/plain; version=0.0.4");
+}
+
+}  // namespace pb::server

@@ -1,0 +1,73 @@
+// pollbridge's HTTP interface: the SSE endpoints (validated here, then handed
+// to the hub), the stream status and document endpoints, health, metrics and
+// the admin endpoints.
+//
+//   GET  /events/{stream}            SSE, one stream
+//   GET  /events?stream=a&stream=b   SSE, several streams on one connection
+//   GET  /streams                    status of every live stream
+//   GET  /streams/{stream}           current document (ETag, 304)
+//   POST /streams/{stream}/poll      poll now (admin token)
+//   GET  /healthz, /readyz, /metrics
+//
+// Every SSE request passes through accept_sse(): the one place where a
+// connection is accepted or refused (limits now; auth later) before the hub
+// takes it.
+//
+// Threads: handlers run on the HTTP worker threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "core/runtime.h"
+#include "server/http_server.h"
+
+namespace pb::server {
+
+// Most streams one multiplexed connection may ask for.
+constexpr std::size_t kMaxMuxStreams = 32;
+// Largest request body accepted (admin endpoints only take small ones).
+constexpr std::size_t kMaxRequestBody = 64 * 1024;
+
+class Api {
+ public:
+  Api(core::Runtime& runtime, HttpServer& server);
+
+  // Binds and serves on the configured address; blocks until stop().
+  // `bound_port` receives the port once listening (0 in the config = any).
+  bool run(int* bound_port = nullptr);
+  int bind();
+  void serve();
+  void stop();
+
+ private:
+  void install();
+  void handle_events(const httplib::Request& req, httplib::Response& res);
+  void handle_mux(const httplib::Request& req, httplib::Response& res);
+  void handle_streams(const httplib::Request& req, httplib::Response& res);
+  void handle_document(const httplib::Request& req, httplib::Response& res);
+  void handle_poll(const httplib::Request& req, httplib::Response& res);
+  void handle_readyz(const httplib::Request& req, httplib::Response& res);
+  void handle_metrics(const httplib::Request& req, httplib::Response& res);
+
+  // Refuses the connection (filling `res`) if it may not open a stream now.
+  bool accept_sse(const httplib::Request& req, httplib::Response& res);
+  // The HTTP response head (and retry field) that opens an event stream.
+  std::string sse_head(const httplib::Request& req) const;
+  bool admin_allowed(const httplib::Request& req, httplib::Response& res) const;
+  void add_cors(const httplib::Request& req, httplib::Response& res) const;
+  std::optional<std::string> allowed_origin(const httplib::Request& req) const;
+
+  core::Runtime& runtime_;
+  HttpServer& server_;
+  const config::Config& cfg_;
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> requests_{0};
+};
+
+// JSON error body: {"error":"<code>","message":"<text>"}.
+void set_error(httplib::Response& res, int status, const std::string& message);
+
+}  // namespace pb::server

@@ -1,0 +1,82 @@
+#include "sse/event_id.h"
+
+#include <openssl/rand.h>
+
+#include <random>
+
+namespace pb::sse {
+
+std::string EventId::str() const { return epoch + "-" + std::to_string(seq); }
+
+std::string new_epoch() {
+  unsigned char bytes[4];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    std::random_device rd;
+    for (auto& b : bytes) b = static_cast<unsigned char>(rd());
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
+std::optional<EventId> parse_event_id(std::string_view text) {
+  std::size_t dash = text.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 >= text.size()) return std::nullopt;
+  std::string_view epoch = text.substr(0, dash);
+  std::string_view seq = text.substr(dash + 1);
+  for (char c : epoch) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+  }
+  if (seq.size() > 19 || (seq.size() > 1 && seq[0] == '0')) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : seq) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return EventId{std::string(epoch), v};
+}
+
+std::vector<std::string> split_composite(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t comma = text.find(',', start);
+    out.emplace_back(text.substr(start, comma == std::string_view::npos ? text.npos : comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string join_composite(const std::vector<std::string>& ids) {
+  std::string out;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) out.push_back(',');
+    out += ids[i];
+  }
+  return out;
+}
+
+namespace {
+std::string trim(const std::string& s) {
+  std::size_t b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  std::size_t e = s.find_last_not_of(" \t");
+  return s.substr(b, e - b + 1);
+}
+}  // namespace
+
+std::optional<std::string> resume_id(const std::string* header, const std::string* query) {
+  for (const std::string* v : {header, query}) {
+    if (v == nullptr) continue;
+    std::string t = trim(*v);
+    if (!t.empty()) return t;
+  }
+  return std::nullopt;
+}
+
+}  // namespace pb::sse

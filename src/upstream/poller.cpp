@@ -1,0 +1,160 @@
+#include "upstream/poller.h"
+
+#include <openssl/evp.h>
+
+#include "diff/filter.h"
+
+namespace pb::upstream {
+namespace {
+
+std::string sha256(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+}  // namespace
+
+Poller::Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& stream, Now now)
+    : cfg_(cfg),
+      stream_(stream),
+      now_(std::move(now)),
+      fetcher_(cfg, url),
+      backoff_(cfg.interval, cfg.backoff_max),
+      rng_(std::random_device{}()) {
+  if (!cfg_.select.empty()) select_ = json::Pointer::parse(cfg_.select);
+  for (const auto& p : cfg_.ignore) ignore_.push_back(json::Pointer::parse(p));
+}
+
+Duration Poller::failed(const std::string& reason, int status,
+                        std::optional<Duration> retry_after, SystemClock::time_point now) {
+  failures_count_.fetch_add(1);
+  stream_.fail(reason, status, now);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  Duration d = backoff_.on_failure(retry_after, u(rng_));
+  failures_.store(backoff_.failures());
+  return d;
+}
+
+Duration Poller::body_received(std::string body, SystemClock::time_point now) {
+  body_bytes_.fetch_add(body.size());
+  std::string digest = sha256(body);
+  if (digest == last_body_digest_) {
+    same_body_.fetch_add(1);
+    stream_.unchanged(now);
+    failures_.store(0);
+    return backoff_.on_success();
+  }
+  parses_.fetch_add(1);
+  json::Json doc;
+  if (cfg_.diff == config::DiffMode::kText) {
+    doc = json::Json(sanitize_utf8(body));
+  } else {
+    try {
+      doc = json::parse(body);
+    } catch (const json::ParseError& e) {
+      return failed("upstream body is not JSON (at byte " + std::to_string(e.offset()) +
+                        "): " + e.what(),
+                    200, std::nullopt, now);
+    }
+    try {
+      doc = diff::prepare(doc, select_, ignore_);
+    } catch (const std::exception& e) {
+      return failed(e.what(), 200, std::nullopt, now);
+    }
+  }
+  try {
+    stream_.update(doc, now);
+  } catch (const std::exception& e) {
+    return failed(e.what(), 200, std::nullopt, now);
+  }
+  if (stream_.status().ok) last_body_digest_ = std::move(digest);
+  failures_.store(0);
+  return backoff_.on_success();
+}
+
+Duration Poller::poll_once() {
+  auto started = std::chrono::steady_clock::now();
+  polls_.fetch_add(1);
+  FetchResult r = fetcher_.fetch(now_());
+  SystemClock::time_point now = now_();
+  Duration next;
+  switch (r.kind) {
+    case FetchResult::Kind::kNotModified:
+      not_modified_.fetch_add(1);
+      stream_.unchanged(now);
+      failures_.store(0);
+      next = backoff_.on_success();
+      break;
+    case FetchResult::Kind::kFailed:
+      next = failed(r.error, r.status, r.retry_after, now);
+      break;
+    case FetchResult::Kind::kBody:
+      next = body_received(std::move(r.body), now);
+      break;
+  }
+  last_duration_us_.store(std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count());
+  return next;
+}
+
+Counters Poller::counters() const {
+  Counters c;
+  c.polls = polls_.load();
+  c.not_modified = not_modified_.load();
+  c.same_body = same_body_.load();
+  c.parses = parses_.load();
+  c.failures = failures_count_.load();
+  c.body_bytes = body_bytes_.load();
+  c.last_duration_us = last_duration_us_.load();
+  return c;
+}
+
+std::string sanitize_utf8(const std::string& in) {
+  static const char kReplacement[] = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(in.size());
+  std::size_t i = 0;
+  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
+  while (i < in.size()) {
+    unsigned char c = s[i];
+    std::size_t len = 0;
+    unsigned int cp = 0;
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    }
+    bool ok = len != 0 && i + len <= in.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) ok = false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid too.
+    if (ok && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+               (len == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) {
+      ok = false;
+    }
+    if (ok) {
+      out.append(in, i, len);
+      i += len;
+    } else {
+      out += kReplacement;
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace pb::upstream

@@ -1,0 +1,75 @@
+// One stream instance's poll: fetch, then parse, select/ignore and hand the
+// document to the stream, or report why it could not.
+//
+// Threads: poll_once() runs on a scheduler thread, one at a time per poller;
+// counters() from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "json/pointer.h"
+#include "stream/stream.h"
+#include "upstream/backoff.h"
+#include "upstream/fetcher.h"
+
+namespace pb::upstream {
+
+struct Counters {
+  std::uint64_t polls = 0;
+  std::uint64_t not_modified = 0;    // 304 answers
+  std::uint64_t same_body = 0;       // 200 with the same bytes as before: no parse
+  std::uint64_t parses = 0;          // bodies parsed
+  std::uint64_t failures = 0;
+  std::uint64_t body_bytes = 0;
+  std::int64_t last_duration_us = 0;
+};
+
+class Poller {
+ public:
+  using Now = std::function<SystemClock::time_point()>;
+
+  // `cfg` and `stream` must outlive the poller. `url` has parameters expanded.
+  Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& stream,
+         Now now = SystemClock::now);
+
+  // Polls once and returns how long to wait before the next poll.
+  Duration poll_once();
+
+  Counters counters() const;
+  stream::Stream& stream() { return stream_; }
+  const config::StreamConfig& config() const { return cfg_; }
+  unsigned consecutive_failures() const { return failures_.load(); }
+
+ private:
+  Duration failed(const std::string& reason, int status, std::optional<Duration> retry_after,
+                  SystemClock::time_point now);
+  Duration body_received(std::string body, SystemClock::time_point now);
+
+  const config::StreamConfig& cfg_;
+  stream::Stream& stream_;
+  Now now_;
+  Fetcher fetcher_;
+  Backoff backoff_;
+  json::Pointer select_;
+  std::vector<json::Pointer> ignore_;
+  std::string last_body_digest_;  // SHA-256 of the last body that updated the stream
+  std::mt19937_64 rng_;
+
+  std::atomic<std::uint64_t> polls_{0}, not_modified_{0}, same_body_{0}, parses_{0},
+      failures_count_{0}, body_bytes_{0};
+  std::atomic<std::int64_t> last_duration_us_{0};
+  std::atomic<unsigned> failures_{0};
+};
+
+// Replaces invalid UTF-8 sequences with U+FFFD (as a browser decoding the
+// event stream would), so text-mode documents are always valid JSON strings.
+std::string sanitize_utf8(const std::string& in);
+
+}  // namespace pb::upstream

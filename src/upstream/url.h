@@ -1,0 +1,32 @@
+// Upstream URLs: the parts httplib::Client needs, and the percent-encoding of
+// stream parameters substituted into a URL template. Pure.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace pb::upstream {
+
+struct Url {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // without brackets for IPv6
+  int port = 0;        // explicit or the scheme's default
+  std::string target;  // path and query, at least "/"
+
+  // "scheme://host:port" as httplib::Client takes it (IPv6 in brackets).
+  std::string origin() const;
+};
+
+// Parses an absolute http(s) URL; nullopt with `error` set otherwise.
+std::optional<Url> parse_url(const std::string& text, std::string* error = nullptr);
+
+// RFC 3986 percent-encoding of everything but unreserved characters, so a
+// parameter value can never change the URL's structure.
+std::string percent_encode(const std::string& value);
+
+// Replaces every {name} in `tmpl` by the percent-encoded value of `name`.
+std::string expand_template(const std::string& tmpl,
+                            const std::map<std::string, std::string>& values);
+
+}  // namespace pb::upstream

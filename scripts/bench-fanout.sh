@@ -273,8 +273,11 @@ stop_pollbridge() {
 COMMON_ARGS=(--rate "$RATE" --payload "$PAYLOAD" --duration "$DURATION" --warmup "$WARMUP"
   --server-pid-file "$RUN_DIR/server.pids" --out "$RESULTS" --connect-timeout 120)
 
+RUN_NO=0
 run_loadgen() {  # run_loadgen ARGS...: in the background so the trap can stop it
-  timeout "$RUN_TIMEOUT" "$LOADGEN" "$@" "${COMMON_ARGS[@]}" > /dev/null 2>> "$RUN_DIR/loadgen.log" &
+  RUN_NO=$((RUN_NO + 1))
+  RUN_LOG="$RUN_DIR/run-$RUN_NO.log"
+  timeout "$RUN_TIMEOUT" "$LOADGEN" "$@" "${COMMON_ARGS[@]}" > /dev/null 2> "$RUN_LOG" &
   LOADGEN_PID=$!
 }
 
@@ -282,8 +285,13 @@ wait_loadgen() {
   local rc=0
   wait "$LOADGEN_PID" || rc=$?
   LOADGEN_PID=""
-  [[ $rc == 0 ]] || log "load client failed (status $rc); see loadgen.log"
-  tail -n 4 "$RUN_DIR/loadgen.log" | sed 's/^/    /' >&2
+  sed 's/^/    /' "$RUN_LOG" >&2
+  cat "$RUN_LOG" >> "$RUN_DIR/loadgen.log"
+  rm -f "$RUN_LOG"
+  if [[ $rc != 0 ]]; then
+    log "load client failed (status $rc)"
+    echo "{\"event\":\"loadgen failed\",\"run\":$RUN_NO,\"status\":$rc}" >> "$OUT_DIR/failures.jsonl"
+  fi
   return 0
 }
 
@@ -366,7 +374,7 @@ fi
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \
     "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"
   echo
-  echo "Servers: pollbridge ${PB_VERSION:-(not run)} with hub_threads 2;" \
+  echo "Servers: ${PB_VERSION:-pollbridge (not run)} with hub_threads 2;" \
     "$(nginx -v 2>&1 | sed 's/^nginx version: //') with nchan" \
     "$(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null) (worker_processes 2)"
   echo

@@ -112,6 +112,7 @@ bool print_report(const std::string& path, std::ostream& out) {
                  return cell(j, "/steady/deliveries_per_s", -1) + " (" +
                         cell(j, "/steady/offered_per_s", -1) + ")";
                }},
+              {"events published/s (achieved)", [](const json& j) { return cell(j, "/steady/publish_rate", 1); }},
               {"delivered / expected",
                [](const json& j) {
                  return cell(j, "/steady/delivered", -1) + " / " + cell(j, "/steady/expected", -1);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "publisher.h"  // realtime_ns, monotonic_ns
@@ -35,6 +36,8 @@ struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
   HttpReader http;
   SseParser sse;
   std::string out;  // request bytes not yet written
+  std::string sent_last_id;  // Last-Event-ID of the current request (diagnostics)
+  std::uint32_t events_on_socket = 0;
   std::uint64_t last_seq = 0;
   bool have_seq = false;
 
@@ -159,7 +162,9 @@ void ClientPool::start_connect(Conn& c) {
           std::to_string(options_.port) +
           "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
           "User-Agent: pb-loadgen\r\n";
-  if (!c.sse.last_event_id().empty()) c.out += "Last-Event-ID: " + c.sse.last_event_id() + "\r\n";
+  c.sent_last_id = c.sse.last_event_id();
+  c.events_on_socket = 0;
+  if (!c.sent_last_id.empty()) c.out += "Last-Event-ID: " + c.sent_last_id + "\r\n";
   c.out += "\r\n";
 
   epoll_event ev{};
@@ -300,12 +305,24 @@ void ClientPool::on_event(Conn& c, const SseEvent& event) {
     return;
   }
   ++s.events;
-  if (c.have_seq) {
+  ++c.events_on_socket;
+  if (c.have_seq && seq != c.last_seq + 1) {
+    if (logged_anomalies_ < options_.log_anomalies) {
+      ++logged_anomalies_;
+      std::fprintf(stderr,
+                   "anomaly: client %u phase %d: seq %llu after %llu (%s), event %d on this "
+                   "socket, type \"%.*s\", id \"%.*s\", sent Last-Event-ID \"%s\"\n",
+                   c.index, static_cast<int>(phase_), static_cast<unsigned long long>(seq),
+                   static_cast<unsigned long long>(c.last_seq), seq <= c.last_seq ? "duplicate" : "gap",
+                   static_cast<int>(c.events_on_socket), static_cast<int>(event.type.size()),
+                   event.type.data(), static_cast<int>(event.id.size()), event.id.data(),
+                   c.sent_last_id.c_str());
+    }
     if (seq <= c.last_seq) {
       ++s.dups;
       return;
     }
-    if (seq > c.last_seq + 1) s.gaps += seq - c.last_seq - 1;
+    s.gaps += seq - c.last_seq - 1;
   }
   c.have_seq = true;
   c.last_seq = seq;

@@ -42,6 +42,8 @@ struct PoolOptions {
   std::size_t connect_concurrency = 256;
   // Delay before a dropped or refused client connects again.
   int reconnect_delay_ms = 100;
+  // Print the first this many gaps / duplicates to stderr, with context.
+  int log_anomalies = 0;
 };
 
 enum class Phase : int { kSetup = 0, kSteady = 1, kStorm = 2 };
@@ -143,6 +145,7 @@ class ClientPool {
   std::int64_t storm_last_resume_ns_ = 0;
   Histogram storm_resume_hist_;
 
+  int logged_anomalies_ = 0;
   std::vector<char> read_buf_;
   std::string last_error_;
 };

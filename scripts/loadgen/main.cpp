@@ -89,6 +89,7 @@ run:
   --connect-concurrency 256 handshakes in flight while connecting
   --connect-timeout 120     seconds allowed for all clients to connect
   --straggler-timeout 10    seconds to wait for late deliveries after publishing
+  --log-anomalies 20        print the first gaps / duplicates with context
   --label TEXT              copied into the result
   --out FILE                also append the JSON result to FILE
 )";
@@ -129,6 +130,15 @@ bool tcp_reachable(const std::string& host, int port) {
 }
 
 double ms(std::uint64_t us) { return static_cast<double>(us) / 1000.0; }
+
+// The 1-minute load average: the machine may be shared, and a busy box
+// changes every number in the table.
+double loadavg1() {
+  std::ifstream in("/proc/loadavg");
+  double v = -1;
+  in >> v;
+  return v;
+}
 
 json histogram_json(const pbl::Histogram& h) {
   return json{{"count", h.count()},
@@ -244,6 +254,7 @@ int run(const Args& args) {
   if (target == pbl::Target::kPollbridge) publisher.publish_one();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
+  result["loadavg_start"] = loadavg1();
   const pbl::ProcSample base = pbl::sample_processes(pids);
   result["server_pids"] = pids;
   result["server_base"] = proc_json(base);
@@ -256,6 +267,7 @@ int run(const Args& args) {
   opt.clients = clients;
   opt.src_addrs = static_cast<int>(args.num("src-addrs", static_cast<double>(1 + clients / 20000)));
   opt.connect_concurrency = static_cast<std::size_t>(args.num("connect-concurrency", 256));
+  opt.log_anomalies = static_cast<int>(args.num("log-anomalies", 20));
   pbl::ClientPool pool(opt, publisher.published_counter());
   if (!pool.init(error)) {
     std::cerr << "pb-loadgen: " << error << "\n";
@@ -426,6 +438,7 @@ int run(const Args& args) {
       storm["published"] = shi - slo + 1;
       storm["expected"] = sexpected;
       storm["lost"] = ss.gaps;
+      storm["unseen_by_all"] = pool.unseen(slo, shi);
       storm["latency"] = histogram_json(ss.latency);
       result["storm"] = storm;
       std::cerr << "[" << target_name << "] storm: " << pool.storm_resumed() << "/" << clients
@@ -433,6 +446,7 @@ int run(const Args& args) {
                 << ss.gaps << ", dups " << ss.dups << "\n";
     }
   }
+  result["loadavg_end"] = loadavg1();
   result["streaming_final"] = pool.streaming();
   result["setup"] = phase_json(pool.stats(pbl::Phase::kSetup));
   pool.close_all();

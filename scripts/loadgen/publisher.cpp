@@ -91,9 +91,9 @@ void Publisher::stop() {
   }
 }
 
-bool Publisher::publish_one() {
+bool Publisher::publish_one(std::int64_t ts_ns) {
   const std::uint64_t seq = next_seq_.fetch_add(1);
-  const std::int64_t ts = realtime_ns();
+  const std::int64_t ts = ts_ns ? ts_ns : realtime_ns();
   std::string doc = make_document(seq, ts);
   if (options_.target == Target::kPollbridge) {
     std::lock_guard<std::mutex> lock(doc_mutex_);
@@ -133,14 +133,16 @@ void Publisher::run_async(double rate, std::uint64_t count) {
   runner_ = std::thread([this, rate, count] {
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
+    const std::int64_t start_rt = realtime_ns();
     const auto period = std::chrono::duration<double>(1.0 / rate);
     for (std::uint64_t k = 0; count == 0 || k < count; ++k) {
-      const auto due = start + std::chrono::duration_cast<clock::duration>(period * k);
+      const auto offset = std::chrono::duration_cast<clock::duration>(period * k);
+      const auto due = start + offset;
       while (!stop_requested_ && clock::now() < due) {
         std::this_thread::sleep_until(std::min(due, clock::now() + std::chrono::milliseconds(50)));
       }
       if (stop_requested_) break;
-      publish_one();
+      publish_one(start_rt + std::chrono::duration_cast<std::chrono::nanoseconds>(offset).count());
     }
     running_ = false;
   });

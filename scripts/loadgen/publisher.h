@@ -56,15 +56,19 @@ class Publisher {
   void stop();
 
   // One change, synchronously. Returns false if the server refused it.
-  bool publish_one();
+  // `ts_ns` is the document's timestamp (CLOCK_REALTIME ns); 0 means now.
+  bool publish_one(std::int64_t ts_ns = 0);
 
   // Pollbridge target: with triggers off a change only updates the backend's
   // document, and pollbridge sees it at its next interval.
   void set_trigger(bool on) { trigger_ = on; }
 
   // Publishes `count` changes at `rate` per second on a thread of its own
-  // (count 0: until stop_async). Changes follow an absolute schedule, so a
-  // slow publish does not lower the rate.
+  // (count 0: until stop_async). Changes follow an absolute schedule and
+  // carry their scheduled time as "ts": when a server answers publishes
+  // slowly (nchan replies after fanning out), the changes queue up here and
+  // that wait counts in their delivery latency instead of silently lowering
+  // the rate the server is offered.
   void run_async(double rate, std::uint64_t count);
   void stop_async();
   void join();  // waits for run_async's count to be published

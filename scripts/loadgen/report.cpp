@@ -119,6 +119,7 @@ bool print_report(const std::string& path, std::ostream& out) {
                }},
               {"gaps", [](const json& j) { return cell(j, "/steady/gaps", -1); }},
               {"duplicates", [](const json& j) { return cell(j, "/steady/dups", -1); }},
+              {"changes no client received", [](const json& j) { return cell(j, "/steady/unseen_by_all", -1); }},
               {"server CPU s per 100k deliveries", [](const json& j) { return cell(j, "/steady/cpu_per_100k", 3); }},
               {"server RSS per idle client (KiB)", [](const json& j) { return cell(j, "/rss_per_client_kib", 2); }},
               {"server PSS per idle client (KiB)", [](const json& j) { return cell(j, "/pss_per_client_kib", 2); }},
@@ -129,6 +130,8 @@ bool print_report(const std::string& path, std::ostream& out) {
                }},
               {"disconnects during the run", [](const json& j) { return cell(j, "/steady/disconnects", -1); }},
               {"load client CPU s", [](const json& j) { return cell(j, "/steady/loadgen_cpu_s", 2); }},
+              {"machine load average (start → end)",
+               [](const json& j) { return cell(j, "/loadavg_start", 2) + " → " + cell(j, "/loadavg_end", 2); }},
           });
   }
 
@@ -150,6 +153,7 @@ bool print_report(const std::string& path, std::ostream& out) {
                }},
               {"events lost (seq gaps)", [](const json& j) { return cell(j, "/storm/lost", -1); }},
               {"duplicates", [](const json& j) { return cell(j, "/storm/dups", -1); }},
+              {"changes no client received", [](const json& j) { return cell(j, "/storm/unseen_by_all", -1); }},
               {"failed reconnect attempts", [](const json& j) { return cell(j, "/storm/connect_errors", -1); }},
               {"events published during the storm", [](const json& j) { return cell(j, "/storm/published", -1); }},
               {"delivered / expected",

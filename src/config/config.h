@@ -53,6 +53,9 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;
   // Bound on a graceful shutdown (SIGTERM/SIGINT).
   Duration shutdown_timeout{5000};
+  // Folder served at "/" (e.g. the example's browser page). Empty: nothing
+  // is served there. Relative paths are relative to the process cwd.
+  std::string static_dir;
 };
 
 struct StateConfig {
@@ -62,7 +65,7 @@ struct StateConfig {
 
 struct StreamConfig {
   std::string name;
-  std::string url;  // may contain {param} placeholders when `params` is set
+  std::string url;   // may contain {param} placeholders when `params` is set
   std::string path;  // "/events/<name>" or a pattern with {param}s
   std::map<std::string, std::string> params;  // param -> regex
   std::size_t max_instances = 100;            // live parameter sets
@@ -75,13 +78,13 @@ struct StreamConfig {
   DiffMode diff = DiffMode::kJsonPatch;
   std::string select;               // RFC 6901 pointer; empty = whole document
   std::vector<std::string> ignore;  // RFC 6901 pointers dropped before diffing
-  std::string key;  // member name or pointer identifying array elements
+  std::string key;                  // member name or pointer identifying array elements
   IdlePolicy idle = IdlePolicy::kKeep;
   Duration linger{30000};  // with idle: stop
   std::size_t max_body = 4u << 20;
-  Duration backoff_max{60000};  // ceiling of the error backoff
+  Duration backoff_max{60000};  // ceiling of the error backoff; loader default: max(60s, interval)
   bool tls_verify = true;
-  std::string ca_file;  // extra CA bundle for https upstreams
+  std::string ca_file;         // extra CA bundle for https upstreams
   std::size_t history = 1000;  // per-stream override of the top-level value
 
   // Position of the stream's entry in the config file, for error messages.

@@ -352,6 +352,7 @@ int run(const Args& args) {
     const std::size_t receivers = pool.streaming();
     pool.set_phase(pbl::Phase::kSteady);
     pool.set_window(lo, hi);
+    publisher.reset_publish_rtt();
     const pbl::ProcSample cpu0 = pbl::sample_processes(pids);
     const pbl::ProcSample self0 = pbl::sample_self();
     const std::int64_t start_rt = realtime_ns();
@@ -393,6 +394,7 @@ int run(const Args& args) {
     steady["deliveries_per_s"] = span_s > 0 ? static_cast<double>(st.delivered) / span_s : 0.0;
     steady["offered_per_s"] = rate * static_cast<double>(receivers);
     steady["latency"] = histogram_json(st.latency);
+    steady["publish_rtt"] = histogram_json(publisher.publish_rtt());
     steady["backend_requests"] = publisher.backend_requests() - backend0;
     const double cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
     steady["server_cpu_s"] = cpu;

@@ -104,6 +104,7 @@ bool Publisher::publish_one(std::int64_t ts_ns) {
     published_.store(seq);
     return true;
   }
+  const std::int64_t sent = monotonic_ns();
   httplib::Result res =
       options_.target == Target::kPollbridge
           ? client_->Post(options_.trigger_path.c_str(),
@@ -111,6 +112,10 @@ bool Publisher::publish_one(std::int64_t ts_ns) {
                           "text/plain")
           : client_->Post(options_.publish_path.c_str(), doc, "application/json");
   published_.store(seq);
+  {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    rtt_.record_us((monotonic_ns() - sent) / 1000);
+  }
   const bool ok = res && res->status >= 200 && res->status < 300;
   if (!ok) {
     errors_.fetch_add(1);
@@ -152,6 +157,16 @@ void Publisher::stop_async() {
   stop_requested_ = true;
   if (runner_.joinable()) runner_.join();
   running_ = false;
+}
+
+Histogram Publisher::publish_rtt() const {
+  std::lock_guard<std::mutex> lock(error_mutex_);
+  return rtt_;
+}
+
+void Publisher::reset_publish_rtt() {
+  std::lock_guard<std::mutex> lock(error_mutex_);
+  rtt_.clear();
 }
 
 void Publisher::join() {

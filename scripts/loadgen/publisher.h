@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "histogram.h"
+
 namespace httplib {
 class Server;
 class Client;
@@ -80,6 +82,11 @@ class Publisher {
   std::uint64_t errors() const { return errors_.load(); }
   std::string last_error() const;
 
+  // Round trips of the publish requests (nchan: the POST of the message;
+  // pollbridge: the poll trigger) since the last reset.
+  Histogram publish_rtt() const;
+  void reset_publish_rtt();
+
   // Requests the embedded backend answered, and when (steady clock, ns).
   std::uint64_t backend_requests() const { return backend_requests_.load(); }
   std::vector<std::int64_t> backend_request_times() const;
@@ -104,8 +111,9 @@ class Publisher {
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> errors_{0};
   std::atomic<std::uint64_t> backend_requests_{0};
-  mutable std::mutex error_mutex_;
+  mutable std::mutex error_mutex_;  // guards last_error_ and rtt_
   std::string last_error_;
+  Histogram rtt_;
 
   std::thread runner_;
   std::atomic<bool> running_{false};

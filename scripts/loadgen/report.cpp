@@ -113,6 +113,10 @@ bool print_report(const std::string& path, std::ostream& out) {
                         cell(j, "/steady/offered_per_s", -1) + ")";
                }},
               {"events published/s (achieved)", [](const json& j) { return cell(j, "/steady/publish_rate", 1); }},
+              {"publish request p50 / max (ms)",
+               [](const json& j) {
+                 return cell(j, "/steady/publish_rtt/p50_ms", 1) + " / " + cell(j, "/steady/publish_rtt/max_ms", 1);
+               }},
               {"delivered / expected",
                [](const json& j) {
                  return cell(j, "/steady/delivered", -1) + " / " + cell(j, "/steady/expected", -1);

@@ -374,6 +374,8 @@ fi
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \
     "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"
   echo
+  echo "Source: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+  echo
   echo "Servers: ${PB_VERSION:-pollbridge (not run)} with hub_threads 2;" \
     "$(nginx -v 2>&1 | sed 's/^nginx version: //') with nchan" \
     "$(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null) (worker_processes 2)"

@@ -403,6 +403,16 @@ class Loader {
   void read_state(const Field& f, StateConfig& state);
   void read_streams(const Field& f, Config& config);
   void read_stream(const YAML::Node& entry, std::size_t index, Config& config);
+  void read_stream_name(const Fields& fields, const std::string& prefix, Pos entry_pos,
+                        StreamConfig& s, StreamInfo& info);
+  std::set<std::string> read_params(const Field* params_field, StreamConfig& s, StreamInfo& info);
+  void read_path(const Fields& fields, const std::string& prefix,
+                 const std::set<std::string>& declared, StreamConfig& s, StreamInfo& info);
+  void read_url(const Fields& fields, const std::string& prefix, Pos entry_pos,
+                const std::set<std::string>& declared, StreamConfig& s);
+  void read_request(const Fields& fields, StreamConfig& s);
+  void read_diff_options(const Fields& fields, StreamConfig& s);
+  void read_polling(const Fields& fields, StreamConfig& s);
   void check_routes();
 
   std::string file_;
@@ -819,7 +829,7 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
             prefix + ": expected a map with at least name and url, got " + kind_of(entry));
     return;
   }
-  auto fields = read_map(entry, prefix, &kKeys);
+  const Fields fields = *read_map(entry, prefix, &kKeys);
 
   StreamConfig s;
   s.where = where(entry_pos);
@@ -829,8 +839,22 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
   info.path_line = entry_pos.line;
   info.path_pos = entry_pos;
 
-  // name
-  if (const Field* x = fields->find("name")) {
+  read_stream_name(fields, prefix, entry_pos, s, info);
+  // params first: path and url refer to them.
+  const std::set<std::string> declared = read_params(fields.find("params"), s, info);
+  read_path(fields, prefix, declared, s, info);
+  read_url(fields, prefix, entry_pos, declared, s);
+  read_request(fields, s);
+  read_diff_options(fields, s);
+  read_polling(fields, s);
+
+  config.streams.push_back(std::move(s));
+  infos_.push_back(std::move(info));
+}
+
+void Loader::read_stream_name(const Fields& fields, const std::string& prefix, Pos entry_pos,
+                              StreamConfig& s, StreamInfo& info) {
+  if (const Field* x = fields.find("name")) {
     info.name_line = x->line();
     info.path_line = x->line();
     info.path_pos = x->pos();
@@ -851,10 +875,12 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
   } else {
     problem(entry_pos, prefix + ": missing required key \"name\"");
   }
+}
 
-  // params (before path and url, which refer to them)
+// Returns the names declared in params (valid names only).
+std::set<std::string> Loader::read_params(const Field* params_field, StreamConfig& s,
+                                          StreamInfo& info) {
   std::set<std::string> declared;
-  const Field* params_field = fields->find("params");
   if (params_field != nullptr) {
     if (auto params = read_section(*params_field, nullptr)) {
       for (const Field& p : params->list) {
@@ -880,9 +906,13 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
+  return declared;
+}
 
-  // path
-  const Field* path_field = fields->find("path");
+void Loader::read_path(const Fields& fields, const std::string& prefix,
+                       const std::set<std::string>& declared, StreamConfig& s, StreamInfo& info) {
+  const Field* path_field = fields.find("path");
+  const Field* params_field = fields.find("params");
   bool path_given = false;
   if (path_field != nullptr) {
     info.path_pos = path_field->pos();
@@ -932,9 +962,11 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
+}
 
-  // url
-  if (const Field* x = fields->find("url")) {
+void Loader::read_url(const Fields& fields, const std::string& prefix, Pos entry_pos,
+                      const std::set<std::string>& declared, StreamConfig& s) {
+  if (const Field* x = fields.find("url")) {
     std::string url;
     if (read_string(*x, url)) {
       UrlParts parts;
@@ -957,20 +989,12 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
   } else {
     problem(entry_pos, prefix + ": missing required key \"url\"");
   }
+}
 
-  if (const Field* x = fields->find("max_instances")) {
-    read_integer(*x, 1, kMaxInstances, s.max_instances);
-  }
-  const Field* interval_field = fields->find("interval");
-  bool interval_ok = true;
-  if (interval_field != nullptr) {
-    interval_ok = read_duration(*interval_field, kMinInterval, kMaxInterval, s.interval);
-  }
-  if (const Field* x = fields->find("timeout")) {
-    read_duration(*x, kMinTimeout, kMaxTimeout, s.timeout);
-  }
+// method, body, content_type, headers.
+void Loader::read_request(const Fields& fields, StreamConfig& s) {
   bool method_ok = true;
-  if (const Field* x = fields->find("method")) {
+  if (const Field* x = fields.find("method")) {
     std::string method;
     method_ok = false;
     if (read_string(*x, method)) {
@@ -983,12 +1007,12 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
-  if (const Field* x = fields->find("body")) {
+  if (const Field* x = fields.find("body")) {
     if (read_string(*x, s.body) && method_ok && s.method != "POST" && !s.body.empty()) {
       problem(*x, "a body is sent only with method: POST");
     }
   }
-  if (const Field* x = fields->find("content_type")) {
+  if (const Field* x = fields.find("content_type")) {
     std::string type;
     if (read_string(*x, type)) {
       if (has_control_char(type, true)) {
@@ -998,7 +1022,7 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
-  if (const Field* x = fields->find("headers")) {
+  if (const Field* x = fields.find("headers")) {
     if (auto headers = read_section(*x, nullptr)) {
       std::map<std::string, int> seen;  // lower-cased name -> line
       for (const Field& h : headers->list) {
@@ -1033,7 +1057,11 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
-  const Field* diff_field = fields->find("diff");
+}
+
+// diff, select, ignore, key.
+void Loader::read_diff_options(const Fields& fields, StreamConfig& s) {
+  const Field* diff_field = fields.find("diff");
   if (diff_field != nullptr) {
     static const std::vector<std::pair<std::string, DiffMode>> kModes = {
         {"snapshot", DiffMode::kSnapshot},
@@ -1053,9 +1081,9 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
-  const Field* select_field = fields->find("select");
+  const Field* select_field = fields.find("select");
   if (select_field != nullptr) read_pointer(*select_field, s.select);
-  const Field* ignore_field = fields->find("ignore");
+  const Field* ignore_field = fields.find("ignore");
   if (ignore_field != nullptr) {
     if (auto items = read_list(*ignore_field, "a list of JSON pointers")) {
       for (const Field& item : *items) {
@@ -1069,7 +1097,7 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
-  const Field* key_field = fields->find("key");
+  const Field* key_field = fields.find("key");
   bool key_ok = true;
   if (key_field != nullptr) {
     // A leading '/' makes it a pointer; anything else is a member name.
@@ -1102,8 +1130,22 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
+}
 
-  if (const Field* x = fields->find("idle")) {
+// Timing, limits and TLS.
+void Loader::read_polling(const Fields& fields, StreamConfig& s) {
+  if (const Field* x = fields.find("max_instances")) {
+    read_integer(*x, 1, kMaxInstances, s.max_instances);
+  }
+  const Field* interval_field = fields.find("interval");
+  bool interval_ok = true;
+  if (interval_field != nullptr) {
+    interval_ok = read_duration(*interval_field, kMinInterval, kMaxInterval, s.interval);
+  }
+  if (const Field* x = fields.find("timeout")) {
+    read_duration(*x, kMinTimeout, kMaxTimeout, s.timeout);
+  }
+  if (const Field* x = fields.find("idle")) {
     std::string idle;
     if (read_string(*x, idle)) {
       if (lower(idle) == "stop") {
@@ -1115,11 +1157,10 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
-  if (const Field* x = fields->find("linger")) read_duration(*x, Duration(0), kMaxLinger, s.linger);
-  if (const Field* x = fields->find("max_body"))
-    read_size(*x, kMinMaxBody, kMaxMaxBody, s.max_body);
+  if (const Field* x = fields.find("linger")) read_duration(*x, Duration(0), kMaxLinger, s.linger);
+  if (const Field* x = fields.find("max_body")) read_size(*x, kMinMaxBody, kMaxMaxBody, s.max_body);
   s.backoff_max = std::max(kDefaultBackoffMax, s.interval);
-  if (const Field* x = fields->find("backoff_max")) {
+  if (const Field* x = fields.find("backoff_max")) {
     Duration backoff{};
     if (read_duration(*x, kMinInterval, kMaxBackoff, backoff)) {
       if (interval_ok && backoff < s.interval) {
@@ -1130,17 +1171,14 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
       }
     }
   }
-  if (const Field* x = fields->find("tls_verify")) read_bool(*x, s.tls_verify);
-  if (const Field* x = fields->find("ca_file")) {
+  if (const Field* x = fields.find("tls_verify")) read_bool(*x, s.tls_verify);
+  if (const Field* x = fields.find("ca_file")) {
     std::string path;
     if (read_string(*x, path) && (path.empty() || check_existing(*x, path, false))) {
       s.ca_file = std::move(path);
     }
   }
-  if (const Field* x = fields->find("history")) read_integer(*x, 1, kMaxHistory, s.history);
-
-  config.streams.push_back(std::move(s));
-  infos_.push_back(std::move(info));
+  if (const Field* x = fields.find("history")) read_integer(*x, 1, kMaxHistory, s.history);
 }
 
 // Could a request path match both routes? Literal segments must be equal; a

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,15 @@
 namespace pb::diff {
 
 using json::Json;
+
+// A document that the configured diff mode cannot handle (items mode on a
+// non-array, elements without a usable key, duplicate keys, a missing
+// `select`). The message says what is wrong; the caller reports it and keeps
+// the previous document.
+class DiffError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // How array elements are identified (`key:` in the config): a member name
 // ("id") or an RFC 6901 pointer into the element ("/meta/id").
@@ -44,6 +54,8 @@ struct Change {
 // no previous document, which yields one "snapshot". Semantically equal
 // documents (member order, whitespace, number spelling) yield nothing.
 // In text mode the documents are JSON strings holding the body.
+// Throws DiffError when `next` does not suit the mode (see DiffError); in
+// items mode the first document is checked too.
 std::vector<Change> compute(const Json* prev, const Json& next, const Options& options);
 
 // The data of a "snapshot" event for a document.

@@ -1,6 +1,8 @@
 #include "json/document.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace pb::json {
@@ -269,6 +271,15 @@ bool equal(const Json& a, const Json& b) {
     if (!is_number(a) || !is_number(b)) return false;
     if ((a.is_number_integer() || a.is_number_unsigned()) &&
         (b.is_number_integer() || b.is_number_unsigned())) {
+      // nlohmann compares a signed with an unsigned integer after casting the
+      // unsigned one to signed, which makes -1 equal 18446744073709551615.
+      if (a.is_number_unsigned() != b.is_number_unsigned()) {
+        const Json& s = a.is_number_unsigned() ? b : a;
+        const Json& u = a.is_number_unsigned() ? a : b;
+        const auto sv = s.get<Json::number_integer_t>();
+        return sv >= 0 &&
+               static_cast<Json::number_unsigned_t>(sv) == u.get<Json::number_unsigned_t>();
+      }
       return a == b;
     }
     return canonical_number(a) == canonical_number(b);
@@ -284,9 +295,23 @@ bool equal(const Json& a, const Json& b) {
     }
     case Json::value_t::object: {
       if (a.size() != b.size()) return false;
-      for (const auto& [k, av] : a.items()) {
-        auto it = b.find(k);
-        if (it == b.end() || !equal(av, *it)) return false;
+      // Same member order is the common case: compare pairwise.
+      auto ia = a.begin();
+      auto ib = b.begin();
+      for (; ia != a.end() && ia.key() == ib.key(); ++ia, ++ib) {
+        if (!equal(ia.value(), ib.value())) return false;
+      }
+      if (ia == a.end()) return true;
+      // The orders differ: look the remaining members up by name
+      // (ordered_json's find() is a linear scan, quadratic over a large
+      // object). Names are unique, so the remaining names of `a` can only
+      // match the remaining names of `b`.
+      std::unordered_map<std::string_view, const Json*> rest;
+      rest.reserve(b.size());
+      for (; ib != b.end(); ++ib) rest.emplace(ib.key(), &ib.value());
+      for (; ia != a.end(); ++ia) {
+        auto it = rest.find(ia.key());
+        if (it == rest.end() || !equal(ia.value(), *it->second)) return false;
       }
       return true;
     }

@@ -1,0 +1,64 @@
+#include "diff/differ.h"
+
+#include "diff/items.h"
+#include "diff/json_patch.h"
+#include "diff/merge_patch.h"
+
+namespace pb::diff {
+
+KeySpec KeySpec::parse(const std::string& text) {
+  KeySpec spec;
+  if (text.empty()) return spec;
+  if (text[0] != '/') {
+    // A member name, taken literally ("a/b" is the member "a/b").
+    spec.pointer = json::Pointer().child(text);
+    return spec;
+  }
+  try {
+    spec.pointer = json::Pointer::parse(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("key \"" + text + "\": " + e.what());
+  }
+  return spec;
+}
+
+std::optional<std::string> KeySpec::of(const Json& element) const {
+  if (empty()) return std::nullopt;
+  const Json* v = pointer.find(element);
+  if (v == nullptr || !(v->is_string() || json::is_number(*v))) return std::nullopt;
+  return json::identity(*v);
+}
+
+std::string snapshot_data(const Json& doc, config::DiffMode mode) {
+  if (mode == config::DiffMode::kText && doc.is_string()) {
+    return doc.get_ref<const std::string&>();
+  }
+  return json::dump(doc);
+}
+
+std::vector<Change> compute(const Json* prev, const Json& next, const Options& options) {
+  using config::DiffMode;
+  if (options.mode == DiffMode::kItems) check_items(next, options.key);
+  if (options.mode == DiffMode::kText && !next.is_string()) {
+    throw DiffError("text mode needs the body as a JSON string");
+  }
+  if (prev == nullptr) return {{"snapshot", snapshot_data(next, options.mode)}};
+  if (json::equal(*prev, next)) return {};
+  switch (options.mode) {
+    case DiffMode::kJsonPatch:
+      return {{"patch", json::dump(json_patch(*prev, next, options.key))}};
+    case DiffMode::kMergePatch:
+      if (auto patch = try_merge_patch(*prev, next)) return {{"merge-patch", json::dump(*patch)}};
+      // The new document has a null that a merge patch would turn into a
+      // removal: send it whole.
+      return {{"snapshot", snapshot_data(next, options.mode)}};
+    case DiffMode::kItems:
+      return diff_items(*prev, next, options.key);
+    case DiffMode::kSnapshot:
+    case DiffMode::kText:
+      break;
+  }
+  return {{"snapshot", snapshot_data(next, options.mode)}};
+}
+
+}  // namespace pb::diff

@@ -1,0 +1,63 @@
+#include "diff/filter.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+
+namespace pb::diff {
+namespace {
+
+// Marks a value to be dropped. Parsed documents hold no binary values except
+// raw numbers (another subtype), so a marker cannot be mistaken for data.
+constexpr std::uint8_t kDroppedSubtype = 0x64;
+
+bool is_dropped(const Json& v) {
+  return v.is_binary() && v.get_binary().has_subtype() &&
+         v.get_binary().subtype() == kDroppedSubtype;
+}
+
+// Erases the marked children of one container.
+void sweep(Json& container) {
+  if (container.is_object()) {
+    for (auto it = container.begin(); it != container.end();) {
+      it = is_dropped(it.value()) ? container.erase(it) : std::next(it);
+    }
+  } else if (container.is_array()) {
+    for (std::size_t i = container.size(); i-- > 0;) {
+      if (is_dropped(container[i])) container.erase(i);
+    }
+  }
+}
+
+}  // namespace
+
+Json prepare(const Json& body, const json::Pointer& select,
+             const std::vector<json::Pointer>& ignore) {
+  const Json* selected = select.find(body);
+  if (selected == nullptr) throw DiffError("select " + select.str() + ": no such value");
+  Json doc = *selected;
+  if (ignore.empty()) return doc;
+
+  // Mark first, erase second, so that erasing one array element does not
+  // shift what a later pointer refers to.
+  std::vector<json::Pointer> parents;
+  for (const auto& p : ignore) {
+    if (p.is_root()) throw DiffError("ignore: the empty pointer would ignore the whole document");
+    Json* v = p.find(doc);
+    if (v == nullptr) continue;
+    *v = Json::binary({}, kDroppedSubtype);
+    parents.push_back(p.parent());
+  }
+  // Deepest containers first: erasing inside a container only shifts the
+  // indexes of its own children, which the shallower paths do not go through.
+  std::stable_sort(parents.begin(), parents.end(), [](const auto& a, const auto& b) {
+    return a.tokens().size() > b.tokens().size();
+  });
+  for (const auto& p : parents) {
+    Json* container = p.find(doc);
+    if (container != nullptr) sweep(*container);
+  }
+  return doc;
+}
+
+}  // namespace pb::diff

@@ -1,0 +1,288 @@
+#include "diff/json_patch.h"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "diff/member_index.h"
+#include "diff/sequence.h"
+
+namespace pb::diff {
+namespace {
+
+constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+
+std::string member_path(const std::string& parent, std::string_view name) {
+  return parent + "/" + json::Pointer::escape(name);
+}
+
+std::string index_path(const std::string& parent, std::size_t index) {
+  return parent + "/" + std::to_string(index);
+}
+
+// The keys of a keyed array, or nullopt if some element is not an object
+// with a usable key, or two elements share a key.
+struct KeyedArray {
+  std::vector<std::string> keys;
+  std::unordered_map<std::string, std::size_t> position;
+};
+
+std::optional<KeyedArray> index_keyed(const Json& array, const KeySpec& key) {
+  KeyedArray out;
+  out.keys.reserve(array.size());
+  out.position.reserve(array.size());
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    if (!array[i].is_object()) return std::nullopt;
+    auto k = key.of(array[i]);
+    if (!k || !out.position.emplace(*k, i).second) return std::nullopt;
+    out.keys.push_back(std::move(*k));
+  }
+  return out;
+}
+
+// Fenwick tree counting occupied slots by rank.
+class OccupiedSlots {
+ public:
+  explicit OccupiedSlots(std::size_t n) : tree_(n + 1, 0) {}
+  void add(std::size_t rank, long delta) {
+    for (std::size_t i = rank + 1; i < tree_.size(); i += i & (~i + 1)) tree_[i] += delta;
+  }
+  // Number of occupied slots ranked below `rank`: the array index of a value
+  // in that slot.
+  std::size_t before(std::size_t rank) const {
+    long sum = 0;
+    for (std::size_t i = rank; i > 0; i -= i & (~i + 1)) sum += tree_[i];
+    return static_cast<std::size_t>(sum);
+  }
+
+ private:
+  std::vector<long> tree_;
+};
+
+// What a keyed array diff has decided once deletions are done: the survivors
+// (in old order) and, for each target position, where its element comes from.
+struct KeyedPlan {
+  std::size_t survivors = 0;               // elements kept, after deletions
+  std::vector<std::size_t> survivor_rank;  // old index -> place among survivors
+  std::vector<std::size_t> source;         // target index -> old index or kNone
+  std::vector<bool> stays;                 // target index -> in the LIS, not moved
+};
+
+class PatchBuilder {
+ public:
+  explicit PatchBuilder(const KeySpec& key) : key_(key) {}
+
+  void diff(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
+    if (json::equal(a, b)) return;
+    // Past the nesting limit nothing is recursed into; a replace is correct.
+    if (depth < json::kMaxDepth && a.is_object() && b.is_object()) {
+      diff_object(a, b, path, depth);
+    } else if (depth < json::kMaxDepth && a.is_array() && b.is_array()) {
+      if (key_.empty() || !diff_keyed(a, b, path, depth)) diff_positional(a, b, path, depth);
+    } else {
+      emit("replace", path, b);
+    }
+  }
+
+  Json take() { return std::move(ops_); }
+
+ private:
+  void emit(const char* op, const std::string& path) {
+    Json o = Json::object();
+    o["op"] = op;
+    o["path"] = path;
+    ops_.push_back(std::move(o));
+  }
+  void emit(const char* op, const std::string& path, const Json& value) {
+    Json o = Json::object();
+    o["op"] = op;
+    o["path"] = path;
+    o["value"] = value;
+    ops_.push_back(std::move(o));
+  }
+  void emit_move(const std::string& from, const std::string& path) {
+    Json o = Json::object();
+    o["op"] = "move";
+    o["from"] = from;
+    o["path"] = path;
+    ops_.push_back(std::move(o));
+  }
+
+  void diff_object(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
+    const auto in_a = index_members(a);
+    const auto in_b = index_members(b);
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      if (in_b.count(it.key()) == 0) emit("remove", member_path(path, it.key()));
+    }
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      auto other = in_b.find(it.key());
+      if (other != in_b.end())
+        diff(it.value(), *other->second, member_path(path, it.key()), depth + 1);
+    }
+    for (auto it = b.begin(); it != b.end(); ++it) {
+      if (in_a.count(it.key()) == 0) emit("add", member_path(path, it.key()), it.value());
+    }
+  }
+
+  // Identity diff; false (nothing emitted) if the arrays are not keyed.
+  bool diff_keyed(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
+    auto old_keys = index_keyed(a, key_);
+    if (!old_keys) return false;
+    auto new_keys = index_keyed(b, key_);
+    if (!new_keys) return false;
+
+    // Deletions, highest index first so that the lower indexes stay valid.
+    for (std::size_t i = a.size(); i-- > 0;) {
+      if (new_keys->position.count(old_keys->keys[i]) == 0) emit("remove", index_path(path, i));
+    }
+    KeyedPlan plan;
+    plan.survivor_rank.assign(a.size(), kNone);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (new_keys->position.count(old_keys->keys[i]) != 0)
+        plan.survivor_rank[i] = plan.survivors++;
+    }
+    // The survivors that already are in target order (a longest increasing
+    // subsequence of their current places) stay; the others move.
+    plan.source.assign(b.size(), kNone);
+    plan.stays.assign(b.size(), false);
+    std::vector<std::size_t> places;
+    std::vector<std::size_t> targets;
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      auto it = old_keys->position.find(new_keys->keys[j]);
+      if (it == old_keys->position.end()) continue;
+      plan.source[j] = it->second;
+      places.push_back(plan.survivor_rank[it->second]);
+      targets.push_back(j);
+    }
+    for (std::size_t p : longest_increasing_subsequence(places)) plan.stays[targets[p]] = true;
+
+    place_keyed(b, plan, path);
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      if (plan.source[j] != kNone) diff(a[plan.source[j]], b[j], index_path(path, j), depth + 1);
+    }
+    return true;
+  }
+
+  // Moves and adds, target positions ascending, each element right after its
+  // target predecessor. Invariant: the elements placed so far together with
+  // the staying ones are in target order, so at the end (every non-staying
+  // element placed) the array is in target order.
+  //
+  // Indexes come from a linked list of slots built in advance: one slot per
+  // survivor at its current place, and one per moved or added element,
+  // linked right after its predecessor's slot. Relative slot order never
+  // changes, so a slot's rank in the final list orders it against every other
+  // slot at every step, and a Fenwick tree of occupied slots turns ranks into
+  // array indexes: O(n log n) for any shuffle.
+  void place_keyed(const Json& b, const KeyedPlan& plan, const std::string& path) {
+    // Node 0 is the list head; nodes 1..survivors are the survivors' slots.
+    std::vector<std::size_t> next(plan.survivors + 1);
+    for (std::size_t n = 0; n < plan.survivors; ++n) next[n] = n + 1;
+    next[plan.survivors] = kNone;
+    std::vector<std::size_t> node_of(b.size());
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      if (plan.stays[j]) {
+        node_of[j] = 1 + plan.survivor_rank[plan.source[j]];
+        continue;
+      }
+      const std::size_t after = j == 0 ? 0 : node_of[j - 1];
+      node_of[j] = next.size();
+      next.push_back(next[after]);
+      next[after] = node_of[j];
+    }
+    std::vector<std::size_t> rank(next.size(), kNone);
+    std::size_t ranks = 0;
+    for (std::size_t n = next[0]; n != kNone; n = next[n]) rank[n] = ranks++;
+
+    OccupiedSlots occupied(ranks);
+    for (std::size_t n = 1; n <= plan.survivors; ++n) occupied.add(rank[n], 1);
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      if (plan.stays[j]) continue;
+      const std::size_t to_rank = rank[node_of[j]];
+      if (plan.source[j] == kNone) {
+        emit("add", index_path(path, occupied.before(to_rank)), b[j]);
+        occupied.add(to_rank, 1);
+        continue;
+      }
+      // RFC 6902 move: the target index is read after the removal.
+      const std::size_t from_rank = rank[1 + plan.survivor_rank[plan.source[j]]];
+      const std::size_t from = occupied.before(from_rank);
+      occupied.add(from_rank, -1);
+      const std::size_t to = occupied.before(to_rank);
+      occupied.add(to_rank, 1);
+      if (from != to) emit_move(index_path(path, from), index_path(path, to));
+    }
+  }
+
+  // Positional diff: common prefix and suffix are kept, the middle is aligned
+  // with an LCS of element identities (or position by position when too
+  // large); within each gap between kept elements, old and new elements are
+  // paired and diffed, the surplus removed or added.
+  void diff_positional(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
+    const std::size_t n = a.size();
+    const std::size_t m = b.size();
+    std::size_t head = 0;
+    while (head < n && head < m && json::equal(a[head], b[head])) ++head;
+    std::size_t tail = 0;
+    while (tail < n - head && tail < m - head && json::equal(a[n - 1 - tail], b[m - 1 - tail])) {
+      ++tail;
+    }
+    const std::size_t la = n - head - tail;
+    const std::size_t lb = m - head - tail;
+    std::vector<std::pair<std::size_t, std::size_t>> kept;
+    if (la > 0 && lb > 0 && la * lb <= kMaxLcsCells) kept = common_elements(a, b, head, la, lb);
+    kept.emplace_back(la, lb);  // closes the last gap
+
+    std::size_t at = head;  // index in the array as patched so far
+    std::size_t i = 0;
+    std::size_t j = 0;
+    for (const auto& [ki, kj] : kept) {
+      emit_gap(a, b, head + i, head + j, ki - i, kj - j, at, path, depth);
+      at += kj - j + 1;
+      i = ki + 1;
+      j = kj + 1;
+    }
+  }
+
+  static std::vector<std::pair<std::size_t, std::size_t>> common_elements(
+      const Json& a, const Json& b, std::size_t head, std::size_t la, std::size_t lb) {
+    std::unordered_map<std::string, std::size_t> ids;
+    auto id = [&ids](const Json& v) {
+      return ids.emplace(json::identity(v), ids.size()).first->second;
+    };
+    std::vector<std::size_t> ia(la);
+    std::vector<std::size_t> ib(lb);
+    for (std::size_t i = 0; i < la; ++i) ia[i] = id(a[head + i]);
+    for (std::size_t j = 0; j < lb; ++j) ib[j] = id(b[head + j]);
+    return longest_common_subsequence(ia, ib);
+  }
+
+  // Old a[ai, ai+k) become new b[bj, bj+l), starting at index `at`.
+  void emit_gap(const Json& a, const Json& b, std::size_t ai, std::size_t bj, std::size_t k,
+                std::size_t l, std::size_t at, const std::string& path, std::size_t depth) {
+    const std::size_t paired = std::min(k, l);
+    for (std::size_t t = 0; t < paired; ++t) {
+      diff(a[ai + t], b[bj + t], index_path(path, at + t), depth + 1);
+    }
+    for (std::size_t t = k; t-- > paired;) emit("remove", index_path(path, at + t));
+    for (std::size_t t = paired; t < l; ++t) emit("add", index_path(path, at + t), b[bj + t]);
+  }
+
+  const KeySpec& key_;
+  Json ops_ = Json::array();
+};
+
+}  // namespace
+
+Json json_patch(const Json& from, const Json& to, const KeySpec& key) {
+  PatchBuilder builder(key);
+  builder.diff(from, to, "", 0);
+  return builder.take();
+}
+
+}  // namespace pb::diff

@@ -1,0 +1,74 @@
+#include "diff/merge_patch.h"
+
+#include <string>
+
+#include "diff/member_index.h"
+
+namespace pb::diff {
+namespace {
+
+// True if applying `value` as a merge patch would drop a null: `value` is an
+// object with a null member at some depth reached through objects only.
+bool has_null_member(const Json& value, std::size_t depth) {
+  if (!value.is_object()) return false;
+  if (depth >= json::kMaxDepth) return true;  // cannot tell; refuse rather than lose data
+  for (const auto& member : value) {
+    if (member.is_null() || has_null_member(member, depth + 1)) return true;
+  }
+  return false;
+}
+
+std::optional<Json> diff(const Json& from, const Json& to, std::size_t depth) {
+  // Anything but object -> object is expressed by the target itself, which an
+  // applier merges into an empty object (for an object target).
+  if (!from.is_object() || !to.is_object() || depth >= json::kMaxDepth) {
+    if (has_null_member(to, depth)) return std::nullopt;
+    return to;
+  }
+  const MemberIndex in_from = index_members(from);
+  const MemberIndex in_to = index_members(to);
+  const Json absent;  // stands for a member `from` does not have
+  Json patch = Json::object();
+  for (auto it = to.begin(); it != to.end(); ++it) {
+    auto old = in_from.find(it.key());
+    const bool existed = old != in_from.end();
+    if (existed && json::equal(*old->second, it.value())) continue;
+    if (it.value().is_null()) return std::nullopt;  // null would mean "remove"
+    auto sub = diff(existed ? *old->second : absent, it.value(), depth + 1);
+    if (!sub) return std::nullopt;
+    patch[it.key()] = std::move(*sub);
+  }
+  for (auto it = from.begin(); it != from.end(); ++it) {
+    if (in_to.count(it.key()) == 0) patch[it.key()] = nullptr;
+  }
+  return patch;
+}
+
+}  // namespace
+
+std::optional<Json> try_merge_patch(const Json& from, const Json& to) {
+  return diff(from, to, 0);
+}
+
+Json merge_patch(const Json& from, const Json& to) {
+  auto patch = try_merge_patch(from, to);
+  if (!patch) throw DiffError("a merge patch cannot express a null member of the new document");
+  return std::move(*patch);
+}
+
+void apply_merge_patch(Json& target, const Json& patch) {
+  if (!patch.is_object()) {
+    target = patch;
+    return;
+  }
+  if (!target.is_object()) target = Json::object();
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    if (it.value().is_null()) {
+      target.erase(it.key());
+    } else {
+      apply_merge_patch(target[it.key()], it.value());
+    }
+  }
+}
+
+}  // namespace pb::diff

@@ -277,7 +277,8 @@ RUN_NO=0
 run_loadgen() {  # run_loadgen ARGS...: in the background so the trap can stop it
   RUN_NO=$((RUN_NO + 1))
   RUN_LOG="$RUN_DIR/run-$RUN_NO.log"
-  timeout "$RUN_TIMEOUT" "$LOADGEN" "$@" "${COMMON_ARGS[@]}" > /dev/null 2> "$RUN_LOG" &
+  # Later arguments win: the run's own go after the common ones.
+  timeout "$RUN_TIMEOUT" "$LOADGEN" "${COMMON_ARGS[@]}" "$@" > /dev/null 2> "$RUN_LOG" &
   LOADGEN_PID=$!
 }
 
@@ -324,7 +325,15 @@ run_pollbridge() {  # run_pollbridge CLIENTS INTERVAL EXTRA...
   fi
   start_pollbridge
   wait_loadgen
+  save_metrics "$OUT_DIR/pollbridge-metrics-run$RUN_NO.txt"
   stop_pollbridge
+}
+
+save_metrics() {  # save_metrics FILE: pollbridge's /metrics, for diagnosis (no curl needed)
+  kill -0 "$PB_PID" 2>/dev/null || return 0
+  { exec 3<>"/dev/tcp/127.0.0.1/$PB_PORT" &&
+    printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
+    timeout 5 cat <&3 > "$1"; exec 3<&-; } 2>/dev/null || true
 }
 
 run_target() {  # run_target TARGET CLIENTS EXTRA...

@@ -37,6 +37,7 @@ struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
   SseParser sse;
   std::string out;  // request bytes not yet written
   std::string sent_last_id;  // Last-Event-ID of the current request (diagnostics)
+  std::string prev_id;       // id of the previous event with a seq (diagnostics)
   std::uint32_t events_on_socket = 0;
   std::uint64_t last_seq = 0;
   bool have_seq = false;
@@ -310,12 +311,13 @@ void ClientPool::on_event(Conn& c, const SseEvent& event) {
     if (logged_anomalies_ < options_.log_anomalies) {
       ++logged_anomalies_;
       std::fprintf(stderr,
-                   "anomaly: client %u phase %d: seq %llu after %llu (%s), event %d on this "
-                   "socket, type \"%.*s\", id \"%.*s\", sent Last-Event-ID \"%s\"\n",
+                   "anomaly: client %u phase %d: seq %llu (id \"%.*s\", type \"%.*s\") after seq "
+                   "%llu (id \"%s\"): %s; event %d on this socket, sent Last-Event-ID \"%s\"\n",
                    c.index, static_cast<int>(phase_), static_cast<unsigned long long>(seq),
-                   static_cast<unsigned long long>(c.last_seq), seq <= c.last_seq ? "duplicate" : "gap",
-                   static_cast<int>(c.events_on_socket), static_cast<int>(event.type.size()),
-                   event.type.data(), static_cast<int>(event.id.size()), event.id.data(),
+                   static_cast<int>(event.id.size()), event.id.data(),
+                   static_cast<int>(event.type.size()), event.type.data(),
+                   static_cast<unsigned long long>(c.last_seq), c.prev_id.c_str(),
+                   seq <= c.last_seq ? "duplicate" : "gap", static_cast<int>(c.events_on_socket),
                    c.sent_last_id.c_str());
     }
     if (seq <= c.last_seq) {
@@ -326,6 +328,7 @@ void ClientPool::on_event(Conn& c, const SseEvent& event) {
   }
   c.have_seq = true;
   c.last_seq = seq;
+  if (options_.log_anomalies > 0) c.prev_id.assign(event.id);
   if (seq >= seen_.size()) seen_.resize(std::max<std::size_t>(seq + 1, seen_.size() * 2), 0);
   seen_[seq] = 1;
   if (seq >= window_lo_ && seq <= window_hi_) {

@@ -300,7 +300,9 @@ int run(const Args& args) {
   }
 
   if (mode == "upstream-count") {
-    // Quiet changes (no trigger): pollbridge sees them at its interval only.
+    // Quiet changes (no trigger): pollbridge sees them at its interval only,
+    // and folds changes that fall into one interval (seq gaps are expected
+    // here and mean nothing).
     const double interval_s = args.num("interval-ms", 1000) / 1000.0;
     const int intervals = static_cast<int>(args.num("intervals", 10));
     publisher.set_trigger(false);

@@ -169,12 +169,13 @@ bool print_report(const std::string& path, std::ostream& out) {
 
   if (!upstream.empty()) {
     out << "### Upstream requests per interval (pollbridge, one stream)\n\n";
-    out << "| clients connected | interval | intervals counted | upstream requests | per interval | events delivered meanwhile |\n";
-    out << "|---:|---:|---:|---:|---:|---:|\n";
+    out << "| clients connected | interval | intervals counted | upstream requests | per interval | events delivered meanwhile | duplicates |\n";
+    out << "|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const json& j : upstream) {
       out << "| " << cell(j, "/connected", -1) << " | " << cell(j, "/upstream/interval_s", 1) << " s | "
           << cell(j, "/upstream/intervals", -1) << " | " << cell(j, "/upstream/requests", -1) << " | "
-          << cell(j, "/upstream/per_interval", 2) << " | " << cell(j, "/steady/events", -1) << " |\n";
+          << cell(j, "/upstream/per_interval", 2) << " | " << cell(j, "/steady/events", -1) << " | "
+          << cell(j, "/steady/dups", -1) << " |\n";
     }
     out << "\n";
   }

@@ -1,0 +1,219 @@
+// The example page: shows the live orders document that pollbridge keeps up
+// to date, the connection, staleness, and the events as they arrive.
+//
+// Views (index.html):
+//   ?stream=orders        (default) RFC 6902 patches, orders matched by id
+//   ?stream=orders-items  one created / updated / deleted event per order
+//   ?customer=N           one customer's orders as RFC 7386 merge patches
+// mux.html: orders and the plain-text board on one multiplexed connection.
+//
+// window.pollbridgeState is kept current for tests and for poking around in
+// the console: {view, url, document, documents, lastEventId, stale,
+// staleReason, connection, eventCount, counts, errors}.
+import { Connection, PollbridgeClient } from './pollbridge-client.js';
+
+const LOG_LENGTH = 40;
+const FLASH_MS = 1500;
+
+const $ = (id) => document.getElementById(id);
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const state = {
+  view: '',
+  url: '',
+  document: undefined,
+  documents: {},
+  lastEventId: '',
+  stale: false,
+  staleReason: '',
+  connection: Connection.CONNECTING,
+  eventCount: 0,
+  counts: {},
+  errors: [],
+};
+window.pollbridgeState = state;
+
+// --- which connection this page opens --------------------------------------
+
+function chooseView() {
+  const params = new URLSearchParams(location.search);
+  if (document.body.dataset.view === 'mux') {
+    return {
+      view: 'mux',
+      title: 'orders + board on one connection',
+      url: '/events?stream=orders&stream=board',
+      streams: ['orders', 'board'],
+    };
+  }
+  const customer = params.get('customer');
+  if (customer !== null && /^[0-9]{1,6}$/.test(customer)) {
+    return {
+      view: `customer/${customer}`,
+      title: `customer ${customer} (merge-patch)`,
+      url: `/events/customer/${customer}`,
+    };
+  }
+  const stream = params.get('stream') === 'orders-items' ? 'orders-items' : 'orders';
+  return {
+    view: stream,
+    title: stream === 'orders' ? 'orders (json-patch)' : 'orders, one event per order (items)',
+    url: `/events/${stream}`,
+  };
+}
+
+// --- rendering --------------------------------------------------------------
+
+// The orders of a document: {orders: [...]} or, in items mode, the array.
+function ordersOf(doc) {
+  if (Array.isArray(doc)) return doc;
+  if (doc && Array.isArray(doc.orders)) return doc.orders;
+  return null;
+}
+
+const previousRows = new Map(); // order id -> JSON of the row last shown
+
+function money(value, currency) {
+  const n = Number(value);
+  return (Number.isFinite(n) ? n.toFixed(2) : String(value)) + (currency ? ` ${currency}` : '');
+}
+
+function renderOrders(doc) {
+  const body = $('orders-body');
+  const orders = ordersOf(doc);
+  $('orders-empty').hidden = !(orders && orders.length === 0);
+  $('raw').textContent = doc === undefined ? '' : JSON.stringify(doc, null, 2);
+  body.replaceChildren();
+  if (!orders) return;
+  const seen = new Set();
+  for (const order of orders) {
+    const row = element('tr');
+    const json = JSON.stringify(order);
+    const id = order && order.id;
+    seen.add(id);
+    if (previousRows.size > 0 && previousRows.get(id) !== json) {
+      row.classList.add('changed');
+      setTimeout(() => row.classList.remove('changed'), FLASH_MS);
+    }
+    previousRows.set(id, json);
+    const status = String(order.status ?? '');
+    const cells = [
+      element('td', 'num', String(order.id ?? '')),
+      element('td', 'num', String(order.customer ?? '')),
+      element('td'),
+      element('td', '', String(order.product ?? '')),
+      element('td', 'num', String(order.quantity ?? '')),
+      element('td', 'num', money(order.total, order.currency)),
+      element('td', 'when', String(order.createdAt ?? '').replace('T', ' ').replace(/\.\d+Z$/, 'Z')),
+    ];
+    cells[2].append(element('span', `badge status-${status.replace(/[^a-z]/g, '')}`, status));
+    row.append(...cells);
+    body.append(row);
+  }
+  for (const id of [...previousRows.keys()]) if (!seen.has(id)) previousRows.delete(id);
+}
+
+function renderConnection() {
+  const pill = $('connection');
+  pill.textContent = state.connection;
+  pill.className = `pill ${state.connection}`;
+  $('last-id').textContent = state.lastEventId || '–';
+  $('event-count').textContent = String(state.eventCount);
+}
+
+function renderStale(streamStatus) {
+  const banner = $('stale-banner');
+  banner.hidden = !state.stale;
+  if (state.stale) {
+    const since = streamStatus && streamStatus.since ? ` since ${new Date(streamStatus.since).toLocaleTimeString()}` : '';
+    $('stale-text').textContent = `stale: ${state.staleReason}${since}`;
+  }
+}
+
+// A short line describing an event for the log.
+function summary(type, data) {
+  if (type === 'patch' && Array.isArray(data)) {
+    return data.map((op) => `${op.op} ${op.from ? op.from + ' → ' : ''}${op.path}`).join(', ');
+  }
+  if (type === 'merge-patch') return `members: ${Object.keys(data || {}).join(', ')}`;
+  if (type === 'snapshot') {
+    const orders = ordersOf(data);
+    return orders ? `${orders.length} orders` : typeof data === 'string' ? `${data.length} characters` : 'document';
+  }
+  if (type === 'status') return data.state === 'ok' ? 'upstream ok' : `stale: ${data.reason}`;
+  if (type === 'created' || type === 'updated' || type === 'deleted') return `order ${JSON.stringify(data.key)}`;
+  return '';
+}
+
+function logEvent(event) {
+  const log = $('log');
+  const line = element('li', `ev ev-${event.type}`);
+  line.append(
+    element('span', 'time', new Date().toLocaleTimeString()),
+    Object.assign(element('span', 'id', event.id), { title: event.id }),
+    element('span', 'type', event.stream ? `${event.stream} ${event.type}` : event.type),
+    element('span', 'what', summary(event.type, event.data)),
+  );
+  log.prepend(line);
+  while (log.children.length > LOG_LENGTH) log.lastChild.remove();
+}
+
+// --- wiring -----------------------------------------------------------------
+
+function start() {
+  const view = chooseView();
+  state.view = view.view;
+  state.url = view.url;
+  $('view-title').textContent = view.title;
+  for (const link of document.querySelectorAll('nav a[data-view]')) {
+    link.classList.toggle('current', link.dataset.view === view.view);
+  }
+
+  const client = new PollbridgeClient(view.url, {
+    streams: view.streams,
+    onConnection(connection) {
+      state.connection = connection;
+      renderConnection();
+    },
+    onEvent(event) {
+      state.eventCount = client.eventCount;
+      state.lastEventId = client.lastEventId;
+      state.counts[event.type] = (state.counts[event.type] || 0) + 1;
+      logEvent(event);
+      renderConnection();
+    },
+    onChange(doc, info) {
+      if (view.streams) {
+        state.documents[info.stream] = doc;
+        state.document = state.documents;
+        if (info.stream === 'orders') renderOrders(doc);
+        if (info.stream === 'board') $('board').textContent = typeof doc === 'string' ? doc : JSON.stringify(doc);
+      } else {
+        state.document = doc;
+        renderOrders(doc);
+      }
+    },
+    onStatus(status, info) {
+      const streams = view.streams || [''];
+      const stale = streams.filter((s) => client.isStale(s));
+      state.stale = stale.length > 0;
+      state.staleReason = stale
+        .map((s) => (s ? `${s}: ` : '') + (client.status.get(s).reason || 'upstream failing'))
+        .join('; ');
+      renderStale(client.status.get(info.stream));
+    },
+    onError(error, info) {
+      state.errors.push(`${info.type} ${info.id}: ${error.message}`);
+      logEvent({ type: 'error', id: info.id, stream: '', data: error.message });
+    },
+  });
+  window.pollbridgeClient = client;
+  renderConnection();
+}
+
+start();

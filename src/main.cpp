@@ -97,8 +97,7 @@ int main(int argc, char** argv) {
     std::cerr << "pollbridge: " << flags.config << ": invalid config, not starting\n";
     return 1;
   }
-  if (!flags.listen.empty() &&
-      !split_listen(flags.listen, cfg.server.host, cfg.server.port)) {
+  if (!flags.listen.empty() && !split_listen(flags.listen, cfg.server.host, cfg.server.port)) {
     return usage_error("--listen expects HOST:PORT");
   }
   if (flags.memory) cfg.state.dir.clear();
@@ -146,8 +145,7 @@ int main(int argc, char** argv) {
       std::cerr << "pollbridge: SIGHUP: config reload is not supported yet; ignoring\n";
       continue;
     }
-    std::cerr << "pollbridge: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
-              << ": shutting down\n";
+    std::cerr << "pollbridge: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": shutting down\n";
     break;
   }
   api.stop();  // no new connections

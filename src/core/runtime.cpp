@@ -16,8 +16,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             SteadyClock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
       .count();
 }
 
@@ -84,13 +83,17 @@ Instance::Instance(std::string address, std::shared_ptr<const StreamTemplate> tm
 
 Instance::~Instance() = default;
 
-void Instance::on_event(const stream::EventPtr& ev) { hub_.publish(feed_, ev->wire); }
+void Instance::on_event(const stream::EventPtr& ev) {
+  hub_.publish(feed_, ev->wire);
+}
 
 std::chrono::steady_clock::time_point Instance::last_client() const {
   return SteadyClock::time_point(std::chrono::nanoseconds(last_client_ns_.load()));
 }
 
-void Instance::touch() { last_client_ns_.store(steady_ns()); }
+void Instance::touch() {
+  last_client_ns_.store(steady_ns());
+}
 
 Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store)
     : cfg_(cfg),
@@ -111,11 +114,13 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
   }
 }
 
-Runtime::~Runtime() { stop(std::chrono::milliseconds(0)); }
+Runtime::~Runtime() {
+  stop(std::chrono::milliseconds(0));
+}
 
-std::shared_ptr<Instance> Runtime::make_instance(
-    const std::string& address, const std::shared_ptr<const StreamTemplate>& tmpl,
-    const std::map<std::string, std::string>& values) {
+std::shared_ptr<Instance> Runtime::make_instance(const std::string& address,
+                                                 const std::shared_ptr<const StreamTemplate>& tmpl,
+                                                 const std::map<std::string, std::string>& values) {
   config::StreamConfig cfg = tmpl->cfg;
   cfg.url = upstream::expand_template(cfg.url, values);
   std::size_t history = cfg.history ? cfg.history : cfg_.history;

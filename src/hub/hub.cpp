@@ -43,9 +43,9 @@ struct Session {
   FeedState* feed = nullptr;
   std::vector<Buffer> queue;  // the session's own items, sent before feed events
   std::size_t qpos = 0;
-  std::size_t off = 0;    // bytes of the first pending item already written
+  std::size_t off = 0;     // bytes of the first pending item already written
   std::uint64_t next = 0;  // index of the next feed event to send
-  bool blocked = false;   // last write hit EAGAIN; wait for EPOLLOUT
+  bool blocked = false;    // last write hit EAGAIN; wait for EPOLLOUT
   bool dead = false;
   bool closing = false;  // close once everything pending is written
   SteadyClock::time_point last_progress;
@@ -60,8 +60,8 @@ struct RingEntry {
 };
 
 struct FeedState {
-  std::uint64_t head = 0;  // index the next event will get
-  std::uint64_t base = 0;  // index of ring.front()
+  std::uint64_t head = 0;   // index the next event will get
+  std::uint64_t base = 0;   // index of ring.front()
   std::uint64_t total = 0;  // bytes of every event appended so far
   std::deque<RingEntry> ring;
   std::vector<Session*> sessions;
@@ -112,7 +112,9 @@ class Worker {
     ::close(evfd_);
   }
 
-  void start() { thread_ = std::thread([this] { run(); }); }
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
 
   void post(Message m) {
     bool wake;
@@ -330,8 +332,8 @@ class Worker {
   static void advance(Session& s, std::size_t w) {
     FeedState& f = *s.feed;
     while (w > 0) {
-      std::size_t size = s.qpos < s.queue.size() ? s.queue[s.qpos]->size()
-                                                 : f.ring[s.next - f.base].buf->size();
+      std::size_t size =
+          s.qpos < s.queue.size() ? s.queue[s.qpos]->size() : f.ring[s.next - f.base].buf->size();
       std::size_t left = size - s.off;
       if (w < left) {
         s.off += w;
@@ -463,7 +465,9 @@ Hub::Hub(Options options) : options_(options) {
   }
 }
 
-Hub::~Hub() { stop(std::chrono::milliseconds(0)); }
+Hub::~Hub() {
+  stop(std::chrono::milliseconds(0));
+}
 
 void Hub::start() {
   if (running_.exchange(true)) return;
@@ -475,7 +479,9 @@ void Hub::stop(std::chrono::milliseconds drain) {
   for (auto& w : workers_) w->stop(drain);
 }
 
-FeedId Hub::create_feed() { return next_feed_.fetch_add(1); }
+FeedId Hub::create_feed() {
+  return next_feed_.fetch_add(1);
+}
 
 void Hub::publish(FeedId feed, Buffer event) {
   for (auto& w : workers_) w->post(Message{Message::kPublish, feed, event, nullptr});
@@ -511,7 +517,9 @@ bool Hub::attach(FeedId feed, int fd, std::vector<Buffer> preamble,
   return true;
 }
 
-std::int64_t Hub::clients() const { return clients_.load(); }
+std::int64_t Hub::clients() const {
+  return clients_.load();
+}
 
 Stats Hub::stats() const {
   std::lock_guard<std::mutex> lock(stats_mu_);

@@ -245,7 +245,9 @@ bool is_raw_number(const Json& v) {
          v.get_binary().subtype() == kRawNumberSubtype;
 }
 
-bool is_number(const Json& v) { return v.is_number() || is_raw_number(v); }
+bool is_number(const Json& v) {
+  return v.is_number() || is_raw_number(v);
+}
 
 Json raw_number(std::string_view text) {
   Json::binary_t::container_type bytes(text.begin(), text.end());

@@ -60,7 +60,9 @@ Pointer Pointer::child(std::string token) const {
   return p;
 }
 
-Pointer Pointer::child(std::size_t index) const { return child(std::to_string(index)); }
+Pointer Pointer::child(std::size_t index) const {
+  return child(std::to_string(index));
+}
 
 Pointer Pointer::parent() const {
   Pointer p = *this;

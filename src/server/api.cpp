@@ -172,11 +172,17 @@ void Api::install() {
   });
 }
 
-int Api::bind() { return server_.bind(cfg_.server.host, cfg_.server.port); }
+int Api::bind() {
+  return server_.bind(cfg_.server.host, cfg_.server.port);
+}
 
-void Api::serve() { server_.serve(); }
+void Api::serve() {
+  server_.serve();
+}
 
-void Api::stop() { server_.stop(); }
+void Api::stop() {
+  server_.stop();
+}
 
 std::optional<std::string> Api::allowed_origin(const httplib::Request& req) const {
   if (cfg_.server.cors_origins.empty() || !req.has_header("Origin")) return std::nullopt;
@@ -357,8 +363,7 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
   res.set_header("X-Pollbridge-State", !v.status.polled ? "pending" : v.status.ok ? "ok" : "stale");
   if (!v.has_doc) {
     res.set_header("Retry-After", "1");
-    set_error(res, 503,
-              v.status.ok ? "no document yet" : "no document yet: " + v.status.reason);
+    set_error(res, 503, v.status.ok ? "no document yet" : "no document yet: " + v.status.reason);
     return;
   }
   std::string etag = "\"" + v.doc_id + "\"";
@@ -369,7 +374,8 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
                                                                 v.status.last_success);
     res.set_header("Age", std::to_string(std::max<long long>(age.count(), 0)));
   }
-  if (req.has_header("If-None-Match") && etag_matches(req.get_header_value("If-None-Match"), etag)) {
+  if (req.has_header("If-None-Match") &&
+      etag_matches(req.get_header_value("If-None-Match"), etag)) {
     res.status = 304;
     return;
   }
@@ -385,7 +391,8 @@ bool Api::admin_allowed(const httplib::Request& req, httplib::Response& res) con
   }
   std::string auth = req.get_header_value("Authorization");
   const std::string prefix = "Bearer ";
-  bool ok = auth.size() == prefix.size() + token.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
+  bool ok = auth.size() == prefix.size() + token.size() &&
+            auth.compare(0, prefix.size(), prefix) == 0 &&
             CRYPTO_memcmp(auth.data() + prefix.size(), token.data(), token.size()) == 0;
   if (!ok) {
     res.set_header("WWW-Authenticate", "Bearer realm=\"pollbridge-admin\"");

@@ -112,7 +112,9 @@ int HttpServer::bind(const std::string& host, int port) {
   return bound;
 }
 
-bool HttpServer::serve() { return listen_after_bind(); }
+bool HttpServer::serve() {
+  return listen_after_bind();
+}
 
 int HttpServer::take_socket() {
   if (tl_connection == nullptr || tl_connection->taken) return -1;
@@ -122,8 +124,7 @@ int HttpServer::take_socket() {
 
 bool HttpServer::wait_for_next_request(socket_t sock) const {
   // Like httplib's keep-alive wait: short polls, so that stop() is noticed.
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(keep_alive_timeout_sec_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(keep_alive_timeout_sec_);
   while (svr_sock_ != INVALID_SOCKET) {
     if (wait_fd(sock, POLLIN, 0, 100000)) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;

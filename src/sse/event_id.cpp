@@ -6,7 +6,9 @@
 
 namespace pb::sse {
 
-std::string EventId::str() const { return epoch + "-" + std::to_string(seq); }
+std::string EventId::str() const {
+  return epoch + "-" + std::to_string(seq);
+}
 
 std::string new_epoch() {
   unsigned char bytes[4];
@@ -45,7 +47,8 @@ std::vector<std::string> split_composite(std::string_view text) {
   std::size_t start = 0;
   for (;;) {
     std::size_t comma = text.find(',', start);
-    out.emplace_back(text.substr(start, comma == std::string_view::npos ? text.npos : comma - start));
+    out.emplace_back(
+        text.substr(start, comma == std::string_view::npos ? text.npos : comma - start));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }

@@ -24,11 +24,11 @@ struct PersistedEvent {
 
 struct PersistedState {
   std::string epoch;
-  std::uint64_t seq = 0;      // last issued
-  std::uint64_t doc_seq = 0;  // event that produced the current document
-  std::optional<std::string> doc;  // serialized current document
-  std::int64_t doc_changed_ms = 0;  // unix ms when the document last changed
-  std::int64_t fetched_ms = 0;      // unix ms of the last successful poll
+  std::uint64_t seq = 0;                // last issued
+  std::uint64_t doc_seq = 0;            // event that produced the current document
+  std::optional<std::string> doc;       // serialized current document
+  std::int64_t doc_changed_ms = 0;      // unix ms when the document last changed
+  std::int64_t fetched_ms = 0;          // unix ms of the last successful poll
   std::vector<PersistedEvent> history;  // oldest first
 };
 
@@ -66,7 +66,8 @@ class MemoryStore : public Store {
   std::optional<PersistedState> load(const std::string&) override { return std::nullopt; }
   void reset(const std::string&, const std::string&) override {}
   void append(const std::string&, const std::string&, const std::vector<EventPtr>&,
-              const std::string*, std::uint64_t, std::int64_t, std::int64_t, std::size_t) override {}
+              const std::string*, std::uint64_t, std::int64_t, std::int64_t, std::size_t) override {
+  }
   void touch(const std::string&, std::int64_t) override {}
   void remove(const std::string&) override {}
 };

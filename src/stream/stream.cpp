@@ -34,9 +34,8 @@ Stream::Stream(std::string key, Options options, Store* store, Clock::time_point
   if (saved && !saved->epoch.empty()) {
     doc_changed_ = from_unix_ms(saved->doc_changed_ms);
     status_.last_success = from_unix_ms(saved->fetched_ms);
-    std::size_t skip = saved->history.size() > options_.history
-                           ? saved->history.size() - options_.history
-                           : 0;
+    std::size_t skip =
+        saved->history.size() > options_.history ? saved->history.size() - options_.history : 0;
     for (std::size_t i = skip; i < saved->history.size(); ++i) {
       const auto& e = saved->history[i];
       history_.push_back(make_event(e.seq, id_of(e.seq), e.type, e.data));
@@ -56,7 +55,9 @@ Stream::Stream(std::string key, Options options, Store* store, Clock::time_point
   status_.since = now;
 }
 
-std::string Stream::id_of(std::uint64_t seq) const { return epoch_ + "-" + std::to_string(seq); }
+std::string Stream::id_of(std::uint64_t seq) const {
+  return epoch_ + "-" + std::to_string(seq);
+}
 
 std::vector<EventPtr> Stream::publish_locked(
     std::vector<std::pair<std::string, std::string>> changes, const json::Json* new_doc,
@@ -73,9 +74,8 @@ std::vector<EventPtr> Stream::publish_locked(
   if (new_doc) doc_text = json::dump(*new_doc);
   std::int64_t changed_ms = new_doc ? unix_ms(now) : unix_ms(doc_changed_);
   try {
-    store_->append(key_, epoch_, events, new_doc ? &doc_text : nullptr,
-                   new_doc ? seq : doc_seq_, changed_ms, unix_ms(status_.last_success),
-                   options_.history);
+    store_->append(key_, epoch_, events, new_doc ? &doc_text : nullptr, new_doc ? seq : doc_seq_,
+                   changed_ms, unix_ms(status_.last_success), options_.history);
   } catch (const std::exception& e) {
     std::cerr << "pollbridge: stream " << key_ << ": state store refused events: " << e.what()
               << "\n";
@@ -115,8 +115,7 @@ std::string Stream::status_data_locked(Clock::time_point now) const {
 void Stream::update(const json::Json& next, Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
   // May throw DiffError: nothing has changed yet.
-  std::vector<diff::Change> changes =
-      diff::compute(doc_ ? &*doc_ : nullptr, next, options_.diff);
+  std::vector<diff::Change> changes = diff::compute(doc_ ? &*doc_ : nullptr, next, options_.diff);
   Status before = status_;
   status_.polled = true;
   status_.last_success = now;
@@ -131,9 +130,9 @@ void Stream::update(const json::Json& next, Clock::time_point now) {
   for (auto& c : changes) out.emplace_back(std::move(c.type), std::move(c.data));
   if (out.empty()) {
     try {
-      store_->touch(key_, std::chrono::duration_cast<std::chrono::milliseconds>(
-                              now.time_since_epoch())
-                              .count());
+      store_->touch(
+          key_,
+          std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
     } catch (const std::exception&) {
       // The age of the document is advisory; a failure here loses nothing.
     }
@@ -229,13 +228,17 @@ ResumePlan Stream::plan_resume_locked(const std::optional<std::string>& last_id)
   return plan;
 }
 
-void Stream::add_listener_locked(Listener* l) { listeners_.push_back(l); }
+void Stream::add_listener_locked(Listener* l) {
+  listeners_.push_back(l);
+}
 
 void Stream::remove_listener_locked(Listener* l) {
   listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), l), listeners_.end());
 }
 
-std::string Stream::last_id_locked() const { return seq_ ? id_of(seq_) : std::string(); }
+std::string Stream::last_id_locked() const {
+  return seq_ ? id_of(seq_) : std::string();
+}
 
 DocumentView Stream::view() const {
   std::lock_guard<std::mutex> lock(mu_);

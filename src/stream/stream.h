@@ -30,10 +30,10 @@ namespace pb::stream {
 using Clock = std::chrono::system_clock;
 
 struct Status {
-  bool ok = true;          // false: the document is stale
-  bool polled = false;     // at least one poll finished (success or failure)
-  std::string reason;      // why it is stale
-  int http_status = 0;     // upstream status code of the failure, if any
+  bool ok = true;                    // false: the document is stale
+  bool polled = false;               // at least one poll finished (success or failure)
+  std::string reason;                // why it is stale
+  int http_status = 0;               // upstream status code of the failure, if any
   Clock::time_point since{};         // when the current state began
   Clock::time_point last_success{};  // last successful poll
 };
@@ -108,7 +108,7 @@ class Stream {
   // Assigns ids, persists, records and fans out. Returns the events, or none
   // (having changed nothing) if the store refused them.
   std::vector<EventPtr> publish_locked(std::vector<std::pair<std::string, std::string>> changes,
-                      const json::Json* new_doc, Clock::time_point now);
+                                       const json::Json* new_doc, Clock::time_point now);
   std::string status_data_locked(Clock::time_point now) const;
   EventPtr snapshot_locked() const;
   std::string id_of(std::uint64_t seq) const;

@@ -63,11 +63,11 @@ FetchResult Fetcher::fetch(SystemClock::time_point now) {
   req.path = url_.target;
   for (const auto& [k, v] : cfg_.headers) req.headers.emplace(k, v);
   if (!req.has_header("Accept")) {
-    req.headers.emplace("Accept", cfg_.diff == config::DiffMode::kText
-                                      ? "*/*"
-                                      : "application/json, */*;q=0.5");
+    req.headers.emplace(
+        "Accept", cfg_.diff == config::DiffMode::kText ? "*/*" : "application/json, */*;q=0.5");
   }
-  if (!req.has_header("Accept-Encoding")) req.headers.emplace("Accept-Encoding", "br, gzip, deflate");
+  if (!req.has_header("Accept-Encoding"))
+    req.headers.emplace("Accept-Encoding", "br, gzip, deflate");
   if (!req.has_header("User-Agent")) req.headers.emplace("User-Agent", "pollbridge/" PB_VERSION);
   if (!etag_.empty()) req.headers.emplace("If-None-Match", etag_);
   if (!last_modified_.empty()) req.headers.emplace("If-Modified-Since", last_modified_);

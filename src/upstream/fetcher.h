@@ -23,9 +23,9 @@ namespace pb::upstream {
 struct FetchResult {
   enum class Kind { kBody, kNotModified, kFailed };
   Kind kind = Kind::kFailed;
-  int status = 0;            // HTTP status, 0 if none was received
-  std::string body;          // decompressed, for kBody
-  std::string error;         // for kFailed: what went wrong, for humans
+  int status = 0;     // HTTP status, 0 if none was received
+  std::string body;   // decompressed, for kBody
+  std::string error;  // for kFailed: what went wrong, for humans
   std::optional<Duration> retry_after;
 };
 

@@ -27,8 +27,8 @@ Poller::Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& 
   for (const auto& p : cfg_.ignore) ignore_.push_back(json::Pointer::parse(p));
 }
 
-Duration Poller::failed(const std::string& reason, int status,
-                        std::optional<Duration> retry_after, SystemClock::time_point now) {
+Duration Poller::failed(const std::string& reason, int status, std::optional<Duration> retry_after,
+                        SystemClock::time_point now) {
   failures_count_.fetch_add(1);
   stream_.fail(reason, status, now);
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -54,9 +54,9 @@ Duration Poller::body_received(std::string body, SystemClock::time_point now) {
     try {
       doc = json::parse(body);
     } catch (const json::ParseError& e) {
-      return failed("upstream body is not JSON (at byte " + std::to_string(e.offset()) +
-                        "): " + e.what(),
-                    200, std::nullopt, now);
+      return failed(
+          "upstream body is not JSON (at byte " + std::to_string(e.offset()) + "): " + e.what(),
+          200, std::nullopt, now);
     }
     try {
       doc = diff::prepare(doc, select_, ignore_);
@@ -142,8 +142,8 @@ std::string sanitize_utf8(const std::string& in) {
       cp = (cp << 6) | (s[i + k] & 0x3F);
     }
     // Overlong forms, surrogates and values past U+10FFFF are invalid too.
-    if (ok && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-               (len == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) {
+    if (ok && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+               cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) {
       ok = false;
     }
     if (ok) {

@@ -23,9 +23,9 @@ namespace pb::upstream {
 
 struct Counters {
   std::uint64_t polls = 0;
-  std::uint64_t not_modified = 0;    // 304 answers
-  std::uint64_t same_body = 0;       // 200 with the same bytes as before: no parse
-  std::uint64_t parses = 0;          // bodies parsed
+  std::uint64_t not_modified = 0;  // 304 answers
+  std::uint64_t same_body = 0;     // 200 with the same bytes as before: no parse
+  std::uint64_t parses = 0;        // bodies parsed
   std::uint64_t failures = 0;
   std::uint64_t body_bytes = 0;
   std::int64_t last_duration_us = 0;

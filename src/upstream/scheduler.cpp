@@ -6,7 +6,9 @@ namespace pb::upstream {
 
 Scheduler::Scheduler(std::size_t threads) : threads_count_(std::max<std::size_t>(threads, 1)) {}
 
-Scheduler::~Scheduler() { stop(); }
+Scheduler::~Scheduler() {
+  stop();
+}
 
 void Scheduler::start() {
   std::lock_guard<std::mutex> lock(mu_);

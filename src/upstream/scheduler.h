@@ -55,7 +55,7 @@ class Scheduler {
     State state = State::kWaiting;
     SteadyClock::time_point due;
     SteadyClock::time_point last_listened;  // last time it had a client
-    bool again = false;    // poll again right after the running poll
+    bool again = false;                     // poll again right after the running poll
     bool removed = false;
   };
 

@@ -25,8 +25,8 @@ std::optional<Url> parse_url(const std::string& text, std::string* error) {
   }
   std::size_t auth_start = colon + 3;
   std::size_t auth_end = text.find_first_of("/?#", auth_start);
-  std::string authority =
-      text.substr(auth_start, auth_end == std::string::npos ? std::string::npos : auth_end - auth_start);
+  std::string authority = text.substr(
+      auth_start, auth_end == std::string::npos ? std::string::npos : auth_end - auth_start);
   if (authority.find('@') != std::string::npos) {
     return fail("credentials in the URL are not supported; use headers");
   }

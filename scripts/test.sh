@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this). On a fresh Debian
+# machine as root it installs what it needs, then:
+#   1. checks formatting (.clang-format),
+#   2. builds with -Werror and runs every unit and integration test,
+#   3. does it again under AddressSanitizer + UndefinedBehaviorSanitizer,
+#   4. runs the threaded tests under ThreadSanitizer,
+#   5. runs the JavaScript tests: an independent SSE client (npm eventsource)
+#      and the example page in headless Chromium.
+# Stages can be picked: scripts/test.sh [format] [plain] [asan] [tsan] [js]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stages=("$@")
+[[ ${#stages[@]} -eq 0 ]] && stages=(format plain asan tsan js)
+jobs=$(nproc)
+
+scripts/deps.sh
+
+run_suite() {  # <build dir> <ctest args...>
+  local dir=$1
+  shift
+  (cd "$dir" && ctest --output-on-failure --timeout 300 -j "$jobs" "$@")
+}
+
+for stage in "${stages[@]}"; do
+  echo "==> test stage: $stage"
+  case $stage in
+    format)
+      files=$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'examples/*.cpp' \
+        'scripts/*.cpp' 'scripts/*.h')
+      # shellcheck disable=SC2086
+      clang-format --dry-run -Werror $files
+      ;;
+    plain)
+      cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+      cmake --build build
+      run_suite build
+      ;;
+    asan)
+      cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+        -DPB_SANITIZE=address,undefined >/dev/null
+      cmake --build build-asan
+      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        run_suite build-asan
+      ;;
+    tsan)
+      cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DPB_SANITIZE=thread >/dev/null
+      cmake --build build-tsan
+      # The threaded parts: hub, scheduler, stream/runtime and the end-to-end
+      # tests (whose pollbridge process is built with TSan too and aborts on a
+      # report, failing the test).
+      TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1" \
+        run_suite build-tsan -R 'Hub|Scheduler|Stream|Runtime|Sse|Mux|Poller|Persist|Reload|Shutdown'
+      ;;
+    js)
+      [[ -x build/pollbridge ]] || { cmake -S . -B build -G Ninja >/dev/null && cmake --build build; }
+      PB_BINARY=build/pollbridge scripts/test-js.sh
+      ;;
+    *)
+      echo "unknown stage $stage" >&2
+      exit 2
+      ;;
+  esac
+done
+echo "==> all test stages passed: ${stages[*]}"

@@ -1,1 +1,0 @@
-namespace pb::testing {}

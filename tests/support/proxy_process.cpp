@@ -1,0 +1,169 @@
+#include "support/proxy_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#ifndef PB_BINARY
+#define PB_BINARY "pollbridge"
+#endif
+
+namespace pb::testing {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+  // Everything is prepared before fork(): the child of a threaded process may
+  // only make async-signal-safe calls.
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(o, 1);
+    dup2(e, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(o);
+  ::close(e);
+  return pid;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "pbtest-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void TempDir::write(const std::string& name, const std::string& content) const {
+  std::ofstream out(file(name));
+  out << content;
+}
+
+ProxyProcess::ProxyProcess(const std::string& yaml, std::vector<std::string> args) {
+  dir_ = new TempDir();
+  config_path_ = dir_->file("pollbridge.yaml");
+  dir_->write("pollbridge.yaml", yaml);
+  launch(std::move(args));
+}
+
+ProxyProcess ProxyProcess::from_file(const std::string& config_path,
+                                     std::vector<std::string> args) {
+  ProxyProcess p;
+  p.config_path_ = config_path;
+  p.launch(std::move(args));
+  return p;
+}
+
+ProxyProcess::ProxyProcess(ProxyProcess&& o) noexcept
+    : dir_(o.dir_),
+      config_path_(std::move(o.config_path_)),
+      out_path_(std::move(o.out_path_)),
+      err_path_(std::move(o.err_path_)),
+      pid_(o.pid_),
+      port_(o.port_),
+      exit_status_(o.exit_status_) {
+  o.dir_ = nullptr;
+  o.pid_ = -1;
+}
+
+void ProxyProcess::launch(std::vector<std::string> args) {
+  static std::atomic<int> counter{0};
+  std::string base = config_path_ + ".run" + std::to_string(counter.fetch_add(1));
+  out_path_ = base + ".out";
+  err_path_ = base + ".err";
+  std::vector<std::string> argv{PB_BINARY, "--config", config_path_};
+  for (auto& a : args) argv.push_back(std::move(a));
+  pid_ = spawn(argv, out_path_, err_path_);
+  static const std::regex kListening(R"(listening on .*:(\d+))");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch m;
+    std::string out = slurp(out_path_);
+    if (std::regex_search(out, m, kListening)) {
+      port_ = std::stoi(m[1]);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+ProxyProcess::~ProxyProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+  }
+  delete dir_;
+}
+
+void ProxyProcess::signal(int sig) const {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int ProxyProcess::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return exit_status_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      pid_ = -1;
+      return exit_status_;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+std::string ProxyProcess::stderr_text() const {
+  return slurp(err_path_);
+}
+std::string ProxyProcess::stdout_text() const {
+  return slurp(out_path_);
+}
+
+int run_pollbridge(const std::vector<std::string>& args, std::string* output) {
+  TempDir dir;
+  std::vector<std::string> argv{PB_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = spawn(argv, dir.file("out"), dir.file("err"));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (output) *output = slurp(dir.file("out")) + slurp(dir.file("err"));
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace pb::testing

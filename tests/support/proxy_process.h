@@ -1,0 +1,64 @@
+// The real pollbridge binary, started for a test: writes the config into a
+// temporary folder, launches the process, and reads the bound port from its
+// "listening on" line. Killed (SIGKILL) on destruction if still running.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace pb::testing {
+
+// A fresh temporary directory, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  void write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+class ProxyProcess {
+ public:
+  // `yaml` is the whole config; its server.listen should use port 0.
+  explicit ProxyProcess(const std::string& yaml, std::vector<std::string> args = {});
+  // Runs with an existing config file (for restarts against the same state).
+  static ProxyProcess from_file(const std::string& config_path, std::vector<std::string> args = {});
+  ~ProxyProcess();
+  ProxyProcess(ProxyProcess&& o) noexcept;
+  ProxyProcess(const ProxyProcess&) = delete;
+
+  bool started() const { return port_ > 0; }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const std::string& config_path() const { return config_path_; }
+
+  void signal(int sig) const;
+  // Waits for exit; returns the exit status (or 128+signal), -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+  std::string stderr_text() const;
+  std::string stdout_text() const;
+
+ private:
+  ProxyProcess() = default;
+  void launch(std::vector<std::string> args);
+
+  TempDir* dir_ = nullptr;  // owned when the config was written here
+  std::string config_path_;
+  std::string out_path_, err_path_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int exit_status_ = -1;
+};
+
+// Runs the binary to completion (e.g. --check); returns exit status and
+// captures combined output.
+int run_pollbridge(const std::vector<std::string>& args, std::string* output);
+
+}  // namespace pb::testing

@@ -1,0 +1,73 @@
+// A real SSE client for tests: a blocking TCP connection that sends one GET,
+// reads the response head and then parses the event stream byte by byte with
+// the WHATWG rules (CR, LF and CRLF line ends; data lines joined with LF;
+// the last-event-id buffer persists across events; comments counted).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pb::testing {
+
+struct SseEvent {
+  std::string id;    // the last-event-id buffer when the event was dispatched
+  std::string type;  // "message" when no event: field was given
+  std::string data;
+};
+
+class SseClient {
+ public:
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+
+  SseClient(int port, const std::string& target, const Headers& headers = {},
+            const std::string& host = "127.0.0.1");
+  ~SseClient();
+  SseClient(const SseClient&) = delete;
+  SseClient& operator=(const SseClient&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  int status() const { return status_; }
+  // Response header value (case-insensitive name), empty if absent.
+  std::string header(const std::string& name) const;
+  bool has_header(const std::string& name) const;
+  // The response body for non-SSE answers (read until close or length).
+  std::string body(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+
+  // The next dispatched event, or nullopt on timeout or end of stream.
+  std::optional<SseEvent> next(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Up to n events; stops early on timeout.
+  std::vector<SseEvent> take(std::size_t n,
+                             std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Waits until the server closes the stream (true) or the timeout passes.
+  bool wait_closed(std::chrono::milliseconds timeout);
+
+  int comments() const { return comments_; }
+  std::optional<long> retry() const { return retry_; }
+  const std::string& last_event_id() const { return last_id_; }
+  const std::string& raw() const { return raw_; }  // every body byte received
+  bool eof() const { return eof_; }
+  void close();
+
+ private:
+  bool read_more(std::chrono::steady_clock::time_point deadline);
+  bool read_head(std::chrono::steady_clock::time_point deadline);
+  // Parses complete lines from buf_; returns an event if one was dispatched.
+  std::optional<SseEvent> parse();
+  void line(const std::string& l, std::optional<SseEvent>& out);
+
+  int fd_ = -1;
+  int status_ = 0;
+  Headers headers_;
+  std::string buf_;  // unparsed body bytes
+  std::string raw_;
+  bool eof_ = false;
+  bool pending_cr_ = false;  // last byte was CR: a following LF is not a new line
+  std::string data_, type_, last_id_;
+  int comments_ = 0;
+  std::optional<long> retry_;
+};
+
+}  // namespace pb::testing

@@ -1,0 +1,44 @@
+// Small helpers shared by the integration tests.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace pb::testing {
+
+// Polls `pred` every 5 ms until it holds or `timeout` passes.
+inline bool wait_until(const std::function<bool()>& pred,
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pred();
+}
+
+// A minimal config with one stream; `extra` is appended to the stream entry
+// (indented by the caller with 4 spaces), `top` to the top level.
+inline std::string one_stream_config(const std::string& url, const std::string& extra = "",
+                                     const std::string& top = "") {
+  return "server:\n"
+         "  listen: \"127.0.0.1:0\"\n"
+         "  heartbeat: 1s\n"
+         "  retry: 500ms\n"
+         "  admin_token: test-token\n"
+         "history: 100\n"
+         "state: { dir: \"\" }\n" +
+         top +
+         "streams:\n"
+         "  - name: s\n"
+         "    url: " +
+         url +
+         "\n"
+         "    interval: 100ms\n"
+         "    timeout: 2s\n" +
+         extra;
+}
+
+}  // namespace pb::testing

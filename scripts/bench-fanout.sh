@@ -23,6 +23,8 @@
 #   TARGETS="pollbridge nchan"
 #   BUILD_DIR=<repo>/build-bench   OUT_DIR=<BUILD_DIR>/bench-results/<time>
 #   PB_PORT=18080 NCHAN_PORT=18081 BACKEND_PORT=18082
+#   NICE=0               run servers and load client at this nice value (e.g.
+#                        -10 on a machine shared with other work; same for both)
 # Flags: --quick, --no-install (skip apt-get), --no-build, -h|--help
 set -euo pipefail
 
@@ -67,6 +69,9 @@ BACKEND_PORT=${BACKEND_PORT:-18082}
 TOKEN=${TOKEN:-bench-$RANDOM$RANDOM}
 # A run that takes longer than this is killed (and reported as failed).
 RUN_TIMEOUT=${RUN_TIMEOUT:-900}
+NICE=${NICE:-0}
+NICE_CMD=()
+if [[ $NICE != 0 ]]; then NICE_CMD=(nice -n "$NICE"); fi
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -228,7 +233,7 @@ start_nginx() {
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$NCHAN_PORT|g" -e "s|@NOFILE@|$FD_LIMIT|g" \
     -e "s|@WORKER_CONNECTIONS@|$((FD_LIMIT - 64))|g" -e "s|@BACKLOG@|$BACKLOG|g" \
     "$BENCH_DIR/nginx-nchan.conf.in" > "$prefix/nginx.conf"
-  nginx -p "$prefix" -c "$prefix/nginx.conf" -g 'daemon off;' >> "$RUN_DIR/nginx.log" 2>&1 &
+  "${NICE_CMD[@]}" nginx -p "$prefix" -c "$prefix/nginx.conf" -g 'daemon off;' >> "$RUN_DIR/nginx.log" 2>&1 &
   NGINX_PID=$!
   wait_port "$NCHAN_PORT" 10 || die "nginx did not start (see $RUN_DIR/nginx.log, $prefix/error.log)"
   # The workers are what serves subscribers: sample those.
@@ -252,7 +257,7 @@ write_pb_config() {  # write_pb_config INTERVAL
 }
 
 start_pollbridge() {
-  (cd "$RUN_DIR" && exec "$POLLBRIDGE" --config "$RUN_DIR/pollbridge.yaml") \
+  (cd "$RUN_DIR" && exec "${NICE_CMD[@]}" "$POLLBRIDGE" --config "$RUN_DIR/pollbridge.yaml") \
     >> "$RUN_DIR/pollbridge.log" 2>&1 &
   PB_PID=$!
   echo "$PB_PID" > "$RUN_DIR/server.pids"
@@ -278,7 +283,7 @@ run_loadgen() {  # run_loadgen ARGS...: in the background so the trap can stop i
   RUN_NO=$((RUN_NO + 1))
   RUN_LOG="$RUN_DIR/run-$RUN_NO.log"
   # Later arguments win: the run's own go after the common ones.
-  timeout "$RUN_TIMEOUT" "$LOADGEN" "${COMMON_ARGS[@]}" "$@" > /dev/null 2> "$RUN_LOG" &
+  timeout "$RUN_TIMEOUT" "${NICE_CMD[@]}" "$LOADGEN" "${COMMON_ARGS[@]}" "$@" > /dev/null 2> "$RUN_LOG" &
   LOADGEN_PID=$!
 }
 
@@ -378,7 +383,7 @@ fi
   echo
   echo "Command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\`" \
     "(CLIENTS=\"$CLIENTS\" RATE=$RATE PAYLOAD=$PAYLOAD DURATION=$DURATION WARMUP=$WARMUP" \
-    "STORM_CLIENTS=$STORM_CLIENTS UPSTREAM_CLIENTS=$UPSTREAM_CLIENTS)"
+    "STORM_CLIENTS=$STORM_CLIENTS UPSTREAM_CLIENTS=$UPSTREAM_CLIENTS NICE=$NICE)"
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \
     "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"

@@ -325,6 +325,11 @@ void ClientPool::on_event(Conn& c, const SseEvent& event) {
       return;
     }
     s.gaps += seq - c.last_seq - 1;
+    if (s.gap_ranges.size() < kMaxGapRanges) {
+      s.gap_ranges.emplace_back(c.last_seq, seq);
+    } else {
+      s.gap_ranges_complete = false;
+    }
   }
   c.have_seq = true;
   c.last_seq = seq;
@@ -345,6 +350,16 @@ std::uint64_t ClientPool::unseen(std::uint64_t lo, std::uint64_t hi) const {
     if (s >= seen_.size() || !seen_[s]) ++missing;
   }
   return missing;
+}
+
+std::int64_t ClientPool::lost_by_clients(Phase phase) const {
+  const PhaseStats& s = stats_[static_cast<int>(phase)];
+  if (!s.gap_ranges_complete) return -1;
+  std::int64_t lost = 0;
+  for (const auto& [from, to] : s.gap_ranges) {
+    for (std::uint64_t q = from + 1; q < to; ++q) lost += q < seen_.size() && seen_[q];
+  }
+  return lost;
 }
 
 void ClientPool::start_storm(double spread_seconds) {

@@ -59,7 +59,13 @@ struct PhaseStats {
   std::uint64_t connect_errors = 0;
   std::int64_t last_delivery_ns = 0;  // CLOCK_REALTIME of the last windowed event
   Histogram latency;                  // windowed events only
+  // Every jump a connection made: seqs first+1 .. next-1 were skipped. Kept
+  // (up to kMaxGapRanges) to tell losses from changes nobody was sent.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> gap_ranges;
+  bool gap_ranges_complete = true;
 };
+
+constexpr std::size_t kMaxGapRanges = 4u << 20;
 
 class ClientPool {
  public:
@@ -87,6 +93,10 @@ class ClientPool {
   const PhaseStats& stats(Phase phase) const { return stats_[static_cast<int>(phase)]; }
   // Seqs in [lo, hi] that no client received.
   std::uint64_t unseen(std::uint64_t lo, std::uint64_t hi) const;
+  // The phase's skipped seqs that some client did receive: deliveries the
+  // server lost, as opposed to changes it never sent anyone. -1 if too many
+  // gaps were recorded to tell.
+  std::int64_t lost_by_clients(Phase phase) const;
 
   // Reconnect storm: client i closes at start + i * spread / N and connects
   // again at once with its Last-Event-ID. It is resumed when it has its 200

@@ -155,6 +155,13 @@ json proc_json(const pbl::ProcSample& s) {
               {"threads", s.threads}, {"ok", s.ok}};
 }
 
+json poll_json(const pbl::Publisher::PollStats& p) {
+  json j = histogram_json(p.change_to_fetch);
+  j["fetched"] = p.fetched;
+  j["folded"] = p.folded;
+  return j;
+}
+
 json phase_json(const pbl::PhaseStats& s) {
   return json{{"events", s.events},         {"delivered", s.delivered},
               {"gaps", s.gaps},             {"dups", s.dups},
@@ -355,6 +362,7 @@ int run(const Args& args) {
     pool.set_phase(pbl::Phase::kSteady);
     pool.set_window(lo, hi);
     publisher.reset_publish_rtt();
+    publisher.reset_poll_stats();
     const pbl::ProcSample cpu0 = pbl::sample_processes(pids);
     const pbl::ProcSample self0 = pbl::sample_self();
     const std::int64_t start_rt = realtime_ns();
@@ -384,6 +392,7 @@ int run(const Args& args) {
     steady["receivers"] = receivers;
     steady["expected"] = expected;
     steady["unseen_by_all"] = pool.unseen(lo, hi);
+    steady["lost_by_clients"] = pool.lost_by_clients(pbl::Phase::kSteady);
     steady["publish_errors"] = publisher.errors() - errors0;
     steady["publish_last_error"] = publisher.last_error();
     steady["publish_s"] = static_cast<double>(publish_end_rt - start_rt) / 1e9;
@@ -397,6 +406,7 @@ int run(const Args& args) {
     steady["offered_per_s"] = rate * static_cast<double>(receivers);
     steady["latency"] = histogram_json(st.latency);
     steady["publish_rtt"] = histogram_json(publisher.publish_rtt());
+    if (target == pbl::Target::kPollbridge) steady["upstream_fetch"] = poll_json(publisher.poll_stats());
     steady["backend_requests"] = publisher.backend_requests() - backend0;
     const double cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
     steady["server_cpu_s"] = cpu;
@@ -417,6 +427,7 @@ int run(const Args& args) {
       const std::uint64_t slo = publisher.published_seq() + 1;
       pool.set_window(slo, UINT64_MAX);
       const std::size_t storm_clients = pool.streaming();
+      publisher.reset_poll_stats();
       publisher.run_async(rate, 0);
       idle(pool, 0.5);
       const double spread = args.num("storm-spread", 1);
@@ -441,13 +452,16 @@ int run(const Args& args) {
       storm["resume"] = histogram_json(pool.storm_resume_times());
       storm["published"] = shi - slo + 1;
       storm["expected"] = sexpected;
-      storm["lost"] = ss.gaps;
       storm["unseen_by_all"] = pool.unseen(slo, shi);
+      storm["lost"] = pool.lost_by_clients(pbl::Phase::kStorm);
+      if (target == pbl::Target::kPollbridge) storm["upstream_fetch"] = poll_json(publisher.poll_stats());
       storm["latency"] = histogram_json(ss.latency);
       result["storm"] = storm;
       std::cerr << "[" << target_name << "] storm: " << pool.storm_resumed() << "/" << clients
-                << " resumed, all after " << storm["all_resumed_s"].get<double>() << " s, lost "
-                << ss.gaps << ", dups " << ss.dups << "\n";
+                << " resumed, all after " << storm["all_resumed_s"].get<double>() << " s, gaps "
+                << ss.gaps << " (lost by clients " << storm["lost"].get<std::int64_t>()
+                << ", changes never sent " << storm["unseen_by_all"].get<std::uint64_t>()
+                << "), dups " << ss.dups << "\n";
     }
   }
   result["loadavg_end"] = loadavg1();

@@ -64,6 +64,12 @@ bool Publisher::start(std::string& error) {
       request_times_.push_back(now);
       body = doc_;
       etag = etag_;
+      if (doc_seq_ > last_fetched_seq_) {
+        if (last_fetched_seq_ != 0) poll_stats_.folded += doc_seq_ - last_fetched_seq_ - 1;
+        ++poll_stats_.fetched;
+        poll_stats_.change_to_fetch.record_us((now - doc_changed_ns_) / 1000);
+        last_fetched_seq_ = doc_seq_;
+      }
     }
     backend_requests_.fetch_add(1);
     res.set_header("ETag", etag);
@@ -99,6 +105,8 @@ bool Publisher::publish_one(std::int64_t ts_ns) {
     std::lock_guard<std::mutex> lock(doc_mutex_);
     doc_ = std::move(doc);
     etag_ = "\"" + std::to_string(seq) + "\"";
+    doc_seq_ = seq;
+    doc_changed_ns_ = monotonic_ns();
   }
   if (options_.target == Target::kPollbridge && !trigger_) {
     published_.store(seq);
@@ -167,6 +175,16 @@ Histogram Publisher::publish_rtt() const {
 void Publisher::reset_publish_rtt() {
   std::lock_guard<std::mutex> lock(error_mutex_);
   rtt_.clear();
+}
+
+Publisher::PollStats Publisher::poll_stats() const {
+  std::lock_guard<std::mutex> lock(doc_mutex_);
+  return poll_stats_;
+}
+
+void Publisher::reset_poll_stats() {
+  std::lock_guard<std::mutex> lock(doc_mutex_);
+  poll_stats_ = PollStats();
 }
 
 void Publisher::join() {

@@ -87,6 +87,17 @@ class Publisher {
   Histogram publish_rtt() const;
   void reset_publish_rtt();
 
+  // What the embedded backend saw of pollbridge's polls since the last
+  // reset: the delay from a document change to the first GET that fetched
+  // it, and the changes no GET ever fetched (a later one came first).
+  struct PollStats {
+    Histogram change_to_fetch;
+    std::uint64_t fetched = 0;  // changes some GET returned
+    std::uint64_t folded = 0;   // changes replaced before any GET saw them
+  };
+  PollStats poll_stats() const;
+  void reset_poll_stats();
+
   // Requests the embedded backend answered, and when (steady clock, ns).
   std::uint64_t backend_requests() const { return backend_requests_.load(); }
   std::vector<std::int64_t> backend_request_times() const;
@@ -102,6 +113,10 @@ class Publisher {
   std::string doc_;
   std::string etag_;
   std::vector<std::int64_t> request_times_;
+  std::uint64_t doc_seq_ = 0;
+  std::int64_t doc_changed_ns_ = 0;  // monotonic
+  std::uint64_t last_fetched_seq_ = 0;
+  PollStats poll_stats_;
 
   std::unique_ptr<httplib::Server> backend_;
   std::thread backend_thread_;

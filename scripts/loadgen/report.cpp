@@ -121,9 +121,17 @@ bool print_report(const std::string& path, std::ostream& out) {
                [](const json& j) {
                  return cell(j, "/steady/delivered", -1) + " / " + cell(j, "/steady/expected", -1);
                }},
-              {"gaps", [](const json& j) { return cell(j, "/steady/gaps", -1); }},
-              {"duplicates", [](const json& j) { return cell(j, "/steady/dups", -1); }},
+              {"gaps (seqs skipped, all clients)", [](const json& j) { return cell(j, "/steady/gaps", -1); }},
+              {"… of those, lost deliveries", [](const json& j) { return cell(j, "/steady/lost_by_clients", -1); }},
               {"changes no client received", [](const json& j) { return cell(j, "/steady/unseen_by_all", -1); }},
+              {"duplicates", [](const json& j) { return cell(j, "/steady/dups", -1); }},
+              {"change → upstream GET p50 / max (ms); folded",
+               [](const json& j) {
+                 if (!j.contains(json::json_pointer("/steady/upstream_fetch"))) return std::string("n/a");
+                 return cell(j, "/steady/upstream_fetch/p50_ms", 1) + " / " +
+                        cell(j, "/steady/upstream_fetch/max_ms", 1) + "; " +
+                        cell(j, "/steady/upstream_fetch/folded", -1);
+               }},
               {"server CPU s per 100k deliveries", [](const json& j) { return cell(j, "/steady/cpu_per_100k", 3); }},
               {"server RSS per idle client (KiB)", [](const json& j) { return cell(j, "/rss_per_client_kib", 2); }},
               {"server PSS per idle client (KiB)", [](const json& j) { return cell(j, "/pss_per_client_kib", 2); }},
@@ -155,9 +163,17 @@ bool print_report(const std::string& path, std::ostream& out) {
                  return cell(j, "/storm/resume/p50_ms", 1) + " / " + cell(j, "/storm/resume/p99_ms", 1) +
                         " / " + cell(j, "/storm/resume/max_ms", 1);
                }},
-              {"events lost (seq gaps)", [](const json& j) { return cell(j, "/storm/lost", -1); }},
+              {"events lost across the reconnect", [](const json& j) { return cell(j, "/storm/lost", -1); }},
               {"duplicates", [](const json& j) { return cell(j, "/storm/dups", -1); }},
+              {"seq gaps (all clients)", [](const json& j) { return cell(j, "/storm/gaps", -1); }},
               {"changes no client received", [](const json& j) { return cell(j, "/storm/unseen_by_all", -1); }},
+              {"change → upstream GET p50 / max (ms); folded",
+               [](const json& j) {
+                 if (!j.contains(json::json_pointer("/storm/upstream_fetch"))) return std::string("n/a");
+                 return cell(j, "/storm/upstream_fetch/p50_ms", 1) + " / " +
+                        cell(j, "/storm/upstream_fetch/max_ms", 1) + "; " +
+                        cell(j, "/storm/upstream_fetch/folded", -1);
+               }},
               {"failed reconnect attempts", [](const json& j) { return cell(j, "/storm/connect_errors", -1); }},
               {"events published during the storm", [](const json& j) { return cell(j, "/storm/published", -1); }},
               {"delivered / expected",

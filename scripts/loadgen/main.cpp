@@ -428,6 +428,7 @@ int run(const Args& args) {
       pool.set_window(slo, UINT64_MAX);
       const std::size_t storm_clients = pool.streaming();
       publisher.reset_poll_stats();
+      publisher.reset_publish_rtt();
       publisher.run_async(rate, 0);
       idle(pool, 0.5);
       const double spread = args.num("storm-spread", 1);
@@ -453,6 +454,7 @@ int run(const Args& args) {
       storm["published"] = shi - slo + 1;
       storm["expected"] = sexpected;
       storm["unseen_by_all"] = pool.unseen(slo, shi);
+      storm["publish_rtt"] = histogram_json(publisher.publish_rtt());
       storm["lost"] = pool.lost_by_clients(pbl::Phase::kStorm);
       if (target == pbl::Target::kPollbridge) storm["upstream_fetch"] = poll_json(publisher.poll_stats());
       storm["latency"] = histogram_json(ss.latency);

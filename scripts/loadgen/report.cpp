@@ -174,6 +174,10 @@ bool print_report(const std::string& path, std::ostream& out) {
                         cell(j, "/storm/upstream_fetch/max_ms", 1) + "; " +
                         cell(j, "/storm/upstream_fetch/folded", -1);
                }},
+              {"publish request p50 / max (ms)",
+               [](const json& j) {
+                 return cell(j, "/storm/publish_rtt/p50_ms", 1) + " / " + cell(j, "/storm/publish_rtt/max_ms", 1);
+               }},
               {"failed reconnect attempts", [](const json& j) { return cell(j, "/storm/connect_errors", -1); }},
               {"events published during the storm", [](const json& j) { return cell(j, "/storm/published", -1); }},
               {"delivered / expected",

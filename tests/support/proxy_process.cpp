@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #ifndef PB_BINARY
 #define PB_BINARY "pollbridge"
 #endif
@@ -122,9 +124,25 @@ void ProxyProcess::launch(std::vector<std::string> args) {
 
 ProxyProcess::~ProxyProcess() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    int status;
-    waitpid(pid_, &status, 0);
+    // A graceful stop at the end of every test exercises the shutdown path
+    // (under the sanitizers too) and must be prompt.
+    ::kill(pid_, SIGTERM);
+    int code = wait(std::chrono::seconds(10));
+    if (code == -1) {
+      ADD_FAILURE() << "pollbridge did not exit within 10 s of SIGTERM";
+      ::kill(pid_, SIGKILL);
+      int status;
+      waitpid(pid_, &status, 0);
+    } else if (code != 0) {
+      ADD_FAILURE() << "pollbridge exited with " << code << " after SIGTERM:\n" << stderr_text();
+    }
+  }
+  if (!err_path_.empty()) {
+    std::string err = stderr_text();
+    if (err.find("Sanitizer") != std::string::npos ||
+        err.find("runtime error:") != std::string::npos) {
+      ADD_FAILURE() << "sanitizer report from pollbridge:\n" << err;
+    }
   }
   delete dir_;
 }

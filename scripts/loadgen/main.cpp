@@ -152,7 +152,7 @@ json histogram_json(const pbl::Histogram& h) {
 
 json proc_json(const pbl::ProcSample& s) {
   return json{{"cpu_s", s.cpu_seconds}, {"rss_kib", s.rss_kib}, {"pss_kib", s.pss_kib},
-              {"threads", s.threads}, {"ok", s.ok}};
+              {"threads", s.threads}, {"fds", s.fds}, {"ok", s.ok}};
 }
 
 json poll_json(const pbl::Publisher::PollStats& p) {

@@ -1,5 +1,7 @@
 #include "proc_stats.h"
 
+#include <dirent.h>
+
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -51,6 +53,13 @@ bool add_one(const std::string& dir, ProcSample& s) {
   long pss = -1;
   if (read_file(dir + "/smaps_rollup", rollup)) pss = status_field_kib("\n" + rollup, "Pss");
   s.pss_kib += pss >= 0 ? pss : (rss >= 0 ? rss : 0);
+
+  long fds = 0;
+  if (DIR* d = opendir((dir + "/fd").c_str())) {
+    while (dirent* e = readdir(d)) fds += e->d_name[0] != '.';
+    closedir(d);
+  }
+  s.fds.push_back(fds);
   return true;
 }
 

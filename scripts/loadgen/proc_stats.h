@@ -14,6 +14,7 @@ struct ProcSample {
   long rss_kib = 0;           // VmRSS
   long pss_kib = 0;           // Pss from smaps_rollup (shared pages split fairly)
   long threads = 0;           // Threads:
+  std::vector<long> fds;      // open descriptors, per pid (how nginx split the clients)
   bool ok = false;            // every pid was readable
 };
 

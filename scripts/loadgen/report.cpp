@@ -140,6 +140,14 @@ bool print_report(const std::string& path, std::ostream& out) {
                  return cell(j, "/server_base/threads", -1) + " → " + cell(j, "/server_idle/threads", -1) +
                         " → " + cell(j, "/server_loaded/threads", -1);
                }},
+              {"open fds per server process (idle)",
+               [](const json& j) {
+                 const json::json_pointer p("/server_idle/fds");
+                 if (!j.contains(p) || !j.at(p).is_array()) return std::string("–");
+                 std::string out;
+                 for (const auto& v : j.at(p)) out += (out.empty() ? "" : " + ") + grouped(v.get<double>());
+                 return out;
+               }},
               {"disconnects during the run", [](const json& j) { return cell(j, "/steady/disconnects", -1); }},
               {"load client CPU s", [](const json& j) { return cell(j, "/steady/loadgen_cpu_s", 2); }},
               {"machine load average (start → end)",

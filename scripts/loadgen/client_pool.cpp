@@ -35,7 +35,7 @@ struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
   St st = St::kIdle;
   HttpReader http;
   SseParser sse;
-  std::string out;  // request bytes not yet written
+  std::string out;           // request bytes not yet written
   std::string sent_last_id;  // Last-Event-ID of the current request (diagnostics)
   std::string prev_id;       // id of the previous event with a seq (diagnostics)
   std::uint32_t events_on_socket = 0;
@@ -153,7 +153,8 @@ void ClientPool::start_connect(Conn& c) {
     ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     sockaddr_in local{};
     local.sin_family = AF_INET;
-    local.sin_addr.s_addr = htonl(0x7f000001u + c.index % static_cast<unsigned>(options_.src_addrs));
+    local.sin_addr.s_addr =
+        htonl(0x7f000001u + c.index % static_cast<unsigned>(options_.src_addrs));
     if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
       fail(c, std::string("bind: ") + std::strerror(errno));
       return;

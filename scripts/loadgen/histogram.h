@@ -32,9 +32,9 @@ class Histogram {
   static std::uint64_t width_of(std::size_t index);
 
  private:
-  static constexpr unsigned kSubBits = 9;                     // 512 sub-buckets per octave
-  static constexpr std::uint64_t kLinear = 2u << kSubBits;     // exact below 1024 us
-  static constexpr unsigned kMaxBits = 40;                     // clamp at ~12.7 days
+  static constexpr unsigned kSubBits = 9;                   // 512 sub-buckets per octave
+  static constexpr std::uint64_t kLinear = 2u << kSubBits;  // exact below 1024 us
+  static constexpr unsigned kMaxBits = 40;                  // clamp at ~12.7 days
   static constexpr std::size_t kBuckets =
       kLinear + (kMaxBits - kSubBits - 1) * (std::size_t{1} << kSubBits);
 

@@ -29,7 +29,9 @@ int hex_value(char c) {
 
 }  // namespace
 
-void HttpReader::reset() { *this = HttpReader(); }
+void HttpReader::reset() {
+  *this = HttpReader();
+}
 
 HttpReader::Status HttpReader::feed(const char* data, std::size_t size, BodySink& sink) {
   if (head_done_) return feed_body(data, size, sink);

@@ -40,9 +40,9 @@
 
 namespace {
 
+using nlohmann::json;
 using pbl::monotonic_ns;
 using pbl::realtime_ns;
-using nlohmann::json;
 
 struct Args {
   std::map<std::string, std::string> values;
@@ -129,7 +129,9 @@ bool tcp_reachable(const std::string& host, int port) {
   return ok;
 }
 
-double ms(std::uint64_t us) { return static_cast<double>(us) / 1000.0; }
+double ms(std::uint64_t us) {
+  return static_cast<double>(us) / 1000.0;
+}
 
 // The 1-minute load average: the machine may be shared, and a busy box
 // changes every number in the table.
@@ -152,7 +154,7 @@ json histogram_json(const pbl::Histogram& h) {
 
 json proc_json(const pbl::ProcSample& s) {
   return json{{"cpu_s", s.cpu_seconds}, {"rss_kib", s.rss_kib}, {"pss_kib", s.pss_kib},
-              {"threads", s.threads}, {"fds", s.fds}, {"ok", s.ok}};
+              {"threads", s.threads},   {"fds", s.fds},         {"ok", s.ok}};
 }
 
 json poll_json(const pbl::Publisher::PollStats& p) {
@@ -163,9 +165,12 @@ json poll_json(const pbl::Publisher::PollStats& p) {
 }
 
 json phase_json(const pbl::PhaseStats& s) {
-  return json{{"events", s.events},         {"delivered", s.delivered},
-              {"gaps", s.gaps},             {"dups", s.dups},
-              {"bad_events", s.bad_events}, {"disconnects", s.disconnects},
+  return json{{"events", s.events},
+              {"delivered", s.delivered},
+              {"gaps", s.gaps},
+              {"dups", s.dups},
+              {"bad_events", s.bad_events},
+              {"disconnects", s.disconnects},
               {"connect_errors", s.connect_errors}};
 }
 
@@ -282,8 +287,8 @@ int run(const Args& args) {
   }
   const std::int64_t connect_start = monotonic_ns();
   pool.connect_all();
-  const bool all_connected = run_for(pool, args.num("connect-timeout", 120),
-                                     [&] { return pool.streaming() == clients; });
+  const bool all_connected =
+      run_for(pool, args.num("connect-timeout", 120), [&] { return pool.streaming() == clients; });
   const double connect_s = static_cast<double>(monotonic_ns() - connect_start) / 1e9;
   result["connect_s"] = connect_s;
   result["connected"] = pool.streaming();
@@ -300,10 +305,10 @@ int run(const Args& args) {
   const pbl::ProcSample idle_sample = pbl::sample_processes(pids);
   result["server_idle"] = proc_json(idle_sample);
   if (base.ok && idle_sample.ok && pool.streaming() > 0) {
-    result["rss_per_client_kib"] =
-        static_cast<double>(idle_sample.rss_kib - base.rss_kib) / static_cast<double>(pool.streaming());
-    result["pss_per_client_kib"] =
-        static_cast<double>(idle_sample.pss_kib - base.pss_kib) / static_cast<double>(pool.streaming());
+    result["rss_per_client_kib"] = static_cast<double>(idle_sample.rss_kib - base.rss_kib) /
+                                   static_cast<double>(pool.streaming());
+    result["pss_per_client_kib"] = static_cast<double>(idle_sample.pss_kib - base.pss_kib) /
+                                   static_cast<double>(pool.streaming());
   }
 
   if (mode == "upstream-count") {
@@ -323,6 +328,8 @@ int run(const Args& args) {
     const std::int64_t interval_ns = static_cast<std::int64_t>(interval_s * 1e9);
     const std::int64_t w0 = anchor + interval_ns / 2;
     const std::int64_t w1 = w0 + intervals * interval_ns;
+    // Count the events delivered over the same window as the requests.
+    run_for(pool, static_cast<double>(w0 - monotonic_ns()) / 1e9, [] { return false; });
     pool.set_phase(pbl::Phase::kSteady);
     pool.set_window(0, UINT64_MAX);
     const pbl::ProcSample cpu0 = pbl::sample_processes(pids);
@@ -339,8 +346,8 @@ int run(const Args& args) {
     result["steady"] = phase_json(pool.stats(pbl::Phase::kSteady));
     result["server_cpu_s"] = cpu1.cpu_seconds - cpu0.cpu_seconds;
     result["streaming_end"] = pool.streaming();
-    std::cerr << "[" << target_name << "] upstream requests in " << intervals << " intervals: "
-              << in_window << " (" << pool.stats(pbl::Phase::kSteady).events
+    std::cerr << "[" << target_name << "] upstream requests in " << intervals
+              << " intervals: " << in_window << " (" << pool.stats(pbl::Phase::kSteady).events
               << " events delivered meanwhile)\n";
   } else {
     // 4. Warm-up.
@@ -372,7 +379,8 @@ int run(const Args& args) {
     const std::int64_t publish_end_rt = realtime_ns();
     const std::uint64_t expected = count * receivers;
     const double straggler_timeout = args.num("straggler-timeout", 10);
-    const std::int64_t wait_end = monotonic_ns() + static_cast<std::int64_t>(straggler_timeout * 1e9);
+    const std::int64_t wait_end =
+        monotonic_ns() + static_cast<std::int64_t>(straggler_timeout * 1e9);
     while (pool.stats(pbl::Phase::kSteady).delivered < expected && monotonic_ns() < wait_end) {
       pool.poll(5);
     }
@@ -399,14 +407,15 @@ int run(const Args& args) {
     // nchan answers a publish after handing the message to its subscribers,
     // so a busy nchan slows the publisher down: report the rate achieved.
     steady["publish_rate"] =
-        static_cast<double>(count) /
-        std::max(static_cast<double>(publish_end_rt - start_rt) / 1e9, static_cast<double>(count) / rate);
+        static_cast<double>(count) / std::max(static_cast<double>(publish_end_rt - start_rt) / 1e9,
+                                              static_cast<double>(count) / rate);
     steady["span_s"] = span_s;
     steady["deliveries_per_s"] = span_s > 0 ? static_cast<double>(st.delivered) / span_s : 0.0;
     steady["offered_per_s"] = rate * static_cast<double>(receivers);
     steady["latency"] = histogram_json(st.latency);
     steady["publish_rtt"] = histogram_json(publisher.publish_rtt());
-    if (target == pbl::Target::kPollbridge) steady["upstream_fetch"] = poll_json(publisher.poll_stats());
+    if (target == pbl::Target::kPollbridge)
+      steady["upstream_fetch"] = poll_json(publisher.poll_stats());
     steady["backend_requests"] = publisher.backend_requests() - backend0;
     const double cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
     steady["server_cpu_s"] = cpu;
@@ -433,7 +442,8 @@ int run(const Args& args) {
       idle(pool, 0.5);
       const double spread = args.num("storm-spread", 1);
       pool.start_storm(spread);
-      const bool all = run_for(pool, args.num("storm-timeout", 30), [&] { return pool.storm_done(); });
+      const bool all =
+          run_for(pool, args.num("storm-timeout", 30), [&] { return pool.storm_done(); });
       idle(pool, 0.5);
       publisher.stop_async();
       const std::uint64_t shi = publisher.published_seq();
@@ -456,7 +466,8 @@ int run(const Args& args) {
       storm["unseen_by_all"] = pool.unseen(slo, shi);
       storm["publish_rtt"] = histogram_json(publisher.publish_rtt());
       storm["lost"] = pool.lost_by_clients(pbl::Phase::kStorm);
-      if (target == pbl::Target::kPollbridge) storm["upstream_fetch"] = poll_json(publisher.poll_stats());
+      if (target == pbl::Target::kPollbridge)
+        storm["upstream_fetch"] = poll_json(publisher.poll_stats());
       storm["latency"] = histogram_json(ss.latency);
       result["storm"] = storm;
       std::cerr << "[" << target_name << "] storm: " << pool.storm_resumed() << "/" << clients

@@ -2,9 +2,9 @@
 
 #include <dirent.h>
 
+#include <unistd.h>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace pbl {
 

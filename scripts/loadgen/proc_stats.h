@@ -3,19 +3,19 @@
 // (pollbridge's one pid, or nginx's worker pids).
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+#include <string>
 #include <vector>
 
 namespace pbl {
 
 struct ProcSample {
-  double cpu_seconds = 0;     // utime + stime
-  long rss_kib = 0;           // VmRSS
-  long pss_kib = 0;           // Pss from smaps_rollup (shared pages split fairly)
-  long threads = 0;           // Threads:
-  std::vector<long> fds;      // open descriptors, per pid (how nginx split the clients)
-  bool ok = false;            // every pid was readable
+  double cpu_seconds = 0;  // utime + stime
+  long rss_kib = 0;        // VmRSS
+  long pss_kib = 0;        // Pss from smaps_rollup (shared pages split fairly)
+  long threads = 0;        // Threads:
+  std::vector<long> fds;   // open descriptors, per pid (how nginx split the clients)
+  bool ok = false;         // every pid was readable
 };
 
 ProcSample sample_processes(const std::vector<pid_t>& pids);

@@ -23,7 +23,8 @@ std::string fixed(double v, int digits) {
 std::string grouped(double v) {
   const long long n = static_cast<long long>(v + (v < 0 ? -0.5 : 0.5));
   std::string s = std::to_string(n < 0 ? -n : n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+    s.insert(static_cast<std::size_t>(i), ",");
   return n < 0 ? "-" + s : s;
 }
 
@@ -104,54 +105,72 @@ bool print_report(const std::string& path, std::ostream& out) {
                  return grouped(num(j, json::json_pointer("/connected"))) + " (" +
                         cell(j, "/connect_s", 2) + " s)";
                }},
-              {"delivery latency p50 (ms)", [](const json& j) { return cell(j, "/steady/latency/p50_ms", 1); }},
-              {"delivery latency p99 (ms)", [](const json& j) { return cell(j, "/steady/latency/p99_ms", 1); }},
-              {"delivery latency max (ms)", [](const json& j) { return cell(j, "/steady/latency/max_ms", 1); }},
+              {"delivery latency p50 (ms)",
+               [](const json& j) { return cell(j, "/steady/latency/p50_ms", 1); }},
+              {"delivery latency p99 (ms)",
+               [](const json& j) { return cell(j, "/steady/latency/p99_ms", 1); }},
+              {"delivery latency max (ms)",
+               [](const json& j) { return cell(j, "/steady/latency/max_ms", 1); }},
               {"deliveries/s (offered)",
                [](const json& j) {
                  return cell(j, "/steady/deliveries_per_s", -1) + " (" +
                         cell(j, "/steady/offered_per_s", -1) + ")";
                }},
-              {"events published/s (achieved)", [](const json& j) { return cell(j, "/steady/publish_rate", 1); }},
+              {"events published/s (achieved)",
+               [](const json& j) { return cell(j, "/steady/publish_rate", 1); }},
               {"publish request p50 / max (ms)",
                [](const json& j) {
-                 return cell(j, "/steady/publish_rtt/p50_ms", 1) + " / " + cell(j, "/steady/publish_rtt/max_ms", 1);
+                 return cell(j, "/steady/publish_rtt/p50_ms", 1) + " / " +
+                        cell(j, "/steady/publish_rtt/max_ms", 1);
                }},
               {"delivered / expected",
                [](const json& j) {
                  return cell(j, "/steady/delivered", -1) + " / " + cell(j, "/steady/expected", -1);
                }},
-              {"gaps (seqs skipped, all clients)", [](const json& j) { return cell(j, "/steady/gaps", -1); }},
-              {"… of those, lost deliveries", [](const json& j) { return cell(j, "/steady/lost_by_clients", -1); }},
-              {"changes no client received", [](const json& j) { return cell(j, "/steady/unseen_by_all", -1); }},
+              {"gaps (seqs skipped, all clients)",
+               [](const json& j) { return cell(j, "/steady/gaps", -1); }},
+              {"… of those, lost deliveries",
+               [](const json& j) { return cell(j, "/steady/lost_by_clients", -1); }},
+              {"changes no client received",
+               [](const json& j) { return cell(j, "/steady/unseen_by_all", -1); }},
               {"duplicates", [](const json& j) { return cell(j, "/steady/dups", -1); }},
               {"change → upstream GET p50 / max (ms); folded",
                [](const json& j) {
-                 if (!j.contains(json::json_pointer("/steady/upstream_fetch"))) return std::string("n/a");
+                 if (!j.contains(json::json_pointer("/steady/upstream_fetch")))
+                   return std::string("n/a");
                  return cell(j, "/steady/upstream_fetch/p50_ms", 1) + " / " +
                         cell(j, "/steady/upstream_fetch/max_ms", 1) + "; " +
                         cell(j, "/steady/upstream_fetch/folded", -1);
                }},
-              {"server CPU s per 100k deliveries", [](const json& j) { return cell(j, "/steady/cpu_per_100k", 3); }},
-              {"server RSS per idle client (KiB)", [](const json& j) { return cell(j, "/rss_per_client_kib", 2); }},
-              {"server PSS per idle client (KiB)", [](const json& j) { return cell(j, "/pss_per_client_kib", 2); }},
+              {"server CPU s per 100k deliveries",
+               [](const json& j) { return cell(j, "/steady/cpu_per_100k", 3); }},
+              {"server RSS per idle client (KiB)",
+               [](const json& j) { return cell(j, "/rss_per_client_kib", 2); }},
+              {"server PSS per idle client (KiB)",
+               [](const json& j) { return cell(j, "/pss_per_client_kib", 2); }},
               {"server threads (idle → loaded)",
                [](const json& j) {
-                 return cell(j, "/server_base/threads", -1) + " → " + cell(j, "/server_idle/threads", -1) +
-                        " → " + cell(j, "/server_loaded/threads", -1);
+                 return cell(j, "/server_base/threads", -1) + " → " +
+                        cell(j, "/server_idle/threads", -1) + " → " +
+                        cell(j, "/server_loaded/threads", -1);
                }},
               {"open fds per server process (idle)",
                [](const json& j) {
                  const json::json_pointer p("/server_idle/fds");
                  if (!j.contains(p) || !j.at(p).is_array()) return std::string("–");
                  std::string out;
-                 for (const auto& v : j.at(p)) out += (out.empty() ? "" : " + ") + grouped(v.get<double>());
+                 for (const auto& v : j.at(p))
+                   out += (out.empty() ? "" : " + ") + grouped(v.get<double>());
                  return out;
                }},
-              {"disconnects during the run", [](const json& j) { return cell(j, "/steady/disconnects", -1); }},
-              {"load client CPU s", [](const json& j) { return cell(j, "/steady/loadgen_cpu_s", 2); }},
+              {"disconnects during the run",
+               [](const json& j) { return cell(j, "/steady/disconnects", -1); }},
+              {"load client CPU s",
+               [](const json& j) { return cell(j, "/steady/loadgen_cpu_s", 2); }},
               {"machine load average (start → end)",
-               [](const json& j) { return cell(j, "/loadavg_start", 2) + " → " + cell(j, "/loadavg_end", 2); }},
+               [](const json& j) {
+                 return cell(j, "/loadavg_start", 2) + " → " + cell(j, "/loadavg_end", 2);
+               }},
           });
   }
 
@@ -165,29 +184,37 @@ bool print_report(const std::string& path, std::ostream& out) {
                [](const json& j) {
                  return cell(j, "/storm/resumed", -1) + " / " + cell(j, "/storm/clients", -1);
                }},
-              {"time until all resumed (s)", [](const json& j) { return cell(j, "/storm/all_resumed_s", 2); }},
+              {"time until all resumed (s)",
+               [](const json& j) { return cell(j, "/storm/all_resumed_s", 2); }},
               {"per-client resume p50 / p99 / max (ms)",
                [](const json& j) {
-                 return cell(j, "/storm/resume/p50_ms", 1) + " / " + cell(j, "/storm/resume/p99_ms", 1) +
-                        " / " + cell(j, "/storm/resume/max_ms", 1);
+                 return cell(j, "/storm/resume/p50_ms", 1) + " / " +
+                        cell(j, "/storm/resume/p99_ms", 1) + " / " +
+                        cell(j, "/storm/resume/max_ms", 1);
                }},
-              {"events lost across the reconnect", [](const json& j) { return cell(j, "/storm/lost", -1); }},
+              {"events lost across the reconnect",
+               [](const json& j) { return cell(j, "/storm/lost", -1); }},
               {"duplicates", [](const json& j) { return cell(j, "/storm/dups", -1); }},
               {"seq gaps (all clients)", [](const json& j) { return cell(j, "/storm/gaps", -1); }},
-              {"changes no client received", [](const json& j) { return cell(j, "/storm/unseen_by_all", -1); }},
+              {"changes no client received",
+               [](const json& j) { return cell(j, "/storm/unseen_by_all", -1); }},
               {"change → upstream GET p50 / max (ms); folded",
                [](const json& j) {
-                 if (!j.contains(json::json_pointer("/storm/upstream_fetch"))) return std::string("n/a");
+                 if (!j.contains(json::json_pointer("/storm/upstream_fetch")))
+                   return std::string("n/a");
                  return cell(j, "/storm/upstream_fetch/p50_ms", 1) + " / " +
                         cell(j, "/storm/upstream_fetch/max_ms", 1) + "; " +
                         cell(j, "/storm/upstream_fetch/folded", -1);
                }},
               {"publish request p50 / max (ms)",
                [](const json& j) {
-                 return cell(j, "/storm/publish_rtt/p50_ms", 1) + " / " + cell(j, "/storm/publish_rtt/max_ms", 1);
+                 return cell(j, "/storm/publish_rtt/p50_ms", 1) + " / " +
+                        cell(j, "/storm/publish_rtt/max_ms", 1);
                }},
-              {"failed reconnect attempts", [](const json& j) { return cell(j, "/storm/connect_errors", -1); }},
-              {"events published during the storm", [](const json& j) { return cell(j, "/storm/published", -1); }},
+              {"failed reconnect attempts",
+               [](const json& j) { return cell(j, "/storm/connect_errors", -1); }},
+              {"events published during the storm",
+               [](const json& j) { return cell(j, "/storm/published", -1); }},
               {"delivered / expected",
                [](const json& j) {
                  return cell(j, "/storm/delivered", -1) + " / " + cell(j, "/storm/expected", -1);
@@ -197,13 +224,15 @@ bool print_report(const std::string& path, std::ostream& out) {
 
   if (!upstream.empty()) {
     out << "### Upstream requests per interval (pollbridge, one stream)\n\n";
-    out << "| clients connected | interval | intervals counted | upstream requests | per interval | events delivered meanwhile | duplicates |\n";
+    out << "| clients connected | interval | intervals counted | upstream requests | per interval "
+           "| events delivered meanwhile | duplicates |\n";
     out << "|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const json& j : upstream) {
-      out << "| " << cell(j, "/connected", -1) << " | " << cell(j, "/upstream/interval_s", 1) << " s | "
-          << cell(j, "/upstream/intervals", -1) << " | " << cell(j, "/upstream/requests", -1) << " | "
-          << cell(j, "/upstream/per_interval", 2) << " | " << cell(j, "/steady/events", -1) << " | "
-          << cell(j, "/steady/dups", -1) << " |\n";
+      out << "| " << cell(j, "/connected", -1) << " | " << cell(j, "/upstream/interval_s", 1)
+          << " s | " << cell(j, "/upstream/intervals", -1) << " | "
+          << cell(j, "/upstream/requests", -1) << " | " << cell(j, "/upstream/per_interval", 2)
+          << " | " << cell(j, "/steady/events", -1) << " | " << cell(j, "/steady/dups", -1)
+          << " |\n";
     }
     out << "\n";
   }

@@ -57,8 +57,8 @@ std::vector<Collected> parse_all_splits(const std::string& stream, const std::st
       c.parser.feed(stream.data() + b, stream.size() - b, c);
       bool same = c.events.size() == whole.events.size();
       for (std::size_t i = 0; same && i < c.events.size(); ++i) {
-        same = c.events[i].type == whole.events[i].type && c.events[i].data == whole.events[i].data &&
-               c.events[i].id == whole.events[i].id;
+        same = c.events[i].type == whole.events[i].type &&
+               c.events[i].data == whole.events[i].data && c.events[i].id == whole.events[i].id;
       }
       if (!same) {
         check(false, name + ": split at " + std::to_string(a) + "," + std::to_string(b));
@@ -72,13 +72,15 @@ std::vector<Collected> parse_all_splits(const std::string& stream, const std::st
 void test_sse() {
   {
     auto ev = parse_all_splits("retry: 3000\nid: 1\nevent: snapshot\ndata: {\"a\":1}\n\n", "basic");
-    check(ev.size() == 1 && ev[0].type == "snapshot" && ev[0].data == "{\"a\":1}" && ev[0].id == "1",
-          "basic event");
+    check(
+        ev.size() == 1 && ev[0].type == "snapshot" && ev[0].data == "{\"a\":1}" && ev[0].id == "1",
+        "basic event");
   }
   {
     auto ev = parse_all_splits("data: a\r\ndata: b\r\n\r\ndata:c\rdata:  d\r\r", "line endings");
-    check(ev.size() == 2 && ev[0].data == "a\nb" && ev[1].data == "c\n d" && ev[0].type == "message",
-          "CRLF / CR line endings, one space stripped");
+    check(
+        ev.size() == 2 && ev[0].data == "a\nb" && ev[1].data == "c\n d" && ev[0].type == "message",
+        "CRLF / CR line endings, one space stripped");
   }
   {
     auto ev = parse_all_splits(": hi\n\nid: 7\ndata\n\ndata: x\n\nid\ndata: y\n\n", "ids");
@@ -92,7 +94,10 @@ void test_sse() {
     check(ev.size() == 1 && ev[0].type == "message", "event type resets when nothing dispatched");
   }
   {
-    auto ev = parse_all_splits("\xEF\xBB\xBF" "data: bom\n\ndata: tail", "bom");
+    auto ev = parse_all_splits(
+        "\xEF\xBB\xBF"
+        "data: bom\n\ndata: tail",
+        "bom");
     check(ev.size() == 1 && ev[0].data == "bom", "BOM stripped; unterminated event not dispatched");
   }
   {
@@ -120,8 +125,8 @@ void test_http() {
     auto s1 = r.feed(all.data(), a, c);
     auto s2 = r.feed(all.data() + a, all.size() - a, c);
     const bool ok = s1 != HttpReader::Status::kError && s2 == HttpReader::Status::kEnd &&
-                    c.head_seen && r.status_code() == 200 && r.chunked() &&
-                    c.events.size() == 1 && c.events[0].data == "abc";
+                    c.head_seen && r.status_code() == 200 && r.chunked() && c.events.size() == 1 &&
+                    c.events[0].data == "abc";
     if (!ok) {
       check(false, "chunked body split at " + std::to_string(a));
       break;
@@ -130,7 +135,8 @@ void test_http() {
   {
     Collector c;
     HttpReader r;
-    const std::string plain = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: 1\n\n";
+    const std::string plain =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: 1\n\n";
     auto s = r.feed(plain.data(), plain.size(), c);
     check(s == HttpReader::Status::kNeedMore && c.events.size() == 1, "unframed body streams");
   }
@@ -143,7 +149,8 @@ void test_http() {
 }
 
 void test_histogram() {
-  for (std::uint64_t v : {0ull, 1ull, 1023ull, 1024ull, 1025ull, 4097ull, 123456ull, 999999999ull}) {
+  for (std::uint64_t v :
+       {0ull, 1ull, 1023ull, 1024ull, 1025ull, 4097ull, 123456ull, 999999999ull}) {
     const std::size_t i = Histogram::index_of(v);
     const std::uint64_t lo = Histogram::lower_bound_of(i);
     const std::uint64_t w = Histogram::width_of(i);

@@ -50,11 +50,11 @@ class SseParser {
   void process_line(std::string_view line, Sink& sink);
   void dispatch(Sink& sink);
 
-  std::string line_;        // partial line carried between feeds
-  std::string data_;        // data buffer of the event being built
-  std::string type_;        // event type buffer
-  std::string last_id_;     // last event id buffer (persists)
-  bool after_cr_ = false;   // previous chunk ended with CR: skip a leading LF
+  std::string line_;       // partial line carried between feeds
+  std::string data_;       // data buffer of the event being built
+  std::string type_;       // event type buffer
+  std::string last_id_;    // last event id buffer (persists)
+  bool after_cr_ = false;  // previous chunk ended with CR: skip a leading LF
   bool bom_checked_ = false;
 };
 

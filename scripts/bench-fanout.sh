@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fan-out benchmark: pollbridge beside nginx+nchan, same machine, same run.
 #
-#   sudo scripts/bench-fanout.sh            # full run (about 5 minutes)
+#   sudo scripts/bench-fanout.sh            # full run (about 3 minutes)
 #   sudo scripts/bench-fanout.sh --quick    # smoke run: 200 clients, 5 s
 #
 # On a fresh Debian machine, as root: installs its tools with apt-get, builds

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -120,6 +121,17 @@ void Api::install() {
   // Methods other than GET on /events are refused before httplib reads any
   // body (a POST without Content-Length would otherwise be a 400).
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // The admin POSTs take no body; answering them here means a POST without
+    // Content-Length (curl -X POST) is not refused by httplib's body reader.
+    static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
+    std::smatch m;
+    if (req.method == "POST" && std::regex_match(req.path, m, kPoll)) {
+      handle_poll(req, res, m[1]);
+      if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+        res.set_header("Connection", "close");  // a body may follow, unread
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }
     bool events = req.path == "/events" || req.path.rfind("/events/", 0) == 0;
     if (!events || req.method == "GET" || req.method == "HEAD") {
       return httplib::Server::HandlerResponse::Unhandled;
@@ -140,7 +152,6 @@ void Api::install() {
   });
 
   s.Get("/streams", [this](const auto& req, auto& res) { handle_streams(req, res); });
-  s.Post(R"(/streams/(.+)/poll)", [this](const auto& req, auto& res) { handle_poll(req, res); });
   s.Get(R"(/streams/(.+))", [this](const auto& req, auto& res) { handle_document(req, res); });
   s.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok\n", "text/plain"); });
   s.Get("/readyz", [this](const auto& req, auto& res) { handle_readyz(req, res); });
@@ -401,9 +412,9 @@ bool Api::admin_allowed(const httplib::Request& req, httplib::Response& res) con
   return ok;
 }
 
-void Api::handle_poll(const httplib::Request& req, httplib::Response& res) {
+void Api::handle_poll(const httplib::Request& req, httplib::Response& res,
+                      const std::string& address) {
   if (!admin_allowed(req, res)) return;
-  std::string address = req.matches[1];
   core::LookupError err;
   auto inst = runtime_.find(address, false, &err);
   if (!inst) {

@@ -48,7 +48,7 @@ class Api {
   void handle_mux(const httplib::Request& req, httplib::Response& res);
   void handle_streams(const httplib::Request& req, httplib::Response& res);
   void handle_document(const httplib::Request& req, httplib::Response& res);
-  void handle_poll(const httplib::Request& req, httplib::Response& res);
+  void handle_poll(const httplib::Request& req, httplib::Response& res, const std::string& address);
   void handle_readyz(const httplib::Request& req, httplib::Response& res);
   void handle_metrics(const httplib::Request& req, httplib::Response& res);
 

@@ -122,9 +122,15 @@ int HttpServer::take_socket() {
   return tl_connection->fd;
 }
 
-bool HttpServer::wait_for_next_request(socket_t sock) const {
-  // Like httplib's keep-alive wait: short polls, so that stop() is noticed.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(keep_alive_timeout_sec_);
+bool HttpServer::wait_for_request(socket_t sock, bool first) const {
+  // Short polls, so that stop() is noticed at once rather than after a
+  // timeout. The first request gets the read timeout, later ones the
+  // keep-alive timeout.
+  auto deadline =
+      std::chrono::steady_clock::now() +
+      (first
+           ? std::chrono::seconds(read_timeout_sec_) + std::chrono::microseconds(read_timeout_usec_)
+           : std::chrono::microseconds(std::chrono::seconds(keep_alive_timeout_sec_)));
   while (svr_sock_ != INVALID_SOCKET) {
     if (wait_fd(sock, POLLIN, 0, 100000)) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
@@ -140,7 +146,7 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
   tl_connection = &conn;
   bool first = true;
   for (std::size_t left = keep_alive_max_count_; left > 0; --left) {
-    if (!first && !wait_for_next_request(sock)) break;
+    if (!wait_for_request(sock, first)) break;
     first = false;
     bool closed = false;
     bool ok = process_request(strm, left == 1, closed, nullptr);

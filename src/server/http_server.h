@@ -43,7 +43,7 @@ class HttpServer : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override;
-  bool wait_for_next_request(socket_t sock) const;
+  bool wait_for_request(socket_t sock, bool first) const;
 
   int backlog_;
 };

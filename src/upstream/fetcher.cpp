@@ -77,10 +77,18 @@ FetchResult Fetcher::fetch(SystemClock::time_point now) {
   }
 
   bool too_big = false;
+  bool not_modified = false;
   std::string body;
   int status = 0;
   req.response_handler = [&](const httplib::Response& r) {
     status = r.status;
+    if (status == 304) {
+      // A 304 never has a body (RFC 9112 6.3), but httplib 0.11 reads one
+      // until the connection closes when there is no Content-Length. Stop
+      // here; the connection is dropped and the next poll opens a new one.
+      not_modified = true;
+      return false;
+    }
     if (r.has_header("Content-Length") && status >= 200 && status < 300) {
       // Refuse early when the upstream announces a body that cannot fit.
       try {
@@ -107,6 +115,11 @@ FetchResult Fetcher::fetch(SystemClock::time_point now) {
   httplib::Error err = httplib::Error::Success;
   bool ok = client_->send(req, res, err);
   result.status = status ? status : res.status;
+  if (not_modified) {
+    client_->stop();
+    result.kind = FetchResult::Kind::kNotModified;
+    return result;
+  }
   if (too_big) {
     result.error = "body larger than max_body (" + std::to_string(cfg_.max_body) + " bytes)";
     // The connection was abandoned mid-body; start the next poll afresh.

@@ -47,6 +47,13 @@ std::shared_ptr<const StreamTemplate> make_template(const config::StreamConfig& 
   return t;
 }
 
+// server.hub_threads: 0 means one per core, at most kMaxAutoHubThreads.
+std::size_t hub_threads(std::size_t configured) {
+  if (configured) return configured;
+  std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::min(cores, kMaxAutoHubThreads);
+}
+
 diff::Options diff_options(const config::StreamConfig& cfg) {
   diff::Options o;
   o.mode = cfg.diff;
@@ -98,7 +105,7 @@ void Instance::touch() {
 Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store)
     : cfg_(cfg),
       store_(std::move(store)),
-      hub_(hub::Options{cfg.server.hub_threads, cfg.server.heartbeat,
+      hub_(hub::Options{hub_threads(cfg.server.hub_threads), cfg.server.heartbeat,
                         cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
       scheduler_(kUpstreamThreads) {
   for (const auto& s : cfg_.streams) {
@@ -285,8 +292,11 @@ bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, in
   }
 }
 
-void Runtime::trigger(const std::shared_ptr<Instance>& inst) {
-  scheduler_.trigger(&inst->poller());
+bool Runtime::trigger(const std::shared_ptr<Instance>& inst,
+                      std::optional<std::chrono::milliseconds> wait) {
+  std::uint64_t ticket = scheduler_.trigger(&inst->poller());
+  if (!wait) return true;
+  return scheduler_.wait_polled(&inst->poller(), ticket, *wait);
 }
 
 std::vector<std::shared_ptr<Instance>> Runtime::instances() const {

@@ -105,8 +105,10 @@ class Runtime {
   bool attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, int fd, std::string head,
                   const std::optional<std::string>& last_id);
 
-  // Requests an immediate poll.
-  void trigger(const std::shared_ptr<Instance>& inst);
+  // Requests an immediate poll; with `wait`, returns once it has finished
+  // (false if that took longer than `wait`).
+  bool trigger(const std::shared_ptr<Instance>& inst,
+               std::optional<std::chrono::milliseconds> wait = std::nullopt);
 
   std::vector<std::shared_ptr<Instance>> instances() const;
   const config::Config& config() const { return cfg_; }
@@ -141,6 +143,9 @@ class Runtime {
 // Upstream threads: how many polls may be in flight at once across all
 // streams (a slow backend holds one for up to its timeout).
 constexpr std::size_t kUpstreamThreads = 8;
+// Most hub threads chosen automatically (server.hub_threads: 0): fan-out is
+// write(2)-bound, and more threads than cores only add contention.
+constexpr std::size_t kMaxAutoHubThreads = 4;
 // How often the janitor looks for idle parameterized instances and unused
 // multiplexed channels.
 constexpr std::chrono::seconds kJanitorPeriod{1};

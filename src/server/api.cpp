@@ -421,6 +421,24 @@ void Api::handle_poll(const httplib::Request& req, httplib::Response& res,
     set_error(res, err.status, err.message);
     return;
   }
+  // ?wait=true answers once the poll has finished, so a backend's webhook
+  // knows its change has been seen (and published, if it was one).
+  if (req.has_param("wait") && req.get_param_value("wait") != "false" &&
+      req.get_param_value("wait") != "0") {
+    auto limit = inst->cfg().timeout + std::chrono::seconds(1);
+    if (!runtime_.trigger(inst, limit)) {
+      set_error(res, 504, "the poll did not finish within the stream's timeout");
+      return;
+    }
+    Json body = Json::object();
+    body["status"] = "polled";
+    auto v = inst->stream().view();
+    body["state"] = v.status.ok ? "ok" : "stale";
+    body["last_id"] = v.last_id;
+    res.status = 200;
+    res.set_content(json::dump(body) + "\n", "application/json");
+    return;
+  }
   runtime_.trigger(inst);
   res.status = 202;
   res.set_content("{\"status\":\"poll scheduled\"}\n", "application/json");

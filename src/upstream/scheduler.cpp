@@ -51,21 +51,34 @@ void Scheduler::remove(Poller* poller) {
   entries_.erase(it);
 }
 
-void Scheduler::trigger(Poller* poller) {
+std::uint64_t Scheduler::trigger(Poller* poller) {
+  std::uint64_t ticket;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(poller);
-    if (it == entries_.end()) return;
+    if (it == entries_.end()) return 0;
     Entry& e = *it->second;
+    // The next poll to begin is the one that sees the change.
+    ticket = e.started + 1;
     if (e.state == State::kRunning) {
       e.again = true;
-      return;
+      return ticket;
     }
     e.state = State::kWaiting;
     e.due = SteadyClock::now();
     e.last_listened = e.due;
   }
-  cv_.notify_one();
+  cv_.notify_all();
+  return ticket;
+}
+
+bool Scheduler::wait_polled(Poller* poller, std::uint64_t ticket,
+                            std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return done_cv_.wait_for(lock, timeout, [&] {
+    auto it = entries_.find(poller);
+    return stopping_ || it == entries_.end() || it->second->finished >= ticket;
+  });
 }
 
 void Scheduler::wake(Poller* poller) {
@@ -122,11 +135,13 @@ void Scheduler::run() {
     Entry& e = *next;
     e.state = State::kRunning;
     e.again = false;
+    ++e.started;
     auto started = now;
     lock.unlock();
     Duration delay = e.poller->poll_once();
     lock.lock();
     auto finished = SteadyClock::now();
+    e.finished = e.started;
     e.state = State::kWaiting;
     if (e.again) {
       e.due = finished;

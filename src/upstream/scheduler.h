@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -42,7 +43,11 @@ class Scheduler {
 
   // Polls as soon as a thread is free; if a poll is in flight, once more
   // right after it (so a change signalled during a poll is never missed).
-  void trigger(Poller* poller);
+  // Returns a ticket for wait_polled(), 0 if the poller is unknown.
+  std::uint64_t trigger(Poller* poller);
+  // Blocks until the poll that trigger() asked for has finished (true), or
+  // `timeout` passed (false).
+  bool wait_polled(Poller* poller, std::uint64_t ticket, std::chrono::milliseconds timeout);
   // A client arrived: a parked (idle) poller resumes at once.
   void wake(Poller* poller);
 
@@ -56,6 +61,8 @@ class Scheduler {
     SteadyClock::time_point due;
     SteadyClock::time_point last_listened;  // last time it had a client
     bool again = false;                     // poll again right after the running poll
+    std::uint64_t started = 0;              // polls begun
+    std::uint64_t finished = 0;             // polls ended
     bool removed = false;
   };
 

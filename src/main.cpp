@@ -1,16 +1,21 @@
 // pollbridge: flags, wiring, signals.
 #include <signal.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "config/loader.h"
 #include "core/runtime.h"
+#include "json/document.h"
 #include "server/api.h"
 #include "server/http_server.h"
+#include "stream/sqlite_store.h"
 #include "stream/store.h"
 
 namespace {
@@ -116,9 +121,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  std::unique_ptr<pb::stream::Store> store = std::make_unique<pb::stream::MemoryStore>();
   std::unique_ptr<pb::core::Runtime> runtime;
   try {
+    std::unique_ptr<pb::stream::Store> store;
+    if (cfg.state.dir.empty()) {
+      store = std::make_unique<pb::stream::MemoryStore>();
+    } else {
+      store = std::make_unique<pb::stream::SqliteStore>(cfg.state.dir, cfg.state.fsync);
+    }
     runtime = std::make_unique<pb::core::Runtime>(cfg, std::move(store));
   } catch (const std::exception& e) {
     std::cerr << "pollbridge: cannot start: " << e.what() << "\n";
@@ -126,6 +136,41 @@ int main(int argc, char** argv) {
   }
   pb::server::HttpServer http(cfg.server.workers, cfg.server.backlog);
   pb::server::Api api(*runtime, http);
+  // SIGHUP and POST /admin/reload: re-read the same file; an invalid one is
+  // rejected and the running config stays.
+  std::mutex reload_mu;
+  auto reload = [&]() -> std::pair<int, std::string> {
+    std::lock_guard<std::mutex> lock(reload_mu);
+    using pb::json::Json;
+    Json body = Json::object();
+    pb::config::Config next;
+    try {
+      next = pb::config::load_config(flags.config);
+    } catch (const pb::config::ConfigError& e) {
+      std::cerr << "pollbridge: reload rejected, the running config stays:\n" << e.what() << "\n";
+      body["reloaded"] = false;
+      body["errors"] = e.problems();
+      return {400, pb::json::dump(body) + "\n"};
+    }
+    pb::core::ReloadResult r = runtime->reload(next);
+    auto list = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& n : v) out += (out.empty() ? "" : ",") + n;
+      return out.empty() ? std::string("-") : out;
+    };
+    std::cerr << "pollbridge: config reloaded: kept " << list(r.kept) << "; changed "
+              << list(r.changed) << "; added " << list(r.added) << "; removed " << list(r.removed);
+    if (!r.ignored.empty()) std::cerr << "; needs a restart: " << list(r.ignored);
+    std::cerr << "\n";
+    body["reloaded"] = true;
+    body["kept"] = r.kept;
+    body["changed"] = r.changed;
+    body["added"] = r.added;
+    body["removed"] = r.removed;
+    body["needs_restart"] = r.ignored;
+    return {200, pb::json::dump(body) + "\n"};
+  };
+  api.set_reloader(reload);
   int port = api.bind();
   if (port < 0) {
     std::cerr << "pollbridge: cannot listen on " << cfg.server.host << ":" << cfg.server.port
@@ -142,15 +187,26 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      std::cerr << "pollbridge: SIGHUP: config reload is not supported yet; ignoring\n";
+      std::cerr << "pollbridge: SIGHUP: reloading " << flags.config << "\n";
+      reload();
       continue;
     }
     std::cerr << "pollbridge: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": shutting down\n";
     break;
   }
+  // The whole shutdown is bounded: if anything hangs past the configured
+  // drain plus a grace second, say so and leave (state is committed per
+  // event, so nothing is lost by it).
+  auto bound = cfg.server.shutdown_timeout + std::chrono::seconds(1);
+  std::thread([bound] {
+    std::this_thread::sleep_for(bound);
+    std::cerr << "pollbridge: shutdown exceeded server.shutdown_timeout; exiting now\n";
+    std::_Exit(1);
+  }).detach();
   api.stop();  // no new connections
   server_thread.join();
   runtime->stop(cfg.server.shutdown_timeout);
+  runtime.reset();  // closes the state store cleanly
   std::cerr << "pollbridge: stopped\n";
   return exit_code;
 }

@@ -54,6 +54,13 @@ std::size_t hub_threads(std::size_t configured) {
   return std::min(cores, kMaxAutoHubThreads);
 }
 
+// The address of a stream without parameters: its path after /events/.
+std::string plain_address(const StreamTemplate& t) {
+  std::string address;
+  for (std::size_t i = 0; i < t.segments.size(); ++i) address += (i ? "/" : "") + t.segments[i];
+  return address.empty() ? t.cfg.name : address;
+}
+
 diff::Options diff_options(const config::StreamConfig& cfg) {
   diff::Options o;
   o.mode = cfg.diff;
@@ -112,10 +119,7 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
     auto t = make_template(s);
     templates_.push_back(t);
     if (!t->parameterized()) {
-      std::string address = t->segments.empty() ? s.name : "";
-      for (std::size_t i = 0; i < t->segments.size(); ++i) {
-        address += (i ? "/" : "") + t->segments[i];
-      }
+      std::string address = plain_address(*t);
       instances_[address] = make_instance(address, t, {});
     }
   }
@@ -158,6 +162,13 @@ void Runtime::stop(std::chrono::milliseconds drain) {
 std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create,
                                         LookupError* error) {
   std::lock_guard<std::mutex> lock(mu_);
+  std::string first_segment = address.substr(0, address.find('/'));
+  for (const auto& name : reloading_) {
+    if (address == name || first_segment == name) {
+      if (error) *error = {503, "stream " + name + " is being reloaded; retry"};
+      return nullptr;
+    }
+  }
   auto it = instances_.find(address);
   if (it != instances_.end()) return it->second;
   std::vector<std::string> segs = split_segments(address);
@@ -312,6 +323,123 @@ void Runtime::retire(const std::shared_ptr<Instance>& inst) {
   inst->retire_locked();
   inst->stream().remove_listener_locked(inst.get());
   hub_.close_feed(inst->feed());
+}
+
+namespace {
+
+bool same_stream(const config::StreamConfig& a, const config::StreamConfig& b) {
+  return a.name == b.name && a.url == b.url && a.path == b.path && a.params == b.params &&
+         a.max_instances == b.max_instances && a.interval == b.interval && a.timeout == b.timeout &&
+         a.method == b.method && a.body == b.body && a.content_type == b.content_type &&
+         a.headers == b.headers && a.diff == b.diff && a.select == b.select &&
+         a.ignore == b.ignore && a.key == b.key && a.idle == b.idle && a.linger == b.linger &&
+         a.max_body == b.max_body && a.backoff_max == b.backoff_max &&
+         a.tls_verify == b.tls_verify && a.ca_file == b.ca_file && a.history == b.history;
+}
+
+}  // namespace
+
+ReloadResult Runtime::reload(const config::Config& next) {
+  std::lock_guard<std::mutex> one_at_a_time(reload_mu_);
+  ReloadResult result;
+  const auto& s0 = cfg_.server;
+  const auto& s1 = next.server;
+  if (s0.host != s1.host || s0.port != s1.port) result.ignored.push_back("server.listen");
+  if (s0.heartbeat != s1.heartbeat || s0.retry != s1.retry || s0.workers != s1.workers ||
+      s0.hub_threads != s1.hub_threads || s0.backlog != s1.backlog ||
+      s0.max_clients != s1.max_clients || s0.client_backlog_events != s1.client_backlog_events ||
+      s0.client_backlog_bytes != s1.client_backlog_bytes || s0.admin_token != s1.admin_token ||
+      s0.cors_origins != s1.cors_origins || s0.shutdown_timeout != s1.shutdown_timeout ||
+      s0.static_dir != s1.static_dir) {
+    result.ignored.push_back("server");
+  }
+  if (cfg_.state.dir != next.state.dir || cfg_.state.fsync != next.state.fsync) {
+    result.ignored.push_back("state");
+  }
+
+  std::vector<std::shared_ptr<Instance>> old_instances;
+  std::vector<std::shared_ptr<MuxChannel>> old_channels;
+  std::vector<std::shared_ptr<const StreamTemplate>> fresh;  // templates to instantiate
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::string, std::shared_ptr<const StreamTemplate>> before;
+    for (const auto& t : templates_) before[t->cfg.name] = t;
+    std::vector<std::shared_ptr<const StreamTemplate>> after;
+    std::vector<const StreamTemplate*> gone;
+    for (const auto& sc : next.streams) {
+      auto it = before.find(sc.name);
+      if (it != before.end() && same_stream(it->second->cfg, sc)) {
+        after.push_back(it->second);
+        result.kept.push_back(sc.name);
+        before.erase(it);
+        continue;
+      }
+      auto t = make_template(sc);
+      after.push_back(t);
+      fresh.push_back(t);
+      if (it != before.end()) {
+        result.changed.push_back(sc.name);
+        gone.push_back(it->second.get());
+        reloading_.push_back(sc.name);
+        before.erase(it);
+      } else {
+        result.added.push_back(sc.name);
+      }
+    }
+    for (const auto& [name, t] : before) {
+      result.removed.push_back(name);
+      gone.push_back(t.get());
+    }
+    templates_ = after;
+    for (auto it = instances_.begin(); it != instances_.end();) {
+      bool dead = std::find(gone.begin(), gone.end(), &it->second->tmpl()) != gone.end();
+      if (dead) {
+        old_instances.push_back(it->second);
+        it = instances_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = channels_.begin(); it != channels_.end();) {
+      bool dead = false;
+      for (const auto& m : it->second->members()) {
+        dead =
+            dead || std::find(old_instances.begin(), old_instances.end(), m) != old_instances.end();
+      }
+      if (dead) {
+        old_channels.push_back(it->second);
+        it = channels_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    cfg_.streams = next.streams;
+    cfg_.history = next.history;
+  }
+  for (const auto& ch : old_channels) {
+    std::vector<Instance*> order;
+    for (const auto& i : ch->members()) order.push_back(i.get());
+    std::sort(order.begin(), order.end(),
+              [](Instance* a, Instance* b) { return a->address() < b->address(); });
+    std::vector<std::unique_lock<std::mutex>> locks;
+    for (Instance* i : order) locks.emplace_back(i->stream().mutex());
+    ch->stop_locked();
+  }
+  // The old instances finish their polls and release the store before the
+  // new ones load the same state.
+  for (const auto& inst : old_instances) retire(inst);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& t : fresh) {
+      if (t->parameterized()) continue;
+      std::string address = plain_address(*t);
+      auto inst = make_instance(address, t, {});
+      instances_[address] = inst;
+      scheduler_.add(&inst->poller());
+    }
+    reloading_.clear();
+  }
+  return result;
 }
 
 void Runtime::janitor() {

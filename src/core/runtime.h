@@ -74,6 +74,15 @@ class Instance : public stream::Listener {
   bool retired_ = false;
 };
 
+// What a config reload did, by stream name.
+struct ReloadResult {
+  std::vector<std::string> kept;     // unchanged: clients, ids and history untouched
+  std::vector<std::string> changed;  // replaced: clients reconnect and resume
+  std::vector<std::string> added;
+  std::vector<std::string> removed;  // clients closed
+  std::vector<std::string> ignored;  // settings that need a restart
+};
+
 // Why a lookup failed, as the HTTP layer reports it.
 struct LookupError {
   int status = 404;
@@ -110,6 +119,13 @@ class Runtime {
   bool trigger(const std::shared_ptr<Instance>& inst,
                std::optional<std::chrono::milliseconds> wait = std::nullopt);
 
+  // Applies a new config's streams: unchanged streams keep their clients,
+  // ids and history; changed ones are replaced (their clients are closed and
+  // resume from history on the new instance, whose state continues from the
+  // store); removed ones close their clients; added ones start. `server` and
+  // `state` settings need a restart and are reported in `ignored`.
+  ReloadResult reload(const config::Config& next);
+
   std::vector<std::shared_ptr<Instance>> instances() const;
   const config::Config& config() const { return cfg_; }
   hub::Hub& hub() { return hub_; }
@@ -133,6 +149,10 @@ class Runtime {
   std::vector<std::shared_ptr<const StreamTemplate>> templates_;
   std::map<std::string, std::shared_ptr<Instance>> instances_;
   std::map<std::string, std::shared_ptr<MuxChannel>> channels_;
+  // Templates whose instances are being replaced: no new instance may be
+  // made for them until the old ones have released their state.
+  std::vector<std::string> reloading_;
+  std::mutex reload_mu_;  // one reload at a time
 
   std::thread janitor_;
   std::mutex janitor_mu_;

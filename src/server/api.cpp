@@ -132,6 +132,18 @@ void Api::install() {
       }
       return httplib::Server::HandlerResponse::Handled;
     }
+    if (req.method == "POST" && req.path == "/admin/reload") {
+      if (admin_allowed(req, res)) {
+        if (!reloader_) {
+          set_error(res, 404, "reload is not available");
+        } else {
+          auto [status, body] = reloader_();
+          res.status = status;
+          res.set_content(body, "application/json");
+        }
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }
     bool events = req.path == "/events" || req.path.rfind("/events/", 0) == 0;
     if (!events || req.method == "GET" || req.method == "HEAD") {
       return httplib::Server::HandlerResponse::Unhandled;

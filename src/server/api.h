@@ -7,6 +7,7 @@
 //   GET  /streams                    status of every live stream
 //   GET  /streams/{stream}           current document (ETag, 304)
 //   POST /streams/{stream}/poll      poll now (admin token)
+//   POST /admin/reload               reload the config file (admin token)
 //   GET  /healthz, /readyz, /metrics
 //
 // Every SSE request passes through accept_sse(): the one place where a
@@ -18,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -33,7 +35,12 @@ constexpr std::size_t kMaxRequestBody = 64 * 1024;
 
 class Api {
  public:
+  // Reloads the config; returns the HTTP status and JSON body to answer.
+  using Reloader = std::function<std::pair<int, std::string>()>;
+
   Api(core::Runtime& runtime, HttpServer& server);
+  // Enables POST /admin/reload (admin token).
+  void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
 
   // Binds and serves on the configured address; blocks until stop().
   // `bound_port` receives the port once listening (0 in the config = any).
@@ -62,6 +69,7 @@ class Api {
 
   core::Runtime& runtime_;
   HttpServer& server_;
+  Reloader reloader_;
   const config::Config& cfg_;
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> requests_{0};

@@ -51,6 +51,10 @@ Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url) : cfg_(cfg), u
 
 Fetcher::~Fetcher() = default;
 
+void Fetcher::cancel() {
+  client_->stop();
+}
+
 void Fetcher::forget_validators() {
   etag_.clear();
   last_modified_.clear();

@@ -42,6 +42,9 @@ class Fetcher {
   // Forgets the validators: the next request is unconditional.
   void forget_validators();
 
+  // Aborts a request in flight (shutdown); the fetch reports a failure.
+  void cancel();
+
  private:
   const config::StreamConfig& cfg_;
   Url url_;

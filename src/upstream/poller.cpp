@@ -78,6 +78,7 @@ Duration Poller::poll_once() {
   auto started = std::chrono::steady_clock::now();
   polls_.fetch_add(1);
   FetchResult r = fetcher_.fetch(now_());
+  if (cancelled_.load()) return cfg_.interval;
   SystemClock::time_point now = now_();
   Duration next;
   switch (r.kind) {

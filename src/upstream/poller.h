@@ -43,6 +43,13 @@ class Poller {
   Duration poll_once();
 
   Counters counters() const;
+  // Aborts the poll in flight, if any (any thread; for shutdown).
+  // A cancelled poll changes nothing: shutting down is not an upstream
+  // failure.
+  void cancel() {
+    cancelled_.store(true);
+    fetcher_.cancel();
+  }
   stream::Stream& stream() { return stream_; }
   const config::StreamConfig& config() const { return cfg_; }
   unsigned consecutive_failures() const { return failures_.load(); }
@@ -66,6 +73,7 @@ class Poller {
       failures_count_{0}, body_bytes_{0};
   std::atomic<std::int64_t> last_duration_us_{0};
   std::atomic<unsigned> failures_{0};
+  std::atomic<bool> cancelled_{false};
 };
 
 // Replaces invalid UTF-8 sequences with U+FFFD (as a browser decoding the

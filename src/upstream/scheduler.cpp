@@ -21,6 +21,10 @@ void Scheduler::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    // A slow upstream must not hold the shutdown for its whole timeout.
+    for (auto& [p, e] : entries_) {
+      if (e->state == State::kRunning) p->cancel();
+    }
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();

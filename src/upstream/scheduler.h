@@ -32,7 +32,7 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   void start();
-  // Waits for in-flight polls, then joins the threads.
+  // Aborts in-flight polls, waits for them, then joins the threads.
   void stop();
 
   // Adds a poller (not owned; it must stay alive until remove() returns).

@@ -173,6 +173,25 @@ TEST_F(StreamFeaturesTest, IdleStreamsStopPollingAndTheFirstClientRestartsThem) 
   EXPECT_GT(backend_.requests(), before);
 }
 
+TEST_F(StreamFeaturesTest, FirstPollsOfManyStreamsAreSpreadOut) {
+  backend_.set_body(R"({"v":1})");
+  std::string streams;
+  for (int i = 0; i < 20; ++i) {
+    streams += "  - name: s" + std::to_string(i) +
+               "\n    url: " + backend_.url("/doc?n=" + std::to_string(i)) + "\n    interval: 1s\n";
+  }
+  start(config_with(streams));
+  ASSERT_TRUE(wait_until([&] { return backend_.requests() >= 20; }, 5s));
+  auto seen = backend_.seen();
+  auto first = seen.front().at, last = seen.front().at;
+  for (std::size_t i = 0; i < 20; ++i) {
+    first = std::min(first, seen[i].at);
+    last = std::max(last, seen[i].at);
+  }
+  // Uniform over a second: 20 polls inside 200 ms would be a 1-in-10^12 event.
+  EXPECT_GT(last - first, 200ms);
+}
+
 TEST_F(StreamFeaturesTest, KeepPolicyPollsWithoutClients) {
   backend_.set_body(R"({"v":1})");
   start(config_with("  - name: s\n    url: " + backend_.url() +

@@ -5,6 +5,9 @@
 namespace pb::testing {
 
 FakeBackend::FakeBackend() {
+  // pollbridge keeps one keep-alive connection per stream; httplib's server
+  // holds a thread per connection, so give it enough for many streams.
+  server_.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   auto h = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
   server_.Get(".*", h);
   server_.Post(".*", h);
@@ -85,6 +88,7 @@ void FakeBackend::stop() {
 void FakeBackend::restart() {
   // httplib::Server cannot listen twice; serve the same port from a new one.
   restarted_ = std::make_unique<httplib::Server>();
+  restarted_->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   auto h = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
   restarted_->Get(".*", h);
   restarted_->Post(".*", h);

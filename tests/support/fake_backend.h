@@ -27,6 +27,8 @@ struct SeenRequest {
 
 class FakeBackend {
  public:
+  static constexpr std::size_t kThreads = 64;
+
   FakeBackend();
   ~FakeBackend();
 

@@ -71,7 +71,7 @@ publishing:
   --rate 10                 changes per second
   --payload 512             bytes of padding in each document
   --publish-path /pub       nchan publisher location
-  --trigger-path /streams/bench/poll   pollbridge's poll trigger
+  --trigger-path /streams/bench/poll?wait=true   pollbridge's poll trigger (answers once polled)
   --token TOKEN             pollbridge's admin token
   --backend-port PORT       port of the embedded legacy backend (pollbridge target)
 run:
@@ -228,7 +228,7 @@ int run(const Args& args) {
   po.target = target;
   po.server_host = host;
   po.server_port = port;
-  po.trigger_path = args.get("trigger-path", "/streams/bench/poll");
+  po.trigger_path = args.get("trigger-path", "/streams/bench/poll?wait=true");
   po.token = args.get("token");
   po.publish_path = args.get("publish-path", "/pub");
   po.backend_port = static_cast<int>(args.num("backend-port", 0));

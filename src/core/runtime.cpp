@@ -162,17 +162,18 @@ void Runtime::stop(std::chrono::milliseconds drain) {
 std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create,
                                         LookupError* error) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string first_segment = address.substr(0, address.find('/'));
-  for (const auto& name : reloading_) {
-    if (address == name || first_segment == name) {
-      if (error) *error = {503, "stream " + name + " is being reloaded; retry"};
-      return nullptr;
-    }
-  }
   auto it = instances_.find(address);
   if (it != instances_.end()) return it->second;
+  auto reloading = [&](const StreamTemplate& t) {
+    if (std::find(reloading_.begin(), reloading_.end(), t.cfg.name) == reloading_.end()) {
+      return false;
+    }
+    if (error) *error = {503, "stream " + t.cfg.name + " is being reloaded; retry"};
+    return true;
+  };
   std::vector<std::string> segs = split_segments(address);
   for (const auto& t : templates_) {
+    if (!t->parameterized() && plain_address(*t) == address && reloading(*t)) return nullptr;
     if (!t->parameterized() || t->segments.size() != segs.size()) continue;
     std::map<std::string, std::string> values;
     bool literal_match = true;
@@ -185,6 +186,7 @@ std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create,
       }
     }
     if (!literal_match) continue;
+    if (reloading(*t)) return nullptr;
     for (const auto& [name, re] : t->params) {
       if (!std::regex_match(values[name], re)) {
         if (error) {
@@ -279,6 +281,23 @@ bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, in
     }
     std::vector<std::unique_lock<std::mutex>> locks;
     for (Instance* i : order) locks.emplace_back(i->stream().mutex());
+    bool member_retired = false;
+    for (const auto& i : insts) member_retired = member_retired || i->retired_locked();
+    if (member_retired) {
+      // An instance was replaced while this client connected: use the
+      // successors (and a channel made of them).
+      locks.clear();
+      std::vector<std::shared_ptr<Instance>> next;
+      for (const auto& i : insts) {
+        auto n = find(i->address(), true, nullptr);
+        if (!n) {
+          ::close(fd);
+          return false;
+        }
+        next.push_back(n);
+      }
+      return attach_mux(next, fd, std::move(head), last_id);
+    }
     if (fresh) ch->start_locked();
     if (ch->retired_locked()) continue;  // the janitor retired it meanwhile
     ch->sessions().fetch_add(1);

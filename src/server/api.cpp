@@ -47,6 +47,8 @@ const char* error_code(int status) {
       return "method_not_allowed";
     case 503:
       return "unavailable";
+    case 504:
+      return "timeout";
     default:
       return status >= 500 ? "internal" : "error";
   }
@@ -144,20 +146,23 @@ void Api::install() {
       }
       return httplib::Server::HandlerResponse::Handled;
     }
+    if (req.method == "OPTIONS" && allowed_origin(req)) {
+      // CORS preflight, for any path.
+      add_cors(req, res);
+      res.status = 204;
+      res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST");
+      res.set_header("Access-Control-Allow-Headers",
+                     "Last-Event-ID, Cache-Control, If-None-Match, Authorization");
+      res.set_header("Access-Control-Max-Age", "600");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     bool events = req.path == "/events" || req.path.rfind("/events/", 0) == 0;
     if (!events || req.method == "GET" || req.method == "HEAD") {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     add_cors(req, res);
-    if (req.method == "OPTIONS" && allowed_origin(req)) {
-      res.status = 204;
-      res.set_header("Access-Control-Allow-Methods", "GET");
-      res.set_header("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control");
-      res.set_header("Access-Control-Max-Age", "600");
-    } else {
-      res.set_header("Allow", "GET");
-      set_error(res, 405, "only GET is allowed on " + req.path);
-    }
+    res.set_header("Allow", "GET, HEAD");
+    set_error(res, 405, "only GET is allowed on " + req.path);
     // A body may follow that was not read: do not reuse the connection.
     res.set_header("Connection", "close");
     return httplib::Server::HandlerResponse::Handled;
@@ -222,6 +227,8 @@ void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
   if (auto o = allowed_origin(req)) {
     if (!res.has_header("Access-Control-Allow-Origin")) {
       res.set_header("Access-Control-Allow-Origin", *o);
+      res.set_header("Access-Control-Expose-Headers",
+                     "ETag, Age, Last-Modified, X-Pollbridge-State, Retry-After");
     }
   }
   if (!res.has_header("Vary")) res.set_header("Vary", "Origin");
@@ -234,13 +241,17 @@ bool Api::accept_sse(const httplib::Request& req, httplib::Response& res) {
     set_error(res, 503, "too many clients (server.max_clients)");
     return false;
   }
-  if (req.method == "HEAD") {
-    // Nothing to stream for HEAD; answer with the headers a GET would get.
-    res.status = 200;
-    res.set_header("Cache-Control", "no-cache");
-    res.set_content("", "text/event-stream");
-    return false;
-  }
+  (void)req;
+  return true;
+}
+
+bool Api::answer_head(const httplib::Request& req, httplib::Response& res) {
+  if (req.method != "HEAD") return false;
+  // Nothing to stream for HEAD; the headers a GET would get.
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_content("", "text/event-stream; charset=utf-8");
   return true;
 }
 
@@ -260,14 +271,15 @@ std::string Api::sse_head(const httplib::Request& req) const {
 }
 
 void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
+  if (!accept_sse(req, res)) return;  // before anything is created for it
   std::string address = req.matches[1];
   core::LookupError err;
-  auto inst = runtime_.find(address, true, &err);
+  auto inst = runtime_.find(address, req.method == "GET", &err);
   if (!inst) {
     set_error(res, err.status, err.message);
     return;
   }
-  if (!accept_sse(req, res)) return;
+  if (answer_head(req, res)) return;
   const std::string* header =
       req.has_header("Last-Event-ID") ? &req.headers.find("Last-Event-ID")->second : nullptr;
   std::string query_value;
@@ -296,6 +308,7 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
     set_error(res, 400, "at most " + std::to_string(kMaxMuxStreams) + " streams per connection");
     return;
   }
+  if (!accept_sse(req, res)) return;
   std::vector<std::shared_ptr<core::Instance>> insts;
   std::set<std::string> seen;
   for (std::size_t i = 0; i < n; ++i) {
@@ -305,14 +318,14 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
       return;
     }
     core::LookupError err;
-    auto inst = runtime_.find(address, true, &err);
+    auto inst = runtime_.find(address, req.method == "GET", &err);
     if (!inst) {
       set_error(res, err.status, err.message);
       return;
     }
     insts.push_back(std::move(inst));
   }
-  if (!accept_sse(req, res)) return;
+  if (answer_head(req, res)) return;
   const std::string* header =
       req.has_header("Last-Event-ID") ? &req.headers.find("Last-Event-ID")->second : nullptr;
   std::string query_value;

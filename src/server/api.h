@@ -61,6 +61,8 @@ class Api {
 
   // Refuses the connection (filling `res`) if it may not open a stream now.
   bool accept_sse(const httplib::Request& req, httplib::Response& res);
+  // Answers a HEAD on an SSE endpoint (true) without opening a stream.
+  bool answer_head(const httplib::Request& req, httplib::Response& res);
   // The HTTP response head (and retry field) that opens an event stream.
   std::string sse_head(const httplib::Request& req) const;
   bool admin_allowed(const httplib::Request& req, httplib::Response& res) const;

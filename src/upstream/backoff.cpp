@@ -13,6 +13,8 @@ Duration Backoff::on_failure(std::optional<Duration> retry_after, double random0
   auto half = base / 2;
   Duration d = half + Duration(static_cast<Duration::rep>(static_cast<double>(half.count()) *
                                                           std::clamp(random01, 0.0, 1.0)));
+  // Never sooner than a healthy poll would be.
+  d = std::max(d, interval_);
   if (retry_after) d = std::max(d, std::min(*retry_after, kMaxRetryAfter));
   return d;
 }

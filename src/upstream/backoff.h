@@ -28,8 +28,8 @@ class Backoff {
 
   // `random01` in [0, 1). The n-th consecutive failure waits
   // min(ceiling, interval * 2^n) scaled into [1/2, 1) of itself ("equal
-  // jitter"), so that many streams failing together spread out; a
-  // Retry-After is then a lower bound.
+  // jitter"), so that many streams failing together spread out, but never
+  // less than the interval; a Retry-After is then a lower bound.
   Duration on_failure(std::optional<Duration> retry_after, double random01);
 
   unsigned failures() const { return failures_; }

@@ -86,10 +86,11 @@ FetchResult Fetcher::fetch(SystemClock::time_point now) {
   int status = 0;
   req.response_handler = [&](const httplib::Response& r) {
     status = r.status;
-    if (status == 304) {
+    if (status == 304 && !r.has_header("Content-Length") && !r.has_header("Transfer-Encoding")) {
       // A 304 never has a body (RFC 9112 6.3), but httplib 0.11 reads one
       // until the connection closes when there is no Content-Length. Stop
-      // here; the connection is dropped and the next poll opens a new one.
+      // here; that connection is dropped and the next poll opens a new one.
+      // (With a Content-Length, httplib reads nothing and keeps it alive.)
       not_modified = true;
       return false;
     }

@@ -54,6 +54,20 @@ std::size_t hub_threads(std::size_t configured) {
   return std::min(cores, kMaxAutoHubThreads);
 }
 
+// Locks the streams of several instances in address order: the one lock
+// order for holding more than one stream lock (a publish holds one stream
+// lock, then a channel's own lock).
+std::vector<std::unique_lock<std::mutex>> lock_streams(
+    const std::vector<std::shared_ptr<Instance>>& insts) {
+  std::vector<Instance*> order;
+  for (const auto& i : insts) order.push_back(i.get());
+  std::sort(order.begin(), order.end(),
+            [](Instance* a, Instance* b) { return a->address() < b->address(); });
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (Instance* i : order) locks.emplace_back(i->stream().mutex());
+  return locks;
+}
+
 // The address of a stream without parameters: its path after /events/.
 std::string plain_address(const StreamTemplate& t) {
   std::string address;
@@ -261,12 +275,6 @@ bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, in
                          std::string head, const std::optional<std::string>& last_id) {
   std::string key;
   for (const auto& i : insts) key += i->address() + "\n";
-  // Lock order: member streams in address order (a publish holds one stream
-  // lock and then the channel's own lock).
-  std::vector<Instance*> order;
-  for (const auto& i : insts) order.push_back(i.get());
-  std::sort(order.begin(), order.end(),
-            [](Instance* a, Instance* b) { return a->address() < b->address(); });
   for (;;) {
     std::shared_ptr<MuxChannel> ch;
     bool fresh = false;
@@ -279,8 +287,7 @@ bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, in
       }
       ch = slot;
     }
-    std::vector<std::unique_lock<std::mutex>> locks;
-    for (Instance* i : order) locks.emplace_back(i->stream().mutex());
+    auto locks = lock_streams(insts);
     bool member_retired = false;
     for (const auto& i : insts) member_retired = member_retired || i->retired_locked();
     if (member_retired) {
@@ -436,12 +443,7 @@ ReloadResult Runtime::reload(const config::Config& next) {
     cfg_.history = next.history;
   }
   for (const auto& ch : old_channels) {
-    std::vector<Instance*> order;
-    for (const auto& i : ch->members()) order.push_back(i.get());
-    std::sort(order.begin(), order.end(),
-              [](Instance* a, Instance* b) { return a->address() < b->address(); });
-    std::vector<std::unique_lock<std::mutex>> locks;
-    for (Instance* i : order) locks.emplace_back(i->stream().mutex());
+    auto locks = lock_streams(ch->members());
     ch->stop_locked();
   }
   // The old instances finish their polls and release the store before the
@@ -476,12 +478,7 @@ void Runtime::janitor() {
           ++it;
           continue;
         }
-        std::vector<Instance*> order;
-        for (const auto& i : ch->members()) order.push_back(i.get());
-        std::sort(order.begin(), order.end(),
-                  [](Instance* a, Instance* b) { return a->address() < b->address(); });
-        std::vector<std::unique_lock<std::mutex>> locks;
-        for (Instance* i : order) locks.emplace_back(i->stream().mutex());
+        auto locks = lock_streams(ch->members());
         if (ch->sessions().load() == 0) {
           ch->stop_locked();
           it = channels_.erase(it);

@@ -270,6 +270,23 @@ std::string Api::sse_head(const httplib::Request& req) const {
   return h;
 }
 
+std::optional<std::string> Api::resume_id_of(const httplib::Request& req) {
+  auto h = req.headers.find("Last-Event-ID");
+  std::string query = req.get_param_value("lastEventId");
+  return sse::resume_id(h != req.headers.end() ? &h->second : nullptr,
+                        req.has_param("lastEventId") ? &query : nullptr);
+}
+
+int Api::take_connection(httplib::Response& res) {
+  int fd = HttpServer::take_socket();
+  if (fd < 0) {
+    set_error(res, 500, "cannot take over the connection");
+    return -1;
+  }
+  res.status = 200;  // what httplib writes now is discarded
+  return fd;
+}
+
 void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
   if (!accept_sse(req, res)) return;  // before anything is created for it
   std::string address = req.matches[1];
@@ -280,22 +297,9 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   if (answer_head(req, res)) return;
-  const std::string* header =
-      req.has_header("Last-Event-ID") ? &req.headers.find("Last-Event-ID")->second : nullptr;
-  std::string query_value;
-  const std::string* query = nullptr;
-  if (req.has_param("lastEventId")) {
-    query_value = req.get_param_value("lastEventId");
-    query = &query_value;
-  }
-  std::string head = sse_head(req);
-  int fd = HttpServer::take_socket();
-  if (fd < 0) {
-    set_error(res, 500, "cannot take over the connection");
-    return;
-  }
-  runtime_.attach(inst, fd, std::move(head), sse::resume_id(header, query));
-  res.status = 200;
+  int fd = take_connection(res);
+  if (fd < 0) return;
+  runtime_.attach(inst, fd, sse_head(req), resume_id_of(req));
 }
 
 void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
@@ -326,22 +330,9 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
     insts.push_back(std::move(inst));
   }
   if (answer_head(req, res)) return;
-  const std::string* header =
-      req.has_header("Last-Event-ID") ? &req.headers.find("Last-Event-ID")->second : nullptr;
-  std::string query_value;
-  const std::string* query = nullptr;
-  if (req.has_param("lastEventId")) {
-    query_value = req.get_param_value("lastEventId");
-    query = &query_value;
-  }
-  std::string head = sse_head(req);
-  int fd = HttpServer::take_socket();
-  if (fd < 0) {
-    set_error(res, 500, "cannot take over the connection");
-    return;
-  }
-  runtime_.attach_mux(insts, fd, std::move(head), sse::resume_id(header, query));
-  res.status = 200;
+  int fd = take_connection(res);
+  if (fd < 0) return;
+  runtime_.attach_mux(insts, fd, sse_head(req), resume_id_of(req));
 }
 
 void Api::handle_streams(const httplib::Request&, httplib::Response& res) {

@@ -63,6 +63,11 @@ class Api {
   bool accept_sse(const httplib::Request& req, httplib::Response& res);
   // Answers a HEAD on an SSE endpoint (true) without opening a stream.
   bool answer_head(const httplib::Request& req, httplib::Response& res);
+  // The id a connecting client resumes from (header, else ?lastEventId=).
+  static std::optional<std::string> resume_id_of(const httplib::Request& req);
+  // Takes the socket for the hub; fills `res` with a 500 and returns -1 if
+  // it cannot.
+  static int take_connection(httplib::Response& res);
   // The HTTP response head (and retry field) that opens an event stream.
   std::string sse_head(const httplib::Request& req) const;
   bool admin_allowed(const httplib::Request& req, httplib::Response& res) const;

@@ -1,5 +1,6 @@
-// Upstream URLs: the parts httplib::Client needs, and the percent-encoding of
-// stream parameters substituted into a URL template. Pure.
+// Upstream URLs: the parts httplib::Client needs (parsed and validated by
+// config::parse_url), and the percent-encoding of stream parameters
+// substituted into a URL template. Pure.
 #pragma once
 
 #include <map>
@@ -17,9 +18,6 @@ struct Url {
   // "scheme://host:port" as httplib::Client takes it (IPv6 in brackets).
   std::string origin() const;
 };
-
-// Parses an absolute http(s) URL; nullopt with `error` set otherwise.
-std::optional<Url> parse_url(const std::string& text, std::string* error = nullptr);
 
 // RFC 3986 percent-encoding of everything but unreserved characters, so a
 // parameter value can never change the URL's structure.

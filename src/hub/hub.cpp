@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -73,7 +75,21 @@ struct Message {
   FeedId feed = 0;
   Buffer buf;
   Session* session = nullptr;
+  std::chrono::milliseconds drain{0};  // kStop
 };
+
+// A session that never reached a hub thread (attached while the hub
+// stopped): its socket is closed and its on_close runs, as for any other.
+void refuse(Session* s, std::atomic<std::int64_t>& clients, Stats& stats, std::mutex& stats_mu) {
+  ::close(s->fd);
+  clients.fetch_sub(1);
+  {
+    std::lock_guard<std::mutex> lock(stats_mu);
+    ++stats.closed;
+  }
+  if (s->on_close) s->on_close();
+  delete s;
+}
 
 }  // namespace detail
 
@@ -99,14 +115,13 @@ class Worker {
       ::close(s->fd);
       delete s;
     }
+    std::vector<Message> left;
     {
       std::lock_guard<std::mutex> lock(inbox_mu_);
-      for (auto& m : inbox_) {
-        if (m.kind == Message::kAttach) {
-          ::close(m.session->fd);
-          delete m.session;
-        }
-      }
+      left.swap(inbox_);
+    }
+    for (auto& m : left) {
+      if (m.kind == Message::kAttach) refuse(m.session, clients_, stats_, stats_mu_);
     }
     ::close(epfd_);
     ::close(evfd_);
@@ -116,10 +131,13 @@ class Worker {
     thread_ = std::thread([this] { run(); });
   }
 
-  void post(Message m) {
+  // False (and `m` left alone) once the thread has finished: nobody would
+  // handle the message.
+  bool post(Message& m) {
     bool wake;
     {
       std::lock_guard<std::mutex> lock(inbox_mu_);
+      if (finished_) return false;
       wake = inbox_.empty();
       inbox_.push_back(std::move(m));
     }
@@ -128,16 +146,28 @@ class Worker {
       ssize_t r = ::write(evfd_, &one, sizeof one);
       (void)r;
     }
+    return true;
   }
 
-  void stop(std::chrono::milliseconds drain) {
-    drain_ = drain;
-    post(Message{Message::kStop, 0, nullptr, nullptr});
+  // Hub::stop asks every thread to stop before joining any, so that they all
+  // drain at the same time, within one `drain`.
+  void request_stop(std::chrono::milliseconds drain) {
+    Message m{Message::kStop, 0, nullptr, nullptr, drain};
+    post(m);
+  }
+  void join() {
     if (thread_.joinable()) thread_.join();
   }
 
  private:
   void run() {
+    pthread_setname_np(pthread_self(), "pb-hub");  // in ps -L, top -H, /proc
+    // A peer that closed shows up as EPIPE from writev(2), never as a
+    // SIGPIPE that would kill the process (whether or not it ignores it).
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     std::vector<Message> batch;
     epoll_event events[256];
     SteadyClock::time_point next_tick = SteadyClock::now() + kTick;
@@ -176,6 +206,18 @@ class Worker {
     }
     for (std::size_t i = all_.size(); i-- > 0;) close_session(*all_[i], nullptr);
     reap();
+    // Attaches posted after the last look at the inbox: refuse them here, and
+    // make post() refuse the later ones, so that every session's socket is
+    // closed and its on_close runs exactly once.
+    std::vector<Message> left;
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      finished_ = true;
+      left.swap(inbox_);
+    }
+    for (auto& m : left) {
+      if (m.kind == Message::kAttach) refuse(m.session, clients_, stats_, stats_mu_);
+    }
   }
 
   void handle(Message& m) {
@@ -201,7 +243,7 @@ class Worker {
       }
       case Message::kStop: {
         stopping_ = true;
-        stop_deadline_ = SteadyClock::now() + drain_;
+        stop_deadline_ = SteadyClock::now() + m.drain;
         auto all = all_;
         for (Session* s : all) {
           s->closing = true;
@@ -216,10 +258,7 @@ class Worker {
   void on_attach(Session* s) {
     FeedState& f = feeds_[s->feed_id];
     if (stopping_ || f.closed) {
-      ::close(s->fd);
-      clients_.fetch_sub(1);
-      if (s->on_close) s->on_close();
-      delete s;
+      refuse(s, clients_, stats_, stats_mu_);
       return;
     }
     s->feed = &f;
@@ -251,10 +290,6 @@ class Worker {
     f.ring.push_back(RingEntry{std::move(buf), f.total});
     f.total += size;
     ++f.head;
-    {
-      std::lock_guard<std::mutex> lock(stats_mu_);
-      ++stats_.events_published;
-    }
     // Walk backwards: closing a session swaps the last one into its slot,
     // and the last one has then already been visited.
     std::uint64_t min_next = f.head;
@@ -274,12 +309,19 @@ class Worker {
     }
   }
 
+  // Called right after an event was appended. The byte bound counts what the
+  // session still owed before that event: one that keeps up always gets the
+  // newest event, however big (an event larger than backlog_bytes must not
+  // disconnect every client). What the ring holds for a session thus stays
+  // within backlog_bytes plus the newest event.
   bool over_backlog(const FeedState& f, const Session& s) const {
     if (s.next < f.base) return true;
-    if (f.head - s.next > options_.backlog_events) return true;
-    if (s.next < f.head) {
-      std::uint64_t pending_bytes = f.total - f.ring[s.next - f.base].start;
-      if (pending_bytes > options_.backlog_bytes) return true;
+    const std::uint64_t behind = f.head - s.next;
+    if (behind > options_.backlog_events) return true;
+    if (behind > 1) {
+      std::uint64_t owed = f.ring.back().start - f.ring[s.next - f.base].start;
+      if (s.qpos == s.queue.size()) owed -= s.off;  // the first one is partly written
+      if (owed > options_.backlog_bytes) return true;
     }
     return false;
   }
@@ -425,14 +467,18 @@ class Worker {
   }
 
   // Frees closed sessions once no epoll event of this round can refer to
-  // them; runs their on_close outside any fan-out loop.
+  // them; runs their on_close outside any fan-out loop. A closed feed goes
+  // when its last session has: it is looked up by id, since close_feed (or
+  // an earlier session of this loop) may have erased it already.
   void reap() {
     for (Session* s : graveyard_) {
-      FeedState* f = s->feed;
       FeedId id = s->feed_id;
       if (s->on_close) s->on_close();
       delete s;
-      if (f && f->closed && f->sessions.empty()) feeds_.erase(id);
+      auto it = feeds_.find(id);
+      if (it != feeds_.end() && it->second.closed && it->second.sessions.empty()) {
+        feeds_.erase(it);
+      }
     }
     graveyard_.clear();
   }
@@ -446,7 +492,7 @@ class Worker {
   std::thread thread_;
   std::mutex inbox_mu_;
   std::vector<Message> inbox_;
-  std::chrono::milliseconds drain_{0};
+  bool finished_ = false;  // under inbox_mu_: run() has returned
 
   // Owned by the worker thread.
   std::unordered_map<FeedId, FeedState> feeds_;
@@ -476,7 +522,8 @@ void Hub::start() {
 
 void Hub::stop(std::chrono::milliseconds drain) {
   if (!running_.exchange(false)) return;
-  for (auto& w : workers_) w->stop(drain);
+  for (auto& w : workers_) w->request_stop(drain);
+  for (auto& w : workers_) w->join();
 }
 
 FeedId Hub::create_feed() {
@@ -484,11 +531,21 @@ FeedId Hub::create_feed() {
 }
 
 void Hub::publish(FeedId feed, Buffer event) {
-  for (auto& w : workers_) w->post(Message{Message::kPublish, feed, event, nullptr});
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.events_published;
+  }
+  for (auto& w : workers_) {
+    Message m{Message::kPublish, feed, event, nullptr};
+    w->post(m);
+  }
 }
 
 void Hub::close_feed(FeedId feed) {
-  for (auto& w : workers_) w->post(Message{Message::kCloseFeed, feed, nullptr, nullptr});
+  for (auto& w : workers_) {
+    Message m{Message::kCloseFeed, feed, nullptr, nullptr};
+    w->post(m);
+  }
 }
 
 bool Hub::attach(FeedId feed, int fd, std::vector<Buffer> preamble,
@@ -513,7 +570,11 @@ bool Hub::attach(FeedId feed, int fd, std::vector<Buffer> preamble,
     ++stats_.attached;
   }
   std::size_t w = next_worker_.fetch_add(1) % workers_.size();
-  workers_[w]->post(Message{Message::kAttach, feed, nullptr, s});
+  Message m{Message::kAttach, feed, nullptr, s};
+  if (!workers_[w]->post(m)) {  // the hub stopped meanwhile
+    refuse(s, clients_, stats_, stats_mu_);
+    return false;
+  }
   return true;
 }
 

@@ -7,7 +7,8 @@
 // only keeps its position in that ring: nothing is copied or allocated per
 // client per event. A session more than `backlog_events` events or
 // `backlog_bytes` bytes behind its feed is disconnected (it reconnects with
-// Last-Event-ID and resumes from history).
+// Last-Event-ID and resumes from history); the byte bound does not count the
+// newest event, so that a client that keeps up gets any event, however big.
 //
 // Threads: every public method may be called from any thread. publish() and
 // attach() for one feed must be called in the order the caller wants them
@@ -58,21 +59,22 @@ class Hub {
   Hub& operator=(const Hub&) = delete;
 
   void start();
-  // Stops taking work, gives pending writes up to `drain` to finish, closes
-  // every connection (clients reconnect) and joins the threads.
+  // Stops taking work, gives pending writes up to `drain` to finish (every
+  // thread at the same time), closes every connection (clients reconnect)
+  // and joins the threads.
   void stop(std::chrono::milliseconds drain);
 
   FeedId create_feed();
   void publish(FeedId feed, Buffer event);
-  // Closes every session of the feed once its pending bytes are written
-  // (or at once if it cannot take them).
+  // Closes every session of the feed once its pending bytes are written (one
+  // whose socket takes nothing goes by the stall rule, like any other).
   void close_feed(FeedId feed);
 
   // Takes ownership of `fd` (a connected stream socket; made non-blocking
   // here). The session writes `preamble` (response head, retry, snapshot or
   // replay), then every event published to `feed` after this call.
-  // `on_close` runs on a hub thread when the session ends. Returns false (and
-  // closes fd) if the hub is stopped.
+  // `on_close` runs once when the session ends, on a hub thread; if the hub
+  // is stopped, attach closes fd, runs on_close itself and returns false.
   bool attach(FeedId feed, int fd, std::vector<Buffer> preamble, std::function<void()> on_close);
 
   std::int64_t clients() const;
@@ -81,13 +83,14 @@ class Hub {
 
  private:
   Options options_;
-  std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<FeedId> next_feed_{1};
   std::atomic<std::size_t> next_worker_{0};
   std::atomic<bool> running_{false};
   std::atomic<std::int64_t> clients_{0};
   mutable std::mutex stats_mu_;
   Stats stats_;
+  // Last: the workers refer to the members above, so they go first.
+  std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 }  // namespace pb::hub

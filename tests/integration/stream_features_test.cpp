@@ -98,6 +98,11 @@ TEST_F(StreamFeaturesTest, SeveralStreamsOnOneConnectionWithCompositeResume) {
                     "\n    interval: 100ms\n"
                     "  - name: b\n    url: " +
                     backend_.url("/b") + "\n    interval: 100ms\n"));
+  // Both documents exist before connecting: the snapshots then come in
+  // request order (otherwise each arrives when its first poll lands).
+  ASSERT_TRUE(wait_until([&] {
+    return http_->Get("/streams/a")->status == 200 && http_->Get("/streams/b")->status == 200;
+  }));
   auto c = connect("/events?stream=a&stream=b");
   ASSERT_EQ(c->status(), 200);
   auto s1 = c->next(), s2 = c->next();

@@ -51,7 +51,7 @@ for stage in "${stages[@]}"; do
       # The threaded parts: hub, scheduler, stream/runtime and the end-to-end
       # tests (whose pollbridge process is built with TSan too and aborts on a
       # report, failing the test).
-      TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1" \
+      TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
         run_suite build-tsan -R 'Hub|Scheduler|Stream|Runtime|Sse|Mux|Poller|Persist|Reload|Shutdown'
       ;;
     js)

@@ -1,6 +1,8 @@
 #include "upstream/fetcher.h"
 
 #include <httplib.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 namespace pb::upstream {
 namespace {
@@ -39,6 +41,11 @@ Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url) : cfg_(cfg), u
   client_->set_read_timeout(t.count() / 1000000, t.count() % 1000000);
   client_->set_write_timeout(t.count() / 1000000, t.count() % 1000000);
   client_->set_keep_alive(true);
+  client_->set_socket_options([this](socket_t sock) {
+    int one = 1;
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    socket_fd_.store(sock);
+  });
   // Redirects are not followed: httplib would treat a 304 as one, and a
   // legacy endpoint that moved is a config error worth surfacing as status.
   client_->set_follow_location(false);
@@ -52,7 +59,13 @@ Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url) : cfg_(cfg), u
 Fetcher::~Fetcher() = default;
 
 void Fetcher::cancel() {
-  client_->stop();
+  // httplib's Client::stop() is not safe against a request in flight on
+  // another thread (ThreadSanitizer reports its mutex misuse); shutting the
+  // socket down makes the blocked read or write return at once instead.
+  // Only used at process shutdown, when a stale descriptor number can at
+  // worst hit another socket that is being closed anyway.
+  int fd = socket_fd_.load();
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
 
 void Fetcher::forget_validators() {

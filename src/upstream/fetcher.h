@@ -6,6 +6,7 @@
 // Threads: one poll at a time (the stream's poller); cancel() from any thread.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,7 @@ class Fetcher {
   std::unique_ptr<httplib::Client> client_;
   std::string etag_;
   std::string last_modified_;
+  std::atomic<int> socket_fd_{-1};  // the connection's socket, for cancel()
 };
 
 }  // namespace pb::upstream

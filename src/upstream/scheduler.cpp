@@ -129,7 +129,9 @@ void Scheduler::run() {
       continue;
     }
     if (next->due > now) {
-      cv_.wait_until(lock, next->due);
+      // A copy: the entry may be removed while this thread waits.
+      const auto due = next->due;
+      cv_.wait_until(lock, due);
       continue;
     }
     if (should_park(*next, now)) {

@@ -35,6 +35,11 @@ std::string describe(httplib::Error e) {
 }  // namespace
 
 Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url) : cfg_(cfg), url_(url) {
+  open_client();
+}
+
+void Fetcher::open_client() {
+  socket_fd_.store(-1);
   client_ = std::make_unique<httplib::Client>(url_.origin());
   auto t = std::chrono::duration_cast<std::chrono::microseconds>(cfg_.timeout);
   client_->set_connection_timeout(t.count() / 1000000, t.count() % 1000000);
@@ -134,14 +139,14 @@ FetchResult Fetcher::fetch(SystemClock::time_point now) {
   bool ok = client_->send(req, res, err);
   result.status = status ? status : res.status;
   if (not_modified) {
-    client_->stop();
+    open_client();  // drops the abandoned connection
     result.kind = FetchResult::Kind::kNotModified;
     return result;
   }
   if (too_big) {
     result.error = "body larger than max_body (" + std::to_string(cfg_.max_body) + " bytes)";
     // The connection was abandoned mid-body; start the next poll afresh.
-    client_->stop();
+    open_client();  // drops the abandoned connection
     return result;
   }
   if (!ok) {

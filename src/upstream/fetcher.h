@@ -47,6 +47,10 @@ class Fetcher {
   void cancel();
 
  private:
+  // (Re)creates the client: the only safe way to drop a connection whose
+  // response was abandoned (httplib's Client::stop() misuses its mutex).
+  void open_client();
+
   const config::StreamConfig& cfg_;
   Url url_;
   std::unique_ptr<httplib::Client> client_;

@@ -12,13 +12,29 @@ namespace {
 // tokens and refusing excessive nesting.
 class Builder {
  public:
-  explicit Builder(std::size_t max_depth) : max_depth_(max_depth) {}
+  // `negative_zeros`: the positions, among the number tokens of the text in
+  // order, of the tokens spelled "-0" (see negative_zero_tokens).
+  Builder(std::size_t max_depth, std::vector<std::size_t> negative_zeros)
+      : max_depth_(max_depth), negative_zeros_(std::move(negative_zeros)) {}
 
   bool null() { return put(Json(nullptr)); }
   bool boolean(bool v) { return put(Json(v)); }
-  bool number_integer(Json::number_integer_t v) { return put(Json(v)); }
-  bool number_unsigned(Json::number_unsigned_t v) { return put(Json(v)); }
+  bool number_integer(Json::number_integer_t v) {
+    // nlohmann hands "-0" over as the integer 0; keep its spelling.
+    if (v == 0 && next_zero_ < negative_zeros_.size() && negative_zeros_[next_zero_] == numbers_) {
+      ++next_zero_;
+      ++numbers_;
+      return put(raw_number("-0"));
+    }
+    ++numbers_;
+    return put(Json(v));
+  }
+  bool number_unsigned(Json::number_unsigned_t v) {
+    ++numbers_;
+    return put(Json(v));
+  }
   bool number_float(Json::number_float_t /*v*/, const std::string& text) {
+    ++numbers_;
     return put(raw_number(text));
   }
   bool string(std::string& v) { return put(Json(std::move(v))); }
@@ -79,6 +95,9 @@ class Builder {
   }
 
   std::size_t max_depth_;
+  std::vector<std::size_t> negative_zeros_;
+  std::size_t next_zero_ = 0;
+  std::size_t numbers_ = 0;  // number tokens seen so far
   Json root_;
   std::vector<Json*> stack_;
   std::string key_;
@@ -168,8 +187,41 @@ std::string canonical_text(std::string_view t) {
 
 }  // namespace
 
+namespace {
+
+// The positions, among the number tokens of `text` in order, of those spelled
+// exactly "-0". Strings are skipped; the text need not be valid (the parser
+// that runs next reports errors).
+std::vector<std::size_t> negative_zero_tokens(std::string_view text) {
+  std::vector<std::size_t> out;
+  if (text.find("-0") == std::string_view::npos) return out;
+  auto number_char = [](char c) {
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+  };
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      ++i;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t start = i;
+      while (i < text.size() && number_char(text[i])) ++i;
+      if (text.substr(start, i - start) == "-0") out.push_back(count);
+      ++count;
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Json parse(std::string_view text, std::size_t max_depth) {
-  Builder builder(max_depth);
+  Builder builder(max_depth, negative_zero_tokens(text));
   bool ok = Json::sax_parse(text.begin(), text.end(), &builder, Json::input_format_t::json,
                             /*strict=*/true, /*ignore_comments=*/false);
   if (!ok) {

@@ -13,6 +13,16 @@ TEST(JsonDocumentTest, NumbersKeepTheirText) {
   EXPECT_EQ(dump(parse(text)), text);
 }
 
+TEST(JsonDocumentTest, NegativeZeroKeepsItsSign) {
+  const std::string text = R"({"a":-0,"s":"x-0\"-0","b":[0,-0,-0.0,-0e1,10,-0],"c":-01.5e-0})";
+  // (-01.5 is invalid JSON; use a valid last member instead.)
+  const std::string valid = R"({"a":-0,"s":"x-0\"-0","b":[0,-0,-0.0,-0e1,10,-0],"c":-1.5e-0})";
+  EXPECT_THROW(parse(text), ParseError);
+  EXPECT_EQ(dump(parse(valid)), valid);
+  EXPECT_TRUE(equal(parse("-0"), parse("0")));
+  EXPECT_EQ(dump(parse(" -0 ")), "-0");
+}
+
 TEST(JsonDocumentTest, KeyOrderIsKept) {
   const std::string text = R"({"z":1,"a":{"y":2,"b":3},"m":[3,1,2]})";
   EXPECT_EQ(dump(parse(text)), text);

@@ -156,13 +156,22 @@ void Api::install() {
       res.set_header("Access-Control-Max-Age", "600");
       return httplib::Server::HandlerResponse::Handled;
     }
-    bool events = req.path == "/events" || req.path.rfind("/events/", 0) == 0;
-    if (!events || req.method == "GET" || req.method == "HEAD") {
+    // Every other resource is read-only: refuse other methods here, before
+    // httplib waits for a body that a bodiless POST never sends.
+    if (req.method == "GET" || req.method == "HEAD") {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     add_cors(req, res);
-    res.set_header("Allow", "GET, HEAD");
-    set_error(res, 405, "only GET is allowed on " + req.path);
+    auto starts = [&](const char* p) { return req.path.rfind(p, 0) == 0; };
+    bool known = req.path == "/events" || starts("/events/") || req.path == "/streams" ||
+                 starts("/streams/") || req.path == "/healthz" || req.path == "/readyz" ||
+                 req.path == "/metrics";
+    if (known) {
+      res.set_header("Allow", "GET, HEAD");
+      set_error(res, 405, "only GET is allowed on " + req.path);
+    } else {
+      set_error(res, 404, "nothing at " + req.path);
+    }
     // A body may follow that was not read: do not reuse the connection.
     res.set_header("Connection", "close");
     return httplib::Server::HandlerResponse::Handled;

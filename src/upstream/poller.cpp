@@ -37,7 +37,7 @@ Duration Poller::failed(const std::string& reason, int status, std::optional<Dur
   return d;
 }
 
-Duration Poller::body_received(std::string body, SystemClock::time_point now) {
+Duration Poller::body_received(std::string body, int status, SystemClock::time_point now) {
   body_bytes_.fetch_add(body.size());
   std::string digest = sha256(body);
   if (digest == last_body_digest_) {
@@ -56,18 +56,18 @@ Duration Poller::body_received(std::string body, SystemClock::time_point now) {
     } catch (const json::ParseError& e) {
       return failed(
           "upstream body is not JSON (at byte " + std::to_string(e.offset()) + "): " + e.what(),
-          200, std::nullopt, now);
+          status, std::nullopt, now);
     }
     try {
       doc = diff::prepare(doc, select_, ignore_);
     } catch (const std::exception& e) {
-      return failed(e.what(), 200, std::nullopt, now);
+      return failed(e.what(), status, std::nullopt, now);
     }
   }
   try {
     stream_.update(doc, now);
   } catch (const std::exception& e) {
-    return failed(e.what(), 200, std::nullopt, now);
+    return failed(e.what(), status, std::nullopt, now);
   }
   if (stream_.status().ok) last_body_digest_ = std::move(digest);
   failures_.store(0);
@@ -92,7 +92,7 @@ Duration Poller::poll_once() {
       next = failed(r.error, r.status, r.retry_after, now);
       break;
     case FetchResult::Kind::kBody:
-      next = body_received(std::move(r.body), now);
+      next = body_received(std::move(r.body), r.status, now);
       break;
   }
   last_duration_us_.store(std::chrono::duration_cast<std::chrono::microseconds>(

@@ -57,7 +57,7 @@ class Poller {
  private:
   Duration failed(const std::string& reason, int status, std::optional<Duration> retry_after,
                   SystemClock::time_point now);
-  Duration body_received(std::string body, SystemClock::time_point now);
+  Duration body_received(std::string body, int status, SystemClock::time_point now);
 
   const config::StreamConfig& cfg_;
   stream::Stream& stream_;

@@ -380,6 +380,20 @@ TEST_F(SseStreamTest, HttpErrorsAreClear) {
     EXPECT_EQ(res->status, 405) << m;
     EXPECT_EQ(res->get_header_value("Allow"), "GET, HEAD");
   }
+  // Other resources are read-only too, and a bodiless POST is answered at
+  // once (not after httplib's read timeout).
+  auto t0 = std::chrono::steady_clock::now();
+  httplib::Request post;
+  post.method = "POST";
+  post.path = "/streams";
+  auto pr = h.send(post);
+  ASSERT_TRUE(pr);
+  EXPECT_EQ(pr->status, 405);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  httplib::Request del;
+  del.method = "DELETE";
+  del.path = "/nowhere";
+  EXPECT_EQ(h.send(del)->status, 404);
   // A bad request leaves the others alone.
   auto c = connect();
   ASSERT_TRUE(c->next());

@@ -410,8 +410,16 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
                                                                 v.status.last_success);
     res.set_header("Age", std::to_string(std::max<long long>(age.count(), 0)));
   }
-  if (req.has_header("If-None-Match") &&
-      etag_matches(req.get_header_value("If-None-Match"), etag)) {
+  // RFC 9110 13.2.2: If-None-Match decides when present; otherwise
+  // If-Modified-Since (whole seconds, as Last-Modified has).
+  bool not_modified = false;
+  if (req.has_header("If-None-Match")) {
+    not_modified = etag_matches(req.get_header_value("If-None-Match"), etag);
+  } else if (req.has_header("If-Modified-Since")) {
+    auto since = parse_http_date(req.get_header_value("If-Modified-Since"));
+    not_modified = since && std::chrono::floor<std::chrono::seconds>(v.changed) <= *since;
+  }
+  if (not_modified) {
     res.status = 304;
     return;
   }

@@ -417,6 +417,15 @@ TEST_F(SseStreamTest, DocumentEndpointHasEtagAnd304) {
   EXPECT_EQ(r304->body, "");
   EXPECT_EQ(h.Get("/streams/s", {{"If-None-Match", "\"other\", " + etag}})->status, 304);
   EXPECT_EQ(h.Get("/streams/s", {{"If-None-Match", "\"other\""}})->status, 200);
+  std::string lm = r->get_header_value("Last-Modified");
+  ASSERT_FALSE(lm.empty());
+  EXPECT_EQ(h.Get("/streams/s", {{"If-Modified-Since", lm}})->status, 304);
+  EXPECT_EQ(h.Get("/streams/s", {{"If-Modified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"}})->status,
+            200);
+  // If-None-Match decides when both are sent.
+  EXPECT_EQ(
+      h.Get("/streams/s", {{"If-None-Match", "\"other\""}, {"If-Modified-Since", lm}})->status,
+      200);
   backend_.set_body(R"({"v":2})");
   ASSERT_TRUE(wait_until([&] { return h.Get("/streams/s")->body == R"({"v":2})"; }));
   auto changed = h.Get("/streams/s", {{"If-None-Match", etag}});

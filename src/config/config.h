@@ -95,6 +95,11 @@ struct Config {
   std::string file;  // path it was loaded from
   ServerConfig server;
   std::size_t history = 1000;
+  // Bytes of event data kept per stream for resume: with large documents
+  // (snapshot mode, big items) the event count alone could hold gigabytes.
+  // The oldest events go first; a client older than what is kept gets a
+  // snapshot, as with `history`.
+  std::size_t history_bytes = 64u << 20;
   StateConfig state;
   std::vector<StreamConfig> streams;
 };

@@ -37,6 +37,8 @@ constexpr long long kMaxClientBacklogEvents = 1'000'000;
 constexpr std::uint64_t kMinClientBacklogBytes = 1ull << 10;
 constexpr std::uint64_t kMaxClientBacklogBytes = 1ull << 30;
 constexpr long long kMaxHistory = 1'000'000;
+constexpr std::uint64_t kMinHistoryBytes = 1ull << 10;
+constexpr std::uint64_t kMaxHistoryBytes = 1ull << 36;
 constexpr long long kMaxInstances = 1'000'000;
 constexpr std::uint64_t kMinMaxBody = 1ull << 10;
 constexpr std::uint64_t kMaxMaxBody = 1ull << 30;
@@ -669,10 +671,14 @@ Config Loader::run(const std::string& text) {
       problem(pos_of(extra->Mark()),
               "only one YAML document is allowed; remove the second \"---\"");
     }
-    static const std::vector<std::string> kTopKeys = {"server", "history", "state", "streams"};
+    static const std::vector<std::string> kTopKeys = {"server", "history", "history_bytes", "state",
+                                                      "streams"};
     const YAML::Node& root = documents[0];
     auto top = read_map(root, "", &kTopKeys);
     if (const Field* f = top->find("history")) read_integer(*f, 1, kMaxHistory, config.history);
+    if (const Field* f = top->find("history_bytes")) {
+      read_size(*f, kMinHistoryBytes, kMaxHistoryBytes, config.history_bytes);
+    }
     if (const Field* f = top->find("server")) read_server(*f, config.server);
     if (const Field* f = top->find("state")) read_state(*f, config.state);
     if (const Field* f = top->find("streams")) {

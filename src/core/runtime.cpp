@@ -85,8 +85,8 @@ diff::Options diff_options(const config::StreamConfig& cfg) {
 }  // namespace
 
 Instance::Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
-                   config::StreamConfig cfg, std::size_t history, stream::Store* store,
-                   hub::Hub& hub)
+                   config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
+                   stream::Store* store, hub::Hub& hub)
     : address_(std::move(address)),
       tmpl_(std::move(tmpl)),
       cfg_(std::move(cfg)),
@@ -96,6 +96,7 @@ Instance::Instance(std::string address, std::shared_ptr<const StreamTemplate> tm
   stream::Stream::Options opts;
   opts.diff = diff_options(cfg_);
   opts.history = history;
+  opts.history_bytes = history_bytes;
   stream_ = std::make_unique<stream::Stream>(address_, opts, store, stream::Clock::now());
   config::UrlParts parts;
   std::string why;
@@ -149,7 +150,8 @@ std::shared_ptr<Instance> Runtime::make_instance(const std::string& address,
   config::StreamConfig cfg = tmpl->cfg;
   cfg.url = upstream::expand_template(cfg.url, values);
   std::size_t history = cfg.history ? cfg.history : cfg_.history;
-  return std::make_shared<Instance>(address, tmpl, cfg, history, store_.get(), hub_);
+  return std::make_shared<Instance>(address, tmpl, cfg, history, cfg_.history_bytes, store_.get(),
+                                    hub_);
 }
 
 void Runtime::start() {
@@ -382,6 +384,7 @@ ReloadResult Runtime::reload(const config::Config& next) {
   if (cfg_.state.dir != next.state.dir || cfg_.state.fsync != next.state.fsync) {
     result.ignored.push_back("state");
   }
+  if (cfg_.history_bytes != next.history_bytes) result.ignored.push_back("history_bytes");
 
   std::vector<std::shared_ptr<Instance>> old_instances;
   std::vector<std::shared_ptr<MuxChannel>> old_channels;

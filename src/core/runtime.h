@@ -41,7 +41,8 @@ struct StreamTemplate {
 class Instance : public stream::Listener {
  public:
   Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
-           config::StreamConfig cfg, std::size_t history, stream::Store* store, hub::Hub& hub);
+           config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
+           stream::Store* store, hub::Hub& hub);
   ~Instance() override;
 
   const std::string& address() const { return address_; }

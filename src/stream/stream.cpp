@@ -38,7 +38,7 @@ Stream::Stream(std::string key, Options options, Store* store, Clock::time_point
         saved->history.size() > options_.history ? saved->history.size() - options_.history : 0;
     for (std::size_t i = skip; i < saved->history.size(); ++i) {
       const auto& e = saved->history[i];
-      history_.push_back(make_event(e.seq, id_of(e.seq), e.type, e.data));
+      remember_locked(make_event(e.seq, id_of(e.seq), e.type, e.data));
     }
   } else {
     epoch_ = sse::new_epoch();
@@ -57,6 +57,18 @@ Stream::Stream(std::string key, Options options, Store* store, Clock::time_point
 
 std::string Stream::id_of(std::uint64_t seq) const {
   return epoch_ + "-" + std::to_string(seq);
+}
+
+void Stream::remember_locked(const EventPtr& ev) {
+  auto size_of = [](const EventPtr& e) { return e->data.size() + e->wire->size(); };
+  history_.push_back(ev);
+  history_size_ += size_of(ev);
+  // The newest event always stays, whatever its size.
+  while (history_.size() > 1 &&
+         (history_.size() > options_.history || history_size_ > options_.history_bytes)) {
+    history_size_ -= size_of(history_.front());
+    history_.pop_front();
+  }
 }
 
 std::vector<EventPtr> Stream::publish_locked(
@@ -89,8 +101,7 @@ std::vector<EventPtr> Stream::publish_locked(
     snapshot_.reset();
   }
   for (auto& ev : events) {
-    history_.push_back(ev);
-    while (history_.size() > options_.history) history_.pop_front();
+    remember_locked(ev);
     ++published_;
     for (Listener* l : listeners_) l->on_event(ev);
   }

@@ -67,7 +67,8 @@ class Stream {
  public:
   struct Options {
     diff::Options diff;
-    std::size_t history = 1000;
+    std::size_t history = 1000;             // events kept for resume
+    std::size_t history_bytes = 64u << 20;  // and at most this many bytes of them
   };
 
   // Loads the state saved under `key` (if any) from `store`, which must
@@ -112,6 +113,8 @@ class Stream {
   std::string status_data_locked(Clock::time_point now) const;
   EventPtr snapshot_locked() const;
   std::string id_of(std::uint64_t seq) const;
+  // Appends to the history and drops the oldest events past its bounds.
+  void remember_locked(const EventPtr& ev);
 
   const std::string key_;
   const Options options_;
@@ -126,7 +129,8 @@ class Stream {
   Status status_;
   EventPtr last_status_event_;  // latest status event (stale or recovered)
   std::deque<EventPtr> history_;
-  mutable EventPtr snapshot_;  // cached snapshot of doc_, made on first need
+  std::size_t history_size_ = 0;  // bytes held by history_
+  mutable EventPtr snapshot_;     // cached snapshot of doc_, made on first need
   std::vector<Listener*> listeners_;
   std::uint64_t published_ = 0;
   std::atomic<std::int64_t> clients_{0};

@@ -206,6 +206,35 @@ TEST_F(SseStreamTest, EvictedUnknownOrForeignIdGetsAFreshSnapshot) {
   }
 }
 
+TEST_F(SseStreamTest, HistoryIsBoundedInBytesToo) {
+  auto body = [](int i) {
+    return "{\"v\":" + std::to_string(i) + ",\"pad\":\"" + std::string(700, 'x') + "\"}";
+  };
+  backend_.set_body(body(0));
+  start("    diff: snapshot\n", "history_bytes: 4KiB\n");
+  auto a = connect();
+  auto snap = a->next();
+  ASSERT_TRUE(snap);
+  std::vector<SseEvent> evs;
+  for (int i = 1; i <= 6; ++i) {
+    backend_.set_body(body(i));
+    auto e = a->next();
+    ASSERT_TRUE(e);
+    evs.push_back(*e);
+  }
+  // Each event holds ~1.5 KiB (data and its encoding): 4 KiB keeps two.
+  auto recent = connect({{"Last-Event-ID", evs[3].id}});
+  auto r = recent->take(2);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].id, evs[4].id);
+  EXPECT_EQ(r[1].id, evs[5].id);
+  auto old = connect({{"Last-Event-ID", evs[0].id}});
+  auto o = old->next();
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->type, "snapshot");
+  EXPECT_EQ(o->id, evs[5].id);
+}
+
 TEST_F(SseStreamTest, FailingUpstreamSendsStatusAndKeepsTheLastDocument) {
   backend_.set_body(R"({"v":1})");
   start();

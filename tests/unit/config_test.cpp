@@ -728,6 +728,13 @@ TEST(ConfigTest, SizeProblems) {
   EXPECT_EQ(problems("server: { client_backlog_bytes: lots }\n" + kStream),
             "pb.yaml:1:33: server.client_backlog_bytes: \"lots\" is not a size (examples: 65536, "
             "512KiB, 8MiB, 1GB)");
+  EXPECT_EQ(problems("history_bytes: 100\n" + kStream),
+            "pb.yaml:1:16: history_bytes: 100 is out of range 1KiB..64GiB");
+}
+
+TEST(ConfigTest, HistoryBytesHasADefaultAndCanBeSet) {
+  EXPECT_EQ(parse(kStream).history_bytes, 64u << 20);
+  EXPECT_EQ(parse("history_bytes: 2MiB\n" + kStream).history_bytes, 2u << 20);
 }
 
 TEST(ConfigTest, EnumProblems) {

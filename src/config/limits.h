@@ -1,0 +1,43 @@
+// Accepted ranges of config values. They exist to catch typos (an extra
+// zero, a unit forgotten), not to tune anything; docs/configuration.md lists
+// them. Internal to the loader.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "config/config.h"
+
+namespace pb::config::limits {
+
+constexpr long long kMaxWorkers = 256;
+constexpr long long kMaxHubThreads = 64;
+constexpr long long kMaxBacklog = 65535;
+constexpr long long kMaxClients = 10'000'000;
+constexpr long long kMaxClientBacklogEvents = 1'000'000;
+constexpr std::uint64_t kMinClientBacklogBytes = 1ull << 10;
+constexpr std::uint64_t kMaxClientBacklogBytes = 1ull << 30;
+constexpr long long kMaxHistory = 1'000'000;
+constexpr std::uint64_t kMinHistoryBytes = 1ull << 10;
+constexpr std::uint64_t kMaxHistoryBytes = 1ull << 36;
+constexpr long long kMaxInstances = 1'000'000;
+constexpr std::uint64_t kMinMaxBody = 1ull << 10;
+constexpr std::uint64_t kMaxMaxBody = 1ull << 30;
+constexpr Duration kMinHeartbeat = std::chrono::seconds(1);
+constexpr Duration kMaxHeartbeat = std::chrono::hours(1);
+constexpr Duration kMaxRetry = std::chrono::hours(1);
+constexpr Duration kMaxShutdownTimeout = std::chrono::minutes(10);
+constexpr Duration kMinInterval = Duration(10);
+constexpr Duration kMaxInterval = std::chrono::hours(24);
+constexpr Duration kMinTimeout = Duration(10);
+constexpr Duration kMaxTimeout = std::chrono::minutes(10);
+constexpr Duration kMaxLinger = std::chrono::hours(24);
+constexpr Duration kMaxBackoff = std::chrono::hours(24);
+// backoff_max when the stream does not set it: this, or the interval if
+// that is longer.
+constexpr Duration kDefaultBackoffMax = std::chrono::seconds(60);
+// Stream names become URL segments and metric labels.
+constexpr std::size_t kMaxNameLength = 64;
+
+}  // namespace pb::config::limits

@@ -1,0 +1,214 @@
+#include "config/loader_impl.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
+namespace pb::config {
+namespace {
+
+// host:port for server.listen. On failure sets `why` (read after the
+// quoted value).
+bool parse_listen(std::string_view text, std::string& host, int& port, std::string& why) {
+  if (text.empty()) {
+    why = "is empty (expected host:port, like 127.0.0.1:8080)";
+    return false;
+  }
+  std::string_view host_part;
+  std::string_view port_part;
+  if (text[0] == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      why = "has an IPv6 address without its closing \"]\"";
+      return false;
+    }
+    host_part = text.substr(1, close - 1);
+    if (host_part.empty() || host_part.find(':') == std::string_view::npos) {
+      why = "has an empty or malformed IPv6 address in [...]";
+      return false;
+    }
+    for (char c : host_part) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') {
+        why = "has an IPv6 address with \"" + std::string(1, c) + "\" in it";
+        return false;
+      }
+    }
+    if (close + 1 >= text.size() || text[close + 1] != ':') {
+      why = "needs a port after the address, like [::1]:8080";
+      return false;
+    }
+    port_part = text.substr(close + 2);
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      why = "needs a port (host:port, like 127.0.0.1:8080)";
+      return false;
+    }
+    host_part = text.substr(0, colon);
+    port_part = text.substr(colon + 1);
+    if (host_part.find(':') != std::string_view::npos) {
+      why = "needs brackets around an IPv6 address, like [::1]:8080";
+      return false;
+    }
+    if (host_part.empty()) {
+      why = "needs a host (0.0.0.0:PORT listens on every IPv4 interface)";
+      return false;
+    }
+    for (char c : host_part) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
+        why = "has a host with \"" + std::string(1, c) + "\" in it";
+        return false;
+      }
+    }
+  }
+  long long value = 0;
+  bool overflow = false;
+  if (port_part.empty() || port_part[0] == '+' || port_part[0] == '-' ||
+      !parse_integer(port_part, value, overflow) || overflow || value > 65535) {
+    why = "has port " + quote(port_part) + "; expected a number from 0 to 65535";
+    return false;
+  }
+  host = std::string(host_part);
+  port = static_cast<int>(value);
+  return true;
+}
+
+// A CORS origin as browsers send it: scheme://host[:port], no path. On
+// success `out` is lower-cased (Origin headers are).
+bool parse_origin(std::string_view text, std::string& out, std::string& why) {
+  if (text == "*") {
+    out = "*";
+    return true;
+  }
+  const std::size_t sep = text.find("://");
+  const std::string scheme = lower(text.substr(0, sep));
+  if (sep == std::string_view::npos || (scheme != "http" && scheme != "https") ||
+      sep + 3 == text.size()) {
+    why =
+        "is not an origin (expected \"*\" or scheme://host[:port], like "
+        "https://app.example.com)";
+    return false;
+  }
+  const std::string_view rest = text.substr(sep + 3);
+  if (rest.find('/') != std::string_view::npos) {
+    why =
+        "is not an origin: drop the path (an origin is scheme://host[:port], without a "
+        "trailing \"/\")";
+    return false;
+  }
+  for (char c : rest) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' &&
+        c != ':' && c != '[' && c != ']') {
+      why = "is not an origin: it contains " + quote(std::string(1, c));
+      return false;
+    }
+  }
+  out = lower(text);
+  return true;
+}
+
+}  // namespace
+
+void Loader::read_server(const Field& f, ServerConfig& server) {
+  static const std::vector<std::string> kKeys = {"listen",
+                                                 "heartbeat",
+                                                 "retry",
+                                                 "workers",
+                                                 "hub_threads",
+                                                 "backlog",
+                                                 "max_clients",
+                                                 "client_backlog_events",
+                                                 "client_backlog_bytes",
+                                                 "admin_token",
+                                                 "cors_origins",
+                                                 "shutdown_timeout",
+                                                 "static_dir"};
+  auto fields = read_section(f, &kKeys);
+  if (!fields) return;
+  if (const Field* x = fields->find("listen")) {
+    std::string text;
+    if (read_string(*x, text)) {
+      std::string why;
+      if (!parse_listen(text, server.host, server.port, why)) problem(*x, quote(text) + " " + why);
+    }
+  }
+  if (const Field* x = fields->find("heartbeat")) {
+    read_duration(*x, kMinHeartbeat, kMaxHeartbeat, server.heartbeat);
+  }
+  if (const Field* x = fields->find("retry"))
+    read_duration(*x, Duration(0), kMaxRetry, server.retry);
+  if (const Field* x = fields->find("workers")) read_integer(*x, 1, kMaxWorkers, server.workers);
+  if (const Field* x = fields->find("hub_threads")) {
+    read_integer(*x, 0, kMaxHubThreads, server.hub_threads);
+  }
+  if (const Field* x = fields->find("backlog")) read_integer(*x, 1, kMaxBacklog, server.backlog);
+  if (const Field* x = fields->find("max_clients")) {
+    read_integer(*x, 1, kMaxClients, server.max_clients);
+  }
+  if (const Field* x = fields->find("client_backlog_events")) {
+    read_integer(*x, 1, kMaxClientBacklogEvents, server.client_backlog_events);
+  }
+  if (const Field* x = fields->find("client_backlog_bytes")) {
+    read_size(*x, kMinClientBacklogBytes, kMaxClientBacklogBytes, server.client_backlog_bytes);
+  }
+  if (const Field* x = fields->find("admin_token")) {
+    std::string token;
+    if (read_string(*x, token)) {
+      if (token.find_first_of(" \t") != std::string::npos || has_control_char(token, false)) {
+        problem(*x, "must not contain spaces or control characters");
+      } else {
+        server.admin_token = std::move(token);
+      }
+    }
+  }
+  if (const Field* x = fields->find("cors_origins")) {
+    std::vector<std::string> origins;
+    if (read_string_list(*x, true, origins)) {
+      std::vector<std::string> parsed;
+      bool ok = true;
+      for (const auto& origin : origins) {
+        std::string value;
+        std::string why;
+        if (!parse_origin(origin, value, why)) {
+          problem(*x, quote(origin) + " " + why);
+          ok = false;
+        } else if (std::find(parsed.begin(), parsed.end(), value) == parsed.end()) {
+          parsed.push_back(std::move(value));
+        }
+      }
+      if (ok && parsed.size() > 1 && std::find(parsed.begin(), parsed.end(), "*") != parsed.end()) {
+        problem(*x, "\"*\" allows every origin and cannot be combined with others");
+        ok = false;
+      }
+      if (ok) server.cors_origins = std::move(parsed);
+    }
+  }
+  if (const Field* x = fields->find("shutdown_timeout")) {
+    read_duration(*x, Duration(0), kMaxShutdownTimeout, server.shutdown_timeout);
+  }
+  if (const Field* x = fields->find("static_dir")) {
+    std::string dir;
+    if (read_string(*x, dir) && (dir.empty() || check_existing(*x, dir, true))) {
+      server.static_dir = std::move(dir);
+    }
+  }
+}
+
+void Loader::read_state(const Field& f, StateConfig& state) {
+  static const std::vector<std::string> kKeys = {"dir", "fsync"};
+  auto fields = read_section(f, &kKeys);
+  if (!fields) return;
+  if (const Field* x = fields->find("dir")) {
+    std::string dir;
+    if (read_string(*x, dir)) {
+      if (has_control_char(dir, false)) {
+        problem(*x, "must not contain control characters");
+      } else {
+        state.dir = std::move(dir);
+      }
+    }
+  }
+  if (const Field* x = fields->find("fsync")) read_bool(*x, state.fsync);
+}
+
+}  // namespace pb::config

@@ -13,6 +13,7 @@
 #include "config/loader.h"
 #include "core/runtime.h"
 #include "json/document.h"
+#include "log/log.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "stream/sqlite_store.h"
@@ -22,7 +23,7 @@ namespace {
 
 const char* kUsage =
     "usage: pollbridge [--config FILE] [--check] [--listen HOST:PORT] [--memory]\n"
-    "                  [--version] [--help]\n"
+    "                  [--log-format text|json] [--log-level LEVEL] [--version] [--help]\n"
     "\n"
     "Polls the legacy HTTP endpoints named in the config, diffs successive\n"
     "responses and serves the changes as Server-Sent Events.\n"
@@ -31,6 +32,8 @@ const char* kUsage =
     "  --check             validate the config and exit: 0 valid, 1 invalid\n"
     "  --listen HOST:PORT  override server.listen (port 0: any free port)\n"
     "  --memory            keep state in memory only (overrides state.dir)\n"
+    "  --log-format F      text (default) or json: one object per line on stderr\n"
+    "  --log-level L       debug, info (default), warn or error\n"
     "  --version           print the version and exit\n"
     "  --help              print this help and exit\n";
 
@@ -39,6 +42,8 @@ struct Flags {
   bool check = false;
   bool memory = false;
   std::string listen;
+  std::string log_format;
+  std::string log_level;
 };
 
 int usage_error(const std::string& msg) {
@@ -89,17 +94,31 @@ int main(int argc, char** argv) {
       flags.config = a.substr(9);
     } else if (a == "--listen") {
       if (!value(flags.listen)) return usage_error("--listen needs HOST:PORT");
+    } else if (a == "--log-format") {
+      if (!value(flags.log_format)) return usage_error("--log-format needs text or json");
+    } else if (a == "--log-level") {
+      if (!value(flags.log_level)) return usage_error("--log-level needs a level");
     } else {
       return usage_error("unknown argument " + a);
     }
   }
 
+  pb::log::Format log_format = pb::log::Format::kText;
+  pb::log::Level log_level = pb::log::Level::kInfo;
+  if (!flags.log_format.empty() && !pb::log::parse_format(flags.log_format, log_format)) {
+    return usage_error("--log-format expects text or json");
+  }
+  if (!flags.log_level.empty() && !pb::log::parse_level(flags.log_level, log_level)) {
+    return usage_error("--log-level expects debug, info, warn or error");
+  }
+  pb::log::configure(log_format, log_level);
+
   pb::config::Config cfg;
   try {
     cfg = pb::config::load_config(flags.config);
   } catch (const pb::config::ConfigError& e) {
-    std::cerr << e.what() << "\n";
-    std::cerr << "pollbridge: " << flags.config << ": invalid config, not starting\n";
+    for (const auto& problem : e.problems()) pb::log::error(problem);
+    pb::log::error("invalid config, not starting", {{"config", flags.config}});
     return 1;
   }
   if (!flags.listen.empty() && !split_listen(flags.listen, cfg.server.host, cfg.server.port)) {
@@ -131,7 +150,7 @@ int main(int argc, char** argv) {
     }
     runtime = std::make_unique<pb::core::Runtime>(cfg, std::move(store));
   } catch (const std::exception& e) {
-    std::cerr << "pollbridge: cannot start: " << e.what() << "\n";
+    pb::log::error("cannot start", {{"error", e.what()}});
     return 1;
   }
   pb::server::HttpServer http(cfg.server.workers, cfg.server.backlog);
@@ -147,7 +166,8 @@ int main(int argc, char** argv) {
     try {
       next = pb::config::load_config(flags.config);
     } catch (const pb::config::ConfigError& e) {
-      std::cerr << "pollbridge: reload rejected, the running config stays:\n" << e.what() << "\n";
+      for (const auto& problem : e.problems()) pb::log::error(problem);
+      pb::log::error("reload rejected, the running config stays", {{"config", flags.config}});
       body["reloaded"] = false;
       body["errors"] = e.problems();
       return {400, pb::json::dump(body) + "\n"};
@@ -158,10 +178,11 @@ int main(int argc, char** argv) {
       for (const auto& n : v) out += (out.empty() ? "" : ",") + n;
       return out.empty() ? std::string("-") : out;
     };
-    std::cerr << "pollbridge: config reloaded: kept " << list(r.kept) << "; changed "
-              << list(r.changed) << "; added " << list(r.added) << "; removed " << list(r.removed);
-    if (!r.ignored.empty()) std::cerr << "; needs a restart: " << list(r.ignored);
-    std::cerr << "\n";
+    pb::log::info("config reloaded", {{"kept", list(r.kept)},
+                                      {"changed", list(r.changed)},
+                                      {"added", list(r.added)},
+                                      {"removed", list(r.removed)},
+                                      {"needs_restart", list(r.ignored)}});
     body["reloaded"] = true;
     body["kept"] = r.kept;
     body["changed"] = r.changed;
@@ -173,13 +194,24 @@ int main(int argc, char** argv) {
   api.set_reloader(reload);
   int port = api.bind();
   if (port < 0) {
-    std::cerr << "pollbridge: cannot listen on " << cfg.server.host << ":" << cfg.server.port
-              << ": " << std::strerror(errno) << "\n";
+    pb::log::error("cannot listen",
+                   {{"listen", cfg.server.host + ":" + std::to_string(cfg.server.port)},
+                    {"error", std::strerror(errno)}});
     return 1;
   }
   runtime->start();
   std::cout << "pollbridge " << PB_VERSION << " listening on " << cfg.server.host << ":" << port
             << " (" << cfg.streams.size() << " streams)" << std::endl;
+  {
+    std::string names;
+    for (const auto& sc : cfg.streams) names += (names.empty() ? "" : ",") + sc.name;
+    pb::log::info("started", {{"version", PB_VERSION},
+                              {"config", flags.config},
+                              {"listen", cfg.server.host + ":" + std::to_string(port)},
+                              {"state", cfg.state.dir.empty() ? std::string("memory")
+                                                              : "sqlite:" + cfg.state.dir},
+                              {"streams", names}});
+  }
 
   std::thread server_thread([&] { api.serve(); });
   int exit_code = 0;
@@ -187,11 +219,11 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      std::cerr << "pollbridge: SIGHUP: reloading " << flags.config << "\n";
+      pb::log::info("SIGHUP: reloading", {{"config", flags.config}});
       reload();
       continue;
     }
-    std::cerr << "pollbridge: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": shutting down\n";
+    pb::log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;
   }
   // The whole shutdown is bounded: if anything hangs past the configured
@@ -200,13 +232,13 @@ int main(int argc, char** argv) {
   auto bound = cfg.server.shutdown_timeout + std::chrono::seconds(1);
   std::thread([bound] {
     std::this_thread::sleep_for(bound);
-    std::cerr << "pollbridge: shutdown exceeded server.shutdown_timeout; exiting now\n";
+    pb::log::error("shutdown exceeded server.shutdown_timeout; exiting now");
     std::_Exit(1);
   }).detach();
   api.stop();  // no new connections
   server_thread.join();
   runtime->stop(cfg.server.shutdown_timeout);
   runtime.reset();  // closes the state store cleanly
-  std::cerr << "pollbridge: stopped\n";
+  pb::log::info("stopped");
   return exit_code;
 }

@@ -2,10 +2,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <stdexcept>
 
 #include "common/time_format.h"
+#include "log/log.h"
 #include "sse/event_id.h"
 
 namespace pb::stream {
@@ -94,7 +94,7 @@ SqliteStore::~SqliteStore() {
   try {
     set_meta("clean", "1");
   } catch (const std::exception& e) {
-    std::cerr << "pollbridge: state store: cannot record a clean shutdown: " << e.what() << "\n";
+    log::error("state store: cannot record a clean shutdown", {{"error", e.what()}});
   }
   sqlite3_close_v2(db_);
 }
@@ -159,8 +159,10 @@ void SqliteStore::open_or_recover() {
       set_meta("boot_id", boot_id_);
       set_meta("fsync", fsync_ ? "1" : "0");
       if (renew_epochs_) {
-        std::cerr << "pollbridge: state store: the previous run did not stop cleanly before a "
-                     "reboot; every stream starts a new epoch (clients resync with a snapshot)\n";
+        log::warn(
+            "state store: the previous run did not stop cleanly before a reboot; every stream "
+            "starts a new epoch (clients resync with a snapshot)",
+            {{"path", path_}});
       }
       return;
     } catch (const std::exception& e) {
@@ -168,8 +170,8 @@ void SqliteStore::open_or_recover() {
       db_ = nullptr;
       if (attempt == 1) throw std::runtime_error("state store " + path_ + ": " + e.what());
       moved_aside_ = path_ + ".corrupt-" + std::to_string(unix_ms(SystemClock::now()) / 1000);
-      std::cerr << "pollbridge: state store " << path_ << " is unreadable (" << e.what()
-                << "); moved aside to " << moved_aside_ << ", starting with empty state\n";
+      log::error("state store unreadable: moved aside, starting with empty state",
+                 {{"path", path_}, {"error", e.what()}, {"moved_to", moved_aside_}});
       std::error_code ec;
       std::filesystem::rename(path_, moved_aside_, ec);
       for (const char* suffix : {"-wal", "-shm"}) {
@@ -210,8 +212,8 @@ std::optional<PersistedState> SqliteStore::load(const std::string& key) {
     consistent = st.history[i].seq == want;
   }
   if (!consistent) {
-    std::cerr << "pollbridge: state store: saved state of stream " << key
-              << " is inconsistent; starting a new history\n";
+    log::warn("state store: saved state is inconsistent; starting a new history",
+              {{"instance", key}});
     return std::nullopt;
   }
   if (renew_epochs_) {

@@ -1,9 +1,9 @@
 #include "stream/stream.h"
 
 #include <algorithm>
-#include <iostream>
 
 #include "common/time_format.h"
+#include "log/log.h"
 #include "sse/event_id.h"
 
 namespace pb::stream {
@@ -14,8 +14,8 @@ Stream::Stream(std::string key, Options options, Store* store, Clock::time_point
   try {
     saved = store_->load(key_);
   } catch (const std::exception& e) {
-    std::cerr << "pollbridge: stream " << key_ << ": cannot load saved state: " << e.what()
-              << "; starting a new history\n";
+    log::error("cannot load saved state; starting a new history",
+               {{"instance", key_}, {"error", e.what()}});
   }
   if (saved && !saved->epoch.empty()) {
     epoch_ = saved->epoch;
@@ -25,8 +25,8 @@ Stream::Stream(std::string key, Options options, Store* store, Clock::time_point
       try {
         doc_ = json::parse(*saved->doc);
       } catch (const json::ParseError& e) {
-        std::cerr << "pollbridge: stream " << key_ << ": saved document unreadable (" << e.what()
-                  << "); starting a new history\n";
+        log::error("saved document unreadable; starting a new history",
+                   {{"instance", key_}, {"error", e.what()}});
         saved.reset();
       }
     }
@@ -48,8 +48,7 @@ Stream::Stream(std::string key, Options options, Store* store, Clock::time_point
     try {
       store_->reset(key_, epoch_);
     } catch (const std::exception& e) {
-      std::cerr << "pollbridge: stream " << key_ << ": cannot reset saved state: " << e.what()
-                << "\n";
+      log::error("cannot reset saved state", {{"instance", key_}, {"error", e.what()}});
     }
   }
   status_.since = now;
@@ -89,8 +88,7 @@ std::vector<EventPtr> Stream::publish_locked(
     store_->append(key_, epoch_, events, new_doc ? &doc_text : nullptr, new_doc ? seq : doc_seq_,
                    changed_ms, unix_ms(status_.last_success), options_.history);
   } catch (const std::exception& e) {
-    std::cerr << "pollbridge: stream " << key_ << ": state store refused events: " << e.what()
-              << "\n";
+    log::error("state store refused events", {{"instance", key_}, {"error", e.what()}});
     return {};
   }
   seq_ = seq;

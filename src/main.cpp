@@ -15,7 +15,10 @@
 #include "json/document.h"
 #include "log/log.h"
 #include "server/api.h"
+#include "server/front_door_metrics.h"
 #include "server/http_server.h"
+#include "server/listener.h"
+#include "server/tls_context.h"
 #include "stream/sqlite_store.h"
 #include "stream/store.h"
 
@@ -36,6 +39,10 @@ const char* kUsage =
     "  --log-level L       debug, info (default), warn or error\n"
     "  --version           print the version and exit\n"
     "  --help              print this help and exit\n";
+
+// How long requests in progress may take to finish at shutdown (within
+// server.shutdown_timeout).
+constexpr std::chrono::milliseconds kHttpDrain{1000};
 
 struct Flags {
   std::string config = "config/pollbridge.yaml";
@@ -125,6 +132,16 @@ int main(int argc, char** argv) {
     return usage_error("--listen expects HOST:PORT");
   }
   if (flags.memory) cfg.state.dir.clear();
+  if (cfg.server.tls.enabled()) {
+    // The certificate and key are part of the config: a key that does not
+    // match, an expired certificate or an unreadable file fail here.
+    std::vector<std::string> problems;
+    if (!pb::server::TlsContext::load(cfg.server.tls, problems)) {
+      for (const auto& problem : problems) pb::log::error(problem);
+      pb::log::error("invalid config, not starting", {{"config", flags.config}});
+      return 1;
+    }
+  }
   if (flags.check) {
     std::cout << flags.config << ": ok (" << cfg.streams.size() << " streams)\n";
     return 0;
@@ -153,7 +170,14 @@ int main(int argc, char** argv) {
     pb::log::error("cannot start", {{"error", e.what()}});
     return 1;
   }
-  pb::server::HttpServer http(cfg.server.workers, cfg.server.backlog);
+  pb::server::HttpServer http(cfg.server);
+  {
+    std::vector<std::string> problems;
+    if (!http.load_tls(problems)) {
+      for (const auto& problem : problems) pb::log::error(problem);
+      return 1;
+    }
+  }
   pb::server::Api api(*runtime, http);
   // SIGHUP and POST /admin/reload: re-read the same file; an invalid one is
   // rejected and the running config stays.
@@ -172,7 +196,31 @@ int main(int argc, char** argv) {
       body["errors"] = e.problems();
       return {400, pb::json::dump(body) + "\n"};
     }
+    // The certificate is reloaded too (rotation); one that does not load
+    // rejects the whole reload and the running one stays.
+    std::shared_ptr<pb::server::TlsContext> tls_next;
+    if (http.tls_enabled() && next.server.tls.enabled()) {
+      std::vector<std::string> problems;
+      tls_next = pb::server::TlsContext::load(next.server.tls, problems);
+      if (!tls_next) {
+        for (const auto& problem : problems) pb::log::error(problem);
+        pb::log::error("reload rejected, the running config and certificate stay",
+                       {{"config", flags.config}});
+        body["reloaded"] = false;
+        body["errors"] = problems;
+        return {400, pb::json::dump(body) + "\n"};
+      }
+    }
     pb::core::ReloadResult r = runtime->reload(next);
+    for (auto& key : pb::server::front_door_changes(cfg.server, next.server)) {
+      r.ignored.push_back(std::move(key));
+    }
+    if (tls_next) {
+      std::vector<std::string> unused;
+      http.reload_tls(next.server.tls, unused);
+      pb::log::info("TLS certificate reloaded",
+                    {{"subject", tls_next->subject()}, {"not_after", tls_next->not_after()}});
+    }
     auto list = [](const std::vector<std::string>& v) {
       std::string out;
       for (const auto& n : v) out += (out.empty() ? "" : ",") + n;
@@ -192,14 +240,15 @@ int main(int argc, char** argv) {
     return {200, pb::json::dump(body) + "\n"};
   };
   api.set_reloader(reload);
-  int port = api.bind();
-  if (port < 0) {
-    pb::log::error("cannot listen",
-                   {{"listen", cfg.server.host + ":" + std::to_string(cfg.server.port)},
-                    {"error", std::strerror(errno)}});
+  int port = 0;
+  try {
+    port = http.bind();
+  } catch (const pb::server::ListenError& e) {
+    pb::log::error(e.what());
     return 1;
   }
   runtime->start();
+  http.start();
   std::cout << "pollbridge " << PB_VERSION << " listening on " << cfg.server.host << ":" << port
             << " (" << cfg.streams.size() << " streams)" << std::endl;
   {
@@ -210,10 +259,18 @@ int main(int argc, char** argv) {
                               {"listen", cfg.server.host + ":" + std::to_string(port)},
                               {"state", cfg.state.dir.empty() ? std::string("memory")
                                                               : "sqlite:" + cfg.state.dir},
-                              {"streams", names}});
+                              {"streams", names},
+                              {"tls", http.tls_enabled()},
+                              {"max_connections", http.limits().max_total()}});
+    if (auto tls = http.tls_context()) {
+      pb::log::info("serving HTTPS", {{"subject", tls->subject()},
+                                      {"not_after", tls->not_after()},
+                                      {"min_version", "TLS " + cfg.server.tls.min_version},
+                                      {"client_certificates", tls->mutual()},
+                                      {"kernel_tls", pb::server::kernel_tls_status()}});
+    }
   }
 
-  std::thread server_thread([&] { api.serve(); });
   int exit_code = 0;
   for (;;) {
     int sig = 0;
@@ -235,8 +292,8 @@ int main(int argc, char** argv) {
     pb::log::error("shutdown exceeded server.shutdown_timeout; exiting now");
     std::_Exit(1);
   }).detach();
-  api.stop();  // no new connections
-  server_thread.join();
+  // No new connections; requests in progress get a moment to finish.
+  http.stop(std::min<std::chrono::milliseconds>(cfg.server.shutdown_timeout, kHttpDrain));
   runtime->stop(cfg.server.shutdown_timeout);
   runtime.reset();  // closes the state store cleanly
   pb::log::info("stopped");

@@ -27,6 +27,21 @@ enum class IdlePolicy {
   kKeep,  // poll whether or not anyone listens
 };
 
+// server.tls: HTTPS served by pollbridge itself (server/tls_context).
+struct TlsConfig {
+  std::string cert;       // PEM: the certificate, then its chain; empty = no TLS
+  std::string key;        // PEM private key of `cert`
+  std::string client_ca;  // PEM CA bundle; set = clients must present a certificate it signed
+  std::string min_version = "1.2";  // "1.2" or "1.3"; 1.0 and 1.1 are refused
+  std::string ciphers;              // TLS 1.2 cipher list (OpenSSL syntax); empty = the default
+  bool session_tickets = true;      // one stateless resumption ticket per handshake
+  // Where each file was named in the config ("file:line:col"), for errors
+  // found when the files are loaded (server/tls_context).
+  std::string cert_where, key_where, client_ca_where, ciphers_where;
+
+  bool enabled() const { return !cert.empty(); }
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -40,6 +55,24 @@ struct ServerConfig {
   // listen(2) backlog: a reconnect storm of thousands must not wait on SYN
   // retries.
   int backlog = 4096;
+  // SO_REUSEPORT on the listening socket: several processes share the port
+  // (the kernel spreads connections). Off, a taken port fails start-up.
+  bool reuse_port = false;
+  // The front door (server/connection_loop): one deadline for a whole
+  // request head (408), a cap on its size (431), idle keep-alive, a cap on
+  // request bodies (413) read in full under their own deadline (408).
+  Duration header_timeout{10000};
+  std::size_t max_header_bytes = 16u << 10;
+  Duration keepalive_timeout{60000};  // 0: close after every response
+  std::size_t keepalive_requests = 1000;
+  std::size_t max_request_body = 64u << 10;
+  Duration body_timeout{30000};
+  // Connections in every state (handshakes, heads, keep-alive, SSE); further
+  // ones get 503. 0: the open-file limit less kReservedFds.
+  std::size_t max_connections = 0;
+  // Connections per client address; further ones get 429. 0: no limit.
+  std::size_t max_connections_per_ip = 0;
+  TlsConfig tls;
   // Most SSE connections held at once; further ones get 503.
   std::size_t max_clients = 100000;
   // A client more than this many events, or bytes, behind the stream is

@@ -44,6 +44,7 @@ class Loader : public FieldReader {
 
  private:
   void read_server(const Field& f, ServerConfig& server);
+  void read_tls(const Field& f, TlsConfig& tls);
   void read_state(const Field& f, StateConfig& state);
   void read_streams(const Field& f, Config& config);
   void read_stream(const YAML::Node& entry, std::size_t index, Config& config);

@@ -116,6 +116,16 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
                                                  "workers",
                                                  "hub_threads",
                                                  "backlog",
+                                                 "reuse_port",
+                                                 "header_timeout",
+                                                 "max_header_bytes",
+                                                 "keepalive_timeout",
+                                                 "keepalive_requests",
+                                                 "max_request_body",
+                                                 "body_timeout",
+                                                 "max_connections",
+                                                 "max_connections_per_ip",
+                                                 "tls",
                                                  "max_clients",
                                                  "client_backlog_events",
                                                  "client_backlog_bytes",
@@ -142,6 +152,32 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
     read_integer(*x, 0, kMaxHubThreads, server.hub_threads);
   }
   if (const Field* x = fields->find("backlog")) read_integer(*x, 1, kMaxBacklog, server.backlog);
+  if (const Field* x = fields->find("reuse_port")) read_bool(*x, server.reuse_port);
+  if (const Field* x = fields->find("header_timeout")) {
+    read_duration(*x, kMinHeaderTimeout, kMaxHeaderTimeout, server.header_timeout);
+  }
+  if (const Field* x = fields->find("max_header_bytes")) {
+    read_size(*x, kMinHeaderBytes, kMaxHeaderBytes, server.max_header_bytes);
+  }
+  if (const Field* x = fields->find("keepalive_timeout")) {
+    read_duration(*x, Duration(0), kMaxKeepaliveTimeout, server.keepalive_timeout);
+  }
+  if (const Field* x = fields->find("keepalive_requests")) {
+    read_integer(*x, 1, kMaxKeepaliveRequests, server.keepalive_requests);
+  }
+  if (const Field* x = fields->find("max_request_body")) {
+    read_size(*x, 0, kMaxRequestBody, server.max_request_body);
+  }
+  if (const Field* x = fields->find("body_timeout")) {
+    read_duration(*x, kMinHeaderTimeout, kMaxHeaderTimeout, server.body_timeout);
+  }
+  if (const Field* x = fields->find("max_connections")) {
+    read_integer(*x, 0, kMaxConnections, server.max_connections);
+  }
+  if (const Field* x = fields->find("max_connections_per_ip")) {
+    read_integer(*x, 0, kMaxConnections, server.max_connections_per_ip);
+  }
+  if (const Field* x = fields->find("tls")) read_tls(*x, server.tls);
   if (const Field* x = fields->find("max_clients")) {
     read_integer(*x, 1, kMaxClients, server.max_clients);
   }
@@ -192,6 +228,57 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
       server.static_dir = std::move(dir);
     }
   }
+}
+
+void Loader::read_tls(const Field& f, TlsConfig& tls) {
+  static const std::vector<std::string> kKeys = {"cert",        "key",     "client_ca",
+                                                 "min_version", "ciphers", "session_tickets"};
+  auto fields = read_section(f, &kKeys);
+  if (!fields) return;
+  // The files must exist now; what is in them (a certificate that matches
+  // its key and has not expired) is checked by server/tls_context when the
+  // process starts, at --check and at reload, against these positions.
+  auto file = [&](const char* key, std::string& out, std::string& where_out) {
+    const Field* x = fields->find(key);
+    if (x == nullptr) return;
+    std::string path;
+    if (read_string(*x, path) && check_existing(*x, path, false)) {
+      out = std::move(path);
+      where_out = where(x->pos());
+    }
+  };
+  file("cert", tls.cert, tls.cert_where);
+  file("key", tls.key, tls.key_where);
+  file("client_ca", tls.client_ca, tls.client_ca_where);
+  if (fields->find("cert") == nullptr) problem(f, "needs cert (a PEM certificate chain)");
+  if (fields->find("key") == nullptr) problem(f, "needs key (the PEM private key of cert)");
+  if (const Field* x = fields->find("min_version")) {
+    std::string v;
+    if (read_string(*x, v)) {
+      std::string l = lower(v);
+      if (l.rfind("tlsv", 0) == 0) l = l.substr(4);
+      if (l == "1.2" || l == "1.3") {
+        tls.min_version = l;
+      } else if (l == "1.0" || l == "1" || l == "1.1") {
+        problem(*x, quote(v) +
+                        " is refused: TLS 1.0 and 1.1 are deprecated (RFC 8996); use 1.2 or 1.3");
+      } else {
+        problem(*x, "expected 1.2 or 1.3, got " + quote(v));
+      }
+    }
+  }
+  if (const Field* x = fields->find("ciphers")) {
+    std::string v;
+    if (read_string(*x, v)) {
+      if (has_control_char(v, false)) {
+        problem(*x, "must not contain control characters");
+      } else {
+        tls.ciphers = std::move(v);
+        tls.ciphers_where = where(x->pos());
+      }
+    }
+  }
+  if (const Field* x = fields->find("session_tickets")) read_bool(*x, tls.session_tickets);
 }
 
 void Loader::read_state(const Field& f, StateConfig& state) {

@@ -241,7 +241,7 @@ std::function<void()> Runtime::client_closer(const std::shared_ptr<Instance>& in
   };
 }
 
-bool Runtime::attach(std::shared_ptr<Instance> inst, int fd, std::string head,
+bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
                      const std::optional<std::string>& last_id) {
   bool ok;
   for (;;) {
@@ -255,7 +255,7 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, int fd, std::string head,
       s.clients().fetch_sub(1);
       auto next = find(inst->address(), true, nullptr);
       if (!next) {
-        ::close(fd);
+        io.close();
         return false;
       }
       inst = next;
@@ -266,14 +266,14 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, int fd, std::string head,
     preamble.reserve(plan.events.size() + 1);
     preamble.push_back(std::make_shared<const std::string>(std::move(head)));
     for (const auto& ev : plan.events) preamble.push_back(ev->wire);
-    ok = hub_.attach(inst->feed(), fd, std::move(preamble), client_closer(inst));
+    ok = hub_.attach(inst->feed(), std::move(io), std::move(preamble), client_closer(inst));
     break;
   }
   scheduler_.wake(&inst->poller());
   return ok;
 }
 
-bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, int fd,
+bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, hub::Transport io,
                          std::string head, const std::optional<std::string>& last_id) {
   std::string key;
   for (const auto& i : insts) key += i->address() + "\n";
@@ -300,12 +300,12 @@ bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, in
       for (const auto& i : insts) {
         auto n = find(i->address(), true, nullptr);
         if (!n) {
-          ::close(fd);
+          io.close();
           return false;
         }
         next.push_back(n);
       }
-      return attach_mux(next, fd, std::move(head), last_id);
+      return attach_mux(next, std::move(io), std::move(head), last_id);
     }
     if (fresh) ch->start_locked();
     if (ch->retired_locked()) continue;  // the janitor retired it meanwhile
@@ -324,7 +324,7 @@ bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, in
         i->stream().clients().fetch_sub(1);
       }
     };
-    bool ok = hub_.attach(ch->feed(), fd, std::move(preamble), closer);
+    bool ok = hub_.attach(ch->feed(), std::move(io), std::move(preamble), closer);
     locks.clear();
     for (const auto& i : insts) scheduler_.wake(&i->poller());
     return ok;

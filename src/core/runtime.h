@@ -106,14 +106,15 @@ class Runtime {
   // parameterized instance when `create` is set and the values are valid.
   std::shared_ptr<Instance> find(const std::string& address, bool create, LookupError* error);
 
-  // Attaches a client socket (ownership passes to the hub) to one stream.
-  // `head` is the HTTP response head. Returns false if the hub refused it.
-  bool attach(std::shared_ptr<Instance> inst, int fd, std::string head,
+  // Attaches a client connection (plain or TLS; ownership passes to the
+  // hub) to one stream. `head` is the HTTP response head. Returns false if
+  // the hub refused it.
+  bool attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
               const std::optional<std::string>& last_id);
-  // Attaches a client socket to several streams multiplexed on one
+  // Attaches a client connection to several streams multiplexed on one
   // connection (composite ids).
-  bool attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, int fd, std::string head,
-                  const std::optional<std::string>& last_id);
+  bool attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, hub::Transport io,
+                  std::string head, const std::optional<std::string>& last_id);
 
   // Requests an immediate poll; with `wait`, returns once it has finished
   // (false if that took longer than `wait`).

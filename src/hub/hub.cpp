@@ -40,7 +40,7 @@ const Buffer& heartbeat_buffer() {
 struct FeedState;
 
 struct Session {
-  int fd = -1;
+  Transport io;
   FeedId feed_id = 0;
   FeedState* feed = nullptr;
   std::vector<Buffer> queue;  // the session's own items, sent before feed events
@@ -78,11 +78,24 @@ struct Message {
   std::chrono::milliseconds drain{0};  // kStop
 };
 
+// Connected sessions, by kind; read by Hub::stats() from any thread.
+struct Gauges {
+  std::atomic<std::int64_t>& clients;
+  std::atomic<std::int64_t>& tls;
+  std::atomic<std::int64_t>& ktls;
+
+  void add(const Transport& io, int delta) const {
+    clients.fetch_add(delta);
+    if (io.is_tls()) tls.fetch_add(delta);
+    if (io.kernel_tls()) ktls.fetch_add(delta);
+  }
+};
+
 // A session that never reached a hub thread (attached while the hub
 // stopped): its socket is closed and its on_close runs, as for any other.
-void refuse(Session* s, std::atomic<std::int64_t>& clients, Stats& stats, std::mutex& stats_mu) {
-  ::close(s->fd);
-  clients.fetch_sub(1);
+void refuse(Session* s, const Gauges& gauges, Stats& stats, std::mutex& stats_mu) {
+  gauges.add(s->io, -1);
+  s->io.close();
   {
     std::lock_guard<std::mutex> lock(stats_mu);
     ++stats.closed;
@@ -97,9 +110,8 @@ using namespace detail;
 
 class Worker {
  public:
-  Worker(const Options& options, std::atomic<std::int64_t>& clients, Stats& stats,
-         std::mutex& stats_mu)
-      : options_(options), clients_(clients), stats_(stats), stats_mu_(stats_mu) {
+  Worker(const Options& options, const Gauges& gauges, Stats& stats, std::mutex& stats_mu)
+      : options_(options), gauges_(gauges), stats_(stats), stats_mu_(stats_mu) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epfd_ < 0 || evfd_ < 0) throw std::runtime_error(std::string("epoll: ") + strerror(errno));
@@ -111,17 +123,14 @@ class Worker {
 
   ~Worker() {
     if (thread_.joinable()) thread_.join();
-    for (Session* s : all_) {
-      ::close(s->fd);
-      delete s;
-    }
+    for (Session* s : all_) delete s;  // closes its connection
     std::vector<Message> left;
     {
       std::lock_guard<std::mutex> lock(inbox_mu_);
       left.swap(inbox_);
     }
     for (auto& m : left) {
-      if (m.kind == Message::kAttach) refuse(m.session, clients_, stats_, stats_mu_);
+      if (m.kind == Message::kAttach) refuse(m.session, gauges_, stats_, stats_mu_);
     }
     ::close(epfd_);
     ::close(evfd_);
@@ -216,7 +225,7 @@ class Worker {
       left.swap(inbox_);
     }
     for (auto& m : left) {
-      if (m.kind == Message::kAttach) refuse(m.session, clients_, stats_, stats_mu_);
+      if (m.kind == Message::kAttach) refuse(m.session, gauges_, stats_, stats_mu_);
     }
   }
 
@@ -258,7 +267,7 @@ class Worker {
   void on_attach(Session* s) {
     FeedState& f = feeds_[s->feed_id];
     if (stopping_ || f.closed) {
-      refuse(s, clients_, stats_, stats_mu_);
+      refuse(s, gauges_, stats_, stats_mu_);
       return;
     }
     s->feed = &f;
@@ -271,7 +280,7 @@ class Worker {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = s;
-    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->io.fd(), &ev) != 0) {
       close_session(*s, nullptr);
       return;
     }
@@ -355,13 +364,12 @@ class Worker {
         if (s.closing) close_session(s, nullptr);
         return;
       }
-      ssize_t w = ::writev(s.fd, iov, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          s.blocked = true;
-          return;
-        }
+      ssize_t w = s.io.write(iov, n);
+      if (w == Transport::kAgain) {
+        s.blocked = true;
+        return;
+      }
+      if (w <= 0) {
         close_session(s, nullptr);
         return;
       }
@@ -401,18 +409,18 @@ class Worker {
     }
     if (ev & EPOLLIN) {
       // SSE clients have nothing more to say; anything sent is discarded.
+      // (Through TLS that also processes the peer's protocol messages; a
+      // write that waited on one of them may go on now.)
       char buf[1024];
       for (;;) {
-        ssize_t r = ::read(s.fd, buf, sizeof buf);
+        ssize_t r = s.io.read(buf, sizeof buf);
         if (r > 0) continue;
-        if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-          close_session(s, nullptr);
-          return;
-        }
-        if (errno != EINTR) break;
+        if (r == Transport::kAgain) break;
+        close_session(s, nullptr);
+        return;
       }
     }
-    if (ev & EPOLLOUT) {
+    if ((ev & EPOLLOUT) || (s.blocked && s.io.is_tls())) {
       s.blocked = false;
       flush(s);
     }
@@ -443,7 +451,8 @@ class Worker {
   void close_session(Session& s, std::uint64_t* counter) {
     if (s.dead) return;
     s.dead = true;
-    ::close(s.fd);  // also removes it from the epoll set
+    gauges_.add(s.io, -1);
+    s.io.close();  // also removes it from the epoll set
     if (s.feed) {
       auto& v = s.feed->sessions;
       Session* last = v.back();
@@ -457,7 +466,6 @@ class Worker {
       last->all_slot = s.all_slot;
       all_.pop_back();
     }
-    clients_.fetch_sub(1);
     {
       std::lock_guard<std::mutex> lock(stats_mu_);
       ++stats_.closed;
@@ -484,7 +492,7 @@ class Worker {
   }
 
   const Options& options_;
-  std::atomic<std::int64_t>& clients_;
+  Gauges gauges_;
   Stats& stats_;
   std::mutex& stats_mu_;
   int epfd_ = -1;
@@ -507,7 +515,8 @@ class Worker {
 Hub::Hub(Options options) : options_(options) {
   if (options_.threads == 0) options_.threads = 1;
   for (std::size_t i = 0; i < options_.threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(options_, clients_, stats_, stats_mu_));
+    workers_.push_back(std::make_unique<Worker>(
+        options_, Gauges{clients_, tls_clients_, ktls_clients_}, stats_, stats_mu_));
   }
 }
 
@@ -548,23 +557,27 @@ void Hub::close_feed(FeedId feed) {
   }
 }
 
-bool Hub::attach(FeedId feed, int fd, std::vector<Buffer> preamble,
+bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
                  std::function<void()> on_close) {
   if (!running_.load()) {
-    ::close(fd);
+    io.close();
     if (on_close) on_close();
     return false;
   }
-  int flags = fcntl(fd, F_GETFL, 0);
-  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!io.prepared()) {
+    int fd = io.fd();
+    int flags = fcntl(fd, F_GETFL, 0);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  Gauges gauges{clients_, tls_clients_, ktls_clients_};
+  gauges.add(io, 1);
   auto* s = new Session;
-  s->fd = fd;
+  s->io = std::move(io);
   s->feed_id = feed;
   s->queue = std::move(preamble);
   s->on_close = std::move(on_close);
-  clients_.fetch_add(1);
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.attached;
@@ -572,7 +585,7 @@ bool Hub::attach(FeedId feed, int fd, std::vector<Buffer> preamble,
   std::size_t w = next_worker_.fetch_add(1) % workers_.size();
   Message m{Message::kAttach, feed, nullptr, s};
   if (!workers_[w]->post(m)) {  // the hub stopped meanwhile
-    refuse(s, clients_, stats_, stats_mu_);
+    refuse(s, gauges, stats_, stats_mu_);
     return false;
   }
   return true;
@@ -586,6 +599,8 @@ Stats Hub::stats() const {
   std::lock_guard<std::mutex> lock(stats_mu_);
   Stats s = stats_;
   s.clients = clients_.load();
+  s.tls_clients = tls_clients_.load();
+  s.ktls_clients = ktls_clients_.load();
   return s;
 }
 

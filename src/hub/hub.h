@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include "hub/transport.h"
+
 namespace pb::hub {
 
 using Buffer = std::shared_ptr<const std::string>;
@@ -47,6 +49,8 @@ struct Stats {
   std::uint64_t heartbeats = 0;
   std::uint64_t bytes_written = 0;
   std::uint64_t events_published = 0;  // per feed event, not per client
+  std::int64_t tls_clients = 0;        // of `clients`, those on TLS
+  std::int64_t ktls_clients = 0;       // of those, with kernel TLS sending
 };
 
 class Worker;
@@ -70,12 +74,14 @@ class Hub {
   // whose socket takes nothing goes by the stall rule, like any other).
   void close_feed(FeedId feed);
 
-  // Takes ownership of `fd` (a connected stream socket; made non-blocking
-  // here). The session writes `preamble` (response head, retry, snapshot or
-  // replay), then every event published to `feed` after this call.
-  // `on_close` runs once when the session ends, on a hub thread; if the hub
-  // is stopped, attach closes fd, runs on_close itself and returns false.
-  bool attach(FeedId feed, int fd, std::vector<Buffer> preamble, std::function<void()> on_close);
+  // Takes ownership of the connection (a plain socket or a TLS session; made
+  // non-blocking here unless the server did). The session writes `preamble`
+  // (response head, retry, snapshot or replay), then every event published
+  // to `feed` after this call. `on_close` runs once when the session ends,
+  // on a hub thread; if the hub is stopped, attach closes the connection,
+  // runs on_close itself and returns false.
+  bool attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
+              std::function<void()> on_close);
 
   std::int64_t clients() const;
   Stats stats() const;
@@ -87,6 +93,8 @@ class Hub {
   std::atomic<std::size_t> next_worker_{0};
   std::atomic<bool> running_{false};
   std::atomic<std::int64_t> clients_{0};
+  std::atomic<std::int64_t> tls_clients_{0};
+  std::atomic<std::int64_t> ktls_clients_{0};
   mutable std::mutex stats_mu_;
   Stats stats_;
   // Last: the workers refer to the members above, so they go first.

@@ -9,6 +9,7 @@
 
 #include "common/time_format.h"
 #include "json/document.h"
+#include "server/front_door_metrics.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
 
@@ -111,27 +112,19 @@ Api::Api(core::Runtime& runtime, HttpServer& server)
 }
 
 void Api::install() {
-  auto& s = server_;
-  s.set_payload_max_length(kMaxRequestBody);
-  s.set_keep_alive_timeout(5);
-  s.set_read_timeout(10);
-  s.set_write_timeout(10);
-  s.set_tcp_nodelay(true);
+  // Requests arrive here complete (head and body, read by the connection
+  // loop under its limits), so no handler waits on the network.
+  auto& s = server_.routes();
 
   s.Get(R"(/events/(.+))", [this](const auto& req, auto& res) { handle_events(req, res); });
   s.Get("/events", [this](const auto& req, auto& res) { handle_mux(req, res); });
-  // Methods other than GET on /events are refused before httplib reads any
-  // body (a POST without Content-Length would otherwise be a 400).
+  // Methods other than GET and HEAD are answered here, before routing (any
+  // body they had was read by the connection loop and is ignored).
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    // The admin POSTs take no body; answering them here means a POST without
-    // Content-Length (curl -X POST) is not refused by httplib's body reader.
     static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
     std::smatch m;
     if (req.method == "POST" && std::regex_match(req.path, m, kPoll)) {
       handle_poll(req, res, m[1]);
-      if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
-        res.set_header("Connection", "close");  // a body may follow, unread
-      }
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.method == "POST" && req.path == "/admin/reload") {
@@ -156,8 +149,7 @@ void Api::install() {
       res.set_header("Access-Control-Max-Age", "600");
       return httplib::Server::HandlerResponse::Handled;
     }
-    // Every other resource is read-only: refuse other methods here, before
-    // httplib waits for a body that a bodiless POST never sends.
+    // Every other resource is read-only.
     if (req.method == "GET" || req.method == "HEAD") {
       return httplib::Server::HandlerResponse::Unhandled;
     }
@@ -172,8 +164,6 @@ void Api::install() {
     } else {
       set_error(res, 404, "nothing at " + req.path);
     }
-    // A body may follow that was not read: do not reuse the connection.
-    res.set_header("Connection", "close");
     return httplib::Server::HandlerResponse::Handled;
   });
 
@@ -206,19 +196,9 @@ void Api::install() {
   s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     requests_.fetch_add(1);
     add_cors(req, res);
+    // A response that closes its connection announces no keep-alive.
+    if (res.get_header_value("Connection") == "close") res.headers.erase("Keep-Alive");
   });
-}
-
-int Api::bind() {
-  return server_.bind(cfg_.server.host, cfg_.server.port);
-}
-
-void Api::serve() {
-  server_.serve();
-}
-
-void Api::stop() {
-  server_.stop();
 }
 
 std::optional<std::string> Api::allowed_origin(const httplib::Request& req) const {
@@ -286,14 +266,14 @@ std::optional<std::string> Api::resume_id_of(const httplib::Request& req) {
                         req.has_param("lastEventId") ? &query : nullptr);
 }
 
-int Api::take_connection(httplib::Response& res) {
-  int fd = HttpServer::take_socket();
-  if (fd < 0) {
+hub::Transport Api::take_connection(httplib::Response& res) {
+  hub::Transport io = HttpServer::take_connection();
+  if (!io.valid()) {
     set_error(res, 500, "cannot take over the connection");
-    return -1;
+    return io;
   }
   res.status = 200;  // what httplib writes now is discarded
-  return fd;
+  return io;
 }
 
 void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
@@ -306,9 +286,9 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   if (answer_head(req, res)) return;
-  int fd = take_connection(res);
-  if (fd < 0) return;
-  runtime_.attach(inst, fd, sse_head(req), resume_id_of(req));
+  hub::Transport io = take_connection(res);
+  if (!io.valid()) return;
+  runtime_.attach(inst, std::move(io), sse_head(req), resume_id_of(req));
 }
 
 void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
@@ -339,9 +319,9 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
     insts.push_back(std::move(inst));
   }
   if (answer_head(req, res)) return;
-  int fd = take_connection(res);
-  if (fd < 0) return;
-  runtime_.attach_mux(insts, fd, sse_head(req), resume_id_of(req));
+  hub::Transport io = take_connection(res);
+  if (!io.valid()) return;
+  runtime_.attach_mux(insts, std::move(io), sse_head(req), resume_id_of(req));
 }
 
 void Api::handle_streams(const httplib::Request&, httplib::Response& res) {
@@ -516,6 +496,7 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   o << "pollbridge_hub_threads " << runtime_.hub().thread_count() << '\n';
   metric("pollbridge_http_requests_total", "counter", "HTTP requests routed (SSE excluded).");
   o << "pollbridge_http_requests_total " << requests_.load() << '\n';
+  write_front_door_metrics(o, server_, hs);
 
   auto insts = runtime_.instances();
   struct Row {

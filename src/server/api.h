@@ -30,8 +30,6 @@ namespace pb::server {
 
 // Most streams one multiplexed connection may ask for.
 constexpr std::size_t kMaxMuxStreams = 32;
-// Largest request body accepted (admin endpoints only take small ones).
-constexpr std::size_t kMaxRequestBody = 64 * 1024;
 
 class Api {
  public:
@@ -41,13 +39,6 @@ class Api {
   Api(core::Runtime& runtime, HttpServer& server);
   // Enables POST /admin/reload (admin token).
   void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
-
-  // Binds and serves on the configured address; blocks until stop().
-  // `bound_port` receives the port once listening (0 in the config = any).
-  bool run(int* bound_port = nullptr);
-  int bind();
-  void serve();
-  void stop();
 
  private:
   void install();
@@ -65,9 +56,9 @@ class Api {
   bool answer_head(const httplib::Request& req, httplib::Response& res);
   // The id a connecting client resumes from (header, else ?lastEventId=).
   static std::optional<std::string> resume_id_of(const httplib::Request& req);
-  // Takes the socket for the hub; fills `res` with a 500 and returns -1 if
-  // it cannot.
-  static int take_connection(httplib::Response& res);
+  // Takes the connection for the hub; fills `res` with a 500 and returns an
+  // invalid transport if it cannot.
+  static hub::Transport take_connection(httplib::Response& res);
   // The HTTP response head (and retry field) that opens an event stream.
   std::string sse_head(const httplib::Request& req) const;
   bool admin_allowed(const httplib::Request& req, httplib::Response& res) const;

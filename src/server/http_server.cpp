@@ -1,165 +1,140 @@
 #include "server/http_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <sys/resource.h>
 
-#include <cerrno>
-#include <chrono>
+#include <algorithm>
+
+#include "server/httplib_bridge.h"
+#include "server/listener.h"
+#include "server/tls_context.h"
+#include "server/worker_pool.h"
 
 namespace pb::server {
 namespace {
 
-// The connection being served by this worker thread.
-struct Connection {
-  int fd = -1;
-  bool taken = false;
-};
-thread_local Connection* tl_connection = nullptr;
-
-bool wait_fd(int fd, short events, time_t sec, time_t usec) {
-  pollfd p{fd, events, 0};
-  int ms = static_cast<int>(sec * 1000 + usec / 1000);
-  for (;;) {
-    int r = ::poll(&p, 1, ms);
-    if (r < 0 && errno == EINTR) continue;
-    return r > 0 && (p.revents & (events | POLLHUP | POLLERR));
-  }
+std::chrono::seconds whole_seconds(config::Duration d) {
+  return std::chrono::duration_cast<std::chrono::seconds>(d);
 }
-
-void address_of(int fd, bool peer, std::string& ip, int& port) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  int r = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
-               : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  if (r != 0) return;
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (addr.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-    port = ntohs(a->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-    port = ntohs(a->sin6_port);
-  }
-  ip = buf;
-}
-
-// httplib::Stream over a blocking socket, with the server's timeouts. Once
-// the socket has been taken by a handler, writes are swallowed: the response
-// httplib writes for that request is replaced by the hub's.
-class ConnectionStream : public httplib::Stream {
- public:
-  ConnectionStream(Connection& conn, time_t rsec, time_t rusec, time_t wsec, time_t wusec)
-      : conn_(conn), rsec_(rsec), rusec_(rusec), wsec_(wsec), wusec_(wusec) {}
-
-  bool is_readable() const override {
-    return !conn_.taken && wait_fd(conn_.fd, POLLIN, rsec_, rusec_);
-  }
-  bool is_writable() const override {
-    return conn_.taken || wait_fd(conn_.fd, POLLOUT, wsec_, wusec_);
-  }
-  ssize_t read(char* ptr, size_t size) override {
-    if (!is_readable()) return -1;
-    for (;;) {
-      ssize_t r = ::recv(conn_.fd, ptr, size, 0);
-      if (r < 0 && errno == EINTR) continue;
-      return r;
-    }
-  }
-  ssize_t write(const char* ptr, size_t size) override {
-    if (conn_.taken) return static_cast<ssize_t>(size);
-    if (!wait_fd(conn_.fd, POLLOUT, wsec_, wusec_)) return -1;
-    for (;;) {
-      ssize_t r = ::send(conn_.fd, ptr, size, MSG_NOSIGNAL);
-      if (r < 0 && errno == EINTR) continue;
-      return r;
-    }
-  }
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    address_of(conn_.fd, true, ip, port);
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    address_of(conn_.fd, false, ip, port);
-  }
-  socket_t socket() const override { return conn_.fd; }
-
- private:
-  Connection& conn_;
-  time_t rsec_, rusec_, wsec_, wusec_;
-};
 
 }  // namespace
 
-HttpServer::HttpServer(std::size_t workers, int backlog) : backlog_(backlog) {
-  new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
-}
-
-int HttpServer::bind(const std::string& host, int port) {
-  int bound;
-  if (port == 0) {
-    bound = bind_to_any_port(host);
-    if (bound <= 0) return -1;
-  } else {
-    if (!bind_to_port(host, port)) return -1;
-    bound = port;
+std::size_t raise_open_file_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
   }
-  // Re-issuing listen(2) on a listening socket only changes its backlog.
-  if (::listen(svr_sock_, backlog_) != 0) return -1;
-  return bound;
+  return rl.rlim_cur == RLIM_INFINITY ? static_cast<std::size_t>(1) << 20
+                                      : static_cast<std::size_t>(rl.rlim_cur);
 }
 
-bool HttpServer::serve() {
-  return listen_after_bind();
-}
-
-int HttpServer::take_socket() {
-  if (tl_connection == nullptr || tl_connection->taken) return -1;
-  tl_connection->taken = true;
-  return tl_connection->fd;
-}
-
-bool HttpServer::wait_for_request(socket_t sock, bool first) const {
-  // Short polls, so that stop() is noticed at once rather than after a
-  // timeout. The first request gets the read timeout, later ones the
-  // keep-alive timeout.
-  auto deadline =
-      std::chrono::steady_clock::now() +
-      (first
-           ? std::chrono::seconds(read_timeout_sec_) + std::chrono::microseconds(read_timeout_usec_)
-           : std::chrono::microseconds(std::chrono::seconds(keep_alive_timeout_sec_)));
-  while (svr_sock_ != INVALID_SOCKET) {
-    if (wait_fd(sock, POLLIN, 0, 100000)) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+HttpServer::HttpServer(const config::ServerConfig& cfg) : cfg_(cfg) {
+  bridge_ = std::make_unique<HttplibBridge>(whole_seconds(cfg.keepalive_timeout),
+                                            cfg.keepalive_requests, cfg.max_request_body);
+  pool_ = std::make_unique<WorkerPool>(cfg.workers);
+  std::size_t max_total = cfg.max_connections;
+  if (max_total == 0) {
+    std::size_t fds = raise_open_file_limit();
+    max_total = fds > 2 * kReservedFds ? fds - kReservedFds : fds / 2;
   }
-  return false;
+  limits_ = std::make_shared<ConnectionLimits>(max_total, cfg.max_connections_per_ip);
 }
 
-bool HttpServer::process_and_close_socket(socket_t sock) {
-  Connection conn;
-  conn.fd = sock;
-  ConnectionStream strm(conn, read_timeout_sec_, read_timeout_usec_, write_timeout_sec_,
-                        write_timeout_usec_);
-  tl_connection = &conn;
-  bool first = true;
-  for (std::size_t left = keep_alive_max_count_; left > 0; --left) {
-    if (!wait_for_request(sock, first)) break;
-    first = false;
-    bool closed = false;
-    bool ok = process_request(strm, left == 1, closed, nullptr);
-    if (conn.taken) {
-      tl_connection = nullptr;
-      return true;  // the hub owns the socket now
-    }
-    if (!ok || closed) break;
-  }
-  tl_connection = nullptr;
-  ::shutdown(sock, SHUT_RDWR);
-  ::close(sock);
+HttpServer::~HttpServer() {
+  stop(std::chrono::milliseconds(0));
+}
+
+httplib::Server& HttpServer::routes() {
+  return *bridge_;
+}
+
+bool HttpServer::load_tls(std::vector<std::string>& problems) {
+  if (!cfg_.tls.enabled()) return true;
+  auto ctx = TlsContext::load(cfg_.tls, problems);
+  if (!ctx) return false;
+  std::lock_guard<std::mutex> lock(tls_mu_);
+  tls_ = std::move(ctx);
   return true;
+}
+
+int HttpServer::bind() {
+  listener_ = std::make_unique<Listener>(cfg_.host, cfg_.port, cfg_.backlog, cfg_.reuse_port);
+  return listener_->port();
+}
+
+void HttpServer::start() {
+  LoopOptions o;
+  o.header_timeout = cfg_.header_timeout;
+  o.body_timeout = cfg_.body_timeout;
+  o.keepalive_timeout = cfg_.keepalive_timeout;
+  o.max_header_bytes = cfg_.max_header_bytes;
+  o.max_request_body = cfg_.max_request_body;
+  o.keepalive_requests = cfg_.keepalive_requests;
+  o.local_ip = cfg_.host;
+  o.local_port = listener_->port();
+  ConnectionLoop::TlsSource source;
+  if (cfg_.tls.enabled()) source = [this] { return tls_context(); };
+  loop_ = std::make_unique<ConnectionLoop>(o, *listener_, limits_, *pool_, *bridge_, source);
+  pool_->start();
+  loop_->start();
+}
+
+void HttpServer::stop(std::chrono::milliseconds drain) {
+  if (stopped_) return;
+  stopped_ = true;
+  if (loop_) loop_->stop(drain);
+  // The workers finish what they hold; their completions wait in the
+  // (stopped) loop, which closes those connections when it is destroyed.
+  pool_->stop();
+  loop_.reset();
+  if (listener_) listener_->close();
+}
+
+bool HttpServer::reload_tls(const config::TlsConfig& tls, std::vector<std::string>& problems) {
+  if (!tls.enabled()) return true;
+  auto ctx = TlsContext::load(tls, problems);
+  if (!ctx) return false;
+  std::lock_guard<std::mutex> lock(tls_mu_);
+  tls_ = std::move(ctx);
+  return true;
+}
+
+std::shared_ptr<TlsContext> HttpServer::tls_context() const {
+  std::lock_guard<std::mutex> lock(tls_mu_);
+  return tls_;
+}
+
+LoopStats HttpServer::stats() const {
+  return loop_ ? loop_->stats() : LoopStats{};
+}
+
+std::size_t HttpServer::thread_count() const {
+  return pool_->thread_count() + (loop_ ? 1 : 0);
+}
+
+hub::Transport HttpServer::take_connection() {
+  return HttplibBridge::take_connection();
+}
+
+std::vector<std::string> front_door_changes(const config::ServerConfig& a,
+                                            const config::ServerConfig& b) {
+  std::vector<std::string> out;
+  auto check = [&](bool differ, const char* key) {
+    if (differ) out.push_back(key);
+  };
+  check(a.reuse_port != b.reuse_port, "server.reuse_port");
+  check(a.header_timeout != b.header_timeout, "server.header_timeout");
+  check(a.max_header_bytes != b.max_header_bytes, "server.max_header_bytes");
+  check(a.keepalive_timeout != b.keepalive_timeout, "server.keepalive_timeout");
+  check(a.keepalive_requests != b.keepalive_requests, "server.keepalive_requests");
+  check(a.max_request_body != b.max_request_body, "server.max_request_body");
+  check(a.body_timeout != b.body_timeout, "server.body_timeout");
+  check(a.max_connections != b.max_connections, "server.max_connections");
+  check(a.max_connections_per_ip != b.max_connections_per_ip, "server.max_connections_per_ip");
+  check(a.tls.enabled() != b.tls.enabled(), "server.tls (turning TLS on or off)");
+  return out;
 }
 
 }  // namespace pb::server

@@ -1,51 +1,100 @@
-// cpp-httplib's server with two changes that the stream plane needs, kept in
-// this one file:
+// The HTTP front door as main() and the API see it, assembled from the
+// server/ layer:
 //
-//  * Socket handoff. httplib serves a connection on a worker thread for as
-//    long as its response lasts. This subclass runs the connection loop
-//    itself (process_and_close_socket is virtual; process_request is
-//    protected), so a handler can take the socket away with take_socket():
-//    httplib's own response write for that request is then discarded, the
-//    worker returns to the pool, and the socket belongs to the hub.
-//  * A real listen backlog. Debian's compiled httplib listens with a backlog
-//    of 5; a reconnect storm of hundreds of clients would wait seconds on SYN
-//    retries. bind() re-issues listen(2) with the configured backlog.
+//   Listener        pollbridge's own listening socket (listener.h)
+//   ConnectionLoop  the epoll thread that accepts, runs TLS handshakes, reads
+//                   requests and writes responses (connection_loop.h)
+//   WorkerPool      server.workers threads that run buffered requests
+//                   (worker_pool.h)
+//   HttplibBridge   cpp-httplib's parser and router on those buffers
+//                   (httplib_bridge.h); handlers are registered on routes()
+//   TlsContext      the certificate and TLS settings, swapped on reload
+//                   (tls_context.h)
 //
-// TLS: this server speaks plain HTTP. The hub writes to raw sockets; serving
-// TLS would mean carrying the SSL* into the hub (a Transport beside the fd in
-// the hub session). Until that exists, terminate TLS in front of pollbridge.
-//
-// Threads: handlers run on httplib's worker pool; take_socket() only from a
-// handler.
+// Threads: construct, register routes, bind() and start() on the main
+// thread; reload_tls() and the accessors from any thread; stop() once, from
+// the main thread.
 #pragma once
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "hub/transport.h"
+#include "server/connection_limits.h"
+#include "server/connection_loop.h"
 
 namespace pb::server {
 
-class HttpServer : public httplib::Server {
+class HttplibBridge;
+class Listener;
+class TlsContext;
+class WorkerPool;
+
+// Descriptors kept free of connections when server.max_connections is 0
+// (automatic): the state store, upstream polls, the log, the reserve.
+constexpr std::size_t kReservedFds = 256;
+
+class HttpServer {
  public:
-  HttpServer(std::size_t workers, int backlog);
+  explicit HttpServer(const config::ServerConfig& cfg);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds host:port (0 = any free port) and listens with the configured
-  // backlog. Returns the bound port, or -1.
-  int bind(const std::string& host, int port);
-  // Accepts connections until stop(); blocks.
-  bool serve();
+  // Where the API registers its handlers (before start()).
+  httplib::Server& routes();
 
-  // From inside a request handler: takes the connection's socket away from
-  // httplib and returns it (the caller now owns it). Returns -1 when not
-  // called from a handler of an HttpServer.
-  static int take_socket();
+  // Loads server.tls (if set). False with "file:line:col: ..." problems.
+  bool load_tls(std::vector<std::string>& problems);
+  // Binds the configured address; returns the bound port. Throws ListenError.
+  int bind();
+  // Starts the connection loop and the workers (returns at once).
+  void start();
+  // Stops accepting, lets requests in progress finish for up to `drain`,
+  // closes every connection the front door holds (SSE sessions belong to the
+  // hub) and joins its threads.
+  void stop(std::chrono::milliseconds drain);
+
+  // A new certificate and settings for new connections; open ones keep
+  // theirs. On failure nothing changes and `problems` says why.
+  bool reload_tls(const config::TlsConfig& tls, std::vector<std::string>& problems);
+  bool tls_enabled() const { return cfg_.tls.enabled(); }
+  std::shared_ptr<TlsContext> tls_context() const;
+
+  LoopStats stats() const;
+  const ConnectionLimits& limits() const { return *limits_; }
+  // Threads of the front door: the loop and the workers.
+  std::size_t thread_count() const;
+
+  // From inside a request handler: takes the connection for the hub.
+  static hub::Transport take_connection();
 
  private:
-  bool process_and_close_socket(socket_t sock) override;
-  bool wait_for_request(socket_t sock, bool first) const;
-
-  int backlog_;
+  config::ServerConfig cfg_;
+  std::unique_ptr<HttplibBridge> bridge_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<Listener> listener_;
+  std::shared_ptr<ConnectionLimits> limits_;
+  std::unique_ptr<ConnectionLoop> loop_;
+  mutable std::mutex tls_mu_;
+  std::shared_ptr<TlsContext> tls_;
+  bool stopped_ = false;
 };
+
+// Raises the soft open-file limit to the hard one (a proxy needs one
+// descriptor per connection) and returns the resulting soft limit.
+std::size_t raise_open_file_limit();
+
+// Front-door settings that differ between two configs and need a restart to
+// apply (a reload reports them in needs_restart).
+std::vector<std::string> front_door_changes(const config::ServerConfig& a,
+                                            const config::ServerConfig& b);
 
 }  // namespace pb::server

@@ -195,7 +195,7 @@ void sync(Hub& hub) {
   std::vector<int> peers;
   for (std::size_t i = 0; i < hub.thread_count(); ++i) {
     Pair p = socket_pair();
-    ASSERT_TRUE(hub.attach(probe_feed, p.hub, {buf("sync")}, nullptr));
+    ASSERT_TRUE(hub.attach(probe_feed, Transport::plain(p.hub), {buf("sync")}, nullptr));
     peers.push_back(p.peer);
   }
   for (int fd : peers) {
@@ -263,8 +263,8 @@ TEST(HubTest, SessionAttachedAfterEventKGetsItsPreambleThenExactlyTheLaterEvents
           std::string head = "HTTP/1.1 200 OK " + std::to_string(f) + "/" + std::to_string(k);
           std::string retry = "\r\n\r\nretry: 1000\n\n";
           s.expected = head + retry;
-          hub.attach(feeds[static_cast<std::size_t>(f)], p.hub, {buf(head), buf(retry)},
-                     count_into(s.closes));
+          hub.attach(feeds[static_cast<std::size_t>(f)], Transport::plain(p.hub),
+                     {buf(head), buf(retry)}, count_into(s.closes));
           s.reader = std::make_unique<Reader>(p.peer);
           mine.push_back(std::move(s));
         }
@@ -304,10 +304,10 @@ TEST(HubTest, SessionAttachedWhileAnotherLagsStartsAtTheNewestEvent) {
   FeedId feed = hub.create_feed();
   Pair lag = socket_pair(kTinySndbuf);
   Fd lag_peer(lag.peer);
-  ASSERT_TRUE(hub.attach(feed, lag.hub, {}, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(lag.hub), {}, nullptr));
   for (int k = 0; k < 20; ++k) hub.publish(feed, buf(event_text(0, k, 2000)));
   Pair p = socket_pair();
-  ASSERT_TRUE(hub.attach(feed, p.hub, {buf("pre\n")}, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(p.hub), {buf("pre\n")}, nullptr));
   Reader reader(p.peer);
   std::string expected = "pre\n";
   for (int k = 20; k < 25; ++k) {
@@ -335,8 +335,8 @@ TEST(HubTest, PendingEventsGoOutWholeAndInOrderThroughPartialWrites) {
                                   buf("retry: 1000\n\n")};
   std::string expected;
   for (const auto& b : preamble) expected += *b;
-  ASSERT_TRUE(hub.attach(feed, live.hub, preamble, nullptr));
-  ASSERT_TRUE(hub.attach(feed, late.hub, preamble, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(live.hub), preamble, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(late.hub), preamble, nullptr));
   preamble.clear();
   Reader live_reader(live.peer, 1000);
   for (int k = 0; k < 400; ++k) {
@@ -397,7 +397,7 @@ TEST(HubTest, EventsPendingTogetherAreGatheredIntoFewWrites) {
 
   FeedId feed = hub.create_feed();
   Pair p = socket_pair(kTinySndbuf);
-  ASSERT_TRUE(hub.attach(feed, p.hub, {}, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(p.hub), {}, nullptr));
   // The first event fills the socket; the next 300 wait behind it.
   std::string expected = event_text(0, 0, 64000);
   hub.publish(feed, buf(expected));
@@ -443,8 +443,8 @@ void stuck_client_is_evicted_and_reader_undisturbed(const StuckCase& c) {
   Pair live = socket_pair(kTinySndbuf);
   Counter stuck_closes = counter();
   Counter live_closes = counter();
-  ASSERT_TRUE(hub.attach(feed, stuck.hub, {}, count_into(stuck_closes)));
-  ASSERT_TRUE(hub.attach(feed, live.hub, {}, count_into(live_closes)));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(stuck.hub), {}, count_into(stuck_closes)));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(live.hub), {}, count_into(live_closes)));
   Reader reader(live.peer);
   std::string expected;
   constexpr int kEvents = 200;
@@ -502,7 +502,7 @@ TEST(HubTest, EventLargerThanTheByteBacklogStillReachesAClientThatKeepsUp) {
   hub.start();
   FeedId feed = hub.create_feed();
   Pair live = socket_pair(kTinySndbuf);
-  ASSERT_TRUE(hub.attach(feed, live.hub, {}, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(live.hub), {}, nullptr));
   Reader reader(live.peer);
   std::string expected;
   for (int k = 0; k < 10; ++k) {
@@ -531,9 +531,9 @@ TEST(HubTest, StuckClientKeepsAtMostItsBacklogOfEventsAlive) {
   Pair a = socket_pair();
   Pair b = socket_pair();
   // Round-robin: the stuck client shares a thread with `b`; `a` has the other.
-  ASSERT_TRUE(hub.attach(feed, stuck.hub, {}, nullptr));
-  ASSERT_TRUE(hub.attach(feed, a.hub, {}, nullptr));
-  ASSERT_TRUE(hub.attach(feed, b.hub, {}, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(stuck.hub), {}, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(a.hub), {}, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(b.hub), {}, nullptr));
   Reader ra(a.peer);
   Reader rb(b.peer);
   std::vector<std::weak_ptr<const std::string>> published;
@@ -570,8 +570,8 @@ TEST(HubTest, ClientWhoseSocketTakesNothingForFourHeartbeatsIsDropped) {
   Fd stuck_peer(stuck.peer);
   Pair live = socket_pair(kTinySndbuf);
   Counter stuck_closes = counter();
-  ASSERT_TRUE(hub.attach(feed, stuck.hub, {}, count_into(stuck_closes)));
-  ASSERT_TRUE(hub.attach(feed, live.hub, {}, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(stuck.hub), {}, count_into(stuck_closes)));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(live.hub), {}, nullptr));
   Reader reader(live.peer);
   std::string expected;
   for (int k = 0; k < 40; ++k) {  // 160 KB: far more than the stuck socket holds
@@ -610,7 +610,7 @@ TEST(HubTest, HeartbeatsGoOnlyBetweenEventsAndKeepIdleSessionsAlive) {
   // while the session is in the middle of a buffer.
   std::vector<std::string> items = {event_text(98, 0, 12000)};
   for (int k = 0; k < 4; ++k) items.push_back(event_text(0, k, 12000));
-  ASSERT_TRUE(hub.attach(feed, p.hub, {buf(items[0])}, nullptr));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(p.hub), {buf(items[0])}, nullptr));
   Reader reader(p.peer, 16384, std::chrono::milliseconds(150));
   std::size_t total = 0;
   for (const auto& s : items) total += s.size();
@@ -652,14 +652,15 @@ TEST(HubTest, CloseFeedWritesWhatIsPendingThenClosesThatFeedsSessionsOnly) {
   for (int i = 0; i < 3; ++i) {  // do not read before the feed is closed
     late.push_back(socket_pair(kTinySndbuf));
     late_closes.push_back(counter());
-    ASSERT_TRUE(hub.attach(a, late.back().hub, {buf("pre\n")}, count_into(late_closes.back())));
+    ASSERT_TRUE(hub.attach(a, Transport::plain(late.back().hub), {buf("pre\n")},
+                           count_into(late_closes.back())));
   }
   Pair live_a = socket_pair();
   Pair live_b = socket_pair();
   Counter closes_a = counter();
   Counter closes_b = counter();
-  ASSERT_TRUE(hub.attach(a, live_a.hub, {buf("pre\n")}, count_into(closes_a)));
-  ASSERT_TRUE(hub.attach(b, live_b.hub, {}, count_into(closes_b)));
+  ASSERT_TRUE(hub.attach(a, Transport::plain(live_a.hub), {buf("pre\n")}, count_into(closes_a)));
+  ASSERT_TRUE(hub.attach(b, Transport::plain(live_b.hub), {}, count_into(closes_b)));
   Reader reader_a(live_a.peer);
   Reader reader_b(live_b.peer);
   std::string expected_a = "pre\n";
@@ -704,7 +705,7 @@ TEST(HubTest, CloseFeedClosesCaughtUpSessionsAtOnceAndTheHubGoesOn) {
   for (int i = 0; i < 3; ++i) {
     Pair p = socket_pair();
     closes.push_back(counter());
-    ASSERT_TRUE(hub.attach(feed, p.hub, {}, count_into(closes.back())));
+    ASSERT_TRUE(hub.attach(feed, Transport::plain(p.hub), {}, count_into(closes.back())));
     readers.push_back(std::make_unique<Reader>(p.peer));
   }
   std::string ev = event_text(0, 0, 500);
@@ -719,7 +720,7 @@ TEST(HubTest, CloseFeedClosesCaughtUpSessionsAtOnceAndTheHubGoesOn) {
   // Another feed on the same thread still works.
   FeedId other = hub.create_feed();
   Pair p = socket_pair();
-  ASSERT_TRUE(hub.attach(other, p.hub, {}, nullptr));
+  ASSERT_TRUE(hub.attach(other, Transport::plain(p.hub), {}, nullptr));
   Reader r(p.peer);
   hub.publish(other, buf(ev));
   ASSERT_TRUE(r.wait_size(ev.size()));
@@ -737,8 +738,8 @@ TEST(HubTest, StopWritesWhatIsPendingClosesEverySessionAndRunsOnCloseOnce) {
   for (int i = 0; i < 6; ++i) {
     pairs.push_back(socket_pair(kTinySndbuf));
     closes.push_back(counter());
-    ASSERT_TRUE(
-        hub.attach(feeds[i % 2], pairs.back().hub, {buf("pre\n")}, count_into(closes.back())));
+    ASSERT_TRUE(hub.attach(feeds[i % 2], Transport::plain(pairs.back().hub), {buf("pre\n")},
+                           count_into(closes.back())));
   }
   std::string expected[2] = {"pre\n", "pre\n"};
   for (int k = 0; k < 20; ++k) {
@@ -761,7 +762,7 @@ TEST(HubTest, StopWritesWhatIsPendingClosesEverySessionAndRunsOnCloseOnce) {
   // A stopped hub refuses new sessions, closing the socket and running on_close.
   Pair p = socket_pair();
   Counter late = counter();
-  EXPECT_FALSE(hub.attach(feeds[0], p.hub, {buf("pre\n")}, count_into(late)));
+  EXPECT_FALSE(hub.attach(feeds[0], Transport::plain(p.hub), {buf("pre\n")}, count_into(late)));
   EXPECT_EQ(late->load(), 1);
   std::string got;
   EXPECT_TRUE(drain_to_eof(p.peer, &got));
@@ -786,7 +787,8 @@ TEST(HubTest, StopGivesEveryThreadTheDrainBudgetAtTheSameTime) {
   for (std::size_t i = 0; i < kThreads; ++i) {  // one per thread (round-robin)
     stuck.push_back(socket_pair(kTinySndbuf));
     closes.push_back(counter());
-    ASSERT_TRUE(hub.attach(feed, stuck.back().hub, {}, count_into(closes.back())));
+    ASSERT_TRUE(
+        hub.attach(feed, Transport::plain(stuck.back().hub), {}, count_into(closes.back())));
   }
   for (int k = 0; k < 20; ++k) hub.publish(feed, buf(event_text(0, k, 4000)));
   sync(hub);
@@ -821,7 +823,7 @@ TEST(HubTest, AttachRacingWithStopStillClosesTheSocketAndRunsOnCloseOnce) {
           while (!go) std::this_thread::yield();
           for (int i = 0; i < 5000; ++i) {
             Pair p = socket_pair();
-            bool ok = hub.attach(feed, p.hub, {buf("x")}, count_into(closes));
+            bool ok = hub.attach(feed, Transport::plain(p.hub), {buf("x")}, count_into(closes));
             attaches.fetch_add(1);
             ::close(p.peer);
             if (!ok) break;

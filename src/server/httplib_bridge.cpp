@@ -1,0 +1,102 @@
+#include "server/httplib_bridge.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace pb::server {
+namespace {
+
+thread_local HttplibBridge::Exchange* tl_exchange = nullptr;
+
+// httplib::Stream over one buffered request; collects the response.
+class BufferedStream : public httplib::Stream {
+ public:
+  explicit BufferedStream(HttplibBridge::Exchange& ex) : ex_(ex) {}
+
+  bool is_readable() const override { return pos_ < ex_.request.size(); }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    // End of stream after the request: httplib cannot read past it.
+    std::size_t n = std::min(size, ex_.request.size() - pos_);
+    std::memcpy(ptr, ex_.request.data() + pos_, n);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!ex_.taken) ex_.response.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = ex_.remote_ip;
+    port = ex_.remote_port;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = ex_.local_ip;
+    port = ex_.local_port;
+  }
+  socket_t socket() const override { return ex_.io && ex_.io->valid() ? ex_.io->fd() : -1; }
+
+ private:
+  HttplibBridge::Exchange& ex_;
+  std::size_t pos_ = 0;
+};
+
+// Whether the response head (httplib's own output) says Connection: close.
+bool says_close(const std::string& response) {
+  std::size_t end = response.find("\r\n\r\n");
+  std::string_view head(response.data(), end == std::string::npos ? response.size() : end);
+  std::size_t at = 0;
+  while ((at = head.find("\r\n", at)) != std::string_view::npos) {
+    at += 2;
+    static constexpr std::string_view kName = "connection:";
+    if (head.size() - at < kName.size()) break;
+    bool match = true;
+    for (std::size_t i = 0; i < kName.size() && match; ++i) {
+      match = std::tolower(static_cast<unsigned char>(head[at + i])) == kName[i];
+    }
+    if (!match) continue;
+    std::size_t start = at + kName.size();
+    std::size_t eol = head.find("\r\n", at);
+    std::size_t stop = eol == std::string_view::npos ? head.size() : eol;
+    std::string value(head.substr(start, stop - start));
+    std::transform(value.begin(), value.end(), value.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (value.find("close") != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+HttplibBridge::HttplibBridge(std::chrono::seconds keepalive_timeout, std::size_t keepalive_requests,
+                             std::size_t max_request_body) {
+  keep_alive_timeout_sec_ = static_cast<time_t>(keepalive_timeout.count());
+  keep_alive_max_count_ = keepalive_requests;
+  payload_max_length_ = max_request_body;
+}
+
+void HttplibBridge::handle(Exchange& ex) {
+  BufferedStream strm(ex);
+  tl_exchange = &ex;
+  bool closed = false;
+  process_request(strm, ex.close, closed,
+                  [](httplib::Request& req) { req.headers.erase("Expect"); });
+  tl_exchange = nullptr;
+  if (ex.taken) {
+    ex.response.clear();
+    return;
+  }
+  ex.close_after = ex.close || says_close(ex.response);
+}
+
+hub::Transport HttplibBridge::take_connection() {
+  Exchange* ex = tl_exchange;
+  if (ex == nullptr || ex->taken || ex->io == nullptr || !ex->io->valid()) return {};
+  ex->taken = true;
+  ex->response.clear();
+  if (ex->on_take) ex->on_take(*ex->io);
+  return std::move(*ex->io);
+}
+
+}  // namespace pb::server

@@ -1,0 +1,74 @@
+// The one place that runs cpp-httplib's request processing outside its own
+// server loop (checked against the 0.11.4 sources, Debian 12).
+//
+// httplib::Server::process_request(Stream&, close_connection,
+// connection_closed, setup_request) is protected and reads only through
+// httplib::Stream: the request line and headers byte by byte, the body by
+// Content-Length. This subclass calls it on a worker thread with a Stream
+// that returns one request the connection loop has already buffered in full
+// (head and body) and then end-of-stream, and that collects what httplib
+// writes. httplib therefore parses, routes and answers exactly as usual, but
+// it can never read past the request (pipelined bytes stay with the loop) and
+// never waits on a socket. The signature changes in later httplib versions;
+// nothing else in pollbridge calls it.
+//
+// Around the call:
+//  * `Expect` is removed before routing (setup_request): the loop has
+//    already answered 100-continue and read the body, so httplib must not
+//    write an interim response into the collected bytes.
+//  * close_connection is the loop's decision (the client asked to close, the
+//    keep-alive request budget is spent, shutdown): httplib then writes
+//    `Connection: close` and no `Keep-Alive`. A handler that sets
+//    `Connection: close` itself closes the connection too (the API strips
+//    httplib's `Keep-Alive` header from such a response).
+//  * A handler that accepts an SSE request calls take_connection(): the
+//    connection (plain socket or TLS session) leaves the loop for the hub and
+//    whatever httplib writes for that request is dropped.
+//
+// Threads: handle() on the request workers, concurrently; routes and handlers
+// are registered on the main thread before the server starts.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "hub/transport.h"
+
+namespace pb::server {
+
+class HttplibBridge : public httplib::Server {
+ public:
+  // One request and its answer.
+  struct Exchange {
+    std::string_view request;  // exactly one request: head and body
+    bool close = false;        // the connection closes after this response
+    hub::Transport* io = nullptr;
+    // Runs on the handler's thread when a handler takes the connection.
+    std::function<void(hub::Transport&)> on_take;
+    std::string remote_ip;
+    int remote_port = 0;
+    std::string local_ip;
+    int local_port = 0;
+
+    std::string response;      // the bytes to write (empty when taken)
+    bool taken = false;        // the connection went to the hub
+    bool close_after = false;  // the response says Connection: close
+  };
+
+  // The values httplib announces in its Keep-Alive response header.
+  HttplibBridge(std::chrono::seconds keepalive_timeout, std::size_t keepalive_requests,
+                std::size_t max_request_body);
+
+  void handle(Exchange& ex);
+
+  // From inside a request handler: takes the connection away for the hub.
+  // Returns an invalid Transport outside a handler or when already taken.
+  static hub::Transport take_connection();
+};
+
+}  // namespace pb::server

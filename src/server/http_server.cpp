@@ -13,7 +13,7 @@ namespace pb::server {
 namespace {
 
 std::chrono::seconds whole_seconds(config::Duration d) {
-  return std::chrono::duration_cast<std::chrono::seconds>(d);
+  return std::chrono::ceil<std::chrono::seconds>(d);  // announced in whole seconds
 }
 
 }  // namespace

@@ -32,20 +32,45 @@ SseClient::SseClient(int port, const std::string& target, const Headers& headers
     fd_ = -1;
     return;
   }
+  if (send_request(port, target, headers, host)) {
+    read_head(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  }
+}
+
+SseClient::SseClient(const TlsClientOptions& tls, int port, const std::string& target,
+                     const Headers& headers) {
+  tls_ = std::make_unique<TlsConn>(port, tls);
+  if (!tls_->ok()) {
+    tls_.reset();
+    return;
+  }
+  fd_ = tls_->fd();
+  if (send_request(port, target, headers, tls.server_name)) {
+    read_head(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  }
+}
+
+bool SseClient::send_request(int port, const std::string& target, const Headers& headers,
+                             const std::string& host) {
   std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
                     "\r\nAccept: text/event-stream\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   req += "\r\n";
+  if (tls_) {
+    if (tls_->send(req)) return true;
+    close();
+    return false;
+  }
   std::size_t off = 0;
   while (off < req.size()) {
     ssize_t w = ::send(fd_, req.data() + off, req.size() - off, MSG_NOSIGNAL);
     if (w <= 0) {
       close();
-      return;
+      return false;
     }
     off += static_cast<std::size_t>(w);
   }
-  read_head(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  return true;
 }
 
 SseClient::~SseClient() {
@@ -53,7 +78,11 @@ SseClient::~SseClient() {
 }
 
 void SseClient::close() {
-  if (fd_ >= 0) ::close(fd_);
+  if (tls_) {
+    tls_.reset();  // closes its socket
+  } else if (fd_ >= 0) {
+    ::close(fd_);
+  }
   fd_ = -1;
 }
 
@@ -62,6 +91,11 @@ bool SseClient::read_more(std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   if (left.count() < 0) return false;
+  if (tls_) {
+    int n = tls_->recv(buf_, left);
+    if (n == 0) eof_ = true;
+    return n > 0;
+  }
   pollfd p{fd_, POLLIN, 0};
   int r = ::poll(&p, 1, static_cast<int>(left.count()));
   if (r <= 0) return false;

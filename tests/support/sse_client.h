@@ -5,10 +5,13 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "support/tls_client.h"
 
 namespace pb::testing {
 
@@ -24,6 +27,9 @@ class SseClient {
 
   SseClient(int port, const std::string& target, const Headers& headers = {},
             const std::string& host = "127.0.0.1");
+  // The same over TLS.
+  SseClient(const TlsClientOptions& tls, int port, const std::string& target,
+            const Headers& headers = {});
   ~SseClient();
   SseClient(const SseClient&) = delete;
   SseClient& operator=(const SseClient&) = delete;
@@ -58,7 +64,11 @@ class SseClient {
   std::optional<SseEvent> parse();
   void line(const std::string& l, std::optional<SseEvent>& out);
 
+  bool send_request(int port, const std::string& target, const Headers& headers,
+                    const std::string& host);
+
   int fd_ = -1;
+  std::unique_ptr<TlsConn> tls_;
   int status_ = 0;
   Headers headers_;
   std::string buf_;  // unparsed body bytes

@@ -20,13 +20,16 @@ inline bool wait_until(const std::function<bool()>& pred,
 }
 
 // A test config: port 0, short heartbeat and retry, an admin token, state
-// in memory; `top` is added at the top level, `streams` is the list body.
-inline std::string config_with(const std::string& streams, const std::string& top = "") {
+// in memory; `top` is added at the top level, `server` to the server section
+// (indented by the caller with 2 spaces), `streams` is the list body.
+inline std::string config_with(const std::string& streams, const std::string& top = "",
+                               const std::string& server = "") {
   return "server:\n"
          "  listen: \"127.0.0.1:0\"\n"
          "  heartbeat: 1s\n"
          "  retry: 500ms\n"
-         "  admin_token: test-token\n"
+         "  admin_token: test-token\n" +
+         server +
          "history: 100\n"
          "state: { dir: \"\" }\n" +
          top + "streams:\n" + streams;
@@ -35,9 +38,10 @@ inline std::string config_with(const std::string& streams, const std::string& to
 // One stream named `s`; `extra` is appended to its entry (indented by the
 // caller with 4 spaces).
 inline std::string one_stream_config(const std::string& url, const std::string& extra = "",
-                                     const std::string& top = "") {
+                                     const std::string& top = "", const std::string& server = "") {
   return config_with(
-      "  - name: s\n    url: " + url + "\n    interval: 100ms\n    timeout: 2s\n" + extra, top);
+      "  - name: s\n    url: " + url + "\n    interval: 100ms\n    timeout: 2s\n" + extra, top,
+      server);
 }
 
 }  // namespace pb::testing

@@ -1,6 +1,7 @@
 #include "server/tls_context.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -122,21 +123,30 @@ std::shared_ptr<TlsContext> TlsContext::load(const config::TlsConfig& cfg,
   } else {
     cert_ok = true;
   }
-  bool key_ok = false;
+  // The key is read on its own first, so that one that does not belong to
+  // the certificate is told apart from one that cannot be read.
+  EVP_PKEY* pkey = nullptr;
   if (std::string why = unreadable(cfg.key); !why.empty()) {
     problem(cfg.key_where, "key", "cannot read \"" + cfg.key + "\": " + why);
-  } else if (SSL_CTX_use_PrivateKey_file(ctx, cfg.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    problem(cfg.key_where, "key",
-            "\"" + cfg.key + "\" holds no usable PEM private key (encrypted keys are not " +
-                "supported): " + openssl_reason());
-  } else {
-    key_ok = true;
+  } else if (BIO* in = BIO_new_file(cfg.key.c_str(), "r"); in != nullptr) {
+    pkey = PEM_read_bio_PrivateKey(in, nullptr, no_password, nullptr);
+    BIO_free(in);
+    if (pkey == nullptr) {
+      problem(cfg.key_where, "key",
+              "\"" + cfg.key + "\" holds no usable PEM private key (encrypted keys are not " +
+                  "supported): " + openssl_reason());
+    }
   }
-  if (cert_ok && key_ok && SSL_CTX_check_private_key(ctx) != 1) {
-    problem(cfg.key_where, "key",
-            "\"" + cfg.key + "\" does not match the certificate in \"" + cfg.cert + "\"");
+  if (pkey != nullptr && cert_ok) {
+    X509* leaf = SSL_CTX_get0_certificate(ctx);
+    if (leaf == nullptr || X509_check_private_key(leaf, pkey) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
+      problem(cfg.key_where, "key",
+              "\"" + cfg.key + "\" does not match the certificate in \"" + cfg.cert + "\"");
+    }
     ERR_clear_error();
   }
+  EVP_PKEY_free(pkey);
   if (cert_ok) {
     X509* leaf = SSL_CTX_get0_certificate(ctx);
     if (leaf != nullptr) {

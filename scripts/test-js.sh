@@ -72,4 +72,4 @@ cd tests/js
 say "installing the pinned npm packages (npm ci)"
 npm ci --no-audit --no-fund --ignore-scripts
 say "running the tests against $PB_BINARY"
-exec node --test "$@" client.test.mjs eventsource.test.mjs browser.test.mjs
+exec node --test "$@" client.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { FakeUpstream, Pollbridge, repoRoot, waitFor } from './lib/harness.mjs';
+import { FakeUpstream, Pollbridge, makeTestCertificates, repoRoot, waitFor } from './lib/harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // These machines reach no network: keep Chromium from trying.
@@ -205,6 +205,42 @@ describe('the example page in headless Chromium', () => {
     } finally {
       await muxPage.close();
       await mux.dispose();
+    }
+  });
+  test('the example page works over HTTPS served by pollbridge itself', async () => {
+    const certs = makeTestCertificates();
+    const secure = await new Pollbridge({
+      streams: [{ name: 'orders', url: upstream.url('/api/orders'), interval: '100ms', key: 'id', ignore: ['/updatedAt'] }],
+      server: { static_dir: path.join(repoRoot, 'examples', 'web'), tls: { cert: certs.cert, key: certs.key } },
+    }).start();
+    // The test CA is not in Chromium's store: accept its certificate here.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const securePage = await context.newPage();
+    const secureErrors = [];
+    securePage.on('pageerror', (error) => secureErrors.push(error.message));
+    try {
+      const response = await securePage.goto(`https://localhost:${secure.port}/`);
+      assert.equal(response.status(), 200);
+      assert.equal(response.url().startsWith('https://'), true);
+      const secureState = () => securePage.evaluate(() => JSON.parse(JSON.stringify(window.pollbridgeState)));
+      const follows = async (what) =>
+        waitFor(
+          async () => {
+            assert.deepEqual((await secureState()).document, shown(doc));
+            return true;
+          },
+          { what },
+        );
+      await follows('the snapshot over HTTPS');
+      assert.equal(await securePage.locator('#connection').textContent(), 'open');
+      setDoc({ orders: [...doc.orders, order(9, 'new', 3.25)] }, 55);
+      await follows('a change over HTTPS');
+      assert.ok((await secureState()).counts.patch >= 1);
+      assert.deepEqual(secureErrors, []);
+    } finally {
+      await context.close();
+      await secure.dispose();
+      certs.dispose();
     }
   });
 });

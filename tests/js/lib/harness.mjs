@@ -1,7 +1,7 @@
 // Test harness shared by the JavaScript end-to-end tests: a fake legacy
 // backend that the test controls exactly, the real pollbridge binary started
 // on a free port with a generated config, and small waiting helpers.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -214,4 +214,28 @@ export class Pollbridge {
       { what: `stream ${name} to pass ${events} events` },
     );
   }
+}
+
+/**
+ * A test CA and a server certificate it signed for localhost and 127.0.0.1,
+ * made with the openssl command line in a fresh folder. Returns the paths
+ * {dir, ca, cert, key} and a `dispose()` that removes the folder.
+ */
+export function makeTestCertificates() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pollbridge-certs-'));
+  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const key = (file) => run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file);
+  key('ca.key');
+  key('server.key');
+  run('req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=pollbridge-js-test-ca');
+  run('req', '-new', '-key', 'server.key', '-subj', '/CN=localhost', '-out', 'server.csr');
+  writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'server.pem');
+  return {
+    dir,
+    ca: path.join(dir, 'ca.pem'),
+    cert: path.join(dir, 'server.pem'),
+    key: path.join(dir, 'server.key'),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

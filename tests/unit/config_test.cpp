@@ -270,6 +270,16 @@ TEST(ConfigTest, ShippedConfigShowsTheDefaults) {
   EXPECT_EQ(a.server.cors_origins, b.server.cors_origins);
   EXPECT_EQ(a.server.shutdown_timeout, b.server.shutdown_timeout);
   EXPECT_EQ(a.server.static_dir, b.server.static_dir);
+  EXPECT_EQ(a.server.reuse_port, b.server.reuse_port);
+  EXPECT_EQ(a.server.header_timeout, b.server.header_timeout);
+  EXPECT_EQ(a.server.max_header_bytes, b.server.max_header_bytes);
+  EXPECT_EQ(a.server.keepalive_timeout, b.server.keepalive_timeout);
+  EXPECT_EQ(a.server.keepalive_requests, b.server.keepalive_requests);
+  EXPECT_EQ(a.server.max_request_body, b.server.max_request_body);
+  EXPECT_EQ(a.server.body_timeout, b.server.body_timeout);
+  EXPECT_EQ(a.server.max_connections, b.server.max_connections);
+  EXPECT_EQ(a.server.max_connections_per_ip, b.server.max_connections_per_ip);
+  EXPECT_FALSE(a.server.tls.enabled());
   EXPECT_EQ(a.history, b.history);
   EXPECT_EQ(a.state.dir, b.state.dir);
   EXPECT_EQ(a.state.fsync, b.state.fsync);
@@ -1222,6 +1232,75 @@ TEST(ConfigUrlTest, RejectsBraceMisuse) {
   EXPECT_EQ(why, "must not contain control characters");
   EXPECT_FALSE(parse_url("http://h/\xc3\xa9", parts, why));
   EXPECT_EQ(why, "must not contain non-ASCII characters (percent-encode them)");
+}
+
+}  // namespace
+}  // namespace pb::config
+
+namespace pb::config {
+namespace {
+
+TEST(ConfigFrontDoorTest, DefaultsAreTheDocumentedOnes) {
+  const Config c = parse(kStream);
+  EXPECT_FALSE(c.server.reuse_port);
+  EXPECT_EQ(c.server.header_timeout, seconds(10));
+  EXPECT_EQ(c.server.max_header_bytes, 16u << 10);
+  EXPECT_EQ(c.server.keepalive_timeout, seconds(60));
+  EXPECT_EQ(c.server.keepalive_requests, 1000u);
+  EXPECT_EQ(c.server.max_request_body, 64u << 10);
+  EXPECT_EQ(c.server.body_timeout, seconds(30));
+  EXPECT_EQ(c.server.max_connections, 0u);
+  EXPECT_EQ(c.server.max_connections_per_ip, 0u);
+  EXPECT_FALSE(c.server.tls.enabled());
+}
+
+TEST(ConfigFrontDoorTest, KeysAreReadAndRangeChecked) {
+  const Config c = parse(
+      "server:\n  reuse_port: true\n  header_timeout: 2s\n  max_header_bytes: 8KiB\n"
+      "  keepalive_timeout: 0s\n  keepalive_requests: 5\n  max_request_body: 0\n"
+      "  body_timeout: 1s\n  max_connections: 100\n  max_connections_per_ip: 4\n" +
+      kStream);
+  EXPECT_TRUE(c.server.reuse_port);
+  EXPECT_EQ(c.server.header_timeout, seconds(2));
+  EXPECT_EQ(c.server.max_header_bytes, 8u << 10);
+  EXPECT_EQ(c.server.keepalive_timeout, seconds(0));
+  EXPECT_EQ(c.server.keepalive_requests, 5u);
+  EXPECT_EQ(c.server.max_request_body, 0u);
+  EXPECT_EQ(c.server.body_timeout, seconds(1));
+  EXPECT_EQ(c.server.max_connections, 100u);
+  EXPECT_EQ(c.server.max_connections_per_ip, 4u);
+  EXPECT_EQ(problems("server:\n  max_header_bytes: 100\n" + kStream),
+            "pb.yaml:2:21: server.max_header_bytes: 100 is out of range 1KiB..1MiB");
+  EXPECT_NE(problems("server:\n  header_timeout: 5ms\n" + kStream).find("header_timeout"),
+            std::string::npos);
+  EXPECT_NE(problems("server:\n  keepalive_requests: 0\n" + kStream).find("out of range"),
+            std::string::npos);
+}
+
+TEST(ConfigFrontDoorTest, TlsNeedsExistingCertAndKeyAndRefusesOldVersions) {
+  TempDir dir;
+  const std::string cert = dir.file("c.pem", "x");
+  const std::string key = dir.file("k.pem", "x");
+  const Config c = parse("server:\n  tls: { cert: \"" + cert + "\", key: \"" + key +
+                         "\", min_version: TLSv1.3, session_tickets: false }\n" + kStream);
+  EXPECT_TRUE(c.server.tls.enabled());
+  EXPECT_EQ(c.server.tls.cert, cert);
+  EXPECT_EQ(c.server.tls.min_version, "1.3");
+  EXPECT_FALSE(c.server.tls.session_tickets);
+  EXPECT_EQ(c.server.tls.cert_where.rfind("pb.yaml:2:", 0), 0u) << c.server.tls.cert_where;
+  EXPECT_NE(problems("server:\n  tls: { cert: \"" + cert + "\" }\n" + kStream).find("needs key"),
+            std::string::npos);
+  EXPECT_NE(problems("server:\n  tls: { cert: /nope.pem, key: \"" + key + "\" }\n" + kStream)
+                .find("\"/nope.pem\" does not exist"),
+            std::string::npos);
+  EXPECT_NE(problems("server:\n  tls: { cert: \"" + cert + "\", key: \"" + key +
+                     "\", min_version: \"1.1\" }\n" + kStream)
+                .find("TLS 1.0 and 1.1 are deprecated"),
+            std::string::npos);
+  EXPECT_NE(problems("server:\n  tls: { cert: \"" + cert + "\", key: \"" + key +
+                     "\", min_versoin: \"1.2\" }\n" + kStream)
+                .find("did you mean \"min_version\""),
+            std::string::npos);
 }
 
 }  // namespace

@@ -9,7 +9,10 @@
 # raises the fd limit and a few network sysctls (restored on exit), then for
 # each client count runs both servers in turn (the order alternates) under the
 # same event rate, payload and duration, plus the reconnect storm and
-# pollbridge's upstream-requests-per-interval check. Prints markdown tables
+# pollbridge's upstream-requests-per-interval check; then the front door's
+# three tables: connect rate, TLS fan-out (both servers with ssl on and the
+# same certificate) and held connections (idle keep-alive + slowloris up to
+# the fd limit, a newcomer's time to its first event). Prints markdown tables
 # and keeps them, the raw JSON results and the server logs in OUT_DIR.
 #
 # Environment:
@@ -20,6 +23,11 @@
 #   WARMUP=2             seconds of unmeasured publishing before that
 #   STORM_CLIENTS=5000   clients in the reconnect storm (0: skip)
 #   UPSTREAM_CLIENTS=10000  clients for the upstream-requests check (0: skip)
+#   RUNS="fanout connect tls held"  which parts to run (fanout: the client
+#                        counts above, the storm and the upstream check)
+#   CONNECT_CLIENTS="5000 19500" CONNECT_REPEAT=3   connect-rate table
+#   TLS_CLIENTS="1000 5000"      TLS fan-out table
+#   HELD_CLIENTS=max     held connections ("max": fd limit - 1000, rounded to 500)
 #   TARGETS="pollbridge nchan"
 #   BUILD_DIR=<repo>/build-bench   OUT_DIR=<BUILD_DIR>/bench-results/<time>
 #   PB_PORT=18080 NCHAN_PORT=18081 BACKEND_PORT=18082
@@ -51,6 +59,10 @@ if [[ $QUICK == 1 ]]; then
   STORM_CLIENTS=${STORM_CLIENTS:-200}
   UPSTREAM_CLIENTS=${UPSTREAM_CLIENTS:-200}
   UPSTREAM_INTERVALS=${UPSTREAM_INTERVALS:-3}
+  CONNECT_CLIENTS=${CONNECT_CLIENTS:-200}
+  CONNECT_REPEAT=${CONNECT_REPEAT:-1}
+  TLS_CLIENTS=${TLS_CLIENTS:-200}
+  HELD_CLIENTS=${HELD_CLIENTS:-400}
 fi
 CLIENTS=${CLIENTS:-"1000 5000 10000 max"}
 RATE=${RATE:-10}
@@ -61,6 +73,12 @@ STORM_CLIENTS=${STORM_CLIENTS:-5000}
 UPSTREAM_CLIENTS=${UPSTREAM_CLIENTS:-10000}
 UPSTREAM_INTERVALS=${UPSTREAM_INTERVALS:-10}
 TARGETS=${TARGETS:-"pollbridge nchan"}
+RUNS=${RUNS:-"fanout connect tls held"}
+CONNECT_CLIENTS=${CONNECT_CLIENTS:-"5000 19500"}
+CONNECT_REPEAT=${CONNECT_REPEAT:-3}
+TLS_CLIENTS=${TLS_CLIENTS:-"1000 5000"}
+HELD_CLIENTS=${HELD_CLIENTS:-max}
+TLS_ON=0  # set around a TLS run: both servers listen with the bench certificate
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results/$(date +%Y%m%d-%H%M%S)}
 PB_PORT=${PB_PORT:-18080}
@@ -115,7 +133,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- install ---
-PACKAGES=(nginx libnginx-mod-nchan cmake g++ ninja-build pkg-config
+PACKAGES=(nginx libnginx-mod-nchan openssl cmake g++ ninja-build pkg-config
   libcpp-httplib-dev libyaml-cpp-dev libssl-dev nlohmann-json3-dev libsqlite3-dev
   zlib1g-dev libbrotli-dev libgtest-dev procps)
 
@@ -208,6 +226,29 @@ for c in $CLIENTS; do
   [[ " ${COUNTS[*]} " == *" $c "* ]] || COUNTS+=("$c")
 done
 (( STORM_CLIENTS > MAX_CLIENTS )) && STORM_CLIENTS=$MAX_CLIENTS
+cap() {  # cap LIST: each count at most MAX_CLIENTS ("max" = MAX_CLIENTS)
+  local out=() c
+  for c in $1; do
+    [[ $c == max ]] && c=$MAX_CLIENTS
+    (( c > MAX_CLIENTS )) && c=$MAX_CLIENTS
+    out+=("$c")
+  done
+  echo "${out[*]}"
+}
+CONNECT_CLIENTS=$(cap "$CONNECT_CLIENTS")
+TLS_CLIENTS=$(cap "$TLS_CLIENTS")
+# Held: each process needs one descriptor per held connection; leave room
+# for the newcomers and the processes' own.
+[[ $HELD_CLIENTS == max ]] && HELD_CLIENTS=$(( (FD_LIMIT - 1000) / 500 * 500 ))
+
+# The certificate both servers present in TLS runs (self-signed, EC P-256:
+# the load client does not verify it; the cost measured is the server's).
+CERT="$RUN_DIR/bench-cert.pem"
+KEY="$RUN_DIR/bench-key.pem"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$KEY" -out "$CERT" 2>/dev/null || die "openssl could not make the bench certificate"
+chmod 644 "$CERT" "$KEY"
 (( UPSTREAM_CLIENTS > MAX_CLIENTS )) && UPSTREAM_CLIENTS=$MAX_CLIENTS
 
 mkdir -p "$OUT_DIR"
@@ -230,8 +271,14 @@ start_nginx() {
   local prefix="$RUN_DIR/nginx" i
   rm -rf "$prefix"
   mkdir -p "$prefix/tmp"
+  local ssl="" ssl_conf=""
+  if [[ $TLS_ON == 1 ]]; then
+    ssl="ssl"
+    ssl_conf="ssl_certificate $CERT; ssl_certificate_key $KEY; ssl_protocols TLSv1.2 TLSv1.3; ssl_prefer_server_ciphers on; ssl_session_tickets on;"
+  fi
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$NCHAN_PORT|g" -e "s|@NOFILE@|$FD_LIMIT|g" \
     -e "s|@WORKER_CONNECTIONS@|$((FD_LIMIT - 64))|g" -e "s|@BACKLOG@|$BACKLOG|g" \
+    -e "s|@SSL@|$ssl|g" -e "s|@SSL_CONF@|$ssl_conf|g" \
     "$BENCH_DIR/nginx-nchan.conf.in" > "$prefix/nginx.conf"
   "${NICE_CMD[@]}" nginx -p "$prefix" -c "$prefix/nginx.conf" -g 'daemon off;' >> "$RUN_DIR/nginx.log" 2>&1 &
   NGINX_PID=$!
@@ -251,8 +298,10 @@ stop_nginx() {
 }
 
 write_pb_config() {  # write_pb_config INTERVAL
+  local tls=""
+  [[ $TLS_ON == 1 ]] && tls="  tls: { cert: \"$CERT\", key: \"$KEY\" }"
   sed -e "s|@PORT@|$PB_PORT|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" -e "s|@TOKEN@|$TOKEN|g" \
-    -e "s|@INTERVAL@|$1|g" -e "s|@BACKLOG@|$BACKLOG|g" \
+    -e "s|@INTERVAL@|$1|g" -e "s|@BACKLOG@|$BACKLOG|g" -e "s|@TLS@|$tls|g" \
     "$BENCH_DIR/pollbridge.yaml.in" > "$RUN_DIR/pollbridge.yaml"
 }
 
@@ -283,7 +332,10 @@ run_loadgen() {  # run_loadgen ARGS...: in the background so the trap can stop i
   RUN_NO=$((RUN_NO + 1))
   RUN_LOG="$RUN_DIR/run-$RUN_NO.log"
   # Later arguments win: the run's own go after the common ones.
-  timeout "$RUN_TIMEOUT" "${NICE_CMD[@]}" "$LOADGEN" "${COMMON_ARGS[@]}" "$@" > /dev/null 2> "$RUN_LOG" &
+  local tls=()
+  [[ $TLS_ON == 1 ]] && tls=(--tls)
+  timeout "$RUN_TIMEOUT" "${NICE_CMD[@]}" "$LOADGEN" "${COMMON_ARGS[@]}" "${tls[@]}" "$@" \
+    > /dev/null 2> "$RUN_LOG" &
   LOADGEN_PID=$!
 }
 
@@ -355,9 +407,12 @@ if [[ " $TARGETS " == *" pollbridge "* ]]; then
   PB_VERSION=$("$POLLBRIDGE" --version 2>&1 | head -n 1) || PB_VERSION="(--version failed)"
 fi
 
-log "client counts: ${COUNTS[*]}; rate $RATE/s; payload $PAYLOAD B; $DURATION s per run"
+has_run() { [[ " $RUNS " == *" $1 "* ]]; }
+
+log "runs: $RUNS; client counts: ${COUNTS[*]}; rate $RATE/s; payload $PAYLOAD B; $DURATION s per run"
 storm_done=0
 i=0
+has_run fanout || COUNTS=()
 for n in "${COUNTS[@]}"; do
   extra=()
   if [[ $n == "$STORM_CLIENTS" ]]; then
@@ -369,12 +424,43 @@ for n in "${COUNTS[@]}"; do
   for t in "${order[@]}"; do run_target "$t" "$n" "${extra[@]}"; done
   i=$((i + 1))
 done
-if [[ $storm_done == 0 && $STORM_CLIENTS -gt 0 ]]; then
+if has_run fanout && [[ $storm_done == 0 && $STORM_CLIENTS -gt 0 ]]; then
   for t in $TARGETS; do run_target "$t" "$STORM_CLIENTS" --storm; done
 fi
-if [[ $UPSTREAM_CLIENTS -gt 0 && " $TARGETS " == *" pollbridge "* ]]; then
+if has_run fanout && [[ $UPSTREAM_CLIENTS -gt 0 && " $TARGETS " == *" pollbridge "* ]]; then
   run_pollbridge "$UPSTREAM_CLIENTS" 1s --mode upstream-count --interval-ms 1000 \
     --intervals "$UPSTREAM_INTERVALS" --rate 1
+fi
+
+# The front door. The order of the two servers alternates, as above.
+each_target() {  # each_target INDEX ARGS...: both servers, order alternating with INDEX
+  local k=$1 t
+  shift
+  local order=($TARGETS)
+  if (( k % 2 == 1 )); then order=($(printf '%s\n' "${order[@]}" | tac)); fi
+  for t in "${order[@]}"; do run_target "$t" "$@"; done
+}
+if has_run connect; then
+  k=0
+  for n in $CONNECT_CLIENTS; do
+    log "connect rate: $n clients, $CONNECT_REPEAT rounds"
+    each_target $k "$n" --mode connect --repeat "$CONNECT_REPEAT"
+    k=$((k + 1))
+  done
+fi
+if has_run tls; then
+  TLS_ON=1
+  k=0
+  for n in $TLS_CLIENTS; do
+    log "TLS fan-out: $n clients"
+    each_target $k "$n"
+    k=$((k + 1))
+  done
+  TLS_ON=0
+fi
+if has_run held; then
+  log "held connections: $HELD_CLIENTS (half idle keep-alive, half slowloris)"
+  each_target 0 "$HELD_CLIENTS" --mode held --newcomers 5 --settle 2
 fi
 
 # ----------------------------------------------------------------- report ---

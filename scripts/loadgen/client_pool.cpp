@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,7 +26,7 @@ constexpr int kMaxEvents = 1024;
 }  // namespace
 
 struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
-  enum class St : std::uint8_t { kIdle, kQueued, kConnecting, kHead, kStreaming, kRetryWait };
+  enum class St : std::uint8_t { kIdle, kQueued, kConnecting, kTls, kHead, kStreaming, kRetryWait };
   // Storm progress of this client.
   enum class Storm : std::uint8_t { kNone, kReconnecting, kResumed };
 
@@ -32,6 +34,7 @@ struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
   std::uint32_t index = 0;
   std::uint32_t generation = 0;  // bumped per socket; stale epoll events are ignored
   int fd = -1;
+  SSL* ssl = nullptr;
   St st = St::kIdle;
   HttpReader http;
   SseParser sse;
@@ -82,6 +85,7 @@ ClientPool::ClientPool(PoolOptions options, const std::atomic<std::uint64_t>& pu
 ClientPool::~ClientPool() {
   close_all();
   if (epfd_ >= 0) ::close(epfd_);
+  if (tls_ctx_) SSL_CTX_free(tls_ctx_);
 }
 
 bool ClientPool::init(std::string& error) {
@@ -90,6 +94,14 @@ bool ClientPool::init(std::string& error) {
   if (inet_pton(AF_INET, options_.host.c_str(), &server_.sin_addr) != 1) {
     error = "not a numeric IPv4 address: " + options_.host;
     return false;
+  }
+  if (options_.tls) {
+    tls_ctx_ = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(tls_ctx_, SSL_VERIFY_NONE, nullptr);
+    SSL_CTX_set_session_cache_mode(tls_ctx_, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_mode(tls_ctx_, SSL_MODE_RELEASE_BUFFERS);
+    static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    SSL_CTX_set_alpn_protos(tls_ctx_, kAlpn, sizeof kAlpn);
   }
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) {
@@ -107,6 +119,7 @@ bool ClientPool::init(std::string& error) {
 }
 
 void ClientPool::connect_all() {
+  closing_ = false;
   for (auto& c : conns_) {
     if (c->st == Conn::St::kIdle) {
       c->st = Conn::St::kQueued;
@@ -186,9 +199,16 @@ void ClientPool::close_fd(Conn& c, bool abortive) {
     linger lg{1, 0};
     ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
+  if (c.ssl) {
+    SSL_free(c.ssl);
+    c.ssl = nullptr;
+    ERR_clear_error();
+  }
   ::close(c.fd);  // also leaves the epoll set
   c.fd = -1;
-  if (c.st == Conn::St::kConnecting || c.st == Conn::St::kHead) --in_flight_;
+  if (c.st == Conn::St::kConnecting || c.st == Conn::St::kTls || c.st == Conn::St::kHead) {
+    --in_flight_;
+  }
   if (c.st == Conn::St::kStreaming) --streaming_;
   c.out.clear();
 }
@@ -228,6 +248,10 @@ void ClientPool::on_io(Conn& c, std::uint32_t events) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_writable(c);
     return;
   }
+  if (c.st == Conn::St::kTls) {
+    tls_handshake(c);
+    return;
+  }
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) on_readable(c);
 }
 
@@ -239,6 +263,54 @@ void ClientPool::on_writable(Conn& c) {
     fail(c, std::string("connect: ") + std::strerror(err));
     return;
   }
+  if (tls_ctx_ && !c.ssl) {
+    c.ssl = SSL_new(tls_ctx_);
+    SSL_set_fd(c.ssl, c.fd);
+    SSL_set_connect_state(c.ssl);
+    c.st = Conn::St::kTls;
+    tls_handshake(c);
+    return;
+  }
+  send_request(c);
+}
+
+void ClientPool::tls_handshake(Conn& c) {
+  ERR_clear_error();
+  const int r = SSL_do_handshake(c.ssl);
+  if (r == 1) {
+    send_request(c);
+    return;
+  }
+  switch (SSL_get_error(c.ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+      set_interest(c, EPOLLIN | EPOLLRDHUP);
+      return;
+    case SSL_ERROR_WANT_WRITE:
+      set_interest(c, EPOLLOUT);
+      return;
+    default:
+      fail(c, "TLS handshake failed");
+  }
+}
+
+void ClientPool::set_interest(Conn& c, std::uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = (static_cast<std::uint64_t>(c.generation) << 32) | c.index;
+  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void ClientPool::send_request(Conn& c) {
+  if (c.ssl) {
+    // A request of a few hundred bytes fits one record and the socket.
+    ERR_clear_error();
+    if (SSL_write(c.ssl, c.out.data(), static_cast<int>(c.out.size())) !=
+        static_cast<int>(c.out.size())) {
+      fail(c, "TLS write failed");
+      return;
+    }
+    c.out.clear();
+  }
   while (!c.out.empty()) {
     const ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
     if (w < 0) {
@@ -249,33 +321,55 @@ void ClientPool::on_writable(Conn& c) {
     c.out.erase(0, static_cast<std::size_t>(w));
   }
   c.out.shrink_to_fit();
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP;
-  ev.data.u64 = (static_cast<std::uint64_t>(c.generation) << 32) | c.index;
-  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
+  set_interest(c, EPOLLIN | EPOLLRDHUP);
   c.st = Conn::St::kHead;
 }
 
 void ClientPool::on_readable(Conn& c) {
-  const ssize_t n = ::read(c.fd, read_buf_.data(), read_buf_.size());
+  // Through TLS, everything OpenSSL has decrypted must be taken now: epoll
+  // only sees the socket.
+  do {
+    if (!read_once(c)) return;
+  } while (c.ssl && c.fd >= 0 && SSL_pending(c.ssl) > 0);
+}
+
+bool ClientPool::read_once(Conn& c) {
+  ssize_t n;
+  if (c.ssl) {
+    ERR_clear_error();
+    const int r = SSL_read(c.ssl, read_buf_.data(), static_cast<int>(read_buf_.size()));
+    if (r > 0) {
+      n = r;
+    } else {
+      const int e = SSL_get_error(c.ssl, r);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
+      n = e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+      errno = EPROTO;
+    }
+  } else {
+    n = ::read(c.fd, read_buf_.data(), read_buf_.size());
+  }
   if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return;
+    if (errno == EAGAIN || errno == EINTR) return false;
     fail(c, std::string("read: ") + std::strerror(errno));
-    return;
+    return false;
   }
   if (n == 0) {
     fail(c, c.st == Conn::St::kStreaming ? "stream closed by server"
                                          : "closed by server before the response head");
-    return;
+    return false;
   }
   const std::uint32_t gen = c.generation;
   const HttpReader::Status s = c.http.feed(read_buf_.data(), static_cast<std::size_t>(n), c);
-  if (c.generation != gen || c.fd < 0) return;  // closed from a callback
+  if (c.generation != gen || c.fd < 0) return false;  // closed from a callback
   if (s == HttpReader::Status::kError) {
     fail(c, "bad response: " + c.http.error());
+    return false;
   } else if (s == HttpReader::Status::kEnd) {
     fail(c, "response ended");
+    return false;
   }
+  return true;
 }
 
 bool ClientPool::on_head(Conn& c, const HttpReader& reader) {
@@ -389,7 +483,8 @@ void ClientPool::storm_tick(std::int64_t now) {
     c.storm_disconnect_ns = now;
     c.storm_target = c.have_seq ? c.last_seq : 0;
     // A client that is between connections keeps its own schedule.
-    if (c.st == Conn::St::kStreaming || c.st == Conn::St::kHead || c.st == Conn::St::kConnecting) {
+    if (c.st == Conn::St::kStreaming || c.st == Conn::St::kHead || c.st == Conn::St::kConnecting ||
+        c.st == Conn::St::kTls) {
       close_fd(c, false);
       c.st = Conn::St::kQueued;
       start_connect(c);

@@ -9,6 +9,9 @@
 // id, as EventSource does. The reconnect storm closes every client on a
 // schedule and tracks when each one has resumed.
 //
+// With `tls`, each connection runs a non-blocking TLS handshake before its
+// request and reads through OpenSSL.
+//
 // Single-threaded: everything runs on the thread that calls poll(); the only
 // shared datum is the publisher's atomic seq counter, read here.
 #pragma once
@@ -24,6 +27,8 @@
 #include <vector>
 
 #include "histogram.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
 #include "http_reader.h"
 #include "sse_parser.h"
 
@@ -44,6 +49,9 @@ struct PoolOptions {
   int reconnect_delay_ms = 100;
   // Print the first this many gaps / duplicates to stderr, with context.
   int log_anomalies = 0;
+  // Speak TLS (OpenSSL, a full handshake per connection, the certificate
+  // not verified: the benchmark measures the server, not the chain).
+  bool tls = false;
 };
 
 enum class Phase : int { kSetup = 0, kSteady = 1, kStorm = 2 };
@@ -118,9 +126,13 @@ class ClientPool {
   friend struct Conn;
 
   void start_connect(Conn& c);
+  void tls_handshake(Conn& c);
+  void send_request(Conn& c);
+  void set_interest(Conn& c, std::uint32_t events);
   void on_io(Conn& c, std::uint32_t events);
   void on_writable(Conn& c);
   void on_readable(Conn& c);
+  bool read_once(Conn& c);  // false: nothing more now (or the connection failed)
   bool on_head(Conn& c, const HttpReader& reader);
   void on_event(Conn& c, const SseEvent& event);
   void fail(Conn& c, const std::string& why);
@@ -133,6 +145,7 @@ class ClientPool {
   const std::atomic<std::uint64_t>& published_;
   sockaddr_in server_{};
   int epfd_ = -1;
+  SSL_CTX* tls_ctx_ = nullptr;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::deque<std::uint32_t> connect_queue_;
   std::deque<std::pair<std::int64_t, std::uint32_t>> retry_queue_;  // (due, index), FIFO

@@ -33,6 +33,7 @@
 #include <thread>
 
 #include "client_pool.h"
+#include "front_door_runs.h"
 #include "proc_stats.h"
 #include "publisher.h"
 #include "report.h"
@@ -75,7 +76,11 @@ publishing:
   --token TOKEN             pollbridge's admin token
   --backend-port PORT       port of the embedded legacy backend (pollbridge target)
 run:
-  --mode fanout|upstream-count
+  --mode fanout|upstream-count|connect|held
+  --tls                     the server's port speaks TLS
+  --repeat 3                connect: rounds on fresh connections
+  --newcomers 5             held: newcomers timed while everything is held
+  --idle-path /healthz      held: what the idle keep-alive connections asked for
   --clients 1000            SSE connections
   --duration 10             seconds of measured publishing
   --warmup 2                seconds of unmeasured publishing first
@@ -102,7 +107,7 @@ bool parse_args(int argc, char** argv, Args& args) {
       return false;
     }
     a = a.substr(2);
-    static const char* kFlags[] = {"storm", "self-test", "help"};
+    static const char* kFlags[] = {"storm", "self-test", "help", "tls"};
     bool is_flag = false;
     for (const char* f : kFlags) is_flag |= a == f;
     if (is_flag) {
@@ -233,6 +238,7 @@ int run(const Args& args) {
   po.publish_path = args.get("publish-path", "/pub");
   po.backend_port = static_cast<int>(args.num("backend-port", 0));
   po.payload = payload;
+  po.tls = args.flag("tls");
   pbl::Publisher publisher(po);
   std::string error;
   if (!publisher.start(error)) {
@@ -262,14 +268,40 @@ int run(const Args& args) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   // One change before anyone connects, so pollbridge has a document to open
-  // streams with.
-  if (target == pbl::Target::kPollbridge) publisher.publish_one();
+  // streams with (and nchan a newest message for the held run's newcomers).
+  if (target == pbl::Target::kPollbridge || mode == "held") publisher.publish_one();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
   result["loadavg_start"] = loadavg1();
   const pbl::ProcSample base = pbl::sample_processes(pids);
   result["server_pids"] = pids;
   result["server_base"] = proc_json(base);
+  result["tls"] = args.flag("tls");
+
+  if (mode == "connect" || mode == "held") {
+    pbl::FrontDoorRun run;
+    run.pool.host = host;
+    run.pool.port = port;
+    run.pool.path = args.get("path", target == pbl::Target::kNchan ? "/sub" : "/events/bench");
+    run.pool.clients = clients;
+    run.pool.tls = args.flag("tls");
+    run.pool.src_addrs =
+        static_cast<int>(args.num("src-addrs", static_cast<double>(1 + clients / 20000)));
+    run.pool.connect_concurrency = static_cast<std::size_t>(args.num("connect-concurrency", 256));
+    run.server_pids = pids;
+    run.repeat = static_cast<int>(args.num("repeat", 3));
+    run.newcomers = static_cast<int>(args.num("newcomers", 5));
+    run.idle_path = args.get("idle-path", "/healthz");
+    run.settle_s = settle;
+    result[mode] = mode == "connect" ? pbl::run_connect_rate(run) : pbl::run_held(run);
+    result["loadavg_end"] = loadavg1();
+    publisher.stop_async();
+    const std::string line = result.dump();
+    std::cout << line << std::endl;
+    if (!args.get("out").empty()) std::ofstream(args.get("out"), std::ios::app) << line << "\n";
+    std::cerr.flush();
+    std::_Exit(0);
+  }
 
   // 2. Connect.
   pbl::PoolOptions opt;
@@ -280,6 +312,7 @@ int run(const Args& args) {
   opt.src_addrs = static_cast<int>(args.num("src-addrs", static_cast<double>(1 + clients / 20000)));
   opt.connect_concurrency = static_cast<std::size_t>(args.num("connect-concurrency", 256));
   opt.log_anomalies = static_cast<int>(args.num("log-anomalies", 20));
+  opt.tls = args.flag("tls");
   pbl::ClientPool pool(opt, publisher.published_counter());
   if (!pool.init(error)) {
     std::cerr << "pb-loadgen: " << error << "\n";

@@ -44,7 +44,13 @@ std::string Publisher::make_document(std::uint64_t seq, std::int64_t ts) const {
 }
 
 bool Publisher::start(std::string& error) {
-  client_ = std::make_unique<httplib::Client>(options_.server_host, options_.server_port);
+  if (options_.tls) {
+    client_ = std::make_unique<httplib::Client>("https://" + options_.server_host + ":" +
+                                                std::to_string(options_.server_port));
+    client_->enable_server_certificate_verification(false);
+  } else {
+    client_ = std::make_unique<httplib::Client>(options_.server_host, options_.server_port);
+  }
   client_->set_keep_alive(true);
   // Headers and body go out in separate writes: without TCP_NODELAY, Nagle
   // plus the peer's delayed ACK adds ~40 ms to every publish.

@@ -45,6 +45,7 @@ struct PublisherOptions {
   std::string backend_host = "127.0.0.1";            // pollbridge's upstream
   int backend_port = 0;
   std::size_t payload = 512;
+  bool tls = false;  // the server's port speaks TLS (certificate not verified)
 };
 
 class Publisher {

@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -67,6 +68,107 @@ void table(std::ostream& out, const std::map<std::string, json>& by_target,
   out << "\n";
 }
 
+// Tables 1-3 of the front door: connect rate, TLS fan-out (summary; the
+// full tables follow with the others), held connections.
+void print_front_door(std::ostream& out, const std::map<long, std::map<std::string, json>>& connect,
+                      const std::map<std::pair<bool, long>, std::map<std::string, json>>& fanout,
+                      const std::map<long, std::map<std::string, json>>& held) {
+  auto both = [](const std::map<std::string, json>& m, const char* pointer, int digits) {
+    auto get = [&](const char* t) {
+      auto it = m.find(t);
+      return it == m.end() ? std::string("–") : cell(it->second, pointer, digits);
+    };
+    return get("pollbridge") + " / " + get("nchan");
+  };
+  auto ratio = [](const std::map<std::string, json>& m, const char* pointer) {
+    auto a = m.find("pollbridge");
+    auto b = m.find("nchan");
+    if (a == m.end() || b == m.end()) return std::string("–");
+    double x = num(a->second, json::json_pointer(pointer));
+    double y = num(b->second, json::json_pointer(pointer));
+    return x > 0 && y > 0 ? fixed(x / y, 2) : std::string("–");
+  };
+  if (!connect.empty()) {
+    out << "### Connect rate: N clients connect and get their response head\n\n"
+        << "| clients | seconds, median of rounds: pollbridge / nginx+nchan | rounds pollbridge | "
+           "rounds nginx+nchan | pollbridge ÷ nginx |\n|---:|---:|---|---|---:|\n";
+    for (const auto& [clients, m] : connect) {
+      auto rounds = [&](const char* t) {
+        auto it = m.find(t);
+        if (it == m.end() || !it->second.contains(json::json_pointer("/connect/rounds_s")))
+          return std::string("–");
+        std::string s;
+        for (const auto& v : it->second.at(json::json_pointer("/connect/rounds_s")))
+          s += (s.empty() ? "" : ", ") + fixed(v.get<double>(), 2);
+        return s;
+      };
+      out << "| " << grouped(static_cast<double>(clients)) << " | "
+          << both(m, "/connect/median_s", 2) << " | " << rounds("pollbridge") << " | "
+          << rounds("nchan") << " | " << ratio(m, "/connect/median_s") << " |\n";
+    }
+    out << "\n";
+  }
+  bool tls = false;
+  for (const auto& [key, m] : fanout) tls = tls || key.first;
+  if (tls) {
+    out << "### TLS fan-out (same certificate, TLS 1.3): pollbridge / nginx+nchan\n\n"
+        << "| clients | p99 (ms) | p50 (ms) | deliveries/s | CPU s per 100k deliveries | CPU "
+           "pollbridge ÷ nchan | lost / dups |\n|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& [key, m] : fanout) {
+      if (!key.first) continue;
+      out << "| " << grouped(static_cast<double>(key.second)) << " | "
+          << both(m, "/steady/latency/p99_ms", 1) << " | " << both(m, "/steady/latency/p50_ms", 1)
+          << " | " << both(m, "/steady/deliveries_per_s", -1) << " | "
+          << both(m, "/steady/cpu_per_100k", 3) << " | " << ratio(m, "/steady/cpu_per_100k")
+          << " | " << both(m, "/steady/lost_by_clients", -1) << " ; " << both(m, "/steady/dups", -1)
+          << " |\n";
+    }
+    out << "\n";
+  }
+  for (const auto& [clients, m] : held) {
+    out << "### Held connections: " << grouped(static_cast<double>(clients))
+        << " (half idle keep-alive, half slowloris)\n\n";
+    table(out, m,
+          {
+              {"held: idle / slowloris",
+               [](const json& j) {
+                 return cell(j, "/held/idle_held", -1) + " / " + cell(j, "/held/slow_held", -1);
+               }},
+              {"still open after the newcomers",
+               [](const json& j) { return cell(j, "/held/still_open", -1); }},
+              {"set-up time (s)", [](const json& j) { return cell(j, "/held/setup_s", 2); }},
+              {"newcomer's time to its first event, nothing held (ms, median)",
+               [](const json& j) {
+                 const json::json_pointer p("/held/newcomer_alone_ms");
+                 if (!j.contains(p)) return std::string("–");
+                 std::vector<double> v;
+                 for (const auto& x : j.at(p)) v.push_back(x.get<double>());
+                 std::sort(v.begin(), v.end());
+                 return v.empty() ? std::string("–") : fixed(v[v.size() / 2], 1);
+               }},
+              {"newcomer's time to its first event, all held (ms, median / max)",
+               [](const json& j) {
+                 return cell(j, "/held/newcomer_median_ms", 1) + " / " +
+                        cell(j, "/held/newcomer_max_ms", 1);
+               }},
+              {"server RSS per held connection (KiB)",
+               [](const json& j) { return cell(j, "/held/rss_per_held_kib", 2); }},
+              {"server PSS per held connection (KiB)",
+               [](const json& j) { return cell(j, "/held/pss_per_held_kib", 2); }},
+              {"server threads (before → held → after)",
+               [](const json& j) {
+                 return cell(j, "/held/server_before/threads", -1) + " → " +
+                        cell(j, "/held/server_held/threads", -1) + " → " +
+                        cell(j, "/held/server_after/threads", -1);
+               }},
+              {"machine load average (start → end)",
+               [](const json& j) {
+                 return cell(j, "/loadavg_start", 2) + " → " + cell(j, "/loadavg_end", 2);
+               }},
+          });
+  }
+}
+
 }  // namespace
 
 bool print_report(const std::string& path, std::ostream& out) {
@@ -75,7 +177,9 @@ bool print_report(const std::string& path, std::ostream& out) {
     std::cerr << "cannot read " << path << "\n";
     return false;
   }
-  std::map<long, std::map<std::string, json>> fanout, storm;
+  // Keyed by (TLS, clients): TLS runs get tables of their own.
+  std::map<std::pair<bool, long>, std::map<std::string, json>> fanout;
+  std::map<long, std::map<std::string, json>> storm, connect, held;
   std::vector<json> upstream;
   std::string line;
   while (std::getline(in, line)) {
@@ -89,15 +193,27 @@ bool print_report(const std::string& path, std::ostream& out) {
       upstream.push_back(j);
       continue;
     }
-    if (j.contains("steady")) fanout[clients][target] = j;
+    if (mode == "connect") {
+      connect[clients][target] = j;
+      continue;
+    }
+    if (mode == "held") {
+      held[clients][target] = j;
+      continue;
+    }
+    if (j.contains("steady")) fanout[{j.value("tls", false), clients}][target] = j;
     if (j.contains("storm")) storm[clients][target] = j;
   }
 
-  for (const auto& [clients, by_target] : fanout) {
+  print_front_door(out, connect, fanout, held);
+
+  for (const auto& [key, by_target] : fanout) {
+    const long clients = key.second;
     const json& any = by_target.begin()->second;
-    out << "### " << grouped(static_cast<double>(clients)) << " clients, "
-        << num(any, json::json_pointer("/rate")) << " events/s, " << any.value("payload", 0)
-        << " B payload, " << num(any, json::json_pointer("/duration_s")) << " s\n\n";
+    out << "### " << (key.first ? "TLS, " : "") << grouped(static_cast<double>(clients))
+        << " clients, " << num(any, json::json_pointer("/rate")) << " events/s, "
+        << any.value("payload", 0) << " B payload, " << num(any, json::json_pointer("/duration_s"))
+        << " s\n\n";
     table(out, by_target,
           {
               {"clients connected (time to connect)",

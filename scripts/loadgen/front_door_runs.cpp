@@ -1,0 +1,111 @@
+#include "front_door_runs.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "held.h"
+#include "proc_stats.h"
+#include "publisher.h"  // monotonic_ns
+
+namespace pbl {
+namespace {
+
+using nlohmann::json;
+
+double median(std::vector<double> v) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+json sample_json(const ProcSample& s) {
+  return json{{"rss_kib", s.rss_kib}, {"pss_kib", s.pss_kib}, {"threads", s.threads}, {"ok", s.ok}};
+}
+
+}  // namespace
+
+json run_connect_rate(const FrontDoorRun& run) {
+  std::vector<double> rounds;
+  std::size_t connected_min = run.pool.clients;
+  std::string last_error;
+  static const std::atomic<std::uint64_t> kNoSeq{0};
+  for (int r = 0; r < run.repeat; ++r) {
+    ClientPool pool(run.pool, kNoSeq);
+    std::string error;
+    if (!pool.init(error)) return json{{"error", error}};
+    const std::int64_t t0 = monotonic_ns();
+    pool.connect_all();
+    const std::int64_t end = t0 + 120 * 1000000000LL;
+    while (pool.streaming() < run.pool.clients && monotonic_ns() < end) pool.poll(5);
+    const double s = static_cast<double>(monotonic_ns() - t0) / 1e9;
+    connected_min = std::min(connected_min, pool.streaming());
+    if (!pool.last_error().empty()) last_error = pool.last_error();
+    rounds.push_back(s);
+    std::cerr << "  connect round " << r + 1 << ": " << pool.streaming() << "/" << run.pool.clients
+              << " in " << s << " s\n";
+    pool.close_all();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the server lets go
+  }
+  json out{{"rounds_s", rounds}, {"median_s", median(rounds)}, {"connected_min", connected_min}};
+  if (!last_error.empty()) out["last_error"] = last_error;
+  return out;
+}
+
+json run_held(const FrontDoorRun& run) {
+  HeldOptions h;
+  h.host = run.pool.host;
+  h.port = run.pool.port;
+  h.idle = run.pool.clients / 2;
+  h.slow = run.pool.clients - h.idle;
+  h.src_addrs = run.pool.src_addrs;
+  h.concurrency = run.pool.connect_concurrency;
+  const std::string host = "Host: " + run.pool.host + ":" + std::to_string(run.pool.port) + "\r\n";
+  h.idle_request = "GET " + run.idle_path + " HTTP/1.1\r\n" + host + "\r\n";
+  h.slow_request = "GET " + run.idle_path + " HTTP/1.1\r\n" + host + "X-Slowloris: ";
+  h.sse_request = "GET " + run.pool.path + " HTTP/1.1\r\n" + host +
+                  "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n";
+  HeldConnections held(h);
+  json out;
+  // A newcomer with nothing held, for reference.
+  std::vector<double> alone;
+  for (int i = 0; i < run.newcomers; ++i) alone.push_back(held.newcomer_ms());
+  out["newcomer_alone_ms"] = alone;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const ProcSample before = sample_processes(run.server_pids);
+  out["server_before"] = sample_json(before);
+  std::string error;
+  if (!held.open(error)) out["error"] = error;
+  out["setup_s"] = held.setup_s();
+  out["idle_held"] = held.idle_ready();
+  out["slow_held"] = held.slow_ready();
+  std::this_thread::sleep_for(std::chrono::duration<double>(run.settle_s));
+  const ProcSample with = sample_processes(run.server_pids);
+  out["server_held"] = sample_json(with);
+  const std::size_t n = held.idle_ready() + held.slow_ready();
+  if (before.ok && with.ok && n > 0) {
+    out["rss_per_held_kib"] =
+        static_cast<double>(with.rss_kib - before.rss_kib) / static_cast<double>(n);
+    out["pss_per_held_kib"] =
+        static_cast<double>(with.pss_kib - before.pss_kib) / static_cast<double>(n);
+  }
+  std::vector<double> times;
+  for (int i = 0; i < run.newcomers; ++i) {
+    times.push_back(held.newcomer_ms());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  out["newcomer_ms"] = times;
+  out["newcomer_median_ms"] = median(times);
+  out["newcomer_max_ms"] = *std::max_element(times.begin(), times.end());
+  out["server_after"] = sample_json(sample_processes(run.server_pids));
+  out["still_open"] = held.still_open();
+  std::cerr << "  held " << n << " (" << held.idle_ready() << " idle, " << held.slow_ready()
+            << " slowloris) in " << held.setup_s() << " s; newcomer median "
+            << out["newcomer_median_ms"].get<double>() << " ms; still open " << held.still_open()
+            << "\n";
+  return out;
+}
+
+}  // namespace pbl

@@ -38,7 +38,11 @@ bool response_complete(const std::string& in) {
 
 }  // namespace
 
-HeldConnections::HeldConnections(HeldOptions options) : options_(std::move(options)) {}
+HeldConnections::HeldConnections(HeldOptions options) : options_(std::move(options)) {
+  server_.sin_family = AF_INET;
+  server_.sin_port = htons(static_cast<std::uint16_t>(options_.port));
+  inet_pton(AF_INET, options_.host.c_str(), &server_.sin_addr);
+}
 
 HeldConnections::~HeldConnections() {
   for (auto& c : conns_) {
@@ -121,9 +125,6 @@ void HeldConnections::on_event(Conn& c, std::uint32_t events) {
 }
 
 bool HeldConnections::open(std::string& error) {
-  server_.sin_family = AF_INET;
-  server_.sin_port = htons(static_cast<std::uint16_t>(options_.port));
-  inet_pton(AF_INET, options_.host.c_str(), &server_.sin_addr);
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   conns_.resize(options_.idle + options_.slow);
   for (std::size_t i = 0; i < options_.idle; ++i) conns_[i].idle = true;

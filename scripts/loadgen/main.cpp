@@ -81,6 +81,7 @@ run:
   --repeat 3                connect: rounds on fresh connections
   --newcomers 5             held: newcomers timed while everything is held
   --idle-path /healthz      held: what the idle keep-alive connections asked for
+  --newcomer-path PATH      held: the newcomers' stream (nchan: /sub-latest)
   --clients 1000            SSE connections
   --duration 10             seconds of measured publishing
   --warmup 2                seconds of unmeasured publishing first
@@ -292,6 +293,12 @@ int run(const Args& args) {
     run.repeat = static_cast<int>(args.num("repeat", 3));
     run.newcomers = static_cast<int>(args.num("newcomers", 5));
     run.idle_path = args.get("idle-path", "/healthz");
+    // nchan's /sub waits for the next message; /sub-latest starts with the
+    // newest one, as pollbridge starts with its current document.
+    if (mode == "held") {
+      run.pool.path =
+          args.get("newcomer-path", target == pbl::Target::kNchan ? "/sub-latest" : run.pool.path);
+    }
     run.settle_s = settle;
     result[mode] = mode == "connect" ? pbl::run_connect_rate(run) : pbl::run_held(run);
     result["loadavg_end"] = loadavg1();

@@ -60,7 +60,6 @@ struct Job {
   std::string request;
   bool close = false;
   std::string response;
-  bool taken = false;
   bool close_after = false;
 };
 

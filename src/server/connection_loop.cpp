@@ -162,7 +162,7 @@ void ConnectionLoop::run() {
     expire(now);
     for (Connection* c : graveyard_) delete c;
     graveyard_.clear();
-    if (stopping_ && ((held_ == nullptr && handling_ == 0) || now >= stop_deadline_)) break;
+    if (stopping_ && ((held_ == nullptr && handling_.load() == 0) || now >= stop_deadline_)) break;
   }
   while (held_ != nullptr) close(*held_);
   for (Connection* c : graveyard_) delete c;

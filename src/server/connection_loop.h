@@ -179,7 +179,7 @@ class ConnectionLoop {
   Connection* held_ = nullptr;  // every connection the loop holds (not handling)
   std::vector<Connection*> graveyard_;
   std::size_t refusing_ = 0;
-  std::size_t handling_ = 0;
+  std::atomic<std::size_t> handling_{0};  // requests with a worker (workers decrement it)
   bool stopping_ = false;
   bool accept_paused_ = false;
   Clock::time_point accept_resume_{};

@@ -153,7 +153,7 @@ void ConnectionLoop::dispatch(Connection& c) {
   if (c.next) c.next->prev = c.prev;
   c.prev = c.next = nullptr;
   set_state(c, kHandling);
-  ++handling_;
+  handling_.fetch_add(1);
   ++c.requests;
   auto* job = new Job;
   job->conn = &c;
@@ -187,8 +187,17 @@ void ConnectionLoop::run_request(Job* job) {
   ex.local_ip = options_.local_ip;
   ex.local_port = options_.local_port;
   bridge_.handle(ex);
+  if (ex.taken) {
+    // Its transport (and its count) went to the hub: nothing is left for the
+    // loop to do, so it is not even woken.
+    counters_->handed.fetch_add(1, std::memory_order_relaxed);
+    counters_->states[kHandling].fetch_sub(1, std::memory_order_relaxed);
+    delete job->conn;
+    delete job;
+    handling_.fetch_sub(1);
+    return;
+  }
   job->response = std::move(ex.response);
-  job->taken = ex.taken;
   job->close_after = ex.close_after;
   bool wake;
   {
@@ -205,15 +214,8 @@ void ConnectionLoop::run_request(Job* job) {
 
 void ConnectionLoop::on_done(Job* job, Clock::time_point now) {
   Connection* c = job->conn;
-  --handling_;
+  handling_.fetch_sub(1);
   counters_->states[kHandling].fetch_sub(1, std::memory_order_relaxed);
-  if (job->taken) {
-    counters_->handed.fetch_add(1, std::memory_order_relaxed);
-    if (c->refuse != 0) --refusing_;
-    delete c;  // its transport (and count) went to the hub
-    delete job;
-    return;
-  }
   c->state = kWrite;
   counters_->states[kWrite].fetch_add(1, std::memory_order_relaxed);
   c->next = held_;

@@ -60,6 +60,7 @@ struct Job {
   std::string request;
   bool close = false;
   std::string response;
+  bool taken = false;  // the connection went to the hub
   bool close_after = false;
 };
 

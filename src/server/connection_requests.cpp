@@ -187,22 +187,17 @@ void ConnectionLoop::run_request(Job* job) {
   ex.local_ip = options_.local_ip;
   ex.local_port = options_.local_port;
   bridge_.handle(ex);
-  if (ex.taken) {
-    // Its transport (and its count) went to the hub: nothing is left for the
-    // loop to do, so it is not even woken.
-    counters_->handed.fetch_add(1, std::memory_order_relaxed);
-    counters_->states[kHandling].fetch_sub(1, std::memory_order_relaxed);
-    delete job->conn;
-    delete job;
-    handling_.fetch_sub(1);
-    return;
-  }
+  job->taken = ex.taken;
   job->response = std::move(ex.response);
   job->close_after = ex.close_after;
   bool wake;
   {
     std::lock_guard<std::mutex> lock(done_mu_);
-    wake = done_.empty();
+    // A connection that went to the hub leaves the loop nothing urgent (its
+    // record is freed at the loop's next turn), so the loop is not woken for
+    // it. The loop may still be looking at the record right after handing it
+    // over, so it is freed there, not here.
+    wake = done_.empty() && !job->taken;
     done_.push_back(job);
   }
   if (wake) {
@@ -216,6 +211,12 @@ void ConnectionLoop::on_done(Job* job, Clock::time_point now) {
   Connection* c = job->conn;
   handling_.fetch_sub(1);
   counters_->states[kHandling].fetch_sub(1, std::memory_order_relaxed);
+  if (job->taken) {
+    counters_->handed.fetch_add(1, std::memory_order_relaxed);
+    delete c;  // its transport (and count) went to the hub
+    delete job;
+    return;
+  }
   c->state = kWrite;
   counters_->states[kWrite].fetch_add(1, std::memory_order_relaxed);
   c->next = held_;

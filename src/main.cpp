@@ -16,6 +16,7 @@
 #include "log/log.h"
 #include "server/api.h"
 #include "server/http_server.h"
+#include "stream/memory_store.h"
 #include "stream/sqlite_store.h"
 #include "stream/store.h"
 

@@ -11,7 +11,7 @@ namespace pb::sse {
 // A comment line: keeps proxies and browsers from timing the connection out.
 inline constexpr std::string_view kHeartbeat = ":\n\n";
 
-// Appends one event: `id:`, `event:` (omitted when empty or "message"), one
+// Appends one event: `id:` (omitted when `id` is empty), `event:` (omitted when empty or "message"), one
 // `data:` line per line of `data` (split on CRLF, LF and CR, so a payload can
 // never start a new field), and the blank line that dispatches it. CR, LF and
 // NUL are removed from `id` and `type`: an id or event name can never inject

@@ -141,16 +141,14 @@ std::uint64_t Stream::keep_from_locked(const std::vector<EventPtr>& events) cons
   std::size_t count = history_.size() + events.size();
   std::size_t bytes = history_size_;
   for (const auto& ev : events) bytes += size_of(ev);
-  std::size_t i = 0;  // index into history_ then events
-  auto at = [&](std::size_t k) -> const EventPtr& {
-    return k < history_.size() ? history_[k] : events[k - history_.size()];
-  };
+  const std::size_t held = history_.size();
+  std::size_t i = 0;  // index into history_, then into events
   while (count > 1 && (count > options_.history || bytes > options_.history_bytes)) {
-    bytes -= size_of(at(i));
+    bytes -= size_of(i < held ? history_[i] : events[i - held]);
     --count;
     ++i;
   }
-  return at(i)->seq;
+  return (i < held ? history_[i] : events[i - held])->seq;
 }
 
 std::string Stream::status_data(const Status& st, Clock::time_point now) const {

@@ -186,7 +186,10 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
   }
   // Back from a store outage: say so first, with an id, as a recorded event.
   if (!was_recording && (changes.empty() || changes.front().first != "status")) {
-    changes.insert(changes.begin(), {"status", status_data(new_status, now)});
+    Status back = new_status;
+    back.recording = true;
+    back.store_error.clear();
+    changes.insert(changes.begin(), {"status", status_data(back, now)});
   }
   if (changes.empty()) return true;
   commit.events.reserve(changes.size());

@@ -1,5 +1,6 @@
 // pollbridge: flags, wiring, signals.
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include "server/http_server.h"
 #include "server/listener.h"
 #include "server/tls_context.h"
+#include "stream/memory_store.h"
 #include "stream/sqlite_store.h"
 #include "stream/store.h"
 

@@ -835,7 +835,7 @@ TEST(ConfigTest, BadUrls) {
   EXPECT_EQ(url("http://example.com/a b"),
             at + "\"http://example.com/a b\" must not contain spaces (percent-encode them as %20)");
   EXPECT_EQ(url("http://user:pw@example.com/"),
-            at + "\"http://user:pw@example.com/\" must not contain user info (user:password@); "
+            at + "\"http://***@example.com/\" must not contain user info (user:password@); "
                  "send credentials in headers (Authorization)");
   EXPECT_EQ(url("http://example.com/#top"),
             at + "\"http://example.com/#top\" must not contain a fragment (#...); it is never "
@@ -1301,6 +1301,31 @@ TEST(ConfigFrontDoorTest, TlsNeedsExistingCertAndKeyAndRefusesOldVersions) {
                      "\", min_versoin: \"1.2\" }\n" + kStream)
                 .find("did you mean \"min_version\""),
             std::string::npos);
+}
+
+TEST(ConfigSecretsTest, ValuesFromTheEnvironmentNeverAppearInProblems) {
+  auto env = env_of({{"LEGACY_PASS", "s3cr3t-Pa55"}, {"TOKEN", "tok-123456"}});
+  std::string text = problems(
+      "streams:\n"
+      "  - name: orders\n"
+      "    url: https://bob:${LEGACY_PASS}@legacy.example.com/api\n"
+      "    headers: { \"Bad Name\": \"${TOKEN}\", X-Token: \"${TOKEN}\\n\" }\n"
+      "    interval: ${TOKEN}\n",
+      env);
+  EXPECT_NE(text, "");
+  EXPECT_EQ(text.find("s3cr3t"), std::string::npos) << text;
+  EXPECT_EQ(text.find("tok-123456"), std::string::npos) << text;
+  EXPECT_NE(text.find("pb.yaml:3:10:"), std::string::npos) << "still says where: " << text;
+}
+
+TEST(ConfigSecretsTest, UrlUserInfoAndQueryValuesAreNotShownEvenWhenWrittenLiterally) {
+  std::string text = problems(
+      "streams:\n"
+      "  - name: orders\n"
+      "    url: https://bob:hunter2@legacy.example.com/api?key=abcd1234&x=1 bad\n");
+  EXPECT_NE(text, "");
+  EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+  EXPECT_EQ(text.find("abcd1234"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string_view>
 
+#include "config/url.h"
+
 namespace pb::config {
 namespace {
 
@@ -32,6 +34,10 @@ bool parse_listen(std::string_view text, std::string& host, int& port, std::stri
         why = "has an IPv6 address with \"" + std::string(1, c) + "\" in it";
         return false;
       }
+    }
+    if (!is_ipv6_address(host_part)) {
+      why = "has \"" + std::string(host_part) + "\" in [...], which is not an IPv6 address";
+      return false;
     }
     if (close + 1 >= text.size() || text[close + 1] != ':') {
       why = "needs a port after the address, like [::1]:8080";

@@ -347,6 +347,7 @@ TEST(ConfigTest, ListenAcceptsHostnamesIPv4AndBracketedIPv6) {
   EXPECT_EQ(listen("localhost:65535"), "localhost 65535");
   EXPECT_EQ(listen("[::]:0"), ":: 0");
   EXPECT_EQ(listen("[fe80::1]:9000"), "fe80::1 9000");
+  EXPECT_EQ(listen("[::ffff:192.0.2.1]:80"), "::ffff:192.0.2.1 80");
 }
 
 TEST(ConfigTest, CorsOriginsAcceptAStarOrAList) {
@@ -766,6 +767,11 @@ TEST(ConfigTest, ListenProblems) {
             at + "\"localhost:\" has port \"\"; expected a number from 0 to 65535");
   EXPECT_EQ(listen("[::1]"), at + "\"[::1]\" needs a port after the address, like [::1]:8080");
   EXPECT_EQ(listen("my host:80"), at + "\"my host:80\" has a host with \" \" in it");
+  // Found with tests/fuzz/fuzz_config_values (the same check as in URLs):
+  // hex digits and colons are not yet an address.
+  EXPECT_EQ(listen("[1:2]:80"),
+            at + "\"[1:2]:80\" has \"1:2\" in [...], which is not an IPv6 address");
+  EXPECT_EQ(listen("[:]:80"), at + "\"[:]:80\" has \":\" in [...], which is not an IPv6 address");
 }
 
 TEST(ConfigTest, CorsOriginProblems) {
@@ -841,6 +847,15 @@ TEST(ConfigTest, BadUrls) {
             at + "\"http://exa_mple.com!/\" has a host with \"!\" in it");
   EXPECT_EQ(url("http://[::1/"),
             at + "\"http://[::1/\" has an IPv6 address without its closing \"]\"");
+  // Found by tests/fuzz/fuzz_config_values: any mix of hex digits, colons
+  // and dots passed as an IPv6 address, so the mistake showed only when the
+  // first poll failed.
+  EXPECT_EQ(url("http://[:EEEEE:1]/"),
+            at + "\"http://[:EEEEE:1]/\" has \":EEEEE:1\" in [...], which is not an IPv6 "
+                 "address");
+  EXPECT_EQ(url("http://[1:2:3:4:5:6:7:8:9]/"),
+            at + "\"http://[1:2:3:4:5:6:7:8:9]/\" has \"1:2:3:4:5:6:7:8:9\" in [...], which is "
+                 "not an IPv6 address");
   EXPECT_EQ(url("http://example.com/a|b"),
             at + "\"http://example.com/a|b\" contains \"|\", which must be percent-encoded");
   EXPECT_EQ(url("http://example.com/%zz"),
@@ -1150,6 +1165,19 @@ TEST(ConfigSizeTest, RejectsWithAReason) {
   EXPECT_EQ(why("1TiB"), "has an unknown unit \"TiB\" (use B, KiB, MiB, GiB, KB, MB or GB)");
   EXPECT_EQ(why("99999999999999999999"), "is too large");
   EXPECT_EQ(why("99999999999GiB"), "is too large");
+}
+
+// Found by tests/fuzz/fuzz_config_values: "1 " (a quoted value with a
+// trailing space) was read as 1 byte; the space may only precede a unit.
+TEST(ConfigSizeTest, RefusesASpaceWithoutAUnit) {
+  std::uint64_t out = 7;
+  std::string why;
+  EXPECT_FALSE(parse_size("1 ", out, why));
+  EXPECT_EQ(why, "has an unknown unit \" \" (use B, KiB, MiB, GiB, KB, MB or GB)");
+  EXPECT_FALSE(parse_size("8MiB ", out, why));
+  EXPECT_FALSE(parse_size("1  B", out, why));
+  EXPECT_TRUE(parse_size("1 B", out, why));
+  EXPECT_EQ(out, 1u);
 }
 
 TEST(ConfigSizeTest, Formats) {

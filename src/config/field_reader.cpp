@@ -43,6 +43,27 @@ Pos pos_of(const YAML::Mark& mark) {
   return Pos{mark.line + 1, mark.column + 1};
 }
 
+namespace {
+
+// Appends `c`, a control character written as \n, \r, \t or \xNN.
+void append_visible(std::string& out, unsigned char c) {
+  if (c == '\n') {
+    out += "\\n";
+  } else if (c == '\r') {
+    out += "\\r";
+  } else if (c == '\t') {
+    out += "\\t";
+  } else if (c < 0x20 || c == 0x7f) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  } else {
+    out += static_cast<char>(c);
+  }
+}
+
+}  // namespace
+
 std::string quote(std::string_view text) {
   constexpr std::size_t kMaxQuoted = 80;
   std::string out = "\"";
@@ -52,24 +73,16 @@ std::string quote(std::string_view text) {
       break;
     }
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
+    if (c == '"' || c == '\\') out += '\\';
+    append_visible(out, c);
   }
   out += '"';
+  return out;
+}
+
+std::string visible(std::string_view text) {
+  std::string out;
+  for (char c : text) append_visible(out, static_cast<unsigned char>(c));
   return out;
 }
 
@@ -200,10 +213,37 @@ std::optional<std::string> FieldReader::scalar(const Field& f, const std::string
     return std::nullopt;
   }
   std::vector<std::string> env_problems;
-  std::string text = expand_env(f.value.Scalar(), getenv_, env_problems);
+  std::vector<Replacement> values;
+  const EnvLookup recording = [&](const std::string& name) {
+    std::optional<std::string> value = getenv_(name);
+    if (value && !value->empty()) values.push_back({quote(*value), quote("${" + name + "}")});
+    return value;
+  };
+  const std::string& raw = f.value.Scalar();
+  std::string text = expand_env(raw, recording, env_problems);
   for (auto& p : env_problems) problem(f.pos(), std::move(p));
   if (!env_problems.empty()) return std::nullopt;
+  if (!values.empty()) {
+    auto& replacements = from_environment_[{f.pos().line, f.pos().column}];
+    replacements.push_back({quote(text), quote(raw)});
+    replacements.insert(replacements.end(), values.begin(), values.end());
+  }
   return text;
+}
+
+const std::string& FieldReader::as_written(const Field& f, const std::string& value) const {
+  return from_environment_.count({f.pos().line, f.pos().column}) ? f.value.Scalar() : value;
+}
+
+void FieldReader::hide_environment(Problem& p) const {
+  auto it = from_environment_.find({p.pos.line, p.pos.column});
+  if (it == from_environment_.end()) return;
+  for (const auto& r : it->second) {
+    for (std::size_t at = p.text.find(r.from); at != std::string::npos;
+         at = p.text.find(r.from, at + r.to.size())) {
+      p.text.replace(at, r.from.size(), r.to);
+    }
+  }
 }
 
 bool FieldReader::read_string(const Field& f, std::string& out) {
@@ -239,7 +279,8 @@ bool FieldReader::read_duration(const Field& f, Duration lo, Duration hi, Durati
     return false;
   }
   if (value < lo || value > hi) {
-    problem(f, *text + " is out of range " + format_duration(lo) + ".." + format_duration(hi));
+    problem(f, as_written(f, *text) + " is out of range " + format_duration(lo) + ".." +
+                   format_duration(hi));
     return false;
   }
   out = value;
@@ -256,7 +297,8 @@ bool FieldReader::read_size(const Field& f, std::uint64_t lo, std::uint64_t hi, 
     return false;
   }
   if (value < lo || value > hi) {
-    problem(f, *text + " is out of range " + format_size(lo) + ".." + format_size(hi));
+    problem(f,
+            as_written(f, *text) + " is out of range " + format_size(lo) + ".." + format_size(hi));
     return false;
   }
   out = static_cast<std::size_t>(value);
@@ -300,6 +342,12 @@ bool FieldReader::read_string_list(const Field& f, bool allow_scalar,
     } else {
       ok = false;
     }
+    // Problems with an element may be reported at the list.
+    auto it = from_environment_.find({item.pos().line, item.pos().column});
+    if (it != from_environment_.end()) {
+      auto& list = from_environment_[{f.pos().line, f.pos().column}];
+      list.insert(list.end(), it->second.begin(), it->second.end());
+    }
   }
   if (ok) out = std::move(values);
   return ok;
@@ -313,7 +361,9 @@ bool FieldReader::read_pointer(const Field& f, std::string& out) {
     json::Pointer::parse(text);
   } catch (const std::invalid_argument& e) {
     std::string message = quote(text) + " is not a JSON pointer: " + e.what();
-    if (!text.empty() && text[0] != '/') message += " (did you mean " + quote("/" + text) + "?)";
+    if (!text.empty() && text[0] != '/') {
+      message += " (did you mean " + quote("/" + as_written(f, text)) + "?)";
+    }
     problem(f, message);
     return false;
   }

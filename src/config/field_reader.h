@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,9 @@ struct Field {
 
 // Text for messages: quoted, control characters escaped, long values cut.
 std::string quote(std::string_view text);
+// Text for messages as it is, control characters escaped (\n, \xNN): a
+// problem is always one line.
+std::string visible(std::string_view text);
 std::string kind_of(const YAML::Node& node);
 std::string lower(std::string_view text);
 std::string upper(std::string_view text);
@@ -105,7 +109,8 @@ class FieldReader {
       return false;
     }
     if (overflow || value < lo || value > hi) {
-      problem(f, *text + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+      problem(f, as_written(f, *text) + " is out of range " + std::to_string(lo) + ".." +
+                     std::to_string(hi));
       return false;
     }
     out = static_cast<T>(value);
@@ -119,9 +124,27 @@ class FieldReader {
   bool read_pointer(const Field& f, std::string& out);
   bool check_existing(const Field& f, const std::string& path, bool directory);
 
+  // Values taken from the environment are often secrets (tokens, keys in
+  // URLs), and problems go to logs and to the reload endpoint's answer. So
+  // a problem never shows them: it shows the value as written in the file,
+  // ${NAME} and all. scalar() records, at the position of each field whose
+  // value holds a variable's value, the quoted texts to replace (the whole
+  // value, then each variable's value, as quote() writes them), and
+  // hide_environment() applies them to the problems reported at that
+  // position. Values shown without quotes go through as_written().
+  void hide_environment(Problem& p) const;
+  const std::string& as_written(const Field& f, const std::string& value) const;
+
   std::string file_;
   const EnvLookup& getenv_;
   std::vector<Problem> problems_;
+
+ private:
+  struct Replacement {
+    std::string from;
+    std::string to;
+  };
+  std::map<std::pair<int, int>, std::vector<Replacement>> from_environment_;
 };
 
 }  // namespace pb::config

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "config/loader_impl.h"
+#include "config/yaml_documents.h"
 
 namespace pb::config {
 
@@ -16,10 +17,11 @@ Config Loader::run(const std::string& text) {
 
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(text);
+    documents = load_documents(text);
   } catch (const YAML::Exception& e) {
+    // yaml-cpp's messages can hold the offending byte (a NUL, a CR).
     problem(pos_of(e.mark), "invalid YAML: " + e.msg);
-    throw ConfigError({where(problems_[0].pos) + ": " + problems_[0].text});
+    throw ConfigError({where(problems_[0].pos) + ": " + visible(problems_[0].text)});
   }
   if (documents.empty() || documents[0].IsNull()) {
     problem(Pos{}, "the config is empty; it needs at least a streams list");
@@ -54,12 +56,14 @@ Config Loader::run(const std::string& text) {
   }
 
   if (problems_.empty()) return config;
+  for (auto& p : problems_) hide_environment(p);
   std::stable_sort(problems_.begin(), problems_.end(), [](const Problem& a, const Problem& b) {
     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
   });
   std::vector<std::string> lines;
   for (const auto& p : problems_) {
-    std::string line = where(p.pos) + ": " + p.text;
+    // One line per problem, whatever bytes of the file a message repeats.
+    std::string line = where(p.pos) + ": " + visible(p.text);
     // An anchor used twice reports the same problem twice.
     if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
   }

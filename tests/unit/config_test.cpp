@@ -513,6 +513,52 @@ TEST(ConfigEnvTest, MalformedReferences) {
             "pb.yaml:4:11: unterminated \"${\" (write \"$${\" for a literal \"${\")");
 }
 
+// Found by tests/fuzz/fuzz_config_file: a problem with a value quoted the
+// value after ${VAR} expansion, so a token or key from the environment went
+// to the log and into the answer of POST /admin/reload. Problems show the
+// value as written in the file.
+TEST(ConfigEnvTest, ProblemsShowValuesAsWrittenNotTheEnvironment) {
+  const auto env = env_of({{"KEY", "s3cr3t"},
+                           {"PORT", "80x"},
+                           {"T", "20m"},
+                           {"IV", "abc"},
+                           {"ORIGIN", "s3cr3t.example.com"}});
+  EXPECT_EQ(problems(kStream + "    interval: ${IV}\n", env),
+            "pb.yaml:4:15: streams[0].interval: \"${IV}\" is not a duration (examples: 250ms, "
+            "2s, 1m30s, 1h)");
+  EXPECT_EQ(problems(kStream + "    timeout: \"${T}\"\n", env),
+            "pb.yaml:4:14: streams[0].timeout: ${T} is out of range 10ms..10m");
+  EXPECT_EQ(problems("streams:\n  - name: a\n    url: \"http://h/x?key=${KEY}#top\"\n", env),
+            "pb.yaml:3:10: streams[0].url: \"http://h/x?key=${KEY}#top\" must not contain a "
+            "fragment (#...); it is never sent to the server");
+  // A part of the value quoted in the reason is hidden too.
+  EXPECT_EQ(problems("server:\n  listen: \"127.0.0.1:${PORT}\"\n" + kStream, env),
+            "pb.yaml:2:11: server.listen: \"127.0.0.1:${PORT}\" has port \"${PORT}\"; expected a "
+            "number from 0 to 65535");
+  // Elements of a list whose problem is reported at the list.
+  EXPECT_EQ(problems("server:\n  cors_origins: [\"${ORIGIN}\"]\n" + kStream, env),
+            "pb.yaml:2:17: server.cors_origins: \"${ORIGIN}\" is not an origin (expected \"*\" "
+            "or scheme://host[:port], like https://app.example.com)");
+  EXPECT_EQ(problems(kStream + "    select: \"${KEY}\"\n", env),
+            "pb.yaml:4:13: streams[0].select: \"${KEY}\" is not a JSON pointer: a JSON pointer "
+            "must be empty or start with '/' (did you mean \"/${KEY}\"?)");
+  // A default written in the file is no secret: it is shown.
+  EXPECT_EQ(problems(kStream + "    interval: \"${UNSET:-abc}\"\n", env),
+            "pb.yaml:4:15: streams[0].interval: \"abc\" is not a duration (examples: 250ms, "
+            "2s, 1m30s, 1h)");
+}
+
+// Found by tests/fuzz/fuzz_config_file: a message repeating a byte of the
+// file (yaml-cpp's "unknown escape character", a bad ${...} reference) could
+// hold a NUL, CR or LF and so span lines.
+TEST(ConfigEnvTest, EveryProblemIsOneLine) {
+  EXPECT_EQ(problems(kStream + "    body: \"${A\x01\x7f}\"\n"),
+            "pb.yaml:4:11: \"${A\\x01\\x7f}\" does not name an environment variable (names are "
+            "[A-Za-z_][A-Za-z0-9_]*; write \"$${\" for a literal \"${\")");
+  EXPECT_EQ(problems(std::string("a: \"\\\0\"\n", 8)),
+            "pb.yaml:1:7: invalid YAML: unknown escape character: \\x00");
+}
+
 TEST(ConfigEnvTest, ExpandEnvDirectly) {
   std::vector<std::string> errors;
   const auto env = env_of({{"A", "1"}, {"B_2", "two"}});
@@ -537,6 +583,13 @@ TEST(ConfigEnvTest, ProcessEnvReadsTheEnvironment) {
 
 // ---------------------------------------------------------------------------
 // Document-level problems
+
+// Found by tests/fuzz/fuzz_config_file: on a file starting with ","
+// yaml-cpp 0.7's LoadAll() never returned and took all memory.
+TEST(ConfigTest, StrayCommaIsAnErrorNotAHang) {
+  EXPECT_EQ(problems(","), "pb.yaml:1:1: invalid YAML: unexpected \",\"");
+  EXPECT_EQ(problems("  ,streams: []\n"), "pb.yaml:1:3: invalid YAML: unexpected \",\"");
+}
 
 TEST(ConfigTest, YamlSyntaxErrorHasAPosition) {
   EXPECT_EQ(problems("streams:\n  - name: [orders\n    url: x\n"),

@@ -221,6 +221,12 @@ std::vector<std::size_t> negative_zero_tokens(std::string_view text) {
 }  // namespace
 
 Json parse(std::string_view text, std::size_t max_depth) {
+  // nlohmann's lexer takes a NUL byte for the end of the input, so
+  // "123\0<anything>" would read as 123. A NUL is valid nowhere in JSON text
+  // (not even inside a string), so it is an error wherever it is.
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    throw ParseError("syntax error: NUL byte in JSON text", nul + 1);
+  }
   Builder builder(max_depth, negative_zero_tokens(text));
   bool ok = Json::sax_parse(text.begin(), text.end(), &builder, Json::input_format_t::json,
                             /*strict=*/true, /*ignore_comments=*/false);

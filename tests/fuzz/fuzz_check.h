@@ -1,6 +1,7 @@
 // What the fuzz targets share: a check that reports the violated property
 // with the bytes involved and aborts (libFuzzer then saves the input as a
-// crash artifact), and a printable rendering of arbitrary bytes.
+// crash artifact), a printable rendering of arbitrary bytes, and a UTF-8
+// check written from Unicode's table (independent of the code under test).
 //
 // Threads: libFuzzer calls a target from one thread.
 #pragma once
@@ -30,6 +31,39 @@ inline std::string printable(std::string_view text) {
     }
   }
   return out + "\"";
+}
+
+// Well-formed UTF-8 byte sequences (Unicode 15, table 3-7), without NUL.
+inline bool is_utf8_without_nul(std::string_view s) {
+  auto in = [](unsigned char b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    auto next = [&](std::size_t k) -> unsigned char {
+      return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+    };
+    std::size_t len = 0;
+    if (b == 0) return false;
+    if (b <= 0x7f) {
+      len = 1;
+    } else if (in(b, 0xc2, 0xdf)) {
+      len = in(next(1), 0x80, 0xbf) ? 2 : 0;
+    } else if (b == 0xe0) {
+      len = in(next(1), 0xa0, 0xbf) && in(next(2), 0x80, 0xbf) ? 3 : 0;
+    } else if (in(b, 0xe1, 0xec) || in(b, 0xee, 0xef)) {
+      len = in(next(1), 0x80, 0xbf) && in(next(2), 0x80, 0xbf) ? 3 : 0;
+    } else if (b == 0xed) {
+      len = in(next(1), 0x80, 0x9f) && in(next(2), 0x80, 0xbf) ? 3 : 0;
+    } else if (b == 0xf0) {
+      len = in(next(1), 0x90, 0xbf) && in(next(2), 0x80, 0xbf) && in(next(3), 0x80, 0xbf) ? 4 : 0;
+    } else if (in(b, 0xf1, 0xf3)) {
+      len = in(next(1), 0x80, 0xbf) && in(next(2), 0x80, 0xbf) && in(next(3), 0x80, 0xbf) ? 4 : 0;
+    } else if (b == 0xf4) {
+      len = in(next(1), 0x80, 0x8f) && in(next(2), 0x80, 0xbf) && in(next(3), 0x80, 0xbf) ? 4 : 0;
+    }
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
 }
 
 [[noreturn]] inline void fail(const char* condition, const char* file, int line,

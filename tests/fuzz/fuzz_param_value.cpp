@@ -40,43 +40,11 @@ namespace {
 using pb::core::TemplateMatch;
 using pb::fuzz::printable;
 
-// Well-formed UTF-8 byte sequences (Unicode 15, table 3-7), without NUL.
-bool well_formed(std::string_view s) {
-  auto in = [](unsigned char b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    auto next = [&](std::size_t k) -> unsigned char {
-      return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
-    };
-    std::size_t len = 0;
-    if (b == 0) return false;
-    if (b <= 0x7f) {
-      len = 1;
-    } else if (in(b, 0xc2, 0xdf)) {
-      len = in(next(1), 0x80, 0xbf) ? 2 : 0;
-    } else if (b == 0xe0) {
-      len = in(next(1), 0xa0, 0xbf) && in(next(2), 0x80, 0xbf) ? 3 : 0;
-    } else if (in(b, 0xe1, 0xec) || in(b, 0xee, 0xef)) {
-      len = in(next(1), 0x80, 0xbf) && in(next(2), 0x80, 0xbf) ? 3 : 0;
-    } else if (b == 0xed) {
-      len = in(next(1), 0x80, 0x9f) && in(next(2), 0x80, 0xbf) ? 3 : 0;
-    } else if (b == 0xf0) {
-      len = in(next(1), 0x90, 0xbf) && in(next(2), 0x80, 0xbf) && in(next(3), 0x80, 0xbf) ? 4 : 0;
-    } else if (in(b, 0xf1, 0xf3)) {
-      len = in(next(1), 0x80, 0xbf) && in(next(2), 0x80, 0xbf) && in(next(3), 0x80, 0xbf) ? 4 : 0;
-    } else if (b == 0xf4) {
-      len = in(next(1), 0x80, 0x8f) && in(next(2), 0x80, 0xbf) && in(next(3), 0x80, 0xbf) ? 4 : 0;
-    }
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
-}
-
 void check_value(std::string_view value) {
   std::string why;
   const bool ok = pb::config::valid_param_value(value, why);
-  PB_FUZZ_CHECK(ok == well_formed(value), printable(value) + (ok ? " accepted" : " refused"));
+  PB_FUZZ_CHECK(ok == pb::fuzz::is_utf8_without_nul(value),
+                printable(value) + (ok ? " accepted" : " refused"));
   PB_FUZZ_CHECK(ok || !why.empty(), printable(value));
 }
 
@@ -222,7 +190,7 @@ void check_match(FuzzedDataProvider& in) {
   bool all_good = true;
   for (const auto& [name, value] : values) {
     const RE2 own(name == "a" ? pa : pb_text);
-    all_good = all_good && well_formed(value) && RE2::FullMatch(value, own);
+    all_good = all_good && pb::fuzz::is_utf8_without_nul(value) && RE2::FullMatch(value, own);
   }
   if (!all_good) {
     PB_FUZZ_CHECK(m.kind == TemplateMatch::kInvalid, detail);

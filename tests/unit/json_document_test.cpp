@@ -66,6 +66,21 @@ TEST(JsonDocumentTest, InvalidTextIsAnErrorWithOffset) {
   }
 }
 
+// Found by tests/fuzz/fuzz_json_document: nlohmann's lexer stops at a NUL
+// byte as if the text ended there, so a body like "{}\0<html>..." was read
+// as {} instead of being refused.
+TEST(JsonDocumentTest, NulByteIsAnErrorWhereverItIs) {
+  for (const std::string& text : {std::string("123\0", 4), std::string("{\"a\":1}\0{\"b\":2}", 16),
+                                  std::string("[1]\0\0\0", 6), std::string("\"a\0b\"", 5)}) {
+    try {
+      parse(text);
+      ADD_FAILURE() << "accepted a NUL byte at " << text.find('\0');
+    } catch (const ParseError& e) {
+      EXPECT_EQ(e.offset(), text.find('\0') + 1);  // 1-based, like the parser's offsets
+    }
+  }
+}
+
 TEST(JsonDocumentTest, DeepNestingIsRefused) {
   std::string deep(kMaxDepth + 1, '[');
   deep += std::string(kMaxDepth + 1, ']');

@@ -213,37 +213,15 @@ std::optional<std::string> FieldReader::scalar(const Field& f, const std::string
     return std::nullopt;
   }
   std::vector<std::string> env_problems;
-  std::vector<Replacement> values;
-  const EnvLookup recording = [&](const std::string& name) {
-    std::optional<std::string> value = getenv_(name);
-    if (value && !value->empty()) values.push_back({quote(*value), quote("${" + name + "}")});
-    return value;
+  EnvLookup recording = [this](const std::string& name) {
+    auto v = getenv_(name);
+    if (v && !v->empty()) env_values_.push_back(*v);
+    return v;
   };
-  const std::string& raw = f.value.Scalar();
-  std::string text = expand_env(raw, recording, env_problems);
+  std::string text = expand_env(f.value.Scalar(), recording, env_problems);
   for (auto& p : env_problems) problem(f.pos(), std::move(p));
   if (!env_problems.empty()) return std::nullopt;
-  if (!values.empty()) {
-    auto& replacements = from_environment_[{f.pos().line, f.pos().column}];
-    replacements.push_back({quote(text), quote(raw)});
-    replacements.insert(replacements.end(), values.begin(), values.end());
-  }
   return text;
-}
-
-const std::string& FieldReader::as_written(const Field& f, const std::string& value) const {
-  return from_environment_.count({f.pos().line, f.pos().column}) ? f.value.Scalar() : value;
-}
-
-void FieldReader::hide_environment(Problem& p) const {
-  auto it = from_environment_.find({p.pos.line, p.pos.column});
-  if (it == from_environment_.end()) return;
-  for (const auto& r : it->second) {
-    for (std::size_t at = p.text.find(r.from); at != std::string::npos;
-         at = p.text.find(r.from, at + r.to.size())) {
-      p.text.replace(at, r.from.size(), r.to);
-    }
-  }
 }
 
 bool FieldReader::read_string(const Field& f, std::string& out) {
@@ -279,8 +257,7 @@ bool FieldReader::read_duration(const Field& f, Duration lo, Duration hi, Durati
     return false;
   }
   if (value < lo || value > hi) {
-    problem(f, as_written(f, *text) + " is out of range " + format_duration(lo) + ".." +
-                   format_duration(hi));
+    problem(f, *text + " is out of range " + format_duration(lo) + ".." + format_duration(hi));
     return false;
   }
   out = value;
@@ -297,8 +274,7 @@ bool FieldReader::read_size(const Field& f, std::uint64_t lo, std::uint64_t hi, 
     return false;
   }
   if (value < lo || value > hi) {
-    problem(f,
-            as_written(f, *text) + " is out of range " + format_size(lo) + ".." + format_size(hi));
+    problem(f, *text + " is out of range " + format_size(lo) + ".." + format_size(hi));
     return false;
   }
   out = static_cast<std::size_t>(value);
@@ -342,12 +318,6 @@ bool FieldReader::read_string_list(const Field& f, bool allow_scalar,
     } else {
       ok = false;
     }
-    // Problems with an element may be reported at the list.
-    auto it = from_environment_.find({item.pos().line, item.pos().column});
-    if (it != from_environment_.end()) {
-      auto& list = from_environment_[{f.pos().line, f.pos().column}];
-      list.insert(list.end(), it->second.begin(), it->second.end());
-    }
   }
   if (ok) out = std::move(values);
   return ok;
@@ -361,9 +331,7 @@ bool FieldReader::read_pointer(const Field& f, std::string& out) {
     json::Pointer::parse(text);
   } catch (const std::invalid_argument& e) {
     std::string message = quote(text) + " is not a JSON pointer: " + e.what();
-    if (!text.empty() && text[0] != '/') {
-      message += " (did you mean " + quote("/" + as_written(f, text)) + "?)";
-    }
+    if (!text.empty() && text[0] != '/') message += " (did you mean " + quote("/" + text) + "?)";
     problem(f, message);
     return false;
   }
@@ -401,6 +369,54 @@ bool FieldReader::check_existing(const Field& f, const std::string& path, bool d
     std::fclose(file);
   }
   return true;
+}
+
+namespace {
+
+// "scheme://user:pass@host/p?k=v" → "scheme://***@host/p?k=***", for any
+// URL-looking text inside a message.
+std::string redact_urls(std::string text) {
+  std::size_t at = 0;
+  while ((at = text.find("://", at)) != std::string::npos) {
+    std::size_t start = at + 3;
+    std::size_t end = text.find_first_of(" \"'\n\t", start);
+    if (end == std::string::npos) end = text.size();
+    std::string url = text.substr(start, end - start);
+    std::size_t slash = url.find_first_of("/?#");
+    std::size_t amp = url.rfind('@', slash == std::string::npos ? url.size() : slash);
+    if (amp != std::string::npos) url = "***" + url.substr(amp);
+    std::size_t q = url.find('?');
+    if (q != std::string::npos) {
+      std::string query = url.substr(q + 1), out;
+      std::size_t i = 0;
+      while (i <= query.size()) {
+        std::size_t next = query.find('&', i);
+        std::string part =
+            query.substr(i, next == std::string::npos ? std::string::npos : next - i);
+        std::size_t eq = part.find('=');
+        out += (out.empty() ? "" : "&") +
+               (eq == std::string::npos ? part : part.substr(0, eq + 1) + "***");
+        if (next == std::string::npos) break;
+        i = next + 1;
+      }
+      url = url.substr(0, q + 1) + out;
+    }
+    text.replace(start, end - start, url);
+    at = start + url.size();
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string FieldReader::scrub(std::string text) const {
+  for (const auto& v : env_values_) {
+    for (std::size_t at = 0; (at = text.find(v, at)) != std::string::npos;) {
+      text.replace(at, v.size(), "***");
+      at += 3;
+    }
+  }
+  return redact_urls(std::move(text));
 }
 
 }  // namespace pb::config

@@ -9,7 +9,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,8 +85,13 @@ class FieldReader {
   FieldReader(std::string file, const EnvLookup& getenv)
       : file_(std::move(file)), getenv_(getenv) {}
 
+  // Every problem's text with secrets taken out: the value of every
+  // ${VAR} that was substituted (whatever the variable), and the user info
+  // and query values of URLs, are shown as "***".
+  std::string scrub(std::string text) const;
+
  protected:
-  void problem(Pos pos, std::string text) { problems_.push_back({pos, std::move(text)}); }
+  void problem(Pos pos, std::string text) { problems_.push_back({pos, scrub(std::move(text))}); }
   void problem(const Field& f, const std::string& text) { problem(f.pos(), f.name + ": " + text); }
   std::string where(Pos pos) const {
     return file_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
@@ -109,8 +113,7 @@ class FieldReader {
       return false;
     }
     if (overflow || value < lo || value > hi) {
-      problem(f, as_written(f, *text) + " is out of range " + std::to_string(lo) + ".." +
-                     std::to_string(hi));
+      problem(f, *text + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
       return false;
     }
     out = static_cast<T>(value);
@@ -124,27 +127,10 @@ class FieldReader {
   bool read_pointer(const Field& f, std::string& out);
   bool check_existing(const Field& f, const std::string& path, bool directory);
 
-  // Values taken from the environment are often secrets (tokens, keys in
-  // URLs), and problems go to logs and to the reload endpoint's answer. So
-  // a problem never shows them: it shows the value as written in the file,
-  // ${NAME} and all. scalar() records, at the position of each field whose
-  // value holds a variable's value, the quoted texts to replace (the whole
-  // value, then each variable's value, as quote() writes them), and
-  // hide_environment() applies them to the problems reported at that
-  // position. Values shown without quotes go through as_written().
-  void hide_environment(Problem& p) const;
-  const std::string& as_written(const Field& f, const std::string& value) const;
-
   std::string file_;
   const EnvLookup& getenv_;
   std::vector<Problem> problems_;
-
- private:
-  struct Replacement {
-    std::string from;
-    std::string to;
-  };
-  std::map<std::pair<int, int>, std::vector<Replacement>> from_environment_;
+  std::vector<std::string> env_values_;  // values substituted for ${VAR}: secret
 };
 
 }  // namespace pb::config

@@ -56,7 +56,6 @@ Config Loader::run(const std::string& text) {
   }
 
   if (problems_.empty()) return config;
-  for (auto& p : problems_) hide_environment(p);
   std::stable_sort(problems_.begin(), problems_.end(), [](const Problem& a, const Problem& b) {
     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
   });

@@ -192,8 +192,9 @@ constexpr std::size_t kMaxAutoHubThreads = 4;
 // How often the janitor looks for idle parameterized instances and unused
 // multiplexed channels, and frees what was retired.
 constexpr std::chrono::seconds kJanitorPeriod{1};
-// How often expired saved state is deleted from the store.
-constexpr std::chrono::seconds kSweepPeriod{30};
+// How often expired saved state is deleted from the store (an indexed
+// query: cheap when nothing has expired).
+constexpr std::chrono::seconds kSweepPeriod{5};
 // How long a lookup waits for an instance that is being made or replaced
 // before answering 503 (Retry-After: 1).
 constexpr std::chrono::seconds kLookupWait{5};

@@ -109,6 +109,9 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS events ("
     "  key TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,"
     "  PRIMARY KEY (key, seq)) WITHOUT ROWID;";
+// After the upgrade of schema 1 (which has no expires_ms column to index).
+constexpr const char* kIndexes =
+    "CREATE INDEX IF NOT EXISTS streams_expiry ON streams(expires_ms) WHERE expires_ms > 0;";
 
 }  // namespace
 
@@ -201,6 +204,7 @@ void SqliteStore::open_once() {
     exec("ALTER TABLE streams ADD COLUMN stream TEXT NOT NULL DEFAULT ''");
     exec("ALTER TABLE streams ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0");
   }
+  exec(kIndexes);
   std::string clean = meta("clean");
   std::string prev_boot = meta("boot_id");
   std::string prev_fsync = meta("fsync");

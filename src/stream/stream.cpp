@@ -141,16 +141,14 @@ std::uint64_t Stream::keep_from_locked(const std::vector<EventPtr>& events) cons
   std::size_t count = history_.size() + events.size();
   std::size_t bytes = history_size_;
   for (const auto& ev : events) bytes += size_of(ev);
-  std::size_t i = 0;  // index into history_ then events
-  auto at = [&](std::size_t k) -> const EventPtr& {
-    return k < history_.size() ? history_[k] : events[k - history_.size()];
-  };
+  const std::size_t held = history_.size();
+  std::size_t i = 0;  // index into history_, then into events
   while (count > 1 && (count > options_.history || bytes > options_.history_bytes)) {
-    bytes -= size_of(at(i));
+    bytes -= size_of(i < held ? history_[i] : events[i - held]);
     --count;
     ++i;
   }
-  return at(i)->seq;
+  return (i < held ? history_[i] : events[i - held])->seq;
 }
 
 std::string Stream::status_data(const Status& st, Clock::time_point now) const {
@@ -188,7 +186,10 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
   }
   // Back from a store outage: say so first, with an id, as a recorded event.
   if (!was_recording && (changes.empty() || changes.front().first != "status")) {
-    changes.insert(changes.begin(), {"status", status_data(new_status, now)});
+    Status back = new_status;
+    back.recording = true;
+    back.store_error.clear();
+    changes.insert(changes.begin(), {"status", status_data(back, now)});
   }
   if (changes.empty()) return true;
   commit.events.reserve(changes.size());

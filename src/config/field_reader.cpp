@@ -409,11 +409,38 @@ std::string redact_urls(std::string text) {
 
 }  // namespace
 
+namespace {
+
+void replace_all(std::string& text, const std::string& from) {
+  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos;) {
+    text.replace(at, from.size(), "***");
+    at += 3;
+  }
+}
+
+}  // namespace
+
 std::string FieldReader::scrub(std::string text) const {
   for (const auto& v : env_values_) {
-    for (std::size_t at = 0; (at = text.find(v, at)) != std::string::npos;) {
-      text.replace(at, v.size(), "***");
-      at += 3;
+    replace_all(text, v);
+    // As quote() writes it: escaped ("a\nb" for a value with a line
+    // break) and, in a long quoted value, cut after its first characters
+    // (the quote then ends in `..."`).
+    std::string escaped = quote(v);
+    escaped = escaped.substr(1, escaped.size() - 2);
+    if (escaped.size() > 3 && escaped.compare(escaped.size() - 3, 3, "...") == 0) {
+      escaped.resize(escaped.size() - 3);
+    }
+    if (escaped != v) replace_all(text, escaped);
+    static const std::string kCut = "...\"";
+    for (std::size_t at = 0; (at = text.find(kCut, at)) != std::string::npos; at += kCut.size()) {
+      for (std::size_t n = std::min(escaped.size(), at); n > 0; --n) {
+        if (text.compare(at - n, n, escaped, 0, n) == 0) {
+          text.replace(at - n, n, "***");
+          at = at - n + 3;
+          break;
+        }
+      }
     }
   }
   return redact_urls(std::move(text));

@@ -1291,6 +1291,28 @@ TEST(ConfigSecretsTest, ValuesFromTheEnvironmentNeverAppearInProblems) {
   EXPECT_NE(text.find("pb.yaml:3:10:"), std::string::npos) << "still says where: " << text;
 }
 
+// Found by tests/fuzz/fuzz_config_file: quote() writes a value with a line
+// break, a '"' or a '\\' escaped, and cuts a long one, so the value as
+// substituted was not found in the message and went out whole or in part.
+TEST(ConfigSecretsTest, ValuesAreHiddenAsQuoteWritesThemToo) {
+  const std::string long_secret = "s3cr3t-" + std::string(100, 'x');
+  auto env = env_of({{"LINES", "s3cr3t\nline 2"}, {"QUOTED", "s3\"cr3t\\"}, {"LONG", long_secret}});
+  const std::string text = problems(
+      "streams:\n"
+      "  - name: a\n"
+      "    url: http://h/\n"
+      "    interval: \"${LINES}\"\n"
+      "    timeout: \"${QUOTED}\"\n"
+      "    linger: "
+      "\"0123456789012345678901234567890123456789012345678901234567890123456789${LONG}\"\n",
+      env);
+  EXPECT_EQ(text.find("s3"), std::string::npos) << text;
+  EXPECT_EQ(text.find("xxx"), std::string::npos) << text;
+  EXPECT_NE(text.find("pb.yaml:4:15: streams[0].interval: \"***\" is not a duration"),
+            std::string::npos)
+      << text;
+}
+
 TEST(ConfigSecretsTest, UrlUserInfoAndQueryValuesAreNotShownEvenWhenWrittenLiterally) {
   std::string text = problems(
       "streams:\n"

@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(cmake g++ ninja-build pkg-config libcpp-httplib-dev libyaml-cpp-dev libssl-dev
   nlohmann-json3-dev libsqlite3-dev zlib1g-dev libbrotli-dev libre2-dev)
-test_pkgs=(libgtest-dev clang-format clang)
+test_pkgs=(libgtest-dev clang-format clang libclang-rt-14-dev)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" != "--build" ]]; then pkgs+=("${test_pkgs[@]}"); fi

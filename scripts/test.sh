@@ -6,14 +6,15 @@
 #   3. does it again under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   4. runs the threaded tests under ThreadSanitizer,
 #   4b. builds the core with clang's thread-safety analysis (lock annotations),
+#   4c. fuzzes the parsers of outside input (libFuzzer, about 60 s in all),
 #   5. runs the JavaScript tests: an independent SSE client (npm eventsource)
 #      and the example page in headless Chromium.
-# Stages can be picked: scripts/test.sh [format] [plain] [asan] [tsan] [tsa] [js]
+# Stages can be picked: scripts/test.sh [format] [plain] [asan] [tsan] [tsa] [fuzz] [js]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stages=("$@")
-[[ ${#stages[@]} -eq 0 ]] && stages=(format plain asan tsan tsa js)
+[[ ${#stages[@]} -eq 0 ]] && stages=(format plain asan tsan tsa fuzz js)
 jobs=$(nproc)
 
 scripts/deps.sh
@@ -59,6 +60,11 @@ for stage in "${stages[@]}"; do
       CXX=clang++ cmake -S . -B build-tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_BUILD_TESTS=OFF \
         -DPB_THREAD_SAFETY=ON >/dev/null
       cmake --build build-tsa --target pollbridge_core
+      ;;
+    fuzz)
+      # Each target of tests/fuzz for an equal share of 60 s (build-fuzz);
+      # prints the inputs each one ran. docs/fuzzing.md runs them longer.
+      scripts/fuzz.sh -t 60
       ;;
     js)
       [[ -x build/pollbridge ]] || { cmake -S . -B build -G Ninja >/dev/null && cmake --build build; }

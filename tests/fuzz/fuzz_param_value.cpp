@@ -8,11 +8,12 @@
 //    table 3-7 without NUL (an independent, table-driven check below), and
 //    says why otherwise.
 //  - match_template() against a parameterized template answers what the
-//    template's route says: kNone for another route, kInvalid (with a reason
-//    made of fixed text and the pattern, none of the request's bytes) when a value
-//    is not valid UTF-8, holds NUL or does not fully match its pattern, and
-//    otherwise kValues with exactly the request's values, each valid UTF-8
-//    without NUL and matching its pattern (checked with an RE2 of its own).
+//    template's route says: kNone for another route; kInvalid when a value
+//    is not valid UTF-8, holds NUL or does not fully match its pattern, with
+//    a reason made of fixed text and the pattern (none of the request's
+//    bytes); otherwise kValues with exactly the request's values, each valid
+//    UTF-8 without NUL and matching its pattern (checked with an RE2 of its
+//    own).
 //  - An accepted value substituted into the upstream URL leaves a URL that
 //    parse_url() accepts, with the value percent-encoded: only unreserved
 //    characters and %XX in its place, which decode to the value.

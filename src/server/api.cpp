@@ -166,7 +166,7 @@ void Api::install() {
     auto starts = [&](const char* p) { return req.path.rfind(p, 0) == 0; };
     bool known = req.path == "/events" || starts("/events/") || req.path == "/streams" ||
                  starts("/streams/") || req.path == "/healthz" || req.path == "/readyz" ||
-                 req.path == "/metrics";
+                 req.path == "/metrics" || req.path == kClientScriptPath;
     if (known) {
       res.set_header("Allow", "GET, HEAD");
       set_error(res, 405, "only GET is allowed on " + req.path);

@@ -516,8 +516,9 @@ class Link {
     }
     if (gen !== this.gen || !refused.length) return false;
     for (const [s, status] of refused) g.refused[s] = `HTTP ${status}`;
-    setTimeout(() => {
-      for (const [s] of refused) delete g.refused[s];
+    clearTimeout(g.refusedTimer);
+    g.refusedTimer = setTimeout(() => {
+      g.refused = {};
       if (g.link === this) this.open();
     }, REFUSED_MS);
     g.setConn(g.conn.state);
@@ -613,6 +614,8 @@ class Group {
   }
 
   resign() {
+    clearTimeout(this.knownTimer);
+    clearTimeout(this.refusedTimer);
     if (this.link) this.link.close();
     this.link = null;
     if (this.release) this.release();

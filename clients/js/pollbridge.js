@@ -440,7 +440,7 @@ class Link {
     const fetchy = o.transport === 'fetch';
     const q = new URLSearchParams(g.extra);
     for (const s of streams) q.append('stream', s);
-    const headers = {};
+    const headers = fetchy ? { Accept: 'text/event-stream' } : {};
     if (token && fetchy) headers.Authorization = 'Bearer ' + token;
     else if (token) q.set(g.tokenParam, token);
     // An id made of commas only names nothing: start fresh.
@@ -511,7 +511,8 @@ class Link {
       if (this.proven && this.proven.has(s)) continue;
       const q = new URLSearchParams(g.extra);
       if (token && !headers.Authorization) q.set(g.tokenParam, token);
-      const status = await probe(`${g.base}/events/${pathOf(s)}?${q}`, headers, g.o);
+      const qs = String(q);
+      const status = await probe(`${g.base}/events/${pathOf(s)}${qs ? '?' + qs : ''}`, headers, g.o);
       if (status === 400 || status === 404) refused.push([s, status]);
     }
     if (gen !== this.gen || !refused.length) return false;
@@ -768,14 +769,17 @@ class Group {
   }
 }
 
-// A page callback: its exceptions are reported, never break the client.
+// A page callback: its exceptions are reported (as uncaught errors are),
+// never break the client.
 function call(f, ...a) {
   try {
     if (f) f(...a);
   } catch (e) {
-    setTimeout(() => {
-      throw e;
-    });
+    if (globalThis.reportError) reportError(e);
+    else
+      setTimeout(() => {
+        throw e;
+      });
   }
 }
 

@@ -85,6 +85,13 @@ describe('applyPatch (RFC 6902)', () => {
     assert.deepEqual(apply({ a: { b: 1 }, c: {} }, { op: 'move', from: '/a/b', path: '/c/d' }), { a: {}, c: { d: 1 } });
     assert.deepEqual(apply([1, 2, 3, 4], { op: 'move', from: '/1', path: '/3' }), [1, 3, 4, 2], 'the index counts after the removal');
     assert.deepEqual(apply([1, 2, 3], { op: 'move', from: '/2', path: '/0' }), [3, 1, 2]);
+    // A move is a remove, then an add (RFC 6902 4.4): after the removal the
+    // array is shorter. (fast-json-patch accepts this one.)
+    rejects([1, 2], [{ op: 'move', from: '/0', path: '/2' }], /no index 2 in an array of 1/);
+    assert.deepEqual(apply([1, 2], { op: 'move', from: '/0', path: '/1' }), [2, 1]);
+    // The target is resolved after the removal: here /1 is the object then.
+    // (fast-json-patch refuses this one.)
+    assert.deepEqual(apply([1, { a: 0 }], { op: 'move', from: '/0', path: '/0/-' }), [{ a: 0, '-': 1 }]);
     assert.deepEqual(apply({ a: 1 }, { op: 'move', from: '/a', path: '/a' }), { a: 1 });
     assert.deepEqual(apply({ a: [1] }, { op: 'copy', from: '/a', path: '/b' }), { a: [1], b: [1] });
     const copied = apply({ a: { x: 1 } }, { op: 'copy', from: '/a', path: '/b' }, { op: 'replace', path: '/b/x', value: 2 });

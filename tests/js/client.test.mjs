@@ -91,7 +91,7 @@ describe('applyPatch (RFC 6902)', () => {
     assert.deepEqual(apply([1, 2], { op: 'move', from: '/0', path: '/1' }), [2, 1]);
     // The target is resolved after the removal: here /1 is the object then.
     // (fast-json-patch refuses this one.)
-    assert.deepEqual(apply([1, { a: 0 }], { op: 'move', from: '/0', path: '/0/-' }), [{ a: 0, '-': 1 }]);
+    assert.deepEqual(apply([1, 2, { a: 0 }], { op: 'move', from: '/0', path: '/1/b' }), [2, { a: 0, b: 1 }]);
     assert.deepEqual(apply({ a: 1 }, { op: 'move', from: '/a', path: '/a' }), { a: 1 });
     assert.deepEqual(apply({ a: [1] }, { op: 'copy', from: '/a', path: '/b' }), { a: [1], b: [1] });
     const copied = apply({ a: { x: 1 } }, { op: 'copy', from: '/a', path: '/b' }, { op: 'replace', path: '/b/x', value: 2 });

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Runs the JavaScript end-to-end tests (tests/js): an independent SSE client
-# (npm's eventsource) and the example page in headless Chromium, both against
-# the real pollbridge binary. Works on a clean clone of a fresh Debian
-# machine: installs Node.js/npm and Chromium from apt when they are missing,
-# the pinned npm packages with `npm ci`, and builds pollbridge unless
-# PB_BINARY names one.
+# Runs the JavaScript tests (tests/js) of the browser client
+# (clients/js/pollbridge.js) and of pollbridge's wire contract:
+#   client.test.mjs        appliers and the watch() state machine (unit)
+#   event-stream.test.mjs  the fetch reader: WHATWG parsing, reconnects, tokens
+#   property.test.mjs      random documents through the binary vs fast-json-patch
+#   sharing.test.mjs       tab sharing: leader election, handover races
+#   bundle.test.mjs        size (esbuild + gzip, budget 8 KiB), versions, .d.ts
+#   eventsource.test.mjs   the wire contract through npm's eventsource
+#   browser.test.mjs       the example page in headless Chromium, 8 tabs
+# Works on a clean clone of a fresh Debian machine: installs Node.js/npm and
+# Chromium from apt when they are missing, the pinned npm packages with
+# `npm ci`, and builds pollbridge unless PB_BINARY names one. The gzipped
+# size of the client is printed at the end (and kept in
+# build/pollbridge-js-size.txt); screenshots go to tests/js/artifacts/.
 #
 #   scripts/test-js.sh [extra node --test arguments]
 #
@@ -72,4 +80,9 @@ cd tests/js
 say "installing the pinned npm packages (npm ci)"
 npm ci --no-audit --no-fund --ignore-scripts
 say "running the tests against $PB_BINARY"
-exec node --test "$@" client.test.mjs eventsource.test.mjs browser.test.mjs
+rm -f "$ROOT/build/pollbridge-js-size.txt"
+node --test "$@" client.test.mjs event-stream.test.mjs property.test.mjs sharing.test.mjs \
+  bundle.test.mjs eventsource.test.mjs browser.test.mjs
+if [ -f "$ROOT/build/pollbridge-js-size.txt" ]; then
+  say "$(cat "$ROOT/build/pollbridge-js-size.txt")"
+fi

@@ -756,7 +756,8 @@ class Group {
     else if (!this.bc) this.lead(); // not shared: this tab's own connection
     else if (!this.abort) this.elect();
     else this.hi();
-    w.update();
+    // Not before watch() returns: a callback may use the watch.
+    queueMicrotask(() => w.g && w.update());
   }
 
   remove(w) {

@@ -274,9 +274,11 @@ function scripted(url, options = {}) {
 const query = (url) => new URL(url).searchParams;
 
 describe('watch() state machine', () => {
-  test('one stream: the multiplexed endpoint, every event type, and the status', () => {
+  test('one stream: the multiplexed endpoint, every event type, and the status', async () => {
     const { w, log, es } = scripted('http://pb.test/base/events/orders', { key: 'sku' });
     assert.equal(es.url, 'http://pb.test/base/events?stream=orders');
+    assert.deepEqual(log.statuses, [], 'no callback before watch() returns');
+    await Promise.resolve();
     assert.deepEqual(log.statuses, ['reconnecting: connecting']);
     es.open();
     es.emit('snapshot', 'e-1', 'orders', [{ sku: 'a', n: 1 }]);

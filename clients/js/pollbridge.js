@@ -260,8 +260,14 @@ class Replica {
     this.fresh = type === 'snapshot';
     return true;
   }
-  // Takes a copy from the leader tab unless ours is as new. Returns true if taken.
+  // Takes a copy from the leader tab unless ours is as new. Returns true if
+  // a document was taken. A copy without a document (a stream that never
+  // had one) only brings its status to a replica without one.
   adopt([, has, doc, id, status]) {
+    if (!has) {
+      if (!this.has) Object.assign(this, { id, status });
+      return false;
+    }
     if (this.has && follows(this.id, id) === 0) return false;
     Object.assign(this, { has, doc, id, status, fresh: false });
     return true;
@@ -483,6 +489,7 @@ class Link {
 
   async failed(status, retry) {
     const g = this.g;
+    const gen = this.gen;
     this.t = null;
     if (retry) this.retry = retry;
     if (status === 401 || status === 403) {
@@ -493,7 +500,7 @@ class Link {
       }
       return this.retryLater('unauthorized', `HTTP ${status}`);
     }
-    if ((status === 400 || status === 404) && (await this.isolate())) return;
+    if ((status === 400 || status === 404) && ((await this.isolate()) || gen !== this.gen)) return;
     this.retryLater('reconnecting', status ? `HTTP ${status}` : 'connection lost');
   }
 

@@ -180,11 +180,13 @@ describe('random document sequences through pollbridge', () => {
         upstream.set(`/${name}`, docs[0]);
         let last = await proxy.poll(name);
         const ours = new Map(); // id -> our document after that event
+        const errors = [];
         const w = watch(`${proxy.baseUrl}/events/${name}`, {
           transport,
           EventSource,
           shared: false,
           onChange: (doc, change) => ours.set(change.id, structuredClone(doc)),
+          onError: (e) => errors.push(e.message),
         });
         const recorder = new Recorder(`${proxy.baseUrl}/events/${name}`);
         t.after(() => {
@@ -235,6 +237,10 @@ describe('random document sequences through pollbridge', () => {
             if (mode.independent) assert.ok(equal(theirs, expected), where);
           }
         }
+        // Every event applied as it came: no gap seen, no resynchronisation.
+        assert.deepEqual(errors, []);
+        const ids = recorder.events.map((e) => Number(e.id.split('-')[1]));
+        assert.deepEqual(ids, ids.map((_, i) => ids[0] + i), 'one seq per event');
         const types = new Set(recorder.events.map((e) => e.type));
         t.diagnostic(`${recorder.events.length} events (${[...types].join(', ')}), ${checked} cross-checked`);
         if (mode.stream.diff === 'json-patch' && mode.stream.key) {

@@ -240,6 +240,14 @@ class Replica {
   // Takes one event in. Returns false for one seen already; throws a
   // PatchError when it cannot apply (a Gap when events are missing).
   take(type, data, id) {
+    // A status pollbridge could not record comes without an id (its data
+    // says "recording": false; on a multiplexed connection its id part is
+    // empty or the previous one): it changes the status, never the position.
+    if (type === 'status' && (!id || (isObject(data) && data.recording === false))) {
+      if (equal(this.status, data)) return false;
+      this.status = data;
+      return true;
+    }
     const f = follows(this.id, id);
     if (type === 'snapshot') {
       // A snapshot older than what we hold is the document we hold (later

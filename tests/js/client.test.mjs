@@ -337,6 +337,30 @@ describe('watch() state machine', () => {
     w.close();
   });
 
+  test('a status pollbridge could not record (no id) changes the status, not the position', async () => {
+    const { w, log, es } = scripted('http://pb.test/events?stream=a&stream=b');
+    es.open();
+    es.emit('snapshot', 'a-4,', 'a', { v: 4 });
+    es.emit('snapshot', 'a-4,b-1', 'b', 1);
+    // No id: line, so the last event id stays the previous composite (docs/protocol.md).
+    const cannot = { state: 'stale', reason: 'state store cannot record events: no space left', recording: false };
+    es.emit('status', 'a-4,b-1', 'a', cannot);
+    await waitFor(() => log.statuses.at(-1) === 'stale: a: state store cannot record events: no space left');
+    es.emit('status', 'a-4,b-1', 'a', cannot); // the same again: nothing new
+    assert.equal(w.lastEventId, 'a-4,b-1');
+    // Recording again: a recorded "ok" with the next id, then the changes.
+    es.emit('status', 'a-5,b-1', 'a', { state: 'ok' });
+    es.emit('patch', 'a-6,b-1', 'a', [{ op: 'replace', path: '/v', value: 6 }]);
+    assert.deepEqual(w.document, { v: 6 });
+    assert.equal(log.statuses.at(-1), 'live');
+    // On a connection that never had an id for the stream, the part is empty.
+    es.emit('status', 'a-6,', 'b', cannot);
+    assert.equal(w.lastEventId, 'a-6,b-1', 'an empty part never erases a position');
+    assert.equal(w.status.state, 'stale');
+    assert.deepEqual(log.errors, []);
+    w.close();
+  });
+
   test('a gap or a patch that does not apply resyncs that stream only', async () => {
     const { w, log, es } = scripted('http://pb.test/events?stream=a&stream=b');
     es.open();

@@ -73,6 +73,8 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${PB_PACKAGE_HOMEPAGE}")
 # Depends: computed by dpkg-shlibdeps (dpkg-dev) from the libraries the
 # binary links, so it follows whatever the build adds.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Plus procps for /bin/kill, which the unit's ExecReload runs.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS procps)
 # https:// upstreams are verified against the system's CAs.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS ca-certificates)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

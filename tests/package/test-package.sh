@@ -142,6 +142,8 @@ for soname in "${needed[@]}"; do
   fi
 done
 
+check "Depends has procps (/bin/kill, for ExecReload)" grep -qx procps <<<"$dep_names"
+
 # ------------------------------------------------------ install (scratch) ---
 # The scratch root's dpkg database holds this machine's status entries of
 # exactly the dependencies, so dpkg checks Depends (with versions) for real;
@@ -202,13 +204,14 @@ fi
 
 # Started on the installed config (in memory: its state.dir is the unit's
 # /var/lib/pollbridge, not ours to write), on a free port.
-http_get() { # http_get PORT PATH -> prints the status code
-  local reply
+http_reply() { # http_reply PORT PATH -> prints the whole response
   exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
   printf 'GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$2" >&3
-  reply=$(timeout 5 cat <&3)
+  timeout 5 cat <&3
   exec 3<&-
-  awk 'NR == 1 {print $2}' <<<"$reply"
+}
+http_get() { # http_get PORT PATH -> prints the status code
+  http_reply "$1" "$2" | awk 'NR == 1 {print $2}'
 }
 "$BIN" --config "$ROOT$CONFIG" --memory --listen 127.0.0.1:0 >"$WORK/run.out" 2>"$WORK/run.err" &
 PB_PID=$!
@@ -224,7 +227,16 @@ if [[ -n $port ]]; then
   check "GET /healthz answers 200" test "$(http_get "$port" /healthz)" = 200
   # The example stream is `idle: stop`: parked until a client listens, so
   # the instance is ready without polling its (absent) backend.
-  check "GET /readyz answers 200 (example stream parked idle)" test "$(http_get "$port" /readyz)" = 200
+  # 503 until the scheduler has parked it (at once, with no client).
+  ready=
+  for _ in $(seq 100); do
+    ready=$(http_get "$port" /readyz)
+    [[ $ready == 200 ]] && break
+    sleep 0.05
+  done
+  check "GET /readyz answers 200 (the example stream is parked, not pending)" test "$ready" = 200
+  check "the example stream polls nothing while no client listens" \
+    grep -q '"name":"example".*"polls":0' <<<"$(http_reply "$port" /streams)"
   kill -TERM "$PB_PID"
   wait "$PB_PID"
   check "SIGTERM stops it with status 0" test $? = 0
@@ -324,7 +336,7 @@ if command -v systemd-analyze >/dev/null; then
   cp -a /lib/systemd/system "$V/lib/systemd/"
   cp "$unit_file" "$V$UNIT_PATH"
   cp "$BIN" "$V/usr/bin/pollbridge"
-  cp "$(command -v kill)" "$V/bin/kill"
+  cp /bin/kill "$V/bin/kill"
   # verify exits 0 on unknown keys and unparsable values: any output fails.
   verify=$(cd "$WORK" && systemd-analyze verify --root="$V" "$UNIT" 2>&1)
   if [[ $? == 0 && -z $verify ]]; then

@@ -36,6 +36,7 @@ if ((${#targets[@]} == 0)); then
   done
 fi
 
+scripts/deps.sh build test
 CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DPB_FUZZ=ON -DPB_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" --target fuzz_targets

@@ -257,6 +257,11 @@ int main(int argc, char** argv) {
       ::kill(::getpid(), SIGTERM);
     }
   });
+  // httplib's stop() does nothing until its accept loop runs: a SIGTERM
+  // right after start would otherwise leave that loop blocked for good.
+  for (int i = 0; i < 5000 && !http.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   int exit_code = 0;
   for (;;) {
     int sig = 0;
@@ -279,9 +284,24 @@ int main(int argc, char** argv) {
     std::_Exit(1);
   }).detach();
   api.stop();  // no new connections
-  server_thread.join();
+  // httplib's accept loop can miss its stop (it reads the listening socket
+  // before stop() closes it, then blocks in accept on that number). Do not
+  // wait for it past a moment: stop everything else, then leave without
+  // destroying the server under that thread.
+  bool server_done = false;
+  for (int i = 0; i < 1000 && !server_done; ++i) {
+    server_done = !http.is_running();
+    if (!server_done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (server_done) {
+    server_thread.join();
+  } else {
+    pb::log::warn("HTTP accept loop did not stop; leaving it");
+    server_thread.detach();
+  }
   runtime->stop(cfg.server.shutdown_timeout);
   runtime.reset();  // closes the state store cleanly
   pb::log::info("stopped");
+  if (!server_done) std::_Exit(exit_code);
   return exit_code;
 }

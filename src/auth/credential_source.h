@@ -15,10 +15,11 @@
 // pollbridge accepts the same token arriving by several (a page that sets
 // the cookie and also passes ?access_token=), and refuses as a conflict (400
 // invalid_request) two different values, whether from two sources or
-// repeated in one (two Bearer fields, two cookies of that name, the
-// parameter twice): with two credentials it is not clear whose request it
-// is, and picking one would let an ambient cookie override an explicit
-// header or the reverse. Empty cookie and parameter values count as absent.
+// repeated in one (two cookies of that name, the parameter twice), and two
+// Bearer fields even when equal (a repeated parameter): with two
+// credentials it is not clear whose request it is, and picking one would let
+// an ambient cookie override an explicit header or the reverse. Empty cookie
+// and parameter values count as absent.
 //
 // Pure; callable from any thread.
 #pragma once

@@ -174,9 +174,23 @@ void Loader::read_jwt(const Field& f, JwtConfig& jwt) {
     if (auto items = read_list(*x, "a list of keys like { alg: RS256, file: idp.pem }")) {
       if (items->empty()) problem(*x, "needs at least one key");
       std::map<std::string, int> kid_lines;
+      std::vector<int> key_lines;  // of jwt.keys, by index
       for (const Field& item : *items) {
         JwtKeyConfig key;
         if (!read_jwt_key(item, key)) continue;
+        // RFC 8725 §3.1: each key is used with exactly one algorithm. The
+        // same secret or PEM text under two algorithms would be one key
+        // with two.
+        bool reused = false;
+        for (std::size_t i = 0; i < jwt.keys.size() && !reused; ++i) {
+          if (jwt.keys[i].material == key.material && jwt.keys[i].alg != key.alg) {
+            problem(item, "uses the same key material as the " + jwt.keys[i].alg + " key at line " +
+                              std::to_string(key_lines[i]) +
+                              "; a key must be used with exactly one algorithm (RFC 8725 §3.1)");
+            reused = true;
+          }
+        }
+        if (reused) continue;
         if (!key.kid.empty()) {
           auto [it, fresh] = kid_lines.emplace(key.kid, item.line());
           if (!fresh) {
@@ -186,6 +200,7 @@ void Loader::read_jwt(const Field& f, JwtConfig& jwt) {
           }
         }
         jwt.keys.push_back(std::move(key));
+        key_lines.push_back(item.line());
       }
     }
   } else {

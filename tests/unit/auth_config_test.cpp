@@ -270,6 +270,39 @@ TEST_F(AuthConfigTest, KidsAreUnique) {
             "must pick one key");
 }
 
+TEST_F(AuthConfigTest, AKeyIsUsedWithExactlyOneAlgorithm) {
+  const std::string s = "streams:\n  - name: orders\n    url: http://127.0.0.1:9000/orders\n";
+  EXPECT_EQ(problems("auth:\n"
+                     "  jwt:\n"
+                     "    keys:\n"
+                     "      - { alg: RS256, file: " +
+                     rsa_ +
+                     " }\n"
+                     "      - { alg: RS512, file: " +
+                     rsa_ + ", kid: other }\n" + s),
+            "pb.yaml:5:9: auth.jwt.keys[1]: uses the same key material as the RS256 key at line "
+            "4; a key must be used with exactly one algorithm (RFC 8725 §3.1)");
+  const std::string secret_twice = problems(
+      "auth:\n"
+      "  jwt:\n"
+      "    keys:\n"
+      "      - { alg: HS256, secret: \"${PB_JWT_SECRET}${PB_JWT_SECRET}\" }\n"
+      "      - { alg: HS512, secret: \"${PB_JWT_SECRET}${PB_JWT_SECRET}\" }\n" +
+      s);
+  EXPECT_NE(secret_twice.find("exactly one algorithm"), std::string::npos) << secret_twice;
+  EXPECT_EQ(secret_twice.find(kSecret), std::string::npos);
+  // The same key twice under one algorithm (two kids during a rotation) is fine.
+  EXPECT_EQ(problems("auth:\n"
+                     "  jwt:\n"
+                     "    keys:\n"
+                     "      - { alg: RS256, file: " +
+                     rsa_ +
+                     ", kid: a }\n"
+                     "      - { alg: RS256, file: " +
+                     rsa_ + ", kid: b }\n" + s),
+            "");
+}
+
 TEST_F(AuthConfigTest, SectionShapeAndValues) {
   const std::string s = "streams:\n  - name: orders\n    url: http://127.0.0.1:9000/orders\n";
   EXPECT_EQ(problems("auth:\n  cookie: pb_token\n" + s),

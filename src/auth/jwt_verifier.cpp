@@ -122,8 +122,8 @@ JwtResult verify_jwt(std::string_view token, const KeySet& keys, const JwtRules&
   const std::string_view header_part = token.substr(0, dot1);
   const std::string_view payload_part = token.substr(dot1 + 1, dot2 - dot1 - 1);
   const std::string_view signature_part = token.substr(dot2 + 1);
-  if (header_part.empty() || payload_part.empty() || signature_part.empty()) {
-    return refuse(Reason::kMalformed);  // no unsigned, detached or empty parts
+  if (header_part.empty() || payload_part.empty()) {
+    return refuse(Reason::kMalformed);  // no detached (RFC 7797) or empty parts
   }
   if (header_part.size() > kMaxHeaderChars || signature_part.size() > kMaxSignatureChars) {
     return refuse(Reason::kTooLarge);
@@ -136,6 +136,9 @@ JwtResult verify_jwt(std::string_view token, const KeySet& keys, const JwtRules&
   std::optional<Alg> alg;
   std::optional<std::string> kid;
   if (Reason r = check_header(*header, alg, kid); r != Reason::kOk) return refuse(r);
+  // An unsecured JWT ("alg":"none", empty signature) was refused above by
+  // its alg; any other empty signature is malformed.
+  if (signature_part.empty()) return refuse(Reason::kMalformed);
 
   const KeySet::Candidates candidates = keys.select(*alg, kid);
   if (candidates.alg_refused) return refuse(Reason::kAlgNotAllowed);

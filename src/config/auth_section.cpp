@@ -427,7 +427,8 @@ void Loader::read_stream_auth(const Fields& fields, const Config& config,
   if (const Field* x = fields.find("persist")) read_bool(*x, a.persist);
 
   if (const Field* x = fields.find("bind")) {
-    if (auto binds = read_section(*x, nullptr)) {
+    auto binds = read_section(*x, nullptr);
+    if (binds && !binds->list.empty()) {
       bool usable = true;
       if (mode_ok && a.mode != AuthMode::kRequired) {
         problem(*x, "binds parameters to token claims and needs auth: required");

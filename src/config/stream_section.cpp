@@ -57,10 +57,12 @@ void Loader::read_streams(const Field& f, Config& config) {
 
 void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& config) {
   static const std::vector<std::string> kKeys = {
-      "name",        "url",        "path",    "params",       "max_instances", "interval",
-      "timeout",     "method",     "body",    "content_type", "headers",       "diff",
-      "select",      "ignore",     "key",     "idle",         "linger",        "max_body",
-      "backoff_max", "tls_verify", "ca_file", "history",      "retention"};
+      "name",     "url",     "path",      "params",      "max_instances",
+      "interval", "timeout", "method",    "body",        "content_type",
+      "headers",  "diff",    "select",    "ignore",      "key",
+      "idle",     "linger",  "max_body",  "backoff_max", "tls_verify",
+      "ca_file",  "history", "retention", "auth",        "forward_headers",
+      "persist",  "bind"};
   const std::string prefix = "streams[" + std::to_string(index) + "]";
   const Pos entry_pos = pos_of(entry.Mark());
   if (!entry.IsMap()) {
@@ -86,6 +88,7 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
   read_request(fields, s);
   read_diff_options(fields, s);
   read_polling(fields, s);
+  read_stream_auth(fields, config, declared, s);  // after headers: they must not overlap
 
   config.streams.push_back(std::move(s));
   infos_.push_back(std::move(info));

@@ -270,6 +270,9 @@ TEST(ConfigTest, ShippedConfigShowsTheDefaults) {
   EXPECT_EQ(a.server.cors_origins, b.server.cors_origins);
   EXPECT_EQ(a.server.shutdown_timeout, b.server.shutdown_timeout);
   EXPECT_EQ(a.server.static_dir, b.server.static_dir);
+  EXPECT_EQ(a.server.cors_credentials, b.server.cors_credentials);
+  EXPECT_EQ(a.server.admin_port, b.server.admin_port);
+  EXPECT_EQ(a.auth.enabled, b.auth.enabled);
   EXPECT_EQ(a.history, b.history);
   EXPECT_EQ(a.state.dir, b.state.dir);
   EXPECT_EQ(a.state.fsync, b.state.fsync);
@@ -294,6 +297,7 @@ TEST(ConfigTest, ShippedConfigShowsTheDefaults) {
   EXPECT_EQ(x.tls_verify, y.tls_verify);
   EXPECT_EQ(x.ca_file, y.ca_file);
   EXPECT_EQ(x.history, y.history);
+  EXPECT_EQ(x.auth, y.auth);
 }
 
 TEST(ConfigTest, ShippedConfigTakesTheAdminTokenFromTheEnvironment) {

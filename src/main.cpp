@@ -18,6 +18,7 @@
 #include "server/http_server.h"
 #include "stream/sqlite_store.h"
 #include "stream/store.h"
+#include "upstream/startup_checks.h"
 
 namespace {
 
@@ -140,6 +141,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  pb::upstream::log_upstream_settings(cfg);
+  pb::upstream::ensure_descriptor_limit(cfg);
+
   std::unique_ptr<pb::core::Runtime> runtime;
   try {
     std::unique_ptr<pb::stream::Store> store;
@@ -172,6 +176,8 @@ int main(int argc, char** argv) {
       body["errors"] = e.problems();
       return {400, pb::json::dump(body) + "\n"};
     }
+    pb::upstream::log_upstream_settings(next);
+    pb::upstream::ensure_descriptor_limit(next);
     pb::core::ReloadResult r = runtime->reload(next);
     auto list = [](const std::vector<std::string>& v) {
       std::string out;

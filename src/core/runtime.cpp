@@ -129,7 +129,7 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
       store_(std::move(store)),
       hub_(hub::Options{hub_threads(cfg.server.hub_threads), cfg.server.heartbeat,
                         cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
-      scheduler_(kUpstreamThreads) {
+      scheduler_(kProcessingThreads) {
   for (const auto& s : cfg_.streams) {
     auto t = make_template(s);
     templates_.push_back(t);
@@ -362,7 +362,10 @@ bool same_stream(const config::StreamConfig& a, const config::StreamConfig& b) {
          a.headers == b.headers && a.diff == b.diff && a.select == b.select &&
          a.ignore == b.ignore && a.key == b.key && a.idle == b.idle && a.linger == b.linger &&
          a.max_body == b.max_body && a.backoff_max == b.backoff_max &&
-         a.tls_verify == b.tls_verify && a.ca_file == b.ca_file && a.history == b.history;
+         a.tls_verify == b.tls_verify && a.ca_file == b.ca_file && a.history == b.history &&
+         a.max_header_bytes == b.max_header_bytes &&
+         a.max_connections_per_host == b.max_connections_per_host &&
+         a.client_cert == b.client_cert && a.client_key == b.client_key;
 }
 
 }  // namespace

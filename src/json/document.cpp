@@ -286,6 +286,61 @@ void dump_to(std::string& out, const Json& v) {
   }
 }
 
+namespace {
+
+std::size_t escaped_size(std::string_view s) {
+  std::size_t n = 2;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+      case '\\':
+      case '\n':
+      case '\r':
+      case '\t':
+      case '\b':
+      case '\f':
+        n += 2;
+        break;
+      default:
+        n += c < 0x20 ? 6 : 1;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+std::size_t dumped_size(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null:
+    case Json::value_t::discarded:
+      return 4;
+    case Json::value_t::boolean:
+      return v.get<bool>() ? 4 : 5;
+    case Json::value_t::number_integer:
+      return std::to_string(v.get<Json::number_integer_t>()).size();
+    case Json::value_t::number_unsigned:
+      return std::to_string(v.get<Json::number_unsigned_t>()).size();
+    case Json::value_t::number_float:
+      return v.dump().size();
+    case Json::value_t::binary:
+      return raw_number_text(v).size();
+    case Json::value_t::string:
+      return escaped_size(v.get_ref<const std::string&>());
+    case Json::value_t::array: {
+      std::size_t n = 2 + (v.empty() ? 0 : v.size() - 1);
+      for (const auto& e : v) n += dumped_size(e);
+      return n;
+    }
+    case Json::value_t::object: {
+      std::size_t n = 2 + (v.empty() ? 0 : v.size() - 1);
+      for (const auto& [k, e] : v.items()) n += escaped_size(k) + 1 + dumped_size(e);
+      return n;
+    }
+  }
+  return 0;
+}
+
 std::string dump(const Json& v) {
   std::string out;
   dump_to(out, v);

@@ -168,6 +168,7 @@ void Fetcher::prepare() {
   status_ = 0;
   header_bytes_ = 0;
   head_too_big_ = false;
+  head_done_ = false;
   body_too_big_ = false;
   encoded_ = false;
   content_length_.reset();
@@ -208,6 +209,7 @@ size_t Fetcher::header_line(const char* data, size_t len) {
     return len;
   }
   if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) {
+    if (status_ >= 200) head_done_ = true;
     // End of a head. A 2xx body that announces more than max_body without an
     // encoding cannot fit: refuse it before reading it.
     if (status_ >= 200 && status_ < 300 && !encoded_ && content_length_ &&
@@ -333,10 +335,10 @@ FetchResult Fetcher::finish(CURLcode code, SystemClock::time_point now) {
   FetchResult result;
   if (code != CURLE_OK) {
     result.kind = FetchResult::Kind::kFailed;
-    if (head_too_big_ ||
-        (code == CURLE_OUT_OF_MEMORY && std::strstr(error_, "header") != nullptr)) {
+    if (head_too_big_ || (code == CURLE_OUT_OF_MEMORY && !head_done_)) {
       // The second case: one header line past libcurl's own limit (100 KiB),
-      // which it checks before the line reaches the header callback.
+      // which it checks before the line reaches the header callback and
+      // reports as running out of memory.
       result.error =
           "response headers larger than max_header_bytes (" +
           std::to_string(std::min<std::size_t>(cfg_.max_header_bytes, CURL_MAX_HTTP_HEADER)) + ")";

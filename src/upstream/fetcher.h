@@ -94,6 +94,7 @@ class Fetcher {
   int status_ = 0;
   std::size_t header_bytes_ = 0;
   bool head_too_big_ = false;
+  bool head_done_ = false;  // the final response's head is complete
   bool body_too_big_ = false;
   bool encoded_ = false;  // Content-Encoding present
   std::optional<unsigned long long> content_length_;

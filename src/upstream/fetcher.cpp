@@ -118,6 +118,9 @@ Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url, const ProxySet
     set(CURLOPT_SSL_VERIFYHOST, cfg_.tls_verify ? 2L : 0L);
     set(CURLOPT_SSL_CTX_FUNCTION, &Fetcher::on_ssl_ctx);
     set(CURLOPT_SSL_CTX_DATA, this);
+    // A trust store that ca_file was added to is this stream's own: never
+    // let libcurl's shared CA cache hand it to another stream.
+    if (!cfg_.ca_file.empty()) set(CURLOPT_CA_CACHE_TIMEOUT, 0L);
     if (!cfg_.client_cert.empty()) {
       set(CURLOPT_SSLCERT, cfg_.client_cert.c_str());
       set(CURLOPT_SSLCERTTYPE, "PEM");
@@ -265,21 +268,35 @@ curl_socket_t Fetcher::on_open_socket(void* self, curlsocktype /*purpose*/,
 }
 
 CURLcode Fetcher::on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* self) {
-  // Called for each new TLS connection, after curl loaded the system CAs:
-  // ca_file adds to them rather than replacing them.
+  // Called for each new TLS connection. libcurl 7.88 fills the context's
+  // trust store with the system CAs only after this returns (newer versions
+  // before), into the same store, so ca_file adds to them either way rather
+  // than replacing them.
   auto* f = static_cast<Fetcher*>(self);
-  X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
-  const int system = sk_X509_OBJECT_num(X509_STORE_get0_objects(store));
+  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  const int before = sk_X509_OBJECT_num(X509_STORE_get0_objects(store));
   if (!f->cfg_.ca_file.empty() && X509_STORE_load_file(store, f->cfg_.ca_file.c_str()) != 1) {
     return CURLE_SSL_CACERT_BADFILE;
   }
-  if (!f->trust_logged_.exchange(true)) {
-    const int total = sk_X509_OBJECT_num(X509_STORE_get0_objects(store));
-    log::debug("upstream trust store", {{"stream", f->cfg_.name},
-                                        {"system_certificates", system},
-                                        {"ca_file_certificates", total - system}});
-  }
+  f->ca_file_certificates_ = sk_X509_OBJECT_num(X509_STORE_get0_objects(store)) - before;
+  SSL_CTX_set_cert_verify_callback(ctx, &Fetcher::on_verify, f);
   return CURLE_OK;
+}
+
+int Fetcher::on_verify(X509_STORE_CTX* store_ctx, void* self) {
+  // The store as the certificate is checked against it: say once what it
+  // holds, then verify as OpenSSL would have.
+  auto* f = static_cast<Fetcher*>(self);
+  if (!f->trust_logged_.exchange(true)) {
+    const int total =
+        sk_X509_OBJECT_num(X509_STORE_get0_objects(X509_STORE_CTX_get0_store(store_ctx)));
+    log::debug("upstream trust store",
+               {{"stream", f->cfg_.name},
+                {"system_certificates", total - f->ca_file_certificates_},
+                {"ca_file_certificates", f->ca_file_certificates_}});
+  }
+  return X509_verify_cert(store_ctx);
 }
 
 std::string Fetcher::describe(CURLcode code) const {

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <curl/curl.h>
+#include <openssl/x509.h>
 
 #include <atomic>
 #include <optional>
@@ -78,6 +79,7 @@ class Fetcher {
   static curl_socket_t on_open_socket(void* self, curlsocktype purpose,
                                       struct curl_sockaddr* address);
   static CURLcode on_ssl_ctx(CURL* easy, void* ssl_ctx, void* self);
+  static int on_verify(X509_STORE_CTX* store_ctx, void* self);
   size_t header_line(const char* data, size_t len);
   std::string describe(CURLcode code) const;
 
@@ -104,6 +106,7 @@ class Fetcher {
   std::string body_;
   std::size_t body_bytes_ = 0;  // decoded body bytes received, kept or not
   int socket_errno_ = 0;  // errno of a socket() that failed (EMFILE, ENFILE)
+  int ca_file_certificates_ = 0;  // added to the trust store of the last TLS connection
   std::atomic<bool> trust_logged_{false};
 };
 

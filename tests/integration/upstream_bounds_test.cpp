@@ -7,6 +7,7 @@
 // The suites are named Poller* so that the TSan stage runs them too.
 #include <httplib.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <gtest/gtest.h>
 
@@ -316,6 +317,86 @@ TEST_F(PollerBoundsTest, TwoThousandStreamsShareEightConnectionsAndNoMoreThreads
     return -1;
   };
   EXPECT_EQ(threads(many.pid()), threads(one.pid()));
+}
+
+TEST_F(PollerBoundsTest, RunningOutOfDescriptorsIsReportedAsSuch) {
+  // Every answer closes its connection, so each poll needs a new socket.
+  backend_.route("/close", [&](RawConnection& c, const RawRequest&) {
+    RawBackend::ok(c, healthy_doc_, "Connection: close\r\n");
+    return false;
+  });
+  ProxyProcess proxy(one_stream_config(backend_.url("/close")));
+  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
+  SseClient c(proxy.port(), "/events/s");
+  auto snap = c.next();
+  ASSERT_TRUE(snap);
+  ASSERT_EQ(snap->type, "snapshot");
+  // No descriptor left: every number below the limit is taken.
+  rlimit low{};
+  ASSERT_EQ(prlimit(proxy.pid(), RLIMIT_NOFILE, nullptr, &low), 0);
+  const rlimit before = low;
+  low.rlim_cur = 4;
+  ASSERT_EQ(prlimit(proxy.pid(), RLIMIT_NOFILE, &low, nullptr), 0);
+  auto st = c.next(3s);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->type, "status");
+  const Json data = json::parse(st->data);
+  EXPECT_EQ(data["state"], "stale");
+  EXPECT_EQ(data["reason"],
+            "out of file descriptors (Too many open files): cannot open a connection to the "
+            "upstream");
+  EXPECT_NE(proxy.stderr_text().find("ERROR out of file descriptors"), std::string::npos)
+      << proxy.stderr_text();
+  // Descriptors back: the stream recovers by itself.
+  ASSERT_EQ(prlimit(proxy.pid(), RLIMIT_NOFILE, &before, nullptr), 0);
+  auto ok = c.next(3s);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(json::parse(ok->data)["state"], "ok");
+}
+
+TEST_F(PollerBoundsTest, ReversedRowsOfA650By650DocumentGiveASnapshotInBoundedMemory) {
+  // 2.85 MB of numbers; each change reverses every row. As a JSON Patch
+  // that was 33 MB per change (11.7 times the document) and 2 GB of RSS.
+  auto matrix = [](bool reversed) {
+    std::string out = "[";
+    for (int r = 0; r < 650; ++r) {
+      out += r ? ",[" : "[";
+      for (int c = 0; c < 650; ++c) {
+        out += (c ? "," : "") + std::to_string(r * 1000 + (reversed ? 649 - c : c));
+      }
+      out += "]";
+    }
+    return out + "]";
+  };
+  const std::string docs[2] = {matrix(false), matrix(true)};
+  std::atomic<int> which{0};
+  backend_.route("/matrix", [&](RawConnection& c, const RawRequest&) {
+    return RawBackend::ok(c, docs[which.load() % 2]);
+  });
+  ProxyProcess proxy(config_with("  - name: m\n    url: " + backend_.url("/matrix") +
+                                 "\n    interval: 100ms\n"),
+                     {}, small_quarantine());
+  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
+  SseClient c(proxy.port(), "/events/m");
+  auto snap = c.next(10s);
+  ASSERT_TRUE(snap);
+  ASSERT_EQ(snap->data.size(), docs[0].size());
+  const long rss_start = rss_kib(proxy.pid());
+  long rss_max = rss_start;
+  for (int change = 1; change <= 4; ++change) {
+    which.store(change);
+    auto ev = c.next(10s);
+    ASSERT_TRUE(ev) << "change " << change;
+    EXPECT_EQ(ev->type, "snapshot") << "change " << change;
+    EXPECT_LE(ev->data.size(), docs[change % 2].size()) << "an event no larger than the document";
+    EXPECT_TRUE(json::equal(json::parse(ev->data), json::parse(docs[change % 2])));
+    rss_max = std::max(rss_max, rss_kib(proxy.pid()));
+  }
+  std::cout << "[ measured ] 650x650 reversal: RSS " << rss_start << " KiB after the first document, "
+            << rss_max << " KiB at most over 4 changes\n";
+  // Each change holds two documents, their events in the history and the
+  // bodies being compared: tens of MB, not gigabytes.
+  EXPECT_LT(rss_max - rss_start, 128 * 1024) << "KiB";
 }
 
 }  // namespace

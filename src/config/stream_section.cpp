@@ -56,12 +56,32 @@ void Loader::read_streams(const Field& f, Config& config) {
 }
 
 void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& config) {
-  static const std::vector<std::string> kKeys = {
-      "name",        "url",        "path",    "params",       "max_instances", "interval",
-      "timeout",     "method",     "body",    "content_type", "headers",       "diff",
-      "select",      "ignore",     "key",     "idle",         "linger",        "max_body",
-      "backoff_max", "tls_verify", "ca_file", "history", "max_header_bytes",
-      "max_connections_per_host", "client_cert", "client_key"};
+  static const std::vector<std::string> kKeys = {"name",
+                                                 "url",
+                                                 "path",
+                                                 "params",
+                                                 "max_instances",
+                                                 "interval",
+                                                 "timeout",
+                                                 "method",
+                                                 "body",
+                                                 "content_type",
+                                                 "headers",
+                                                 "diff",
+                                                 "select",
+                                                 "ignore",
+                                                 "key",
+                                                 "idle",
+                                                 "linger",
+                                                 "max_body",
+                                                 "backoff_max",
+                                                 "tls_verify",
+                                                 "ca_file",
+                                                 "history",
+                                                 "max_header_bytes",
+                                                 "max_connections_per_host",
+                                                 "client_cert",
+                                                 "client_key"};
   const std::string prefix = "streams[" + std::to_string(index) + "]";
   const Pos entry_pos = pos_of(entry.Mark());
   if (!entry.IsMap()) {
@@ -455,9 +475,15 @@ void Loader::read_client_certificate(const Fields& fields, StreamConfig& s) {
   const bool key_ok = read_file(*key_field, key);
   if (!cert_ok || !key_ok) return;
   std::string why;
-  if (!check_key_pair(cert, key, why)) {
-    problem(*key_field, why);
-    return;
+  switch (check_key_pair(cert, key, why)) {
+    case PairFault::kCertificate:
+      problem(*cert_field, why);
+      return;
+    case PairFault::kKey:
+      problem(*key_field, why);
+      return;
+    case PairFault::kNone:
+      break;
   }
   s.client_cert = std::move(cert);
   s.client_key = std::move(key);

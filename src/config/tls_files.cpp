@@ -17,35 +17,41 @@ using File = std::unique_ptr<std::FILE, FileCloser>;
 
 }  // namespace
 
-bool check_key_pair(const std::string& cert_path, const std::string& key_path, std::string& why) {
+PairFault check_key_pair(const std::string& cert_path, const std::string& key_path,
+                         std::string& why) {
   File cf(std::fopen(cert_path.c_str(), "rb"));
   File kf(std::fopen(key_path.c_str(), "rb"));
-  if (!cf || !kf) {
-    why = "cannot be read";
-    return false;
+  if (!cf) {
+    why = cert_path + " cannot be read";
+    return PairFault::kCertificate;
+  }
+  if (!kf) {
+    why = key_path + " cannot be read";
+    return PairFault::kKey;
   }
   std::unique_ptr<X509, decltype(&X509_free)> cert(
       PEM_read_X509(cf.get(), nullptr, nullptr, nullptr), X509_free);
   if (!cert) {
     ERR_clear_error();
-    why = "the client certificate " + cert_path + " holds no PEM certificate";
-    return false;
+    why = cert_path + " holds no PEM certificate";
+    return PairFault::kCertificate;
   }
   // No passphrase prompt: an encrypted key cannot be used unattended.
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_PrivateKey(kf.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr),
+      PEM_read_PrivateKey(
+          kf.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr),
       EVP_PKEY_free);
   if (!key) {
     ERR_clear_error();
     why = key_path + " holds no unencrypted PEM private key";
-    return false;
+    return PairFault::kKey;
   }
   if (X509_check_private_key(cert.get(), key.get()) != 1) {
     ERR_clear_error();
     why = key_path + " does not match the certificate in " + cert_path;
-    return false;
+    return PairFault::kKey;
   }
-  return true;
+  return PairFault::kNone;
 }
 
 }  // namespace pb::config

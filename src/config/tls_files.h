@@ -9,9 +9,13 @@
 
 namespace pb::config {
 
-// True if `cert_path` holds a PEM certificate (the first of a chain) and
-// `key_path` the PEM private key that belongs to it. Otherwise false, with
-// `why` a phrase such as "does not match the certificate in client.pem".
-bool check_key_pair(const std::string& cert_path, const std::string& key_path, std::string& why);
+enum class PairFault { kNone, kCertificate, kKey };
+
+// Whether `cert_path` holds a PEM certificate (the first of a chain) and
+// `key_path` the PEM private key that belongs to it. Otherwise says which
+// file is at fault, with `why` a phrase such as "key.pem does not match the
+// certificate in client.pem".
+PairFault check_key_pair(const std::string& cert_path, const std::string& key_path,
+                         std::string& why);
 
 }  // namespace pb::config

@@ -453,9 +453,9 @@ void append_identity(std::string& out, const Json& v) {
   if (v.is_number_integer() && !v.is_number_unsigned()) {
     const auto i = v.get<Json::number_integer_t>();
     out.push_back('n');
-    append_canonical_integer(out, i < 0,
-                             i < 0 ? static_cast<std::uint64_t>(-(i + 1)) + 1
-                                   : static_cast<std::uint64_t>(i));
+    append_canonical_integer(
+        out, i < 0,
+        i < 0 ? static_cast<std::uint64_t>(-(i + 1)) + 1 : static_cast<std::uint64_t>(i));
     return;
   }
   if (v.is_number_unsigned()) {

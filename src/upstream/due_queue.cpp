@@ -44,9 +44,9 @@ std::optional<DueQueue::TimePoint> DueQueue::next_due(const Current& current) {
 
 void DueQueue::compact(std::size_t live, const Current& current) {
   if (heap_.size() < kCompactMinimum || heap_.size() <= 2 * live) return;
-  heap_.erase(std::remove_if(heap_.begin(), heap_.end(),
-                             [&](const Item& i) { return !current(i); }),
-              heap_.end());
+  heap_.erase(
+      std::remove_if(heap_.begin(), heap_.end(), [&](const Item& i) { return !current(i); }),
+      heap_.end());
   std::make_heap(heap_.begin(), heap_.end(), later);
 }
 

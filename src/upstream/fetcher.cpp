@@ -291,10 +291,9 @@ int Fetcher::on_verify(X509_STORE_CTX* store_ctx, void* self) {
   if (!f->trust_logged_.exchange(true)) {
     const int total =
         sk_X509_OBJECT_num(X509_STORE_get0_objects(X509_STORE_CTX_get0_store(store_ctx)));
-    log::debug("upstream trust store",
-               {{"stream", f->cfg_.name},
-                {"system_certificates", total - f->ca_file_certificates_},
-                {"ca_file_certificates", f->ca_file_certificates_}});
+    log::debug("upstream trust store", {{"stream", f->cfg_.name},
+                                        {"system_certificates", total - f->ca_file_certificates_},
+                                        {"ca_file_certificates", f->ca_file_certificates_}});
   }
   return X509_verify_cert(store_ctx);
 }
@@ -309,9 +308,9 @@ std::string Fetcher::describe(CURLcode code) const {
     case CURLE_COULDNT_CONNECT: {
       long os_errno = 0;
       curl_easy_getinfo(easy_, CURLINFO_OS_ERRNO, &os_errno);
-      return os_errno ? "cannot connect (" + std::string(std::strerror(static_cast<int>(os_errno))) +
-                            ")"
-                      : "cannot connect";
+      return os_errno
+                 ? "cannot connect (" + std::string(std::strerror(static_cast<int>(os_errno))) + ")"
+                 : "cannot connect";
     }
     case CURLE_PEER_FAILED_VERIFICATION: {
       long result = 0;
@@ -363,7 +362,8 @@ FetchResult Fetcher::finish(CURLcode code, SystemClock::time_point now) {
       result.status = status_;
       result.error = "body larger than max_body (" + std::to_string(cfg_.max_body) + " bytes)";
     } else if (code == CURLE_OPERATION_TIMEDOUT) {
-      result.error = "timeout: no complete response within " + config::format_duration(cfg_.timeout);
+      result.error =
+          "timeout: no complete response within " + config::format_duration(cfg_.timeout);
     } else if (socket_errno_ == EMFILE || socket_errno_ == ENFILE) {
       result.error = std::string("out of file descriptors (") + std::strerror(socket_errno_) +
                      "): cannot open a connection to the upstream";

@@ -104,8 +104,8 @@ class Fetcher {
   std::string response_last_modified_;
   std::string response_retry_after_;
   std::string body_;
-  std::size_t body_bytes_ = 0;  // decoded body bytes received, kept or not
-  int socket_errno_ = 0;  // errno of a socket() that failed (EMFILE, ENFILE)
+  std::size_t body_bytes_ = 0;    // decoded body bytes received, kept or not
+  int socket_errno_ = 0;          // errno of a socket() that failed (EMFILE, ENFILE)
   int ca_file_certificates_ = 0;  // added to the trust store of the last TLS connection
   std::atomic<bool> trust_logged_{false};
 };

@@ -36,8 +36,8 @@ std::string without_userinfo(const std::string& url) {
   const std::size_t scheme_end = url.find("://");
   const std::size_t start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
   const std::size_t authority_end = url.find_first_of("/?#", start);
-  const std::size_t at = url.rfind('@', authority_end == std::string::npos ? url.size() - 1
-                                                                            : authority_end - 1);
+  const std::size_t at =
+      url.rfind('@', authority_end == std::string::npos ? url.size() - 1 : authority_end - 1);
   if (at == std::string::npos || at < start) return url;
   return url.substr(0, start) + url.substr(at + 1);
 }

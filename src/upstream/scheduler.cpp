@@ -243,9 +243,8 @@ void Scheduler::on_done(CURL* easy, CURLcode code) {
     e->state = State::kPending;
     Poller* poller = e->poller;
     const std::uint64_t id = e->id;
-    pool_.submit([this, poller, id, r = std::move(result)]() mutable {
-      process(poller, id, std::move(r));
-    });
+    pool_.submit(
+        [this, poller, id, r = std::move(result)]() mutable { process(poller, id, std::move(r)); });
   }
   admit_locked(e->origin, now);
 }

@@ -29,8 +29,8 @@ DescriptorNeed descriptors_needed(const config::Config& cfg) {
     config::UrlParts parts;
     std::string why;
     if (!config::parse_url(s.url, parts, why)) continue;
-    Url url{parts.scheme, parts.host, parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80),
-            "/"};
+    Url url{parts.scheme, parts.host,
+            parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), "/"};
     OriginUse& use = origins[url.origin()];
     use.cap = std::min(use.cap, s.max_connections_per_host);
     use.instances += s.params.empty() ? 1 : s.max_instances;
@@ -87,10 +87,9 @@ void log_upstream_settings(const config::Config& cfg) {
     }
     const std::string& via = proxy.for_scheme(https ? "https" : "http");
     if (!via.empty()) {
-      log::info("upstream requests may go through a proxy (from the environment)",
-                {{"stream", s.name},
-                 {"proxy", without_userinfo(via)},
-                 {"no_proxy", proxy.no_proxy}});
+      log::info(
+          "upstream requests may go through a proxy (from the environment)",
+          {{"stream", s.name}, {"proxy", without_userinfo(via)}, {"no_proxy", proxy.no_proxy}});
     }
   }
 }

@@ -102,11 +102,11 @@ TEST(PollerTlsTest, CaFileIsAddedToTheSystemStoreAndTlsVerifyFalseIsWarnedAbout)
   TlsBackend backend(ca.server("backend", {"127.0.0.1"}), R"({"tls":true})");
   ASSERT_TRUE(backend.valid());
   ProxyProcess proxy(
-      config_with(entry("trusted", backend.url(), "    ca_file: " + ca.cert() + "\n") +
-                  entry("untrusted", backend.url()) +
-                  entry("unverified", backend.url(), "    tls_verify: false\n") +
-                  entry("wrong-name", backend.url("localhost"),
-                        "    ca_file: " + ca.cert() + "\n")),
+      config_with(
+          entry("trusted", backend.url(), "    ca_file: " + ca.cert() + "\n") +
+          entry("untrusted", backend.url()) +
+          entry("unverified", backend.url(), "    tls_verify: false\n") +
+          entry("wrong-name", backend.url("localhost"), "    ca_file: " + ca.cert() + "\n")),
       {"--log-level", "debug"});
   ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
   auto s = settled(proxy.port(), 4);
@@ -125,9 +125,10 @@ TEST(PollerTlsTest, CaFileIsAddedToTheSystemStoreAndTlsVerifyFalseIsWarnedAbout)
   // stream with ca_file holds every certificate of Debian's bundle plus one.
   const std::string log = proxy.stderr_text();
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(log, m,
-                                std::regex("upstream trust store stream=trusted "
-                                           "system_certificates=(\\d+) ca_file_certificates=(\\d+)")))
+  ASSERT_TRUE(
+      std::regex_search(log, m,
+                        std::regex("upstream trust store stream=trusted "
+                                   "system_certificates=(\\d+) ca_file_certificates=(\\d+)")))
       << log;
   const std::size_t bundle = certificates_in("/etc/ssl/certs/ca-certificates.crt");
   EXPECT_GE(bundle, 50u) << "Debian's ca-certificates bundle";
@@ -164,9 +165,9 @@ TEST(PollerTlsTest, ClientCertificateGivesMutualTls) {
       entry("with-cert", backend.url(),
             trust + "    client_cert: " + mine.cert + "\n    client_key: " + mine.key + "\n") +
       entry("without-cert", backend.url(), trust) +
-      entry("foreign-cert", backend.url(),
-            trust + "    client_cert: " + foreign.cert + "\n    client_key: " + foreign.key +
-                "\n")));
+      entry(
+          "foreign-cert", backend.url(),
+          trust + "    client_cert: " + foreign.cert + "\n    client_key: " + foreign.key + "\n")));
   ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
   auto s = settled(proxy.port(), 3);
   EXPECT_EQ(s["with-cert"]["state"], "ok") << s["with-cert"].dump();
@@ -182,9 +183,9 @@ TEST(PollerTlsTest, MismatchedClientKeyFailsAtStartWithItsPosition) {
   CertFiles b = ca.client("b");
   std::string out;
   TempDir dir;
-  dir.write("pb.yaml", config_with(entry("s", "https://127.0.0.1:1/doc",
-                                         "    client_cert: " + a.cert + "\n    client_key: " +
-                                             b.key + "\n")));
+  dir.write("pb.yaml",
+            config_with(entry("s", "https://127.0.0.1:1/doc",
+                              "    client_cert: " + a.cert + "\n    client_key: " + b.key + "\n")));
   EXPECT_EQ(run_pollbridge({"--check", "--config", dir.file("pb.yaml")}, &out), 1);
   EXPECT_NE(out.find("pb.yaml:13:17: streams[0].client_key: " + b.key +
                      " does not match the certificate in " + a.cert),
@@ -206,14 +207,13 @@ TEST(PollerTlsTest, ProxiesFromTheEnvironmentAreUsedExceptForNoProxy) {
   ASSERT_TRUE(secure.valid());
   HttpProxy proxy_server;
   const std::string direct_url = "http://localhost:" + std::to_string(direct.port()) + "/doc";
-  ProxyProcess proxy(
-      config_with(entry("plain", plain.url()) + entry("direct", direct_url) +
-                  entry("secure", secure.url(), "    ca_file: " + ca.cert() + "\n")),
-      {},
-      // Upper case: libcurl alone ignores HTTP_PROXY; pollbridge reads both.
-      {{"HTTP_PROXY", proxy_server.url()},
-       {"HTTPS_PROXY", proxy_server.url()},
-       {"NO_PROXY", "localhost"}});
+  ProxyProcess proxy(config_with(entry("plain", plain.url()) + entry("direct", direct_url) +
+                                 entry("secure", secure.url(), "    ca_file: " + ca.cert() + "\n")),
+                     {},
+                     // Upper case: libcurl alone ignores HTTP_PROXY; pollbridge reads both.
+                     {{"HTTP_PROXY", proxy_server.url()},
+                      {"HTTPS_PROXY", proxy_server.url()},
+                      {"NO_PROXY", "localhost"}});
   ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
   auto s = settled(proxy.port(), 3);
   for (const char* name : {"plain", "direct", "secure"}) {

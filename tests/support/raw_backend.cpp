@@ -35,6 +35,20 @@ bool RawConnection::pause(std::chrono::milliseconds d) {
   return !owner_.stop_cv_.wait_for(lock, d, [&] { return owner_.stopping_; });
 }
 
+bool RawConnection::peer_closed() const {
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  if (p.revents & (POLLHUP | POLLERR)) return true;
+  char c;
+  return ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+bool RawConnection::hold() {
+  while (!peer_closed() && pause(std::chrono::milliseconds(20))) {
+  }
+  return false;
+}
+
 bool RawConnection::drip(std::string_view data, std::chrono::milliseconds gap) {
   for (char c : data) {
     if (!send(std::string_view(&c, 1)) || !pause(gap)) return false;
@@ -181,15 +195,13 @@ void RawBackend::serve(int fd) {
       auto it = routes_.find(req.path);
       if (it != routes_.end()) r = it->second;
     }
-    bool keep = r ? r(conn, req)
-                  : conn.send("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    bool keep = r ? r(conn, req) : conn.send("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     if (!keep) break;
   }
-done:
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    fds_.erase(fd);
-  }
+done : {
+  std::lock_guard<std::mutex> lock(mu_);
+  fds_.erase(fd);
+}
   ::close(fd);
   --open_;
 }

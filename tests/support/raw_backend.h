@@ -28,8 +28,8 @@ namespace pb::testing {
 
 struct RawRequest {
   std::string method;
-  std::string target;  // as sent
-  std::string path;    // target without the query
+  std::string target;                          // as sent
+  std::string path;                            // target without the query
   std::map<std::string, std::string> headers;  // lower-cased names
 };
 
@@ -45,6 +45,11 @@ class RawConnection {
   // Waits; false if the backend stops meanwhile.
   bool pause(std::chrono::milliseconds d);
   bool stopping() const;
+  // True once the peer has closed (or reset) the connection.
+  bool peer_closed() const;
+  // Holds the connection without answering until the peer goes away or the
+  // backend stops; returns false (the connection is then closed).
+  bool hold();
 
  private:
   friend class RawBackend;
@@ -72,8 +77,7 @@ class RawBackend {
   std::size_t max_open_connections() const { return max_open_.load(); }
 
   // A complete 200 answer with `body` (keep-alive).
-  static bool ok(RawConnection& c, const std::string& body,
-                 const std::string& extra_headers = "");
+  static bool ok(RawConnection& c, const std::string& body, const std::string& extra_headers = "");
 
  private:
   friend class RawConnection;

@@ -26,8 +26,8 @@ CertFiles TestCa::issue(const std::string& name, const std::string& extensions) 
   const std::string base = dir_.file(name);
   CertFiles out{base + ".pem", base + ".key"};
   dir_.write(name + ".ext", extensions);
-  run("openssl req -newkey rsa:2048 -nodes -subj '/CN=" + name + "' -keyout " + out.key +
-      " -out " + base + ".csr");
+  run("openssl req -newkey rsa:2048 -nodes -subj '/CN=" + name + "' -keyout " + out.key + " -out " +
+      base + ".csr");
   run("openssl x509 -req -in " + base + ".csr -CA " + ca_.cert + " -CAkey " + ca_.key +
       " -set_serial " + std::to_string(++serial_) + " -days 2 -extfile " + base + ".ext -out " +
       out.cert);
@@ -39,14 +39,16 @@ CertFiles TestCa::server(const std::string& name, const std::vector<std::string>
   std::string san;
   for (const auto& ip : ips) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
   for (const auto& d : dns) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
-  return issue(name, "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
-                     "extendedKeyUsage=serverAuth\nsubjectAltName=" +
-                         san + "\n");
+  return issue(name,
+               "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+               "extendedKeyUsage=serverAuth\nsubjectAltName=" +
+                   san + "\n");
 }
 
 CertFiles TestCa::client(const std::string& name) {
-  return issue(name, "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
-                     "extendedKeyUsage=clientAuth\n");
+  return issue(name,
+               "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+               "extendedKeyUsage=clientAuth\n");
 }
 
 }  // namespace pb::testing

@@ -6,8 +6,9 @@
 set -euo pipefail
 
 build_pkgs=(cmake g++ ninja-build pkg-config libcpp-httplib-dev libyaml-cpp-dev libssl-dev
-  nlohmann-json3-dev libsqlite3-dev zlib1g-dev libbrotli-dev libcurl4-openssl-dev ca-certificates)
-test_pkgs=(libgtest-dev clang-format openssl)
+  nlohmann-json3-dev libsqlite3-dev zlib1g-dev libbrotli-dev libre2-dev libcurl4-openssl-dev
+  ca-certificates)
+test_pkgs=(libgtest-dev clang-format clang openssl)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" != "--build" ]]; then pkgs+=("${test_pkgs[@]}"); fi

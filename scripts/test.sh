@@ -5,14 +5,15 @@
 #   2. builds with -Werror and runs every unit and integration test,
 #   3. does it again under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   4. runs the threaded tests under ThreadSanitizer,
+#   4b. builds the core with clang's thread-safety analysis (lock annotations),
 #   5. runs the JavaScript tests: an independent SSE client (npm eventsource)
 #      and the example page in headless Chromium.
-# Stages can be picked: scripts/test.sh [format] [plain] [asan] [tsan] [js]
+# Stages can be picked: scripts/test.sh [format] [plain] [asan] [tsan] [tsa] [js]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stages=("$@")
-[[ ${#stages[@]} -eq 0 ]] && stages=(format plain asan tsan js)
+[[ ${#stages[@]} -eq 0 ]] && stages=(format plain asan tsan tsa js)
 jobs=$(nproc)
 
 scripts/deps.sh
@@ -52,7 +53,12 @@ for stage in "${stages[@]}"; do
       # tests (whose pollbridge process is built with TSan too and aborts on a
       # report, failing the test).
       TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
-        run_suite build-tsan -R 'Hub|Scheduler|Stream|Runtime|Sse|Mux|Poller|Persist|Reload|Shutdown'
+        run_suite build-tsan -R 'Hub|Scheduler|Stream|Runtime|Sse|Mux|Poller|Persist|Reload|Shutdown|Lifecycle|ReadOnly|Stress'
+      ;;
+    tsa)
+      CXX=clang++ cmake -S . -B build-tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_BUILD_TESTS=OFF \
+        -DPB_THREAD_SAFETY=ON >/dev/null
+      cmake --build build-tsa --target pollbridge_core
       ;;
     js)
       [[ -x build/pollbridge ]] || { cmake -S . -B build -G Ninja >/dev/null && cmake --build build; }

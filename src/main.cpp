@@ -1,5 +1,6 @@
 // pollbridge: flags, wiring, signals.
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include "log/log.h"
 #include "server/api.h"
 #include "server/http_server.h"
+#include "stream/memory_store.h"
 #include "stream/sqlite_store.h"
 #include "stream/store.h"
 #include "upstream/startup_checks.h"
@@ -219,7 +221,19 @@ int main(int argc, char** argv) {
                               {"streams", names}});
   }
 
-  std::thread server_thread([&] { api.serve(); });
+  std::thread server_thread([&] {
+    // A thread's entry point: an unexpected exception is reported and the
+    // process stops cleanly instead of terminating.
+    try {
+      api.serve();
+    } catch (const std::exception& e) {
+      pb::log::error("HTTP server failed; shutting down", {{"error", e.what()}});
+      ::kill(::getpid(), SIGTERM);
+    } catch (...) {
+      pb::log::error("HTTP server failed; shutting down");
+      ::kill(::getpid(), SIGTERM);
+    }
+  });
   int exit_code = 0;
   for (;;) {
     int sig = 0;

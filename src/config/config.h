@@ -97,6 +97,9 @@ struct StreamConfig {
   std::string client_cert;
   std::string client_key;
   std::size_t history = 1000;  // per-stream override of the top-level value
+  // How long a reaped parameterized instance's saved state is kept for its
+  // return (deleted afterwards). 0: history × interval, clamped to 1 min..24 h.
+  Duration retention{0};
 
   // Position of the stream's entry in the config file, for error messages.
   std::string where;

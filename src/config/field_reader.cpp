@@ -200,7 +200,12 @@ std::optional<std::string> FieldReader::scalar(const Field& f, const std::string
     return std::nullopt;
   }
   std::vector<std::string> env_problems;
-  std::string text = expand_env(f.value.Scalar(), getenv_, env_problems);
+  EnvLookup recording = [this](const std::string& name) {
+    auto v = getenv_(name);
+    if (v && !v->empty()) env_values_.push_back(*v);
+    return v;
+  };
+  std::string text = expand_env(f.value.Scalar(), recording, env_problems);
   for (auto& p : env_problems) problem(f.pos(), std::move(p));
   if (!env_problems.empty()) return std::nullopt;
   return text;
@@ -351,6 +356,54 @@ bool FieldReader::check_existing(const Field& f, const std::string& path, bool d
     std::fclose(file);
   }
   return true;
+}
+
+namespace {
+
+// "scheme://user:pass@host/p?k=v" → "scheme://***@host/p?k=***", for any
+// URL-looking text inside a message.
+std::string redact_urls(std::string text) {
+  std::size_t at = 0;
+  while ((at = text.find("://", at)) != std::string::npos) {
+    std::size_t start = at + 3;
+    std::size_t end = text.find_first_of(" \"'\n\t", start);
+    if (end == std::string::npos) end = text.size();
+    std::string url = text.substr(start, end - start);
+    std::size_t slash = url.find_first_of("/?#");
+    std::size_t amp = url.rfind('@', slash == std::string::npos ? url.size() : slash);
+    if (amp != std::string::npos) url = "***" + url.substr(amp);
+    std::size_t q = url.find('?');
+    if (q != std::string::npos) {
+      std::string query = url.substr(q + 1), out;
+      std::size_t i = 0;
+      while (i <= query.size()) {
+        std::size_t next = query.find('&', i);
+        std::string part =
+            query.substr(i, next == std::string::npos ? std::string::npos : next - i);
+        std::size_t eq = part.find('=');
+        out += (out.empty() ? "" : "&") +
+               (eq == std::string::npos ? part : part.substr(0, eq + 1) + "***");
+        if (next == std::string::npos) break;
+        i = next + 1;
+      }
+      url = url.substr(0, q + 1) + out;
+    }
+    text.replace(start, end - start, url);
+    at = start + url.size();
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string FieldReader::scrub(std::string text) const {
+  for (const auto& v : env_values_) {
+    for (std::size_t at = 0; (at = text.find(v, at)) != std::string::npos;) {
+      text.replace(at, v.size(), "***");
+      at += 3;
+    }
+  }
+  return redact_urls(std::move(text));
 }
 
 }  // namespace pb::config

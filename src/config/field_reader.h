@@ -82,8 +82,13 @@ class FieldReader {
   FieldReader(std::string file, const EnvLookup& getenv)
       : file_(std::move(file)), getenv_(getenv) {}
 
+  // Every problem's text with secrets taken out: the value of every
+  // ${VAR} that was substituted (whatever the variable), and the user info
+  // and query values of URLs, are shown as "***".
+  std::string scrub(std::string text) const;
+
  protected:
-  void problem(Pos pos, std::string text) { problems_.push_back({pos, std::move(text)}); }
+  void problem(Pos pos, std::string text) { problems_.push_back({pos, scrub(std::move(text))}); }
   void problem(const Field& f, const std::string& text) { problem(f.pos(), f.name + ": " + text); }
   std::string where(Pos pos) const {
     return file_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
@@ -122,6 +127,7 @@ class FieldReader {
   std::string file_;
   const EnvLookup& getenv_;
   std::vector<Problem> problems_;
+  std::vector<std::string> env_values_;  // values substituted for ${VAR}: secret
 };
 
 }  // namespace pb::config

@@ -37,6 +37,7 @@ constexpr Duration kMinTimeout = Duration(10);
 constexpr Duration kMaxTimeout = std::chrono::minutes(10);
 constexpr Duration kMaxLinger = std::chrono::hours(24);
 constexpr Duration kMaxBackoff = std::chrono::hours(24);
+constexpr Duration kMaxRetention = std::chrono::hours(24 * 365);
 // backoff_max when the stream does not set it: this, or the interval if
 // that is longer.
 constexpr Duration kDefaultBackoffMax = std::chrono::seconds(60);

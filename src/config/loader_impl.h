@@ -8,7 +8,6 @@
 
 #include <map>
 #include <memory>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "config/config.h"
 #include "config/field_reader.h"
 #include "config/limits.h"
+#include "config/param_pattern.h"
 #include "config/path_template.h"
 
 namespace pb::config {
@@ -33,7 +33,7 @@ struct StreamInfo {
   std::vector<PathSegment> route;
   Pos path_pos;  // the path value, or the name when the path is the default
   std::string path_field;
-  std::map<std::string, std::shared_ptr<const std::regex>> regexes;
+  std::map<std::string, std::shared_ptr<const ParamPattern>> regexes;
 };
 
 class Loader : public FieldReader {

@@ -1,4 +1,5 @@
 #include "config/loader_impl.h"
+#include "config/param_pattern.h"
 
 namespace pb::config {
 namespace {
@@ -12,11 +13,7 @@ bool overlap(const StreamInfo& a, const std::vector<PathSegment>& ra, const Stre
   auto matches = [](const StreamInfo& info, const std::string& param, const std::string& literal) {
     auto it = info.regexes.find(param);
     if (it == info.regexes.end()) return false;  // already reported
-    try {
-      return std::regex_match(literal, *it->second);
-    } catch (const std::regex_error&) {
-      return true;
-    }
+    return it->second->matches(literal);
   };
   for (std::size_t i = 0; i < ra.size(); ++i) {
     const PathSegment& x = ra[i];

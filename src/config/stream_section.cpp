@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "config/duration.h"
+#include "config/param_pattern.h"
 #include "config/tls_files.h"
 #include "config/url.h"
 
@@ -78,6 +79,7 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
                                                  "tls_verify",
                                                  "ca_file",
                                                  "history",
+                                                 "retention",
                                                  "max_header_bytes",
                                                  "max_connections_per_host",
                                                  "client_cert",
@@ -157,11 +159,13 @@ std::set<std::string> Loader::read_params(const Field* params_field, StreamConfi
           problem(p, "needs a regular expression for the values, like \"^[0-9]+$\"");
           continue;
         }
-        try {
-          info.regexes[param] = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
+        std::string why;
+        if (auto compiled = ParamPattern::compile(pattern, why)) {
+          info.regexes[param] = std::move(compiled);
           s.params[param] = pattern;
-        } catch (const std::regex_error& e) {
-          problem(p, quote(pattern) + " is not a valid regular expression (" + e.what() + ")");
+        } else {
+          problem(p, quote(pattern) + " is not a valid regular expression (" + why +
+                         "; patterns are RE2 syntax: no backreferences or lookaround)");
         }
       }
     }
@@ -439,6 +443,9 @@ void Loader::read_polling(const Fields& fields, StreamConfig& s) {
     }
   }
   if (const Field* x = fields.find("history")) read_integer(*x, 1, kMaxHistory, s.history);
+  if (const Field* x = fields.find("retention")) {
+    read_duration(*x, Duration(1000), kMaxRetention, s.retention);
+  }
   if (const Field* x = fields.find("max_header_bytes")) {
     read_size(*x, kMinMaxHeaderBytes, kMaxMaxHeaderBytes, s.max_header_bytes);
   }

@@ -1,6 +1,6 @@
 #include "core/mux_channel.h"
 
-#include "core/runtime.h"
+#include "core/instance.h"
 #include "json/document.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
@@ -16,13 +16,16 @@ MuxChannel::MuxChannel(std::vector<std::shared_ptr<Instance>> members, hub::Hub&
     listeners_.push_back(std::move(m));
     quoted_addresses_.push_back(json::dump(json::Json(members_[i]->address())));
   }
+  MutexLock lock(mu_);
   positions_.resize(members_.size());
 }
 
 MuxChannel::~MuxChannel() = default;
 
-void MuxChannel::start_locked() {
-  std::lock_guard<std::mutex> lock(mu_);
+void MuxChannel::ensure_started_locked() {
+  MutexLock lock(mu_);
+  if (started_ || stopped_) return;
+  started_ = true;
   for (std::size_t i = 0; i < members_.size(); ++i) {
     stream::Stream& s = members_[i]->stream();
     positions_[i] = s.last_id_locked();
@@ -31,13 +34,32 @@ void MuxChannel::start_locked() {
 }
 
 void MuxChannel::stop_locked() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (retired_) return;
-  retired_ = true;
-  for (std::size_t i = 0; i < members_.size(); ++i) {
-    members_[i]->stream().remove_listener_locked(listeners_[i].get());
+  MutexLock lock(mu_);
+  retired_.store(true);
+  if (!stopped_) {
+    stopped_ = true;
+    // A retired member has dropped its listeners already; removing is
+    // harmless there.
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      members_[i]->stream().remove_listener_locked(listeners_[i].get());
+    }
   }
-  hub_.close_feed(feed_);
+  if (!feed_closed_) {
+    feed_closed_ = true;
+    hub_.close_feed(feed_);
+  }
+}
+
+void MuxChannel::on_member_retired() {
+  // Under that member's lock only: close the feed now (clients reconnect
+  // and find the successor); the runtime removes the listeners from the
+  // other members under all their locks.
+  MutexLock lock(mu_);
+  retired_.store(true);
+  if (!feed_closed_) {
+    feed_closed_ = true;
+    hub_.close_feed(feed_);
+  }
 }
 
 std::string MuxChannel::encode(std::size_t index, const stream::Event& ev,
@@ -49,18 +71,20 @@ std::string MuxChannel::encode(std::size_t index, const stream::Event& ev,
     data += ev.data;
   }
   data += "}";
-  return sse::encode_event(sse::join_composite(positions), ev.type, data);
+  // An event without an id (nothing recorded) keeps the client's position.
+  std::string id = ev.id.empty() ? std::string() : sse::join_composite(positions);
+  return sse::encode_event(id, ev.type, data);
 }
 
 void MuxChannel::on_member_event(std::size_t index, const stream::EventPtr& ev) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (retired_) return;
-  positions_[index] = ev->id;
+  MutexLock lock(mu_);
+  if (retired_.load()) return;
+  if (!ev->id.empty()) positions_[index] = ev->id;
   hub_.publish(feed_, std::make_shared<const std::string>(encode(index, *ev, positions_)));
 }
 
 std::vector<hub::Buffer> MuxChannel::preamble_locked(const std::optional<std::string>& last_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> parts;
   if (last_id) parts = sse::split_composite(*last_id);
   bool usable = parts.size() == members_.size();
@@ -72,7 +96,7 @@ std::vector<hub::Buffer> MuxChannel::preamble_locked(const std::optional<std::st
     stream::ResumePlan plan = members_[i]->stream().plan_resume_locked(mine);
     if (plan.fresh && plan.events.empty()) positions[i] = positions_[i];
     for (const auto& ev : plan.events) {
-      positions[i] = ev->id;
+      if (!ev->id.empty()) positions[i] = ev->id;
       out.push_back(std::make_shared<const std::string>(encode(i, *ev, positions)));
     }
   }

@@ -1,51 +1,19 @@
 #include "core/runtime.h"
 
-#include <algorithm>
-#include <iostream>
-
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include "config/url.h"
+#include <algorithm>
+
+#include "common/time_format.h"
 #include "core/mux_channel.h"
-#include "diff/differ.h"
+#include "log/log.h"
 #include "upstream/url.h"
 
 namespace pb::core {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
-      .count();
-}
-
-std::vector<std::string> split_segments(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (;;) {
-    std::size_t slash = s.find('/', start);
-    out.push_back(s.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return out;
-}
-
-std::shared_ptr<const StreamTemplate> make_template(const config::StreamConfig& cfg) {
-  auto t = std::make_shared<StreamTemplate>();
-  t->cfg = cfg;
-  const std::string prefix = "/events/";
-  std::string rest = cfg.path.empty() ? cfg.name
-                     : cfg.path.compare(0, prefix.size(), prefix) == 0
-                         ? cfg.path.substr(prefix.size())
-                         : cfg.path;
-  t->segments = split_segments(rest);
-  for (const auto& [name, pattern] : cfg.params) {
-    t->params.emplace_back(name, std::regex(pattern, std::regex::ECMAScript));
-  }
-  return t;
-}
 
 // server.hub_threads: 0 means one per core, at most kMaxAutoHubThreads.
 std::size_t hub_threads(std::size_t configured) {
@@ -56,92 +24,90 @@ std::size_t hub_threads(std::size_t configured) {
 
 // Locks the streams of several instances in address order: the one lock
 // order for holding more than one stream lock (a publish holds one stream
-// lock, then a channel's own lock).
-std::vector<std::unique_lock<std::mutex>> lock_streams(
-    const std::vector<std::shared_ptr<Instance>>& insts) {
-  std::vector<Instance*> order;
-  for (const auto& i : insts) order.push_back(i.get());
-  std::sort(order.begin(), order.end(),
-            [](Instance* a, Instance* b) { return a->address() < b->address(); });
-  std::vector<std::unique_lock<std::mutex>> locks;
-  for (Instance* i : order) locks.emplace_back(i->stream().mutex());
-  return locks;
+// lock, then a channel's own lock). A dynamic set, which Clang's analysis
+// cannot follow.
+class StreamLocks {
+ public:
+  explicit StreamLocks(const std::vector<std::shared_ptr<Instance>>& insts)
+      PB_NO_THREAD_SAFETY_ANALYSIS {
+    for (const auto& i : insts) order_.push_back(i.get());
+    std::sort(order_.begin(), order_.end(),
+              [](Instance* a, Instance* b) { return a->address() < b->address(); });
+    for (Instance* i : order_) i->stream().mutex().lock();
+  }
+  ~StreamLocks() PB_NO_THREAD_SAFETY_ANALYSIS { release(); }
+  void release() PB_NO_THREAD_SAFETY_ANALYSIS {
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) (*it)->stream().mutex().unlock();
+    order_.clear();
+  }
+
+ private:
+  std::vector<Instance*> order_;
+};
+
+bool any_retired_locked(const std::vector<std::shared_ptr<Instance>>& insts)
+    PB_NO_THREAD_SAFETY_ANALYSIS {
+  for (const auto& i : insts) {
+    if (i->stream().retired_locked()) return true;
+  }
+  return false;
 }
 
-// The address of a stream without parameters: its path after /events/.
-std::string plain_address(const StreamTemplate& t) {
-  std::string address;
-  for (std::size_t i = 0; i < t.segments.size(); ++i) address += (i ? "/" : "") + t.segments[i];
-  return address.empty() ? t.cfg.name : address;
-}
-
-diff::Options diff_options(const config::StreamConfig& cfg) {
-  diff::Options o;
-  o.mode = cfg.diff;
-  o.key = diff::KeySpec::parse(cfg.key);
-  return o;
+// The client gets a short answer rather than a silent close when its
+// stream could not be attached after the handler gave up the socket.
+void refuse_socket(int fd, const LookupError& err) {
+  std::string body = "{\"error\":\"unavailable\",\"message\":\"" + err.message + "\"}\n";
+  std::string msg = "HTTP/1.1 " + std::to_string(err.status == 404 ? 404 : 503) +
+                    (err.status == 404 ? " Not Found" : " Service Unavailable") +
+                    "\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: "
+                    "close\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  ssize_t w = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)w;
+  ::close(fd);
 }
 
 }  // namespace
 
-Instance::Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
-                   config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
-                   stream::Store* store, hub::Hub& hub)
-    : address_(std::move(address)),
-      tmpl_(std::move(tmpl)),
-      cfg_(std::move(cfg)),
-      hub_(hub),
-      feed_(hub.create_feed()),
-      last_client_ns_(steady_ns()) {
-  stream::Stream::Options opts;
-  opts.diff = diff_options(cfg_);
-  opts.history = history;
-  opts.history_bytes = history_bytes;
-  stream_ = std::make_unique<stream::Stream>(address_, opts, store, stream::Clock::now());
-  config::UrlParts parts;
-  std::string why;
-  if (!config::parse_url(cfg_.url, parts, why)) {
-    throw std::invalid_argument("stream " + address_ + ": url " + why);
-  }
-  upstream::Url url{parts.scheme, parts.host,
-                    parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};
-  poller_ = std::make_unique<upstream::Poller>(cfg_, url, *stream_);
-  std::lock_guard<std::mutex> lock(stream_->mutex());
-  stream_->add_listener_locked(this);
-}
-
-Instance::~Instance() = default;
-
-void Instance::on_event(const stream::EventPtr& ev) {
-  hub_.publish(feed_, ev->wire);
-}
-
-std::chrono::steady_clock::time_point Instance::last_client() const {
-  return SteadyClock::time_point(std::chrono::nanoseconds(last_client_ns_.load()));
-}
-
-void Instance::touch() {
-  last_client_ns_.store(steady_ns());
-}
-
 Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store)
+    : Runtime(cfg, std::move(store), Options{}) {}
+
+Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store, Options options)
     : cfg_(cfg),
+      options_(std::move(options)),
       store_(std::move(store)),
       hub_(hub::Options{hub_threads(cfg.server.hub_threads), cfg.server.heartbeat,
                         cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
       scheduler_(kProcessingThreads) {
-  for (const auto& s : cfg_.streams) {
-    auto t = make_template(s);
-    templates_.push_back(t);
-    if (!t->parameterized()) {
-      std::string address = plain_address(*t);
-      instances_[address] = make_instance(address, t, {});
+  std::set<std::string> names;
+  std::vector<std::shared_ptr<const StreamTemplate>> plain;
+  {
+    MutexLock lock(mu_);
+    for (const auto& s : cfg_.streams) {
+      auto t = make_template(s);
+      templates_.push_back(t);
+      names.insert(s.name);
+      if (!t->parameterized()) plain.push_back(t);
     }
   }
+  for (const auto& t : plain) {
+    LookupError err;
+    bool again = false;
+    if (!create(t->plain_address(), t, {}, &err, &again)) {
+      throw std::runtime_error("stream " + t->cfg.name + ": " + err.message);
+    }
+  }
+  // Streams removed from the config while pollbridge was stopped.
+  std::size_t gone = store_->forget_streams_except(names);
+  if (gone) log::info("deleted the saved state of removed streams", {{"instances", gone}});
 }
 
 Runtime::~Runtime() {
   stop(std::chrono::milliseconds(0));
+}
+
+void Runtime::test_point(std::string_view point) const {
+  if (options_.test_point) options_.test_point(point);
 }
 
 std::shared_ptr<Instance> Runtime::make_instance(const std::string& address,
@@ -157,14 +123,12 @@ std::shared_ptr<Instance> Runtime::make_instance(const std::string& address,
 void Runtime::start() {
   hub_.start();
   scheduler_.start();
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [addr, inst] : instances_) scheduler_.add(&inst->poller());
-  janitor_ = std::thread([this] { janitor(); });
+  if (options_.janitor_thread) janitor_ = std::thread([this] { janitor_loop(); });
 }
 
 void Runtime::stop(std::chrono::milliseconds drain) {
   {
-    std::lock_guard<std::mutex> lock(janitor_mu_);
+    MutexLock lock(janitor_mu_);
     if (stopping_) return;
     stopping_ = true;
   }
@@ -173,161 +137,278 @@ void Runtime::stop(std::chrono::milliseconds drain) {
   // Clients first, so that nobody waits on a stream that stops changing.
   hub_.stop(drain);
   scheduler_.stop();
+  std::vector<std::shared_ptr<Instance>> insts;
+  std::vector<std::shared_ptr<MuxChannel>> chans;
+  {
+    MutexLock lock(mu_);
+    for (auto& [a, ch] : channels_) chans.push_back(ch);
+    channels_.clear();
+    chans.insert(chans.end(), dead_channels_.begin(), dead_channels_.end());
+    dead_channels_.clear();
+    for (auto& [a, slot] : slots_) {
+      if (slot.inst) insts.push_back(slot.inst);
+    }
+    insts.insert(insts.end(), dead_instances_.begin(), dead_instances_.end());
+    dead_instances_.clear();
+  }
+  for (const auto& ch : chans) stop_channel(ch);
+  chans.clear();
+  // Keep the slots (and so the instances) until the runtime goes: callers
+  // may still hold references; the store keys are released at destruction.
 }
 
-std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create,
+std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create_param,
                                         LookupError* error) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = instances_.find(address);
-  if (it != instances_.end()) return it->second;
-  auto reloading = [&](const StreamTemplate& t) {
-    if (std::find(reloading_.begin(), reloading_.end(), t.cfg.name) == reloading_.end()) {
-      return false;
-    }
-    if (error) *error = {503, "stream " + t.cfg.name + " is being reloaded; retry"};
-    return true;
-  };
   std::vector<std::string> segs = split_segments(address);
-  for (const auto& t : templates_) {
-    if (!t->parameterized() && plain_address(*t) == address && reloading(*t)) return nullptr;
-    if (!t->parameterized() || t->segments.size() != segs.size()) continue;
-    std::map<std::string, std::string> values;
-    bool literal_match = true;
-    for (std::size_t i = 0; i < segs.size() && literal_match; ++i) {
-      const std::string& ts = t->segments[i];
-      if (ts.size() > 2 && ts.front() == '{' && ts.back() == '}') {
-        values[ts.substr(1, ts.size() - 2)] = segs[i];
-      } else if (ts != segs[i]) {
-        literal_match = false;
-      }
-    }
-    if (!literal_match) continue;
-    if (reloading(*t)) return nullptr;
-    for (const auto& [name, re] : t->params) {
-      if (!std::regex_match(values[name], re)) {
-        if (error) {
-          *error = {400, "parameter " + name + " of stream " + t->cfg.name +
-                             " does not match its pattern " + t->cfg.params.at(name)};
+  LookupError dummy;
+  LookupError& err = error ? *error : dummy;
+  const auto deadline = SteadyClock::now() + kLookupWait;
+  std::vector<std::shared_ptr<const StreamTemplate>> templates;
+  for (;;) {
+    {
+      MutexLock lock(mu_);
+      for (;;) {
+        auto it = slots_.find(address);
+        if (it == slots_.end()) break;
+        if (it->second.state == Slot::kLive) return it->second.inst;
+        // Being made or replaced: wait for it rather than build a twin.
+        if (!slots_cv_.wait_until(mu_, deadline)) {
+          err = {503, "stream " + address + " is being replaced; retry", 1};
+          return nullptr;
         }
+      }
+      templates = templates_;
+    }
+    test_point("find:matching");
+    // Pattern matching on the request's values, without the lock.
+    bool matched = false;
+    for (const auto& t : templates) {
+      TemplateMatch m = match_template(*t, segs, address);
+      if (m.kind == TemplateMatch::kNone) continue;
+      matched = true;
+      if (m.kind == TemplateMatch::kInvalid) {
+        err = {400, m.why, 0};
         return nullptr;
       }
-    }
-    if (!create) {
-      if (error) *error = {404, "stream " + address + " has no live instance"};
-      return nullptr;
-    }
-    std::size_t live = 0;
-    for (const auto& [a, inst] : instances_) live += &inst->tmpl() == t.get();
-    if (live >= t->cfg.max_instances) {
-      if (error) {
-        *error = {503, "stream " + t->cfg.name + " has reached max_instances (" +
-                           std::to_string(t->cfg.max_instances) + ")"};
+      if (m.kind == TemplateMatch::kValues && !create_param) {
+        err = {404, "stream " + address + " has no live instance", 0};
+        return nullptr;
       }
+      bool again = false;
+      auto inst = create(address, t, m.values, &err, &again);
+      if (inst || !again) return inst;
+      break;  // raced with another creator or a reload: look again
+    }
+    if (!matched) {
+      err = {404, "no stream named " + address, 0};
       return nullptr;
     }
-    auto inst = make_instance(address, t, values);
-    instances_[address] = inst;
-    scheduler_.add(&inst->poller());
-    return inst;
+    if (SteadyClock::now() >= deadline) {
+      err = {503, "stream " + address + " is being replaced; retry", 1};
+      return nullptr;
+    }
   }
-  if (error) *error = {404, "no stream named " + address};
-  return nullptr;
 }
 
-std::function<void()> Runtime::client_closer(const std::shared_ptr<Instance>& inst) {
-  return [inst] {
-    inst->touch();
-    inst->stream().clients().fetch_sub(1);
-  };
+std::shared_ptr<Instance> Runtime::create(const std::string& address,
+                                          const std::shared_ptr<const StreamTemplate>& tmpl,
+                                          const std::map<std::string, std::string>& values,
+                                          LookupError* error, bool* again) {
+  *again = false;
+  {
+    MutexLock lock(mu_);
+    // Looked up without the lock: someone may have made it meanwhile, or a
+    // reload replaced the template. Then look again.
+    if (slots_.count(address) ||
+        std::find(templates_.begin(), templates_.end(), tmpl) == templates_.end()) {
+      *again = true;
+      return nullptr;
+    }
+    std::size_t& live = per_template_[tmpl.get()];
+    if (tmpl->parameterized() && live >= tmpl->cfg.max_instances) {
+      *error = {503,
+                "stream " + tmpl->cfg.name + " has reached max_instances (" +
+                    std::to_string(tmpl->cfg.max_instances) + ")",
+                5};
+      return nullptr;
+    }
+    ++live;
+    Slot& slot = slots_[address];
+    slot.state = Slot::kCreating;
+    slot.tmpl = tmpl;
+  }
+  test_point("create:slot-reserved");
+  std::shared_ptr<Instance> inst;
+  std::string why;
+  try {
+    inst = make_instance(address, tmpl, values);  // store load: no lock held
+  } catch (const std::exception& e) {
+    why = e.what();
+  }
+  MutexLock lock(mu_);
+  if (!inst) {
+    free_slot_locked(address);
+    log::error("cannot make stream instance", {{"instance", address}, {"error", why}});
+    *error = {503, "stream " + address + " cannot be started now; retry", 1};
+    return nullptr;
+  }
+  if (std::find(templates_.begin(), templates_.end(), tmpl) == templates_.end()) {
+    // A reload replaced or removed the template while this was made: it
+    // never goes live; its key is released for the successor.
+    Slot& slot = slots_[address];
+    slot.inst = inst;
+    slot.state = Slot::kRetiring;
+    inst->retiring().store(true);
+    lock.unlock();
+    retire(inst, expiry_for(inst->cfg()));
+    lock.lock();
+    free_slot_locked(address);
+    *again = true;
+    return nullptr;
+  }
+  Slot& slot = slots_[address];
+  slot.inst = inst;
+  slot.state = Slot::kLive;
+  slots_cv_.notify_all();
+  if (tmpl->parameterized()) {
+    log::info("instance made", {{"stream", tmpl->cfg.name}, {"instance", address}});
+  }
+  scheduler_.add(&inst->poller());
+  return inst;
+}
+
+void Runtime::free_slot_locked(const std::string& address) {
+  auto it = slots_.find(address);
+  if (it == slots_.end()) return;
+  auto count = per_template_.find(it->second.tmpl.get());
+  if (count != per_template_.end() && --count->second == 0) per_template_.erase(count);
+  slots_.erase(it);
+  slots_cv_.notify_all();
+}
+
+bool Runtime::mark_retiring_locked(Slot& slot, bool unless_used) {
+  if (slot.state != Slot::kLive) return false;
+  Instance& inst = *slot.inst;
+  inst.retiring().store(true);
+  // Pairs with attach(): a client counts itself, then checks `retiring`;
+  // here the reverse. One of the two sees the other.
+  if (unless_used && inst.stream().client_count() != 0) {
+    inst.retiring().store(false);
+    return false;
+  }
+  slot.state = Slot::kRetiring;
+  slots_cv_.notify_all();
+  return true;
 }
 
 bool Runtime::attach(std::shared_ptr<Instance> inst, int fd, std::string head,
                      const std::optional<std::string>& last_id) {
-  bool ok;
   for (;;) {
-    stream::Stream& s = inst->stream();
-    inst->touch();
-    s.clients().fetch_add(1);
-    std::unique_lock<std::mutex> lock(s.mutex());
-    if (inst->retired_locked()) {
-      // Removed while this client was connecting: use its successor.
-      lock.unlock();
-      s.clients().fetch_sub(1);
-      auto next = find(inst->address(), true, nullptr);
-      if (!next) {
-        ::close(fd);
-        return false;
+    auto presence = inst->stream().presence();
+    presence->arrive();
+    test_point("attach:counted");
+    bool replaced = inst->retiring().load();
+    if (!replaced) {
+      inst->stream().prepare_snapshot();  // encoded without the lock
+      MutexLock lock(inst->stream().mutex());
+      if (!inst->stream().retired_locked()) {
+        stream::ResumePlan plan = inst->stream().plan_resume_locked(last_id);
+        std::vector<hub::Buffer> preamble;
+        preamble.reserve(plan.events.size() + 1);
+        preamble.push_back(std::make_shared<const std::string>(std::move(head)));
+        for (const auto& ev : plan.events) preamble.push_back(ev->wire);
+        bool ok =
+            hub_.attach(inst->feed(), fd, std::move(preamble), [presence] { presence->leave(); });
+        lock.unlock();
+        scheduler_.wake(&inst->poller());
+        return ok;
       }
-      inst = next;
-      continue;
     }
-    stream::ResumePlan plan = s.plan_resume_locked(last_id);
-    std::vector<hub::Buffer> preamble;
-    preamble.reserve(plan.events.size() + 1);
-    preamble.push_back(std::make_shared<const std::string>(std::move(head)));
-    for (const auto& ev : plan.events) preamble.push_back(ev->wire);
-    ok = hub_.attach(inst->feed(), fd, std::move(preamble), client_closer(inst));
-    break;
+    // Being replaced while this client connected: use the successor.
+    presence->leave();
+    LookupError err;
+    auto next = find(inst->address(), true, &err);
+    if (!next) {
+      refuse_socket(fd, err);
+      return false;
+    }
+    inst = std::move(next);
   }
-  scheduler_.wake(&inst->poller());
-  return ok;
 }
 
-bool Runtime::attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, int fd,
-                         std::string head, const std::optional<std::string>& last_id) {
+bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, int fd, std::string head,
+                         const std::optional<std::string>& last_id) {
   std::string key;
   for (const auto& i : insts) key += i->address() + "\n";
   for (;;) {
-    std::shared_ptr<MuxChannel> ch;
-    bool fresh = false;
+    std::shared_ptr<MuxChannel> ch, old;
+    bool outdated = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       auto& slot = channels_[key];
-      if (!slot) {
-        slot = std::make_shared<MuxChannel>(insts, hub_);
-        fresh = true;
+      if (slot && !slot->retired() && slot->members() != insts) {
+        // Another channel for the same list, made of other instances: ours
+        // are being replaced (then find the successors), or theirs are
+        // (then theirs is stopped now rather than when they retire).
+        for (const auto& i : insts) outdated = outdated || i->retiring().load();
       }
-      ch = slot;
-    }
-    auto locks = lock_streams(insts);
-    bool member_retired = false;
-    for (const auto& i : insts) member_retired = member_retired || i->retired_locked();
-    if (member_retired) {
-      // An instance was replaced while this client connected: use the
-      // successors (and a channel made of them).
-      locks.clear();
-      std::vector<std::shared_ptr<Instance>> next;
-      for (const auto& i : insts) {
-        auto n = find(i->address(), true, nullptr);
-        if (!n) {
-          ::close(fd);
-          return false;
+      if (!outdated) {
+        if (!slot || slot->retired() || slot->members() != insts) {
+          old = slot;
+          slot = std::make_shared<MuxChannel>(insts, hub_);
         }
-        next.push_back(n);
+        ch = slot;
+        ch->sessions()->fetch_add(1);  // a reservation: the janitor keeps it
       }
-      return attach_mux(next, fd, std::move(head), last_id);
     }
-    if (fresh) ch->start_locked();
-    if (ch->retired_locked()) continue;  // the janitor retired it meanwhile
-    ch->sessions().fetch_add(1);
+    if (old) {
+      stop_channel(old);
+      MutexLock lock(mu_);
+      dead_channels_.push_back(std::move(old));
+    }
+    std::vector<std::shared_ptr<stream::Presence>> presences;
+    bool replaced = outdated;
+    if (!outdated) test_point("mux:reserved");
+    if (!outdated) {
+      for (const auto& m : ch->members()) {
+        presences.push_back(m->stream().presence());
+        presences.back()->arrive();
+      }
+      for (const auto& m : ch->members()) replaced = replaced || m->retiring().load();
+    }
+    if (!replaced) {
+      for (const auto& m : ch->members()) m->stream().prepare_snapshot();
+      StreamLocks locks(ch->members());
+      if (!any_retired_locked(ch->members()) && !ch->retired()) {
+        ch->ensure_started_locked();
+        std::vector<hub::Buffer> preamble;
+        preamble.push_back(std::make_shared<const std::string>(std::move(head)));
+        for (auto& b : ch->preamble_locked(last_id)) preamble.push_back(std::move(b));
+        auto closer = [sessions = ch->sessions(), presences] {
+          sessions->fetch_sub(1);
+          for (const auto& p : presences) p->leave();
+        };
+        bool ok = hub_.attach(ch->feed(), fd, std::move(preamble), std::move(closer));
+        locks.release();
+        for (const auto& m : ch->members()) scheduler_.wake(&m->poller());
+        return ok;
+      }
+    }
+    // A member was replaced while this client connected: use the
+    // successors (and a channel made of them).
+    if (ch) ch->sessions()->fetch_sub(1);
+    for (const auto& p : presences) p->leave();
+    std::vector<std::shared_ptr<Instance>> next;
     for (const auto& i : insts) {
-      i->touch();
-      i->stream().clients().fetch_add(1);
-    }
-    std::vector<hub::Buffer> preamble;
-    preamble.push_back(std::make_shared<const std::string>(std::move(head)));
-    for (auto& b : ch->preamble_locked(last_id)) preamble.push_back(std::move(b));
-    auto closer = [ch, insts] {
-      ch->sessions().fetch_sub(1);
-      for (const auto& i : insts) {
-        i->touch();
-        i->stream().clients().fetch_sub(1);
+      LookupError err;
+      auto n = find(i->address(), true, &err);
+      if (!n) {
+        refuse_socket(fd, err);
+        return false;
       }
-    };
-    bool ok = hub_.attach(ch->feed(), fd, std::move(preamble), closer);
-    locks.clear();
-    for (const auto& i : insts) scheduler_.wake(&i->poller());
-    return ok;
+      next.push_back(std::move(n));
+    }
+    insts = std::move(next);
   }
 }
 
@@ -339,173 +420,155 @@ bool Runtime::trigger(const std::shared_ptr<Instance>& inst,
 }
 
 std::vector<std::shared_ptr<Instance>> Runtime::instances() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::shared_ptr<Instance>> out;
-  for (const auto& [a, i] : instances_) out.push_back(i);
+  for (const auto& [a, slot] : slots_) {
+    if (slot.state == Slot::kLive) out.push_back(slot.inst);
+  }
   return out;
 }
 
-void Runtime::retire(const std::shared_ptr<Instance>& inst) {
+std::size_t Runtime::graveyard_size() const {
+  MutexLock lock(mu_);
+  return dead_instances_.size() + dead_channels_.size();
+}
+
+void Runtime::stop_channel(const std::shared_ptr<MuxChannel>& ch) {
+  StreamLocks locks(ch->members());
+  ch->stop_locked();
+}
+
+void Runtime::retire(const std::shared_ptr<Instance>& inst, std::int64_t expires_ms) {
+  // 1. No poll runs for it any more: one in flight is cancelled, not waited
+  //    for (only a response already being processed finishes).
   scheduler_.remove(&inst->poller());
-  std::lock_guard<std::mutex> lock(inst->stream().mutex());
-  inst->retire_locked();
-  inst->stream().remove_listener_locked(inst.get());
-  hub_.close_feed(inst->feed());
-}
-
-namespace {
-
-bool same_stream(const config::StreamConfig& a, const config::StreamConfig& b) {
-  return a.name == b.name && a.url == b.url && a.path == b.path && a.params == b.params &&
-         a.max_instances == b.max_instances && a.interval == b.interval && a.timeout == b.timeout &&
-         a.method == b.method && a.body == b.body && a.content_type == b.content_type &&
-         a.headers == b.headers && a.diff == b.diff && a.select == b.select &&
-         a.ignore == b.ignore && a.key == b.key && a.idle == b.idle && a.linger == b.linger &&
-         a.max_body == b.max_body && a.backoff_max == b.backoff_max &&
-         a.tls_verify == b.tls_verify && a.ca_file == b.ca_file && a.history == b.history &&
-         a.max_header_bytes == b.max_header_bytes &&
-         a.max_connections_per_host == b.max_connections_per_host &&
-         a.client_cert == b.client_cert && a.client_key == b.client_key;
-}
-
-}  // namespace
-
-ReloadResult Runtime::reload(const config::Config& next) {
-  std::lock_guard<std::mutex> one_at_a_time(reload_mu_);
-  ReloadResult result;
-  const auto& s0 = cfg_.server;
-  const auto& s1 = next.server;
-  if (s0.host != s1.host || s0.port != s1.port) result.ignored.push_back("server.listen");
-  if (s0.heartbeat != s1.heartbeat || s0.retry != s1.retry || s0.workers != s1.workers ||
-      s0.hub_threads != s1.hub_threads || s0.backlog != s1.backlog ||
-      s0.max_clients != s1.max_clients || s0.client_backlog_events != s1.client_backlog_events ||
-      s0.client_backlog_bytes != s1.client_backlog_bytes || s0.admin_token != s1.admin_token ||
-      s0.cors_origins != s1.cors_origins || s0.shutdown_timeout != s1.shutdown_timeout ||
-      s0.static_dir != s1.static_dir) {
-    result.ignored.push_back("server");
-  }
-  if (cfg_.state.dir != next.state.dir || cfg_.state.fsync != next.state.fsync) {
-    result.ignored.push_back("state");
-  }
-  if (cfg_.history_bytes != next.history_bytes) result.ignored.push_back("history_bytes");
-
-  std::vector<std::shared_ptr<Instance>> old_instances;
-  std::vector<std::shared_ptr<MuxChannel>> old_channels;
-  std::vector<std::shared_ptr<const StreamTemplate>> fresh;  // templates to instantiate
+  test_point("retire:poll-removed");
+  // 2. The stream ends: its feed closes, and every channel listening to it
+  //    hears it and closes its own.
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::map<std::string, std::shared_ptr<const StreamTemplate>> before;
-    for (const auto& t : templates_) before[t->cfg.name] = t;
-    std::vector<std::shared_ptr<const StreamTemplate>> after;
-    std::vector<const StreamTemplate*> gone;
-    for (const auto& sc : next.streams) {
-      auto it = before.find(sc.name);
-      if (it != before.end() && same_stream(it->second->cfg, sc)) {
-        after.push_back(it->second);
-        result.kept.push_back(sc.name);
-        before.erase(it);
-        continue;
-      }
-      auto t = make_template(sc);
-      after.push_back(t);
-      fresh.push_back(t);
-      if (it != before.end()) {
-        result.changed.push_back(sc.name);
-        gone.push_back(it->second.get());
-        reloading_.push_back(sc.name);
-        before.erase(it);
-      } else {
-        result.added.push_back(sc.name);
-      }
-    }
-    for (const auto& [name, t] : before) {
-      result.removed.push_back(name);
-      gone.push_back(t.get());
-    }
-    templates_ = after;
-    for (auto it = instances_.begin(); it != instances_.end();) {
-      bool dead = std::find(gone.begin(), gone.end(), &it->second->tmpl()) != gone.end();
-      if (dead) {
-        old_instances.push_back(it->second);
-        it = instances_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    MutexLock lock(inst->stream().mutex());
+    inst->stream().retire_locked();
+  }
+  std::vector<std::shared_ptr<MuxChannel>> chans;
+  {
+    MutexLock lock(mu_);
     for (auto it = channels_.begin(); it != channels_.end();) {
-      bool dead = false;
-      for (const auto& m : it->second->members()) {
-        dead =
-            dead || std::find(old_instances.begin(), old_instances.end(), m) != old_instances.end();
-      }
-      if (dead) {
-        old_channels.push_back(it->second);
+      const auto& m = it->second->members();
+      if (std::find(m.begin(), m.end(), inst) != m.end()) {
+        chans.push_back(it->second);
         it = channels_.erase(it);
       } else {
         ++it;
       }
     }
-    cfg_.streams = next.streams;
-    cfg_.history = next.history;
   }
-  for (const auto& ch : old_channels) {
-    auto locks = lock_streams(ch->members());
-    ch->stop_locked();
-  }
-  // The old instances finish their polls and release the store before the
-  // new ones load the same state.
-  for (const auto& inst : old_instances) retire(inst);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& t : fresh) {
-      if (t->parameterized()) continue;
-      std::string address = plain_address(*t);
-      auto inst = make_instance(address, t, {});
-      instances_[address] = inst;
-      scheduler_.add(&inst->poller());
-    }
-    reloading_.clear();
-  }
-  return result;
+  for (const auto& ch : chans) stop_channel(ch);
+  // 3. Last, the store key: a successor may load it from now on.
+  test_point("retire:before-release");
+  store_->release(inst->address(), expires_ms);
+  MutexLock lock(mu_);
+  dead_instances_.push_back(inst);
+  dead_channels_.insert(dead_channels_.end(), chans.begin(), chans.end());
 }
 
-void Runtime::janitor() {
-  std::unique_lock<std::mutex> jl(janitor_mu_);
-  while (!stopping_) {
-    janitor_cv_.wait_for(jl, kJanitorPeriod);
-    if (stopping_) break;
-    jl.unlock();
-    std::vector<std::shared_ptr<Instance>> retired;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto it = channels_.begin(); it != channels_.end();) {
-        auto ch = it->second;
-        if (ch->sessions().load() != 0) {
-          ++it;
-          continue;
-        }
-        auto locks = lock_streams(ch->members());
-        if (ch->sessions().load() == 0) {
-          ch->stop_locked();
-          it = channels_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      auto now = SteadyClock::now();
-      for (auto it = instances_.begin(); it != instances_.end();) {
-        auto& inst = it->second;
-        if (inst->tmpl().parameterized() && inst->stream().client_count() == 0 &&
-            now - inst->last_client() >= inst->cfg().linger) {
-          retired.push_back(inst);
-          it = instances_.erase(it);
-        } else {
-          ++it;
-        }
+std::int64_t Runtime::expiry_for(const config::StreamConfig& cfg) const {
+  auto retention = cfg.retention;
+  if (retention.count() == 0) {
+    std::size_t history = cfg.history ? cfg.history : cfg_.history;
+    retention = std::clamp<config::Duration>(
+        cfg.interval * static_cast<long long>(std::min<std::size_t>(history, 1u << 20)),
+        kMinDefaultRetention, kMaxDefaultRetention);
+  }
+  return unix_ms(SystemClock::now()) + retention.count();
+}
+
+void Runtime::run_janitor_once() {
+  std::vector<std::shared_ptr<MuxChannel>> idle_channels;
+  std::vector<std::shared_ptr<Instance>> reaped;
+  bool sweep = false;
+  {
+    MutexLock lock(mu_);
+    for (auto it = channels_.begin(); it != channels_.end();) {
+      // Reservations count as sessions and are taken under this lock, so
+      // nobody is about to attach to a channel taken here.
+      if (it->second->sessions()->load() == 0 || it->second->retired()) {
+        idle_channels.push_back(it->second);
+        it = channels_.erase(it);
+      } else {
+        ++it;
       }
     }
-    for (auto& inst : retired) retire(inst);
-    jl.lock();
+    auto now = SteadyClock::now();
+    for (auto& [address, slot] : slots_) {
+      if (slot.state != Slot::kLive || !slot.tmpl->parameterized()) continue;
+      const auto& p = *slot.inst->stream().presence();
+      if (p.clients.load() != 0 || now - p.last() < slot.inst->cfg().linger) continue;
+      if (mark_retiring_locked(slot, true)) reaped.push_back(slot.inst);
+    }
+    auto now_ms = unix_ms(SystemClock::now());
+    if (now_ms >= next_sweep_ms_) {
+      sweep = true;
+      next_sweep_ms_ = now_ms + std::chrono::milliseconds(kSweepPeriod).count();
+    }
+  }
+  for (const auto& ch : idle_channels) stop_channel(ch);
+  for (const auto& inst : reaped) {
+    retire(inst, expiry_for(inst->cfg()));
+    log::info("instance reaped", {{"stream", inst->cfg().name}, {"instance", inst->address()}});
+    MutexLock lock(mu_);
+    free_slot_locked(inst->address());
+  }
+  if (sweep) {
+    std::size_t gone = store_->sweep(unix_ms(SystemClock::now()));
+    if (gone) log::info("deleted expired saved state", {{"instances", gone}});
+  }
+  // Destroy what nobody else holds any more, here, on this thread.
+  std::vector<std::shared_ptr<MuxChannel>> free_channels;
+  std::vector<std::shared_ptr<Instance>> free_instances;
+  {
+    MutexLock lock(mu_);
+    dead_channels_.insert(dead_channels_.end(), idle_channels.begin(), idle_channels.end());
+    idle_channels.clear();
+    for (auto it = dead_channels_.begin(); it != dead_channels_.end();) {
+      if (it->use_count() == 1) {
+        free_channels.push_back(std::move(*it));
+        it = dead_channels_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  free_channels.clear();  // may drop instance references
+  {
+    MutexLock lock(mu_);
+    for (auto it = dead_instances_.begin(); it != dead_instances_.end();) {
+      if (it->use_count() == 1) {
+        free_instances.push_back(std::move(*it));
+        it = dead_instances_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  reaped.clear();
+  free_instances.clear();
+}
+
+void Runtime::janitor_loop() {
+  MutexLock lock(janitor_mu_);
+  while (!stopping_) {
+    janitor_cv_.wait_for(janitor_mu_, kJanitorPeriod);
+    if (stopping_) break;
+    lock.unlock();
+    try {
+      run_janitor_once();
+    } catch (const std::exception& e) {
+      // A thread's entry point: report and go on rather than terminate.
+      log::error("janitor failed", {{"error", e.what()}});
+    } catch (...) {
+      log::error("janitor failed", {{"error", "unknown exception"}});
+    }
+    lock.lock();
   }
 }
 

@@ -1,86 +1,55 @@
-// The running proxy: every stream instance with its poller and hub feed,
-// parameterized instances made on demand, multiplexed channels, and the
-// attachment of client sockets to them. The HTTP layer (server/) calls in
-// here; main() builds one from the config.
+// The running proxy: an address-keyed registry of stream instances, each
+// with its poller and hub feed; parameterized instances made on demand;
+// multiplexed channels; the attachment of client sockets; reload and
+// reaping. The HTTP layer (server/) calls in here; main() builds one from
+// the config. docs/architecture.md draws the life of an instance.
 //
-// Threads: every public method may be called from any thread.
+// An instance's slot in the registry moves creating → live → retiring →
+// gone, and its store key has one owner at a time:
+//  * a lookup that finds a slot creating or retiring waits for it (up to
+//    kLookupWait) or answers 503 with Retry-After; it never builds a twin;
+//  * retiring cancels the poll in flight, retires the stream (its feed and
+//    every multiplexed channel listening to it close), releases the store
+//    key, and only then frees the slot;
+//  * nothing slow (store I/O, pattern matching on request input, a poll)
+//    runs under the runtime's lock;
+//  * instances and channels are destroyed on the janitor thread (or by
+//    stop()), never on a hub thread or inside a client's request.
+//
+// Threads: every public method may be called from any thread. The janitor
+// runs on its own thread (or by hand: run_janitor_once(), for tests).
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <regex>
+#include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "config/config.h"
+#include "core/instance.h"
+#include "core/stream_template.h"
 #include "hub/hub.h"
 #include "stream/store.h"
-#include "stream/stream.h"
-#include "upstream/poller.h"
 #include "upstream/scheduler.h"
 
 namespace pb::core {
 
 class MuxChannel;
 
-// One configured stream: a plain one, or the template of a parameterized one.
-struct StreamTemplate {
-  config::StreamConfig cfg;
-  std::vector<std::string> segments;  // address segments; "{name}" for params
-  std::vector<std::pair<std::string, std::regex>> params;
-  bool parameterized() const { return !params.empty(); }
-};
-
-// A live stream: a plain stream, or one parameter set of a template.
-class Instance : public stream::Listener {
- public:
-  Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
-           config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
-           stream::Store* store, hub::Hub& hub);
-  ~Instance() override;
-
-  const std::string& address() const { return address_; }
-  const StreamTemplate& tmpl() const { return *tmpl_; }
-  const config::StreamConfig& cfg() const { return cfg_; }
-  stream::Stream& stream() { return *stream_; }
-  upstream::Poller& poller() { return *poller_; }
-  hub::FeedId feed() const { return feed_; }
-
-  // Forwards each published event to the hub (called under the stream lock).
-  void on_event(const stream::EventPtr& ev) override;
-
-  std::chrono::steady_clock::time_point last_client() const;
-  void touch();
-
-  // Set (under the stream lock) once the instance is being removed: clients
-  // must then find its successor instead.
-  bool retired_locked() const { return retired_; }
-  void retire_locked() { retired_ = true; }
-
- private:
-  std::string address_;
-  std::shared_ptr<const StreamTemplate> tmpl_;
-  config::StreamConfig cfg_;
-  hub::Hub& hub_;
-  hub::FeedId feed_;
-  std::unique_ptr<stream::Stream> stream_;
-  std::unique_ptr<upstream::Poller> poller_;
-  std::atomic<std::int64_t> last_client_ns_;
-  bool retired_ = false;
-};
-
 // What a config reload did, by stream name.
 struct ReloadResult {
   std::vector<std::string> kept;     // unchanged: clients, ids and history untouched
   std::vector<std::string> changed;  // replaced: clients reconnect and resume
   std::vector<std::string> added;
-  std::vector<std::string> removed;  // clients closed
+  std::vector<std::string> removed;  // clients closed, saved state deleted
   std::vector<std::string> ignored;  // settings that need a restart
 };
 
@@ -88,11 +57,22 @@ struct ReloadResult {
 struct LookupError {
   int status = 404;
   std::string message;
+  int retry_after = 0;  // seconds, for a 503
 };
 
 class Runtime {
  public:
+  struct Options {
+    // Run the janitor on its own thread; tests drive it by hand instead.
+    bool janitor_thread = true;
+    // Called at named points of the lifecycle, outside every lock, so that
+    // a test can hold a thread exactly there (a latch) and reproduce a race
+    // deterministically. Empty in production.
+    std::function<void(std::string_view point)> test_point;
+  };
+
   Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store);
+  Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store, Options options);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -102,17 +82,22 @@ class Runtime {
   // and stops polling.
   void stop(std::chrono::milliseconds drain);
 
-  // Finds the instance for an address ("orders", "orders/42"); creates a
-  // parameterized instance when `create` is set and the values are valid.
+  // Finds the live instance for an address ("orders", "orders/42"). A
+  // parameterized instance is made when `create` is set and the values are
+  // valid (a plain stream's instance always is). Waits for an instance that
+  // is being made or replaced, up to kLookupWait.
   std::shared_ptr<Instance> find(const std::string& address, bool create, LookupError* error);
 
   // Attaches a client socket (ownership passes to the hub) to one stream.
-  // `head` is the HTTP response head. Returns false if the hub refused it.
+  // `head` is the HTTP response head. If the instance is being retired, the
+  // client goes to its successor. Returns false if it could not be
+  // attached (the socket is closed; a 503 was written to it if nothing
+  // else had been).
   bool attach(std::shared_ptr<Instance> inst, int fd, std::string head,
               const std::optional<std::string>& last_id);
   // Attaches a client socket to several streams multiplexed on one
   // connection (composite ids).
-  bool attach_mux(const std::vector<std::shared_ptr<Instance>>& insts, int fd, std::string head,
+  bool attach_mux(std::vector<std::shared_ptr<Instance>> insts, int fd, std::string head,
                   const std::optional<std::string>& last_id);
 
   // Requests an immediate poll; with `wait`, returns once it has finished
@@ -123,42 +108,79 @@ class Runtime {
   // Applies a new config's streams: unchanged streams keep their clients,
   // ids and history; changed ones are replaced (their clients are closed and
   // resume from history on the new instance, whose state continues from the
-  // store); removed ones close their clients; added ones start. `server` and
-  // `state` settings need a restart and are reported in `ignored`.
+  // store); removed ones close their clients and their saved state is
+  // deleted; added ones start. `server` and `state` settings need a restart
+  // and are reported in `ignored`.
   ReloadResult reload(const config::Config& next);
 
+  // Reaps idle parameterized instances and unused channels, deletes expired
+  // saved state, and frees what was retired. The janitor thread calls it
+  // every kJanitorPeriod.
+  void run_janitor_once();
+
+  // Live instances (not those being made or retired).
   std::vector<std::shared_ptr<Instance>> instances() const;
   const config::Config& config() const { return cfg_; }
   hub::Hub& hub() { return hub_; }
   upstream::Scheduler& scheduler() { return scheduler_; }
+  stream::Store& store() { return *store_; }
   std::size_t client_limit() const { return cfg_.server.max_clients; }
+  // Objects retired but not yet destroyed (tests: they go on the janitor).
+  std::size_t graveyard_size() const;
 
  private:
+  struct Slot {
+    enum State { kCreating, kLive, kRetiring } state = kCreating;
+    std::shared_ptr<Instance> inst;  // null while creating
+    std::shared_ptr<const StreamTemplate> tmpl;
+  };
+
+  void test_point(std::string_view point) const;
+  // Makes the instance for `address` in a slot marked creating (not under
+  // mu_), then publishes it. Returns null with `error` if that failed, or
+  // with `again` set if the slot or the template changed meanwhile (look
+  // again).
+  std::shared_ptr<Instance> create(const std::string& address,
+                                   const std::shared_ptr<const StreamTemplate>& tmpl,
+                                   const std::map<std::string, std::string>& values,
+                                   LookupError* error, bool* again) PB_EXCLUDES(mu_);
   std::shared_ptr<Instance> make_instance(const std::string& address,
                                           const std::shared_ptr<const StreamTemplate>& tmpl,
                                           const std::map<std::string, std::string>& values);
-  void janitor();
-  void retire(const std::shared_ptr<Instance>& inst);
-  std::function<void()> client_closer(const std::shared_ptr<Instance>& inst);
+  // Retires an instance whose slot is marked retiring (not under mu_): see
+  // the class comment. The slot itself is left to the caller.
+  void retire(const std::shared_ptr<Instance>& inst, std::int64_t expires_ms) PB_EXCLUDES(mu_);
+  void stop_channel(const std::shared_ptr<MuxChannel>& ch) PB_EXCLUDES(mu_);
+  // Marks a live slot retiring; false if a client holds the instance.
+  bool mark_retiring_locked(Slot& slot, bool unless_used) PB_REQUIRES(mu_);
+  void free_slot_locked(const std::string& address) PB_REQUIRES(mu_);
+  void janitor_loop();
+  // When a reaped instance's saved state is deleted.
+  std::int64_t expiry_for(const config::StreamConfig& cfg) const;
 
   config::Config cfg_;
+  const Options options_;
   std::unique_ptr<stream::Store> store_;
   hub::Hub hub_;
   upstream::Scheduler scheduler_;
 
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<const StreamTemplate>> templates_;
-  std::map<std::string, std::shared_ptr<Instance>> instances_;
-  std::map<std::string, std::shared_ptr<MuxChannel>> channels_;
-  // Templates whose instances are being replaced: no new instance may be
-  // made for them until the old ones have released their state.
-  std::vector<std::string> reloading_;
-  std::mutex reload_mu_;  // one reload at a time
+  mutable Mutex mu_;
+  CondVar slots_cv_;  // a slot changed state or went away
+  std::vector<std::shared_ptr<const StreamTemplate>> templates_ PB_GUARDED_BY(mu_);
+  std::map<std::string, Slot> slots_ PB_GUARDED_BY(mu_);
+  std::map<const StreamTemplate*, std::size_t> per_template_ PB_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<MuxChannel>> channels_ PB_GUARDED_BY(mu_);
+  // Retired instances and channels, destroyed by the janitor once nobody
+  // else holds them.
+  std::vector<std::shared_ptr<Instance>> dead_instances_ PB_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<MuxChannel>> dead_channels_ PB_GUARDED_BY(mu_);
+  std::int64_t next_sweep_ms_ PB_GUARDED_BY(mu_) = 0;
+  Mutex reload_mu_;  // one reload at a time; taken before mu_
 
   std::thread janitor_;
-  std::mutex janitor_mu_;
-  std::condition_variable janitor_cv_;
-  bool stopping_ = false;
+  Mutex janitor_mu_;
+  CondVar janitor_cv_;
+  bool stopping_ PB_GUARDED_BY(janitor_mu_) = false;
 };
 
 // Threads that turn upstream responses into events (parse, diff, store
@@ -169,7 +191,17 @@ constexpr std::size_t kProcessingThreads = 2;
 // write(2)-bound, and more threads than cores only add contention.
 constexpr std::size_t kMaxAutoHubThreads = 4;
 // How often the janitor looks for idle parameterized instances and unused
-// multiplexed channels.
+// multiplexed channels, and frees what was retired.
 constexpr std::chrono::seconds kJanitorPeriod{1};
+// How often expired saved state is deleted from the store (an indexed
+// query: cheap when nothing has expired).
+constexpr std::chrono::seconds kSweepPeriod{5};
+// How long a lookup waits for an instance that is being made or replaced
+// before answering 503 (Retry-After: 1).
+constexpr std::chrono::seconds kLookupWait{5};
+// Bounds of the default `retention` (history × interval) of a reaped
+// parameterized instance's saved state.
+constexpr std::chrono::minutes kMinDefaultRetention{1};
+constexpr std::chrono::hours kMaxDefaultRetention{24};
 
 }  // namespace pb::core

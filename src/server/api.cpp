@@ -97,6 +97,11 @@ bool etag_matches(const std::string& header, const std::string& etag) {
 
 }  // namespace
 
+void lookup_error(httplib::Response& res, const core::LookupError& err) {
+  if (err.retry_after > 0) res.set_header("Retry-After", std::to_string(err.retry_after));
+  set_error(res, err.status, err.message);
+}
+
 void set_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   Json body = Json::object();
@@ -302,7 +307,7 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
   core::LookupError err;
   auto inst = runtime_.find(address, req.method == "GET", &err);
   if (!inst) {
-    set_error(res, err.status, err.message);
+    lookup_error(res, err);
     return;
   }
   if (answer_head(req, res)) return;
@@ -333,7 +338,7 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
     core::LookupError err;
     auto inst = runtime_.find(address, req.method == "GET", &err);
     if (!inst) {
-      set_error(res, err.status, err.message);
+      lookup_error(res, err);
       return;
     }
     insts.push_back(std::move(inst));
@@ -355,11 +360,14 @@ void Api::handle_streams(const httplib::Request&, httplib::Response& res) {
     s["stream"] = inst->cfg().name;
     s["url"] = redacted_url(inst->cfg().url);
     s["diff"] = mode_name(inst->cfg().diff);
-    s["state"] = !v.status.polled ? "pending" : v.status.ok ? "ok" : "stale";
+    s["state"] = !v.status.polled ? "pending" : v.status.ok && v.status.recording ? "ok" : "stale";
     if (!v.status.ok) {
       s["reason"] = v.status.reason;
       if (v.status.http_status) s["http_status"] = v.status.http_status;
+    } else if (!v.status.recording) {
+      s["reason"] = v.status.store_error;
     }
+    s["recording"] = v.status.recording;
     s["polling"] = !runtime_.scheduler().is_idle(&inst->poller());
     s["clients"] = inst->stream().client_count();
     s["epoch"] = v.epoch;
@@ -391,12 +399,14 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
   core::LookupError err;
   auto inst = runtime_.find(address, false, &err);
   if (!inst) {
-    set_error(res, err.status, err.message);
+    lookup_error(res, err);
     return;
   }
   stream::DocumentView v = inst->stream().view();
   res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Pollbridge-State", !v.status.polled ? "pending" : v.status.ok ? "ok" : "stale");
+  res.set_header("X-Pollbridge-State", !v.status.polled                    ? "pending"
+                                       : v.status.ok && v.status.recording ? "ok"
+                                                                           : "stale");
   if (!v.has_doc) {
     res.set_header("Retry-After", "1");
     set_error(res, 503, v.status.ok ? "no document yet" : "no document yet: " + v.status.reason);
@@ -423,8 +433,13 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
     res.status = 304;
     return;
   }
+  // The shared, cached encoding (made without the stream's lock). If the
+  // document changed since the view, the ETag follows what is sent.
+  stream::EventPtr snap = inst->stream().snapshot();
+  if (snap && snap->id != v.doc_id) res.set_header("ETag", "\"" + snap->id + "\"");
   bool text = inst->cfg().diff == config::DiffMode::kText;
-  res.set_content(v.doc, text ? "text/plain; charset=utf-8" : "application/json");
+  res.set_content(snap ? snap->data : std::string(),
+                  text ? "text/plain; charset=utf-8" : "application/json");
 }
 
 bool Api::admin_allowed(const httplib::Request& req, httplib::Response& res) const {
@@ -451,7 +466,7 @@ void Api::handle_poll(const httplib::Request& req, httplib::Response& res,
   core::LookupError err;
   auto inst = runtime_.find(address, false, &err);
   if (!inst) {
-    set_error(res, err.status, err.message);
+    lookup_error(res, err);
     return;
   }
   // ?wait=true answers once the poll has finished, so a backend's webhook
@@ -517,17 +532,38 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   metric("pollbridge_http_requests_total", "counter", "HTTP requests routed (SSE excluded).");
   o << "pollbridge_http_requests_total " << requests_.load() << '\n';
 
+  // One row per configured stream: parameterized instances are summed
+  // under their stream's name, so that nothing a client chooses (parameter
+  // values) becomes a label.
   auto insts = runtime_.instances();
   struct Row {
     std::string label;
-    stream::DocumentView v;
+    std::uint64_t instances = 0, stale = 0, events = 0;
     upstream::Counters c;
-    std::int64_t clients;
+    std::int64_t clients = 0;
   };
   std::vector<Row> rows;
+  std::map<std::string, std::size_t> row_of;
   for (const auto& i : insts) {
-    rows.push_back({"stream=\"" + prom_label(i->address()) + "\"", i->stream().view(),
-                    i->poller().counters(), i->stream().client_count()});
+    auto [it, fresh] = row_of.try_emplace(i->cfg().name, rows.size());
+    if (fresh) {
+      rows.emplace_back();
+      rows.back().label = "stream=\"" + prom_label(i->cfg().name) + "\"";
+    }
+    Row& r = rows[it->second];
+    stream::DocumentView v = i->stream().view();
+    upstream::Counters c = i->poller().counters();
+    ++r.instances;
+    r.stale += (v.status.ok && v.status.recording) ? 0 : 1;
+    r.events += v.events;
+    r.clients += i->stream().client_count();
+    r.c.polls += c.polls;
+    r.c.not_modified += c.not_modified;
+    r.c.same_body += c.same_body;
+    r.c.parses += c.parses;
+    r.c.failures += c.failures;
+    r.c.body_bytes += c.body_bytes;
+    r.c.last_duration_us = std::max(r.c.last_duration_us, c.last_duration_us);
   }
   auto per_stream = [&](const char* name, const char* type, const char* help, auto value) {
     metric(name, type, help);
@@ -535,10 +571,14 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   };
   per_stream("pollbridge_stream_clients", "gauge", "Connected clients per stream.",
              [](const Row& r) { return r.clients; });
-  per_stream("pollbridge_stream_stale", "gauge", "1 while the stream's upstream is failing.",
-             [](const Row& r) { return r.v.status.ok ? 0 : 1; });
+  per_stream("pollbridge_stream_instances", "gauge",
+             "Live instances per stream (1, or one per parameter set).",
+             [](const Row& r) { return r.instances; });
+  per_stream("pollbridge_stream_stale", "gauge",
+             "Instances whose upstream is failing or whose events cannot be recorded.",
+             [](const Row& r) { return r.stale; });
   per_stream("pollbridge_stream_events_total", "counter", "Events published per stream.",
-             [](const Row& r) { return r.v.events; });
+             [](const Row& r) { return r.events; });
   per_stream("pollbridge_upstream_polls_total", "counter", "Upstream requests.",
              [](const Row& r) { return r.c.polls; });
   per_stream("pollbridge_upstream_not_modified_total", "counter", "Upstream 304 answers.",

@@ -84,5 +84,7 @@ class Api {
 
 // JSON error body: {"error":"<code>","message":"<text>"}.
 void set_error(httplib::Response& res, int status, const std::string& message);
+// A failed lookup's answer (with Retry-After when it says when to retry).
+void lookup_error(httplib::Response& res, const core::LookupError& err);
 
 }  // namespace pb::server

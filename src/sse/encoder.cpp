@@ -14,9 +14,13 @@ void append_field_value(std::string& out, std::string_view value) {
 void append_event(std::string& out, std::string_view id, std::string_view type,
                   std::string_view data) {
   out.reserve(out.size() + id.size() + type.size() + data.size() + 32);
-  out += "id: ";
-  append_field_value(out, id);
-  out.push_back('\n');
+  // No id line at all for an event without an id: an empty "id:" would
+  // reset the client's last event id, and it must keep it to resume.
+  if (!id.empty()) {
+    out += "id: ";
+    append_field_value(out, id);
+    out.push_back('\n');
+  }
   if (!type.empty() && type != "message") {
     out += "event: ";
     append_field_value(out, type);

@@ -10,9 +10,20 @@
 //    stop cleanly and the machine has rebooted since (a different
 //    /proc/sys/kernel/random/boot_id) while fsync was off, the tail may be
 //    lost, so every stream starts a new epoch (keeping its last document);
-//    clients holding old ids get a fresh snapshot.
-//  * A database that cannot be opened or fails SQLite's integrity check is
-//    moved aside (pollbridge.db.corrupt-<unix time>) and a new one started.
+//    clients holding old ids get a fresh snapshot. Events are inserted, never
+//    replaced: a second event with the same id is an error, not an
+//    overwrite.
+//  * One process per state.dir (StateDirLock, taken first).
+//  * Errors are told apart at start: a database another process keeps
+//    locked is waited for (kBusyTimeoutMs), then start fails; a file or
+//    directory that cannot be written fails start; only a database that
+//    SQLite reports as damaged (SQLITE_CORRUPT, SQLITE_NOTADB, a failed
+//    quick_check) is moved aside (pollbridge.db.corrupt-<unix time>) and a
+//    new one started.
+//  * State is bounded: each key's events are pruned as its stream's history
+//    is (count and bytes); a released key is deleted at its expiry (sweep);
+//    keys of streams no longer configured are deleted
+//    (forget_streams_except).
 //
 // Threads: any; calls are serialized by an internal mutex.
 #pragma once
@@ -20,30 +31,35 @@
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <functional>
 #include <map>
-#include <mutex>
+#include <memory>
+#include <set>
 #include <string>
 
+#include "common/mutex.h"
+#include "stream/state_lock.h"
 #include "stream/store.h"
 
 namespace pb::stream {
 
 class SqliteStore : public Store {
  public:
-  // Opens (creating if needed) `dir`/pollbridge.db. `boot_id` names the
-  // current boot (tests pass their own). Throws std::runtime_error if the
-  // directory cannot be created or no database can be opened at all.
+  // Locks `dir` (creating it if needed) and opens (creating if needed)
+  // `dir`/pollbridge.db. `boot_id` names the current boot (tests pass their
+  // own). Throws StoreError when the store cannot be used at all (see the
+  // promise above for which errors those are).
   SqliteStore(const std::string& dir, bool fsync, std::string boot_id = current_boot_id());
   ~SqliteStore() override;  // marks a clean shutdown
 
-  std::optional<PersistedState> load(const std::string& key) override;
-  void reset(const std::string& key, const std::string& epoch) override;
-  void append(const std::string& key, const std::string& epoch, const std::vector<EventPtr>& events,
-              const std::string* doc, std::uint64_t doc_seq, std::int64_t doc_changed_ms,
-              std::int64_t fetched_ms, std::size_t history) override;
-  void touch(const std::string& key, std::int64_t fetched_ms) override;
-  void remove(const std::string& key) override;
+  std::optional<PersistedState> load(const std::string& key, const std::string& stream,
+                                     std::size_t history) override;
+  void reset(const std::string& key, const std::string& stream, const std::string& epoch) override;
+  void append(const std::string& key, const Commit& commit) override;
+  void touch(const std::string& key, std::int64_t fetched_ms) noexcept override;
+  void release(const std::string& key, std::int64_t expires_ms) noexcept override;
+  std::size_t sweep(std::int64_t now_ms) noexcept override;
+  std::size_t forget_streams_except(const std::set<std::string>& streams) noexcept override;
+  bool persistent() const override { return true; }
 
   // True when this run found the previous one's tail possibly lost (see the
   // durability promise): loaded streams got new epochs.
@@ -51,30 +67,42 @@ class SqliteStore : public Store {
   // Where a corrupt database was moved, empty if none was.
   const std::string& moved_aside() const { return moved_aside_; }
   const std::string& path() const { return path_; }
+  // Keys with saved state, and keys owned now (tests, metrics).
+  std::size_t saved_keys();
+  std::size_t owned_keys();
 
   static std::string current_boot_id();
 
  private:
-  void open_or_recover();
-  void exec(const char* sql);
-  sqlite3_stmt* prepare(const char* sql);
-  std::string meta(const std::string& name);
-  void set_meta(const std::string& name, const std::string& value);
+  void open_or_recover() PB_REQUIRES(mu_);
+  void open_once() PB_REQUIRES(mu_);
+  void exec(const char* sql) PB_REQUIRES(mu_);
+  sqlite3_stmt* prepare(const char* sql) PB_REQUIRES(mu_);
+  [[noreturn]] void fail(const std::string& what) PB_REQUIRES(mu_);
+  std::string meta(const std::string& name) PB_REQUIRES(mu_);
+  void set_meta(const std::string& name, const std::string& value) PB_REQUIRES(mu_);
+  void delete_key(const std::string& key) PB_REQUIRES(mu_);
 
   std::string dir_;
   std::string path_;
   bool fsync_;
   std::string boot_id_;
-  std::mutex mu_;
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<StateDirLock> lock_;
+  Mutex mu_;
+  sqlite3* db_ PB_GUARDED_BY(mu_) = nullptr;
   bool renew_epochs_ = false;
   std::string moved_aside_;
-  // Last fetched time written per key: touch() writes at most every
-  // kTouchEvery, the age of a document being advisory.
-  std::map<std::string, std::int64_t> touched_;
+  // Owned keys and their configured stream's name.
+  std::map<std::string, std::string> owned_ PB_GUARDED_BY(mu_);
+  // Last fetched time written per owned key: touch() writes at most every
+  // kTouchEveryMs, the age of a document being advisory.
+  std::map<std::string, std::int64_t> touched_ PB_GUARDED_BY(mu_);
 };
 
 // How often an unchanged poll's time is written to the store at most.
 constexpr std::int64_t kTouchEveryMs = 10000;
+// How long a database locked by another process is waited for (each
+// statement) before the store reports it as busy.
+constexpr int kBusyTimeoutMs = 5000;
 
 }  // namespace pb::stream

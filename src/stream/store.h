@@ -1,80 +1,128 @@
-// Where a stream's state lives between restarts. The embedded implementation
-// (SQLite, stream/sqlite_store.h) is the default; MemoryStore keeps nothing.
-// A distributed implementation (Redis) can sit behind the same interface.
+// Where a stream instance's state lives: its current document, its id
+// sequence (epoch and last seq) and its bounded history. The embedded
+// implementation (SQLite, stream/sqlite_store.h) is the default;
+// stream/memory_store.h keeps state in the process only (it survives a
+// reload, not a restart). A distributed implementation (Redis) sits behind
+// the same interface, where owning a key is holding its lease.
 //
-// Every call is made under the owning stream's lock, so calls for one key
-// never overlap; implementations must tolerate calls for different keys from
-// different threads.
+// Ownership: a key (an instance's address) has exactly one owner at a time.
+// load() or reset() makes the caller the owner; release() ends that. Calls
+// for a key come from its owner only, one at a time (the instance's poll
+// processing, or its creation and retirement), never overlapping; calls for
+// different keys may come from different threads at once. A load() of a
+// key that is already owned is a bug in the caller and throws StoreError
+// (kind kOwned): that is how "one owner per key" is checked rather than
+// assumed.
+//
+// Threads: any, per the rules above.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "json/document.h"
 #include "stream/event.h"
 
 namespace pb::stream {
 
-struct PersistedEvent {
-  std::uint64_t seq = 0;
-  std::string type;
-  std::string data;
+// Why the store refused: clients are told what it means, operators what to
+// do.
+enum class StoreErrorKind {
+  kBusy,      // another process holds the database locked (after a bounded wait)
+  kFull,      // no space left (SQLITE_FULL, ENOSPC)
+  kReadOnly,  // the file or its directory cannot be written
+  kIo,        // an I/O error
+  kCorrupt,   // the database is damaged (SQLITE_CORRUPT, SQLITE_NOTADB)
+  kOwned,     // load() of a key that already has an owner (a caller bug)
+  kOther,
+};
+
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(StoreErrorKind kind, const std::string& what)
+      : std::runtime_error(what), kind_(kind) {}
+  StoreErrorKind kind() const { return kind_; }
+
+ private:
+  StoreErrorKind kind_;
 };
 
 struct PersistedState {
   std::string epoch;
-  std::uint64_t seq = 0;                // last issued
-  std::uint64_t doc_seq = 0;            // event that produced the current document
-  std::optional<std::string> doc;       // serialized current document
-  std::int64_t doc_changed_ms = 0;      // unix ms when the document last changed
-  std::int64_t fetched_ms = 0;          // unix ms of the last successful poll
-  std::vector<PersistedEvent> history;  // oldest first
+  std::uint64_t seq = 0;      // last issued
+  std::uint64_t doc_seq = 0;  // event that produced the current document
+  // The current document, if there is one: parsed (an in-process store keeps
+  // the very object) or as the text it was saved as.
+  std::shared_ptr<const json::Json> doc;
+  std::optional<std::string> doc_text;
+  std::int64_t doc_changed_ms = 0;  // unix ms when the document last changed
+  std::int64_t fetched_ms = 0;      // unix ms of the last successful poll
+  std::vector<EventPtr> history;    // oldest first, consecutive, ending at seq
+};
+
+// One update's worth of events, recorded atomically.
+struct Commit {
+  std::string epoch;
+  std::vector<EventPtr> events;  // ids assigned, consecutive, oldest first
+  // The new document when these events changed it, else null.
+  std::shared_ptr<const json::Json> doc;
+  std::uint64_t doc_seq = 0;  // event that made the (new or current) document
+  std::int64_t doc_changed_ms = 0;
+  std::int64_t fetched_ms = 0;
+  // The oldest seq the history keeps once these events are in (the stream
+  // bounds it by count and bytes); older events are dropped by the store
+  // too.
+  std::uint64_t keep_from = 1;
 };
 
 class Store {
  public:
   virtual ~Store() = default;
 
-  // The state saved for `key`, or nullopt if there is none. A state that
-  // cannot be read is reported by the implementation and treated as none.
-  virtual std::optional<PersistedState> load(const std::string& key) = 0;
+  // Takes ownership of `key` (of configured stream `stream`) and returns its
+  // saved state, with at most the `history` newest events, or nullopt if
+  // nothing usable is saved (the caller then calls reset()). Clears any
+  // expiry set by an earlier release(). Throws StoreError.
+  virtual std::optional<PersistedState> load(const std::string& key, const std::string& stream,
+                                             std::size_t history) = 0;
 
-  // Starts a new history for `key` (a new epoch): drops what was saved.
-  virtual void reset(const std::string& key, const std::string& epoch) = 0;
+  // Starts a new history for `key` under `epoch` (taking ownership if the
+  // caller does not have it yet): drops what was saved. Throws StoreError.
+  virtual void reset(const std::string& key, const std::string& stream,
+                     const std::string& epoch) = 0;
 
-  // Records the events of one update and, when they changed the document,
-  // the new document (made by the event with seq `doc_seq`), atomically;
-  // keeps at most `history` events. Durable (per the store's promise) when it
-  // returns: events are sent to clients only afterwards, so an id is never
-  // reissued for other content. Throws std::runtime_error on failure, in
-  // which case nothing was recorded.
-  virtual void append(const std::string& key, const std::string& epoch,
-                      const std::vector<EventPtr>& events, const std::string* doc,
-                      std::uint64_t doc_seq, std::int64_t doc_changed_ms, std::int64_t fetched_ms,
-                      std::size_t history) = 0;
+  // Records one update. Durable (per the store's promise) when it returns:
+  // events are sent to clients only afterwards, so an id is never reissued
+  // for other content. Throws StoreError, in which case nothing was
+  // recorded.
+  virtual void append(const std::string& key, const Commit& commit) = 0;
 
   // Notes a successful poll that changed nothing (for the document's age).
-  virtual void touch(const std::string& key, std::int64_t fetched_ms) = 0;
+  // Best effort: may skip writes, never throws.
+  virtual void touch(const std::string& key, std::int64_t fetched_ms) noexcept = 0;
 
-  // Forgets `key` entirely.
-  virtual void remove(const std::string& key) = 0;
+  // The owner lets go of `key`. Its saved state is deleted at `expires_ms`
+  // (unix ms; 0 = kept until the stream leaves the config), unless the key
+  // is loaded again before. Never throws.
+  virtual void release(const std::string& key, std::int64_t expires_ms) noexcept = 0;
 
-  // False when nothing is kept: callers skip serializing what would be
-  // thrown away.
-  virtual bool persistent() const { return true; }
-};
+  // Deletes the saved state of released keys whose expiry has passed.
+  // Returns how many keys went. Never throws.
+  virtual std::size_t sweep(std::int64_t now_ms) noexcept = 0;
 
-class MemoryStore : public Store {
- public:
-  std::optional<PersistedState> load(const std::string&) override { return std::nullopt; }
-  void reset(const std::string&, const std::string&) override {}
-  void append(const std::string&, const std::string&, const std::vector<EventPtr>&,
-              const std::string*, std::uint64_t, std::int64_t, std::int64_t, std::size_t) override {
-  }
-  void touch(const std::string&, std::int64_t) override {}
-  void remove(const std::string&) override {}
-  bool persistent() const override { return false; }
+  // Deletes the saved state of every key whose configured stream is not in
+  // `streams` (streams removed from the config), except keys that are
+  // owned. Returns how many keys went. Never throws.
+  virtual std::size_t forget_streams_except(const std::set<std::string>& streams) noexcept = 0;
+
+  // False when nothing outlives the process: callers skip serializing what
+  // would be thrown away.
+  virtual bool persistent() const = 0;
 };
 
 }  // namespace pb::stream

@@ -7,59 +7,125 @@
 #include "sse/event_id.h"
 
 namespace pb::stream {
+namespace {
 
-Stream::Stream(std::string key, Options options, Store* store, Clock::time_point now)
-    : key_(std::move(key)), options_(std::move(options)), store_(store) {
+std::size_t size_of(const EventPtr& e) {
+  return e->data.size() + e->wire->size();
+}
+
+const char* store_problem(StoreErrorKind k) {
+  switch (k) {
+    case StoreErrorKind::kFull:
+      return "no space left";
+    case StoreErrorKind::kReadOnly:
+      return "read-only";
+    case StoreErrorKind::kBusy:
+      return "locked by another process";
+    case StoreErrorKind::kIo:
+      return "I/O error";
+    case StoreErrorKind::kCorrupt:
+      return "database damaged";
+    default:
+      return "failed";
+  }
+}
+
+}  // namespace
+
+namespace {
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void Presence::arrive() {
+  last_ns.store(steady_ns());
+  clients.fetch_add(1);
+}
+
+void Presence::leave() {
+  last_ns.store(steady_ns());
+  clients.fetch_sub(1);
+}
+
+std::chrono::steady_clock::time_point Presence::last() const {
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(last_ns.load()));
+}
+
+Stream::Stream(std::string key, std::string stream, Options options, Store* store,
+               Clock::time_point now)
+    : key_(std::move(key)),
+      stream_(std::move(stream)),
+      options_(std::move(options)),
+      store_(store) {
+  presence_->last_ns.store(steady_ns());
   std::optional<PersistedState> saved;
   try {
-    saved = store_->load(key_);
-  } catch (const std::exception& e) {
-    log::error("cannot load saved state; starting a new history",
+    saved = store_->load(key_, stream_, options_.history);
+  } catch (const StoreError& e) {
+    if (e.kind() == StoreErrorKind::kOwned) throw;
+    log::error("cannot load saved state; starting a new epoch",
                {{"instance", key_}, {"error", e.what()}});
   }
+  std::shared_ptr<const json::Json> doc;
   if (saved && !saved->epoch.empty()) {
-    epoch_ = saved->epoch;
-    seq_ = saved->seq;
-    doc_seq_ = saved->doc_seq;
-    if (saved->doc) {
+    doc = saved->doc;
+    if (!doc && saved->doc_text) {
       try {
-        doc_ = json::parse(*saved->doc);
+        doc = std::make_shared<const json::Json>(json::parse(*saved->doc_text));
       } catch (const json::ParseError& e) {
-        log::error("saved document unreadable; starting a new history",
+        log::error("saved document unreadable; starting a new epoch",
                    {{"instance", key_}, {"error", e.what()}});
         saved.reset();
       }
     }
   }
-  if (saved && !saved->epoch.empty()) {
-    doc_changed_ = from_unix_ms(saved->doc_changed_ms);
-    status_.last_success = from_unix_ms(saved->fetched_ms);
-    std::size_t skip =
-        saved->history.size() > options_.history ? saved->history.size() - options_.history : 0;
-    for (std::size_t i = skip; i < saved->history.size(); ++i) {
-      const auto& e = saved->history[i];
-      remember_locked(make_event(e.seq, id_of(e.seq), e.type, e.data));
-    }
-  } else {
-    epoch_ = sse::new_epoch();
-    seq_ = 0;
-    doc_seq_ = 0;
-    doc_.reset();
-    try {
-      store_->reset(key_, epoch_);
-    } catch (const std::exception& e) {
-      log::error("cannot reset saved state", {{"instance", key_}, {"error", e.what()}});
-    }
-  }
+  MutexLock lock(mu_);
   status_.since = now;
+  if (!saved || saved->epoch.empty()) {
+    lock.unlock();
+    start_new_epoch(now);
+    return;
+  }
+  epoch_ = saved->epoch;
+  seq_ = saved->seq;
+  doc_seq_ = saved->doc_seq;
+  doc_ = std::move(doc);
+  doc_changed_ = from_unix_ms(saved->doc_changed_ms);
+  status_.last_success = from_unix_ms(saved->fetched_ms);
+  for (const auto& ev : saved->history) remember_locked(ev);
 }
 
-std::string Stream::id_of(std::uint64_t seq) const {
-  return epoch_ + "-" + std::to_string(seq);
+void Stream::start_new_epoch(Clock::time_point now) {
+  std::string epoch = sse::new_epoch();
+  bool recorded = true;
+  std::string why;
+  try {
+    store_->reset(key_, stream_, epoch);
+  } catch (const StoreError& e) {
+    if (e.kind() == StoreErrorKind::kOwned) throw;
+    recorded = false;
+    why = std::string("state store cannot record events: ") + store_problem(e.kind());
+    log::error("cannot start a new history in the state store",
+               {{"instance", key_}, {"error", e.what()}});
+  }
+  MutexLock lock(mu_);
+  epoch_ = std::move(epoch);
+  seq_ = 0;
+  doc_seq_ = 0;
+  doc_.reset();
+  status_.since = now;
+  status_.recording = recorded;
+  status_.store_error = why;
+}
+
+std::string Stream::id_of(const std::string& epoch, std::uint64_t seq) const {
+  return sse::EventId{epoch, seq}.str();
 }
 
 void Stream::remember_locked(const EventPtr& ev) {
-  auto size_of = [](const EventPtr& e) { return e->data.size() + e->wire->size(); };
   history_.push_back(ev);
   history_size_ += size_of(ev);
   // The newest event always stays, whatever its size.
@@ -70,147 +136,251 @@ void Stream::remember_locked(const EventPtr& ev) {
   }
 }
 
-std::vector<EventPtr> Stream::publish_locked(
-    std::vector<std::pair<std::string, std::string>> changes, const json::Json* new_doc,
-    Clock::time_point now) {
-  std::vector<EventPtr> events;
-  if (changes.empty()) return events;
-  events.reserve(changes.size());
-  std::uint64_t seq = seq_;
-  for (auto& [type, data] : changes) {
-    ++seq;
-    events.push_back(make_event(seq, id_of(seq), std::move(type), std::move(data)));
+std::uint64_t Stream::keep_from_locked(const std::vector<EventPtr>& events) const {
+  // Walks the bounds as remember_locked() will, without changing anything.
+  std::size_t count = history_.size() + events.size();
+  std::size_t bytes = history_size_;
+  for (const auto& ev : events) bytes += size_of(ev);
+  const std::size_t held = history_.size();
+  std::size_t i = 0;  // index into history_, then into events
+  while (count > 1 && (count > options_.history || bytes > options_.history_bytes)) {
+    bytes -= size_of(i < held ? history_[i] : events[i - held]);
+    --count;
+    ++i;
   }
-  std::string doc_text;
-  if (new_doc && store_->persistent()) doc_text = json::dump(*new_doc);
-  std::int64_t changed_ms = new_doc ? unix_ms(now) : unix_ms(doc_changed_);
-  try {
-    store_->append(key_, epoch_, events, new_doc ? &doc_text : nullptr, new_doc ? seq : doc_seq_,
-                   changed_ms, unix_ms(status_.last_success), options_.history);
-  } catch (const std::exception& e) {
-    log::error("state store refused events", {{"instance", key_}, {"error", e.what()}});
-    return {};
-  }
-  seq_ = seq;
-  if (new_doc) {
-    doc_ = *new_doc;
-    doc_seq_ = seq;
-    doc_changed_ = now;
-    snapshot_.reset();
-  }
-  for (auto& ev : events) {
-    remember_locked(ev);
-    ++published_;
-    for (Listener* l : listeners_) l->on_event(ev);
-  }
-  return events;
+  return (i < held ? history_[i] : events[i - held])->seq;
 }
 
-std::string Stream::status_data_locked(Clock::time_point now) const {
+std::string Stream::status_data(const Status& st, Clock::time_point now) const {
   json::Json d = json::Json::object();
-  d["state"] = status_.ok ? "ok" : "stale";
-  if (!status_.ok) {
-    d["reason"] = status_.reason;
-    if (status_.http_status) d["http_status"] = status_.http_status;
+  d["state"] = st.ok && st.recording ? "ok" : "stale";
+  if (!st.ok) {
+    d["reason"] = st.reason;
+    if (st.http_status) d["http_status"] = st.http_status;
+  } else if (!st.recording) {
+    d["reason"] = st.store_error;
   }
-  d["since"] = iso8601(status_.since);
-  if (status_.last_success.time_since_epoch().count() != 0) {
-    d["last_success"] = iso8601(status_.last_success);
+  if (!st.recording) d["recording"] = false;
+  d["since"] = iso8601(st.since);
+  if (st.last_success.time_since_epoch().count() != 0) {
+    d["last_success"] = iso8601(st.last_success);
   }
   d["at"] = iso8601(now);
   return json::dump(d);
 }
 
-void Stream::update(const json::Json& next, Clock::time_point now) {
-  // The diff runs before the lock is taken, so that clients attaching
-  // meanwhile do not wait for it: only this (the poller's) thread ever
-  // changes doc_. May throw DiffError: nothing has changed yet.
-  std::vector<diff::Change> changes = diff::compute(doc_ ? &*doc_ : nullptr, next, options_.diff);
-  std::lock_guard<std::mutex> lock(mu_);
-  Status before = status_;
-  status_.polled = true;
-  status_.last_success = now;
+bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
+                     std::shared_ptr<const json::Json> new_doc, const Status& new_status,
+                     Clock::time_point now) {
+  Commit commit;
+  std::uint64_t seq;
+  bool was_recording;
+  {
+    MutexLock lock(mu_);
+    if (retired_) return false;
+    commit.epoch = epoch_;
+    seq = seq_;
+    commit.doc_seq = doc_seq_;
+    commit.doc_changed_ms = unix_ms(doc_changed_);
+    was_recording = status_.recording;
+  }
+  // Back from a store outage: say so first, with an id, as a recorded event.
+  if (!was_recording && (changes.empty() || changes.front().first != "status")) {
+    Status back = new_status;
+    back.recording = true;
+    back.store_error.clear();
+    changes.insert(changes.begin(), {"status", status_data(back, now)});
+  }
+  if (changes.empty()) return true;
+  commit.events.reserve(changes.size());
+  for (auto& [type, data] : changes) {
+    ++seq;
+    commit.events.push_back(
+        make_event(seq, id_of(commit.epoch, seq), std::move(type), std::move(data)));
+  }
+  if (new_doc) {
+    commit.doc = new_doc;
+    commit.doc_seq = seq;
+    commit.doc_changed_ms = unix_ms(now);
+  }
+  commit.fetched_ms = unix_ms(new_status.last_success);
+  {
+    // history_ changes only here, on the writer's thread: what is computed
+    // now still holds when the events are appended below.
+    MutexLock lock(mu_);
+    commit.keep_from = keep_from_locked(commit.events);
+  }
+  try {
+    store_->append(key_, commit);
+  } catch (const StoreError& e) {
+    Status attempted = new_status;
+    attempted.recording = false;
+    attempted.store_error =
+        std::string("state store cannot record events: ") + store_problem(e.kind());
+    {
+      MutexLock lock(mu_);
+      // Keep what the upstream told us (state, reason), not the document.
+      Status before = status_;
+      status_ = attempted;
+      status_.since = before.recording ? now : before.since;
+      bool tell =
+          before.recording || before.ok != attempted.ok || before.reason != attempted.reason;
+      if (tell && !retired_) {
+        // No id: an id must never be issued for an event that is not
+        // recorded. Clients keep their last id and resume from it later.
+        EventPtr ev = make_event(0, "", "status", status_data(status_, now));
+        last_status_event_ = ev;
+        for (Listener* l : listeners_) l->on_event(ev);
+      }
+      if (!before.recording) return false;
+    }
+    log::error("state store refused events; clients are told the stream cannot record",
+               {{"instance", key_}, {"error", e.what()}});
+    return false;
+  }
+  MutexLock lock(mu_);
+  if (!status_.recording) {
+    log::info("state store records events again", {{"instance", key_}});
+  }
+  seq_ = seq;
+  if (new_doc) {
+    doc_ = std::move(new_doc);
+    doc_seq_ = seq;
+    doc_changed_ = now;
+    snapshot_.reset();
+  }
+  status_ = new_status;
+  status_.recording = true;
+  status_.store_error.clear();
+  for (auto& ev : commit.events) {
+    remember_locked(ev);
+    ++published_;
+    if (ev->type == "status") last_status_event_ = ev;
+    if (retired_) continue;
+    for (Listener* l : listeners_) l->on_event(ev);
+  }
+  return true;
+}
+
+bool Stream::update(const json::Json& next, Clock::time_point now) {
+  std::shared_ptr<const json::Json> prev;
+  Status st;
+  {
+    MutexLock lock(mu_);
+    prev = doc_;
+    st = status_;
+  }
+  // The diff runs without the lock, so that clients attaching meanwhile do
+  // not wait for it: only this (the writer's) thread ever changes doc_. May
+  // throw DiffError: nothing has changed yet.
+  std::vector<diff::Change> changes = diff::compute(prev.get(), next, options_.diff);
+  const bool was_ok = st.ok;
+  st.polled = true;
+  st.last_success = now;
   std::vector<std::pair<std::string, std::string>> out;
-  if (!before.ok) {
-    status_.ok = true;
-    status_.reason.clear();
-    status_.http_status = 0;
-    status_.since = now;
-    out.emplace_back("status", status_data_locked(now));
+  if (!was_ok) {
+    st.ok = true;
+    st.reason.clear();
+    st.http_status = 0;
+    st.since = now;
+    st.recording = true;  // as the event would say once recorded
+    out.emplace_back("status", status_data(st, now));
   }
   for (auto& c : changes) out.emplace_back(std::move(c.type), std::move(c.data));
-  if (out.empty()) {
-    try {
-      store_->touch(
-          key_,
-          std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
-    } catch (const std::exception&) {
-      // The age of the document is advisory; a failure here loses nothing.
+  bool recording;
+  {
+    MutexLock lock(mu_);
+    recording = status_.recording;
+  }
+  if (out.empty() && recording) {
+    {
+      MutexLock lock(mu_);
+      status_.polled = true;
+      status_.last_success = now;
     }
-    return;
+    store_->touch(key_, unix_ms(now));
+    return true;
   }
-  bool doc_changed = !changes.empty();
-  std::vector<EventPtr> events = publish_locked(std::move(out), doc_changed ? &next : nullptr, now);
-  if (events.empty()) {
-    // Not recorded, so not sent: the old document stays and the next poll
-    // diffs against it again.
-    status_ = before;
-    status_.ok = false;
-    status_.polled = true;
-    status_.reason = "state store unavailable";
-    return;
-  }
-  if (!before.ok) last_status_event_ = events.front();  // the recovery
+  std::shared_ptr<const json::Json> doc;
+  if (!changes.empty()) doc = std::make_shared<const json::Json>(next);
+  return publish(std::move(out), std::move(doc), st, now);
 }
 
 void Stream::unchanged(Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  status_.polled = true;
-  status_.last_success = now;
-  if (!status_.ok) {
-    Status before = status_;
-    status_.ok = true;
-    status_.reason.clear();
-    status_.http_status = 0;
-    status_.since = now;
-    auto events = publish_locked({{"status", status_data_locked(now)}}, nullptr, now);
-    if (events.empty()) {
-      status_ = before;
-    } else {
-      last_status_event_ = events.front();
+  Status st;
+  {
+    MutexLock lock(mu_);
+    st = status_;
+  }
+  st.polled = true;
+  st.last_success = now;
+  if (st.ok && st.recording) {
+    {
+      MutexLock lock(mu_);
+      status_.polled = true;
+      status_.last_success = now;
     }
+    store_->touch(key_, unix_ms(now));
     return;
   }
-  try {
-    store_->touch(key_, unix_ms(now));
-  } catch (const std::exception&) {
+  // Stale (the upstream is back), or the store was refusing (try again):
+  // a recorded status event says the stream is live.
+  if (!st.ok) {
+    st.ok = true;
+    st.reason.clear();
+    st.http_status = 0;
+    st.since = now;
   }
+  st.recording = true;
+  publish({{"status", status_data(st, now)}}, nullptr, st, now);
 }
 
 void Stream::fail(const std::string& reason, int http_status, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  status_.polled = true;
-  if (!status_.ok && status_.reason == reason && status_.http_status == http_status) return;
-  if (status_.ok) status_.since = now;
-  status_.ok = false;
-  status_.reason = reason;
-  status_.http_status = http_status;
-  auto events = publish_locked({{"status", status_data_locked(now)}}, nullptr, now);
-  if (events.empty()) {
-    // Nothing could be recorded; keep reporting the failure through view().
-    status_.reason = reason + " (and the state store is unavailable)";
-  } else {
-    last_status_event_ = events.front();
+  Status st;
+  {
+    MutexLock lock(mu_);
+    status_.polled = true;
+    if (!status_.ok && status_.reason == reason && status_.http_status == http_status) return;
+    st = status_;
   }
+  if (st.ok) st.since = now;
+  st.ok = false;
+  st.reason = reason;
+  st.http_status = http_status;
+  st.recording = true;
+  publish({{"status", status_data(st, now)}}, nullptr, st, now);
 }
 
 EventPtr Stream::snapshot_locked() const {
   if (!doc_) return nullptr;
   if (!snapshot_) {
-    snapshot_ = make_event(doc_seq_, id_of(doc_seq_), "snapshot",
+    snapshot_ = make_event(doc_seq_, id_of(epoch_, doc_seq_), "snapshot",
                            diff::snapshot_data(*doc_, options_.diff.mode));
   }
   return snapshot_;
+}
+
+void Stream::prepare_snapshot() const {
+  snapshot();
+}
+
+EventPtr Stream::snapshot() const {
+  std::shared_ptr<const json::Json> doc;
+  std::uint64_t doc_seq;
+  std::string epoch;
+  {
+    MutexLock lock(mu_);
+    if (snapshot_ || !doc_) return snapshot_;
+    doc = doc_;
+    doc_seq = doc_seq_;
+    epoch = epoch_;
+  }
+  // The document is immutable: encode it without the lock.
+  EventPtr snap = make_event(doc_seq, id_of(epoch, doc_seq), "snapshot",
+                             diff::snapshot_data(*doc, options_.diff.mode));
+  MutexLock lock(mu_);
+  if (!snapshot_ && doc_ == doc) snapshot_ = snap;
+  return snap;
 }
 
 ResumePlan Stream::plan_resume_locked(const std::optional<std::string>& last_id) const {
@@ -220,6 +390,7 @@ ResumePlan Stream::plan_resume_locked(const std::optional<std::string>& last_id)
     if (id && id->epoch == epoch_ && id->seq <= seq_) {
       if (id->seq == seq_) {
         plan.fresh = false;  // caught up
+        if (!status_.recording && last_status_event_) plan.events.push_back(last_status_event_);
         return plan;
       }
       if (!history_.empty() && history_.front()->seq <= id->seq + 1) {
@@ -227,13 +398,16 @@ ResumePlan Stream::plan_resume_locked(const std::optional<std::string>& last_id)
         for (const auto& ev : history_) {
           if (ev->seq > id->seq) plan.events.push_back(ev);
         }
+        if (!status_.recording && last_status_event_) plan.events.push_back(last_status_event_);
         return plan;
       }
     }
   }
   // Unknown, too old, from another epoch, or no id: the current state.
   if (EventPtr snap = snapshot_locked()) plan.events.push_back(snap);
-  if (!status_.ok && last_status_event_ && last_status_event_->seq > doc_seq_) {
+  bool stale = !status_.ok || !status_.recording;
+  if (stale && last_status_event_ &&
+      (last_status_event_->id.empty() || last_status_event_->seq > doc_seq_)) {
     plan.events.push_back(last_status_event_);
   }
   return plan;
@@ -247,18 +421,23 @@ void Stream::remove_listener_locked(Listener* l) {
   listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), l), listeners_.end());
 }
 
+void Stream::retire_locked() {
+  if (retired_) return;
+  retired_ = true;
+  std::vector<Listener*> ls;
+  ls.swap(listeners_);
+  for (Listener* l : ls) l->on_retired();
+}
+
 std::string Stream::last_id_locked() const {
-  return seq_ ? id_of(seq_) : std::string();
+  return seq_ ? id_of(epoch_, seq_) : std::string();
 }
 
 DocumentView Stream::view() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   DocumentView v;
-  v.has_doc = doc_.has_value();
-  if (doc_) {
-    v.doc = diff::snapshot_data(*doc_, options_.diff.mode);
-    v.doc_id = id_of(doc_seq_);
-  }
+  v.has_doc = doc_ != nullptr;
+  if (doc_) v.doc_id = id_of(epoch_, doc_seq_);
   v.last_id = last_id_locked();
   v.epoch = epoch_;
   v.changed = doc_changed_;
@@ -269,7 +448,7 @@ DocumentView Stream::view() const {
 }
 
 Status Stream::status() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return status_;
 }
 

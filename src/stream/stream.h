@@ -2,11 +2,21 @@
 // bounded history, the upstream status, and the listeners that receive each
 // event. Nothing here knows about HTTP or sockets.
 //
-// Threads: update()/unchanged()/fail() are called by the stream's poller (one
-// at a time); that thread is the only one that changes the document. Everything else may be called
-// from any thread. The *_locked methods require mutex() to be held by the caller: that is how a
-// client is attached atomically with respect to publishing (no gap, no duplicate). Listeners are
-// called under the lock, in publish order, and must not block.
+// Threads: update()/unchanged()/fail() are called by the stream's poll
+// processing, one at a time; that is the only place the document and the id
+// sequence change (the "writer"). Everything else may be called from any
+// thread. The *_locked methods require mutex() (checked by Clang's
+// thread-safety analysis): that is how a client is attached atomically with
+// respect to publishing (no gap, no duplicate). Listeners are called under
+// the lock, in publish order, and must not block.
+//
+// The life of an update: the writer diffs against the current document
+// without the lock, assigns the next ids, records the events in the store
+// without the lock (a slow disk delays only this stream's next event, never
+// a connecting client), then takes the lock to make them current, append
+// them to the history and hand them to the listeners. A client attaching in
+// between sees the state before the update and then the update's events:
+// no client ever sees an event before it is durable.
 #pragma once
 
 #include <atomic>
@@ -14,11 +24,11 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "config/config.h"
 #include "diff/differ.h"
 #include "json/document.h"
@@ -36,12 +46,32 @@ struct Status {
   int http_status = 0;               // upstream status code of the failure, if any
   Clock::time_point since{};         // when the current state began
   Clock::time_point last_success{};  // last successful poll
+  // False while the store refuses writes: events cannot be recorded, so
+  // none are issued (clients get an id-less status event saying so).
+  bool recording = true;
+  std::string store_error;  // why, while !recording
 };
 
 class Listener {
  public:
   virtual ~Listener() = default;
   virtual void on_event(const EventPtr& event) = 0;
+  // The stream was retired (under its lock): no event will follow. The
+  // listener has been removed already.
+  virtual void on_retired() {}
+};
+
+// The clients of a stream instance: counted by whoever attaches them (and by
+// reservations of a client about to attach), read by the scheduler (`idle:
+// stop`) and the janitor (reaping). Shared, so that a hub session's close
+// hook can hold it without holding the instance.
+struct Presence {
+  std::atomic<std::int64_t> clients{0};
+  std::atomic<std::int64_t> last_ns{0};  // steady clock, last arrival or departure
+
+  void arrive();
+  void leave();
+  std::chrono::steady_clock::time_point last() const;
 };
 
 // What a connecting client is sent before it follows the live events.
@@ -50,10 +80,11 @@ struct ResumePlan {
   std::vector<EventPtr> events;  // snapshot and/or status, or the replay
 };
 
-// A consistent copy of the document for GET /streams/{name}.
+// A consistent summary for /streams, /metrics and GET /streams/{name}. The
+// document itself is not serialized here: `snapshot` is the shared, cached
+// encoding when one exists (see snapshot()).
 struct DocumentView {
   bool has_doc = false;
-  std::string doc;      // serialized (text mode: the body)
   std::string doc_id;   // id of the event that made this document
   std::string last_id;  // id of the latest event
   std::string epoch;
@@ -71,9 +102,11 @@ class Stream {
     std::size_t history_bytes = 64u << 20;  // and at most this many bytes of them
   };
 
-  // Loads the state saved under `key` (if any) from `store`, which must
-  // outlive the stream.
-  Stream(std::string key, Options options, Store* store, Clock::time_point now);
+  // Takes ownership of `key` in `store` (which must outlive the stream) and
+  // loads its saved state; `stream` is the configured stream's name.
+  // Throws StoreError(kOwned) if the key already has an owner; any other
+  // store failure is logged and the stream starts a new epoch.
+  Stream(std::string key, std::string stream, Options options, Store* store, Clock::time_point now);
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
@@ -82,58 +115,86 @@ class Stream {
 
   // A successful poll produced `next` (already selected/filtered). Publishes
   // a recovery status if the stream was stale, then the diff's events.
-  // Throws diff::DiffError if `next` does not suit the diff mode; the caller
-  // reports it with fail() and nothing changes.
-  void update(const json::Json& next, Clock::time_point now);
+  // Returns false if the store refused them (nothing changed; the next poll
+  // diffs against the same document again). Throws diff::DiffError if
+  // `next` does not suit the diff mode; the caller reports it with fail()
+  // and nothing changes.
+  bool update(const json::Json& next, Clock::time_point now) PB_EXCLUDES(mu_);
   // A successful poll that saw no change (304, or equal content).
-  void unchanged(Clock::time_point now);
+  void unchanged(Clock::time_point now) PB_EXCLUDES(mu_);
   // A failed poll: publishes a `status` event when the stream turns stale or
   // the reason changes. The last good document stays.
-  void fail(const std::string& reason, int http_status, Clock::time_point now);
+  void fail(const std::string& reason, int http_status, Clock::time_point now) PB_EXCLUDES(mu_);
 
-  std::mutex& mutex() const { return mu_; }
-  ResumePlan plan_resume_locked(const std::optional<std::string>& last_id) const;
-  void add_listener_locked(Listener* l);
-  void remove_listener_locked(Listener* l);
-  std::string last_id_locked() const;
-  const std::string& epoch_locked() const { return epoch_; }
+  Mutex& mutex() const PB_RETURN_CAPABILITY(mu_) { return mu_; }
+  ResumePlan plan_resume_locked(const std::optional<std::string>& last_id) const PB_REQUIRES(mu_);
+  void add_listener_locked(Listener* l) PB_REQUIRES(mu_);
+  void remove_listener_locked(Listener* l) PB_REQUIRES(mu_);
+  std::string last_id_locked() const PB_REQUIRES(mu_);
+  const std::string& epoch_locked() const PB_REQUIRES(mu_) { return epoch_; }
+  // Ends the stream: every listener is removed and told (on_retired). No
+  // event is published afterwards.
+  void retire_locked() PB_REQUIRES(mu_);
+  bool retired_locked() const PB_REQUIRES(mu_) { return retired_; }
 
-  DocumentView view() const;
-  Status status() const;
+  // Makes sure the snapshot of the current document is encoded, doing the
+  // work without the lock: call before taking mutex() to attach a client,
+  // so that plan_resume_locked() normally finds it ready.
+  void prepare_snapshot() const PB_EXCLUDES(mu_);
+  // The snapshot event of the current document (encoded outside the lock),
+  // or null when there is no document yet.
+  EventPtr snapshot() const PB_EXCLUDES(mu_);
+
+  DocumentView view() const PB_EXCLUDES(mu_);
+  Status status() const PB_EXCLUDES(mu_);
 
   // Connected clients (maintained by whoever attaches them).
-  std::atomic<std::int64_t>& clients() { return clients_; }
-  std::int64_t client_count() const { return clients_.load(); }
+  const std::shared_ptr<Presence>& presence() const { return presence_; }
+  std::int64_t client_count() const { return presence_->clients.load(); }
 
  private:
-  // Assigns ids, persists, records and fans out. Returns the events, or none
-  // (having changed nothing) if the store refused them.
-  std::vector<EventPtr> publish_locked(std::vector<std::pair<std::string, std::string>> changes,
-                                       const json::Json* new_doc, Clock::time_point now);
-  std::string status_data_locked(Clock::time_point now) const;
-  EventPtr snapshot_locked() const;
-  std::string id_of(std::uint64_t seq) const;
+  struct Pending;  // an update being recorded
+
+  // Assigns ids, records in the store (without the lock), then publishes.
+  // Returns false (having changed nothing but the recording state) if the
+  // store refused the events.
+  bool publish(std::vector<std::pair<std::string, std::string>> changes,
+               std::shared_ptr<const json::Json> new_doc, const Status& new_status,
+               Clock::time_point now) PB_EXCLUDES(mu_);
+  // The store refused: tells clients once (an id-less status event) and
+  // logs once per state change.
+  void store_failed(const StoreError& e, Clock::time_point now) PB_EXCLUDES(mu_);
+  std::string status_data(const Status& st, Clock::time_point now) const;
+  EventPtr snapshot_locked() const PB_REQUIRES(mu_);
+  std::string id_of(const std::string& epoch, std::uint64_t seq) const;
   // Appends to the history and drops the oldest events past its bounds.
-  void remember_locked(const EventPtr& ev);
+  void remember_locked(const EventPtr& ev) PB_REQUIRES(mu_);
+  // The seq the history would start at after appending `events`.
+  std::uint64_t keep_from_locked(const std::vector<EventPtr>& events) const PB_REQUIRES(mu_);
+  void start_new_epoch(Clock::time_point now);
 
   const std::string key_;
+  const std::string stream_;
   const Options options_;
   Store* const store_;
 
-  mutable std::mutex mu_;
-  std::string epoch_;
-  std::uint64_t seq_ = 0;      // last issued
-  std::uint64_t doc_seq_ = 0;  // event that made doc_
-  std::optional<json::Json> doc_;
-  Clock::time_point doc_changed_{};
-  Status status_;
-  EventPtr last_status_event_;  // latest status event (stale or recovered)
-  std::deque<EventPtr> history_;
-  std::size_t history_size_ = 0;  // bytes held by history_
-  mutable EventPtr snapshot_;     // cached snapshot of doc_, made on first need
-  std::vector<Listener*> listeners_;
-  std::uint64_t published_ = 0;
-  std::atomic<std::int64_t> clients_{0};
+  mutable Mutex mu_;
+  std::string epoch_ PB_GUARDED_BY(mu_);
+  std::uint64_t seq_ PB_GUARDED_BY(mu_) = 0;      // last issued
+  std::uint64_t doc_seq_ PB_GUARDED_BY(mu_) = 0;  // event that made doc_
+  std::shared_ptr<const json::Json> doc_ PB_GUARDED_BY(mu_);
+  Clock::time_point doc_changed_ PB_GUARDED_BY(mu_){};
+  Status status_ PB_GUARDED_BY(mu_);
+  EventPtr last_status_event_ PB_GUARDED_BY(mu_);  // latest status event (any kind)
+  std::deque<EventPtr> history_ PB_GUARDED_BY(mu_);
+  std::size_t history_size_ PB_GUARDED_BY(mu_) = 0;  // bytes held by history_
+  // Cached snapshot of doc_, made on first need (outside the lock when
+  // possible).
+  mutable EventPtr snapshot_ PB_GUARDED_BY(mu_);
+  std::vector<Listener*> listeners_ PB_GUARDED_BY(mu_);
+  std::uint64_t published_ PB_GUARDED_BY(mu_) = 0;
+  bool retired_ PB_GUARDED_BY(mu_) = false;
+  const std::shared_ptr<Presence> presence_ = std::make_shared<Presence>();
 };
 
 }  // namespace pb::stream

@@ -64,12 +64,15 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
       return failed(e.what(), status, std::nullopt, now);
     }
   }
+  bool recorded;
   try {
-    stream_.update(doc, now);
+    recorded = stream_.update(doc, now);
   } catch (const std::exception& e) {
     return failed(e.what(), status, std::nullopt, now);
   }
-  if (stream_.status().ok) last_body_digest_ = std::move(digest);
+  // Only a body whose change was recorded may be skipped next time: one the
+  // store refused must be diffed (and published) again.
+  if (recorded) last_body_digest_ = std::move(digest);
   failures_.store(0);
   return backoff_.on_success();
 }

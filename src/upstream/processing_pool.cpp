@@ -13,7 +13,7 @@ ProcessingPool::~ProcessingPool() {
 }
 
 void ProcessingPool::start() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!threads_.empty()) return;
   stopping_ = false;
   for (std::size_t i = 0; i < count_; ++i) {
@@ -25,7 +25,7 @@ void ProcessingPool::start() {
 void ProcessingPool::stop() {
   std::vector<std::thread> threads;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     tasks_.clear();
     threads.swap(threads_);
@@ -36,7 +36,7 @@ void ProcessingPool::stop() {
 
 void ProcessingPool::submit(std::function<void()> task) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     tasks_.push_back(std::move(task));
   }
@@ -44,9 +44,9 @@ void ProcessingPool::submit(std::function<void()> task) {
 }
 
 void ProcessingPool::run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    while (!stopping_ && tasks_.empty()) cv_.wait(mu_);
     if (stopping_) return;
     std::function<void()> task = std::move(tasks_.front());
     tasks_.pop_front();

@@ -6,13 +6,13 @@
 // Threads: every method from any thread; stop() not from a pool thread.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace pb::upstream {
 
@@ -30,14 +30,14 @@ class ProcessingPool {
   void submit(std::function<void()> task);
 
  private:
-  void run();
+  void run() PB_EXCLUDES(mu_);
 
-  std::size_t count_;
-  std::vector<std::thread> threads_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool stopping_ = false;
+  const std::size_t count_;
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<std::thread> threads_ PB_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> tasks_ PB_GUARDED_BY(mu_);
+  bool stopping_ PB_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace pb::upstream

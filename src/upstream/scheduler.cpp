@@ -12,7 +12,7 @@ Scheduler::~Scheduler() {
 
 void Scheduler::start() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = false;
     loop_stopped_ = false;
   }
@@ -22,7 +22,7 @@ void Scheduler::start() {
 
 void Scheduler::stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
@@ -30,7 +30,7 @@ void Scheduler::stop() {
   // upstream, however stuck.
   loop_.stop();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     loop_stopped_ = true;
   }
   done_cv_.notify_all();
@@ -65,7 +65,7 @@ void Scheduler::add(Poller* poller) {
   auto now = SteadyClock::now();
   auto window = std::min<std::chrono::milliseconds>(poller->config().interval, kFirstPollSpread);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     e->id = next_id_++;
     e->last_listened = now;
     std::uniform_int_distribution<long long> spread(0, std::max<long long>(window.count() - 1, 0));
@@ -77,7 +77,7 @@ void Scheduler::add(Poller* poller) {
 }
 
 void Scheduler::remove(Poller* poller) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(poller);
   if (it == entries_.end()) return;
   Entry& e = *it->second;
@@ -90,13 +90,13 @@ void Scheduler::remove(Poller* poller) {
     // next turn, which the wake makes immediate.
     cancels_.push_back(poller);
     loop_.wake();
-    done_cv_.wait(lock, [&] { return e.state != State::kInFlight || loop_stopped_; });
+    while (e.state == State::kInFlight && !loop_stopped_) done_cv_.wait(mu_);
   }
   // A body being processed is finished (bounded by the diff's limits); a
   // result not yet picked up by a processing thread is dropped.
   // A queued one leaves a stale place in its host's queue, skipped when it
   // comes up.
-  done_cv_.wait(lock, [&] { return e.state != State::kProcessing; });
+  while (e.state == State::kProcessing) done_cv_.wait(mu_);
   cancels_.erase(std::remove(cancels_.begin(), cancels_.end(), poller), cancels_.end());
   entries_.erase(it);
   lock.unlock();
@@ -106,7 +106,7 @@ void Scheduler::remove(Poller* poller) {
 std::uint64_t Scheduler::trigger(Poller* poller) {
   std::uint64_t ticket;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = entries_.find(poller);
     if (it == entries_.end() || it->second->removed) return 0;
     Entry& e = *it->second;
@@ -136,16 +136,21 @@ std::uint64_t Scheduler::trigger(Poller* poller) {
 
 bool Scheduler::wait_polled(Poller* poller, std::uint64_t ticket,
                             std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return done_cv_.wait_for(lock, timeout, [&] {
+  const auto deadline = SteadyClock::now() + timeout;
+  MutexLock lock(mu_);
+  for (;;) {
     auto it = entries_.find(poller);
-    return stopping_ || it == entries_.end() || it->second->finished >= ticket;
-  });
+    if (stopping_ || it == entries_.end() || it->second->finished >= ticket) return true;
+    if (!done_cv_.wait_until(mu_, deadline)) {
+      it = entries_.find(poller);
+      return stopping_ || it == entries_.end() || it->second->finished >= ticket;
+    }
+  }
 }
 
 void Scheduler::wake(Poller* poller) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = entries_.find(poller);
     if (it == entries_.end()) return;
     Entry& e = *it->second;
@@ -157,7 +162,7 @@ void Scheduler::wake(Poller* poller) {
 }
 
 bool Scheduler::is_idle(Poller* poller) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(poller);
   return it != entries_.end() && it->second->state == State::kIdle;
 }
@@ -193,7 +198,7 @@ void Scheduler::admit_locked(const std::string& origin, SteadyClock::time_point 
 }
 
 std::optional<Scheduler::SteadyClock::time_point> Scheduler::on_turn(SteadyClock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   bool cancelled = false;
   for (Poller* p : cancels_) {
     auto it = entries_.find(p);
@@ -209,7 +214,10 @@ std::optional<Scheduler::SteadyClock::time_point> Scheduler::on_turn(SteadyClock
   if (cancelled) done_cv_.notify_all();
   if (stopping_) return std::nullopt;
 
-  auto current = [this](const DueQueue::Item& i) { return current_locked(i); };
+  // Called inside due_'s methods, with mu_ held; the analysis cannot see
+  // through std::function.
+  auto current = [this](const DueQueue::Item& i)
+                     PB_NO_THREAD_SAFETY_ANALYSIS { return current_locked(i); };
   while (auto item = due_.pop_due(now, current)) {
     Entry& e = *entries_.at(static_cast<Poller*>(const_cast<void*>(item->key)));
     if (should_park_locked(e, now)) {
@@ -234,7 +242,7 @@ void Scheduler::on_done(CURL* easy, CURLcode code) {
   // only this thread changes that state: reading the poller is safe here.
   FetchResult result = e->poller->finish(code);
   const auto now = SteadyClock::now();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   slots_.release(e->origin);
   if (e->removed || stopping_) {
     e->state = State::kDone;
@@ -251,14 +259,14 @@ void Scheduler::on_done(CURL* easy, CURLcode code) {
 
 void Scheduler::process(Poller* poller, std::uint64_t id, FetchResult result) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     Entry* e = find_locked(poller, id);
     if (e == nullptr || e->removed || e->state != State::kPending) return;
     e->state = State::kProcessing;
   }
   const Duration delay = poller->process(std::move(result));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     Entry* e = find_locked(poller, id);
     if (e == nullptr) return;  // cannot happen: remove() waits for this
     e->finished = e->started;

@@ -22,16 +22,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "config/config.h"
 #include "upstream/due_queue.h"
 #include "upstream/host_slots.h"
@@ -78,6 +77,7 @@ class Scheduler : private TransferLoop::Driver {
 
  private:
   enum class State { kWaiting, kIdle, kQueued, kInFlight, kPending, kProcessing, kDone };
+  // Read and written with mu_ held (its poller and origin never change).
   struct Entry {
     Poller* poller = nullptr;
     std::uint64_t id = 0;  // unique per add(), so stale references are recognized
@@ -95,34 +95,34 @@ class Scheduler : private TransferLoop::Driver {
   };
 
   // TransferLoop::Driver (loop thread).
-  std::optional<SteadyClock::time_point> on_turn(SteadyClock::time_point now) override;
-  void on_done(CURL* easy, CURLcode result) override;
+  std::optional<SteadyClock::time_point> on_turn(SteadyClock::time_point now) override
+      PB_EXCLUDES(mu_);
+  void on_done(CURL* easy, CURLcode result) override PB_EXCLUDES(mu_);
 
-  // The rest with mu_ held.
-  Entry* find_locked(const void* key, std::uint64_t id) const;
-  void schedule_locked(Entry& e, SteadyClock::time_point due);
-  bool should_park_locked(Entry& e, SteadyClock::time_point now) const;
+  Entry* find_locked(const void* key, std::uint64_t id) const PB_REQUIRES(mu_);
+  void schedule_locked(Entry& e, SteadyClock::time_point due) PB_REQUIRES(mu_);
+  bool should_park_locked(Entry& e, SteadyClock::time_point now) const PB_REQUIRES(mu_);
   // Sends what may be sent to `origin` (loop thread).
-  void admit_locked(const std::string& origin, SteadyClock::time_point now);
-  void send_locked(Entry& e, SteadyClock::time_point now);
-  bool current_locked(const DueQueue::Item& item) const;
+  void admit_locked(const std::string& origin, SteadyClock::time_point now) PB_REQUIRES(mu_);
+  void send_locked(Entry& e, SteadyClock::time_point now) PB_REQUIRES(mu_);
+  bool current_locked(const DueQueue::Item& item) const PB_REQUIRES(mu_);
 
   // Processing thread.
-  void process(Poller* poller, std::uint64_t id, FetchResult result);
+  void process(Poller* poller, std::uint64_t id, FetchResult result) PB_EXCLUDES(mu_);
 
   ProcessingPool pool_;
   TransferLoop loop_;
-  mutable std::mutex mu_;
-  std::condition_variable done_cv_;  // a poll or a removal finished
-  std::unordered_map<Poller*, std::unique_ptr<Entry>> entries_;
-  DueQueue due_;
-  HostSlots slots_;
-  std::vector<Poller*> cancels_;  // in flight, to be abandoned by the loop
-  std::uint64_t next_id_ = 1;
-  std::uint64_t next_token_ = 1;
-  bool stopping_ = false;
-  bool loop_stopped_ = false;
-  std::mt19937_64 rng_{std::random_device{}()};
+  mutable Mutex mu_;
+  CondVar done_cv_;  // a poll or a removal finished
+  std::unordered_map<Poller*, std::unique_ptr<Entry>> entries_ PB_GUARDED_BY(mu_);
+  DueQueue due_ PB_GUARDED_BY(mu_);
+  HostSlots slots_ PB_GUARDED_BY(mu_);
+  std::vector<Poller*> cancels_ PB_GUARDED_BY(mu_);  // in flight, to be abandoned by the loop
+  std::uint64_t next_id_ PB_GUARDED_BY(mu_) = 1;
+  std::uint64_t next_token_ PB_GUARDED_BY(mu_) = 1;
+  bool stopping_ PB_GUARDED_BY(mu_) = false;
+  bool loop_stopped_ PB_GUARDED_BY(mu_) = false;
+  std::mt19937_64 rng_ PB_GUARDED_BY(mu_){std::random_device{}()};
 };
 
 // The first poll of each stream lands at a random point within this window

@@ -23,6 +23,14 @@
 namespace pb::testing {
 namespace {
 
+// PB_TEST_BINARY in the environment runs the integration tests against
+// another build (e.g. an older commit, to show which bugs were real).
+std::string binary_path() {
+  const char* other = std::getenv("PB_TEST_BINARY");
+  return other && *other ? other : PB_BINARY;
+}
+#define PB_BINARY_PATH binary_path()
+
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -125,7 +133,7 @@ void ProxyProcess::launch(std::vector<std::string> args) {
   std::string base = config_path_ + ".run" + std::to_string(counter.fetch_add(1));
   out_path_ = base + ".out";
   err_path_ = base + ".err";
-  std::vector<std::string> argv{PB_BINARY, "--config", config_path_};
+  std::vector<std::string> argv{PB_BINARY_PATH, "--config", config_path_};
   for (auto& a : args) argv.push_back(std::move(a));
   pid_ = spawn(argv, out_path_, err_path_, env_);
   static const std::regex kListening(R"(listening on .*:(\d+))");
@@ -209,7 +217,7 @@ long rss_kib(pid_t pid) {
 
 int run_pollbridge(const std::vector<std::string>& args, std::string* output) {
   TempDir dir;
-  std::vector<std::string> argv{PB_BINARY};
+  std::vector<std::string> argv{PB_BINARY_PATH};
   argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = spawn(argv, dir.file("out"), dir.file("err"));
   int status = 0;

@@ -48,6 +48,10 @@ SseClient::SseClient(int port, const std::string& target, const Headers& headers
   read_head(std::chrono::steady_clock::now() + std::chrono::seconds(10));
 }
 
+SseClient::SseClient(Adopt, int fd) : fd_(fd) {
+  read_head(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+}
+
 SseClient::~SseClient() {
   close();
 }
@@ -132,12 +136,14 @@ void SseClient::line(const std::string& l, std::optional<SseEvent>& out) {
   if (l.empty()) {
     if (data_.empty()) {
       type_.clear();
+      had_id_ = false;
       return;
     }
     if (data_.back() == '\n') data_.pop_back();
-    out = SseEvent{last_id_, type_.empty() ? "message" : type_, data_};
+    out = SseEvent{last_id_, type_.empty() ? "message" : type_, data_, had_id_};
     data_.clear();
     type_.clear();
+    had_id_ = false;
     return;
   }
   if (l[0] == ':') {
@@ -158,6 +164,7 @@ void SseClient::line(const std::string& l, std::optional<SseEvent>& out) {
     data_ += '\n';
   } else if (field == "id") {
     if (value.find('\0') == std::string::npos) last_id_ = value;
+    had_id_ = true;
   } else if (field == "retry") {
     bool digits = !value.empty();
     for (char c : value) digits = digits && std::isdigit(static_cast<unsigned char>(c));

@@ -16,6 +16,7 @@ struct SseEvent {
   std::string id;    // the last-event-id buffer when the event was dispatched
   std::string type;  // "message" when no event: field was given
   std::string data;
+  bool had_id = false;  // the event itself carried an id: field
 };
 
 class SseClient {
@@ -24,6 +25,11 @@ class SseClient {
 
   SseClient(int port, const std::string& target, const Headers& headers = {},
             const std::string& host = "127.0.0.1");
+  // Reads a stream that a server writes to `fd` (a connected socket, e.g.
+  // one end of a socketpair whose other end went to the hub); no request
+  // is sent. Takes ownership of fd.
+  struct Adopt {};
+  SseClient(Adopt, int fd);
   ~SseClient();
   SseClient(const SseClient&) = delete;
   SseClient& operator=(const SseClient&) = delete;
@@ -67,6 +73,7 @@ class SseClient {
   bool eof_ = false;
   bool pending_cr_ = false;  // last byte was CR: a following LF is not a new line
   std::string data_, type_, last_id_;
+  bool had_id_ = false;
   int comments_ = 0;
   std::optional<long> retry_;
 };

@@ -852,7 +852,7 @@ TEST(ConfigTest, BadUrls) {
   EXPECT_EQ(url("http://example.com/a b"),
             at + "\"http://example.com/a b\" must not contain spaces (percent-encode them as %20)");
   EXPECT_EQ(url("http://user:pw@example.com/"),
-            at + "\"http://user:pw@example.com/\" must not contain user info (user:password@); "
+            at + "\"http://***@example.com/\" must not contain user info (user:password@); "
                  "send credentials in headers (Authorization)");
   EXPECT_EQ(url("http://example.com/#top"),
             at + "\"http://example.com/#top\" must not contain a fragment (#...); it is never "
@@ -1249,6 +1249,37 @@ TEST(ConfigUrlTest, RejectsBraceMisuse) {
   EXPECT_EQ(why, "must not contain control characters");
   EXPECT_FALSE(parse_url("http://h/\xc3\xa9", parts, why));
   EXPECT_EQ(why, "must not contain non-ASCII characters (percent-encode them)");
+}
+
+}  // namespace
+}  // namespace pb::config
+
+namespace pb::config {
+namespace {
+
+TEST(ConfigSecretsTest, ValuesFromTheEnvironmentNeverAppearInProblems) {
+  auto env = env_of({{"LEGACY_PASS", "s3cr3t-Pa55"}, {"TOKEN", "tok-123456"}});
+  std::string text = problems(
+      "streams:\n"
+      "  - name: orders\n"
+      "    url: https://bob:${LEGACY_PASS}@legacy.example.com/api\n"
+      "    headers: { \"Bad Name\": \"${TOKEN}\", X-Token: \"${TOKEN}\\n\" }\n"
+      "    interval: ${TOKEN}\n",
+      env);
+  EXPECT_NE(text, "");
+  EXPECT_EQ(text.find("s3cr3t"), std::string::npos) << text;
+  EXPECT_EQ(text.find("tok-123456"), std::string::npos) << text;
+  EXPECT_NE(text.find("pb.yaml:3:10:"), std::string::npos) << "still says where: " << text;
+}
+
+TEST(ConfigSecretsTest, UrlUserInfoAndQueryValuesAreNotShownEvenWhenWrittenLiterally) {
+  std::string text = problems(
+      "streams:\n"
+      "  - name: orders\n"
+      "    url: https://bob:hunter2@legacy.example.com/api?key=abcd1234&x=1 bad\n");
+  EXPECT_NE(text, "");
+  EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+  EXPECT_EQ(text.find("abcd1234"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <future>
 
 #include "config/url.h"
-#include "stream/store.h"
+#include "stream/memory_store.h"
 #include "support/raw_backend.h"
 #include "support/util.h"
 #include "upstream/due_queue.h"
@@ -69,7 +69,7 @@ struct Subject {
     cfg.timeout = timeout;
     cfg.backoff_max = std::max<config::Duration>(interval, 1000ms);
     stream::Stream::Options opts;
-    stream = std::make_unique<stream::Stream>("s", opts, &store, stream::Clock::now());
+    stream = std::make_unique<stream::Stream>(url, "s", opts, &store, stream::Clock::now());
     config::UrlParts parts;
     std::string why;
     EXPECT_TRUE(config::parse_url(cfg.url, parts, why)) << why;
@@ -116,7 +116,7 @@ TEST_F(SchedulerTest, RemoveWaitsOnlyForAProcessingTaskThatHasStarted) {
   Subject s(backend_.url("/doc"), 100ms, 5s);
   Gate gate;
   {
-    std::lock_guard<std::mutex> lock(s.stream->mutex());
+    MutexLock lock(s.stream->mutex());
     s.stream->add_listener_locked(&gate);
   }
   scheduler_.add(s.poller.get());
@@ -133,7 +133,7 @@ TEST_F(SchedulerTest, RemoveWaitsOnlyForAProcessingTaskThatHasStarted) {
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(gate.events(), events);
   EXPECT_EQ(s.poller->counters().polls, polls);
-  std::lock_guard<std::mutex> lock(s.stream->mutex());
+  MutexLock lock(s.stream->mutex());
   s.stream->remove_listener_locked(&gate);
 }
 
@@ -181,11 +181,11 @@ TEST_F(SchedulerTest, IdlePollerParksUntilWoken) {
   scheduler_.add(s.poller.get());
   ASSERT_TRUE(wait_until([&] { return scheduler_.is_idle(s.poller.get()); }, 3s));
   EXPECT_EQ(backend_.requests("/doc"), 0u) << "linger 0: parked before its first poll";
-  s.stream->clients().fetch_add(1);
+  s.stream->presence()->arrive();
   scheduler_.wake(s.poller.get());
   ASSERT_TRUE(wait_until([&] { return backend_.requests("/doc") >= 3; }, 3s));
   EXPECT_FALSE(scheduler_.is_idle(s.poller.get()));
-  s.stream->clients().fetch_sub(1);
+  s.stream->presence()->leave();
   EXPECT_TRUE(wait_until([&] { return scheduler_.is_idle(s.poller.get()); }, 3s));
   scheduler_.remove(s.poller.get());
 }

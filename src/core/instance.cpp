@@ -1,0 +1,56 @@
+#include "core/instance.h"
+
+#include <stdexcept>
+
+#include "config/url.h"
+#include "diff/differ.h"
+
+namespace pb::core {
+namespace {
+
+diff::Options diff_options(const config::StreamConfig& cfg) {
+  diff::Options o;
+  o.mode = cfg.diff;
+  o.key = diff::KeySpec::parse(cfg.key);
+  return o;
+}
+
+}  // namespace
+
+Instance::Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
+                   config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
+                   stream::Store* store, hub::Hub& hub)
+    : address_(std::move(address)),
+      tmpl_(std::move(tmpl)),
+      cfg_(std::move(cfg)),
+      hub_(hub),
+      feed_(hub.create_feed()) {
+  config::UrlParts parts;
+  std::string why;
+  if (!config::parse_url(cfg_.url, parts, why)) {
+    throw std::invalid_argument("stream " + address_ + ": url " + why);
+  }
+  stream::Stream::Options opts;
+  opts.diff = diff_options(cfg_);
+  opts.history = history;
+  opts.history_bytes = history_bytes;
+  stream_ =
+      std::make_unique<stream::Stream>(address_, cfg_.name, opts, store, stream::Clock::now());
+  upstream::Url url{parts.scheme, parts.host,
+                    parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};
+  poller_ = std::make_unique<upstream::Poller>(cfg_, url, *stream_);
+  MutexLock lock(stream_->mutex());
+  stream_->add_listener_locked(this);
+}
+
+Instance::~Instance() = default;
+
+void Instance::on_event(const stream::EventPtr& ev) {
+  hub_.publish(feed_, ev->wire);
+}
+
+void Instance::on_retired() {
+  hub_.close_feed(feed_);
+}
+
+}  // namespace pb::core

@@ -1,0 +1,68 @@
+// A live stream instance: a plain stream, or one parameter set of a
+// template. It owns the stream state (and through it its store key), the
+// poller, and the hub feed that carries its events to its clients.
+//
+// Life: made by the runtime (store load included) without the runtime's
+// lock, then published in the registry; retired by the runtime (poll
+// cancelled, stream retired, feed and listening channels closed, store key
+// released); destroyed on the janitor thread once nobody else holds it
+// (never on a hub thread: hub sessions hold only the stream's Presence).
+//
+// Threads: on_event()/on_retired() run under the stream's lock (the
+// stream's writer, or the retiring thread); the rest from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "core/stream_template.h"
+#include "hub/hub.h"
+#include "stream/store.h"
+#include "stream/stream.h"
+#include "upstream/poller.h"
+
+namespace pb::core {
+
+class Instance : public stream::Listener {
+ public:
+  // Loads the state saved under `address` from `store` (throws
+  // stream::StoreError(kOwned) if the key already has an owner).
+  Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
+           config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
+           stream::Store* store, hub::Hub& hub);
+  ~Instance() override;
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  const std::string& address() const { return address_; }
+  const StreamTemplate& tmpl() const { return *tmpl_; }
+  const std::shared_ptr<const StreamTemplate>& tmpl_ptr() const { return tmpl_; }
+  const config::StreamConfig& cfg() const { return cfg_; }
+  stream::Stream& stream() { return *stream_; }
+  upstream::Poller& poller() { return *poller_; }
+  hub::FeedId feed() const { return feed_; }
+
+  // Forwards each published event to the hub (called under the stream lock).
+  void on_event(const stream::EventPtr& ev) override;
+  // Closes the feed: every client of this instance is disconnected once its
+  // pending bytes are written, and reconnects to the successor.
+  void on_retired() override;
+
+  // Set by the runtime (under its lock) once the instance is being retired:
+  // new clients must wait for its successor instead.
+  std::atomic<bool>& retiring() { return retiring_; }
+
+ private:
+  std::string address_;
+  std::shared_ptr<const StreamTemplate> tmpl_;
+  config::StreamConfig cfg_;
+  hub::Hub& hub_;
+  hub::FeedId feed_;
+  std::unique_ptr<stream::Stream> stream_;
+  std::unique_ptr<upstream::Poller> poller_;
+  std::atomic<bool> retiring_{false};
+};
+
+}  // namespace pb::core

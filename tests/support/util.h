@@ -19,6 +19,15 @@ inline bool wait_until(const std::function<bool()>& pred,
   return pred();
 }
 
+// Sanitizer builds run several times slower: margins on time that a test
+// asserts are multiplied by this (GCC defines these macros under
+// -fsanitize=address and =thread).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kSlowdown = 4;
+#else
+constexpr int kSlowdown = 1;
+#endif
+
 // A JSON object made big enough that a change to one small member goes out
 // as a patch: no event is larger than the snapshot of the new document
 // (docs/protocol.md, "Event size"), and one patch operation alone takes

@@ -81,7 +81,7 @@ std::map<std::string, Json> settled(int port, std::size_t n) {
         for (auto& [name, s] : out) done += s["state"] != "pending";
         return out.size() == n && done == n;
       },
-      10s);
+      kSlowdown * 10s);
   return out;
 }
 

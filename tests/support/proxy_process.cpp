@@ -63,6 +63,16 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out, const 
     if (!overridden) vars.push_back(std::move(var));
   }
   for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
+  // Under ASan, freed memory waits in a quarantine (256 MiB by default)
+  // before reuse, so RSS would measure the allocator rather than pollbridge:
+  // a 16 MiB one keeps the tests that bound RSS meaningful.
+  bool asan_set = false;
+  for (auto& v : vars) {
+    if (v.rfind("ASAN_OPTIONS=", 0) != 0) continue;
+    asan_set = true;
+    if (v.find("quarantine_size_mb") == std::string::npos) v += ":quarantine_size_mb=16";
+  }
+  if (!asan_set) vars.push_back("ASAN_OPTIONS=quarantine_size_mb=16");
   std::vector<char*> envp;
   for (auto& v : vars) envp.push_back(v.data());
   envp.push_back(nullptr);

@@ -30,6 +30,7 @@ class ProxyProcess {
   // Variables set for the process, on top of the test's environment. Proxy
   // variables (http_proxy, HTTPS_PROXY, NO_PROXY, ...) are never inherited,
   // only set here, so that a machine's proxy settings cannot change a test.
+  // ASAN_OPTIONS gets quarantine_size_mb=16 unless it sets a quarantine.
   using Env = std::vector<std::pair<std::string, std::string>>;
 
   // `yaml` is the whole config; its server.listen should use port 0.

@@ -1,5 +1,6 @@
 #include "upstream/fetcher.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -66,8 +67,24 @@ void init_curl() {
 }
 
 Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url, const ProxySetting& proxy)
-    : cfg_(cfg), origin_(url.origin()), url_(url.origin() + url.target) {
+    : cfg_(cfg),
+      origin_(url.origin()),
+      url_(url.origin() + url.target),
+      https_(url.scheme == "https"),
+      proxy_(proxy.for_scheme(url.scheme)),
+      no_proxy_(proxy.no_proxy) {
   init_curl();
+  if (!cfg_.ca_file.empty()) {
+    X509_STORE* probe = X509_STORE_new();
+    if (X509_STORE_load_file(probe, cfg_.ca_file.c_str()) == 1) {
+      ca_file_certificates_ = sk_X509_OBJECT_num(X509_STORE_get0_objects(probe));
+    }
+    X509_STORE_free(probe);
+    ERR_clear_error();
+  }
+}
+
+void Fetcher::open_handle() {
   easy_ = curl_easy_init();
   if (easy_ == nullptr) throw std::runtime_error("curl_easy_init failed");
   auto set = [this](CURLoption opt, auto value) { curl_easy_setopt(easy_, opt, value); };
@@ -96,8 +113,8 @@ Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url, const ProxySet
   set(CURLOPT_OPENSOCKETDATA, this);
   set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   // "" means no proxy, and stops curl from reading the environment itself.
-  set(CURLOPT_PROXY, proxy.for_scheme(url.scheme).c_str());
-  if (!proxy.no_proxy.empty()) set(CURLOPT_NOPROXY, proxy.no_proxy.c_str());
+  set(CURLOPT_PROXY, proxy_.c_str());
+  if (!no_proxy_.empty()) set(CURLOPT_NOPROXY, no_proxy_.c_str());
   bool has_user_agent = false;
   for (const auto& [k, v] : cfg_.headers) {
     std::string lower = k;
@@ -113,14 +130,22 @@ Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url, const ProxySet
   } else {
     set(CURLOPT_HTTPGET, 1L);
   }
-  if (url.scheme == "https") {
+  if (https_) {
     set(CURLOPT_SSL_VERIFYPEER, cfg_.tls_verify ? 1L : 0L);
     set(CURLOPT_SSL_VERIFYHOST, cfg_.tls_verify ? 2L : 0L);
     set(CURLOPT_SSL_CTX_FUNCTION, &Fetcher::on_ssl_ctx);
     set(CURLOPT_SSL_CTX_DATA, this);
-    // A trust store that ca_file was added to is this stream's own: never
-    // let libcurl's shared CA cache hand it to another stream.
-    if (!cfg_.ca_file.empty()) set(CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    if (!cfg_.ca_file.empty()) {
+      // ca_file is libcurl's CA file for this stream, and the system bundle
+      // is added to the same store in on_ssl_ctx. Loading ca_file in the
+      // callback alone would leave libcurl unaware of it: it would hand a
+      // connection verified with ca_file to a stream without it (measured
+      // with 7.88: a second handle without ca_file reused it and
+      // "succeeded"). libcurl matches connections, sessions and its CA cache
+      // by the CA file, so each trust set keeps its own.
+      set(CURLOPT_CAINFO, cfg_.ca_file.c_str());
+      set(CURLOPT_CA_CACHE_TIMEOUT, 0L);
+    }
     if (!cfg_.client_cert.empty()) {
       set(CURLOPT_SSLCERT, cfg_.client_cert.c_str());
       set(CURLOPT_SSLCERTTYPE, "PEM");
@@ -130,8 +155,13 @@ Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url, const ProxySet
   }
 }
 
+void Fetcher::close_handle() {
+  if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  easy_ = nullptr;
+}
+
 Fetcher::~Fetcher() {
-  curl_easy_cleanup(easy_);
+  close_handle();
   curl_slist_free_all(headers_);
 }
 
@@ -141,6 +171,11 @@ void Fetcher::forget_validators() {
 }
 
 void Fetcher::prepare() {
+  // A handle per request: between polls a stream holds no libcurl state
+  // (about 30 KiB a handle once used); connections, the DNS cache and TLS
+  // sessions live in the multi handle and its connection cache.
+  close_handle();
+  open_handle();
   curl_slist* list = nullptr;
   auto add = [&list](const std::string& line) { list = curl_slist_append(list, line.c_str()); };
   bool has_accept = false;
@@ -267,19 +302,23 @@ curl_socket_t Fetcher::on_open_socket(void* self, curlsocktype /*purpose*/,
   return fd;
 }
 
-CURLcode Fetcher::on_ssl_ctx(CURL* /*easy*/, void* ssl_ctx, void* self) {
-  // Called for each new TLS connection. libcurl 7.88 fills the context's
-  // trust store with the system CAs only after this returns (newer versions
-  // before), into the same store, so ca_file adds to them either way rather
-  // than replacing them.
+CURLcode Fetcher::on_ssl_ctx(CURL* easy, void* ssl_ctx, void* self) {
+  // Called for each new TLS connection. Without ca_file libcurl loads the
+  // system bundle itself; with it, ca_file is libcurl's CA file (see the
+  // constructor) and the system bundle is added here, to the same store,
+  // so ca_file adds to the system's CAs. (libcurl 7.88 fills the store after
+  // this callback, newer versions before; either way both end up in it.)
   auto* f = static_cast<Fetcher*>(self);
   auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-  const int before = sk_X509_OBJECT_num(X509_STORE_get0_objects(store));
-  if (!f->cfg_.ca_file.empty() && X509_STORE_load_file(store, f->cfg_.ca_file.c_str()) != 1) {
-    return CURLE_SSL_CACERT_BADFILE;
+  if (!f->cfg_.ca_file.empty()) {
+    char* system = nullptr;
+    curl_easy_getinfo(easy, CURLINFO_CAINFO, &system);  // the built-in bundle
+    if (system != nullptr && X509_STORE_load_file(SSL_CTX_get_cert_store(ctx), system) != 1) {
+      ERR_clear_error();
+      log::warn("cannot load the system CA bundle beside ca_file",
+                {{"stream", f->cfg_.name}, {"bundle", system}});
+    }
   }
-  f->ca_file_certificates_ = sk_X509_OBJECT_num(X509_STORE_get0_objects(store)) - before;
   SSL_CTX_set_cert_verify_callback(ctx, &Fetcher::on_verify, f);
   return CURLE_OK;
 }
@@ -347,7 +386,7 @@ std::string Fetcher::describe(CURLcode code) const {
   }
 }
 
-FetchResult Fetcher::finish(CURLcode code, SystemClock::time_point now) {
+FetchResult Fetcher::result_of(CURLcode code, SystemClock::time_point now) {
   FetchResult result;
   if (code != CURLE_OK) {
     result.kind = FetchResult::Kind::kFailed;
@@ -395,6 +434,12 @@ FetchResult Fetcher::finish(CURLcode code, SystemClock::time_point now) {
   result.kind = FetchResult::Kind::kBody;
   result.body = std::move(body_);
   body_ = std::string();
+  return result;
+}
+
+FetchResult Fetcher::finish(CURLcode code, SystemClock::time_point now) {
+  FetchResult result = result_of(code, now);
+  close_handle();
   return result;
 }
 

@@ -55,8 +55,8 @@ class Fetcher {
   Fetcher(const Fetcher&) = delete;
   Fetcher& operator=(const Fetcher&) = delete;
 
-  // The easy handle, for a multi handle to drive between prepare() and
-  // finish().
+  // The easy handle of the current request, for a multi handle to drive
+  // between prepare() and finish().
   CURL* handle() const { return easy_; }
   // "scheme://host:port": connection slots are counted per origin.
   const std::string& origin() const { return origin_; }
@@ -64,7 +64,8 @@ class Fetcher {
   // Sets up the next request: headers with the current validators, empty
   // buffers.
   void prepare();
-  // The finished request (curl's result code for it) as a result.
+  // The finished request (curl's result code for it) as a result; the
+  // handle is released.
   FetchResult finish(CURLcode code, SystemClock::time_point now);
 
   // prepare(), curl_easy_perform() and finish() on this thread (tests, tools).
@@ -81,12 +82,18 @@ class Fetcher {
   static CURLcode on_ssl_ctx(CURL* easy, void* ssl_ctx, void* self);
   static int on_verify(X509_STORE_CTX* store_ctx, void* self);
   size_t header_line(const char* data, size_t len);
+  void open_handle();
+  FetchResult result_of(CURLcode code, SystemClock::time_point now);
+  void close_handle();
   std::string describe(CURLcode code) const;
 
   const config::StreamConfig& cfg_;
   std::string origin_;
   std::string url_;
-  CURL* easy_ = nullptr;
+  bool https_;
+  std::string proxy_;  // "" for none
+  std::string no_proxy_;
+  CURL* easy_ = nullptr;  // from prepare() to finish()
   curl_slist* headers_ = nullptr;
   char error_[CURL_ERROR_SIZE] = {};
   std::string etag_;
@@ -106,7 +113,7 @@ class Fetcher {
   std::string body_;
   std::size_t body_bytes_ = 0;    // decoded body bytes received, kept or not
   int socket_errno_ = 0;          // errno of a socket() that failed (EMFILE, ENFILE)
-  int ca_file_certificates_ = 0;  // added to the trust store of the last TLS connection
+  int ca_file_certificates_ = 0;  // in ca_file
   std::atomic<bool> trust_logged_{false};
 };
 

@@ -76,13 +76,13 @@ class PollerBoundsTest : public ::testing::Test {
 
 TEST_F(PollerBoundsTest, HostileUpstreamsGoStaleWithTheBoundThatStoppedThem) {
   const std::string ok_head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
-  backend_.route("/drip-body", [&](RawConnection& c, const RawRequest&) {
+  backend_.route("/drip-body", [ok_head](RawConnection& c, const RawRequest&) {
     // Each byte comes well within any per-read timeout; the whole never does.
     if (!c.send(ok_head + "Content-Length: 1000\r\n\r\n")) return false;
     c.drip(std::string(1000, ' '), 300ms);
     return false;
   });
-  backend_.route("/drip-header", [&](RawConnection& c, const RawRequest&) {
+  backend_.route("/drip-header", [](RawConnection& c, const RawRequest&) {
     if (!c.send("HTTP/1.1 200 OK\r\n")) return false;
     c.drip("X-Slow: " + std::string(1000, 'a') + "\r\n\r\n{}", 300ms);
     return false;
@@ -109,7 +109,7 @@ TEST_F(PollerBoundsTest, HostileUpstreamsGoStaleWithTheBoundThatStoppedThem) {
     });
   }
   const std::string br = brotli_bomb(64);
-  backend_.route("/br-bomb", [&](RawConnection& c, const RawRequest&) {
+  backend_.route("/br-bomb", [ok_head, br](RawConnection& c, const RawRequest&) {
     c.send(ok_head + "Content-Encoding: br\r\nContent-Length: " + std::to_string(br.size()) +
            "\r\n\r\n" + br);
     return true;
@@ -253,7 +253,7 @@ TEST_F(PollerBoundsTest, QueuedPollsDoNotTimeOutForWaitingForAConnection) {
   // Each answer takes 300 ms and only one request at a time may go to the
   // host: the sixth poll of a round waits 1.5 s for its turn, longer than its
   // 1 s timeout, which counts only once the request is sent.
-  backend_.route("/slow", [&](RawConnection& c, const RawRequest&) {
+  backend_.route("/slow", [this](RawConnection& c, const RawRequest&) {
     return c.pause(300ms) && RawBackend::ok(c, healthy_doc_);
   });
   std::string streams;
@@ -309,7 +309,7 @@ TEST_F(PollerBoundsTest, TwoThousandStreamsShareEightConnectionsAndNoMoreThreads
 
 TEST_F(PollerBoundsTest, RunningOutOfDescriptorsIsReportedAsSuch) {
   // Every answer closes its connection, so each poll needs a new socket.
-  backend_.route("/close", [&](RawConnection& c, const RawRequest&) {
+  backend_.route("/close", [this](RawConnection& c, const RawRequest&) {
     RawBackend::ok(c, healthy_doc_, "Connection: close\r\n");
     return false;
   });
@@ -356,10 +356,13 @@ TEST_F(PollerBoundsTest, ReversedRowsOfA650By650DocumentGiveASnapshotInBoundedMe
     }
     return out + "]";
   };
-  const std::string docs[2] = {matrix(false), matrix(true)};
-  std::atomic<int> which{0};
-  backend_.route("/matrix", [&](RawConnection& c, const RawRequest&) {
-    return RawBackend::ok(c, docs[which.load() % 2]);
+  // Shared with the backend's threads, which may outlive this scope a moment.
+  auto docs = std::make_shared<const std::vector<std::string>>(
+      std::vector<std::string>{matrix(false), matrix(true)});
+  auto which_doc = std::make_shared<std::atomic<int>>(0);
+  std::atomic<int>& which = *which_doc;
+  backend_.route("/matrix", [docs, which_doc](RawConnection& c, const RawRequest&) {
+    return RawBackend::ok(c, (*docs)[which_doc->load() % 2]);
   });
   ProxyProcess proxy(
       config_with("  - name: m\n    url: " + backend_.url("/matrix") + "\n    interval: 100ms\n"));
@@ -367,7 +370,7 @@ TEST_F(PollerBoundsTest, ReversedRowsOfA650By650DocumentGiveASnapshotInBoundedMe
   SseClient c(proxy.port(), "/events/m");
   auto snap = c.next(kSlowdown * 10s);
   ASSERT_TRUE(snap);
-  ASSERT_EQ(snap->data.size(), docs[0].size());
+  ASSERT_EQ(snap->data.size(), (*docs)[0].size());
   const long rss_start = rss_kib(proxy.pid());
   long rss_max = rss_start;
   for (int change = 1; change <= 2; ++change) {
@@ -375,9 +378,10 @@ TEST_F(PollerBoundsTest, ReversedRowsOfA650By650DocumentGiveASnapshotInBoundedMe
     auto ev = c.next(kSlowdown * 10s);
     ASSERT_TRUE(ev) << "change " << change;
     EXPECT_EQ(ev->type, "snapshot") << "change " << change;
-    EXPECT_LE(ev->data.size(), docs[change % 2].size()) << "an event no larger than the document";
+    EXPECT_LE(ev->data.size(), (*docs)[change % 2].size())
+        << "an event no larger than the document";
     if (change == 2) {
-      EXPECT_TRUE(json::equal(json::parse(ev->data), json::parse(docs[0])));
+      EXPECT_TRUE(json::equal(json::parse(ev->data), json::parse((*docs)[0])));
     }
     rss_max = std::max(rss_max, rss_kib(proxy.pid()));
   }

@@ -42,10 +42,13 @@ libsqlite3-dev        build
 zlib1g-dev            build
 libbrotli-dev         build
 libre2-dev            build
+libcurl4-openssl-dev  build
+ca-certificates       build
 libgtest-dev          test example
 clang-format          test
 clang                 test
 libclang-rt-14-dev    test
+openssl               test
 nodejs                js                           cmd:node
 npm                   js                           cmd:npm
 chromium              browser

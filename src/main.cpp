@@ -20,6 +20,7 @@
 #include "stream/memory_store.h"
 #include "stream/sqlite_store.h"
 #include "stream/store.h"
+#include "upstream/startup_checks.h"
 
 namespace {
 
@@ -164,6 +165,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  pb::upstream::log_upstream_settings(cfg);
+  pb::upstream::ensure_descriptor_limit(cfg);
+
   std::unique_ptr<pb::core::Runtime> runtime;
   try {
     std::unique_ptr<pb::stream::Store> store;
@@ -203,6 +207,8 @@ int main(int argc, char** argv) {
       body["errors"] = Json::array({key + ": access control is not enforced by this build yet"});
       return {400, pb::json::dump(body) + "\n"};
     }
+    pb::upstream::log_upstream_settings(next);
+    pb::upstream::ensure_descriptor_limit(next);
     pb::core::ReloadResult r = runtime->reload(next);
     auto list = [](const std::vector<std::string>& v) {
       std::string out;

@@ -120,8 +120,19 @@ struct StreamConfig {
   Duration linger{30000};  // with idle: stop
   std::size_t max_body = 4u << 20;
   Duration backoff_max{60000};  // ceiling of the error backoff; loader default: max(60s, interval)
+  // Response status line and headers together, in bytes; a larger head
+  // fails the poll.
+  std::size_t max_header_bytes = 64u << 10;
+  // Most requests in flight at once to this stream's upstream host (scheme,
+  // host and port); further polls wait for a free slot. Streams sharing a
+  // host share its slots, capped by the smallest value among them.
+  std::size_t max_connections_per_host = 8;
   bool tls_verify = true;
-  std::string ca_file;         // extra CA bundle for https upstreams
+  std::string ca_file;  // extra CA bundle for https upstreams, added to the system store
+  // PEM client certificate (chain) and its key, for mutual TLS to the
+  // upstream; both or neither.
+  std::string client_cert;
+  std::string client_key;
   std::size_t history = 1000;  // per-stream override of the top-level value
   // How long a reaped parameterized instance's saved state is kept for its
   // return (deleted afterwards). 0: history × interval, clamped to 1 min..24 h.

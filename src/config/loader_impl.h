@@ -64,6 +64,7 @@ class Loader : public FieldReader {
   void read_request(const Fields& fields, StreamConfig& s);
   void read_diff_options(const Fields& fields, StreamConfig& s);
   void read_polling(const Fields& fields, StreamConfig& s);
+  void read_client_certificate(const Fields& fields, StreamConfig& s);
   void check_routes();
 
   std::vector<StreamInfo> infos_;

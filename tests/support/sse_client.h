@@ -67,7 +67,8 @@ class SseClient {
   int fd_ = -1;
   int status_ = 0;
   Headers headers_;
-  std::string buf_;  // unparsed body bytes
+  std::string buf_;          // unparsed body bytes
+  std::size_t scanned_ = 0;  // of buf_, known to hold no line end
   std::string raw_;
   bool eof_ = false;
   bool pending_cr_ = false;  // last byte was CR: a following LF is not a new line

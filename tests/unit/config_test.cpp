@@ -134,6 +134,10 @@ TEST(ConfigTest, MinimalStreamGetsEveryDefault) {
   EXPECT_TRUE(s.tls_verify);
   EXPECT_EQ(s.ca_file, "");
   EXPECT_EQ(s.history, 1000u);
+  EXPECT_EQ(s.max_header_bytes, 64u << 10);
+  EXPECT_EQ(s.max_connections_per_host, 8u);
+  EXPECT_EQ(s.client_cert, "");
+  EXPECT_EQ(s.client_key, "");
   EXPECT_EQ(s.where, "pb.yaml:2:5");
 }
 
@@ -685,6 +689,29 @@ TEST(ConfigTest, WrongTypesArePositioned) {
             "pb.yaml:4:21: streams[0].headers.X-A: expected a string, got a list");
   EXPECT_EQ(problems(kStream + "    ignore: [[/a]]\n"),
             "pb.yaml:4:14: streams[0].ignore[0]: expected a string, got a list");
+}
+
+TEST(ConfigTest, UpstreamLimitsAndClientCertificate) {
+  const Config c =
+      parse(kStream + "    max_header_bytes: 16KiB\n    max_connections_per_host: 2\n");
+  EXPECT_EQ(c.streams[0].max_header_bytes, 16u << 10);
+  EXPECT_EQ(c.streams[0].max_connections_per_host, 2u);
+  EXPECT_EQ(problems(kStream + "    max_header_bytes: 100\n"),
+            "pb.yaml:4:23: streams[0].max_header_bytes: 100 is out of range 1KiB..1MiB");
+  EXPECT_EQ(problems(kStream + "    max_connections_per_host: 0\n"),
+            "pb.yaml:4:31: streams[0].max_connections_per_host: 0 is out of range 1..1024");
+  TempDir dir;
+  const std::string pem = dir.file("c.pem", "not a certificate\n");
+  EXPECT_EQ(problems(kStream + "    client_cert: " + pem + "\n"),
+            "pb.yaml:4:18: streams[0].client_cert: needs client_key: the private key of the "
+            "client certificate");
+  EXPECT_EQ(problems(kStream + "    client_key: " + pem + "\n"),
+            "pb.yaml:4:17: streams[0].client_key: needs client_cert: the certificate that goes "
+            "with the key");
+  EXPECT_EQ(problems(kStream + "    client_cert: " + pem + "\n    client_key: \"\"\n"),
+            "pb.yaml:5:17: streams[0].client_key: must name a PEM file");
+  EXPECT_EQ(problems(kStream + "    client_cert: " + pem + "\n    client_key: " + pem + "\n"),
+            "pb.yaml:4:18: streams[0].client_cert: " + pem + " holds no PEM certificate");
 }
 
 TEST(ConfigTest, EmptyValueIsReportedAtItsKey) {

@@ -102,5 +102,22 @@ TEST(JsonPointerTest, EscapesFollowRfc6901) {
   EXPECT_EQ(dump(doc), R"({"a/b":{"m~n":[20]},"":1})");
 }
 
+TEST(JsonDocumentTest, IntegerIdentitiesMatchEveryOtherSpelling) {
+  using pb::json::identity;
+  using pb::json::parse;
+  for (const char* pair : {"1000|1e3", "-5|-5.0", "0|-0.0", "120|1.2e2", "7|70e-1",
+                           "18446744073709551615|1.8446744073709551615e19",
+                           "-9223372036854775808|-9.223372036854775808e18"}) {
+    const std::string text = pair;
+    const std::string a = text.substr(0, text.find('|'));
+    const std::string b = text.substr(text.find('|') + 1);
+    EXPECT_EQ(identity(parse(a)), identity(parse(b))) << a << " vs " << b;
+    EXPECT_EQ(identity(parse(a)), "n" + pb::json::canonical_number(parse(b))) << a;
+  }
+  EXPECT_NE(identity(parse("10")), identity(parse("1")));
+  EXPECT_NE(identity(parse("-1")), identity(parse("1")));
+  EXPECT_EQ(identity(parse("[1,{\"b\":2,\"a\":1}]")), identity(parse("[1.0,{\"a\":1,\"b\":2e0}]")));
+}
+
 }  // namespace
 }  // namespace pb::json

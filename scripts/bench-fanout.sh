@@ -133,36 +133,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- install ---
-PACKAGES=(nginx libnginx-mod-nchan openssl cmake g++ ninja-build pkg-config
-  libcpp-httplib-dev libyaml-cpp-dev libssl-dev nlohmann-json3-dev libsqlite3-dev
-  zlib1g-dev libbrotli-dev libgtest-dev procps)
-
-install_tools() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [[ ${#missing[@]} == 0 ]]; then
-    log "tools already installed"
-    return
-  fi
-  [[ $EUID == 0 ]] || die "missing packages (${missing[*]}); run as root or install them"
-  log "installing: ${missing[*]}"
-  # Keep the package's own nginx service from starting (it would listen on
-  # :80 and compete for the CPU); only if no policy is in place already.
-  local policy_added=0
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod +x /usr/sbin/policy-rc.d
-    policy_added=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-  [[ $policy_added == 1 ]] && rm -f /usr/sbin/policy-rc.d
-  return 0
-}
-
-[[ $INSTALL == 1 ]] && install_tools
+# nginx + nchan, procps and the build tools: scripts/deps.sh has the package
+# names (and keeps nginx's own service from starting while it installs).
+[[ $INSTALL == 1 ]] && "$ROOT/scripts/deps.sh" build bench
 [[ -e /usr/lib/nginx/modules/ngx_nchan_module.so ]] || die "nchan module missing (libnginx-mod-nchan)"
 
 # ------------------------------------------------------------------ build ---

@@ -20,26 +20,10 @@ CONFIG=examples/pollbridge.yaml
 PAGE_URL=http://127.0.0.1:8080/
 BACKEND_PORT=9000
 
-PACKAGES=(cmake g++ ninja-build pkg-config libcpp-httplib-dev libyaml-cpp-dev libssl-dev
-  nlohmann-json3-dev libsqlite3-dev zlib1g-dev libbrotli-dev libgtest-dev)
-
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() {
   printf 'run-example: %s\n' "$*" >&2
   exit 1
-}
-
-install_packages() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  say "installing ${missing[*]}"
-  local sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  "${sudo[@]}" apt-get update
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
 build() {
@@ -72,7 +56,8 @@ wait_port() {
 }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  install_packages
+  # The packages (the one list, by group): scripts/deps.sh.
+  scripts/deps.sh build example
   build
 fi
 for binary in pollbridge legacy-backend; do

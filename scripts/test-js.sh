@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Runs the JavaScript end-to-end tests (tests/js): an independent SSE client
-# (npm's eventsource) and the example page in headless Chromium, both against
-# the real pollbridge binary. Works on a clean clone of a fresh Debian
-# machine: installs Node.js/npm and Chromium from apt when they are missing,
-# the pinned npm packages with `npm ci`, and builds pollbridge unless
-# PB_BINARY names one.
+# Runs the JavaScript tests (tests/js) of the browser client
+# (clients/js/pollbridge.js) and of pollbridge's wire contract:
+#   client.test.mjs        appliers and the watch() state machine (unit)
+#   event-stream.test.mjs  the fetch reader: WHATWG parsing, reconnects, tokens
+#   property.test.mjs      random documents through the binary vs fast-json-patch
+#   sharing.test.mjs       tab sharing: leader election, handover races
+#   bundle.test.mjs        size (esbuild + gzip, budget 8 KiB), versions, .d.ts
+#   eventsource.test.mjs   the wire contract through npm's eventsource
+#   browser.test.mjs       the example page in headless Chromium, 8 tabs
+# Works on a clean clone of a fresh Debian machine: installs Node.js/npm and
+# Chromium from apt when they are missing (scripts/deps.sh), the pinned npm
+# packages with `npm ci`, and builds pollbridge unless PB_BINARY names one.
+# The gzipped size of the client is printed at the end (and kept in
+# build/pollbridge-js-size.txt); screenshots go to tests/js/artifacts/.
 #
 #   scripts/test-js.sh [extra node --test arguments]
 #
@@ -19,25 +27,9 @@ ROOT=$(pwd)
 
 say() { printf '==> %s\n' "$*"; }
 
-APT_UPDATED=0
-apt_install() {
-  local sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  if [ "$APT_UPDATED" = 0 ]; then
-    "${sudo[@]}" apt-get update
-    APT_UPDATED=1
-  fi
-  say "installing $*"
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "$@"
-}
-
-# Node.js and npm: only when node is missing (a newer Node from elsewhere is
-# kept). The tests need Node 18 or later (Debian 12 has 18).
-if ! command -v node >/dev/null; then
-  apt_install nodejs npm
-elif ! command -v npm >/dev/null; then
-  apt_install npm
-fi
+# Node.js and npm: only when node (npm) is missing; a newer Node from
+# elsewhere is kept. The tests need Node 18 or later (Debian 12 has 18).
+scripts/deps.sh js
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 18 ]; then
   echo "test-js: Node.js $(node --version) is too old; 18 or later is needed" >&2
@@ -46,19 +38,13 @@ fi
 
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 if [ ! -x "$CHROMIUM" ]; then
-  apt_install chromium
+  scripts/deps.sh browser
 fi
 export CHROMIUM
 
 # pollbridge itself.
 if [ -z "${PB_BINARY:-}" ]; then
-  PACKAGES=(cmake g++ ninja-build pkg-config libcpp-httplib-dev libyaml-cpp-dev libssl-dev
-    nlohmann-json3-dev libsqlite3-dev zlib1g-dev libbrotli-dev libgtest-dev)
-  missing=()
-  for p in "${PACKAGES[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  scripts/deps.sh build example
   if [ ! -f build/CMakeCache.txt ]; then
     say "configuring build/ (Release)"
     cmake -S "$ROOT" -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -72,4 +58,9 @@ cd tests/js
 say "installing the pinned npm packages (npm ci)"
 npm ci --no-audit --no-fund --ignore-scripts
 say "running the tests against $PB_BINARY"
-exec node --test "$@" client.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs
+rm -f "$ROOT/build/pollbridge-js-size.txt"
+node --test "$@" client.test.mjs event-stream.test.mjs property.test.mjs sharing.test.mjs \
+  bundle.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs
+if [ -f "$ROOT/build/pollbridge-js-size.txt" ]; then
+  say "$(cat "$ROOT/build/pollbridge-js-size.txt")"
+fi

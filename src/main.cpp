@@ -23,6 +23,7 @@
 #include "stream/memory_store.h"
 #include "stream/sqlite_store.h"
 #include "stream/store.h"
+#include "upstream/startup_checks.h"
 
 namespace {
 
@@ -74,6 +75,23 @@ bool split_listen(const std::string& text, std::string& host, int& port) {
   } catch (const std::exception&) {
     return false;
   }
+}
+
+// FAIL-CLOSED GUARD, to be removed when the access policy is wired in
+// (issue 9; src/auth/policy.h, docs/security.md "Wiring"): the loader accepts
+// auth:, the streams' auth/forward_headers/bind, server.cors_credentials and
+// server.admin_listen, but until the HTTP layer calls the policy a config
+// using them would serve streams it means to protect. Returns the first such
+// key, or "".
+std::string unenforced_access_setting(const pb::config::Config& cfg) {
+  if (cfg.auth.enabled) return "auth";
+  if (cfg.server.cors_credentials) return "server.cors_credentials";
+  if (cfg.server.admin_port >= 0) return "server.admin_listen";
+  for (const auto& s : cfg.streams) {
+    if (s.auth.mode != pb::config::AuthMode::kNone) return "streams[" + s.name + "].auth";
+    if (!s.auth.forward_headers.empty()) return "streams[" + s.name + "].forward_headers";
+  }
+  return "";
 }
 
 }  // namespace
@@ -148,6 +166,11 @@ int main(int argc, char** argv) {
     std::cout << flags.config << ": ok (" << cfg.streams.size() << " streams)\n";
     return 0;
   }
+  if (auto key = unenforced_access_setting(cfg); !key.empty()) {
+    pb::log::error("this build does not enforce access control yet; not starting",
+                   {{"config", flags.config}, {"key", key}});
+    return 1;
+  }
 
   // Signals are taken by one thread with sigwait(); every other thread
   // (created below) inherits the blocked mask.
@@ -158,6 +181,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  pb::upstream::log_upstream_settings(cfg);
+  pb::upstream::ensure_descriptor_limit(cfg);
 
   std::unique_ptr<pb::core::Runtime> runtime;
   try {
@@ -213,6 +239,15 @@ int main(int argc, char** argv) {
         return {400, pb::json::dump(body) + "\n"};
       }
     }
+    if (auto key = unenforced_access_setting(next); !key.empty()) {
+      pb::log::error("reload rejected: this build does not enforce access control yet",
+                     {{"config", flags.config}, {"key", key}});
+      body["reloaded"] = false;
+      body["errors"] = Json::array({key + ": access control is not enforced by this build yet"});
+      return {400, pb::json::dump(body) + "\n"};
+    }
+    pb::upstream::log_upstream_settings(next);
+    pb::upstream::ensure_descriptor_limit(next);
     pb::core::ReloadResult r = runtime->reload(next);
     for (auto& key : pb::server::front_door_changes(cfg.server, next.server)) {
       r.ignored.push_back(std::move(key));

@@ -1,16 +1,24 @@
 // The example page: shows the live orders document that pollbridge keeps up
-// to date, the connection, staleness, and the events as they arrive.
+// to date, the connection, staleness, and the events as they arrive. It uses
+// the client pollbridge serves itself (clients/js/pollbridge.js, docs/client.md).
 //
 // Views (index.html):
 //   ?stream=orders        (default) RFC 6902 patches, orders matched by id
 //   ?stream=orders-items  one created / updated / deleted event per order
 //   ?customer=N           one customer's orders as RFC 7386 merge patches
 // mux.html: orders and the plain-text board on one multiplexed connection.
+// Options for trying things out: ?shared=0 (this tab's own connection),
+// ?transport=fetch (the fetch reader), ?token=... (sent as the token),
+// ?api=http://host:port (a pollbridge on another origin; it must list this
+// page's origin in server.cors_origins).
+//
+// Tabs of the same origin share one connection: one of them holds it (the
+// header says which), the others get its events.
 //
 // window.pollbridgeState is kept current for tests and for poking around in
 // the console: {view, url, document, documents, lastEventId, stale,
-// staleReason, connection, eventCount, counts, errors}.
-import { Connection, PollbridgeClient } from './pollbridge-client.js';
+// staleReason, connection, leader, eventCount, counts, errors, changes}.
+import pollbridge from '/pollbridge.js?v=0.1.0';
 
 const LOG_LENGTH = 40;
 const FLASH_MS = 1500;
@@ -32,11 +40,15 @@ const state = {
   lastEventId: '',
   stale: false,
   staleReason: '',
-  connection: Connection.CONNECTING,
+  connection: 'reconnecting',
+  leader: false,
   eventCount: 0,
   counts: {},
   errors: [],
+  changes: [], // {stream, type, id} of the latest changes, oldest first
 };
+// How many changes window.pollbridgeState.changes keeps.
+const CHANGES_KEPT = 2000;
 window.pollbridgeState = state;
 
 // --- which connection this page opens --------------------------------------
@@ -124,6 +136,7 @@ function renderConnection() {
   pill.className = `pill ${state.connection}`;
   $('last-id').textContent = state.lastEventId || '–';
   $('event-count').textContent = String(state.eventCount);
+  $('role').textContent = state.leader ? 'this tab holds the connection' : 'through another tab';
 }
 
 function renderStale(streamStatus) {
@@ -145,7 +158,7 @@ function summary(type, data) {
     const orders = ordersOf(data);
     return orders ? `${orders.length} orders` : typeof data === 'string' ? `${data.length} characters` : 'document';
   }
-  if (type === 'status') return data.state === 'ok' ? 'upstream ok' : `stale: ${data.reason}`;
+  if (type === 'status') return data.reason ? `${data.state}: ${data.reason}` : data.state;
   if (type === 'created' || type === 'updated' || type === 'deleted') return `order ${JSON.stringify(data.key)}`;
   return '';
 }
@@ -174,45 +187,54 @@ function start() {
     link.classList.toggle('current', link.dataset.view === view.view);
   }
 
-  const client = new PollbridgeClient(view.url, {
-    streams: view.streams,
-    onConnection(connection) {
-      state.connection = connection;
-      renderConnection();
-    },
-    onEvent(event) {
-      state.eventCount = client.eventCount;
-      state.lastEventId = client.lastEventId;
-      state.counts[event.type] = (state.counts[event.type] || 0) + 1;
-      logEvent(event);
-      renderConnection();
-    },
-    onChange(doc, info) {
+  const params = new URLSearchParams(location.search);
+  const api = /^https?:\/\/[^/]+$/.test(params.get('api') || '') ? params.get('api') : '';
+  const watch = pollbridge.watch(api + view.url, {
+    shared: params.get('shared') !== '0',
+    transport: params.get('transport') === 'fetch' ? 'fetch' : 'eventsource',
+    token: params.get('token') || undefined,
+    onChange(doc, change) {
+      state.eventCount++;
+      state.lastEventId = watch.lastEventId;
+      state.leader = watch.leader;
+      state.counts[change.type] = (state.counts[change.type] || 0) + 1;
+      state.changes.push({ stream: change.stream, type: change.type, id: change.id });
+      if (state.changes.length > CHANGES_KEPT) state.changes.shift();
+      state.documents = watch.documents;
       if (view.streams) {
-        state.documents[info.stream] = doc;
         state.document = state.documents;
-        if (info.stream === 'orders') renderOrders(doc);
-        if (info.stream === 'board') $('board').textContent = typeof doc === 'string' ? doc : JSON.stringify(doc);
+        if (change.stream === 'orders') renderOrders(doc);
+        if (change.stream === 'board') $('board').textContent = typeof doc === 'string' ? doc : JSON.stringify(doc);
       } else {
         state.document = doc;
         renderOrders(doc);
       }
+      logEvent({ stream: view.streams ? change.stream : '', type: change.type, id: change.id, data: change.data });
+      renderConnection();
     },
-    onStatus(status, info) {
-      const streams = view.streams || [''];
-      const stale = streams.filter((s) => client.isStale(s));
-      state.stale = stale.length > 0;
-      state.staleReason = stale
-        .map((s) => (s ? `${s}: ` : '') + (client.status.get(s).reason || 'upstream failing'))
-        .join('; ');
-      renderStale(client.status.get(info.stream));
+    onStatus(status) {
+      state.connection = status.state;
+      state.leader = watch.leader;
+      state.stale = status.state === 'stale';
+      state.staleReason = state.stale ? status.reason : '';
+      const first = Object.values(status.streams).find((s) => s && s.state === 'stale');
+      renderStale(first);
+      logEvent({ stream: '', type: 'status', id: watch.lastEventId, data: status });
+      renderConnection();
     },
-    onError(error, info) {
-      state.errors.push(`${info.type} ${info.id}: ${error.message}`);
-      logEvent({ type: 'error', id: info.id, stream: '', data: error.message });
+    onError(error) {
+      state.errors.push(error.message);
+      logEvent({ type: 'error', id: watch.lastEventId, stream: '', data: error.message });
     },
   });
-  window.pollbridgeClient = client;
+  window.pollbridgeWatch = watch;
+  // Leadership changes hands without an event of its own: keep the header right.
+  setInterval(() => {
+    if (state.leader !== watch.leader) {
+      state.leader = watch.leader;
+      renderConnection();
+    }
+  }, 500);
   renderConnection();
 }
 

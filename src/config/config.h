@@ -89,11 +89,48 @@ struct ServerConfig {
   // Folder served at "/" (e.g. the example's browser page). Empty: nothing
   // is served there. Relative paths are relative to the process cwd.
   std::string static_dir;
+  // Answer allowed origins with Access-Control-Allow-Credentials: true (and
+  // the echoed origin, never "*": the loader refuses "*" with this).
+  bool cors_credentials = false;
+  // A separate address for the admin endpoints (server.admin_listen).
+  // admin_port < 0: they stay on the main listener.
+  std::string admin_host;
+  int admin_port = -1;
 };
 
 struct StateConfig {
   std::string dir = "./data";  // empty: memory only
   bool fsync = false;          // fsync every event (survives power loss)
+};
+
+// Who may read a stream (streams[].auth).
+enum class AuthMode {
+  kNone,      // anyone
+  kRequired,  // a valid token (auth.jwt or auth.tokens) that covers the address
+  kUpstream,  // admitted once the upstream answered 2xx for the forwarded headers
+};
+
+// A stream's access settings (docs/security.md). Grouped so that a reload can
+// compare them as one value.
+struct StreamAuth {
+  // Resolved by the loader: kRequired when a top-level auth: exists and the
+  // stream says nothing, kNone when there is no auth: section.
+  AuthMode mode = AuthMode::kNone;
+  // Request headers polled with each client's own values (per-user
+  // instances); canonical spelling as written in the config.
+  std::vector<std::string> forward_headers;
+  // Documents and history written to the state store. Default: true, false
+  // for a stream with forward_headers (per-user data stays in memory).
+  bool persist = true;
+  // Parameter -> claim: the parameter's value must equal the token's claim
+  // (bind: { customer: sub }).
+  std::map<std::string, std::string> bind;
+
+  bool operator==(const StreamAuth& o) const {
+    return mode == o.mode && forward_headers == o.forward_headers && persist == o.persist &&
+           bind == o.bind;
+  }
+  bool operator!=(const StreamAuth& o) const { return !(*this == o); }
 };
 
 struct StreamConfig {
@@ -116,15 +153,59 @@ struct StreamConfig {
   Duration linger{30000};  // with idle: stop
   std::size_t max_body = 4u << 20;
   Duration backoff_max{60000};  // ceiling of the error backoff; loader default: max(60s, interval)
+  // Response status line and headers together, in bytes; a larger head
+  // fails the poll.
+  std::size_t max_header_bytes = 64u << 10;
+  // Most requests in flight at once to this stream's upstream host (scheme,
+  // host and port); further polls wait for a free slot. Streams sharing a
+  // host share its slots, capped by the smallest value among them.
+  std::size_t max_connections_per_host = 8;
   bool tls_verify = true;
-  std::string ca_file;         // extra CA bundle for https upstreams
+  std::string ca_file;  // extra CA bundle for https upstreams, added to the system store
+  // PEM client certificate (chain) and its key, for mutual TLS to the
+  // upstream; both or neither.
+  std::string client_cert;
+  std::string client_key;
   std::size_t history = 1000;  // per-stream override of the top-level value
   // How long a reaped parameterized instance's saved state is kept for its
   // return (deleted afterwards). 0: history × interval, clamped to 1 min..24 h.
   Duration retention{0};
+  StreamAuth auth;
 
   // Position of the stream's entry in the config file, for error messages.
   std::string where;
+};
+
+// One verification key (auth.jwt.keys[]). The loader has read and checked
+// the material: a PEM public key that fits `alg` (from `file`), or an HMAC
+// secret at least as long as the hash. auth/key_set.h builds the keys.
+struct JwtKeyConfig {
+  std::string alg;       // canonical name: HS256 ... ES384
+  std::string kid;       // empty: the key has no kid
+  std::string file;      // the PEM file's path (for messages); empty for a secret
+  std::string material;  // the PEM text, or the secret's bytes
+  std::string where;     // file:line:col of the entry
+
+  bool operator==(const JwtKeyConfig& o) const {
+    return alg == o.alg && kid == o.kid && file == o.file && material == o.material;
+  }
+};
+
+struct JwtConfig {
+  std::vector<JwtKeyConfig> keys;     // empty: no JWT accepted
+  std::string issuer;                 // empty: not checked
+  std::vector<std::string> audience;  // empty: a token carrying aud is refused
+  Duration leeway{30000};             // clock skew allowed on exp, nbf, iat
+  std::string streams_claim = "streams";
+};
+
+// The top-level auth: section. `enabled` is false when it is absent.
+struct AuthConfig {
+  bool enabled = false;
+  JwtConfig jwt;
+  std::vector<std::string> tokens;  // static bearer tokens that read every stream
+  std::string cookie;               // empty: tokens are not read from cookies
+  std::string query_param;          // empty: tokens are not read from the URL
 };
 
 struct Config {
@@ -137,6 +218,7 @@ struct Config {
   // snapshot, as with `history`.
   std::size_t history_bytes = 64u << 20;
   StateConfig state;
+  AuthConfig auth;
   std::vector<StreamConfig> streams;
 };
 

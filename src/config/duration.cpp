@@ -161,7 +161,9 @@ bool parse_size(std::string_view text, std::uint64_t& out, std::string& why) {
     return false;
   }
   std::string_view unit = text.substr(i);
-  if (!unit.empty() && unit[0] == ' ') unit.remove_prefix(1);
+  // One space may separate the number from its unit; a space alone is not a
+  // unit ("1 " is refused like "1x").
+  if (unit.size() > 1 && unit[0] == ' ') unit.remove_prefix(1);
   struct Unit {
     std::string_view name;
     std::uint64_t bytes;

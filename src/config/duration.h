@@ -20,8 +20,9 @@ namespace pb::config {
 // `needs a unit: ms, s, m or h`.
 bool parse_duration(std::string_view text, Duration& out, std::string& why);
 
-// The shortest text parse_duration() reads back as `d` ("0s", "250ms",
-// "1m30s", "1h"). Negative durations are written with a leading '-'.
+// The canonical text parse_duration() reads back as `d`: each non-zero unit
+// once, largest first ("0s", "250ms", "1m30s", "1h"; 90 s is "1m30s", not
+// "90s"). Negative durations are written with a leading '-'.
 std::string format_duration(Duration d);
 
 // Byte sizes: a plain integer (bytes) or an integer followed by B, KB, MB,

@@ -43,6 +43,27 @@ Pos pos_of(const YAML::Mark& mark) {
   return Pos{mark.line + 1, mark.column + 1};
 }
 
+namespace {
+
+// Appends `c`, a control character written as \n, \r, \t or \xNN.
+void append_visible(std::string& out, unsigned char c) {
+  if (c == '\n') {
+    out += "\\n";
+  } else if (c == '\r') {
+    out += "\\r";
+  } else if (c == '\t') {
+    out += "\\t";
+  } else if (c < 0x20 || c == 0x7f) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  } else {
+    out += static_cast<char>(c);
+  }
+}
+
+}  // namespace
+
 std::string quote(std::string_view text) {
   constexpr std::size_t kMaxQuoted = 80;
   std::string out = "\"";
@@ -52,24 +73,16 @@ std::string quote(std::string_view text) {
       break;
     }
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
+    if (c == '"' || c == '\\') out += '\\';
+    append_visible(out, c);
   }
   out += '"';
+  return out;
+}
+
+std::string visible(std::string_view text) {
+  std::string out;
+  for (char c : text) append_visible(out, static_cast<unsigned char>(c));
   return out;
 }
 
@@ -396,11 +409,38 @@ std::string redact_urls(std::string text) {
 
 }  // namespace
 
+namespace {
+
+void replace_all(std::string& text, const std::string& from) {
+  for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos;) {
+    text.replace(at, from.size(), "***");
+    at += 3;
+  }
+}
+
+}  // namespace
+
 std::string FieldReader::scrub(std::string text) const {
   for (const auto& v : env_values_) {
-    for (std::size_t at = 0; (at = text.find(v, at)) != std::string::npos;) {
-      text.replace(at, v.size(), "***");
-      at += 3;
+    replace_all(text, v);
+    // As quote() writes it: escaped ("a\nb" for a value with a line
+    // break) and, in a long quoted value, cut after its first characters
+    // (the quote then ends in `..."`).
+    std::string escaped = quote(v);
+    escaped = escaped.substr(1, escaped.size() - 2);
+    if (escaped.size() > 3 && escaped.compare(escaped.size() - 3, 3, "...") == 0) {
+      escaped.resize(escaped.size() - 3);
+    }
+    if (escaped != v) replace_all(text, escaped);
+    static const std::string kCut = "...\"";
+    for (std::size_t at = 0; (at = text.find(kCut, at)) != std::string::npos; at += kCut.size()) {
+      for (std::size_t n = std::min(escaped.size(), at); n > 0; --n) {
+        if (text.compare(at - n, n, escaped, 0, n) == 0) {
+          text.replace(at - n, n, "***");
+          at = at - n + 3;
+          break;
+        }
+      }
     }
   }
   return redact_urls(std::move(text));

@@ -51,6 +51,9 @@ struct Field {
 
 // Text for messages: quoted, control characters escaped, long values cut.
 std::string quote(std::string_view text);
+// Text for messages as it is, control characters escaped (\n, \xNN): a
+// problem is always one line.
+std::string visible(std::string_view text);
 std::string kind_of(const YAML::Node& node);
 std::string lower(std::string_view text);
 std::string upper(std::string_view text);

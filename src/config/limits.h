@@ -32,6 +32,9 @@ constexpr std::uint64_t kMaxHistoryBytes = 1ull << 36;
 constexpr long long kMaxInstances = 1'000'000;
 constexpr std::uint64_t kMinMaxBody = 1ull << 10;
 constexpr std::uint64_t kMaxMaxBody = 1ull << 30;
+constexpr std::uint64_t kMinMaxHeaderBytes = 1ull << 10;
+constexpr std::uint64_t kMaxMaxHeaderBytes = 1ull << 20;
+constexpr long long kMaxConnectionsPerHost = 1024;
 constexpr Duration kMinHeartbeat = std::chrono::seconds(1);
 constexpr Duration kMaxHeartbeat = std::chrono::hours(1);
 constexpr Duration kMaxRetry = std::chrono::hours(1);
@@ -46,6 +49,15 @@ constexpr Duration kMaxRetention = std::chrono::hours(24 * 365);
 // backoff_max when the stream does not set it: this, or the interval if
 // that is longer.
 constexpr Duration kDefaultBackoffMax = std::chrono::seconds(60);
+// auth.jwt.leeway: clock skew tolerated on exp, nbf and iat. More than a
+// few minutes would keep expired tokens alive.
+constexpr Duration kMaxLeeway = std::chrono::minutes(5);
+// A static bearer token (auth.tokens) shorter than this is guessable.
+constexpr std::size_t kMinStaticTokenLength = 16;
+// A PEM public key or certificate is a few KiB; anything larger is not one.
+constexpr std::size_t kMaxKeyFileBytes = 64u << 10;
+// streams[].forward_headers: each is part of every per-user instance key.
+constexpr std::size_t kMaxForwardHeaders = 16;
 // Stream names become URL segments and metric labels.
 constexpr std::size_t kMaxNameLength = 64;
 

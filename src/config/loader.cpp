@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "config/loader_impl.h"
+#include "config/yaml_documents.h"
 
 namespace pb::config {
 
@@ -16,10 +17,11 @@ Config Loader::run(const std::string& text) {
 
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(text);
+    documents = load_documents(text);
   } catch (const YAML::Exception& e) {
+    // yaml-cpp's messages can hold the offending byte (a NUL, a CR).
     problem(pos_of(e.mark), "invalid YAML: " + e.msg);
-    throw ConfigError({where(problems_[0].pos) + ": " + problems_[0].text});
+    throw ConfigError({where(problems_[0].pos) + ": " + visible(problems_[0].text)});
   }
   if (documents.empty() || documents[0].IsNull()) {
     problem(Pos{}, "the config is empty; it needs at least a streams list");
@@ -35,8 +37,8 @@ Config Loader::run(const std::string& text) {
       problem(pos_of(extra->Mark()),
               "only one YAML document is allowed; remove the second \"---\"");
     }
-    static const std::vector<std::string> kTopKeys = {"server", "history", "history_bytes", "state",
-                                                      "streams"};
+    static const std::vector<std::string> kTopKeys = {"server", "history", "history_bytes",
+                                                      "state",  "auth",    "streams"};
     const YAML::Node& root = documents[0];
     auto top = read_map(root, "", &kTopKeys);
     if (const Field* f = top->find("history")) read_integer(*f, 1, kMaxHistory, config.history);
@@ -45,6 +47,8 @@ Config Loader::run(const std::string& text) {
     }
     if (const Field* f = top->find("server")) read_server(*f, config.server);
     if (const Field* f = top->find("state")) read_state(*f, config.state);
+    // Before the streams: their default auth mode depends on it.
+    if (const Field* f = top->find("auth")) read_auth(*f, config.auth);
     if (const Field* f = top->find("streams")) {
       read_streams(*f, config);
     } else {
@@ -59,7 +63,8 @@ Config Loader::run(const std::string& text) {
   });
   std::vector<std::string> lines;
   for (const auto& p : problems_) {
-    std::string line = where(p.pos) + ": " + p.text;
+    // One line per problem, whatever bytes of the file a message repeats.
+    std::string line = where(p.pos) + ": " + visible(p.text);
     // An anchor used twice reports the same problem twice.
     if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
   }

@@ -46,6 +46,13 @@ class Loader : public FieldReader {
   void read_server(const Field& f, ServerConfig& server);
   void read_tls(const Field& f, TlsConfig& tls);
   void read_state(const Field& f, StateConfig& state);
+  // auth_section.cpp: the top-level auth: section and each stream's access
+  // keys (auth, forward_headers, persist, bind).
+  void read_auth(const Field& f, AuthConfig& auth);
+  void read_jwt(const Field& f, JwtConfig& jwt);
+  bool read_jwt_key(const Field& f, JwtKeyConfig& key);
+  void read_stream_auth(const Fields& fields, const Config& config,
+                        const std::set<std::string>& declared, StreamConfig& s);
   void read_streams(const Field& f, Config& config);
   void read_stream(const YAML::Node& entry, std::size_t index, Config& config);
   void read_stream_name(const Fields& fields, const std::string& prefix, Pos entry_pos,
@@ -58,6 +65,7 @@ class Loader : public FieldReader {
   void read_request(const Fields& fields, StreamConfig& s);
   void read_diff_options(const Fields& fields, StreamConfig& s);
   void read_polling(const Fields& fields, StreamConfig& s);
+  void read_client_certificate(const Fields& fields, StreamConfig& s);
   void check_routes();
 
   std::vector<StreamInfo> infos_;

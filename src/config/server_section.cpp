@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string_view>
 
+#include "config/url.h"
+
 namespace pb::config {
 namespace {
 
@@ -32,6 +34,10 @@ bool parse_listen(std::string_view text, std::string& host, int& port, std::stri
         why = "has an IPv6 address with \"" + std::string(1, c) + "\" in it";
         return false;
       }
+    }
+    if (!is_ipv6_address(host_part)) {
+      why = "has \"" + std::string(host_part) + "\" in [...], which is not an IPv6 address";
+      return false;
     }
     if (close + 1 >= text.size() || text[close + 1] != ':') {
       why = "needs a port after the address, like [::1]:8080";
@@ -132,7 +138,9 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
                                                  "admin_token",
                                                  "cors_origins",
                                                  "shutdown_timeout",
-                                                 "static_dir"};
+                                                 "static_dir",
+                                                 "cors_credentials",
+                                                 "admin_listen"};
   auto fields = read_section(f, &kKeys);
   if (!fields) return;
   if (const Field* x = fields->find("listen")) {
@@ -226,6 +234,40 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
     std::string dir;
     if (read_string(*x, dir) && (dir.empty() || check_existing(*x, dir, true))) {
       server.static_dir = std::move(dir);
+    }
+  }
+  if (const Field* x = fields->find("cors_credentials")) {
+    if (read_bool(*x, server.cors_credentials) && server.cors_credentials) {
+      const auto& o = server.cors_origins;
+      if (std::find(o.begin(), o.end(), "*") != o.end()) {
+        // The Fetch standard forbids "*" with credentials, and echoing any
+        // origin instead would let every site read its visitors' streams.
+        problem(*x,
+                "cannot be true while cors_origins is \"*\": credentials are only ever sent "
+                "to origins listed by name (list them in cors_origins)");
+      } else if (o.empty() && fields->find("cors_origins") == nullptr) {
+        problem(*x, "needs cors_origins: the origins allowed to send credentials");
+      }
+    }
+  }
+  if (const Field* x = fields->find("admin_listen")) {
+    std::string text;
+    if (read_string(*x, text)) {
+      std::string why;
+      std::string host;
+      int port = 0;
+      if (!parse_listen(text, host, port, why)) {
+        problem(*x, quote(text) + " " + why);
+      } else if (port != 0 && host == server.host && port == server.port) {
+        problem(*x, quote(text) +
+                        " is the main listen address; give another address or drop "
+                        "admin_listen");
+      } else if (server.admin_token.empty()) {
+        problem(*x, "needs admin_token: the admin endpoints are disabled without it");
+      } else {
+        server.admin_host = std::move(host);
+        server.admin_port = port;
+      }
     }
   }
 }

@@ -6,6 +6,7 @@
 
 #include "config/duration.h"
 #include "config/param_pattern.h"
+#include "config/tls_files.h"
 #include "config/url.h"
 
 namespace pb::config {
@@ -56,11 +57,37 @@ void Loader::read_streams(const Field& f, Config& config) {
 }
 
 void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& config) {
-  static const std::vector<std::string> kKeys = {
-      "name",        "url",        "path",    "params",       "max_instances", "interval",
-      "timeout",     "method",     "body",    "content_type", "headers",       "diff",
-      "select",      "ignore",     "key",     "idle",         "linger",        "max_body",
-      "backoff_max", "tls_verify", "ca_file", "history",      "retention"};
+  static const std::vector<std::string> kKeys = {"name",
+                                                 "url",
+                                                 "path",
+                                                 "params",
+                                                 "max_instances",
+                                                 "interval",
+                                                 "timeout",
+                                                 "method",
+                                                 "body",
+                                                 "content_type",
+                                                 "headers",
+                                                 "diff",
+                                                 "select",
+                                                 "ignore",
+                                                 "key",
+                                                 "idle",
+                                                 "linger",
+                                                 "max_body",
+                                                 "backoff_max",
+                                                 "tls_verify",
+                                                 "ca_file",
+                                                 "history",
+                                                 "retention",
+                                                 "auth",
+                                                 "forward_headers",
+                                                 "persist",
+                                                 "bind",
+                                                 "max_header_bytes",
+                                                 "max_connections_per_host",
+                                                 "client_cert",
+                                                 "client_key"};
   const std::string prefix = "streams[" + std::to_string(index) + "]";
   const Pos entry_pos = pos_of(entry.Mark());
   if (!entry.IsMap()) {
@@ -86,6 +113,7 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
   read_request(fields, s);
   read_diff_options(fields, s);
   read_polling(fields, s);
+  read_stream_auth(fields, config, declared, s);  // after headers: they must not overlap
 
   config.streams.push_back(std::move(s));
   infos_.push_back(std::move(info));
@@ -423,6 +451,54 @@ void Loader::read_polling(const Fields& fields, StreamConfig& s) {
   if (const Field* x = fields.find("retention")) {
     read_duration(*x, Duration(1000), kMaxRetention, s.retention);
   }
+  if (const Field* x = fields.find("max_header_bytes")) {
+    read_size(*x, kMinMaxHeaderBytes, kMaxMaxHeaderBytes, s.max_header_bytes);
+  }
+  if (const Field* x = fields.find("max_connections_per_host")) {
+    read_integer(*x, 1, kMaxConnectionsPerHost, s.max_connections_per_host);
+  }
+  read_client_certificate(fields, s);
+}
+
+// client_cert and client_key: both or neither, readable, and a matching pair.
+void Loader::read_client_certificate(const Fields& fields, StreamConfig& s) {
+  const Field* cert_field = fields.find("client_cert");
+  const Field* key_field = fields.find("client_key");
+  if (cert_field == nullptr && key_field == nullptr) return;
+  if (key_field == nullptr) {
+    problem(*cert_field, "needs client_key: the private key of the client certificate");
+    return;
+  }
+  if (cert_field == nullptr) {
+    problem(*key_field, "needs client_cert: the certificate that goes with the key");
+    return;
+  }
+  auto read_file = [&](const Field& f, std::string& out) {
+    if (!read_string(f, out)) return false;
+    if (out.empty()) {
+      problem(f, "must name a PEM file");
+      return false;
+    }
+    return check_existing(f, out, false);
+  };
+  std::string cert;
+  std::string key;
+  const bool cert_ok = read_file(*cert_field, cert);
+  const bool key_ok = read_file(*key_field, key);
+  if (!cert_ok || !key_ok) return;
+  std::string why;
+  switch (check_key_pair(cert, key, why)) {
+    case PairFault::kCertificate:
+      problem(*cert_field, why);
+      return;
+    case PairFault::kKey:
+      problem(*key_field, why);
+      return;
+    case PairFault::kNone:
+      break;
+  }
+  s.client_cert = std::move(cert);
+  s.client_key = std::move(key);
 }
 
 }  // namespace pb::config

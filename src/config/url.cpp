@@ -1,5 +1,7 @@
 #include "config/url.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -138,6 +140,10 @@ bool parse_url(std::string_view text, UrlParts& out, std::string& why) {
         return false;
       }
     }
+    if (!is_ipv6_address(host)) {
+      why = "has \"" + std::string(host) + "\" in [...], which is not an IPv6 address";
+      return false;
+    }
     parts.host = std::string(host);
     const std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
@@ -219,6 +225,16 @@ bool parse_url(std::string_view text, UrlParts& out, std::string& why) {
       target.empty() || target[0] != '/' ? "/" + std::string(target) : std::string(target);
   out = std::move(parts);
   return true;
+}
+
+bool is_ipv6_address(std::string_view host) {
+  // Longest textual IPv6 address: 8 groups of 4 hex digits and 7 colons, or
+  // 6 groups with an embedded IPv4 address (45 characters).
+  constexpr std::size_t kMaxText = 45;
+  if (host.size() > kMaxText) return false;
+  const std::string text(host);
+  unsigned char address[16];
+  return inet_pton(AF_INET6, text.c_str(), address) == 1;
 }
 
 }  // namespace pb::config

@@ -26,4 +26,8 @@ struct UrlParts {
 // phrase such as `has no host`.
 bool parse_url(std::string_view text, UrlParts& out, std::string& why);
 
+// True if `host` (without brackets) is an IPv6 address as inet_pton(3)
+// reads one ("::1", "2001:db8::8", "::ffff:192.0.2.1").
+bool is_ipv6_address(std::string_view host);
+
 }  // namespace pb::config

@@ -15,7 +15,10 @@ bool same_stream(const config::StreamConfig& a, const config::StreamConfig& b) {
          a.ignore == b.ignore && a.key == b.key && a.idle == b.idle && a.linger == b.linger &&
          a.max_body == b.max_body && a.backoff_max == b.backoff_max &&
          a.tls_verify == b.tls_verify && a.ca_file == b.ca_file && a.history == b.history &&
-         a.retention == b.retention;
+         a.retention == b.retention && a.auth == b.auth &&
+         a.max_header_bytes == b.max_header_bytes &&
+         a.max_connections_per_host == b.max_connections_per_host &&
+         a.client_cert == b.client_cert && a.client_key == b.client_key;
 }
 
 std::vector<std::string> needs_restart(const config::Config& now, const config::Config& next) {

@@ -79,7 +79,7 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
       store_(std::move(store)),
       hub_(hub::Options{hub_threads(cfg.server.hub_threads), cfg.server.heartbeat,
                         cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
-      scheduler_(kUpstreamThreads) {
+      scheduler_(kProcessingThreads) {
   std::set<std::string> names;
   std::vector<std::shared_ptr<const StreamTemplate>> plain;
   {

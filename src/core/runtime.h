@@ -183,9 +183,10 @@ class Runtime {
   bool stopping_ PB_GUARDED_BY(janitor_mu_) = false;
 };
 
-// Upstream threads: how many polls may be in flight at once across all
-// streams (a slow backend holds one for up to its timeout).
-constexpr std::size_t kUpstreamThreads = 8;
+// Threads that turn upstream responses into events (parse, diff, store
+// commit). Requests themselves are all driven by one event-loop thread, so
+// no upstream, however slow, holds one of these.
+constexpr std::size_t kProcessingThreads = 2;
 // Most hub threads chosen automatically (server.hub_threads: 0): fan-out is
 // write(2)-bound, and more threads than cores only add contention.
 constexpr std::size_t kMaxAutoHubThreads = 4;

@@ -44,16 +44,31 @@ std::vector<Change> compute(const Json* prev, const Json& next, const Options& o
   }
   if (prev == nullptr) return {{"snapshot", snapshot_data(next, options.mode)}};
   if (json::equal(*prev, next)) return {};
+  // No event is larger than the snapshot it could be replaced by: past that
+  // size a diff is given up and the snapshot sent instead. This also bounds
+  // the memory and time a diff may take (docs/protocol.md, "Event size").
+  const std::size_t snapshot_bytes = json::dumped_size(next);
+  PatchBudget budget;
+  budget.bytes = snapshot_bytes;
   switch (options.mode) {
     case DiffMode::kJsonPatch:
-      return {{"patch", json::dump(json_patch(*prev, next, options.key))}};
+      if (auto patch = json_patch_text(*prev, next, options.key, budget)) {
+        return {{"patch", std::move(*patch)}};
+      }
+      break;
     case DiffMode::kMergePatch:
-      if (auto patch = try_merge_patch(*prev, next)) return {{"merge-patch", json::dump(*patch)}};
-      // The new document has a null that a merge patch would turn into a
-      // removal: send it whole.
-      return {{"snapshot", snapshot_data(next, options.mode)}};
+      // Without an exact merge patch (the new document has a null that a
+      // merge patch would turn into a removal) the snapshot is sent too.
+      if (auto patch = try_merge_patch(*prev, next)) {
+        std::string text = json::dump(*patch);
+        if (text.size() <= snapshot_bytes) return {{"merge-patch", std::move(text)}};
+      }
+      break;
     case DiffMode::kItems:
-      return diff_items(*prev, next, options.key);
+      if (auto events = diff_items(*prev, next, options.key, snapshot_bytes, budget)) {
+        return std::move(*events);
+      }
+      break;
     case DiffMode::kSnapshot:
     case DiffMode::kText:
       break;

@@ -1,5 +1,6 @@
 #include "diff/items.h"
 
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -59,7 +60,9 @@ void check_items(const Json& doc, const KeySpec& key) {
   index_items(doc, key, "");
 }
 
-std::vector<Change> diff_items(const Json& before, const Json& after, const KeySpec& key) {
+std::optional<std::vector<Change>> diff_items(const Json& before, const Json& after,
+                                              const KeySpec& key, std::size_t max_event_bytes,
+                                              PatchBudget& budget) {
   // An invalid old document is a caller bug (it was checked when it was new),
   // but say so clearly rather than emit nonsense.
   const auto old_index = index_items(before, key, "previous document: ");
@@ -70,6 +73,7 @@ std::vector<Change> diff_items(const Json& before, const Json& after, const KeyS
     Json data = Json::object();
     data["key"] = key_value(before[i], key);
     out.push_back({"deleted", json::dump(data)});
+    if (out.back().data.size() > max_event_bytes) return std::nullopt;
   }
   for (std::size_t j = 0; j < after.size(); ++j) {
     auto old = old_index.find(*key.of(after[j]));
@@ -79,10 +83,26 @@ std::vector<Change> diff_items(const Json& before, const Json& after, const KeyS
     data["key"] = key_value(after[j], key);
     data["index"] = j;
     data["value"] = after[j];
-    if (existed) data["patch"] = json_patch(before[old->second], after[j], key);
-    out.push_back({existed ? "updated" : "created", json::dump(data)});
+    std::string text = json::dump(data);
+    if (existed) {
+      // The patch is spliced in as text: `data` ends with its closing brace.
+      auto patch = json_patch_text(before[old->second], after[j], key, budget);
+      if (!patch) return std::nullopt;
+      budget.bytes -= std::min(budget.bytes, patch->size());
+      text.pop_back();
+      text += ",\"patch\":";
+      text += *patch;
+      text.push_back('}');
+    }
+    if (text.size() > max_event_bytes) return std::nullopt;
+    out.push_back({existed ? "updated" : "created", std::move(text)});
   }
   return out;
+}
+
+std::vector<Change> diff_items(const Json& before, const Json& after, const KeySpec& key) {
+  PatchBudget unlimited;
+  return *diff_items(before, after, key, static_cast<std::size_t>(-1), unlimited);
 }
 
 }  // namespace pb::diff

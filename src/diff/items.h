@@ -16,9 +16,12 @@
 // Pure functions; callable from any thread.
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "diff/differ.h"
+#include "diff/json_patch.h"
 
 namespace pb::diff {
 
@@ -29,5 +32,12 @@ void check_items(const Json& doc, const KeySpec& key);
 // The item events from `before` to `after`; both must pass check_items()
 // (DiffError otherwise).
 std::vector<Change> diff_items(const Json& before, const Json& after, const KeySpec& key);
+
+// The same, within limits: nullopt if one event would be larger than
+// `max_event_bytes`, or the element patches together larger than
+// budget.bytes (the caller then sends a snapshot).
+std::optional<std::vector<Change>> diff_items(const Json& before, const Json& after,
+                                              const KeySpec& key, std::size_t max_event_bytes,
+                                              PatchBudget& budget);
 
 }  // namespace pb::diff

@@ -75,10 +75,12 @@ struct KeyedPlan {
 
 class PatchBuilder {
  public:
-  explicit PatchBuilder(const KeySpec& key) : key_(key) {}
+  PatchBuilder(const KeySpec& key, PatchBudget& budget) : key_(key), budget_(budget) {
+    out_.push_back('[');
+  }
 
   void diff(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
-    if (json::equal(a, b)) return;
+    if (over_ || json::equal(a, b)) return;
     // Past the nesting limit nothing is recursed into; a replace is correct.
     if (depth < json::kMaxDepth && a.is_object() && b.is_object()) {
       diff_object(a, b, path, depth);
@@ -89,28 +91,65 @@ class PatchBuilder {
     }
   }
 
-  Json take() { return std::move(ops_); }
+  // The patch text, or nullopt if it outgrew the byte budget.
+  std::optional<std::string> take() {
+    if (over_) return std::nullopt;
+    out_.push_back(']');
+    return std::move(out_);
+  }
 
  private:
+  // Each operation is written as compact JSON in the member order
+  // {"op","path"[,"value"]} or {"op","from","path"}.
+  void begin_op(const char* op) {
+    if (out_.size() > 1) out_.push_back(',');
+    out_ += "{\"op\":\"";
+    out_ += op;
+    out_ += '"';
+  }
+  void member(const char* name, const std::string& pointer) {
+    out_ += ",\"";
+    out_ += name;
+    out_ += "\":";
+    json::dump_to(out_, Json(pointer));
+  }
+  void end_op() {
+    out_.push_back('}');
+    // +1 for the closing bracket.
+    if (out_.size() + 1 > budget_.bytes) {
+      over_ = true;
+      out_.clear();
+      out_.shrink_to_fit();
+    }
+  }
   void emit(const char* op, const std::string& path) {
-    Json o = Json::object();
-    o["op"] = op;
-    o["path"] = path;
-    ops_.push_back(std::move(o));
+    if (over_) return;
+    begin_op(op);
+    member("path", path);
+    end_op();
   }
   void emit(const char* op, const std::string& path, const Json& value) {
-    Json o = Json::object();
-    o["op"] = op;
-    o["path"] = path;
-    o["value"] = value;
-    ops_.push_back(std::move(o));
+    if (over_) return;
+    // A value that alone is past the budget is not even written.
+    if (budget_.bytes != PatchBudget().bytes &&
+        out_.size() + json::dumped_size(value) > budget_.bytes) {
+      over_ = true;
+      out_.clear();
+      out_.shrink_to_fit();
+      return;
+    }
+    begin_op(op);
+    member("path", path);
+    out_ += ",\"value\":";
+    json::dump_to(out_, value);
+    end_op();
   }
   void emit_move(const std::string& from, const std::string& path) {
-    Json o = Json::object();
-    o["op"] = "move";
-    o["from"] = from;
-    o["path"] = path;
-    ops_.push_back(std::move(o));
+    if (over_) return;
+    begin_op("move");
+    member("from", from);
+    member("path", path);
+    end_op();
   }
 
   void diff_object(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
@@ -235,7 +274,18 @@ class PatchBuilder {
     const std::size_t la = n - head - tail;
     const std::size_t lb = m - head - tail;
     std::vector<std::pair<std::size_t, std::size_t>> kept;
-    if (la > 0 && lb > 0 && la * lb <= kMaxLcsCells) kept = common_elements(a, b, head, la, lb);
+    if (la > 0 && lb > 0) {
+      const std::size_t cells = la * lb;
+      if (cells > kMaxLcsCells || cells > budget_.lcs_cells) {
+        // Too large to align (or this diff has aligned enough): one replace,
+        // instead of a quadratic alignment or an element-by-element diff
+        // whose size nobody could predict.
+        emit("replace", path, b);
+        return;
+      }
+      budget_.lcs_cells -= cells;
+      kept = common_elements(a, b, head, la, lb);
+    }
     kept.emplace_back(la, lb);  // closes the last gap
 
     std::size_t at = head;  // index in the array as patched so far
@@ -274,15 +324,24 @@ class PatchBuilder {
   }
 
   const KeySpec& key_;
-  Json ops_ = Json::array();
+  PatchBudget& budget_;
+  std::string out_;
+  bool over_ = false;
 };
 
 }  // namespace
 
-Json json_patch(const Json& from, const Json& to, const KeySpec& key) {
-  PatchBuilder builder(key);
+std::optional<std::string> json_patch_text(const Json& from, const Json& to, const KeySpec& key,
+                                           PatchBudget& budget) {
+  PatchBuilder builder(key, budget);
   builder.diff(from, to, "", 0);
   return builder.take();
+}
+
+Json json_patch(const Json& from, const Json& to, const KeySpec& key) {
+  PatchBudget unlimited;
+  // The operations sit two levels below the values they carry.
+  return json::parse(*json_patch_text(from, to, key, unlimited), json::kMaxDepth + 2);
 }
 
 }  // namespace pb::diff

@@ -221,6 +221,12 @@ std::vector<std::size_t> negative_zero_tokens(std::string_view text) {
 }  // namespace
 
 Json parse(std::string_view text, std::size_t max_depth) {
+  // nlohmann's lexer takes a NUL byte for the end of the input, so
+  // "123\0<anything>" would read as 123. A NUL is valid nowhere in JSON text
+  // (not even inside a string), so it is an error wherever it is.
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    throw ParseError("syntax error: NUL byte in JSON text", nul + 1);
+  }
   Builder builder(max_depth, negative_zero_tokens(text));
   bool ok = Json::sax_parse(text.begin(), text.end(), &builder, Json::input_format_t::json,
                             /*strict=*/true, /*ignore_comments=*/false);
@@ -284,6 +290,61 @@ void dump_to(std::string& out, const Json& v) {
       out += "null";
       return;
   }
+}
+
+namespace {
+
+std::size_t escaped_size(std::string_view s) {
+  std::size_t n = 2;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+      case '\\':
+      case '\n':
+      case '\r':
+      case '\t':
+      case '\b':
+      case '\f':
+        n += 2;
+        break;
+      default:
+        n += c < 0x20 ? 6 : 1;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+std::size_t dumped_size(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null:
+    case Json::value_t::discarded:
+      return 4;
+    case Json::value_t::boolean:
+      return v.get<bool>() ? 4 : 5;
+    case Json::value_t::number_integer:
+      return std::to_string(v.get<Json::number_integer_t>()).size();
+    case Json::value_t::number_unsigned:
+      return std::to_string(v.get<Json::number_unsigned_t>()).size();
+    case Json::value_t::number_float:
+      return v.dump().size();
+    case Json::value_t::binary:
+      return raw_number_text(v).size();
+    case Json::value_t::string:
+      return escaped_size(v.get_ref<const std::string&>());
+    case Json::value_t::array: {
+      std::size_t n = 2 + (v.empty() ? 0 : v.size() - 1);
+      for (const auto& e : v) n += dumped_size(e);
+      return n;
+    }
+    case Json::value_t::object: {
+      std::size_t n = 2 + (v.empty() ? 0 : v.size() - 1);
+      for (const auto& [k, e] : v.items()) n += escaped_size(k) + 1 + dumped_size(e);
+      return n;
+    }
+  }
+  return 0;
 }
 
 std::string dump(const Json& v) {
@@ -374,39 +435,94 @@ bool equal(const Json& a, const Json& b) {
   }
 }
 
-std::string identity(const Json& v) {
-  if (is_number(v)) return "n" + canonical_number(v);
+namespace {
+
+// Canonical form of an integer without the detour through text parsing: its
+// digits without trailing zeros, "e", their count ("1000" -> "1e3").
+void append_canonical_integer(std::string& out, bool negative, std::uint64_t magnitude) {
+  if (magnitude == 0) {
+    out += "0";
+    return;
+  }
+  int zeros = 0;
+  while (magnitude % 10 == 0) {
+    magnitude /= 10;
+    ++zeros;
+  }
+  if (negative) out.push_back('-');
+  out += std::to_string(magnitude);
+  out.push_back('e');
+  out += std::to_string(zeros);
+}
+
+void append_identity(std::string& out, const Json& v) {
+  if (v.is_number_integer() && !v.is_number_unsigned()) {
+    const auto i = v.get<Json::number_integer_t>();
+    out.push_back('n');
+    append_canonical_integer(
+        out, i < 0,
+        i < 0 ? static_cast<std::uint64_t>(-(i + 1)) + 1 : static_cast<std::uint64_t>(i));
+    return;
+  }
+  if (v.is_number_unsigned()) {
+    out.push_back('n');
+    append_canonical_integer(out, false, v.get<Json::number_unsigned_t>());
+    return;
+  }
+  if (is_number(v)) {
+    out.push_back('n');
+    out += canonical_number(v);
+    return;
+  }
   switch (v.type()) {
     case Json::value_t::string:
-      return "s" + v.get<std::string>();
+      out.push_back('s');
+      out += v.get_ref<const std::string&>();
+      return;
     case Json::value_t::boolean:
-      return v.get<bool>() ? "t" : "f";
+      out.push_back(v.get<bool>() ? 't' : 'f');
+      return;
     case Json::value_t::null:
-      return "z";
-    case Json::value_t::array: {
-      std::string out = "a[";
+      out.push_back('z');
+      return;
+    case Json::value_t::array:
+      out += "a[";
       for (const auto& e : v) {
-        out += identity(e);
+        append_identity(out, e);
         out.push_back('\x1f');
       }
-      return out + "]";
-    }
+      out.push_back(']');
+      return;
     case Json::value_t::object: {
       std::vector<std::pair<std::string, std::string>> members;
-      for (const auto& [k, e] : v.items()) members.emplace_back(k, identity(e));
+      for (const auto& [k, e] : v.items()) {
+        std::string id;
+        append_identity(id, e);
+        members.emplace_back(k, std::move(id));
+      }
       std::sort(members.begin(), members.end());
-      std::string out = "o{";
+      out += "o{";
       for (const auto& [k, e] : members) {
-        out += dump(Json(k));
+        dump_to(out, Json(k));
         out.push_back(':');
         out += e;
         out.push_back('\x1f');
       }
-      return out + "}";
+      out.push_back('}');
+      return;
     }
     default:
-      return "?";
+      out.push_back('?');
+      return;
   }
+}
+
+}  // namespace
+
+std::string identity(const Json& v) {
+  std::string out;
+  append_identity(out, v);
+  return out;
 }
 
 }  // namespace pb::json

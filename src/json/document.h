@@ -49,6 +49,8 @@ Json parse(std::string_view text, std::size_t max_depth = kMaxDepth);
 // numbers are written as their source text.
 std::string dump(const Json& value);
 void dump_to(std::string& out, const Json& value);
+// dump(value).size(), counted without building the text.
+std::size_t dumped_size(const Json& value);
 
 // Semantic equality: object member order is ignored, numbers compare by their
 // exact decimal value (1.10 == 1.1 == 11e-1, 1 == 1.0), everything else as is.

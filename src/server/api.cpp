@@ -9,6 +9,7 @@
 
 #include "common/time_format.h"
 #include "json/document.h"
+#include "server/client_script.h"
 #include "server/front_door_metrics.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
@@ -162,7 +163,7 @@ void Api::install() {
     auto starts = [&](const char* p) { return req.path.rfind(p, 0) == 0; };
     bool known = req.path == "/events" || starts("/events/") || req.path == "/streams" ||
                  starts("/streams/") || req.path == "/healthz" || req.path == "/readyz" ||
-                 req.path == "/metrics";
+                 req.path == "/metrics" || req.path == kClientScriptPath;
     if (known) {
       res.set_header("Allow", "GET, HEAD");
       set_error(res, 405, "only GET is allowed on " + req.path);
@@ -177,6 +178,7 @@ void Api::install() {
   s.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok\n", "text/plain"); });
   s.Get("/readyz", [this](const auto& req, auto& res) { handle_readyz(req, res); });
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
+  register_client_script(s);  // GET /pollbridge.js
 
   if (!cfg_.server.static_dir.empty()) s.set_mount_point("/", cfg_.server.static_dir);
 

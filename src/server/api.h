@@ -9,6 +9,7 @@
 //   POST /streams/{stream}/poll      poll now (admin token)
 //   POST /admin/reload               reload the config file (admin token)
 //   GET  /healthz, /readyz, /metrics
+//   GET  /pollbridge.js              the browser client (server/client_script.h)
 //
 // Every SSE request passes through accept_sse(): the one place where a
 // connection is accepted or refused (limits now; auth later) before the hub

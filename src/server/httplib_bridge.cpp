@@ -4,6 +4,9 @@
 #include <cctype>
 #include <cstring>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace pb::server {
 namespace {
 
@@ -74,6 +77,13 @@ HttplibBridge::HttplibBridge(std::chrono::seconds keepalive_timeout, std::size_t
   keep_alive_timeout_sec_ = static_cast<time_t>(keepalive_timeout.count());
   keep_alive_max_count_ = keepalive_requests;
   payload_max_length_ = max_request_body;
+  // Not a listening socket: only "not shutting down" to httplib (see the header).
+  svr_sock_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+HttplibBridge::~HttplibBridge() {
+  socket_t fd = svr_sock_.exchange(INVALID_SOCKET);
+  if (fd != INVALID_SOCKET) ::close(fd);
 }
 
 void HttplibBridge::handle(Exchange& ex) {

@@ -21,6 +21,11 @@
 //    `Connection: close` and no `Keep-Alive`. A handler that sets
 //    `Connection: close` itself closes the connection too (the API strips
 //    httplib's `Keep-Alive` header from such a response).
+//  * httplib writes a content provider's body only while its server socket
+//    is valid (is_shutting_down() is `svr_sock_ == INVALID_SOCKET`), and
+//    this Server never listens. The bridge therefore holds a descriptor of
+//    /dev/null in svr_sock_ for its lifetime: httplib never uses it for I/O
+//    (stop() closes it only while listen() runs, which never happens here).
 //  * A handler that accepts an SSE request calls take_connection(): the
 //    connection (plain socket or TLS session) leaves the loop for the hub and
 //    whatever httplib writes for that request is dropped.
@@ -63,6 +68,9 @@ class HttplibBridge : public httplib::Server {
   // The values httplib announces in its Keep-Alive response header.
   HttplibBridge(std::chrono::seconds keepalive_timeout, std::size_t keepalive_requests,
                 std::size_t max_request_body);
+  ~HttplibBridge() override;
+  HttplibBridge(const HttplibBridge&) = delete;
+  HttplibBridge& operator=(const HttplibBridge&) = delete;
 
   void handle(Exchange& ex);
 

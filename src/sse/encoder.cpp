@@ -3,9 +3,21 @@
 namespace pb::sse {
 namespace {
 
+bool dropped(char c) {
+  return c == '\r' || c == '\n' || c == '\0';
+}
+
+// True if `value` keeps something once CR, LF and NUL are dropped.
+bool has_content(std::string_view value) {
+  for (char c : value) {
+    if (!dropped(c)) return true;
+  }
+  return false;
+}
+
 void append_field_value(std::string& out, std::string_view value) {
   for (char c : value) {
-    if (c != '\r' && c != '\n' && c != '\0') out.push_back(c);
+    if (!dropped(c)) out.push_back(c);
   }
 }
 
@@ -15,13 +27,14 @@ void append_event(std::string& out, std::string_view id, std::string_view type,
                   std::string_view data) {
   out.reserve(out.size() + id.size() + type.size() + data.size() + 32);
   // No id line at all for an event without an id: an empty "id:" would
-  // reset the client's last event id, and it must keep it to resume.
-  if (!id.empty()) {
+  // reset the client's last event id, and it must keep it to resume. An id
+  // made only of dropped characters counts as none.
+  if (has_content(id)) {
     out += "id: ";
     append_field_value(out, id);
     out.push_back('\n');
   }
-  if (!type.empty() && type != "message") {
+  if (has_content(type) && type != "message") {
     out += "event: ";
     append_field_value(out, type);
     out.push_back('\n');

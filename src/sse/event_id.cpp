@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <limits>
 #include <random>
 
 namespace pb::sse {
@@ -33,11 +34,14 @@ std::optional<EventId> parse_event_id(std::string_view text) {
   for (char c : epoch) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
   }
-  if (seq.size() > 19 || (seq.size() > 1 && seq[0] == '0')) return std::nullopt;
+  if (seq.size() > 1 && seq[0] == '0') return std::nullopt;
+  // Every sequence number str() can write parses back, up to 2^64 - 1.
   std::uint64_t v = 0;
   for (char c : seq) {
     if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (v > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
+    v = v * 10 + digit;
   }
   return EventId{std::string(epoch), v};
 }

@@ -1,23 +1,35 @@
-// One HTTP(S) client per stream instance: keeps the connection alive between
-// polls, sends the validators of the last response (If-None-Match,
-// If-Modified-Since), asks for compressed bodies, and refuses bodies larger
-// than the configured maximum without buffering them.
+// One stream instance's HTTP(S) request, as a libcurl easy handle that is
+// reused from poll to poll: the validators of the last response
+// (If-None-Match, If-Modified-Since), compressed bodies (decoded by curl),
+// and every bound of a poll:
+//  - `timeout` is the deadline of the whole request (connect, TLS, headers,
+//    body: CURLOPT_TIMEOUT_MS), counted from the moment the request is
+//    handed to curl, never from a wait for a free connection slot;
+//  - the response head is capped by `max_header_bytes` (counted in the
+//    header callback);
+//  - the decoded body by `max_body` (counted in the write callback, and
+//    refused before reading when an unencoded body announces more);
+//  - redirects are not followed.
+// A failure says which bound it hit ("timeout: no complete response within
+// 2s"). Connections are kept alive and shared by whoever drives the handle
+// (the scheduler's curl multi handle, or curl_easy_perform in fetch()).
 //
-// Threads: one poll at a time (the stream's poller); cancel() from any thread.
+// Threads: one request at a time. prepare() and finish() are called by the
+// thread that owns the request at that moment (the scheduler's loop thread),
+// the callbacks run on the thread driving curl; nothing here locks.
 #pragma once
 
+#include <curl/curl.h>
+#include <openssl/x509.h>
+
 #include <atomic>
-#include <memory>
 #include <optional>
 #include <string>
 
 #include "config/config.h"
 #include "upstream/backoff.h"
+#include "upstream/proxy_env.h"
 #include "upstream/url.h"
-
-namespace httplib {
-class Client;
-}
 
 namespace pb::upstream {
 
@@ -30,33 +42,79 @@ struct FetchResult {
   std::optional<Duration> retry_after;
 };
 
+// curl_global_init, once per process (thread-safe).
+void init_curl();
+
 class Fetcher {
  public:
-  // `url` is the stream's URL with parameters already expanded.
-  Fetcher(const config::StreamConfig& cfg, const Url& url);
+  // `url` is the stream's URL with parameters already expanded; `cfg` must
+  // outlive the fetcher.
+  Fetcher(const config::StreamConfig& cfg, const Url& url,
+          const ProxySetting& proxy = proxy_from_environment());
   ~Fetcher();
   Fetcher(const Fetcher&) = delete;
   Fetcher& operator=(const Fetcher&) = delete;
 
+  // The easy handle of the current request, for a multi handle to drive
+  // between prepare() and finish().
+  CURL* handle() const { return easy_; }
+  // "scheme://host:port": connection slots are counted per origin.
+  const std::string& origin() const { return origin_; }
+
+  // Sets up the next request: headers with the current validators, empty
+  // buffers.
+  void prepare();
+  // The finished request (curl's result code for it) as a result; the
+  // handle is released.
+  FetchResult finish(CURLcode code, SystemClock::time_point now);
+
+  // prepare(), curl_easy_perform() and finish() on this thread (tests, tools).
   FetchResult fetch(SystemClock::time_point now);
 
   // Forgets the validators: the next request is unconditional.
   void forget_validators();
 
-  // Aborts a request in flight (shutdown); the fetch reports a failure.
-  void cancel();
-
  private:
-  // (Re)creates the client: the only safe way to drop a connection whose
-  // response was abandoned (httplib's Client::stop() misuses its mutex).
-  void open_client();
+  static size_t on_header(char* data, size_t size, size_t count, void* self);
+  static size_t on_body(char* data, size_t size, size_t count, void* self);
+  static curl_socket_t on_open_socket(void* self, curlsocktype purpose,
+                                      struct curl_sockaddr* address);
+  static CURLcode on_ssl_ctx(CURL* easy, void* ssl_ctx, void* self);
+  static int on_verify(X509_STORE_CTX* store_ctx, void* self);
+  size_t header_line(const char* data, size_t len);
+  void open_handle();
+  FetchResult result_of(CURLcode code, SystemClock::time_point now);
+  void close_handle();
+  std::string describe(CURLcode code) const;
 
   const config::StreamConfig& cfg_;
-  Url url_;
-  std::unique_ptr<httplib::Client> client_;
+  std::string origin_;
+  std::string url_;
+  bool https_;
+  std::string proxy_;  // "" for none
+  std::string no_proxy_;
+  CURL* easy_ = nullptr;  // from prepare() to finish()
+  curl_slist* headers_ = nullptr;
+  char error_[CURL_ERROR_SIZE] = {};
   std::string etag_;
   std::string last_modified_;
-  std::atomic<int> socket_fd_{-1};  // the connection's socket, for cancel()
+
+  // The response being received (reset by prepare()).
+  int status_ = 0;
+  std::size_t header_bytes_ = 0;
+  bool head_too_big_ = false;
+  bool head_done_ = false;  // the final response's head is complete
+  bool body_too_big_ = false;
+  bool encoded_ = false;  // Content-Encoding present
+  std::optional<unsigned long long> content_length_;
+  std::string response_etag_;
+  std::string response_last_modified_;
+  std::string response_retry_after_;
+  std::string body_;
+  std::size_t body_bytes_ = 0;    // decoded body bytes received, kept or not
+  int socket_errno_ = 0;          // errno of a socket() that failed (EMFILE, ENFILE)
+  int ca_file_certificates_ = 0;  // in ca_file
+  std::atomic<bool> trust_logged_{false};
 };
 
 }  // namespace pb::upstream

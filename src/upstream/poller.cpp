@@ -77,11 +77,18 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
   return backoff_.on_success();
 }
 
-Duration Poller::poll_once() {
-  auto started = std::chrono::steady_clock::now();
+void Poller::begin() {
+  begun_ = std::chrono::steady_clock::now();
   polls_.fetch_add(1);
-  FetchResult r = fetcher_.fetch(now_());
-  if (cancelled_.load()) return cfg_.interval;
+  fetcher_.prepare();
+}
+
+Duration Poller::poll_once() {
+  begin();
+  return process(finish(curl_easy_perform(fetcher_.handle())));
+}
+
+Duration Poller::process(FetchResult r) {
   SystemClock::time_point now = now_();
   Duration next;
   switch (r.kind) {
@@ -99,7 +106,7 @@ Duration Poller::poll_once() {
       break;
   }
   last_duration_us_.store(std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::steady_clock::now() - started)
+                              std::chrono::steady_clock::now() - begun_)
                               .count());
   return next;
 }

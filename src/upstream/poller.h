@@ -1,11 +1,16 @@
-// One stream instance's poll: fetch, then parse, select/ignore and hand the
-// document to the stream, or report why it could not.
+// One stream instance's poll: the request (a Fetcher), then parse,
+// select/ignore and hand the document to the stream, or report why it could
+// not; and how long to wait before the next poll.
 //
-// Threads: poll_once() runs on a scheduler thread, one at a time per poller;
+// Threads: the scheduler runs a poll in two steps, never two polls of one
+// poller at once: begin() and finish() on its loop thread (the request
+// itself runs there, inside curl), then process() on a processing thread.
+// poll_once() does all of it on the calling thread (tests, tools).
 // counters() from any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,17 +44,20 @@ class Poller {
   Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& stream,
          Now now = SystemClock::now);
 
-  // Polls once and returns how long to wait before the next poll.
+  // Polls once on this thread and returns how long to wait before the next
+  // poll.
   Duration poll_once();
 
+  // The scheduler's steps. begin(): a request is about to be sent (counted;
+  // prepares the fetcher, whose handle the caller then drives). finish(): the
+  // request ended with `code`. process(): what the result means for the
+  // stream (parse, diff, publish); returns the wait before the next poll.
+  Fetcher& fetcher() { return fetcher_; }
+  void begin();
+  FetchResult finish(CURLcode code) { return fetcher_.finish(code, now_()); }
+  Duration process(FetchResult result);
+
   Counters counters() const;
-  // Aborts the poll in flight, if any (any thread; for shutdown).
-  // A cancelled poll changes nothing: shutting down is not an upstream
-  // failure.
-  void cancel() {
-    cancelled_.store(true);
-    fetcher_.cancel();
-  }
   stream::Stream& stream() { return stream_; }
   const config::StreamConfig& config() const { return cfg_; }
   unsigned consecutive_failures() const { return failures_.load(); }
@@ -73,7 +81,7 @@ class Poller {
       failures_count_{0}, body_bytes_{0};
   std::atomic<std::int64_t> last_duration_us_{0};
   std::atomic<unsigned> failures_{0};
-  std::atomic<bool> cancelled_{false};
+  std::chrono::steady_clock::time_point begun_{};  // when the current poll's request was sent
 };
 
 // Replaces invalid UTF-8 sequences with U+FFFD (as a browser decoding the

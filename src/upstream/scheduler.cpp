@@ -4,108 +4,170 @@
 
 namespace pb::upstream {
 
-Scheduler::Scheduler(std::size_t threads) : threads_count_(std::max<std::size_t>(threads, 1)) {}
+Scheduler::Scheduler(std::size_t processing_threads) : pool_(processing_threads), loop_(*this) {}
 
 Scheduler::~Scheduler() {
   stop();
 }
 
 void Scheduler::start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!threads_.empty()) return;
-  stopping_ = false;
-  for (std::size_t i = 0; i < threads_count_; ++i) threads_.emplace_back([this] { run(); });
+  {
+    MutexLock lock(mu_);
+    stopping_ = false;
+    loop_stopped_ = false;
+  }
+  pool_.start();
+  loop_.start();
 }
 
 void Scheduler::stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
+    if (stopping_) return;
     stopping_ = true;
-    // A slow upstream must not hold the shutdown for its whole timeout.
-    for (auto& [p, e] : entries_) {
-      if (e->state == State::kRunning) p->cancel();
-    }
   }
-  cv_.notify_all();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  // The loop abandons whatever is in flight when it ends: no wait on an
+  // upstream, however stuck.
+  loop_.stop();
+  {
+    MutexLock lock(mu_);
+    loop_stopped_ = true;
+  }
+  done_cv_.notify_all();
+  pool_.stop();
+  done_cv_.notify_all();
+}
+
+Scheduler::Entry* Scheduler::find_locked(const void* key, std::uint64_t id) const {
+  auto it = entries_.find(static_cast<Poller*>(const_cast<void*>(key)));
+  if (it == entries_.end() || it->second->id != id) return nullptr;
+  return it->second.get();
+}
+
+bool Scheduler::current_locked(const DueQueue::Item& item) const {
+  auto it = entries_.find(static_cast<Poller*>(const_cast<void*>(item.key)));
+  return it != entries_.end() && it->second->state == State::kWaiting &&
+         it->second->due_token == item.token;
+}
+
+void Scheduler::schedule_locked(Entry& e, SteadyClock::time_point due) {
+  e.state = State::kWaiting;
+  e.due = due;
+  e.due_token = next_token_++;
+  due_.push(due, e.poller, e.due_token);
 }
 
 void Scheduler::add(Poller* poller) {
   auto e = std::make_unique<Entry>();
   e->poller = poller;
+  e->origin = poller->fetcher().origin();
+  e->cap = poller->config().max_connections_per_host;
   auto now = SteadyClock::now();
   auto window = std::min<std::chrono::milliseconds>(poller->config().interval, kFirstPollSpread);
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::uniform_int_distribution<long long> spread(0, std::max<long long>(window.count() - 1, 0));
-    e->due = now + std::chrono::milliseconds(spread(rng_));
+    MutexLock lock(mu_);
+    e->id = next_id_++;
     e->last_listened = now;
+    std::uniform_int_distribution<long long> spread(0, std::max<long long>(window.count() - 1, 0));
+    schedule_locked(*e, now + std::chrono::milliseconds(spread(rng_)));
+    slots_.add_user(e->origin, e->cap);
     entries_[poller] = std::move(e);
   }
-  cv_.notify_one();
+  loop_.wake();
 }
 
 void Scheduler::remove(Poller* poller) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(poller);
   if (it == entries_.end()) return;
-  it->second->removed = true;
-  done_cv_.wait(lock, [&] { return it->second->state != State::kRunning; });
+  Entry& e = *it->second;
+  if (!e.removed) {
+    e.removed = true;
+    slots_.remove_user(e.origin, e.cap);
+  }
+  if (e.state == State::kInFlight && !loop_stopped_) {
+    // Only the loop thread may touch curl: it abandons the request at its
+    // next turn, which the wake makes immediate.
+    cancels_.push_back(poller);
+    loop_.wake();
+    while (e.state == State::kInFlight && !loop_stopped_) done_cv_.wait(mu_);
+  }
+  // A body being processed is finished (bounded by the diff's limits); a
+  // result not yet picked up by a processing thread is dropped.
+  // A queued one leaves a stale place in its host's queue, skipped when it
+  // comes up.
+  while (e.state == State::kProcessing) done_cv_.wait(mu_);
+  cancels_.erase(std::remove(cancels_.begin(), cancels_.end(), poller), cancels_.end());
   entries_.erase(it);
+  lock.unlock();
+  done_cv_.notify_all();
 }
 
 std::uint64_t Scheduler::trigger(Poller* poller) {
   std::uint64_t ticket;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = entries_.find(poller);
-    if (it == entries_.end()) return 0;
+    if (it == entries_.end() || it->second->removed) return 0;
     Entry& e = *it->second;
+    switch (e.state) {
+      case State::kQueued:
+        // Not sent yet: that request sees the change.
+        return e.started;
+      case State::kInFlight:
+      case State::kPending:
+      case State::kProcessing:
+        e.again = true;
+        return e.started + 1;
+      case State::kDone:
+        return 0;
+      case State::kWaiting:
+      case State::kIdle:
+        break;
+    }
     // The next poll to begin is the one that sees the change.
     ticket = e.started + 1;
-    if (e.state == State::kRunning) {
-      e.again = true;
-      return ticket;
-    }
-    e.state = State::kWaiting;
-    e.due = SteadyClock::now();
-    e.last_listened = e.due;
+    e.last_listened = SteadyClock::now();
+    schedule_locked(e, e.last_listened);
   }
-  cv_.notify_all();
+  loop_.wake();
   return ticket;
 }
 
 bool Scheduler::wait_polled(Poller* poller, std::uint64_t ticket,
                             std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return done_cv_.wait_for(lock, timeout, [&] {
+  const auto deadline = SteadyClock::now() + timeout;
+  MutexLock lock(mu_);
+  for (;;) {
     auto it = entries_.find(poller);
-    return stopping_ || it == entries_.end() || it->second->finished >= ticket;
-  });
+    if (stopping_ || it == entries_.end() || it->second->finished >= ticket) return true;
+    if (!done_cv_.wait_until(mu_, deadline)) {
+      it = entries_.find(poller);
+      return stopping_ || it == entries_.end() || it->second->finished >= ticket;
+    }
+  }
 }
 
 void Scheduler::wake(Poller* poller) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = entries_.find(poller);
     if (it == entries_.end()) return;
     Entry& e = *it->second;
     e.last_listened = SteadyClock::now();
-    if (e.state != State::kIdle) return;
-    e.state = State::kWaiting;
-    e.due = e.last_listened;
+    if (e.state != State::kIdle || e.removed) return;
+    schedule_locked(e, e.last_listened);
   }
-  cv_.notify_one();
+  loop_.wake();
 }
 
 bool Scheduler::is_idle(Poller* poller) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(poller);
   return it != entries_.end() && it->second->state == State::kIdle;
 }
 
-bool Scheduler::should_park(Entry& e, SteadyClock::time_point now) const {
+bool Scheduler::should_park_locked(Entry& e, SteadyClock::time_point now) const {
   const auto& cfg = e.poller->config();
   if (cfg.idle != config::IdlePolicy::kStop) return false;
   if (e.poller->stream().client_count() > 0) {
@@ -115,50 +177,113 @@ bool Scheduler::should_park(Entry& e, SteadyClock::time_point now) const {
   return now - e.last_listened >= cfg.linger;
 }
 
-void Scheduler::run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    auto now = SteadyClock::now();
-    Entry* next = nullptr;
-    for (auto& [p, e] : entries_) {
-      if (e->state != State::kWaiting || e->removed) continue;
-      if (!next || e->due < next->due) next = e.get();
-    }
-    if (!next) {
-      cv_.wait(lock);
+void Scheduler::send_locked(Entry& e, SteadyClock::time_point now) {
+  e.state = State::kInFlight;
+  e.sent = now;
+  e.poller->begin();
+  CURL* easy = e.poller->fetcher().handle();
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, &e);
+  loop_.begin(easy);
+}
+
+void Scheduler::admit_locked(const std::string& origin, SteadyClock::time_point now) {
+  while (auto ticket = slots_.next_waiting(origin)) {
+    Entry* e = find_locked(ticket->first, ticket->second);
+    if (e == nullptr || e->removed || e->state != State::kQueued) {
+      slots_.release(origin);  // a stale place in the queue
       continue;
     }
-    if (next->due > now) {
-      // A copy: the entry may be removed while this thread waits.
-      const auto due = next->due;
-      cv_.wait_until(lock, due);
+    send_locked(*e, now);
+  }
+}
+
+std::optional<Scheduler::SteadyClock::time_point> Scheduler::on_turn(SteadyClock::time_point now) {
+  MutexLock lock(mu_);
+  bool cancelled = false;
+  for (Poller* p : cancels_) {
+    auto it = entries_.find(p);
+    if (it == entries_.end() || it->second->state != State::kInFlight) continue;
+    Entry& e = *it->second;
+    loop_.abort(e.poller->fetcher().handle());
+    e.state = State::kDone;
+    slots_.release(e.origin);
+    admit_locked(e.origin, now);
+    cancelled = true;
+  }
+  cancels_.clear();
+  if (cancelled) done_cv_.notify_all();
+  if (stopping_) return std::nullopt;
+
+  // Called inside due_'s methods, with mu_ held; the analysis cannot see
+  // through std::function.
+  auto current = [this](const DueQueue::Item& i)
+                     PB_NO_THREAD_SAFETY_ANALYSIS { return current_locked(i); };
+  while (auto item = due_.pop_due(now, current)) {
+    Entry& e = *entries_.at(static_cast<Poller*>(const_cast<void*>(item->key)));
+    if (should_park_locked(e, now)) {
+      e.state = State::kIdle;
       continue;
     }
-    if (should_park(*next, now)) {
-      next->state = State::kIdle;
-      continue;
-    }
-    Entry& e = *next;
-    e.state = State::kRunning;
     e.again = false;
     ++e.started;
-    auto started = now;
-    lock.unlock();
-    Duration delay = e.poller->poll_once();
-    lock.lock();
-    auto finished = SteadyClock::now();
-    e.finished = e.started;
-    e.state = State::kWaiting;
-    if (e.again) {
-      e.due = finished;
-    } else {
-      // Fixed rate from the start of this poll, but never closer than a
-      // quarter interval to its end: a slow backend is not polled back to back.
-      e.due = std::max(started + delay, finished + delay / 4);
-    }
-    done_cv_.notify_all();
-    cv_.notify_one();
+    e.state = State::kQueued;
+    slots_.enqueue(e.origin, {e.poller, e.id});
+    admit_locked(e.origin, now);
   }
+  due_.compact(entries_.size(), current);
+  return due_.next_due(current);
+}
+
+void Scheduler::on_done(CURL* easy, CURLcode code) {
+  void* priv = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+  auto* e = static_cast<Entry*>(priv);
+  // The entry stays while its request is in flight (remove() waits), and
+  // only this thread changes that state: reading the poller is safe here.
+  FetchResult result = e->poller->finish(code);
+  const auto now = SteadyClock::now();
+  MutexLock lock(mu_);
+  slots_.release(e->origin);
+  if (e->removed || stopping_) {
+    e->state = State::kDone;
+    done_cv_.notify_all();
+  } else {
+    e->state = State::kPending;
+    Poller* poller = e->poller;
+    const std::uint64_t id = e->id;
+    pool_.submit(
+        [this, poller, id, r = std::move(result)]() mutable { process(poller, id, std::move(r)); });
+  }
+  admit_locked(e->origin, now);
+}
+
+void Scheduler::process(Poller* poller, std::uint64_t id, FetchResult result) {
+  {
+    MutexLock lock(mu_);
+    Entry* e = find_locked(poller, id);
+    if (e == nullptr || e->removed || e->state != State::kPending) return;
+    e->state = State::kProcessing;
+  }
+  const Duration delay = poller->process(std::move(result));
+  {
+    MutexLock lock(mu_);
+    Entry* e = find_locked(poller, id);
+    if (e == nullptr) return;  // cannot happen: remove() waits for this
+    e->finished = e->started;
+    const auto finished = SteadyClock::now();
+    if (e->removed || stopping_) {
+      e->state = State::kDone;
+    } else if (e->again) {
+      schedule_locked(*e, finished);
+    } else {
+      // Fixed rate from the moment this request was sent, but never closer
+      // than a quarter interval to its end: a slow backend is not polled back
+      // to back.
+      schedule_locked(*e, std::max(e->sent + delay, finished + delay / 4));
+    }
+  }
+  done_cv_.notify_all();
+  loop_.wake();
 }
 
 }  // namespace pb::upstream

@@ -1,48 +1,70 @@
-// Runs every stream's polls on a fixed pool of threads: one poll loop per
-// stream whatever the number of clients, first polls spread so streams do not
-// hit their backends in the same instant, immediate polls on request
-// (coalesced), and streams with `idle: stop` parked while nobody listens.
+// Runs every stream's polls: one poll loop per stream instance whatever the
+// number of clients, first polls spread so streams do not hit their backends
+// in the same instant, immediate polls on request (coalesced), streams with
+// `idle: stop` parked while nobody listens, and at most
+// max_connections_per_host requests in flight per upstream origin.
 //
-// Threads: all public methods may be called from any thread.
+// Three parts, none of them per stream:
+//  - the schedule, a heap of due times (DueQueue);
+//  - one event loop thread, "pb-upstream" (TransferLoop), that sends every
+//    request through one curl multi handle; a slow upstream holds a socket,
+//    never a thread, and only until its deadline;
+//  - a small fixed pool of processing threads, "pb-process"
+//    (ProcessingPool), that turn finished responses into events (parse,
+//    diff, stream update and store commit), at most one task per poller at a
+//    time, so CPU work and commits never stall the loop.
+// A poll moves waiting -> queued (for a host slot) -> in flight -> pending
+// (its result waits for a processing thread) -> processing -> waiting.
+//
+// Threads: every public method may be called from any thread except the
+// loop and processing threads themselves (remove() and stop() wait for
+// them).
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <random>
-#include <thread>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "config/config.h"
+#include "upstream/due_queue.h"
+#include "upstream/host_slots.h"
 #include "upstream/poller.h"
+#include "upstream/processing_pool.h"
+#include "upstream/transfer_loop.h"
 
 namespace pb::upstream {
 
-class Scheduler {
+class Scheduler : private TransferLoop::Driver {
  public:
   using SteadyClock = std::chrono::steady_clock;
 
-  explicit Scheduler(std::size_t threads);
-  ~Scheduler();
+  explicit Scheduler(std::size_t processing_threads);
+  ~Scheduler() override;
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
   void start();
-  // Aborts in-flight polls, waits for them, then joins the threads.
+  // Abandons the requests in flight, waits for the processing tasks that are
+  // running (bounded: see diff/json_patch.h), then joins the threads. Never
+  // waits on the network.
   void stop();
 
   // Adds a poller (not owned; it must stay alive until remove() returns).
   // Its first poll happens within min(interval, kFirstPollSpread).
   void add(Poller* poller);
-  // Removes a poller, waiting for its in-flight poll to finish.
+  // Removes a poller: its request in flight, if any, is abandoned at once.
+  // Returns once nothing will call into the poller or its stream again; it
+  // waits only for a processing task already running on a received body.
   void remove(Poller* poller);
 
-  // Polls as soon as a thread is free; if a poll is in flight, once more
-  // right after it (so a change signalled during a poll is never missed).
+  // Polls as soon as possible; if a poll is in flight, once more right
+  // after it (so a change signalled during a poll is never missed).
   // Returns a ticket for wait_polled(), 0 if the poller is unknown.
   std::uint64_t trigger(Poller* poller);
   // Blocks until the poll that trigger() asked for has finished (true), or
@@ -54,30 +76,53 @@ class Scheduler {
   bool is_idle(Poller* poller) const;
 
  private:
-  enum class State { kWaiting, kRunning, kIdle };
+  enum class State { kWaiting, kIdle, kQueued, kInFlight, kPending, kProcessing, kDone };
+  // Read and written with mu_ held (its poller and origin never change).
   struct Entry {
-    Poller* poller;
+    Poller* poller = nullptr;
+    std::uint64_t id = 0;  // unique per add(), so stale references are recognized
     State state = State::kWaiting;
+    std::string origin;
+    std::size_t cap = 0;
     SteadyClock::time_point due;
+    std::uint64_t due_token = 0;            // the current DueQueue item
     SteadyClock::time_point last_listened;  // last time it had a client
-    bool again = false;                     // poll again right after the running poll
+    SteadyClock::time_point sent;           // when the current request was sent
+    bool again = false;                     // poll again right after the current poll
     std::uint64_t started = 0;              // polls begun
     std::uint64_t finished = 0;             // polls ended
     bool removed = false;
   };
 
-  void run();
-  // True if the entry should be parked instead of polled now.
-  bool should_park(Entry& e, SteadyClock::time_point now) const;
+  // TransferLoop::Driver (loop thread).
+  std::optional<SteadyClock::time_point> on_turn(SteadyClock::time_point now) override
+      PB_EXCLUDES(mu_);
+  void on_done(CURL* easy, CURLcode result) override PB_EXCLUDES(mu_);
 
-  std::size_t threads_count_;
-  std::vector<std::thread> threads_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;       // work may be due
-  std::condition_variable done_cv_;  // a poll finished
-  std::unordered_map<Poller*, std::unique_ptr<Entry>> entries_;
-  bool stopping_ = false;
-  std::mt19937_64 rng_{std::random_device{}()};
+  Entry* find_locked(const void* key, std::uint64_t id) const PB_REQUIRES(mu_);
+  void schedule_locked(Entry& e, SteadyClock::time_point due) PB_REQUIRES(mu_);
+  bool should_park_locked(Entry& e, SteadyClock::time_point now) const PB_REQUIRES(mu_);
+  // Sends what may be sent to `origin` (loop thread).
+  void admit_locked(const std::string& origin, SteadyClock::time_point now) PB_REQUIRES(mu_);
+  void send_locked(Entry& e, SteadyClock::time_point now) PB_REQUIRES(mu_);
+  bool current_locked(const DueQueue::Item& item) const PB_REQUIRES(mu_);
+
+  // Processing thread.
+  void process(Poller* poller, std::uint64_t id, FetchResult result) PB_EXCLUDES(mu_);
+
+  ProcessingPool pool_;
+  TransferLoop loop_;
+  mutable Mutex mu_;
+  CondVar done_cv_;  // a poll or a removal finished
+  std::unordered_map<Poller*, std::unique_ptr<Entry>> entries_ PB_GUARDED_BY(mu_);
+  DueQueue due_ PB_GUARDED_BY(mu_);
+  HostSlots slots_ PB_GUARDED_BY(mu_);
+  std::vector<Poller*> cancels_ PB_GUARDED_BY(mu_);  // in flight, to be abandoned by the loop
+  std::uint64_t next_id_ PB_GUARDED_BY(mu_) = 1;
+  std::uint64_t next_token_ PB_GUARDED_BY(mu_) = 1;
+  bool stopping_ PB_GUARDED_BY(mu_) = false;
+  bool loop_stopped_ PB_GUARDED_BY(mu_) = false;
+  std::mt19937_64 rng_ PB_GUARDED_BY(mu_){std::random_device{}()};
 };
 
 // The first poll of each stream lands at a random point within this window

@@ -221,17 +221,12 @@ TEST_F(FrontDoorLimitsTest, ATakenPortFailsStartUnlessBothShareItWithReusePort) 
 }
 
 TEST_F(FrontDoorLimitsTest, RunningOutOfDescriptorsNeverStopsAccepting) {
-  // The proxy inherits a soft limit of 64 descriptors (it raises the limit
-  // only when max_connections is automatic).
-  rlimit saved{};
-  getrlimit(RLIMIT_NOFILE, &saved);
-  rlimit low = saved;
-  low.rlim_cur = 64;
-  setrlimit(RLIMIT_NOFILE, &low);
+  // The proxy runs with a limit of 64 descriptors, soft and hard (it raises
+  // its soft limit toward the hard one at start, so both are lowered).
   backend_.set_body(R"({"a":1})");
   proxy_ = std::make_unique<ProxyProcess>(
-      one_stream_config(backend_.url(), "", "", "  max_connections: 100000\n"));
-  setrlimit(RLIMIT_NOFILE, &saved);
+      one_stream_config(backend_.url(), "", "", "  max_connections: 100000\n"),
+      std::vector<std::string>{}, ProxyProcess::Env{{"PB_TEST_RLIMIT_NOFILE", "64"}});
   ASSERT_TRUE(proxy_->started()) << proxy_->stderr_text();
 
   std::vector<RawConn> held;

@@ -147,6 +147,12 @@ TEST_F(FrontDoorTlsTest, BadCertificatesAndKeysFailCheckAndStartWithTheirPositio
 TEST_F(FrontDoorTlsTest, SighupRotatesTheCertificateWithoutDroppingStreams) {
   TempDir dir;
   fs::copy_file(certs_.cert, dir.file("live.pem"));
+  // Documents big enough that a change is a patch (no event is larger than
+  // the snapshot it replaces).
+  auto padded = [](int v) {
+    return "{\"v\":" + std::to_string(v) + ",\"pad\":\"" + std::string(64, 'p') + "\"}";
+  };
+  backend_.set_body(padded(0));
   fs::copy_file(certs_.key, dir.file("live.key"));
   ProxyProcess proxy(config(tls_server(dir.file("live.pem"), dir.file("live.key"))));
   ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
@@ -175,7 +181,7 @@ TEST_F(FrontDoorTlsTest, SighupRotatesTheCertificateWithoutDroppingStreams) {
   })) << proxy.stderr_text();
   ASSERT_TRUE(get_ok(proxy.port(), tls_, &subject));
   EXPECT_EQ(subject, "/CN=rotated");
-  backend_.set_body(R"({"v":1})");
+  backend_.set_body(padded(1));
   auto ev = open.next();
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->type, "patch");

@@ -95,8 +95,8 @@ class LifecycleTest : public ::testing::Test {
 };
 
 TEST_F(LifecycleTest, AMuxClientIsClosedWhenAMemberStreamIsReplaced) {
-  backend_.set_body(R"({"a":1})", "/a");
-  backend_.set_body(R"({"b":1})", "/b");
+  backend_.set_body(padded(R"({"a":1})"), "/a");
+  backend_.set_body(padded(R"({"b":1})"), "/b");
   dir_.write("pb.yaml",
              config("", plain("a", backend_.url("/a")) + plain("b", backend_.url("/b"))));
   auto proxy = ProxyProcess::from_file(dir_.file("pb.yaml"));
@@ -111,7 +111,7 @@ TEST_F(LifecycleTest, AMuxClientIsClosedWhenAMemberStreamIsReplaced) {
   // It resumes on the new instance with what it had.
   SseClient again(proxy.port(), "/events?stream=a&stream=b",
                   {{"Last-Event-ID", mux.last_event_id()}});
-  backend_.set_body(R"({"a":2})", "/a");
+  backend_.set_body(padded(R"({"a":2})"), "/a");
   auto ev = again.next(5s);
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->type, "patch") << ev->data;
@@ -235,7 +235,7 @@ TEST_F(ReadOnlyStateTest, AnUnwritableStoreFailsStartAndMovesNothingAside) {
 }
 
 TEST_F(ReadOnlyStateTest, AFullDiskIsToldToClientsOnceAndIdsContinueWhenSpaceReturns) {
-  backend_.set_body(R"({"v":0})");
+  backend_.set_body("{\"v\":0,\"pad\":\"" + std::string(2000, 'p') + "\"}");
   std::string yaml = config(mnt_ + "/state", plain("s", backend_.url()));
   ProxyProcess p(yaml);
   ASSERT_TRUE(p.started()) << p.stderr_text();
@@ -274,7 +274,9 @@ TEST_F(ReadOnlyStateTest, AFullDiskIsToldToClientsOnceAndIdsContinueWhenSpaceRet
   }
   EXPECT_EQ(lines, 1u) << "logged once per state change, not per poll:\n" << err;
   fs::remove(mnt_ + "/fill");
-  backend_.set_body(R"({"v":99})");
+  // The same padding: a change of v alone is smaller than the document, so a
+  // patch (no event is larger than the snapshot).
+  backend_.set_body("{\"v\":99,\"pad\":\"" + std::string(2000, 'p') + "\"}");
   std::optional<SseEvent> ok, patch;
   for (int i = 0; i < 20 && !patch; ++i) {
     auto ev = c.next(1s);
@@ -292,7 +294,7 @@ TEST_F(ReadOnlyStateTest, AFullDiskIsToldToClientsOnceAndIdsContinueWhenSpaceRet
 }
 
 TEST_F(LifecycleTest, WithStateInMemoryAReloadedStreamKeepsItsEpoch) {
-  backend_.set_body(R"({"v":1})");
+  backend_.set_body(padded(R"({"v":1})"));
   dir_.write("pb.yaml", config("", plain("s", backend_.url())));
   auto proxy = ProxyProcess::from_file(dir_.file("pb.yaml"));
   ASSERT_TRUE(proxy.started());
@@ -303,7 +305,7 @@ TEST_F(LifecycleTest, WithStateInMemoryAReloadedStreamKeepsItsEpoch) {
   ASSERT_TRUE(reload(proxy.port()));
   ASSERT_TRUE(c.wait_closed(5s));
   SseClient again(proxy.port(), "/events/s", {{"Last-Event-ID", snap->id}});
-  backend_.set_body(R"({"v":2})");
+  backend_.set_body(padded(R"({"v":2})"));
   auto ev = again.next(5s);
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->type, "patch") << "a new epoch would have sent a snapshot";

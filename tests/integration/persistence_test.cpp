@@ -72,7 +72,7 @@ struct Follower {
 TEST(PersistenceTest, KillDashNineMidSequenceThenResumeLosesAndRepeatsNothing) {
   FakeBackend backend;
   TempDir dir;
-  backend.set_body(R"({"v":0,"list":[]})");
+  backend.set_body(padded(R"({"v":0,"list":[]})"));
   dir.write("pb.yaml", persistent_config(dir.file("state"), stream_entry("s", backend.url())));
   auto proxy = std::make_unique<ProxyProcess>(ProxyProcess::from_file(dir.file("pb.yaml")));
   ASSERT_TRUE(proxy->started()) << proxy->stderr_text();
@@ -82,7 +82,7 @@ TEST(PersistenceTest, KillDashNineMidSequenceThenResumeLosesAndRepeatsNothing) {
   auto body = [](int i) {
     std::string list;
     for (int k = 0; k < i; ++k) list += (k ? "," : "") + std::to_string(k);
-    return "{\"v\":" + std::to_string(i) + ",\"list\":[" + list + "]}";
+    return padded("{\"v\":" + std::to_string(i) + ",\"list\":[" + list + "]}");
   };
   auto ev = client->next();
   ASSERT_TRUE(ev);
@@ -140,7 +140,7 @@ TEST(PersistenceTest, KillDashNineMidSequenceThenResumeLosesAndRepeatsNothing) {
 TEST(PersistenceTest, SigtermClosesClientsPersistsAndExitsZero) {
   FakeBackend backend;
   TempDir dir;
-  backend.set_body(R"({"v":1})");
+  backend.set_body(padded(R"({"v":1})"));
   dir.write("pb.yaml", persistent_config(dir.file("state"), stream_entry("s", backend.url())));
   auto proxy = std::make_unique<ProxyProcess>(ProxyProcess::from_file(dir.file("pb.yaml")));
   ASSERT_TRUE(proxy->started());
@@ -164,7 +164,7 @@ TEST(PersistenceTest, SigtermClosesClientsPersistsAndExitsZero) {
   ASSERT_TRUE(proxy->started());
   SseClient again(proxy->port(), "/events/s", {{"Last-Event-ID", id}});
   EXPECT_FALSE(again.next(400ms));
-  backend.set_body(R"({"v":2})");
+  backend.set_body(padded(R"({"v":2})"));
   auto e = again.next();
   ASSERT_TRUE(e);
   EXPECT_EQ(e->type, "patch");
@@ -198,8 +198,8 @@ TEST(PersistenceTest, CorruptStateFileIsMovedAsideAndTheProxyStarts) {
 TEST(PersistenceTest, ReloadKeepsUnchangedStreamsAndReplacesChangedOnes) {
   FakeBackend backend;
   TempDir dir;
-  backend.set_body(R"({"a":0})", "/a");
-  backend.set_body(R"({"b":0})", "/b");
+  backend.set_body(padded(R"({"a":0})"), "/a");
+  backend.set_body(padded(R"({"b":0})"), "/b");
   backend.set_body(R"({"c":0})", "/c");
   auto write = [&](const std::string& streams) {
     dir.write("pb.yaml", persistent_config(dir.file("state"), streams));
@@ -224,13 +224,13 @@ TEST(PersistenceTest, ReloadKeepsUnchangedStreamsAndReplacesChangedOnes) {
   ASSERT_TRUE(wait_until([&] { return h.Get("/streams/c")->status == 200; }));
   EXPECT_EQ(h.Get("/events/gone")->status, 404);
   // a kept its client, its ids and its history.
-  backend.set_body(R"({"a":1})", "/a");
+  backend.set_body(padded(R"({"a":1})"), "/a");
   auto a1 = a.next();
   ASSERT_TRUE(a1);
   EXPECT_EQ(a1->type, "patch");
   EXPECT_EQ(sse::parse_event_id(a1->id)->seq, sse::parse_event_id(a0->id)->seq + 1);
   // b's client resumes on the new instance from where it was.
-  backend.set_body(R"({"b":1,"ts":5})", "/b");
+  backend.set_body(padded(R"({"b":1,"ts":5})"), "/b");
   SseClient b2(proxy.port(), "/events/b", {{"Last-Event-ID", b0->id}});
   auto b1 = b2.next();
   ASSERT_TRUE(b1);
@@ -245,7 +245,7 @@ TEST(PersistenceTest, ReloadKeepsUnchangedStreamsAndReplacesChangedOnes) {
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(json::parse(r->body)["reloaded"], false);
   EXPECT_NE(proxy.stderr_text().find("reload rejected"), std::string::npos);
-  backend.set_body(R"({"a":2})", "/a");
+  backend.set_body(padded(R"({"a":2})"), "/a");
   EXPECT_TRUE(a.next());
   EXPECT_EQ(h.Post("/admin/reload", "", "")->status, 401);
 

@@ -63,13 +63,13 @@ TEST_F(SseStreamTest, FirstEventIsSnapshotWithHeadersAndRetry) {
 }
 
 TEST_F(SseStreamTest, ChangeBecomesOnePatchThatReproducesTheDocument) {
-  backend_.set_body(R"({"items":[{"id":1,"n":"a"},{"id":2,"n":"b"}],"count":2})");
+  backend_.set_body(padded(R"({"items":[{"id":1,"n":"a"},{"id":2,"n":"b"}],"count":2})"));
   start("    key: id\n");
   auto c = connect();
   auto snap = c->next();
   ASSERT_TRUE(snap);
   const std::string next =
-      R"({"items":[{"id":1,"n":"a"},{"id":3,"n":"c"},{"id":2,"n":"B"}],"count":3})";
+      padded(R"({"items":[{"id":1,"n":"a"},{"id":3,"n":"c"},{"id":2,"n":"B"}],"count":3})");
   backend_.set_body(next);
   auto ev = c->next();
   ASSERT_TRUE(ev);
@@ -113,7 +113,7 @@ TEST_F(SseStreamTest, OnePollLoopWhateverTheNumberOfClients) {
 }
 
 TEST_F(SseStreamTest, ResumeWithLastEventIdReplaysExactlyTheMissedEvents) {
-  backend_.set_body(R"({"v":0})");
+  backend_.set_body(padded(R"({"v":0})"));
   start();
   auto watcher = connect();
   auto a = connect();
@@ -123,7 +123,7 @@ TEST_F(SseStreamTest, ResumeWithLastEventIdReplaysExactlyTheMissedEvents) {
   a->close();
   std::vector<SseEvent> seen;
   for (int i = 1; i <= 3; ++i) {
-    backend_.set_body("{\"v\":" + std::to_string(i) + "}");
+    backend_.set_body(padded("{\"v\":" + std::to_string(i) + "}"));
     auto ev = watcher->next();
     ASSERT_TRUE(ev);
     seen.push_back(*ev);
@@ -138,19 +138,19 @@ TEST_F(SseStreamTest, ResumeWithLastEventIdReplaysExactlyTheMissedEvents) {
   }
   EXPECT_FALSE(b->next(300ms)) << "no duplicate, no snapshot after a replay";
   // And the stream goes on from there.
-  backend_.set_body(R"({"v":4})");
+  backend_.set_body(padded(R"({"v":4})"));
   auto live = b->next();
   ASSERT_TRUE(live);
   EXPECT_EQ(live->data, R"([{"op":"replace","path":"/v","value":4}])");
 }
 
 TEST_F(SseStreamTest, QueryLastEventIdWorksForTheFirstConnection) {
-  backend_.set_body(R"({"v":0})");
+  backend_.set_body(padded(R"({"v":0})"));
   start();
   auto a = connect();
   auto snap = a->next();
   ASSERT_TRUE(snap);
-  backend_.set_body(R"({"v":1})");
+  backend_.set_body(padded(R"({"v":1})"));
   auto ev = a->next();
   ASSERT_TRUE(ev);
   auto b = connect({}, "/events/s?lastEventId=" + snap->id);
@@ -164,14 +164,14 @@ TEST_F(SseStreamTest, QueryLastEventIdWorksForTheFirstConnection) {
 }
 
 TEST_F(SseStreamTest, CaughtUpIdGetsNothingButLiveEvents) {
-  backend_.set_body(R"({"v":0})");
+  backend_.set_body(padded(R"({"v":0})"));
   start();
   auto a = connect();
   auto snap = a->next();
   ASSERT_TRUE(snap);
   auto b = connect({{"Last-Event-ID", snap->id}});
   EXPECT_FALSE(b->next(300ms));
-  backend_.set_body(R"({"v":1})");
+  backend_.set_body(padded(R"({"v":1})"));
   auto ev = b->next();
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->type, "patch");
@@ -236,7 +236,7 @@ TEST_F(SseStreamTest, HistoryIsBoundedInBytesToo) {
 }
 
 TEST_F(SseStreamTest, FailingUpstreamSendsStatusAndKeepsTheLastDocument) {
-  backend_.set_body(R"({"v":1})");
+  backend_.set_body(padded(R"({"v":1})"));
   start();
   auto c = connect();
   auto snap = c->next();
@@ -254,7 +254,7 @@ TEST_F(SseStreamTest, FailingUpstreamSendsStatusAndKeepsTheLastDocument) {
   auto doc = h.Get("/streams/s");
   ASSERT_TRUE(doc);
   EXPECT_EQ(doc->status, 200);
-  EXPECT_EQ(doc->body, R"({"v":1})");
+  EXPECT_EQ(doc->body, padded(R"({"v":1})"));
   EXPECT_EQ(doc->get_header_value("X-Pollbridge-State"), "stale");
   // A new client gets the document and the staleness.
   auto late = connect();
@@ -262,14 +262,14 @@ TEST_F(SseStreamTest, FailingUpstreamSendsStatusAndKeepsTheLastDocument) {
   auto l2 = late->next();
   ASSERT_TRUE(l1 && l2);
   EXPECT_EQ(l1->type, "snapshot");
-  EXPECT_EQ(l1->data, R"({"v":1})");
+  EXPECT_EQ(l1->data, padded(R"({"v":1})"));
   EXPECT_EQ(l2->type, "status");
   EXPECT_EQ(json::parse(l2->data)["state"], "stale");
   // Repeated failures with the same reason do not repeat the event.
   EXPECT_FALSE(c->next(400ms));
   // Recovery: status ok, then the change.
   backend_.set_failure(0);
-  backend_.set_body(R"({"v":2})");
+  backend_.set_body(padded(R"({"v":2})"));
   auto ok = c->next();
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->type, "status");
@@ -318,7 +318,7 @@ TEST_F(SseStreamTest, HeartbeatCommentsKeepIdleConnectionsAlive) {
 }
 
 TEST_F(SseStreamTest, TwoHundredConcurrentClientsReceiveEveryEvent) {
-  backend_.set_body(R"({"v":0})");
+  backend_.set_body(padded(R"({"v":0})"));
   start();
   std::vector<std::unique_ptr<SseClient>> clients;
   for (int i = 0; i < 200; ++i) {
@@ -328,7 +328,7 @@ TEST_F(SseStreamTest, TwoHundredConcurrentClientsReceiveEveryEvent) {
   for (auto& c : clients) ASSERT_TRUE(c->next()) << "snapshot";
   const int kChanges = 5;
   for (int i = 1; i <= kChanges; ++i) {
-    backend_.set_body("{\"v\":" + std::to_string(i) + "}");
+    backend_.set_body(padded("{\"v\":" + std::to_string(i) + "}"));
     wait_events(static_cast<std::uint64_t>(i + 1));
   }
   std::vector<std::string> ids;
@@ -348,18 +348,18 @@ TEST_F(SseStreamTest, TwoHundredConcurrentClientsReceiveEveryEvent) {
 }
 
 TEST_F(SseStreamTest, MergePatchAndSnapshotModes) {
-  backend_.set_body(R"({"a":{"b":1,"c":2},"d":[1]})");
+  backend_.set_body(padded(R"({"a":{"b":1,"c":2},"d":[1]})"));
   start("    diff: merge-patch\n");
   auto c = connect();
   auto snap = c->next();
   ASSERT_TRUE(snap);
-  backend_.set_body(R"({"a":{"b":1,"c":3},"e":true})");
+  backend_.set_body(padded(R"({"a":{"b":1,"c":3},"e":true})"));
   auto ev = c->next();
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->type, "merge-patch");
   Json doc = json::parse(snap->data);
   diff::apply_merge_patch(doc, json::parse(ev->data));
-  EXPECT_TRUE(json::equal(doc, json::parse(R"({"a":{"b":1,"c":3},"e":true})")));
+  EXPECT_TRUE(json::equal(doc, json::parse(padded(R"({"a":{"b":1,"c":3},"e":true})"))));
 
   proxy_.reset();
   start("    diff: snapshot\n");

@@ -81,8 +81,8 @@ TEST_F(StreamFeaturesTest, ParameterizedStreamsShareOneInstancePerParameterSet) 
 }
 
 TEST_F(StreamFeaturesTest, SeveralStreamsOnOneConnectionWithCompositeResume) {
-  backend_.set_body(R"({"a":0})", "/a");
-  backend_.set_body(R"({"b":0})", "/b");
+  backend_.set_body(padded(R"({"a":0})"), "/a");
+  backend_.set_body(padded(R"({"b":0})"), "/b");
   start(config_with("  - name: a\n    url: " + backend_.url("/a") +
                     "\n    interval: 100ms\n"
                     "  - name: b\n    url: " +
@@ -97,11 +97,13 @@ TEST_F(StreamFeaturesTest, SeveralStreamsOnOneConnectionWithCompositeResume) {
   auto s1 = c->next(), s2 = c->next();
   ASSERT_TRUE(s1 && s2);
   EXPECT_EQ(s1->type, "snapshot");
-  EXPECT_EQ(json::dump(json::parse(s1->data)), R"({"stream":"a","data":{"a":0}})");
-  EXPECT_EQ(json::dump(json::parse(s2->data)), R"({"stream":"b","data":{"b":0}})");
+  EXPECT_EQ(json::dump(json::parse(s1->data)),
+            R"({"stream":"a","data":)" + padded(R"({"a":0})") + "}");
+  EXPECT_EQ(json::dump(json::parse(s2->data)),
+            R"({"stream":"b","data":)" + padded(R"({"b":0})") + "}");
   std::string resume = s2->id;
   EXPECT_NE(resume.find(','), std::string::npos) << "composite id: " << resume;
-  backend_.set_body(R"({"b":1})", "/b");
+  backend_.set_body(padded(R"({"b":1})"), "/b");
   auto p = c->next();
   ASSERT_TRUE(p);
   EXPECT_EQ(p->type, "patch");
@@ -109,10 +111,10 @@ TEST_F(StreamFeaturesTest, SeveralStreamsOnOneConnectionWithCompositeResume) {
   c->close();
   // Missed events of both streams come back on one resume.
   auto watcher = connect("/events?stream=a&stream=b", {{"Last-Event-ID", p->id}});
-  backend_.set_body(R"({"a":2})", "/a");
+  backend_.set_body(padded(R"({"a":2})"), "/a");
   auto w1 = watcher->next();
   ASSERT_TRUE(w1);
-  backend_.set_body(R"({"b":2})", "/b");
+  backend_.set_body(padded(R"({"b":2})"), "/b");
   auto w2 = watcher->next();
   ASSERT_TRUE(w2);
   auto r = connect("/events?stream=a&stream=b", {{"Last-Event-ID", resume}});
@@ -137,7 +139,7 @@ TEST_F(StreamFeaturesTest, SeveralStreamsOnOneConnectionWithCompositeResume) {
 }
 
 TEST_F(StreamFeaturesTest, IdleStreamsStopPollingAndTheFirstClientRestartsThem) {
-  backend_.set_body(R"({"v":1})");
+  backend_.set_body(padded(R"({"v":1})"));
   start(config_with("  - name: s\n    url: " + backend_.url() +
                     "\n    interval: 100ms\n    idle: stop\n    linger: 300ms\n"));
   // Nobody listens: polling stops after the linger.
@@ -153,14 +155,14 @@ TEST_F(StreamFeaturesTest, IdleStreamsStopPollingAndTheFirstClientRestartsThem) 
   // The last document is still served, with its age.
   auto doc = http_->Get("/streams/s");
   EXPECT_EQ(doc->status, 200);
-  EXPECT_EQ(doc->body, R"({"v":1})");
+  EXPECT_EQ(doc->body, padded(R"({"v":1})"));
   EXPECT_TRUE(doc->has_header("Age"));
   // A client wakes it up at once.
-  backend_.set_body(R"({"v":2})");
+  backend_.set_body(padded(R"({"v":2})"));
   auto c = connect("/events/s");
   auto snap = c->next();
   ASSERT_TRUE(snap);
-  EXPECT_EQ(snap->data, R"({"v":1})");
+  EXPECT_EQ(snap->data, padded(R"({"v":1})"));
   auto patch = c->next(2s);
   ASSERT_TRUE(patch);
   EXPECT_EQ(patch->type, "patch");
@@ -197,17 +199,21 @@ TEST_F(StreamFeaturesTest, KeepPolicyPollsWithoutClients) {
 }
 
 TEST_F(StreamFeaturesTest, ItemsModeEmitsOneEventPerChangedElement) {
-  backend_.set_body(
-      R"({"data":{"list":[{"id":1,"s":"new"},{"id":2,"s":"new"},{"id":3,"s":"x"}]}})");
+  // Element 9 never changes; it makes the document larger than any one event
+  // (an event is never larger than the snapshot).
+  const std::string still = R"({"id":9,"note":")" + std::string(80, '.') + R"("})";
+  backend_.set_body(R"({"data":{"list":[{"id":1,"s":"new"},{"id":2,"s":"new"},{"id":3,"s":"x"},)" +
+                    still + "]}}");
   start(config_with("  - name: s\n    url: " + backend_.url() +
                     "\n    interval: 100ms\n    diff: items\n    key: id\n"
                     "    select: /data/list\n"));
   auto c = connect("/events/s");
   auto snap = c->next();
   ASSERT_TRUE(snap);
-  EXPECT_EQ(snap->data, R"([{"id":1,"s":"new"},{"id":2,"s":"new"},{"id":3,"s":"x"}])");
-  backend_.set_body(
-      R"({"data":{"list":[{"id":2,"s":"done"},{"id":3,"s":"x"},{"id":4,"s":"new"}]}})");
+  EXPECT_EQ(snap->data,
+            R"([{"id":1,"s":"new"},{"id":2,"s":"new"},{"id":3,"s":"x"},)" + still + "]");
+  backend_.set_body(R"({"data":{"list":[{"id":2,"s":"done"},{"id":3,"s":"x"},{"id":4,"s":"new"},)" +
+                    still + "]}}");
   auto evs = c->take(3);
   ASSERT_EQ(evs.size(), 3u);
   EXPECT_EQ(evs[0].type, "deleted");
@@ -219,7 +225,7 @@ TEST_F(StreamFeaturesTest, ItemsModeEmitsOneEventPerChangedElement) {
   EXPECT_EQ(json::dump(u["patch"]), R"([{"op":"replace","path":"/s","value":"done"}])");
   EXPECT_EQ(evs[2].type, "created");
   EXPECT_EQ(json::dump(json::parse(evs[2].data)["value"]), R"({"id":4,"s":"new"})");
-  EXPECT_FALSE(c->next(300ms)) << "element 3 did not change";
+  EXPECT_FALSE(c->next(300ms)) << "elements 3 and 9 did not change";
   // Ids are distinct and increasing.
   EXPECT_NE(evs[0].id, evs[1].id);
   EXPECT_NE(evs[1].id, evs[2].id);
@@ -265,11 +271,11 @@ TEST_F(StreamFeaturesTest, NumbersRoundTripByteForByte) {
 }
 
 TEST_F(StreamFeaturesTest, ImmediatePollNeedsTheAdminToken) {
-  backend_.set_body(R"({"v":1})");
+  backend_.set_body(padded(R"({"v":1})"));
   start(config_with("  - name: s\n    url: " + backend_.url() + "\n    interval: 1h\n"));
   auto c = connect("/events/s");
   ASSERT_TRUE(c->next());
-  backend_.set_body(R"({"v":2})");
+  backend_.set_body(padded(R"({"v":2})"));
   EXPECT_FALSE(c->next(300ms)) << "interval is an hour";
   EXPECT_EQ(http_->Post("/streams/s/poll")->status, 401);
   EXPECT_EQ(http_->Post("/streams/s/poll", {{"Authorization", "Bearer wrong"}}, "", "")->status,

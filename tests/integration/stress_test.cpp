@@ -108,7 +108,10 @@ class Upstream {
       items += (k ? "," : "") + std::string("{\"id\":") + std::to_string(id) +
                ",\"n\":" + std::to_string(v * 7 + k) + "}";
     }
-    return "{\"path\":\"" + path + "\",\"v\":" + std::to_string(v) + ",\"items\":[" + items + "]}";
+    // The note never changes: it keeps the document larger than a patch of
+    // it, so changes go out as patches (no event is larger than the snapshot).
+    return "{\"path\":\"" + path + "\",\"v\":" + std::to_string(v) + ",\"items\":[" + items +
+           "],\"note\":\"" + std::string(600, '.') + "\"}";
   }
 
   FakeBackend& backend_;

@@ -145,8 +145,11 @@ describe('pollbridge through an independent EventSource client', () => {
   });
 
   test('numbers arrive spelled exactly as the upstream wrote them', async (t) => {
+    // The note makes the document larger than the patch below: no event is
+    // larger than the snapshot it could be replaced by.
+    const note = `"note":"${'.'.repeat(100)}"`;
     const body =
-      '{"price":1.10,"weight":1e3,"big":12345678901234567890,"tiny":2.50E-3,"neg":-0.0,"list":[1.0,100,-7]}';
+      `{"price":1.10,"weight":1e3,"big":12345678901234567890,"tiny":2.50E-3,"neg":-0.0,"list":[1.0,100,-7],${note}}`;
     const { upstream, connect } = await setup(t, { doc: body, stream: { ignore: [] } });
     const es = connect('/events/orders');
     const [snapshot] = await es.next();
@@ -156,7 +159,7 @@ describe('pollbridge through an independent EventSource client', () => {
     }
     upstream.set(
       '/api/orders',
-      '{"price":1.20,"weight":1e3,"big":123456789012345678901234567890,"tiny":2.50E-3,"neg":-0.0,"list":[1.0,100,-7]}',
+      `{"price":1.20,"weight":1e3,"big":123456789012345678901234567890,"tiny":2.50E-3,"neg":-0.0,"list":[1.0,100,-7],${note}}`,
     );
     const [patch] = await es.next();
     assert.equal(patch.type, 'patch');

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,19 +39,66 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+bool proxy_variable(const std::string& name) {
+  static const char* kNames[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                 "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+  for (const char* n : kNames) {
+    if (name == n) return true;
+  }
+  return false;
+}
+
+constexpr const char* kNofileVariable = "PB_TEST_RLIMIT_NOFILE";
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err,
+            const ProxyProcess::Env& env = {}) {
   // Everything is prepared before fork(): the child of a threaded process may
   // only make async-signal-safe calls.
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<std::string> vars;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string var = *e;
+    std::string name = var.substr(0, var.find('='));
+    bool overridden = proxy_variable(name);
+    for (const auto& [k, v] : env) overridden = overridden || k == name;
+    if (!overridden) vars.push_back(std::move(var));
+  }
+  // PB_TEST_RLIMIT_NOFILE is not passed on: it sets the child's descriptor
+  // limit, soft and hard (lowering needs no privilege, raising back would).
+  long nofile = 0;
+  for (const auto& [k, v] : env) {
+    if (k == kNofileVariable) {
+      nofile = std::stol(v);
+    } else {
+      vars.push_back(k + "=" + v);
+    }
+  }
+  // Under ASan, freed memory waits in a quarantine (256 MiB by default)
+  // before reuse, so RSS would measure the allocator rather than pollbridge:
+  // a 16 MiB one keeps the tests that bound RSS meaningful.
+  bool asan_set = false;
+  for (auto& v : vars) {
+    if (v.rfind("ASAN_OPTIONS=", 0) != 0) continue;
+    asan_set = true;
+    if (v.find("quarantine_size_mb") == std::string::npos) v += ":quarantine_size_mb=16";
+  }
+  if (!asan_set) vars.push_back("ASAN_OPTIONS=quarantine_size_mb=16");
+  std::vector<char*> envp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
   int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   pid_t pid = fork();
   if (pid == 0) {
+    if (nofile > 0) {
+      rlimit lim{static_cast<rlim_t>(nofile), static_cast<rlim_t>(nofile)};
+      if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(126);
+    }
     dup2(o, 1);
     dup2(e, 2);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   ::close(o);
@@ -76,16 +124,18 @@ void TempDir::write(const std::string& name, const std::string& content) const {
   out << content;
 }
 
-ProxyProcess::ProxyProcess(const std::string& yaml, std::vector<std::string> args) {
+ProxyProcess::ProxyProcess(const std::string& yaml, std::vector<std::string> args, Env env)
+    : env_(std::move(env)) {
   dir_ = new TempDir();
   config_path_ = dir_->file("pollbridge.yaml");
   dir_->write("pollbridge.yaml", yaml);
   launch(std::move(args));
 }
 
-ProxyProcess ProxyProcess::from_file(const std::string& config_path,
-                                     std::vector<std::string> args) {
+ProxyProcess ProxyProcess::from_file(const std::string& config_path, std::vector<std::string> args,
+                                     Env env) {
   ProxyProcess p;
+  p.env_ = std::move(env);
   p.config_path_ = config_path;
   p.launch(std::move(args));
   return p;
@@ -98,7 +148,8 @@ ProxyProcess::ProxyProcess(ProxyProcess&& o) noexcept
       err_path_(std::move(o.err_path_)),
       pid_(o.pid_),
       port_(o.port_),
-      exit_status_(o.exit_status_) {
+      exit_status_(o.exit_status_),
+      env_(std::move(o.env_)) {
   o.dir_ = nullptr;
   o.pid_ = -1;
 }
@@ -110,7 +161,7 @@ void ProxyProcess::launch(std::vector<std::string> args) {
   err_path_ = base + ".err";
   std::vector<std::string> argv{PB_BINARY_PATH, "--config", config_path_};
   for (auto& a : args) argv.push_back(std::move(a));
-  pid_ = spawn(argv, out_path_, err_path_);
+  pid_ = spawn(argv, out_path_, err_path_, env_);
   static const std::regex kListening(R"(listening on .*:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -179,6 +230,15 @@ std::string ProxyProcess::stderr_text() const {
 }
 std::string ProxyProcess::stdout_text() const {
   return slurp(out_path_);
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
 }
 
 int run_pollbridge(const std::vector<std::string>& args, std::string* output) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pb::testing {
@@ -26,10 +27,19 @@ class TempDir {
 
 class ProxyProcess {
  public:
+  // Variables set for the process, on top of the test's environment. Proxy
+  // variables (http_proxy, HTTPS_PROXY, NO_PROXY, ...) are never inherited,
+  // only set here, so that a machine's proxy settings cannot change a test.
+  // ASAN_OPTIONS gets quarantine_size_mb=16 unless it sets a quarantine.
+  // Extra environment for the child. PB_TEST_RLIMIT_NOFILE=N is special: it
+  // is not passed on but sets the child's RLIMIT_NOFILE (soft and hard) to N.
+  using Env = std::vector<std::pair<std::string, std::string>>;
+
   // `yaml` is the whole config; its server.listen should use port 0.
-  explicit ProxyProcess(const std::string& yaml, std::vector<std::string> args = {});
+  explicit ProxyProcess(const std::string& yaml, std::vector<std::string> args = {}, Env env = {});
   // Runs with an existing config file (for restarts against the same state).
-  static ProxyProcess from_file(const std::string& config_path, std::vector<std::string> args = {});
+  static ProxyProcess from_file(const std::string& config_path, std::vector<std::string> args = {},
+                                Env env = {});
   ~ProxyProcess();
   ProxyProcess(ProxyProcess&& o) noexcept;
   ProxyProcess(const ProxyProcess&) = delete;
@@ -55,7 +65,12 @@ class ProxyProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   int exit_status_ = -1;
+  Env env_;
 };
+
+// Resident memory of a process in KiB (VmRSS in /proc/<pid>/status), -1 if
+// unreadable.
+long rss_kib(pid_t pid);
 
 // Runs the binary to completion (e.g. --check); returns exit status and
 // captures combined output.

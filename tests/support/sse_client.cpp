@@ -209,7 +209,9 @@ void SseClient::line(const std::string& l, std::optional<SseEvent>& out) {
 std::optional<SseEvent> SseClient::parse() {
   std::optional<SseEvent> out;
   std::size_t start = 0;
-  std::size_t i = 0;
+  // Bytes before scanned_ hold no line end: a long line is not scanned
+  // again from its start whenever more of it arrives.
+  std::size_t i = scanned_;
   while (i < buf_.size() && !out) {
     char c = buf_[i];
     if (pending_cr_ && c == '\n' && i == start) {
@@ -228,6 +230,7 @@ std::optional<SseEvent> SseClient::parse() {
     ++i;
   }
   buf_.erase(0, start);
+  scanned_ = i - start;
   return out;
 }
 

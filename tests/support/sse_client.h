@@ -77,7 +77,8 @@ class SseClient {
   std::unique_ptr<TlsConn> tls_;
   int status_ = 0;
   Headers headers_;
-  std::string buf_;  // unparsed body bytes
+  std::string buf_;          // unparsed body bytes
+  std::size_t scanned_ = 0;  // of buf_, known to hold no line end
   std::string raw_;
   bool eof_ = false;
   bool pending_cr_ = false;  // last byte was CR: a following LF is not a new line

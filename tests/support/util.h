@@ -19,6 +19,27 @@ inline bool wait_until(const std::function<bool()>& pred,
   return pred();
 }
 
+// Sanitizer builds run several times slower: margins on time that a test
+// asserts are multiplied by this (GCC defines these macros under
+// -fsanitize=address and =thread).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kSlowdown = 4;
+#else
+constexpr int kSlowdown = 1;
+#endif
+
+// A JSON object made big enough that a change to one small member goes out
+// as a patch: no event is larger than the snapshot of the new document
+// (docs/protocol.md, "Event size"), and one patch operation alone takes
+// about 40 bytes. `object` must end with '}'; a "pad" member is added.
+inline std::string padded(const std::string& object) {
+  const std::string pad = "\"pad\":\"" + std::string(80, '.') + "\"";
+  std::string out = object;
+  out.pop_back();
+  if (out.size() > 1) out += ',';
+  return out + pad + "}";
+}
+
 // A test config: port 0, short heartbeat and retry, an admin token, state
 // in memory; `top` is added at the top level, `server` to the server section
 // (indented by the caller with 2 spaces), `streams` is the list body.

@@ -134,6 +134,10 @@ TEST(ConfigTest, MinimalStreamGetsEveryDefault) {
   EXPECT_TRUE(s.tls_verify);
   EXPECT_EQ(s.ca_file, "");
   EXPECT_EQ(s.history, 1000u);
+  EXPECT_EQ(s.max_header_bytes, 64u << 10);
+  EXPECT_EQ(s.max_connections_per_host, 8u);
+  EXPECT_EQ(s.client_cert, "");
+  EXPECT_EQ(s.client_key, "");
   EXPECT_EQ(s.where, "pb.yaml:2:5");
 }
 
@@ -280,6 +284,9 @@ TEST(ConfigTest, ShippedConfigShowsTheDefaults) {
   EXPECT_EQ(a.server.max_connections, b.server.max_connections);
   EXPECT_EQ(a.server.max_connections_per_ip, b.server.max_connections_per_ip);
   EXPECT_FALSE(a.server.tls.enabled());
+  EXPECT_EQ(a.server.cors_credentials, b.server.cors_credentials);
+  EXPECT_EQ(a.server.admin_port, b.server.admin_port);
+  EXPECT_EQ(a.auth.enabled, b.auth.enabled);
   EXPECT_EQ(a.history, b.history);
   EXPECT_EQ(a.state.dir, b.state.dir);
   EXPECT_EQ(a.state.fsync, b.state.fsync);
@@ -304,6 +311,7 @@ TEST(ConfigTest, ShippedConfigShowsTheDefaults) {
   EXPECT_EQ(x.tls_verify, y.tls_verify);
   EXPECT_EQ(x.ca_file, y.ca_file);
   EXPECT_EQ(x.history, y.history);
+  EXPECT_EQ(x.auth, y.auth);
 }
 
 TEST(ConfigTest, ShippedConfigTakesTheAdminTokenFromTheEnvironment) {
@@ -357,6 +365,7 @@ TEST(ConfigTest, ListenAcceptsHostnamesIPv4AndBracketedIPv6) {
   EXPECT_EQ(listen("localhost:65535"), "localhost 65535");
   EXPECT_EQ(listen("[::]:0"), ":: 0");
   EXPECT_EQ(listen("[fe80::1]:9000"), "fe80::1 9000");
+  EXPECT_EQ(listen("[::ffff:192.0.2.1]:80"), "::ffff:192.0.2.1 80");
 }
 
 TEST(ConfigTest, CorsOriginsAcceptAStarOrAList) {
@@ -522,6 +531,17 @@ TEST(ConfigEnvTest, MalformedReferences) {
             "pb.yaml:4:11: unterminated \"${\" (write \"$${\" for a literal \"${\")");
 }
 
+// Found by tests/fuzz/fuzz_config_file: a message repeating a byte of the
+// file (yaml-cpp's "unknown escape character", a bad ${...} reference) could
+// hold a NUL, CR or LF and so span lines.
+TEST(ConfigEnvTest, EveryProblemIsOneLine) {
+  EXPECT_EQ(problems(kStream + "    body: \"${A\x01\x7f}\"\n"),
+            "pb.yaml:4:11: \"${A\\x01\\x7f}\" does not name an environment variable (names are "
+            "[A-Za-z_][A-Za-z0-9_]*; write \"$${\" for a literal \"${\")");
+  EXPECT_EQ(problems(std::string("a: \"\\\0\"\n", 8)),
+            "pb.yaml:1:7: invalid YAML: unknown escape character: \\x00");
+}
+
 TEST(ConfigEnvTest, ExpandEnvDirectly) {
   std::vector<std::string> errors;
   const auto env = env_of({{"A", "1"}, {"B_2", "two"}});
@@ -546,6 +566,13 @@ TEST(ConfigEnvTest, ProcessEnvReadsTheEnvironment) {
 
 // ---------------------------------------------------------------------------
 // Document-level problems
+
+// Found by tests/fuzz/fuzz_config_file: on a file starting with ","
+// yaml-cpp 0.7's LoadAll() never returned and took all memory.
+TEST(ConfigTest, StrayCommaIsAnErrorNotAHang) {
+  EXPECT_EQ(problems(","), "pb.yaml:1:1: invalid YAML: unexpected \",\"");
+  EXPECT_EQ(problems("  ,streams: []\n"), "pb.yaml:1:3: invalid YAML: unexpected \",\"");
+}
 
 TEST(ConfigTest, YamlSyntaxErrorHasAPosition) {
   EXPECT_EQ(problems("streams:\n  - name: [orders\n    url: x\n"),
@@ -674,6 +701,29 @@ TEST(ConfigTest, WrongTypesArePositioned) {
             "pb.yaml:4:14: streams[0].ignore[0]: expected a string, got a list");
 }
 
+TEST(ConfigTest, UpstreamLimitsAndClientCertificate) {
+  const Config c =
+      parse(kStream + "    max_header_bytes: 16KiB\n    max_connections_per_host: 2\n");
+  EXPECT_EQ(c.streams[0].max_header_bytes, 16u << 10);
+  EXPECT_EQ(c.streams[0].max_connections_per_host, 2u);
+  EXPECT_EQ(problems(kStream + "    max_header_bytes: 100\n"),
+            "pb.yaml:4:23: streams[0].max_header_bytes: 100 is out of range 1KiB..1MiB");
+  EXPECT_EQ(problems(kStream + "    max_connections_per_host: 0\n"),
+            "pb.yaml:4:31: streams[0].max_connections_per_host: 0 is out of range 1..1024");
+  TempDir dir;
+  const std::string pem = dir.file("c.pem", "not a certificate\n");
+  EXPECT_EQ(problems(kStream + "    client_cert: " + pem + "\n"),
+            "pb.yaml:4:18: streams[0].client_cert: needs client_key: the private key of the "
+            "client certificate");
+  EXPECT_EQ(problems(kStream + "    client_key: " + pem + "\n"),
+            "pb.yaml:4:17: streams[0].client_key: needs client_cert: the certificate that goes "
+            "with the key");
+  EXPECT_EQ(problems(kStream + "    client_cert: " + pem + "\n    client_key: \"\"\n"),
+            "pb.yaml:5:17: streams[0].client_key: must name a PEM file");
+  EXPECT_EQ(problems(kStream + "    client_cert: " + pem + "\n    client_key: " + pem + "\n"),
+            "pb.yaml:4:18: streams[0].client_cert: " + pem + " holds no PEM certificate");
+}
+
 TEST(ConfigTest, EmptyValueIsReportedAtItsKey) {
   EXPECT_EQ(problems(kStream + "    interval:\n    timeout: 1s\n"),
             "pb.yaml:4:5: streams[0].interval: needs a value");
@@ -776,6 +826,11 @@ TEST(ConfigTest, ListenProblems) {
             at + "\"localhost:\" has port \"\"; expected a number from 0 to 65535");
   EXPECT_EQ(listen("[::1]"), at + "\"[::1]\" needs a port after the address, like [::1]:8080");
   EXPECT_EQ(listen("my host:80"), at + "\"my host:80\" has a host with \" \" in it");
+  // Found with tests/fuzz/fuzz_config_values (the same check as in URLs):
+  // hex digits and colons are not yet an address.
+  EXPECT_EQ(listen("[1:2]:80"),
+            at + "\"[1:2]:80\" has \"1:2\" in [...], which is not an IPv6 address");
+  EXPECT_EQ(listen("[:]:80"), at + "\"[:]:80\" has \":\" in [...], which is not an IPv6 address");
 }
 
 TEST(ConfigTest, CorsOriginProblems) {
@@ -851,6 +906,15 @@ TEST(ConfigTest, BadUrls) {
             at + "\"http://exa_mple.com!/\" has a host with \"!\" in it");
   EXPECT_EQ(url("http://[::1/"),
             at + "\"http://[::1/\" has an IPv6 address without its closing \"]\"");
+  // Found by tests/fuzz/fuzz_config_values: any mix of hex digits, colons
+  // and dots passed as an IPv6 address, so the mistake showed only when the
+  // first poll failed.
+  EXPECT_EQ(url("http://[:EEEEE:1]/"),
+            at + "\"http://[:EEEEE:1]/\" has \":EEEEE:1\" in [...], which is not an IPv6 "
+                 "address");
+  EXPECT_EQ(url("http://[1:2:3:4:5:6:7:8:9]/"),
+            at + "\"http://[1:2:3:4:5:6:7:8:9]/\" has \"1:2:3:4:5:6:7:8:9\" in [...], which is "
+                 "not an IPv6 address");
   EXPECT_EQ(url("http://example.com/a|b"),
             at + "\"http://example.com/a|b\" contains \"|\", which must be percent-encoded");
   EXPECT_EQ(url("http://example.com/%zz"),
@@ -1162,6 +1226,19 @@ TEST(ConfigSizeTest, RejectsWithAReason) {
   EXPECT_EQ(why("99999999999GiB"), "is too large");
 }
 
+// Found by tests/fuzz/fuzz_config_values: "1 " (a quoted value with a
+// trailing space) was read as 1 byte; the space may only precede a unit.
+TEST(ConfigSizeTest, RefusesASpaceWithoutAUnit) {
+  std::uint64_t out = 7;
+  std::string why;
+  EXPECT_FALSE(parse_size("1 ", out, why));
+  EXPECT_EQ(why, "has an unknown unit \" \" (use B, KiB, MiB, GiB, KB, MB or GB)");
+  EXPECT_FALSE(parse_size("8MiB ", out, why));
+  EXPECT_FALSE(parse_size("1  B", out, why));
+  EXPECT_TRUE(parse_size("1 B", out, why));
+  EXPECT_EQ(out, 1u);
+}
+
 TEST(ConfigSizeTest, Formats) {
   EXPECT_EQ(format_size(1u << 30), "1GiB");
   EXPECT_EQ(format_size(8u << 20), "8MiB");
@@ -1316,6 +1393,28 @@ TEST(ConfigSecretsTest, ValuesFromTheEnvironmentNeverAppearInProblems) {
   EXPECT_EQ(text.find("s3cr3t"), std::string::npos) << text;
   EXPECT_EQ(text.find("tok-123456"), std::string::npos) << text;
   EXPECT_NE(text.find("pb.yaml:3:10:"), std::string::npos) << "still says where: " << text;
+}
+
+// Found by tests/fuzz/fuzz_config_file: quote() writes a value with a line
+// break, a '"' or a '\\' escaped, and cuts a long one, so the value as
+// substituted was not found in the message and went out whole or in part.
+TEST(ConfigSecretsTest, ValuesAreHiddenAsQuoteWritesThemToo) {
+  const std::string long_secret = "s3cr3t-" + std::string(100, 'x');
+  auto env = env_of({{"LINES", "s3cr3t\nline 2"}, {"QUOTED", "s3\"cr3t\\"}, {"LONG", long_secret}});
+  const std::string text = problems(
+      "streams:\n"
+      "  - name: a\n"
+      "    url: http://h/\n"
+      "    interval: \"${LINES}\"\n"
+      "    timeout: \"${QUOTED}\"\n"
+      "    linger: "
+      "\"0123456789012345678901234567890123456789012345678901234567890123456789${LONG}\"\n",
+      env);
+  EXPECT_EQ(text.find("s3"), std::string::npos) << text;
+  EXPECT_EQ(text.find("xxx"), std::string::npos) << text;
+  EXPECT_NE(text.find("pb.yaml:4:15: streams[0].interval: \"***\" is not a duration"),
+            std::string::npos)
+      << text;
 }
 
 TEST(ConfigSecretsTest, UrlUserInfoAndQueryValuesAreNotShownEvenWhenWrittenLiterally) {

@@ -85,17 +85,21 @@ TEST(DiffComputeTest, EqualDocumentsGiveNothing) {
   EXPECT_TRUE(changes(&text, Json("body"), mode(DiffMode::kText)).empty());
 }
 
+// A member that makes a small test document larger than the patches below.
+const std::string kNote = R"("note":")" + std::string(100, '.') + R"(")";
+
 TEST(DiffComputeTest, EachModeDescribesAChange) {
-  const std::string a = R"({"n":1,"list":[{"id":1},{"id":2}]})";
-  const std::string b = R"({"n":2.50,"list":[{"id":2},{"id":1}]})";
-  EXPECT_EQ(changes(a, b, mode(DiffMode::kSnapshot)),
-            Out{R"(snapshot {"n":2.50,"list":[{"id":2},{"id":1}]})"});
+  const std::string a = R"({"n":1,"list":[{"id":1},{"id":2}],)" + kNote + "}";
+  const std::string b = R"({"n":2.50,"list":[{"id":2},{"id":1}],)" + kNote + "}";
+  EXPECT_EQ(changes(a, b, mode(DiffMode::kSnapshot)), Out{"snapshot " + b});
   EXPECT_EQ(changes(a, b, mode(DiffMode::kJsonPatch, "id")),
             Out{R"(patch [{"op":"replace","path":"/n","value":2.50},)"
                 R"({"op":"move","from":"/list/1","path":"/list/0"}])"});
   EXPECT_EQ(changes(a, b, mode(DiffMode::kMergePatch)),
             Out{R"(merge-patch {"n":2.50,"list":[{"id":2},{"id":1}]})"});
-  EXPECT_EQ(changes(R"([{"id":1},{"id":2}])", R"([{"id":2,"v":1}])", mode(DiffMode::kItems, "id")),
+  const std::string still = R"({"id":9,)" + kNote + "}";
+  EXPECT_EQ(changes(R"([{"id":1},{"id":2},)" + still + "]", R"([{"id":2,"v":1},)" + still + "]",
+                    mode(DiffMode::kItems, "id")),
             (Out{R"(deleted {"key":1})", R"(updated {"key":2,"index":0,"value":{"id":2,"v":1},)"
                                          R"("patch":[{"op":"add","path":"/v","value":1}]})"}));
 }
@@ -103,8 +107,77 @@ TEST(DiffComputeTest, EachModeDescribesAChange) {
 TEST(DiffComputeTest, MergePatchFallsBackToASnapshotForNulls) {
   EXPECT_EQ(changes(R"({"a":1,"b":2})", R"({"a":null,"b":2})", mode(DiffMode::kMergePatch)),
             Out{R"(snapshot {"a":null,"b":2})"});
-  EXPECT_EQ(changes(R"({"a":1,"b":2})", R"({"b":2})", mode(DiffMode::kMergePatch)),
+  EXPECT_EQ(changes(R"({"a":1,"b":2,)" + kNote + "}", R"({"b":2,)" + kNote + "}",
+                    mode(DiffMode::kMergePatch)),
             Out{R"(merge-patch {"a":null})"});
+}
+
+TEST(DiffComputeTest, AnEventIsNeverLargerThanTheSnapshot) {
+  // One replace operation alone is larger than this whole document.
+  EXPECT_EQ(changes(R"({"v":1})", R"({"v":2})", mode(DiffMode::kJsonPatch)),
+            Out{R"(snapshot {"v":2})"});
+  // A removal as a merge patch ({"a":null}) is larger than what is left.
+  EXPECT_EQ(changes(R"({"a":1,"b":2})", R"({"b":2})", mode(DiffMode::kMergePatch)),
+            Out{R"(snapshot {"b":2})"});
+  // An update carries the element and a patch: more than a one-element array.
+  EXPECT_EQ(changes(R"([{"id":1}])", R"([{"id":1,"v":1}])", mode(DiffMode::kItems, "id")),
+            Out{R"(snapshot [{"id":1,"v":1}])"});
+  // Equal size is still a patch.
+  const std::string doc = R"({"list":[1,2,3],)" + kNote + "}";
+  const std::string next = R"({"list":[1,2,4],)" + kNote + "}";
+  auto out = changes(doc, next, mode(DiffMode::kJsonPatch));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], R"(patch [{"op":"replace","path":"/list/2","value":4}])");
+  // Everything changed: the patch would be larger, so a snapshot.
+  Json from = Json::array();
+  Json to = Json::array();
+  for (int i = 0; i < 200; ++i) {
+    from.push_back(Json::array({i, i + 1}));
+    to.push_back(Json::array({i + 1, i}));
+  }
+  out = changes(&from, to, mode(DiffMode::kJsonPatch));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], "snapshot " + dump(to));
+}
+
+TEST(DiffComputeTest, ReversedRowsOfALargeMatrixGiveOneSnapshot) {
+  // The case from issue 13: 650 rows of 650 numbers whose rows reverse made
+  // a 33 MB patch of a 2.85 MB document. The diff now gives up as soon as
+  // its patch outgrows the document.
+  Json from = Json::array();
+  for (int r = 0; r < 650; ++r) {
+    Json row = Json::array();
+    for (int c = 0; c < 650; ++c) row.push_back(r * 1000 + c);
+    from.push_back(std::move(row));
+  }
+  // Each row reversed (the 33 MB case), and the rows reversed.
+  Json rows_reversed = Json::array();
+  Json order_reversed = Json::array();
+  for (int r = 0; r < 650; ++r) {
+    Json row = Json::array();
+    for (int c = 649; c >= 0; --c) row.push_back(r * 1000 + c);
+    rows_reversed.push_back(std::move(row));
+    order_reversed.push_back(from[static_cast<std::size_t>(649 - r)]);
+  }
+  for (const Json* to : {&rows_reversed, &order_reversed}) {
+    auto out = compute(&from, *to, mode(DiffMode::kJsonPatch));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].type, "snapshot");
+    EXPECT_EQ(out[0].data.size(), json::dumped_size(*to));
+  }
+}
+
+TEST(DiffComputeTest, DumpedSizeIsTheSizeOfTheDump) {
+  for (const char* text :
+       {R"({"a":[1,-2,3.50,1e3,true,false,null],"b":"x\"y\n\u0001z","":{}})", "[]", "{}",
+        R"("\u00e9")", "18446744073709551615", "-0", R"([[[]],{"k":[{}]}])"}) {
+    const Json v = parse(text);
+    EXPECT_EQ(json::dumped_size(v), dump(v).size()) << text;
+  }
+  Json built = Json::object();
+  built["f"] = 0.25;
+  built["u"] = 7u;
+  EXPECT_EQ(json::dumped_size(built), dump(built).size());
 }
 
 TEST(DiffComputeTest, ItemsModeNeedsAKeyedArray) {

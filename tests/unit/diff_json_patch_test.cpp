@@ -179,13 +179,68 @@ TEST(JsonPatchTest, LongUnkeyedArrayPastTheLcsLimitIsStillCorrect) {
   Json to = Json::array();
   for (int i = 0; i < 1500; ++i) from.push_back(i);
   for (int i = 0; i < 1600; ++i) to.push_back(i % 3 == 0 ? i : -i);
-  // 1499 * 1599 cells is past kMaxLcsCells: position by position.
-  check_docs(from, to);
+  // 1499 * 1599 cells is past kMaxLcsCells: the array is replaced whole.
+  EXPECT_EQ(dump(check_docs(from, to)), R"([{"op":"replace","path":"","value":)" + dump(to) + "}]");
   to = from;
   to.insert(to.begin() + 10, -1);
   to.erase(1400);
   to.push_back(7);
   check_docs(from, to);
+}
+
+TEST(JsonPatchTest, ArraysJustUnderTheLcsLimitAreAligned) {
+  // 1000 x 1000 middle cells: within kMaxLcsCells, so an insert near the
+  // start is one add.
+  Json from = Json::array();
+  for (int i = 0; i < 1000; ++i) from.push_back(i);
+  Json to = from;
+  to.insert(to.begin() + 1, -1);
+  to.erase(to.size() - 1);
+  to.push_back(-2);
+  EXPECT_LE((from.size() - 1) * (to.size() - 1), kMaxLcsCells);
+  const Json patch = check_docs(from, to);
+  EXPECT_EQ(dump(patch), R"([{"op":"add","path":"/1","value":-1},)"
+                         R"({"op":"replace","path":"/1000","value":-2}])");
+}
+
+TEST(JsonPatchTest, OneDiffSpendsAtMostItsLcsBudget) {
+  // Twelve arrays whose first and last elements change, so each needs a
+  // 1000 x 1000 alignment: the first ones get it (two replaces each), and
+  // once kMaxLcsCellsPerDiff is spent the others are replaced whole.
+  Json from = Json::object();
+  Json to = Json::object();
+  for (int a = 0; a < 12; ++a) {
+    Json f = Json::array();
+    for (int i = 0; i < 1000; ++i) f.push_back(i);
+    Json t = f;
+    t[0] = -1;
+    t[999] = -1;
+    from["a" + std::to_string(a)] = f;
+    to["a" + std::to_string(a)] = t;
+  }
+  const std::size_t aligned = kMaxLcsCellsPerDiff / (1000 * 1000);
+  ASSERT_LT(aligned, 12u);
+  const Json patch = check_docs(from, to);
+  ASSERT_EQ(patch.size(), aligned * 2 + (12 - aligned));
+  for (std::size_t i = aligned * 2; i < patch.size(); ++i) {
+    EXPECT_EQ(patch[i]["op"], "replace");
+    EXPECT_TRUE(patch[i]["value"].is_array()) << "replaced whole";
+  }
+}
+
+TEST(JsonPatchTest, PatchTextStopsAtItsByteBudget) {
+  const Json from = parse(R"({"a":1,"b":[1,2,3],"c":"x"})");
+  const Json to = parse(R"({"a":2,"b":[3,2,1],"c":"y"})");
+  PatchBudget roomy;
+  auto text = json_patch_text(from, to, KeySpec(), roomy);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(*text, dump(json_patch(from, to, KeySpec())));
+  PatchBudget exact;
+  exact.bytes = text->size();
+  EXPECT_EQ(json_patch_text(from, to, KeySpec(), exact), text);
+  PatchBudget tight;
+  tight.bytes = text->size() - 1;
+  EXPECT_FALSE(json_patch_text(from, to, KeySpec(), tight));
 }
 
 TEST(JsonPatchTest, InsertIntoKeyedArrayIsOneAdd) {

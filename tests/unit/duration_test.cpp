@@ -90,7 +90,7 @@ TEST(DurationTest, RejectsOverflow) {
   EXPECT_EQ(parsed("9223372036854775807ms"), Duration(9223372036854775807LL));
 }
 
-TEST(DurationTest, FormatsTheShortestForm) {
+TEST(DurationTest, FormatsTheCanonicalForm) {
   EXPECT_EQ(format_duration(Duration(0)), "0s");
   EXPECT_EQ(format_duration(milliseconds(250)), "250ms");
   EXPECT_EQ(format_duration(seconds(90)), "1m30s");

@@ -66,6 +66,21 @@ TEST(JsonDocumentTest, InvalidTextIsAnErrorWithOffset) {
   }
 }
 
+// Found by tests/fuzz/fuzz_json_document: nlohmann's lexer stops at a NUL
+// byte as if the text ended there, so a body like "{}\0<html>..." was read
+// as {} instead of being refused.
+TEST(JsonDocumentTest, NulByteIsAnErrorWhereverItIs) {
+  for (const std::string& text : {std::string("123\0", 4), std::string("{\"a\":1}\0{\"b\":2}", 16),
+                                  std::string("[1]\0\0\0", 6), std::string("\"a\0b\"", 5)}) {
+    try {
+      parse(text);
+      ADD_FAILURE() << "accepted a NUL byte at " << text.find('\0');
+    } catch (const ParseError& e) {
+      EXPECT_EQ(e.offset(), text.find('\0') + 1);  // 1-based, like the parser's offsets
+    }
+  }
+}
+
 TEST(JsonDocumentTest, DeepNestingIsRefused) {
   std::string deep(kMaxDepth + 1, '[');
   deep += std::string(kMaxDepth + 1, ']');
@@ -85,6 +100,23 @@ TEST(JsonPointerTest, EscapesFollowRfc6901) {
   EXPECT_THROW(Pointer::parse("/a~2"), std::invalid_argument);
   EXPECT_TRUE(Pointer::parse("/a~1b/m~0n/0").remove(doc));
   EXPECT_EQ(dump(doc), R"({"a/b":{"m~n":[20]},"":1})");
+}
+
+TEST(JsonDocumentTest, IntegerIdentitiesMatchEveryOtherSpelling) {
+  using pb::json::identity;
+  using pb::json::parse;
+  for (const char* pair : {"1000|1e3", "-5|-5.0", "0|-0.0", "120|1.2e2", "7|70e-1",
+                           "18446744073709551615|1.8446744073709551615e19",
+                           "-9223372036854775808|-9.223372036854775808e18"}) {
+    const std::string text = pair;
+    const std::string a = text.substr(0, text.find('|'));
+    const std::string b = text.substr(text.find('|') + 1);
+    EXPECT_EQ(identity(parse(a)), identity(parse(b))) << a << " vs " << b;
+    EXPECT_EQ(identity(parse(a)), "n" + pb::json::canonical_number(parse(b))) << a;
+  }
+  EXPECT_NE(identity(parse("10")), identity(parse("1")));
+  EXPECT_NE(identity(parse("-1")), identity(parse("1")));
+  EXPECT_EQ(identity(parse("[1,{\"b\":2,\"a\":1}]")), identity(parse("[1.0,{\"a\":1,\"b\":2e0}]")));
 }
 
 }  // namespace

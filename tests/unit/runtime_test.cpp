@@ -55,7 +55,7 @@ class RuntimeTest : public ::testing::Test {
   }
 
   void start(const std::string& doc_extra = "") {
-    backend_.set_body(R"({"v":0})", "/doc");
+    backend_.set_body(padded(R"({"v":0})"), "/doc");
     backend_.set_body(R"({"o":0})", "/other");
     for (int i = 0; i < 5; ++i)
       backend_.set_body("{\"p\":" + std::to_string(i) + "}", "/p/" + std::to_string(i));
@@ -148,7 +148,7 @@ TEST_F(RuntimeTest, AMuxClientOfAReplacedStreamIsClosedAndFindsTheSuccessor) {
   std::string resume = mux.last_event_id();
   ASSERT_TRUE(polled("doc"));
   SseClient again(SseClient::Adopt{}, attach_mux_fd({"doc", "other"}, resume));
-  backend_.set_body(R"({"v":1})", "/doc");
+  backend_.set_body(padded(R"({"v":1})"), "/doc");
   ASSERT_TRUE(polled("doc"));
   auto ev = again.next(3s);
   ASSERT_TRUE(ev);
@@ -171,7 +171,7 @@ TEST_F(RuntimeTest, ReloadDuringAMuxAttachSendsTheClientToTheSuccessors) {
   auto snaps = mux.take(2, 5s);
   ASSERT_EQ(snaps.size(), 2u);
   // It follows the new instance: a change published there reaches it.
-  backend_.set_body(R"({"v":7})", "/doc");
+  backend_.set_body(padded(R"({"v":7})"), "/doc");
   ASSERT_TRUE(polled("doc"));
   auto ev = mux.next(3s);
   ASSERT_TRUE(ev) << "attached to a channel of the retired instance";
@@ -188,7 +188,7 @@ TEST_F(RuntimeTest, TwoClientsAttachingToANewChannelAtOnceBothGetEveryEvent) {
   ASSERT_TRUE(gate->reached());  // the creator holds, its channel not started
   SseClient second(SseClient::Adopt{}, attach_mux_fd({"doc", "other"}));
   ASSERT_EQ(second.take(2, 3s).size(), 2u);
-  backend_.set_body(R"({"v":1})", "/doc");
+  backend_.set_body(padded(R"({"v":1})"), "/doc");
   ASSERT_TRUE(polled("doc"));
   auto ev = second.next(3s);
   ASSERT_TRUE(ev) << "the second client's channel was never started";
@@ -198,7 +198,7 @@ TEST_F(RuntimeTest, TwoClientsAttachingToANewChannelAtOnceBothGetEveryEvent) {
   auto got = one.take(2, 3s);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].type, "snapshot");
-  backend_.set_body(R"({"v":2})", "/doc");
+  backend_.set_body(padded(R"({"v":2})"), "/doc");
   ASSERT_TRUE(polled("doc"));
   auto a = one.next(3s);
   auto b = second.next(3s);
@@ -313,14 +313,14 @@ TEST_F(RuntimeTest, ASlowCommitDoesNotStallAConnectAndNothingIsSentBeforeItIsDur
   start();
   auto gate = std::make_shared<Latch>();
   store_->gate_appends(gate);
-  backend_.set_body(R"({"v":1})", "/doc");
+  backend_.set_body(padded(R"({"v":1})"), "/doc");
   auto inst = find("doc");
   rt_->trigger(inst);
   ASSERT_TRUE(gate->reached());  // the commit of v:1 is in progress
   auto client = attach("doc");
   auto snap = client->next(2s);
   ASSERT_TRUE(snap) << "the connect waited for the commit";
-  EXPECT_EQ(snap->data, R"({"v":0})") << "the uncommitted change was visible";
+  EXPECT_EQ(snap->data, padded(R"({"v":0})")) << "the uncommitted change was visible";
   EXPECT_FALSE(client->next(200ms)) << "an event was sent before it was recorded";
   gate->open();
   auto patch = client->next(3s);
@@ -338,7 +338,7 @@ TEST_F(RuntimeTest, AFullStoreIsToldOnceWithoutAnIdAndIdsContinueAfterwards) {
   ASSERT_TRUE(snap);
   store_->fail_appends(stream::StoreErrorKind::kFull);
   for (int i = 1; i <= 3; ++i) {
-    backend_.set_body("{\"v\":" + std::to_string(i) + "}", "/doc");
+    backend_.set_body(padded("{\"v\":" + std::to_string(i) + "}"), "/doc");
     ASSERT_TRUE(polled("doc"));
   }
   auto st = client->next(2s);
@@ -367,12 +367,12 @@ TEST_F(RuntimeTest, AFullStoreIsToldOnceWithoutAnIdAndIdsContinueAfterwards) {
 // With state in memory, a reload that changes a stream keeps its ids.
 TEST_F(RuntimeTest, AReplacedStreamContinuesItsIdsWithTheMemoryStore) {
   start();
-  backend_.set_body(R"({"v":1})", "/doc");
+  backend_.set_body(padded(R"({"v":1})"), "/doc");
   ASSERT_TRUE(polled("doc"));
   std::string before = last_id("doc");
   rt_->reload(parse(streams("    max_body: 2MiB\n")));
   auto client = attach("doc", before);
-  backend_.set_body(R"({"v":2})", "/doc");
+  backend_.set_body(padded(R"({"v":2})"), "/doc");
   ASSERT_TRUE(polled("doc"));
   auto ev = client->next(3s);
   ASSERT_TRUE(ev);

@@ -41,6 +41,14 @@ TEST(SseEncoderTest, IdAndTypeCannotCarryLineBreaksOrNul) {
   EXPECT_EQ(out, "id: abcd\nevent: evid: x\ndata: d\n\n");
 }
 
+// Found by tests/fuzz/fuzz_event_id: an id of only CR, LF or NUL bytes was
+// written as an empty "id:" line, which resets the client's last event id
+// (WHATWG: the id field sets it to the empty string).
+TEST(SseEncoderTest, IdOfOnlyDroppedCharactersIsNoId) {
+  EXPECT_EQ(encode_event(std::string("\0\0", 2), "t", "d"), "event: t\ndata: d\n\n");
+  EXPECT_EQ(encode_event("\r\n", "\n", "d"), "data: d\n\n");
+}
+
 TEST(SseEncoderTest, RetryField) {
   EXPECT_EQ(encode_retry(std::chrono::milliseconds(3000)), "retry: 3000\n\n");
 }
@@ -55,6 +63,18 @@ TEST(EventIdTest, ParsesOwnFormatOnly) {
                           "abc-99999999999999999999"}) {
     EXPECT_FALSE(parse_event_id(bad)) << bad;
   }
+}
+
+// Found by tests/fuzz/fuzz_event_id: ids with a 20-digit sequence number
+// (10^19 and up) were written by str() but refused by parse_event_id().
+TEST(EventIdTest, EverySequenceNumberRoundTrips) {
+  for (std::uint64_t seq : {std::uint64_t{0}, std::uint64_t{9999999999999999999u},
+                            std::uint64_t{10000000000000000000u}, UINT64_MAX}) {
+    const EventId id{"0a1b2c3d", seq};
+    EXPECT_EQ(parse_event_id(id.str()), id) << id.str();
+  }
+  EXPECT_FALSE(parse_event_id("0a1b2c3d-18446744073709551616"));  // 2^64
+  EXPECT_FALSE(parse_event_id("0a1b2c3d-99999999999999999999999"));
 }
 
 TEST(EventIdTest, EpochsAreRandomHex) {

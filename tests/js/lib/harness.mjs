@@ -7,9 +7,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The shipped client module (clients/js/pollbridge.js) as a file URL. */
+export const clientModuleUrl = pathToFileURL(path.join(repoRoot, 'clients', 'js', 'pollbridge.js')).href;
+/** The admin token the harness configures (server.admin_token) for forced polls. */
+export const ADMIN_TOKEN = 'js-test-admin';
 
 // How long a test waits for something that should happen within a few poll
 // intervals before it fails.
@@ -25,6 +29,10 @@ export function pollbridgeBinary() {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A sleep that does not keep the process alive: for deadlines raced against
+// what a test waits for, which would otherwise hold Node open after the test.
+const deadline = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /** Polls `check` until it returns a truthy value, which is returned; fails after `timeout` ms. */
 export async function waitFor(check, { timeout = WAIT_MS, interval = 25, what = 'condition' } = {}) {
@@ -133,15 +141,18 @@ function streamYaml(stream) {
  * interval, ...}); `server` adds server keys.
  */
 export class Pollbridge {
-  constructor({ streams, server = {}, history = 1000 }) {
+  constructor({ streams, server = {}, history = 1000, persist = false }) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'pollbridge-js-'));
     this.configFile = path.join(this.dir, 'pollbridge.yaml');
-    const serverYaml = Object.entries({ heartbeat: '15s', retry: '500ms', ...server })
+    // persist: state in this.dir/state, so ids survive a restart.
+    this.persist = persist;
+    const stateDir = persist ? path.join(this.dir, 'state') : '';
+    const serverYaml = Object.entries({ heartbeat: '15s', retry: '500ms', admin_token: ADMIN_TOKEN, ...server })
       .map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`)
       .join('\n');
     writeFileSync(
       this.configFile,
-      `server:\n${serverYaml}\nhistory: ${history}\nstate:\n  dir: ""\nstreams:\n` +
+      `server:\n${serverYaml}\nhistory: ${history}\nstate:\n  dir: ${JSON.stringify(stateDir)}\nstreams:\n` +
         streams.map(streamYaml).join('\n') +
         '\n',
     );
@@ -151,7 +162,9 @@ export class Pollbridge {
   /** Starts the process and resolves once it prints its address. */
   async start(listen = '127.0.0.1:0') {
     this.output = '';
-    const child = spawn(pollbridgeBinary(), ['--config', this.configFile, '--listen', listen, '--memory'], {
+    const args = ['--config', this.configFile, '--listen', listen];
+    if (!this.persist) args.push('--memory');
+    const child = spawn(pollbridgeBinary(), args, {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -172,7 +185,7 @@ export class Pollbridge {
         reject(new Error(`pollbridge exited (${code ?? signal}) before listening:\n${this.output}`)),
       );
     });
-    const timeout = sleep(WAIT_MS).then(() => {
+    const timeout = deadline(WAIT_MS).then(() => {
       throw new Error(`pollbridge did not start within ${WAIT_MS} ms:\n${this.output}`);
     });
     this.port = await Promise.race([listening, timeout]);
@@ -184,7 +197,7 @@ export class Pollbridge {
   async stop(signal = 'SIGTERM') {
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill(signal);
-    const result = await Promise.race([this.exited, sleep(WAIT_MS).then(() => null)]);
+    const result = await Promise.race([this.exited, deadline(WAIT_MS).then(() => null)]);
     if (result === null) {
       this.child.kill('SIGKILL');
       await this.exited;
@@ -202,6 +215,28 @@ export class Pollbridge {
     const res = await fetch(`${this.baseUrl}/streams`);
     const body = await res.json();
     return body.streams.find((s) => s.name === name);
+  }
+
+  /**
+   * Polls stream `name` now and waits until that poll's events are
+   * published (POST /streams/{name}/poll?wait=true); returns its last id.
+   */
+  async poll(name) {
+    const res = await fetch(`${this.baseUrl}/streams/${name}/poll?wait=true`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const body = await res.json();
+    if (res.status !== 200) throw new Error(`poll of ${name}: HTTP ${res.status} ${JSON.stringify(body)}`);
+    return body.last_id;
+  }
+
+  /** A global metric of GET /metrics (a number), e.g. pollbridge_clients. */
+  async metric(name) {
+    const text = await (await fetch(`${this.baseUrl}/metrics`)).text();
+    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    if (!match) throw new Error(`no metric ${name} in /metrics`);
+    return Number(match[1]);
   }
 
   /** Waits until pollbridge has published more than `events` events on a stream; returns its info. */

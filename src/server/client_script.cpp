@@ -1,0 +1,154 @@
+#include "server/client_script.h"
+
+#include <openssl/sha.h>
+#include <zlib.h>
+
+#include <cctype>
+#include <cstdlib>
+
+namespace pb::server {
+
+namespace generated {
+// Defined in the generated client_script_data.cpp.
+extern const unsigned char kClientScript[];
+extern const std::size_t kClientScriptSize;
+extern const char kClientScriptVersion[];
+}  // namespace generated
+
+namespace {
+
+// "<32 hex digits>": the first 16 bytes of the SHA-256 of `bytes`, quoted.
+std::string strong_etag(std::string_view bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  static const char* kHex = "0123456789abcdef";
+  std::string tag = "\"";
+  for (int i = 0; i < 16; ++i) {
+    tag.push_back(kHex[digest[i] >> 4]);
+    tag.push_back(kHex[digest[i] & 0xf]);
+  }
+  return tag + "\"";
+}
+
+// The gzip (RFC 1952) form of `in`, at the best compression; empty on error.
+std::string gzip(std::string_view in) {
+  z_stream z{};
+  // 15 + 16: the largest window, with a gzip header and trailer.
+  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return "";
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(in.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return rc == Z_STREAM_END ? out : "";
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trim(std::string_view s) {
+  std::size_t b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return "";
+  return std::string(s.substr(b, s.find_last_not_of(" \t") - b + 1));
+}
+
+}  // namespace
+
+const ClientScript& client_script() {
+  static const ClientScript script = [] {
+    static const std::string gz = gzip(std::string_view(
+        reinterpret_cast<const char*>(generated::kClientScript), generated::kClientScriptSize));
+    ClientScript s;
+    s.version = generated::kClientScriptVersion;
+    s.identity.bytes = std::string_view(reinterpret_cast<const char*>(generated::kClientScript),
+                                        generated::kClientScriptSize);
+    s.identity.etag = strong_etag(s.identity.bytes);
+    s.gzip.bytes = gz;
+    if (!gz.empty()) s.gzip.etag = strong_etag(gz);
+    return s;
+  }();
+  return script;
+}
+
+bool accepts_gzip(const std::string& accept_encoding) {
+  double gzip_q = -1, any_q = -1;  // -1: not listed
+  std::size_t start = 0;
+  while (start <= accept_encoding.size()) {
+    std::size_t comma = accept_encoding.find(',', start);
+    std::string item = accept_encoding.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? accept_encoding.size() + 1 : comma + 1;
+    std::size_t semi = item.find(';');
+    std::string coding = lower(trim(item.substr(0, semi)));
+    double q = 1;
+    if (semi != std::string::npos) {
+      std::string params = lower(trim(item.substr(semi + 1)));
+      if (params.rfind("q=", 0) == 0) q = std::strtod(params.c_str() + 2, nullptr);
+    }
+    if (coding == "gzip" || coding == "x-gzip") gzip_q = q;
+    if (coding == "*") any_q = q;
+  }
+  return gzip_q >= 0 ? gzip_q > 0 : any_q > 0;
+}
+
+bool none_match_hits(const std::string& if_none_match, const std::string& etag) {
+  if (trim(if_none_match) == "*") return true;
+  auto opaque = [](std::string t) { return t.rfind("W/", 0) == 0 ? t.substr(2) : t; };
+  std::string want = opaque(etag);
+  std::size_t i = 0;
+  while (i < if_none_match.size()) {
+    std::size_t open = if_none_match.find('"', i);
+    if (open == std::string::npos) break;
+    std::size_t close = if_none_match.find('"', open + 1);
+    if (close == std::string::npos) break;
+    if (if_none_match.compare(open, close - open + 1, want) == 0) return true;
+    i = close + 1;
+  }
+  return false;
+}
+
+void serve_client_script(const httplib::Request& req, httplib::Response& res) {
+  const ClientScript& script = client_script();
+  bool gz = !script.gzip.bytes.empty() && accepts_gzip(req.get_header_value("Accept-Encoding"));
+  const ScriptRepresentation& rep = gz ? script.gzip : script.identity;
+
+  bool versioned = req.has_param("v") && req.get_param_value("v") == script.version;
+  res.set_header(
+      "Cache-Control",
+      versioned ? "public, max-age=" + std::to_string(kClientScriptMaxAgeSeconds) + ", immutable"
+                : std::string("no-cache"));
+  res.set_header("ETag", rep.etag);
+  // Origin too: the API's CORS headers (added after this handler) vary by it.
+  res.set_header("Vary", "Accept-Encoding, Origin");
+  res.set_header("X-Content-Type-Options", "nosniff");
+
+  if (req.has_header("If-None-Match") &&
+      none_match_hits(req.get_header_value("If-None-Match"), rep.etag)) {
+    // httplib adds "Content-Length: 0", as on the other 304s; clients
+    // ignore it (a 304 has no content).
+    res.status = 304;
+    return;
+  }
+  if (gz) res.set_header("Content-Encoding", "gzip");
+  // A content provider with a known length: httplib sends it as it is (it
+  // compresses only bodies set with set_content).
+  std::string_view bytes = rep.bytes;
+  res.set_content_provider(
+      bytes.size(), "text/javascript; charset=utf-8",
+      [bytes](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        return sink.write(bytes.data() + offset, length);
+      });
+}
+
+void register_client_script(httplib::Server& server) {
+  server.Get(kClientScriptPath, serve_client_script);
+}
+
+}  // namespace pb::server

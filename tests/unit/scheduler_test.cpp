@@ -1,0 +1,264 @@
+// The scheduler with real pollers against a real backend on raw sockets:
+// removing a poller abandons its request at once and waits only for a body
+// already being processed, stopping never waits on the network, immediate
+// polls coalesce, idle pollers park; and its two data structures (the heap of
+// due times, the per-host slots) on their own.
+#include "upstream/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+
+#include "config/url.h"
+#include "stream/memory_store.h"
+#include "support/raw_backend.h"
+#include "support/util.h"
+#include "upstream/due_queue.h"
+#include "upstream/host_slots.h"
+
+namespace pb::upstream {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RawBackend;
+using testing::RawConnection;
+using testing::RawRequest;
+using testing::wait_until;
+using Clock = std::chrono::steady_clock;
+
+// A listener that blocks the stream's publisher (the processing thread)
+// until released, so a test can hold a poll in its processing step.
+class Gate : public stream::Listener {
+ public:
+  void on_event(const stream::EventPtr&) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++events_;
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+  }
+  bool wait_entered(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return entered_; });
+  }
+  void open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  int events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool open_ = false;
+  int events_ = 0;
+};
+
+// One poller with its stream.
+struct Subject {
+  Subject(const std::string& url, config::Duration interval, config::Duration timeout) {
+    cfg.name = "s";
+    cfg.url = url;
+    cfg.interval = interval;
+    cfg.timeout = timeout;
+    cfg.backoff_max = std::max<config::Duration>(interval, 1000ms);
+    stream::Stream::Options opts;
+    stream = std::make_unique<stream::Stream>(url, "s", opts, &store, stream::Clock::now());
+    config::UrlParts parts;
+    std::string why;
+    EXPECT_TRUE(config::parse_url(cfg.url, parts, why)) << why;
+    poller = std::make_unique<Poller>(cfg, Url{parts.scheme, parts.host, parts.port, parts.target},
+                                      *stream);
+  }
+  config::StreamConfig cfg;
+  stream::MemoryStore store;
+  std::unique_ptr<stream::Stream> stream;
+  std::unique_ptr<Poller> poller;
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  SchedulerTest() {
+    backend_.route("/doc", [](RawConnection& c, const RawRequest&) {
+      return RawBackend::ok(c, R"({"a":1})");
+    });
+    backend_.route("/silent", [](RawConnection& c, const RawRequest&) { return c.hold(); });
+    backend_.route("/slow", [](RawConnection& c, const RawRequest&) {
+      return c.pause(300ms) && RawBackend::ok(c, R"({"a":1})");
+    });
+    scheduler_.start();
+  }
+  ~SchedulerTest() override { scheduler_.stop(); }
+
+  RawBackend backend_;
+  Scheduler scheduler_{2};
+};
+
+TEST_F(SchedulerTest, RemoveAbandonsTheRequestInFlightAtOnce) {
+  Subject s(backend_.url("/silent"), 100ms, 60s);
+  scheduler_.add(s.poller.get());
+  ASSERT_TRUE(wait_until([&] { return backend_.open_connections() == 1; }, 3s));
+  const auto t0 = Clock::now();
+  scheduler_.remove(s.poller.get());
+  EXPECT_LT(Clock::now() - t0, 200ms) << "remove() waited for the network";
+  // The request was really abandoned: its connection closes.
+  EXPECT_TRUE(wait_until([&] { return backend_.open_connections() == 0; }, 2s));
+  EXPECT_EQ(s.poller->counters().failures, 0u) << "an abandoned poll is not an upstream failure";
+}
+
+TEST_F(SchedulerTest, RemoveWaitsOnlyForAProcessingTaskThatHasStarted) {
+  Subject s(backend_.url("/doc"), 100ms, 5s);
+  Gate gate;
+  {
+    MutexLock lock(s.stream->mutex());
+    s.stream->add_listener_locked(&gate);
+  }
+  scheduler_.add(s.poller.get());
+  // The first body is being published, held by the gate.
+  ASSERT_TRUE(gate.wait_entered(3s));
+  auto removed = std::async(std::launch::async, [&] { scheduler_.remove(s.poller.get()); });
+  EXPECT_EQ(removed.wait_for(200ms), std::future_status::timeout)
+      << "remove() returned while the poller's stream was still being updated";
+  gate.open();
+  EXPECT_EQ(removed.wait_for(2s), std::future_status::ready);
+  // Nothing calls into the poller or its stream afterwards.
+  const int events = gate.events();
+  const auto polls = s.poller->counters().polls;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(gate.events(), events);
+  EXPECT_EQ(s.poller->counters().polls, polls);
+  MutexLock lock(s.stream->mutex());
+  s.stream->remove_listener_locked(&gate);
+}
+
+TEST_F(SchedulerTest, StopDoesNotWaitForTheNetwork) {
+  Subject a(backend_.url("/silent"), 100ms, 60s);
+  Subject b(backend_.url("/silent"), 100ms, 60s);
+  scheduler_.add(a.poller.get());
+  scheduler_.add(b.poller.get());
+  ASSERT_TRUE(wait_until([&] { return backend_.open_connections() == 2; }, 3s));
+  const auto t0 = Clock::now();
+  scheduler_.stop();
+  EXPECT_LT(Clock::now() - t0, 200ms);
+  // Removing after the stop does not wait either.
+  scheduler_.remove(a.poller.get());
+  scheduler_.remove(b.poller.get());
+  EXPECT_LT(Clock::now() - t0, 300ms);
+}
+
+TEST_F(SchedulerTest, ATriggerDuringAPollGetsOneMorePollAfterIt) {
+  Subject s(backend_.url("/slow"), 1h, 5s);
+  scheduler_.add(s.poller.get());
+  // The first poll (within a second of add()) is in flight for 300 ms.
+  ASSERT_TRUE(wait_until([&] { return backend_.requests("/slow") == 1; }, 3s));
+  const std::uint64_t t1 = scheduler_.trigger(s.poller.get());
+  const std::uint64_t t2 = scheduler_.trigger(s.poller.get());
+  EXPECT_EQ(t1, t2) << "triggers during one poll are merged into one more poll";
+  EXPECT_TRUE(scheduler_.wait_polled(s.poller.get(), t1, 3s));
+  EXPECT_EQ(backend_.requests("/slow"), 2u);
+  EXPECT_EQ(s.poller->counters().polls, 2u);
+  // Idle again (interval 1h): nothing more.
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(backend_.requests("/slow"), 2u);
+  // A trigger while waiting polls at once.
+  const std::uint64_t t3 = scheduler_.trigger(s.poller.get());
+  EXPECT_EQ(t3, 3u);
+  EXPECT_TRUE(scheduler_.wait_polled(s.poller.get(), t3, 3s));
+  EXPECT_EQ(backend_.requests("/slow"), 3u);
+  scheduler_.remove(s.poller.get());
+}
+
+TEST_F(SchedulerTest, IdlePollerParksUntilWoken) {
+  Subject s(backend_.url("/doc"), 50ms, 5s);
+  s.cfg.idle = config::IdlePolicy::kStop;
+  s.cfg.linger = 0ms;
+  scheduler_.add(s.poller.get());
+  ASSERT_TRUE(wait_until([&] { return scheduler_.is_idle(s.poller.get()); }, 3s));
+  EXPECT_EQ(backend_.requests("/doc"), 0u) << "linger 0: parked before its first poll";
+  s.stream->presence()->arrive();
+  scheduler_.wake(s.poller.get());
+  ASSERT_TRUE(wait_until([&] { return backend_.requests("/doc") >= 3; }, 3s));
+  EXPECT_FALSE(scheduler_.is_idle(s.poller.get()));
+  s.stream->presence()->leave();
+  EXPECT_TRUE(wait_until([&] { return scheduler_.is_idle(s.poller.get()); }, 3s));
+  scheduler_.remove(s.poller.get());
+}
+
+TEST_F(SchedulerTest, PollersKeepTheirOwnIntervals) {
+  std::vector<std::unique_ptr<Subject>> subjects;
+  for (int ms : {100, 200, 400}) {
+    subjects.push_back(std::make_unique<Subject>(backend_.url("/doc?i=" + std::to_string(ms)),
+                                                 config::Duration(ms), 5s));
+  }
+  for (auto& s : subjects) scheduler_.add(s->poller.get());
+  std::this_thread::sleep_for(1500ms);  // spread (< 1 s) plus a second of polling
+  for (auto& s : subjects) scheduler_.remove(s->poller.get());
+  const auto fast = subjects[0]->poller->counters().polls;
+  const auto mid = subjects[1]->poller->counters().polls;
+  const auto slow = subjects[2]->poller->counters().polls;
+  EXPECT_GE(fast, 6u);
+  EXPECT_LE(fast, 16u);
+  EXPECT_GT(fast, mid);
+  EXPECT_GT(mid, slow);
+  EXPECT_GE(slow, 2u);
+}
+
+TEST(DueQueueTest, PopsInDueOrderAndSkipsStaleItems) {
+  DueQueue q;
+  const auto t0 = DueQueue::TimePoint() + 1h;
+  int a = 0, b = 0, c = 0;
+  std::map<const void*, std::uint64_t> current = {{&a, 2}, {&b, 1}, {&c, 1}};
+  auto is_current = [&](const DueQueue::Item& i) { return current[i.key] == i.token; };
+  q.push(t0 + 30ms, &a, 1);  // stale: a moved to +5
+  q.push(t0 + 20ms, &b, 1);
+  q.push(t0 + 10ms, &c, 1);
+  q.push(t0 + 5ms, &a, 2);
+  EXPECT_EQ(q.next_due(is_current), t0 + 5ms);
+  EXPECT_FALSE(q.pop_due(t0, is_current));
+  auto first = q.pop_due(t0 + 100ms, is_current);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->key, &a);
+  EXPECT_EQ(q.pop_due(t0 + 100ms, is_current)->key, &c);
+  EXPECT_EQ(q.pop_due(t0 + 100ms, is_current)->key, &b);
+  EXPECT_FALSE(q.pop_due(t0 + 100ms, is_current)) << "a's old item is skipped";
+  // Compaction drops stale items once they are most of the heap.
+  for (std::uint64_t t = 1; t <= 200; ++t) q.push(t0 + 1s, &a, t);
+  current[&a] = 200;
+  q.compact(1, is_current);
+  EXPECT_EQ(q.size(), 1u);
+}
+
+TEST(HostSlotsTest, TheSmallestCapOfAnOriginHoldsAndWaitersGoInOrder) {
+  HostSlots slots;
+  const std::string o = "http://h:80";
+  slots.add_user(o, 8);
+  slots.add_user(o, 2);
+  EXPECT_EQ(slots.cap(o), 2u);
+  int x = 0;
+  for (std::uint64_t i = 1; i <= 4; ++i) slots.enqueue(o, {&x, i});
+  EXPECT_EQ(slots.next_waiting(o)->second, 1u);
+  EXPECT_EQ(slots.next_waiting(o)->second, 2u);
+  EXPECT_FALSE(slots.next_waiting(o)) << "both slots taken";
+  EXPECT_EQ(slots.in_flight(o), 2u);
+  slots.release(o);
+  EXPECT_EQ(slots.next_waiting(o)->second, 3u);
+  // The stream with cap 2 leaves: the other one's 8 apply.
+  slots.remove_user(o, 2);
+  EXPECT_EQ(slots.cap(o), 8u);
+  EXPECT_EQ(slots.next_waiting(o)->second, 4u);
+  EXPECT_EQ(slots.in_flight(o), 3u);
+  EXPECT_EQ(slots.waiting(o), 0u);
+  // Another origin is independent.
+  slots.add_user("http://other:80", 1);
+  EXPECT_TRUE(slots.try_acquire("http://other:80"));
+  EXPECT_FALSE(slots.try_acquire("http://other:80"));
+}
+
+}  // namespace
+}  // namespace pb::upstream

@@ -11,6 +11,7 @@
 #include "json/document.h"
 #include "server/client_script.h"
 #include "server/front_door_metrics.h"
+#include "server/static_files.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
 
@@ -183,7 +184,8 @@ void Api::install() {
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
   register_client_script(s);  // GET /pollbridge.js
 
-  if (!cfg_.server.static_dir.empty()) s.set_mount_point("/", cfg_.server.static_dir);
+  // Last: the API's routes win (server/static_files.h).
+  if (!cfg_.server.static_dir.empty()) register_static_files(s, cfg_.server.static_dir);
 
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {

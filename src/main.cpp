@@ -49,6 +49,10 @@ const char* kUsage =
 // How long requests in progress may take to finish at shutdown (within
 // server.shutdown_timeout).
 constexpr std::chrono::milliseconds kHttpDrain{1000};
+// The admin listener (server.admin_listen): a few workers and connections
+// are plenty for reloads, webhooks and scrapes.
+constexpr std::size_t kAdminWorkers = 2;
+constexpr std::size_t kAdminConnections = 64;
 
 struct Flags {
   std::string config = "config/pollbridge.yaml";
@@ -173,11 +177,6 @@ int main(int argc, char** argv) {
     std::cout << flags.config << ": ok (" << cfg.streams.size() << " streams)\n";
     return 0;
   }
-  if (cfg.server.admin_port >= 0) {
-    pb::log::error("server.admin_listen is not supported by this build yet; not starting",
-                   {{"config", flags.config}});
-    return 1;
-  }
   std::string policy_error;
   auto first_policy = policy_of(cfg, &policy_error);
   if (!first_policy) {
@@ -225,7 +224,19 @@ int main(int argc, char** argv) {
   }
   // The credential query parameter leaves the target before httplib sees it.
   http.set_credential_param([&policy] { return policy.get()->query_param(); });
-  pb::server::Api api(*runtime, http, policy);
+  // server.admin_listen: the admin endpoints on a listener of their own
+  // (plain HTTP, meant for loopback or a private network).
+  std::unique_ptr<pb::server::HttpServer> admin_http;
+  if (cfg.server.admin_port >= 0) {
+    pb::config::ServerConfig admin_cfg = cfg.server;
+    admin_cfg.host = cfg.server.admin_host;
+    admin_cfg.port = cfg.server.admin_port;
+    admin_cfg.tls = {};
+    admin_cfg.workers = kAdminWorkers;
+    admin_cfg.max_connections = kAdminConnections;
+    admin_http = std::make_unique<pb::server::HttpServer>(admin_cfg);
+  }
+  pb::server::Api api(*runtime, http, policy, admin_http.get());
   // SIGHUP and POST /admin/reload: re-read the same file; an invalid one is
   // rejected and the running config stays.
   std::mutex reload_mu;
@@ -309,8 +320,22 @@ int main(int argc, char** argv) {
     pb::log::error(e.what());
     return 1;
   }
+  int admin_port = -1;
+  if (admin_http) {
+    try {
+      admin_port = admin_http->bind();
+    } catch (const pb::server::ListenError& e) {
+      pb::log::error(e.what());
+      return 1;
+    }
+  }
   runtime->start();
   http.start();
+  if (admin_http) {
+    admin_http->start();
+    std::cout << "pollbridge admin listening on " << cfg.server.admin_host << ":" << admin_port
+              << std::endl;
+  }
   std::cout << "pollbridge " << PB_VERSION << " listening on " << cfg.server.host << ":" << port
             << " (" << cfg.streams.size() << " streams)" << std::endl;
   {
@@ -356,6 +381,7 @@ int main(int argc, char** argv) {
   }).detach();
   // No new connections; requests in progress get a moment to finish.
   http.stop(std::min<std::chrono::milliseconds>(cfg.server.shutdown_timeout, kHttpDrain));
+  if (admin_http) admin_http->stop(std::chrono::milliseconds(0));
   runtime->stop(cfg.server.shutdown_timeout);
   runtime.reset();  // closes the state store cleanly
   pb::log::info("stopped");

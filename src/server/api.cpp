@@ -115,9 +115,61 @@ void set_error(httplib::Response& res, int status, const std::string& message) {
   res.set_content(json::dump(body) + "\n", "application/json");
 }
 
-Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& policy)
-    : runtime_(runtime), server_(server), access_(runtime, policy), cfg_(runtime.config()) {
+Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& policy,
+         HttpServer* admin)
+    : runtime_(runtime),
+      server_(server),
+      admin_(admin),
+      access_(runtime, policy),
+      cfg_(runtime.config()) {
   install();
+  if (admin_ != nullptr) install_admin(*admin_);
+}
+
+bool Api::is_admin_path(const httplib::Request& req) {
+  static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
+  return req.path == "/admin/reload" || std::regex_match(req.path, kPoll);
+}
+
+bool Api::handle_admin(const httplib::Request& req, httplib::Response& res) {
+  static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
+  std::smatch m;
+  if (req.method == "POST" && std::regex_match(req.path, m, kPoll)) {
+    handle_poll(req, res, m[1]);
+    return true;
+  }
+  if (req.method == "POST" && req.path == "/admin/reload") {
+    if (admin_allowed(req, res)) {
+      if (!reloader_) {
+        set_error(res, 404, "reload is not available");
+      } else {
+        auto [status, body] = reloader_();
+        res.status = status;
+        res.set_content(body, "application/json");
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+void Api::install_admin(HttpServer& admin) {
+  // server.admin_listen: the admin endpoints (and health) only.
+  auto& s = admin.routes();
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (handle_admin(req, res)) return httplib::Server::HandlerResponse::Handled;
+    if (req.method == "GET" && (req.path == "/healthz" || req.path == "/metrics")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    set_error(res, is_admin_path(req) ? 405 : 404,
+              is_admin_path(req) ? "only POST is allowed on " + req.path
+                                 : "the admin listener serves /admin/reload, "
+                                   "/streams/{stream}/poll, /healthz and /metrics");
+    if (is_admin_path(req)) res.set_header("Allow", "POST");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  s.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok\n", "text/plain"); });
+  s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
 }
 
 void Api::install() {
@@ -130,22 +182,10 @@ void Api::install() {
   // Methods other than GET and HEAD are answered here, before routing (any
   // body they had was read by the connection loop and is ignored).
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
-    std::smatch m;
-    if (req.method == "POST" && std::regex_match(req.path, m, kPoll)) {
-      handle_poll(req, res, m[1]);
+    if (admin_ == nullptr && handle_admin(req, res))
       return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.method == "POST" && req.path == "/admin/reload") {
-      if (admin_allowed(req, res)) {
-        if (!reloader_) {
-          set_error(res, 404, "reload is not available");
-        } else {
-          auto [status, body] = reloader_();
-          res.status = status;
-          res.set_content(body, "application/json");
-        }
-      }
+    if (admin_ != nullptr && is_admin_path(req)) {
+      set_error(res, 404, "the admin endpoints are on server.admin_listen");
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.method == "OPTIONS" && allowed_origin(req)) {

@@ -40,12 +40,19 @@ class Api {
 
   // `policy` decides who may read what (server/access.h); kept by main()
   // and swapped on reload.
-  Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& policy);
+  // With `admin` (server.admin_listen), the admin endpoints are served
+  // there only, and the main listener answers them 404.
+  Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& policy,
+      HttpServer* admin = nullptr);
   // Enables POST /admin/reload (admin token).
   void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
 
  private:
   void install();
+  void install_admin(HttpServer& admin);
+  // POST /admin/reload and POST /streams/{stream}/poll (true: answered).
+  bool handle_admin(const httplib::Request& req, httplib::Response& res);
+  static bool is_admin_path(const httplib::Request& req);
   void handle_events(const httplib::Request& req, httplib::Response& res);
   void handle_mux(const httplib::Request& req, httplib::Response& res);
   void handle_streams(const httplib::Request& req, httplib::Response& res);
@@ -71,6 +78,7 @@ class Api {
 
   core::Runtime& runtime_;
   HttpServer& server_;
+  HttpServer* admin_;
   Access access_;
   Reloader reloader_;
   const config::Config& cfg_;

@@ -264,6 +264,31 @@ TEST_F(RuntimeTest, AFailureWhileReloadingDoesNotLeaveTheStreamUnavailable) {
   EXPECT_TRUE(inst->stream().view().has_doc);
 }
 
+// Before: retiring a changed stream waited for its poll in flight (up to
+// `timeout`, stream by stream), so a reload hung behind a slow upstream.
+TEST_F(RuntimeTest, ARetireDuringAPollDoesNotWaitForTheUpstream) {
+  start();
+  auto old = find("doc");
+  ASSERT_TRUE(old);
+  const auto sent = std::chrono::steady_clock::now();
+  backend_.set_delay(4s);  // the upstream holds the request (timeout: 10s)
+  rt_->trigger(old);
+  ASSERT_TRUE(wait_until([&] { return backend_.requests_since(sent) > 0; }));
+  const auto reloading = std::chrono::steady_clock::now();
+  auto result = rt_->reload(parse(streams("    max_body: 2MiB\n")));
+  const auto took = std::chrono::steady_clock::now() - reloading;
+  EXPECT_EQ(result.changed, std::vector<std::string>{"doc"});
+  EXPECT_LT(took, 2s) << "the reload waited for the poll in flight";
+  // The successor is there at once and polls on its own.
+  backend_.set_delay(0ms);
+  core::LookupError err;
+  auto next = rt_->find("doc", true, &err);
+  ASSERT_TRUE(next) << err.message;
+  EXPECT_NE(next, old);
+  EXPECT_TRUE(rt_->trigger(next, 5s));
+  EXPECT_TRUE(next->stream().view().has_doc);
+}
+
 // Before: hub close hooks held the instance, so its last reference (and its
 // upstream client) could go on an epoll thread.
 TEST_F(RuntimeTest, RetiredInstancesAreDestroyedOnTheJanitorNotOnAHubThread) {

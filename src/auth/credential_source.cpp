@@ -87,17 +87,6 @@ const char* source_name(Source source) {
   return "none";
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 Credential find_credential(const RequestView& request, std::string_view cookie) {
   Credential out;
   bool malformed = false;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "auth/reason.h"
+#include "common/ascii.h"
 
 namespace pb::auth {
 
@@ -80,7 +81,7 @@ std::vector<std::string> strip_query_param(std::string& target, std::string_view
 // is never forwarded. Other cookies are kept as written, joined by "; ".
 std::string strip_cookie(std::string_view cookie_header, std::string_view name);
 
-// Case-insensitive ASCII comparison (header field names).
-bool iequals(std::string_view a, std::string_view b);
+// Case-insensitive ASCII comparison (header field names): common/ascii.h.
+using pb::iequals;
 
 }  // namespace pb::auth

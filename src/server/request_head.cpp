@@ -1,5 +1,7 @@
 #include "server/request_head.h"
 
+#include "common/ascii.h"
+
 #include <cctype>
 #include <limits>
 #include <vector>
@@ -30,17 +32,6 @@ bool is_tchar(unsigned char c) {
     default:
       return false;
   }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 std::string_view trim(std::string_view v) {

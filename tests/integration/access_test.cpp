@@ -85,7 +85,8 @@ class AccessTest : public ::testing::Test {
   }
   httplib::Result get(const std::string& target, httplib::Headers h = {}) {
     httplib::Client c("127.0.0.1", proxy_->port());
-    c.set_read_timeout(5, 0);
+    c.set_read_timeout(20, 0);  // a loaded machine, not a bound under test
+    c.set_connection_timeout(10, 0);
     return c.Get(target, h);
   }
   static httplib::Headers bearer(const std::string& t) {

@@ -43,12 +43,14 @@ zlib1g-dev            build
 libbrotli-dev         build
 libre2-dev            build
 libcurl4-openssl-dev  build
+libhiredis-dev        build
 ca-certificates       build
 libgtest-dev          test example
 clang-format          test
 clang                 test
 libclang-rt-14-dev    test
 openssl               test bench
+redis-server          test example bench
 nodejs                js                           cmd:node
 npm                   js                           cmd:npm
 chromium              browser

@@ -20,6 +20,8 @@
 #   package  the .deb and its test: dpkg-shlibdeps, systemd-analyze, fakeroot
 #            (scripts/test.sh stage "package")
 #   bench    nginx with nchan, procps (bench-fanout.sh)
+#   cluster  redis-server and nginx for three instances behind a load
+#            balancer (examples/cluster/cluster.sh)
 #
 # No package installed here starts a service while it is installed (a
 # temporary policy-rc.d, when none is in place): a developer's machine gets
@@ -50,18 +52,18 @@ clang-format          test
 clang                 test
 libclang-rt-14-dev    test
 openssl               test bench
-redis-server          test example bench
+redis-server          test bench cluster
 nodejs                js                           cmd:node
 npm                   js                           cmd:npm
 chromium              browser
 dpkg-dev              package
 fakeroot              package
 systemd               package
-nginx                 bench
+nginx                 bench cluster
 libnginx-mod-nchan    bench
 procps                bench
 '
-GROUPS_KNOWN="build test example js browser package bench"
+GROUPS_KNOWN="build test example js browser package bench cluster"
 
 list=0
 groups=()

@@ -218,7 +218,8 @@ void RedisStore::turn(RedisConnection& c) {
     bool leader = false;
     stream::Follower::Position pos;
     bool clients = false;
-    bool followed = false;  // its stream is made: a lease may be taken
+    bool followed = false;    // its stream is made: a lease may be taken
+    std::int64_t others = 0;  // other processes with clients, at the last turn
   };
   std::vector<Item> items;
   {
@@ -227,7 +228,7 @@ void RedisStore::turn(RedisConnection& c) {
     {
       MutexLock lock(mu_);
       for (auto& [address, k] : keys_) {
-        items.push_back({address, k.token, k.leader, {}, false, k.follower != nullptr});
+        items.push_back({address, k.token, k.leader, {}, false, k.follower != nullptr, k.others});
         if (k.follower != nullptr) fs.emplace_back(items.size() - 1, k.follower);
       }
     }
@@ -242,10 +243,14 @@ void RedisStore::turn(RedisConnection& c) {
   const std::string presence_ms = std::to_string(options_.lease.count() * kPresenceLeases);
   for (const auto& it : items) {
     InstanceKeys ks(options_.prefix, it.address);
+    // A process without clients does not compete for a lease while others
+    // have clients: the poller should be where the clients are (`idle:
+    // stop` parks a poller without clients).
+    const bool want = it.followed && (it.clients || it.others == 0);
     c.append_eval(
         lease_script(), {ks.meta, ks.events, ks.lease, ks.presence},
         {options_.owner, lease_ms, it.token, sse::new_epoch(), it.pos.epoch,
-         std::to_string(it.pos.seq), it.followed ? "1" : "0", it.clients ? "1" : "0", presence_ms});
+         std::to_string(it.pos.seq), want ? "1" : "0", it.clients ? "1" : "0", presence_ms});
   }
   std::vector<std::size_t> behind;  // items to catch up
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -276,8 +281,25 @@ void RedisStore::turn(RedisConnection& c) {
         }
         continue;
       }
-      k->second.token = token;
       k->second.others = others;
+      if (!token.empty() && !won && !it.clients && others > 0) {
+        // Held without clients while another process has some: handed
+        // over (released at once; one of those takes it at its next turn).
+        InstanceKeys ks(options_.prefix, it.address);
+        jobs_.push_back([ks, token, owner = options_.owner](RedisConnection* conn) {
+          if (conn == nullptr) return;
+          try {
+            conn->eval(release_script(), {ks.lease, ks.presence, ks.meta, ks.events},
+                       {token, owner, "0"});
+          } catch (const RedisError&) {
+          }
+        });
+        k->second.token.clear();
+        k->second.leader = false;
+        log::info("poll lease handed to an instance with clients", {{"instance", it.address}});
+        continue;
+      }
+      k->second.token = token;
       if (token.empty()) {
         k->second.leader = false;
       } else if (!won && k->second.leader) {
@@ -405,9 +427,9 @@ void RedisStore::append(const std::string& key, const stream::Commit& commit) {
     MutexLock lock(mu_);
     auto k = keys_.find(key);
     if (k == keys_.end()) throw StoreError(StoreErrorKind::kOther, "key " + key + " is not owned");
-    if (!k->second.leader || k->second.token.empty()) {
-      throw StoreError(StoreErrorKind::kFenced, "this instance does not hold the poll lease");
-    }
+    // Whatever this process believes (a lease it just lost, or one it has
+    // not noticed losing after a pause), the script decides: the fence is
+    // the only authority.
     token = k->second.token;
     history = k->second.history;
   }

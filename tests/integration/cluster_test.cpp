@@ -7,7 +7,10 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -95,7 +98,7 @@ class ClusterTest : public ::testing::Test {
            "    url: " +
            backend_.url("/doc") + "\n    interval: " + std::to_string(kInterval) +
            "ms\n"
-           "    timeout: 2s\n"
+           "    timeout: 10s\n"
            "  - name: p\n"
            "    url: " +
            backend_.url("/items/{id}") +
@@ -236,16 +239,18 @@ TEST_F(ClusterTest, AClientResumesOnAnotherInstanceWithItsLastEventId) {
 
 TEST_F(ClusterTest, KillNineOfThePollerMovesPollingWithoutDuplicatesOrGaps) {
   start(3);
-  ASSERT_TRUE(wait_until([&] { return poller_pid() > 0; }));
+  std::vector<std::unique_ptr<SseClient>> clients;
+  std::vector<std::vector<SseEvent>> logs(3);
+  for (auto& p : procs_) clients.push_back(std::make_unique<SseClient>(p->port(), "/events/s"));
+  for (std::size_t i = 0; i < 3; ++i) ASSERT_TRUE(read_until(*clients[i], needle(0), logs[i]));
+  backend_.set_body(body(1));
+  for (std::size_t i = 0; i < 3; ++i) ASSERT_TRUE(read_until(*clients[i], needle(1), logs[i]));
   const pid_t old = poller_pid();
   const std::size_t li = index_of(old);
   ASSERT_LT(li, procs_.size());
   const std::size_t fi = (li + 1) % procs_.size();
-  SseClient c(procs_[fi]->port(), "/events/s");
-  std::vector<SseEvent> log;
-  ASSERT_TRUE(read_until(c, needle(0), log));
-  backend_.set_body(body(1));
-  ASSERT_TRUE(read_until(c, needle(1), log));
+  SseClient& c = *clients[fi];
+  std::vector<SseEvent>& log = logs[fi];
 
   procs_[li]->signal(SIGKILL);
   procs_[li]->wait(std::chrono::milliseconds(5000));
@@ -267,9 +272,66 @@ TEST_F(ClusterTest, KillNineOfThePollerMovesPollingWithoutDuplicatesOrGaps) {
     if (e.had_id) epochs.insert(epoch_of(e.id));
   }
   EXPECT_EQ(epochs.size(), 1u);
+  // The third instance saw exactly the same.
+  const std::size_t other = 3 - li - fi;
+  ASSERT_TRUE(read_until(*clients[other], needle(5), logs[other]));
+  EXPECT_EQ(logs[other].back().id, log.back().id);
+  expect_consecutive(logs[other]);
 }
 
-TEST_F(ClusterTest, APausedPollerPastItsLeaseStepsDownWhenResumed) {
+// The poll lease goes where the clients are: an instance without clients
+// hands it to one that has some, so that `idle: stop` parks polling only
+// when no instance has a client.
+TEST_F(ClusterTest, TheLeaseMovesToAnInstanceWithClients) {
+  start(2);
+  ASSERT_TRUE(wait_until([&] { return poller_pid() > 0; }));
+  const std::size_t li = index_of(poller_pid());
+  ASSERT_LT(li, procs_.size());
+  const std::size_t fi = 1 - li;
+  SseClient c(procs_[fi]->port(), "/events/s");
+  std::vector<SseEvent> log;
+  ASSERT_TRUE(read_until(c, needle(0), log));
+  ASSERT_TRUE(wait_until([&] { return poller_pid() == procs_[fi]->pid(); },
+                         std::chrono::milliseconds(4 * kLease)));
+  backend_.set_body(body(1));
+  ASSERT_TRUE(read_until(c, needle(1), log));
+  expect_consecutive(log);
+}
+
+// The poller's request is held inside the backend, the poller is paused
+// there (SIGSTOP) past its lease, the answer (a change) goes to the paused
+// process, another instance takes over and publishes the change; then the
+// paused one resumes (SIGCONT) and tries to append what it polled: the
+// fence refuses it, it steps down, and no client sees the change twice.
+TEST_F(ClusterTest, APausedPollerPastItsLeaseHasItsStaleAppendRefused) {
+  struct Hold {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool arrived = false;
+    bool released = false;
+    std::atomic<bool> armed{false};
+    std::atomic<int> value{0};
+  };
+  auto hold = std::make_shared<Hold>();
+  backend_.set_handler([hold](const httplib::Request& req, httplib::Response& res) {
+    if (req.path == "/doc" && hold->armed.exchange(false)) {
+      std::unique_lock<std::mutex> lock(hold->mu);
+      hold->arrived = true;
+      hold->cv.notify_all();
+      hold->cv.wait(lock, [&] { return hold->released; });
+    }
+    res.set_content(body(hold->value.load()), "application/json");
+  });
+  struct Release {  // never leaves a backend thread waiting
+    std::shared_ptr<Hold> h;
+    void operator()() const {
+      std::lock_guard<std::mutex> lock(h->mu);
+      h->released = true;
+      h->cv.notify_all();
+    }
+    ~Release() { (*this)(); }
+  } release{hold};
+
   start(2);
   ASSERT_TRUE(wait_until([&] { return poller_pid() > 0; }));
   const pid_t old = poller_pid();
@@ -282,26 +344,32 @@ TEST_F(ClusterTest, APausedPollerPastItsLeaseStepsDownWhenResumed) {
   ASSERT_TRUE(read_until(on_follower, needle(0), flog));
   ASSERT_TRUE(read_until(on_paused, needle(0), plog));
 
+  hold->value = 1;
+  hold->armed = true;
+  {
+    std::unique_lock<std::mutex> lock(hold->mu);
+    ASSERT_TRUE(hold->cv.wait_for(lock, std::chrono::seconds(5), [&] { return hold->arrived; }));
+  }
   procs_[li]->signal(SIGSTOP);
+  release();  // the answer waits in the paused process's socket
   ASSERT_TRUE(wait_until([&] { return poller_pid() > 0 && poller_pid() != old; },
                          std::chrono::milliseconds(4 * kLease + 2000)));
-  backend_.set_body(body(1));
   ASSERT_TRUE(read_until(on_follower, needle(1), flog));
   procs_[li]->signal(SIGCONT);
-  backend_.set_body(body(2));
-  ASSERT_TRUE(read_until(on_follower, needle(2), flog));
-  // The resumed one follows: its clients get the new poller's events.
-  ASSERT_TRUE(read_until(on_paused, needle(2), plog));
   ASSERT_TRUE(wait_until([&] {
-    std::string err = procs_[li]->stderr_text();
-    return err.find("poll lease lost") != std::string::npos ||
-           err.find("append refused by the fence") != std::string::npos;
-  }));
+    return procs_[li]->stderr_text().find("append refused by the fence") != std::string::npos;
+  })) << procs_[li]->stderr_text();
   EXPECT_NE(poller_pid(), old);
+  // The resumed one follows: its clients get the new poller's events.
+  ASSERT_TRUE(read_until(on_paused, needle(1), plog));
+  hold->value = 2;
+  ASSERT_TRUE(read_until(on_follower, needle(2), flog));
+  ASSERT_TRUE(read_until(on_paused, needle(2), plog));
   expect_consecutive(flog);
   expect_consecutive(plog);
   EXPECT_EQ(flog.back().id, plog.back().id);
   EXPECT_EQ(flog.back().data, plog.back().data);
+  EXPECT_EQ(redis_->command({"HGET", "c:{s}:meta", "seq"}), std::to_string(seq_of(flog.back().id)));
 }
 
 TEST_F(ClusterTest, RedisRestartedEmptyGivesANewEpochAndASnapshot) {

@@ -298,6 +298,35 @@ TEST_F(ClusterTest, TheLeaseMovesToAnInstanceWithClients) {
   expect_consecutive(log);
 }
 
+// An instance that polls again after another one did diffs against what
+// the cluster holds, not against what it last saw itself: the upstream
+// going back to the body this instance last recorded is still a change.
+TEST_F(ClusterTest, AnInstanceTakingOverAgainDoesNotTrustWhatItLastSaw) {
+  start(2);
+  ASSERT_TRUE(wait_until([&] { return poller_pid() > 0; }));
+  const std::size_t first = index_of(poller_pid());  // records v0
+  ASSERT_LT(first, procs_.size());
+  const std::size_t second = 1 - first;
+  SseClient on_second(procs_[second]->port(), "/events/s");
+  std::vector<SseEvent> slog, flog;
+  ASSERT_TRUE(read_until(on_second, needle(0), slog));
+  // Only `second` has a client: the lease moves there, and it polls v1.
+  ASSERT_TRUE(wait_until([&] { return poller_pid() == procs_[second]->pid(); },
+                         std::chrono::milliseconds(4 * kLease)));
+  backend_.set_body(body(1));
+  ASSERT_TRUE(read_until(on_second, needle(1), slog));
+  SseClient on_first(procs_[first]->port(), "/events/s");
+  ASSERT_TRUE(read_until(on_first, needle(1), flog));
+  // `second` pauses; the upstream goes back to v0; `first` takes over.
+  procs_[second]->signal(SIGSTOP);
+  backend_.set_body(body(0));
+  ASSERT_TRUE(wait_until([&] { return poller_pid() == procs_[first]->pid(); },
+                         std::chrono::milliseconds(4 * kLease + 2000)));
+  ASSERT_TRUE(read_until(on_first, needle(0), flog));
+  procs_[second]->signal(SIGCONT);
+  expect_consecutive(flog);
+}
+
 // The poller's request is held inside the backend, the poller is paused
 // there (SIGSTOP) past its lease, the answer (a change) goes to the paused
 // process, another instance takes over and publishes the change; then the

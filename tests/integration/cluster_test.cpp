@@ -348,6 +348,9 @@ TEST_F(ClusterTest, APausedPollerPastItsLeaseHasItsStaleAppendRefused) {
       hold->arrived = true;
       hold->cv.notify_all();
       hold->cv.wait(lock, [&] { return hold->released; });
+      // What the paused poller polled: never published.
+      res.set_content(body(1), "application/json");
+      return;
     }
     res.set_content(body(hold->value.load()), "application/json");
   });
@@ -373,27 +376,31 @@ TEST_F(ClusterTest, APausedPollerPastItsLeaseHasItsStaleAppendRefused) {
   ASSERT_TRUE(read_until(on_follower, needle(0), flog));
   ASSERT_TRUE(read_until(on_paused, needle(0), plog));
 
-  hold->value = 1;
   hold->armed = true;
   {
     std::unique_lock<std::mutex> lock(hold->mu);
     ASSERT_TRUE(hold->cv.wait_for(lock, std::chrono::seconds(5), [&] { return hold->arrived; }));
   }
   procs_[li]->signal(SIGSTOP);
-  release();  // the answer waits in the paused process's socket
+  hold->value = 2;  // what the upstream says by the time another instance polls
+  release();        // v1 waits in the paused process's socket
   ASSERT_TRUE(wait_until([&] { return poller_pid() > 0 && poller_pid() != old; },
                          std::chrono::milliseconds(4 * kLease + 2000)));
-  ASSERT_TRUE(read_until(on_follower, needle(1), flog));
+  ASSERT_TRUE(read_until(on_follower, needle(2), flog));
   procs_[li]->signal(SIGCONT);
   ASSERT_TRUE(wait_until([&] {
     return procs_[li]->stderr_text().find("append refused by the fence") != std::string::npos;
   })) << procs_[li]->stderr_text();
   EXPECT_NE(poller_pid(), old);
   // The resumed one follows: its clients get the new poller's events.
-  ASSERT_TRUE(read_until(on_paused, needle(1), plog));
-  hold->value = 2;
-  ASSERT_TRUE(read_until(on_follower, needle(2), flog));
   ASSERT_TRUE(read_until(on_paused, needle(2), plog));
+  hold->value = 3;
+  ASSERT_TRUE(read_until(on_follower, needle(3), flog));
+  ASSERT_TRUE(read_until(on_paused, needle(3), plog));
+  // What the paused one polled reached no client, on either instance.
+  for (const auto* log : {&flog, &plog}) {
+    for (const auto& e : *log) EXPECT_EQ(e.data.find(needle(1)), std::string::npos) << e.data;
+  }
   expect_consecutive(flog);
   expect_consecutive(plog);
   EXPECT_EQ(flog.back().id, plog.back().id);

@@ -414,9 +414,17 @@ void RedisStore::reset(const std::string& key, const std::string& stream,
   }
   // Starts the history only if Redis has none: another process's state is
   // never dropped. If it has one, the next lease turn brings this process
-  // to it.
+  // to it. Not waited for: a client making a new instance waits for one
+  // round trip (the load) only; if this fails, the lease turn that wins the
+  // lease starts the history instead.
   InstanceKeys ks(options_.prefix, key);
-  call([ks, epoch](RedisConnection& c) { c.eval(init_script(), {ks.meta, ks.events}, {epoch}); });
+  post([ks, epoch](RedisConnection* c) {
+    if (c == nullptr) return;
+    try {
+      c->eval(init_script(), {ks.meta, ks.events}, {epoch});
+    } catch (const RedisError&) {
+    }
+  });
 }
 
 void RedisStore::append(const std::string& key, const stream::Commit& commit) {

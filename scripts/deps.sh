@@ -20,6 +20,8 @@
 #   package  the .deb and its test: dpkg-shlibdeps, systemd-analyze, fakeroot
 #            (scripts/test.sh stage "package")
 #   bench    nginx with nchan, procps (bench-fanout.sh)
+#   cluster  redis-server and nginx for three instances behind a load
+#            balancer (examples/cluster/cluster.sh)
 #
 # No package installed here starts a service while it is installed (a
 # temporary policy-rc.d, when none is in place): a developer's machine gets
@@ -43,23 +45,25 @@ zlib1g-dev            build
 libbrotli-dev         build
 libre2-dev            build
 libcurl4-openssl-dev  build
+libhiredis-dev        build
 ca-certificates       build
 libgtest-dev          test example
 clang-format          test
 clang                 test
 libclang-rt-14-dev    test
 openssl               test bench
+redis-server          test bench cluster
 nodejs                js                           cmd:node
 npm                   js                           cmd:npm
 chromium              browser
 dpkg-dev              package
 fakeroot              package
 systemd               package
-nginx                 bench
+nginx                 bench cluster
 libnginx-mod-nchan    bench
 procps                bench
 '
-GROUPS_KNOWN="build test example js browser package bench"
+GROUPS_KNOWN="build test example js browser package bench cluster"
 
 list=0
 groups=()

@@ -13,6 +13,7 @@
 
 #include "auth/policy.h"
 #include "auth/policy_holder.h"
+#include "cluster/redis_store.h"
 #include "config/loader.h"
 #include "core/runtime.h"
 #include "core/user_key.h"
@@ -201,7 +202,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<pb::core::Runtime> runtime;
   try {
     std::unique_ptr<pb::stream::Store> store;
-    if (cfg.state.dir.empty()) {
+    if (!cfg.state.redis.empty()) {
+      store = pb::cluster::make_redis_store(cfg.state);  // docs/cluster.md
+    } else if (cfg.state.dir.empty()) {
       store = std::make_unique<pb::stream::MemoryStore>();
     } else {
       store = std::make_unique<pb::stream::SqliteStore>(cfg.state.dir, cfg.state.fsync);
@@ -341,11 +344,14 @@ int main(int argc, char** argv) {
   {
     std::string names;
     for (const auto& sc : cfg.streams) names += (names.empty() ? "" : ",") + sc.name;
+    const std::string state = !cfg.state.redis.empty()
+                                  ? pb::cluster::redacted_redis(cfg.state.redis)
+                              : cfg.state.dir.empty() ? std::string("memory")
+                                                      : "sqlite:" + cfg.state.dir;
     pb::log::info("started", {{"version", PB_VERSION},
                               {"config", flags.config},
                               {"listen", cfg.server.host + ":" + std::to_string(port)},
-                              {"state", cfg.state.dir.empty() ? std::string("memory")
-                                                              : "sqlite:" + cfg.state.dir},
+                              {"state", state},
                               {"streams", names},
                               {"tls", http.tls_enabled()},
                               {"max_connections", http.limits().max_total()}});

@@ -101,6 +101,12 @@ struct ServerConfig {
 struct StateConfig {
   std::string dir = "./data";  // empty: memory only
   bool fsync = false;          // fsync every event (survives power loss)
+  // Several instances coordinated through Redis (docs/cluster.md):
+  // "redis://[:password@]host:6379/0" switches the store to Redis. Secret
+  // (the password): never logged, see cluster::RedisUrl::redacted().
+  std::string redis;
+  Duration lease{3000};                // poll lease; failover within about this
+  std::string prefix = "pollbridge:";  // key prefix in Redis
 };
 
 // Who may read a stream (streams[].auth).

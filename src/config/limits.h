@@ -60,5 +60,11 @@ constexpr std::size_t kMaxKeyFileBytes = 64u << 10;
 constexpr std::size_t kMaxForwardHeaders = 16;
 // Stream names become URL segments and metric labels.
 constexpr std::size_t kMaxNameLength = 64;
+// state.lease: renewed every third of it, so it must leave room for a few
+// Redis round trips; failover waits about this long, so not minutes.
+constexpr Duration kMinLease = Duration(500);
+constexpr Duration kMaxLease = std::chrono::minutes(1);
+// state.prefix: part of every Redis key.
+constexpr std::size_t kMaxPrefixBytes = 256;
 
 }  // namespace pb::config::limits

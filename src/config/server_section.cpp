@@ -324,7 +324,7 @@ void Loader::read_tls(const Field& f, TlsConfig& tls) {
 }
 
 void Loader::read_state(const Field& f, StateConfig& state) {
-  static const std::vector<std::string> kKeys = {"dir", "fsync"};
+  static const std::vector<std::string> kKeys = {"dir", "fsync", "redis", "lease", "prefix"};
   auto fields = read_section(f, &kKeys);
   if (!fields) return;
   if (const Field* x = fields->find("dir")) {
@@ -338,6 +338,7 @@ void Loader::read_state(const Field& f, StateConfig& state) {
     }
   }
   if (const Field* x = fields->find("fsync")) read_bool(*x, state.fsync);
+  read_cluster_state(*fields, state);
 }
 
 }  // namespace pb::config

@@ -556,9 +556,14 @@ void Api::handle_readyz(const httplib::Request&, httplib::Response& res) {
     }
   }
   Json body = Json::object();
-  body["ready"] = pending.empty();
+  // A shared store (state.redis) that cannot be reached: no event can be
+  // issued (docs/cluster.md); connected clients keep being served.
+  const std::string store_problem = runtime_.store().unavailable();
+  const bool ready = pending.empty() && store_problem.empty();
+  body["ready"] = ready;
   if (!pending.empty()) body["pending"] = pending;
-  res.status = pending.empty() ? 200 : 503;
+  if (!store_problem.empty()) body["store"] = store_problem;
+  res.status = ready ? 200 : 503;
   res.set_content(json::dump(body) + "\n", "application/json");
 }
 

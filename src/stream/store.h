@@ -39,6 +39,8 @@ enum class StoreErrorKind {
   kIo,        // an I/O error
   kCorrupt,   // the database is damaged (SQLITE_CORRUPT, SQLITE_NOTADB)
   kOwned,     // load() of a key that already has an owner (a caller bug)
+  kFenced,    // a shared store (Redis) refused an append: another process holds the
+              // lease, or has appended since (the caller steps down, drops the events)
   kOther,
 };
 
@@ -78,6 +80,30 @@ struct Commit {
   // bounds it by count and bytes); older events are dropped by the store
   // too.
   std::uint64_t keep_from = 1;
+};
+
+// What a store shared by several processes (Redis, src/cluster) tells the
+// owner of a key about the state other processes wrote. Implemented by
+// stream::Stream. Called from the store's own threads, never under a store
+// lock that append() needs, and never after unfollow() has returned.
+class Follower {
+ public:
+  virtual ~Follower() = default;
+  struct Position {
+    std::string epoch;
+    std::uint64_t seq = 0;      // last event held
+    std::uint64_t doc_seq = 0;  // event that made the document held
+  };
+  virtual Position position() const = 0;
+  // Events another process recorded. `state.history` holds the events after
+  // position().seq (oldest first; possibly with a gap when the store
+  // trimmed them), `state.doc`/`doc_text` the document at `state.doc_seq`
+  // when it is newer than the one held. Another epoch replaces everything.
+  virtual void on_remote(const PersistedState& state) = 0;
+  // The store cannot be reached (ok false, with why), or can again.
+  virtual void on_store_health(bool ok, const std::string& why) = 0;
+  // Clients connected to this process (for the cluster's presence).
+  virtual std::int64_t local_clients() const = 0;
 };
 
 class Store {
@@ -123,6 +149,18 @@ class Store {
   // False when nothing outlives the process: callers skip serializing what
   // would be thrown away.
   virtual bool persistent() const = 0;
+
+  // A shared store only (the defaults suit a store owned by one process):
+  // the owner of `key` hears what other processes record (until unfollow(),
+  // which waits for a call in progress); may_poll() is false while another
+  // process holds the key's lease; listened_elsewhere() is true while
+  // another process has clients of it; unavailable() says why the store
+  // cannot be reached ("" while it can).
+  virtual void follow(const std::string& /*key*/, Follower* /*f*/) {}
+  virtual void unfollow(const std::string& /*key*/, Follower* /*f*/) noexcept {}
+  virtual bool may_poll(const std::string& /*key*/) const { return true; }
+  virtual bool listened_elsewhere(const std::string& /*key*/) const { return false; }
+  virtual std::string unavailable() const { return {}; }
 };
 
 }  // namespace pb::stream

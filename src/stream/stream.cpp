@@ -87,6 +87,7 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
   if (!saved || saved->epoch.empty()) {
     lock.unlock();
     start_new_epoch(now);
+    store_->follow(key_, this);
     return;
   }
   epoch_ = saved->epoch;
@@ -96,6 +97,12 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
   doc_changed_ = from_unix_ms(saved->doc_changed_ms);
   status_.last_success = from_unix_ms(saved->fetched_ms);
   for (const auto& ev : saved->history) remember_locked(ev);
+  lock.unlock();
+  store_->follow(key_, this);
+}
+
+Stream::~Stream() {
+  store_->unfollow(key_, this);
 }
 
 void Stream::start_new_epoch(Clock::time_point now) {
@@ -213,6 +220,13 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
   try {
     store_->append(key_, commit);
   } catch (const StoreError& e) {
+    if (e.kind() == StoreErrorKind::kFenced) {
+      // A shared store: another process polls this instance now; its events
+      // arrive through on_remote().
+      log::info("append refused by the shared store; not polling this instance",
+                {{"instance", key_}, {"error", e.what()}});
+      return false;
+    }
     Status attempted = new_status;
     attempted.recording = false;
     attempted.store_error =
@@ -239,6 +253,11 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
     return false;
   }
   MutexLock lock(mu_);
+  if (commit.epoch != epoch_ || seq_ >= seq) {
+    // A shared store: on_remote() delivered these very events first (or the
+    // epoch moved on meanwhile): they are not published twice.
+    return true;
+  }
   if (!status_.recording) {
     log::info("state store records events again", {{"instance", key_}});
   }

@@ -94,7 +94,7 @@ struct DocumentView {
   std::size_t history = 0;   // events held for resume
 };
 
-class Stream {
+class Stream : public Follower {
  public:
   struct Options {
     diff::Options diff;
@@ -107,8 +107,19 @@ class Stream {
   // Throws StoreError(kOwned) if the key already has an owner; any other
   // store failure is logged and the stream starts a new epoch.
   Stream(std::string key, std::string stream, Options options, Store* store, Clock::time_point now);
+  ~Stream() override;  // stops following a shared store's key
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
+
+  // A shared store (Redis): whether this process may poll now (it holds the
+  // lease), and whether another process has clients (stream_remote.cpp).
+  bool may_poll() const { return store_->may_poll(key_); }
+  bool listened_elsewhere() const { return store_->listened_elsewhere(key_); }
+  // Follower: what other processes recorded (stream_remote.cpp).
+  Position position() const override PB_EXCLUDES(mu_);
+  void on_remote(const PersistedState& state) override PB_EXCLUDES(mu_);
+  void on_store_health(bool ok, const std::string& why) override PB_EXCLUDES(mu_);
+  std::int64_t local_clients() const override { return client_count(); }
 
   const std::string& key() const { return key_; }
   config::DiffMode mode() const { return options_.diff.mode; }
@@ -172,6 +183,8 @@ class Stream {
   // The seq the history would start at after appending `events`.
   std::uint64_t keep_from_locked(const std::vector<EventPtr>& events) const PB_REQUIRES(mu_);
   void start_new_epoch(Clock::time_point now);
+  // Tells the listeners (under the lock) and keeps it for newcomers.
+  void publish_locked(const EventPtr& ev) PB_REQUIRES(mu_);
 
   const std::string key_;
   const std::string stream_;

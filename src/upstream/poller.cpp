@@ -72,9 +72,19 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
   }
   // Only a body whose change was recorded may be skipped next time: one the
   // store refused must be diffed (and published) again.
-  if (recorded) last_body_digest_ = std::move(digest);
+  if (recorded) {
+    last_body_digest_ = std::move(digest);
+    stream::Follower::Position p = stream_.position();
+    recorded_at_ = {std::move(p.epoch), p.doc_seq};
+  }
   failures_.store(0);
   return backoff_.on_success();
+}
+
+bool Poller::moved_elsewhere() {
+  if (last_body_digest_.empty()) return false;
+  stream::Follower::Position p = stream_.position();
+  return p.epoch != recorded_at_.first || p.doc_seq != recorded_at_.second;
 }
 
 void Poller::begin() {
@@ -91,6 +101,18 @@ Duration Poller::poll_once() {
 Duration Poller::process(FetchResult r) {
   SystemClock::time_point now = now_();
   Duration next;
+  if (moved_elsewhere()) {
+    // Another process polled meanwhile (a shared store): what this one saw
+    // last is not what the stream holds.
+    fetcher_.forget_validators();
+    last_body_digest_.clear();
+    if (r.kind == FetchResult::Kind::kNotModified) {
+      // "As you last saw" says nothing about the stream's document: the
+      // next request is unconditional.
+      failures_.store(0);
+      return backoff_.on_success();
+    }
+  }
   switch (r.kind) {
     case FetchResult::Kind::kNotModified:
       not_modified_.fetch_add(1);

@@ -75,6 +75,11 @@ class Poller {
   json::Pointer select_;
   std::vector<json::Pointer> ignore_;
   std::string last_body_digest_;  // SHA-256 of the last body that updated the stream
+  // The stream's epoch and document when this poller last updated it. With
+  // a shared store another process may have moved it since (it polled
+  // meanwhile): then neither the digest nor the validators may be trusted.
+  std::pair<std::string, std::uint64_t> recorded_at_;
+  bool moved_elsewhere();
   std::mt19937_64 rng_;
 
   std::atomic<std::uint64_t> polls_{0}, not_modified_{0}, same_body_{0}, parses_{0},

@@ -170,7 +170,7 @@ bool Scheduler::is_idle(Poller* poller) const {
 bool Scheduler::should_park_locked(Entry& e, SteadyClock::time_point now) const {
   const auto& cfg = e.poller->config();
   if (cfg.idle != config::IdlePolicy::kStop) return false;
-  if (e.poller->stream().client_count() > 0) {
+  if (e.poller->stream().client_count() > 0 || e.poller->stream().listened_elsewhere()) {
     e.last_listened = now;
     return false;
   }
@@ -222,6 +222,13 @@ std::optional<Scheduler::SteadyClock::time_point> Scheduler::on_turn(SteadyClock
     Entry& e = *entries_.at(static_cast<Poller*>(const_cast<void*>(item->key)));
     if (should_park_locked(e, now)) {
       e.state = State::kIdle;
+      continue;
+    }
+    if (!e.poller->stream().may_poll()) {
+      // A shared store (Redis): another process holds the poll lease. Look
+      // again soon, so that a lease won is used promptly.
+      schedule_locked(
+          e, now + std::min<std::chrono::milliseconds>(e.poller->config().interval, kLeaseRecheck));
       continue;
     }
     e.again = false;

@@ -129,5 +129,8 @@ class Scheduler : private TransferLoop::Driver {
 // (or within its interval, if shorter), so that many streams do not poll
 // their backends in the same millisecond.
 constexpr std::chrono::milliseconds kFirstPollSpread{1000};
+// How often a poller whose lease another process holds (state.redis) checks
+// whether it may poll.
+constexpr std::chrono::milliseconds kLeaseRecheck{200};
 
 }  // namespace pb::upstream

@@ -1,0 +1,84 @@
+#include "cluster/event_follower.h"
+
+#include <pthread.h>
+
+#include "cluster/lua_scripts.h"
+#include "cluster/redis_connection.h"
+#include "cluster/state_reply.h"
+#include "log/log.h"
+
+namespace pb::cluster {
+
+EventFollower::EventFollower(RedisUrl url, std::chrono::milliseconds timeout, Targets targets,
+                             Deliver deliver)
+    : url_(std::move(url)),
+      timeout_(timeout),
+      targets_(std::move(targets)),
+      deliver_(std::move(deliver)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+EventFollower::~EventFollower() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void EventFollower::run() {
+  pthread_setname_np(pthread_self(), "pb-redis-follow");
+  // The socket timeout must outlast the block.
+  RedisConnection conn(url_, kFollowBlock + timeout_, {&read_script()});
+  std::chrono::milliseconds backoff{100};
+  bool reported = false;
+  while (!stopping_) {
+    std::vector<Target> targets = targets_();
+    if (targets.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    try {
+      RedisConnection::Args args = {
+          "XREAD", "COUNT", "1", "BLOCK", std::to_string(kFollowBlock.count()), "STREAMS"};
+      for (const auto& t : targets) args.push_back(t.keys.events);
+      for (const auto& t : targets) args.push_back(std::to_string(t.position.seq) + "-0");
+      Reply r = conn.command(args);
+      if (!error_of(r.get()).empty()) throw RedisError("XREAD failed: " + error_of(r.get()));
+      backoff = std::chrono::milliseconds(100);
+      if (reported) log::info("following Redis again", {{"redis", url_.redacted()}});
+      reported = false;
+      if (r->type != REDIS_REPLY_ARRAY) continue;  // nil: nothing new within the block
+      std::vector<const Target*> news;
+      for (std::size_t i = 0; i < r->elements; ++i) {
+        const redisReply* s = r->element[i];
+        if (s->type != REDIS_REPLY_ARRAY || s->elements < 1) continue;
+        std::string name = string_of(s->element[0]);
+        for (const auto& t : targets) {
+          if (t.keys.events == name) news.push_back(&t);
+        }
+      }
+      // One pipelined round trip reads every instance that has news.
+      for (const Target* t : news) {
+        conn.append_eval(read_script(), {t->keys.meta, t->keys.events},
+                         {t->position.epoch, std::to_string(t->position.seq),
+                          std::to_string(std::min(t->history, kFollowBatch)),
+                          std::to_string(t->position.doc_seq)});
+      }
+      for (const Target* t : news) {
+        Reply state = conn.read_eval(read_script());
+        if (auto st = parse_state_reply(state.get())) deliver_(t->address, *st);
+      }
+    } catch (const RedisError& e) {
+      if (!reported) {
+        log::warn("cannot follow Redis; retrying", {{"error", e.what()}});
+        reported = true;
+      }
+      conn.close();
+      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stopping_;
+           waited += std::chrono::milliseconds(50)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+  }
+}
+
+}  // namespace pb::cluster

@@ -1,0 +1,88 @@
+// One synchronous hiredis connection, used by exactly one thread (its
+// owner: the store's command thread or its follower thread). Every call is
+// bounded by the socket timeout given at construction; an I/O error or a
+// timeout closes the connection (the next call reconnects), so a reply is
+// never read out of order.
+//
+// Debian 12's hiredis is 0.14: RESP2 only, no TLS, no async timeouts (this
+// is why the connection is synchronous with socket timeouts, driven from
+// dedicated threads, instead of the async API on the hub's loops).
+//
+// Threads: one at a time (the owner).
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cluster/redis_url.h"
+#include "cluster/script.h"
+
+namespace pb::cluster {
+
+struct ReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyFree>;
+
+// The connection failed (connect, I/O, timeout) or Redis answered with an
+// error where none was expected. Messages never hold the password.
+class RedisError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class RedisConnection {
+ public:
+  using Args = std::vector<std::string>;
+
+  // `timeout` bounds the connect and every command (reading its reply).
+  // `scripts` are loaded on every (re)connect (they must outlive this).
+  RedisConnection(RedisUrl url, std::chrono::milliseconds timeout,
+                  std::vector<const Script*> scripts = {});
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  bool connected() const { return ctx_ != nullptr; }
+  // Connects (AUTH, SELECT) if not connected. Throws RedisError.
+  void ensure();
+  void close();
+
+  // Sends one command and reads its reply (an error reply is returned, not
+  // thrown). Throws RedisError on I/O failure, after closing.
+  Reply command(const Args& args);
+  // Pipelining: queue several commands, then read their replies in order.
+  void append(const Args& args);
+  Reply read();
+  // Runs `script` (one of those given at construction) with EVALSHA.
+  // Throws RedisError on I/O failure or an error reply.
+  Reply eval(const Script& script, const Args& keys, const Args& args);
+  // Queues an EVALSHA; read its reply with read_eval().
+  void append_eval(const Script& script, const Args& keys, const Args& args);
+  Reply read_eval(const Script& script);
+
+  // The socket timeout of the commands from now on (XREAD BLOCK needs more
+  // than its block time).
+  void set_timeout(std::chrono::milliseconds timeout);
+
+ private:
+  [[noreturn]] void fail(const std::string& what);
+
+  RedisUrl url_;
+  std::chrono::milliseconds timeout_;
+  std::vector<const Script*> scripts_;
+  redisContext* ctx_ = nullptr;
+};
+
+// The text of an error reply, or "" if `r` is not one.
+std::string error_of(const redisReply* r);
+// A bulk or status string, or "" (nil included).
+std::string string_of(const redisReply* r);
+long long integer_of(const redisReply* r);
+
+}  // namespace pb::cluster

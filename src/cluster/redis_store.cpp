@@ -1,0 +1,584 @@
+#include "cluster/redis_store.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "cluster/lua_scripts.h"
+#include "cluster/state_reply.h"
+#include "json/document.h"
+#include "log/log.h"
+#include "sse/event_id.h"
+
+namespace pb::cluster {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using stream::StoreError;
+using stream::StoreErrorKind;
+
+std::string default_owner() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::random_device rd;
+  char rnd[9];
+  snprintf(rnd, sizeof rnd, "%08x", static_cast<unsigned>(rd()));
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + rnd;
+}
+
+// What a caller waiting on pb-redis gets: done, or the exception the job
+// threw.
+struct Completion {
+  Mutex mu;
+  CondVar cv;
+  bool done PB_GUARDED_BY(mu) = false;
+  std::exception_ptr error PB_GUARDED_BY(mu);
+};
+
+}  // namespace
+
+RedisStore::RedisStore(Options options) : options_(std::move(options)) {
+  if (options_.owner.empty()) options_.owner = default_owner();
+  period_ = std::max<std::chrono::milliseconds>(options_.lease / 3, std::chrono::milliseconds(50));
+  {
+    MutexLock lock(mu_);
+    unavailable_ = "not connected to Redis yet";
+  }
+  thread_ = std::thread([this] { run(); });
+  follower_ = std::make_unique<EventFollower>(
+      options_.url, options_.timeout, [this] { return follow_targets(); },
+      [this](const std::string& address, const stream::PersistedState& st) {
+        deliver(address, st);
+      });
+  log::info("state in Redis", {{"redis", options_.url.redacted()},
+                               {"prefix", options_.prefix},
+                               {"lease_ms", static_cast<std::int64_t>(options_.lease.count())},
+                               {"owner", options_.owner}});
+}
+
+RedisStore::~RedisStore() {
+  follower_.reset();
+  {
+    MutexLock lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RedisStore::post(Job job) {
+  {
+    MutexLock lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_all();
+}
+
+void RedisStore::call(const std::function<void(RedisConnection&)>& job) {
+  auto done = std::make_shared<Completion>();
+  post([done, job](RedisConnection* c) {
+    std::exception_ptr error;
+    if (c == nullptr) {
+      error = std::make_exception_ptr(RedisError("Redis is unreachable"));
+    } else {
+      try {
+        job(*c);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    MutexLock lock(done->mu);
+    done->done = true;
+    done->error = error;
+    done->cv.notify_all();
+  });
+  // One round trip, plus a lease turn that may be running before it.
+  const auto deadline = SteadyClock::now() + 2 * options_.timeout + period_;
+  std::exception_ptr error;
+  {
+    MutexLock lock(done->mu);
+    while (!done->done) {
+      if (!done->cv.wait_until(done->mu, deadline) && !done->done) {
+        throw StoreError(StoreErrorKind::kIo, "Redis did not answer in time");
+      }
+    }
+    error = done->error;
+  }
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const RedisError& e) {
+    throw StoreError(StoreErrorKind::kIo, e.what());
+  }
+}
+
+void RedisStore::set_health(bool ok, const std::string& why) {
+  {
+    MutexLock lock(mu_);
+    std::string next = ok ? std::string() : why;
+    if (next == unavailable_) return;
+    bool was_ok = unavailable_.empty();
+    unavailable_ = next;
+    if (ok) {
+      log::info("Redis reachable", {{"redis", options_.url.redacted()}});
+    } else if (was_ok) {
+      log::error("Redis unreachable; serving what is held, issuing no new events",
+                 {{"redis", options_.url.redacted()}, {"error", why}});
+    }
+  }
+  MutexLock calls(call_mu_);
+  std::vector<stream::Follower*> fs;
+  {
+    MutexLock lock(mu_);
+    for (auto& [address, k] : keys_) {
+      if (k.follower != nullptr) fs.push_back(k.follower);
+    }
+  }
+  for (auto* f : fs) f->on_store_health(ok, ok ? std::string() : "Redis unreachable");
+}
+
+void RedisStore::run() {
+  pthread_setname_np(pthread_self(), "pb-redis");
+  RedisConnection conn(options_.url, options_.timeout,
+                       {&fenced_append_script(), &lease_script(), &read_script(), &init_script(),
+                        &release_script()});
+  auto next_turn = SteadyClock::now();
+  auto retry_at = SteadyClock::time_point{};
+  auto backoff = kReconnectFirst;
+  auto lost = [&](const std::string& why) {
+    set_health(false, why);
+    retry_at = SteadyClock::now() + backoff;
+    backoff = std::min(backoff * 2, kReconnectMax);
+  };
+  for (;;) {
+    std::deque<Job> jobs;
+    bool stop = false;
+    {
+      MutexLock lock(mu_);
+      while (!stopping_ && jobs_.empty() && SteadyClock::now() < next_turn) {
+        cv_.wait_until(mu_, next_turn);
+      }
+      jobs.swap(jobs_);
+      stop = stopping_;
+    }
+    const auto now = SteadyClock::now();
+    if (!conn.connected() && now >= retry_at) {
+      try {
+        conn.ensure();
+        backoff = kReconnectFirst;
+        set_health(true, "");
+      } catch (const RedisError& e) {
+        lost(e.what());
+      }
+    }
+    for (auto& job : jobs) {
+      job(conn.connected() ? &conn : nullptr);
+      if (!conn.connected() && retry_at <= now) lost("lost the connection to Redis");
+    }
+    if (stop) {
+      MutexLock lock(mu_);
+      if (jobs_.empty()) break;
+      continue;
+    }
+    if (SteadyClock::now() >= next_turn) {
+      next_turn = SteadyClock::now() + period_;
+      if (conn.connected()) {
+        try {
+          turn(conn);
+        } catch (const RedisError& e) {
+          lost(e.what());
+        }
+      }
+    }
+  }
+  // Leases still held (keys never released): let them go, best effort.
+  std::vector<std::pair<std::string, std::string>> held;
+  {
+    MutexLock lock(mu_);
+    for (auto& [address, k] : keys_) {
+      if (!k.token.empty()) held.emplace_back(address, k.token);
+    }
+  }
+  for (auto& [address, token] : held) {
+    try {
+      InstanceKeys ks(options_.prefix, address);
+      conn.eval(release_script(), {ks.lease, ks.presence, ks.meta, ks.events},
+                {token, options_.owner, "0"});
+    } catch (const RedisError&) {
+      break;
+    }
+  }
+}
+
+void RedisStore::turn(RedisConnection& c) {
+  struct Item {
+    std::string address;
+    std::string token;
+    bool leader = false;
+    stream::Follower::Position pos;
+    bool clients = false;
+    bool followed = false;    // its stream is made: a lease may be taken
+    std::int64_t others = 0;  // other processes with clients, at the last turn
+  };
+  std::vector<Item> items;
+  {
+    MutexLock calls(call_mu_);
+    std::vector<std::pair<std::size_t, stream::Follower*>> fs;
+    {
+      MutexLock lock(mu_);
+      for (auto& [address, k] : keys_) {
+        items.push_back({address, k.token, k.leader, {}, false, k.follower != nullptr, k.others});
+        if (k.follower != nullptr) fs.emplace_back(items.size() - 1, k.follower);
+      }
+    }
+    for (auto& [i, f] : fs) {
+      items[i].pos = f->position();
+      items[i].clients = f->local_clients() > 0;
+    }
+  }
+  if (items.empty()) return;
+  const auto sent = SteadyClock::now();
+  const std::string lease_ms = std::to_string(options_.lease.count());
+  const std::string presence_ms = std::to_string(options_.lease.count() * kPresenceLeases);
+  for (const auto& it : items) {
+    InstanceKeys ks(options_.prefix, it.address);
+    // A process without clients does not compete for a lease while others
+    // have clients: the poller should be where the clients are (`idle:
+    // stop` parks a poller without clients).
+    const bool want = it.followed && (it.clients || it.others == 0);
+    c.append_eval(
+        lease_script(), {ks.meta, ks.events, ks.lease, ks.presence},
+        {options_.owner, lease_ms, it.token, sse::new_epoch(), it.pos.epoch,
+         std::to_string(it.pos.seq), want ? "1" : "0", it.clients ? "1" : "0", presence_ms});
+  }
+  std::vector<std::size_t> behind;  // items to catch up
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Item& it = items[i];
+    Reply r = c.read_eval(lease_script());
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+      throw RedisError("unexpected lease reply");
+    std::string token = string_of(r->element[0]);
+    std::string epoch = string_of(r->element[1]);
+    std::int64_t others = integer_of(r->element[3]);
+    const bool won = !token.empty() && token != it.token;
+    const bool lost = token.empty() && !it.token.empty();
+    {
+      MutexLock lock(mu_);
+      auto k = keys_.find(it.address);
+      if (k == keys_.end()) {
+        // Released meanwhile: a lease just won is let go at once.
+        if (won) {
+          InstanceKeys ks(options_.prefix, it.address);
+          jobs_.push_back([ks, token, owner = options_.owner](RedisConnection* conn) {
+            if (conn == nullptr) return;
+            try {
+              conn->eval(release_script(), {ks.lease, ks.presence, ks.meta, ks.events},
+                         {token, owner, "0"});
+            } catch (const RedisError&) {
+            }
+          });
+        }
+        continue;
+      }
+      k->second.others = others;
+      if (!token.empty() && !won && !it.clients && others > 0) {
+        // Held without clients while another process has some: handed
+        // over (released at once; one of those takes it at its next turn).
+        InstanceKeys ks(options_.prefix, it.address);
+        jobs_.push_back([ks, token, owner = options_.owner](RedisConnection* conn) {
+          if (conn == nullptr) return;
+          try {
+            conn->eval(release_script(), {ks.lease, ks.presence, ks.meta, ks.events},
+                       {token, owner, "0"});
+          } catch (const RedisError&) {
+          }
+        });
+        k->second.token.clear();
+        k->second.leader = false;
+        log::info("poll lease handed to an instance with clients", {{"instance", it.address}});
+        continue;
+      }
+      k->second.token = token;
+      if (token.empty()) {
+        k->second.leader = false;
+      } else if (!won && k->second.leader) {
+        k->second.leader_until =
+            sent + std::chrono::duration_cast<SteadyClock::duration>(options_.lease * kLeaseSafety);
+      }
+    }
+    if (lost) log::warn("poll lease lost; another instance polls", {{"instance", it.address}});
+    // A lease just won (or kept after a refused append): catch up before
+    // polling. Another epoch in Redis: follow it.
+    if (!token.empty() && (won || !it.leader)) {
+      behind.push_back(i);
+    } else if (!epoch.empty() && epoch != it.pos.epoch) {
+      behind.push_back(i);
+    }
+  }
+  for (std::size_t i : behind) {
+    const Item& it = items[i];
+    catch_up(c, it.address);
+    MutexLock lock(mu_);
+    auto k = keys_.find(it.address);
+    if (k == keys_.end() || k->second.token.empty() || k->second.leader) continue;
+    k->second.leader = true;
+    k->second.leader_until =
+        sent + std::chrono::duration_cast<SteadyClock::duration>(options_.lease * kLeaseSafety);
+    log::info("poll lease held; this instance polls",
+              {{"instance", it.address}, {"token", k->second.token}});
+  }
+}
+
+void RedisStore::catch_up(RedisConnection& c, const std::string& address) {
+  MutexLock calls(call_mu_);
+  stream::Follower* f = nullptr;
+  std::size_t history = 0;
+  {
+    MutexLock lock(mu_);
+    auto k = keys_.find(address);
+    if (k == keys_.end()) return;
+    f = k->second.follower;
+    history = k->second.history;
+  }
+  if (f == nullptr) return;
+  stream::Follower::Position pos = f->position();
+  InstanceKeys ks(options_.prefix, address);
+  Reply r = c.eval(
+      read_script(), {ks.meta, ks.events},
+      {pos.epoch, std::to_string(pos.seq), std::to_string(history), std::to_string(pos.doc_seq)});
+  if (auto st = parse_state_reply(r.get())) f->on_remote(*st);
+}
+
+std::vector<EventFollower::Target> RedisStore::follow_targets() const {
+  std::vector<EventFollower::Target> out;
+  std::vector<std::pair<std::size_t, stream::Follower*>> fs;
+  MutexLock calls(call_mu_);
+  {
+    MutexLock lock(mu_);
+    if (!unavailable_.empty()) return out;
+    for (const auto& [address, k] : keys_) {
+      if (k.follower == nullptr || k.leader) continue;
+      out.push_back({address, InstanceKeys(options_.prefix, address), {}, k.history});
+      fs.emplace_back(out.size() - 1, k.follower);
+    }
+  }
+  for (auto& [i, f] : fs) out[i].position = f->position();
+  return out;
+}
+
+void RedisStore::deliver(const std::string& address, const stream::PersistedState& state) {
+  MutexLock calls(call_mu_);
+  stream::Follower* f = nullptr;
+  {
+    MutexLock lock(mu_);
+    auto k = keys_.find(address);
+    if (k == keys_.end() || k->second.leader) return;
+    f = k->second.follower;
+  }
+  if (f != nullptr) f->on_remote(state);
+}
+
+std::optional<stream::PersistedState> RedisStore::load(const std::string& key,
+                                                       const std::string& stream,
+                                                       std::size_t history) {
+  {
+    MutexLock lock(mu_);
+    if (keys_.count(key))
+      throw StoreError(StoreErrorKind::kOwned, "key " + key + " is already owned");
+    Key k;
+    k.stream = stream;
+    k.history = std::max<std::size_t>(history, 1);
+    keys_.emplace(key, k);
+  }
+  cv_.notify_all();
+  auto result = std::make_shared<std::optional<stream::PersistedState>>();
+  InstanceKeys ks(options_.prefix, key);
+  const std::string count = std::to_string(std::max<std::size_t>(history, 1));
+  call([result, ks, count](RedisConnection& c) {
+    Reply r = c.eval(read_script(), {ks.meta, ks.events}, {"", "0", count, "0"});
+    *result = parse_state_reply(r.get());
+  });
+  return *result;
+}
+
+void RedisStore::reset(const std::string& key, const std::string& stream,
+                       const std::string& epoch) {
+  {
+    MutexLock lock(mu_);
+    if (!keys_.count(key)) {
+      Key k;
+      k.stream = stream;
+      keys_.emplace(key, k);
+    }
+  }
+  // Starts the history only if Redis has none: another process's state is
+  // never dropped. If it has one, the next lease turn brings this process
+  // to it. Not waited for: a client making a new instance waits for one
+  // round trip (the load) only; if this fails, the lease turn that wins the
+  // lease starts the history instead.
+  InstanceKeys ks(options_.prefix, key);
+  post([ks, epoch](RedisConnection* c) {
+    if (c == nullptr) return;
+    try {
+      c->eval(init_script(), {ks.meta, ks.events}, {epoch});
+    } catch (const RedisError&) {
+    }
+  });
+}
+
+void RedisStore::append(const std::string& key, const stream::Commit& commit) {
+  if (commit.events.empty()) return;
+  std::string token;
+  std::size_t history = 0;
+  {
+    MutexLock lock(mu_);
+    auto k = keys_.find(key);
+    if (k == keys_.end()) throw StoreError(StoreErrorKind::kOther, "key " + key + " is not owned");
+    // Whatever this process believes (a lease it just lost, or one it has
+    // not noticed losing after a pause), the script decides: the fence is
+    // the only authority.
+    token = k->second.token;
+    history = k->second.history;
+  }
+  InstanceKeys ks(options_.prefix, key);
+  RedisConnection::Args args = {token,
+                                commit.epoch,
+                                std::to_string(commit.events.front()->seq - 1),
+                                std::to_string(history),
+                                ks.channel,
+                                commit.doc ? "1" : "0",
+                                commit.doc ? json::dump(*commit.doc) : std::string(),
+                                std::to_string(commit.doc_seq),
+                                std::to_string(commit.doc_changed_ms),
+                                std::to_string(commit.fetched_ms)};
+  for (const auto& ev : commit.events) {
+    args.push_back(ev->type);
+    args.push_back(ev->data);
+  }
+  auto refused = std::make_shared<std::string>();
+  call([ks, args = std::move(args), refused](RedisConnection& c) {
+    Reply r = c.eval(fenced_append_script(), {ks.meta, ks.events, ks.lease}, args);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+      throw RedisError("unexpected reply to fenced_append");
+    }
+    if (integer_of(r->element[0]) != 1) *refused = string_of(r->element[1]);
+  });
+  if (refused->empty()) return;
+  {
+    MutexLock lock(mu_);
+    ++fenced_;
+    auto k = keys_.find(key);
+    if (k != keys_.end()) {
+      k->second.leader = false;
+      if (*refused == "lease") k->second.token.clear();
+    }
+  }
+  log::warn("append refused by the fence; stepping down", {{"instance", key}, {"why", *refused}});
+  throw StoreError(StoreErrorKind::kFenced, "append refused by Redis: " + *refused);
+}
+
+void RedisStore::touch(const std::string& key, std::int64_t fetched_ms) noexcept {
+  {
+    MutexLock lock(mu_);
+    auto k = keys_.find(key);
+    if (k == keys_.end() || !k->second.leader) return;
+    if (fetched_ms - k->second.touched_ms < kRedisTouchEveryMs) return;
+    k->second.touched_ms = fetched_ms;
+  }
+  InstanceKeys ks(options_.prefix, key);
+  try {
+    post([ks, fetched_ms](RedisConnection* c) {
+      if (c == nullptr) return;
+      try {
+        c->command({"HSET", ks.meta, "fetched_ms", std::to_string(fetched_ms)});
+      } catch (const RedisError&) {
+      }
+    });
+  } catch (const std::exception&) {
+  }
+}
+
+void RedisStore::release(const std::string& key, std::int64_t expires_ms) noexcept {
+  std::string token;
+  {
+    MutexLock lock(mu_);
+    auto k = keys_.find(key);
+    if (k == keys_.end()) return;
+    token = k->second.token;
+    keys_.erase(k);
+  }
+  try {
+    InstanceKeys ks(options_.prefix, key);
+    post([ks, token, owner = options_.owner, expires_ms](RedisConnection* c) {
+      if (c == nullptr) return;
+      try {
+        c->eval(release_script(), {ks.lease, ks.presence, ks.meta, ks.events},
+                {token, owner, std::to_string(expires_ms)});
+      } catch (const RedisError&) {
+      }
+    });
+  } catch (const std::exception&) {
+  }
+}
+
+void RedisStore::follow(const std::string& key, stream::Follower* f) {
+  MutexLock lock(mu_);
+  auto k = keys_.find(key);
+  if (k != keys_.end()) k->second.follower = f;
+}
+
+void RedisStore::unfollow(const std::string& key, stream::Follower* f) noexcept {
+  MutexLock calls(call_mu_);
+  MutexLock lock(mu_);
+  auto k = keys_.find(key);
+  if (k != keys_.end() && k->second.follower == f) k->second.follower = nullptr;
+}
+
+bool RedisStore::may_poll(const std::string& key) const {
+  MutexLock lock(mu_);
+  auto k = keys_.find(key);
+  return k != keys_.end() && k->second.leader && SteadyClock::now() < k->second.leader_until;
+}
+
+bool RedisStore::listened_elsewhere(const std::string& key) const {
+  MutexLock lock(mu_);
+  auto k = keys_.find(key);
+  return k != keys_.end() && k->second.others > 0;
+}
+
+std::string RedisStore::unavailable() const {
+  MutexLock lock(mu_);
+  return unavailable_;
+}
+
+std::size_t RedisStore::leases_held() const {
+  MutexLock lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [address, k] : keys_) n += k.leader ? 1 : 0;
+  return n;
+}
+
+std::uint64_t RedisStore::fenced() const {
+  MutexLock lock(mu_);
+  return fenced_;
+}
+
+std::unique_ptr<stream::Store> make_redis_store(const config::StateConfig& state) {
+  RedisStore::Options o;
+  std::string why;
+  if (!parse_redis_url(state.redis, o.url, why)) {
+    throw StoreError(StoreErrorKind::kOther, "state.redis " + why);
+  }
+  o.prefix = state.prefix;
+  o.lease = state.lease;
+  return std::make_unique<RedisStore>(std::move(o));
+}
+
+std::string redacted_redis(const std::string& url) {
+  RedisUrl u;
+  std::string why;
+  return parse_redis_url(url, u, why) ? u.redacted() : std::string("redis://***");
+}
+
+}  // namespace pb::cluster

@@ -1,0 +1,18 @@
+// A Lua script run with EVALSHA: its text and SHA-1 (computed here, so that
+// the first call needs no SCRIPT LOAD round trip unless Redis lost it).
+//
+// Immutable once made; any thread.
+#pragma once
+
+#include <string>
+
+namespace pb::cluster {
+
+struct Script {
+  Script(std::string name, std::string text);
+  std::string name;  // for errors and logs
+  std::string text;
+  std::string sha1;  // lower-case hex
+};
+
+}  // namespace pb::cluster

@@ -1,0 +1,112 @@
+// Stream as the follower of a shared store (Redis, src/cluster): applying the
+// events another process recorded, so that this process's clients get them
+// with the same ids, and telling clients when the store cannot be reached.
+//
+// Threads: the shared store's threads (see stream/store.h: Follower).
+#include "common/time_format.h"
+#include "log/log.h"
+#include "stream/stream.h"
+
+namespace pb::stream {
+
+Follower::Position Stream::position() const {
+  MutexLock lock(mu_);
+  return {epoch_, seq_, doc_seq_};
+}
+
+void Stream::publish_locked(const EventPtr& ev) {
+  if (retired_) return;
+  for (Listener* l : listeners_) l->on_event(ev);
+}
+
+void Stream::on_remote(const PersistedState& state) {
+  // Parse the document without the lock: it is immutable once made.
+  std::shared_ptr<const json::Json> doc = state.doc;
+  if (!doc && state.doc_text) {
+    try {
+      doc = std::make_shared<const json::Json>(json::parse(*state.doc_text));
+    } catch (const json::ParseError& e) {
+      log::error("document from the shared store unreadable; ignored",
+                 {{"instance", key_}, {"error", e.what()}});
+    }
+  }
+  MutexLock lock(mu_);
+  if (retired_ || state.epoch.empty()) return;
+  // A jump: another epoch, or events missing between what is held and what
+  // arrived (trimmed away). Clients connected now get the new document as a
+  // snapshot, then the events after it; the history starts again.
+  bool jump = state.epoch != epoch_;
+  std::uint64_t first = state.history.empty() ? state.seq + 1 : state.history.front()->seq;
+  if (!jump && state.seq > seq_ && first > seq_ + 1) jump = true;
+  if (!jump && state.seq <= seq_) return;  // nothing new
+  if (jump) {
+    log::info("following the shared store's state",
+              {{"instance", key_}, {"epoch", state.epoch}, {"seq", state.seq}});
+    epoch_ = state.epoch;
+    history_.clear();
+    history_size_ = 0;
+    doc_.reset();
+    doc_seq_ = 0;
+    snapshot_.reset();
+    last_status_event_.reset();
+    seq_ = 0;
+  }
+  if (doc && state.doc_seq >= doc_seq_) {
+    doc_ = doc;
+    doc_seq_ = state.doc_seq;
+    doc_changed_ = from_unix_ms(state.doc_changed_ms);
+    snapshot_.reset();
+  }
+  if (jump) {
+    if (EventPtr snap = snapshot_locked()) publish_locked(snap);
+    seq_ = doc_ ? doc_seq_ : 0;
+  }
+  for (const auto& ev : state.history) {
+    if (ev->seq <= seq_) continue;
+    seq_ = ev->seq;
+    remember_locked(ev);
+    ++published_;
+    if (ev->type == "status") {
+      last_status_event_ = ev;
+      // The status the event states (docs/cluster.md: followers show what
+      // the poller saw).
+      try {
+        const json::Json d = json::parse(ev->data);
+        if (d.is_object()) {
+          auto text = [&d](const char* name) {
+            auto it = d.find(name);
+            return it != d.end() && it->is_string() ? it->get<std::string>() : std::string();
+          };
+          status_.ok = text("state") == "ok";
+          status_.reason = status_.ok ? std::string() : text("reason");
+          if (status_.ok) status_.http_status = 0;
+        }
+      } catch (const std::exception&) {
+      }
+    }
+    publish_locked(ev);
+  }
+  if (state.seq > seq_) seq_ = state.seq;
+  if (state.fetched_ms != 0) {
+    status_.polled = true;
+    status_.last_success = from_unix_ms(state.fetched_ms);
+  } else if (doc_) {
+    status_.polled = true;
+  }
+}
+
+void Stream::on_store_health(bool ok, const std::string& why) {
+  const Clock::time_point now = Clock::now();
+  MutexLock lock(mu_);
+  if (retired_ || status_.recording == ok) return;
+  status_.recording = ok;
+  status_.store_error = ok ? std::string() : "state store cannot record events: " + why;
+  status_.since = now;
+  // No id: nothing is recorded by this (docs/cluster.md). Clients keep their
+  // last id and resume from it.
+  EventPtr ev = make_event(0, "", "status", status_data(status_, now));
+  last_status_event_ = ev;
+  publish_locked(ev);
+}
+
+}  // namespace pb::stream

@@ -148,6 +148,17 @@ int main(int argc, char** argv) {
     pb::log::error("invalid config, not starting", {{"config", flags.config}});
     return 1;
   }
+  // The config's log: section, where no flag says otherwise (at start and
+  // at every reload).
+  auto apply_log = [&flags, log_format, log_level](const pb::config::Config& c) {
+    pb::log::Format f = log_format;
+    pb::log::Level l = log_level;
+    if (flags.log_format.empty()) pb::log::parse_format(c.log.format, f);
+    if (flags.log_level.empty()) pb::log::parse_level(c.log.level, l);
+    pb::log::configure(f, l);
+    pb::log::set_access(c.log.access);
+  };
+  apply_log(cfg);
   if (!flags.listen.empty() && !split_listen(flags.listen, cfg.server.host, cfg.server.port)) {
     return usage_error("--listen expects HOST:PORT");
   }
@@ -246,6 +257,7 @@ int main(int argc, char** argv) {
       body["errors"] = Json::array({key + ": access control is not enforced by this build yet"});
       return {400, pb::json::dump(body) + "\n"};
     }
+    apply_log(next);
     pb::upstream::log_upstream_settings(next);
     pb::upstream::ensure_descriptor_limit(next);
     pb::core::ReloadResult r = runtime->reload(next);

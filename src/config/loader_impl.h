@@ -46,6 +46,8 @@ class Loader : public FieldReader {
   void read_server(const Field& f, ServerConfig& server);
   void read_tls(const Field& f, TlsConfig& tls);
   void read_state(const Field& f, StateConfig& state);
+  // log_section.cpp: the log: section.
+  void read_log(const Field& f, LogConfig& log);
   // auth_section.cpp: the top-level auth: section and each stream's access
   // keys (auth, forward_headers, persist, bind).
   void read_auth(const Field& f, AuthConfig& auth);

@@ -6,14 +6,23 @@
 #include <algorithm>
 
 #include "common/time_format.h"
+#include "core/access_log.h"
 #include "core/mux_channel.h"
 #include "log/log.h"
+#include "log/private_id.h"
+#include "log/refusal.h"
 #include "upstream/url.h"
 
 namespace pb::core {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// A per-user instance (forward_headers) is made from a user's credentials:
+// logs name it by a keyed digest only.
+bool per_user(const StreamTemplate& t) {
+  return !t.cfg.auth.forward_headers.empty();
+}
 
 // server.hub_threads: 0 means one per core, at most kMaxAutoHubThreads.
 std::size_t hub_threads(std::size_t configured) {
@@ -216,6 +225,7 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
                                           const std::map<std::string, std::string>& values,
                                           LookupError* error, bool* again) {
   *again = false;
+  bool full = false;
   {
     MutexLock lock(mu_);
     // Looked up without the lock: someone may have made it meanwhile, or a
@@ -231,12 +241,17 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
                 "stream " + tmpl->cfg.name + " has reached max_instances (" +
                     std::to_string(tmpl->cfg.max_instances) + ")",
                 5};
-      return nullptr;
+      full = true;
+    } else {
+      ++live;
+      Slot& slot = slots_[address];
+      slot.state = Slot::kCreating;
+      slot.tmpl = tmpl;
     }
-    ++live;
-    Slot& slot = slots_[address];
-    slot.state = Slot::kCreating;
-    slot.tmpl = tmpl;
+  }
+  if (full) {
+    log::refused("streams[].max_instances", 503, "", tmpl->cfg.name);  // without the lock
+    return nullptr;
   }
   test_point("create:slot-reserved");
   std::shared_ptr<Instance> inst;
@@ -249,7 +264,10 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
   MutexLock lock(mu_);
   if (!inst) {
     free_slot_locked(address);
-    log::error("cannot make stream instance", {{"instance", address}, {"error", why}});
+    log::error("cannot make stream instance",
+               {{"stream", tmpl->cfg.name},
+                {"instance", log::instance_field(address, per_user(*tmpl))},
+                {"error", why}});
     *error = {503, "stream " + address + " cannot be started now; retry", 1};
     return nullptr;
   }
@@ -272,7 +290,8 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
   slot.state = Slot::kLive;
   slots_cv_.notify_all();
   if (tmpl->parameterized()) {
-    log::info("instance made", {{"stream", tmpl->cfg.name}, {"instance", address}});
+    log::info("instance made", {{"stream", tmpl->cfg.name},
+                                {"instance", log::instance_field(address, per_user(*tmpl))}});
   }
   scheduler_.add(&inst->poller());
   return inst;
@@ -318,9 +337,11 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
         preamble.reserve(plan.events.size() + 1);
         preamble.push_back(std::make_shared<const std::string>(std::move(head)));
         for (const auto& ev : plan.events) preamble.push_back(ev->wire);
+        AccessInfo access = access_info(peer_address(io.fd()), {inst}, last_id, plan.fresh);
         bool ok = hub_.attach(inst->feed(), std::move(io), std::move(preamble),
-                              [presence] { presence->leave(); });
+                              access_hook(access, [presence] { presence->leave(); }));
         lock.unlock();
+        log_connect(access);
         scheduler_.wake(&inst->poller());
         return ok;
       }
@@ -389,8 +410,12 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
           sessions->fetch_sub(1);
           for (const auto& p : presences) p->leave();
         };
-        bool ok = hub_.attach(ch->feed(), std::move(io), std::move(preamble), std::move(closer));
+        AccessInfo access =
+            access_info(peer_address(io.fd()), ch->members(), last_id, !last_id.has_value());
+        bool ok = hub_.attach(ch->feed(), std::move(io), std::move(preamble),
+                              access_hook(access, std::move(closer)));
         locks.release();
+        log_connect(access);
         for (const auto& m : ch->members()) scheduler_.wake(&m->poller());
         return ok;
       }
@@ -515,7 +540,9 @@ void Runtime::run_janitor_once() {
   for (const auto& ch : idle_channels) stop_channel(ch);
   for (const auto& inst : reaped) {
     retire(inst, expiry_for(inst->cfg()));
-    log::info("instance reaped", {{"stream", inst->cfg().name}, {"instance", inst->address()}});
+    log::info("instance reaped",
+              {{"stream", inst->cfg().name},
+               {"instance", log::instance_field(inst->address(), per_user(inst->tmpl()))}});
     MutexLock lock(mu_);
     free_slot_locked(inst->address());
   }

@@ -9,6 +9,7 @@
 
 #include "common/time_format.h"
 #include "json/document.h"
+#include "log/refusal.h"
 #include "server/client_script.h"
 #include "server/front_door_metrics.h"
 #include "sse/encoder.h"
@@ -233,6 +234,7 @@ void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
 bool Api::accept_sse(const httplib::Request& req, httplib::Response& res) {
   if (static_cast<std::size_t>(runtime_.hub().clients()) >= cfg_.server.max_clients) {
     refused_.fetch_add(1);
+    log::refused("server.max_clients", 503, req.remote_addr);
     res.set_header("Retry-After", "5");
     set_error(res, 503, "too many clients (server.max_clients)");
     return false;

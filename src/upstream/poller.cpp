@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "diff/filter.h"
+#include "log/private_id.h"
 
 namespace pb::upstream {
 namespace {
@@ -22,7 +23,8 @@ Poller::Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& 
       now_(std::move(now)),
       fetcher_(cfg, url),
       backoff_(cfg.interval, cfg.backoff_max),
-      rng_(std::random_device{}()) {
+      rng_(std::random_device{}()),
+      health_(cfg.name, log::instance_field(stream.key(), !cfg.auth.forward_headers.empty())) {
   if (!cfg_.select.empty()) select_ = json::Pointer::parse(cfg_.select);
   for (const auto& p : cfg_.ignore) ignore_.push_back(json::Pointer::parse(p));
 }
@@ -30,6 +32,7 @@ Poller::Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& 
 Duration Poller::failed(const std::string& reason, int status, std::optional<Duration> retry_after,
                         SystemClock::time_point now) {
   failures_count_.fetch_add(1);
+  health_.failure(reason, status, now);
   stream_.fail(reason, status, now);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   Duration d = backoff_.on_failure(retry_after, u(rng_));
@@ -42,6 +45,7 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
   std::string digest = sha256(body);
   if (digest == last_body_digest_) {
     same_body_.fetch_add(1);
+    health_.success(now);
     stream_.unchanged(now);
     failures_.store(0);
     return backoff_.on_success();
@@ -70,6 +74,7 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
   } catch (const std::exception& e) {
     return failed(e.what(), status, std::nullopt, now);
   }
+  health_.success(now);
   // Only a body whose change was recorded may be skipped next time: one the
   // store refused must be diffed (and published) again.
   if (recorded) last_body_digest_ = std::move(digest);
@@ -94,6 +99,7 @@ Duration Poller::process(FetchResult r) {
   switch (r.kind) {
     case FetchResult::Kind::kNotModified:
       not_modified_.fetch_add(1);
+      health_.success(now);
       stream_.unchanged(now);
       failures_.store(0);
       next = backoff_.on_success();

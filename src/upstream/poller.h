@@ -23,6 +23,7 @@
 #include "stream/stream.h"
 #include "upstream/backoff.h"
 #include "upstream/fetcher.h"
+#include "upstream/health_log.h"
 
 namespace pb::upstream {
 
@@ -82,6 +83,7 @@ class Poller {
   std::atomic<std::int64_t> last_duration_us_{0};
   std::atomic<unsigned> failures_{0};
   std::chrono::steady_clock::time_point begun_{};  // when the current poll's request was sent
+  HealthLog health_;
 };
 
 // Replaces invalid UTF-8 sequences with U+FFFD (as a browser decoding the

@@ -4,6 +4,7 @@
 
 #include "config/url.h"
 #include "diff/differ.h"
+#include "metrics/stream_metrics.h"
 
 namespace pb::core {
 namespace {
@@ -47,6 +48,14 @@ Instance::~Instance() = default;
 
 void Instance::on_event(const stream::EventPtr& ev) {
   hub_.publish(feed_, ev->wire);
+  // Published from within the poll's processing: the poller knows when its
+  // response arrived (docs/operations.md, pollbridge_publish_delay_seconds).
+  metrics::StreamMetrics& m = poller_->metrics();
+  m.count_event(ev->type);
+  auto received = poller_->received();
+  if (received.time_since_epoch().count() == 0) return;  // not from a poll
+  m.publish_delay.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
 }
 
 void Instance::on_retired() {

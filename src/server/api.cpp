@@ -12,6 +12,7 @@
 #include "log/refusal.h"
 #include "server/client_script.h"
 #include "server/front_door_metrics.h"
+#include "server/histogram_metrics.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
 
@@ -516,6 +517,7 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   metric("pollbridge_http_requests_total", "counter", "HTTP requests routed (SSE excluded).");
   o << "pollbridge_http_requests_total " << requests_.load() << '\n';
   write_front_door_metrics(o, server_, hs);
+  write_histogram_metrics(o, runtime_.hub());
 
   // One row per configured stream: parameterized instances are summed
   // under their stream's name, so that nothing a client chooses (parameter

@@ -4,6 +4,7 @@
 
 #include "diff/filter.h"
 #include "log/private_id.h"
+#include "metrics/stream_metrics.h"
 
 namespace pb::upstream {
 namespace {
@@ -24,7 +25,8 @@ Poller::Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& 
       fetcher_(cfg, url),
       backoff_(cfg.interval, cfg.backoff_max),
       rng_(std::random_device{}()),
-      health_(cfg.name, log::instance_field(stream.key(), !cfg.auth.forward_headers.empty())) {
+      health_(cfg.name, log::instance_field(stream.key(), !cfg.auth.forward_headers.empty())),
+      metrics_(metrics::stream_metrics(cfg.name)) {
   if (!cfg_.select.empty()) select_ = json::Pointer::parse(cfg_.select);
   for (const auto& p : cfg_.ignore) ignore_.push_back(json::Pointer::parse(p));
 }
@@ -80,6 +82,12 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
   if (recorded) last_body_digest_ = std::move(digest);
   failures_.store(0);
   return backoff_.on_success();
+}
+
+FetchResult Poller::finish(CURLcode code) {
+  received_ = std::chrono::steady_clock::now();
+  metrics_->poll_duration.observe(std::chrono::duration<double>(received_ - begun_).count());
+  return fetcher_.finish(code, now_());
 }
 
 void Poller::begin() {

@@ -47,15 +47,18 @@ Instance::Instance(std::string address, std::shared_ptr<const StreamTemplate> tm
 Instance::~Instance() = default;
 
 void Instance::on_event(const stream::EventPtr& ev) {
-  hub_.publish(feed_, ev->wire);
-  // Published from within the poll's processing: the poller knows when its
-  // response arrived (docs/operations.md, pollbridge_publish_delay_seconds).
+  // Counted before the hub has it, so that no client sees an event that
+  // /metrics does not count yet. Published from within the poll's
+  // processing: the poller knows when its response arrived
+  // (docs/operations.md, pollbridge_publish_delay_seconds).
   metrics::StreamMetrics& m = poller_->metrics();
   m.count_event(ev->type);
   auto received = poller_->received();
-  if (received.time_since_epoch().count() == 0) return;  // not from a poll
-  m.publish_delay.observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+  if (received.time_since_epoch().count() != 0) {  // else: not from a poll
+    m.publish_delay.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+  }
+  hub_.publish(feed_, ev->wire);
 }
 
 void Instance::on_retired() {

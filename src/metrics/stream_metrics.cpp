@@ -50,12 +50,15 @@ std::string label_value(std::string_view v) {
 }
 
 void write_stream_metrics(std::ostream& o) {
-  std::vector<std::pair<std::string, std::shared_ptr<StreamMetrics>>> all;
+  // Entries are never removed, so the pointers stay valid without the lock
+  // (and a scrape moves no reference counts).
+  std::vector<std::pair<std::string, const StreamMetrics*>> all;
   {
     Registry& r = registry();
     MutexLock lock(r.mu);
-    for (const auto& [name, m] : r.streams)
-      all.emplace_back("stream=\"" + label_value(name) + "\"", m);
+    for (const auto& [name, m] : r.streams) {
+      all.emplace_back("stream=\"" + label_value(name) + "\"", m.get());
+    }
   }
   auto head = [&](const char* name, const char* type, const char* help) {
     o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';

@@ -60,7 +60,7 @@ npm ci --no-audit --no-fund --ignore-scripts
 say "running the tests against $PB_BINARY"
 rm -f "$ROOT/build/pollbridge-js-size.txt"
 node --test "$@" client.test.mjs event-stream.test.mjs property.test.mjs sharing.test.mjs \
-  bundle.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs
+  bundle.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs cors.test.mjs
 if [ -f "$ROOT/build/pollbridge-js-size.txt" ]; then
   say "$(cat "$ROOT/build/pollbridge-js-size.txt")"
 fi

@@ -56,7 +56,7 @@ for stage in "${stages[@]}"; do
       # tests (whose pollbridge process is built with TSan too and aborts on a
       # report, failing the test).
       TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
-        run_suite build-tsan -R 'Hub|Scheduler|Stream|Runtime|Sse|Mux|Poller|Persist|Reload|Shutdown|Lifecycle|ReadOnly|Stress|AuthConcurrency|FrontDoor'
+        run_suite build-tsan -R 'Hub|Scheduler|Stream|Runtime|Sse|Mux|Poller|Persist|Reload|Shutdown|Lifecycle|ReadOnly|Stress|AuthConcurrency|FrontDoor|PerUser|AccessTest'
       ;;
     tsa)
       CXX=clang++ cmake -S . -B build-tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_BUILD_TESTS=OFF \

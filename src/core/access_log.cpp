@@ -50,7 +50,9 @@ AccessInfo access_info(const std::string& client,
       info.instance += ',';
     }
     info.stream += i->cfg().name;
-    info.instance += log::instance_field(i->address(), !i->cfg().auth.forward_headers.empty());
+    // A per-user instance by a digest of its key (address and user), as in
+    // every other line about it.
+    info.instance += i->per_user() ? log::instance_field(i->key(), true) : i->address();
   }
   info.start = fresh ? "snapshot" : "resume";
   if (last_id) {

@@ -8,21 +8,17 @@
 #include "common/time_format.h"
 #include "core/access_log.h"
 #include "core/mux_channel.h"
+#include "core/user_key.h"
 #include "log/log.h"
 #include "log/private_id.h"
 #include "log/refusal.h"
+#include "stream/memory_store.h"
 #include "upstream/url.h"
 
 namespace pb::core {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// A per-user instance (forward_headers) is made from a user's credentials:
-// logs name it by a keyed digest only.
-bool per_user(const StreamTemplate& t) {
-  return !t.cfg.auth.forward_headers.empty();
-}
 
 // server.hub_threads: 0 means one per core, at most kMaxAutoHubThreads.
 std::size_t hub_threads(std::size_t configured) {
@@ -41,7 +37,7 @@ class StreamLocks {
       PB_NO_THREAD_SAFETY_ANALYSIS {
     for (const auto& i : insts) order_.push_back(i.get());
     std::sort(order_.begin(), order_.end(),
-              [](Instance* a, Instance* b) { return a->address() < b->address(); });
+              [](Instance* a, Instance* b) { return a->key() < b->key(); });
     for (Instance* i : order_) i->stream().mutex().lock();
   }
   ~StreamLocks() PB_NO_THREAD_SAFETY_ANALYSIS { release(); }
@@ -89,6 +85,8 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
       hub_(hub::Options{hub_threads(cfg.server.hub_threads), cfg.server.heartbeat,
                         cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
       scheduler_(kProcessingThreads) {
+  private_store_ = std::make_unique<stream::MemoryStore>();
+  user_key_ = random_user_key();
   std::set<std::string> names;
   std::vector<std::shared_ptr<const StreamTemplate>> plain;
   {
@@ -97,13 +95,16 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
       auto t = make_template(s);
       templates_.push_back(t);
       names.insert(s.name);
-      if (!t->parameterized()) plain.push_back(t);
+      // Per-user streams have no shared instance: each is made on request.
+      if (!t->parameterized() && s.auth.forward_headers.empty()) plain.push_back(t);
     }
   }
   for (const auto& t : plain) {
     LookupError err;
     bool again = false;
-    if (!create(t->plain_address(), t, {}, &err, &again)) {
+    InstanceRequest req;
+    req.address = t->plain_address();
+    if (!create(req, req.address, t, {}, &err, &again)) {
       throw std::runtime_error("stream " + t->cfg.name + ": " + err.message);
     }
   }
@@ -120,14 +121,22 @@ void Runtime::test_point(std::string_view point) const {
   if (options_.test_point) options_.test_point(point);
 }
 
-std::shared_ptr<Instance> Runtime::make_instance(const std::string& address,
+stream::Store* Runtime::store_for(const config::StreamConfig& cfg, bool per_user) {
+  return per_user && !cfg.auth.persist ? private_store_.get() : store_.get();
+}
+
+std::shared_ptr<Instance> Runtime::make_instance(const InstanceRequest& req, const std::string& key,
                                                  const std::shared_ptr<const StreamTemplate>& tmpl,
                                                  const std::map<std::string, std::string>& values) {
   config::StreamConfig cfg = tmpl->cfg;
   cfg.url = upstream::expand_template(cfg.url, values);
+  // A per-user instance is polled with its client's own values.
+  for (const auto& h : req.forwarded) cfg.headers.push_back(h);
   std::size_t history = cfg.history ? cfg.history : cfg_.history;
-  return std::make_shared<Instance>(address, tmpl, cfg, history, cfg_.history_bytes, store_.get(),
-                                    hub_);
+  InstanceRequest kept = req;
+  kept.owner.clear();
+  return std::make_shared<Instance>(std::move(kept), key, tmpl, cfg, history, cfg_.history_bytes,
+                                    store_for(tmpl->cfg, req.per_user), hub_);
 }
 
 void Runtime::start() {
@@ -169,6 +178,36 @@ void Runtime::stop(std::chrono::milliseconds drain) {
 
 std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create_param,
                                         LookupError* error) {
+  InstanceRequest req;
+  req.address = address;
+  req.create = create_param;
+  return find(req, error);
+}
+
+Runtime::Match Runtime::match(const std::string& address) const {
+  std::vector<std::shared_ptr<const StreamTemplate>> templates;
+  {
+    MutexLock lock(mu_);
+    templates = templates_;
+  }
+  std::vector<std::string> segs = split_segments(address);
+  Match out;
+  for (const auto& t : templates) {
+    TemplateMatch m = match_template(*t, segs, address);
+    if (m.kind == TemplateMatch::kNone) continue;
+    out.tmpl = t;
+    out.invalid = m.kind == TemplateMatch::kInvalid;
+    out.why = m.why;
+    out.values = std::move(m.values);
+    break;
+  }
+  return out;
+}
+
+std::shared_ptr<Instance> Runtime::find(const InstanceRequest& req, LookupError* error) {
+  const std::string& address = req.address;
+  const bool create_param = req.create;
+  const std::string key = instance_key(req, user_key_);
   std::vector<std::string> segs = split_segments(address);
   LookupError dummy;
   LookupError& err = error ? *error : dummy;
@@ -178,7 +217,7 @@ std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create_
     {
       MutexLock lock(mu_);
       for (;;) {
-        auto it = slots_.find(address);
+        auto it = slots_.find(key);
         if (it == slots_.end()) break;
         if (it->second.state == Slot::kLive) return it->second.inst;
         // Being made or replaced: wait for it rather than build a twin.
@@ -200,12 +239,24 @@ std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create_
         err = {400, m.why, 0};
         return nullptr;
       }
-      if (m.kind == TemplateMatch::kValues && !create_param) {
+      if (t->cfg.auth.forward_headers.empty() == req.per_user) {
+        // A per-user stream asked for without a client (admin), or a stream
+        // reloaded between the caller's access check and here (it gained or
+        // lost forward_headers; the client retries).
+        err = req.per_user ? LookupError{503, "stream " + address + " was reconfigured; retry", 1}
+                           : LookupError{404,
+                                         "stream " + address +
+                                             " is per-user: it has no "
+                                             "shared instance",
+                                         0};
+        return nullptr;
+      }
+      if ((m.kind == TemplateMatch::kValues || req.per_user) && !create_param) {
         err = {404, "stream " + address + " has no live instance", 0};
         return nullptr;
       }
       bool again = false;
-      auto inst = create(address, t, m.values, &err, &again);
+      auto inst = create(req, key, t, m.values, &err, &again);
       if (inst || !again) return inst;
       break;  // raced with another creator or a reload: look again
     }
@@ -220,12 +271,13 @@ std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create_
   }
 }
 
-std::shared_ptr<Instance> Runtime::create(const std::string& address,
+std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std::string& address,
                                           const std::shared_ptr<const StreamTemplate>& tmpl,
                                           const std::map<std::string, std::string>& values,
                                           LookupError* error, bool* again) {
   *again = false;
-  bool full = false;
+  const bool on_demand = tmpl->parameterized() || req.per_user;
+  const char* refused = nullptr;  // the limit hit, logged once the lock is released
   {
     MutexLock lock(mu_);
     // Looked up without the lock: someone may have made it meanwhile, or a
@@ -236,28 +288,41 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
       return nullptr;
     }
     std::size_t& live = per_template_[tmpl.get()];
-    if (tmpl->parameterized() && live >= tmpl->cfg.max_instances) {
+    const std::size_t cap =
+        config::per_client_cap(tmpl->cfg, req.owner.rfind(kSubjectOwnerPrefix, 0) == 0);
+    const std::string owner = on_demand && cap != 0 ? req.owner : std::string();
+    if (on_demand && live >= tmpl->cfg.max_instances) {
       *error = {503,
                 "stream " + tmpl->cfg.name + " has reached max_instances (" +
                     std::to_string(tmpl->cfg.max_instances) + ")",
                 5};
-      full = true;
+      refused = "streams[].max_instances";
+    } else if (!owner.empty() && per_owner_.count({tmpl.get(), owner}) &&
+               per_owner_[{tmpl.get(), owner}] >= cap) {
+      // One client cannot take the pool that others need.
+      *error = {429,
+                "this client has reached stream " + tmpl->cfg.name +
+                    "'s max_instances_per_client (" + std::to_string(cap) + ")",
+                5};
+      refused = "streams[].max_instances_per_client";
     } else {
+      if (!owner.empty()) ++per_owner_[{tmpl.get(), owner}];
       ++live;
       Slot& slot = slots_[address];
       slot.state = Slot::kCreating;
       slot.tmpl = tmpl;
+      slot.owner = owner;
     }
   }
-  if (full) {
-    log::refused("streams[].max_instances", 503, "", tmpl->cfg.name);  // without the lock
+  if (refused) {
+    log::refused(refused, error->status, "", tmpl->cfg.name);
     return nullptr;
   }
   test_point("create:slot-reserved");
   std::shared_ptr<Instance> inst;
   std::string why;
   try {
-    inst = make_instance(address, tmpl, values);  // store load: no lock held
+    inst = make_instance(req, address, tmpl, values);  // store load: no lock held
   } catch (const std::exception& e) {
     why = e.what();
   }
@@ -266,7 +331,7 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
     free_slot_locked(address);
     log::error("cannot make stream instance",
                {{"stream", tmpl->cfg.name},
-                {"instance", log::instance_field(address, per_user(*tmpl))},
+                {"instance", log::instance_field(address, req.per_user)},
                 {"error", why}});
     *error = {503, "stream " + address + " cannot be started now; retry", 1};
     return nullptr;
@@ -279,7 +344,7 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
     slot.state = Slot::kRetiring;
     inst->retiring().store(true);
     lock.unlock();
-    retire(inst, expiry_for(inst->cfg()));
+    retire(inst, expiry_for(*inst));
     lock.lock();
     free_slot_locked(address);
     *again = true;
@@ -289,9 +354,9 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
   slot.inst = inst;
   slot.state = Slot::kLive;
   slots_cv_.notify_all();
-  if (tmpl->parameterized()) {
+  if (on_demand) {
     log::info("instance made", {{"stream", tmpl->cfg.name},
-                                {"instance", log::instance_field(address, per_user(*tmpl))}});
+                                {"instance", log::instance_field(address, req.per_user)}});
   }
   scheduler_.add(&inst->poller());
   return inst;
@@ -302,6 +367,10 @@ void Runtime::free_slot_locked(const std::string& address) {
   if (it == slots_.end()) return;
   auto count = per_template_.find(it->second.tmpl.get());
   if (count != per_template_.end() && --count->second == 0) per_template_.erase(count);
+  if (!it->second.owner.empty()) {
+    auto owned = per_owner_.find({it->second.tmpl.get(), it->second.owner});
+    if (owned != per_owner_.end() && --owned->second == 0) per_owner_.erase(owned);
+  }
   slots_.erase(it);
   slots_cv_.notify_all();
 }
@@ -322,7 +391,8 @@ bool Runtime::mark_retiring_locked(Slot& slot, bool unless_used) {
 }
 
 bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
-                     const std::optional<std::string>& last_id) {
+                     const std::optional<std::string>& last_id,
+                     hub::SteadyClock::time_point close_at) {
   for (;;) {
     auto presence = inst->stream().presence();
     presence->arrive();
@@ -339,7 +409,7 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
         for (const auto& ev : plan.events) preamble.push_back(ev->wire);
         AccessInfo access = access_info(peer_address(io.fd()), {inst}, last_id, plan.fresh);
         bool ok = hub_.attach(inst->feed(), std::move(io), std::move(preamble),
-                              access_hook(access, [presence] { presence->leave(); }));
+                              access_hook(access, [presence] { presence->leave(); }), close_at);
         lock.unlock();
         log_connect(access);
         scheduler_.wake(&inst->poller());
@@ -349,7 +419,9 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
     // Being replaced while this client connected: use the successor.
     presence->leave();
     LookupError err;
-    auto next = find(inst->address(), true, &err);
+    InstanceRequest again = inst->request();
+    again.create = true;
+    auto next = find(again, &err);
     if (!next) {
       refuse_socket(io, err);
       return false;
@@ -359,9 +431,10 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
 }
 
 bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io,
-                         std::string head, const std::optional<std::string>& last_id) {
+                         std::string head, const std::optional<std::string>& last_id,
+                         hub::SteadyClock::time_point close_at) {
   std::string key;
-  for (const auto& i : insts) key += i->address() + "\n";
+  for (const auto& i : insts) key += i->key() + "\n";
   for (;;) {
     std::shared_ptr<MuxChannel> ch, old;
     bool outdated = false;
@@ -413,7 +486,7 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
         AccessInfo access =
             access_info(peer_address(io.fd()), ch->members(), last_id, !last_id.has_value());
         bool ok = hub_.attach(ch->feed(), std::move(io), std::move(preamble),
-                              access_hook(access, std::move(closer)));
+                              access_hook(access, std::move(closer)), close_at);
         locks.release();
         log_connect(access);
         for (const auto& m : ch->members()) scheduler_.wake(&m->poller());
@@ -427,7 +500,9 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
     std::vector<std::shared_ptr<Instance>> next;
     for (const auto& i : insts) {
       LookupError err;
-      auto n = find(i->address(), true, &err);
+      InstanceRequest again = i->request();
+      again.create = true;
+      auto n = find(again, &err);
       if (!n) {
         refuse_socket(io, err);
         return false;
@@ -491,13 +566,16 @@ void Runtime::retire(const std::shared_ptr<Instance>& inst, std::int64_t expires
   for (const auto& ch : chans) stop_channel(ch);
   // 3. Last, the store key: a successor may load it from now on.
   test_point("retire:before-release");
-  store_->release(inst->address(), expires_ms);
+  inst->store().release(inst->key(), expires_ms);
   MutexLock lock(mu_);
   dead_instances_.push_back(inst);
   dead_channels_.insert(dead_channels_.end(), chans.begin(), chans.end());
 }
 
-std::int64_t Runtime::expiry_for(const config::StreamConfig& cfg) const {
+std::int64_t Runtime::expiry_for(const Instance& inst) const {
+  const config::StreamConfig& cfg = inst.cfg();
+  // A per-user instance kept in memory only: its data goes with it.
+  if (inst.per_user() && !cfg.auth.persist) return unix_ms(SystemClock::now());
   auto retention = cfg.retention;
   if (retention.count() == 0) {
     std::size_t history = cfg.history ? cfg.history : cfg_.history;
@@ -508,7 +586,47 @@ std::int64_t Runtime::expiry_for(const config::StreamConfig& cfg) const {
   return unix_ms(SystemClock::now()) + retention.count();
 }
 
+void Runtime::retire_refused_users() {
+  std::vector<std::shared_ptr<Instance>> users;
+  {
+    MutexLock lock(mu_);
+    for (auto& [key, slot] : slots_) {
+      if (slot.state == Slot::kLive && slot.inst->per_user() &&
+          slot.tmpl->cfg.auth.mode == config::AuthMode::kUpstream) {
+        users.push_back(slot.inst);
+      }
+    }
+  }
+  std::vector<std::shared_ptr<Instance>> refused;
+  for (const auto& inst : users) {  // stream locks, without mu_
+    stream::Status st = inst->stream().status();
+    if (!st.ok && (st.http_status == 401 || st.http_status == 403)) refused.push_back(inst);
+  }
+  if (refused.empty()) return;
+  std::vector<std::shared_ptr<Instance>> marked;
+  {
+    MutexLock lock(mu_);
+    for (const auto& inst : refused) {
+      auto it = slots_.find(inst->key());
+      if (it != slots_.end() && it->second.inst == inst &&
+          mark_retiring_locked(it->second, false)) {
+        marked.push_back(inst);
+      }
+    }
+  }
+  for (const auto& inst : marked) {
+    // Its clients have had the status event saying why; now they are closed
+    // and must be admitted again (a new first 2xx) to read on.
+    retire(inst, expiry_for(*inst));
+    log::info("per-user instance closed: the upstream refuses its credentials",
+              {{"stream", inst->cfg().name}, {"instance", inst->key()}});
+    MutexLock lock(mu_);
+    free_slot_locked(inst->key());
+  }
+}
+
 void Runtime::run_janitor_once() {
+  retire_refused_users();
   std::vector<std::shared_ptr<MuxChannel>> idle_channels;
   std::vector<std::shared_ptr<Instance>> reaped;
   bool sweep = false;
@@ -526,7 +644,8 @@ void Runtime::run_janitor_once() {
     }
     auto now = SteadyClock::now();
     for (auto& [address, slot] : slots_) {
-      if (slot.state != Slot::kLive || !slot.tmpl->parameterized()) continue;
+      if (slot.state != Slot::kLive) continue;
+      if (!slot.tmpl->parameterized() && !slot.inst->per_user()) continue;
       const auto& p = *slot.inst->stream().presence();
       if (p.clients.load() != 0 || now - p.last() < slot.inst->cfg().linger) continue;
       if (mark_retiring_locked(slot, true)) reaped.push_back(slot.inst);
@@ -539,15 +658,16 @@ void Runtime::run_janitor_once() {
   }
   for (const auto& ch : idle_channels) stop_channel(ch);
   for (const auto& inst : reaped) {
-    retire(inst, expiry_for(inst->cfg()));
+    retire(inst, expiry_for(*inst));
     log::info("instance reaped",
               {{"stream", inst->cfg().name},
-               {"instance", log::instance_field(inst->address(), per_user(inst->tmpl()))}});
+               {"instance", log::instance_field(inst->key(), inst->per_user())}});
     MutexLock lock(mu_);
-    free_slot_locked(inst->address());
+    free_slot_locked(inst->key());
   }
   if (sweep) {
     std::size_t gone = store_->sweep(unix_ms(SystemClock::now()));
+    private_store_->sweep(unix_ms(SystemClock::now()));
     if (gone) log::info("deleted expired saved state", {{"instances", gone}});
   }
   // Destroy what nobody else holds any more, here, on this thread.

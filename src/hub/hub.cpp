@@ -21,8 +21,6 @@
 namespace pb::hub {
 namespace detail {
 
-using SteadyClock = std::chrono::steady_clock;
-
 // Buffers gathered into one writev(2): several pending events go out in one
 // system call.
 constexpr int kMaxIov = 64;
@@ -52,6 +50,9 @@ struct Session {
   bool closing = false;  // close once everything pending is written
   SteadyClock::time_point last_progress;
   std::function<void(const SessionEnd&)> on_end;
+  // The session ends here (its credential expires): what is pending is
+  // written, then the connection closes and the client reconnects.
+  SteadyClock::time_point close_at = SteadyClock::time_point::max();
   std::size_t feed_slot = 0;
   std::size_t all_slot = 0;
   // For the access log and the connection histogram (docs/operations.md).
@@ -464,6 +465,14 @@ class Worker {
     const auto stall = options_.heartbeat * kStallHeartbeats;
     for (std::size_t i = all_.size(); i-- > 0;) {
       Session& s = *all_[i];
+      if (now >= s.close_at && !s.closing) {
+        s.closing = true;
+        s.end.reason = EndReason::kExpired;
+        ++expired_;
+        if (!s.blocked) flush(s);
+        if (!s.dead && !pending(s)) close_session(s, nullptr);
+        continue;
+      }
       if (pending(s)) {
         if (s.blocked && now - s.last_progress > stall) close_session(s, &stats_.evicted_stall);
         continue;
@@ -478,6 +487,8 @@ class Worker {
     std::lock_guard<std::mutex> lock(stats_mu_);
     stats_.heartbeats += heartbeats_;
     stats_.bytes_written += bytes_written_;
+    stats_.expired += expired_;
+    expired_ = 0;
     heartbeats_ = 0;
     bytes_written_ = 0;
   }
@@ -488,11 +499,12 @@ class Worker {
     gauges_.add(s.io, -1);
     s.io.close();  // also removes it from the epoll set
     const auto now = SteadyClock::now();
-    s.end.reason = counter == &stats_.evicted_slow    ? EndReason::kSlow
-                   : counter == &stats_.evicted_stall ? EndReason::kStall
-                   : s.closing && stopping_           ? EndReason::kShutdown
-                   : s.closing                        ? EndReason::kRetired
-                                                      : EndReason::kClosed;
+    s.end.reason = counter == &stats_.evicted_slow       ? EndReason::kSlow
+                   : counter == &stats_.evicted_stall    ? EndReason::kStall
+                   : s.end.reason == EndReason::kExpired ? EndReason::kExpired
+                   : s.closing && stopping_              ? EndReason::kShutdown
+                   : s.closing                           ? EndReason::kRetired
+                                                         : EndReason::kClosed;
     s.end.duration = now - s.started;
     connection_.observe(seconds(s.end.duration));
     if (s.feed) {
@@ -561,6 +573,7 @@ class Worker {
   bool stopping_ = false;
   SteadyClock::time_point stop_deadline_;
   std::uint64_t heartbeats_ = 0;
+  std::uint64_t expired_ = 0;
   std::uint64_t bytes_written_ = 0;
 };
 
@@ -613,14 +626,14 @@ void Hub::close_feed(FeedId feed) {
 }
 
 bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
-                 std::function<void()> on_close) {
+                 std::function<void()> on_close, SteadyClock::time_point close_at) {
   std::function<void(const SessionEnd&)> on_end;
   if (on_close) on_end = [f = std::move(on_close)](const SessionEnd&) { f(); };
-  return attach(feed, std::move(io), std::move(preamble), std::move(on_end));
+  return attach(feed, std::move(io), std::move(preamble), std::move(on_end), close_at);
 }
 
 bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
-                 std::function<void(const SessionEnd&)> on_end) {
+                 std::function<void(const SessionEnd&)> on_end, SteadyClock::time_point close_at) {
   if (!running_.load()) {
     io.close();
     if (on_end) on_end(SessionEnd{EndReason::kShutdown});
@@ -641,6 +654,7 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
   s->queue = std::move(preamble);
   s->on_end = std::move(on_end);
   s->started = SteadyClock::now();
+  s->close_at = close_at;
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.attached;

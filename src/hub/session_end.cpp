@@ -12,6 +12,8 @@ const char* end_reason_name(EndReason r) {
       return "stall";
     case EndReason::kRetired:
       return "retired";
+    case EndReason::kExpired:
+      return "expired";
     case EndReason::kShutdown:
       return "shutdown";
   }

@@ -15,6 +15,7 @@ enum class EndReason {
   kSlow,      // fell more than the backlog bounds behind: evicted
   kStall,     // took no byte for kStallHeartbeats heartbeat intervals: evicted
   kRetired,   // its feed closed (the stream was replaced or removed)
+  kExpired,   // the credential it was admitted with expired (close_at)
   kShutdown,  // pollbridge is stopping
 };
 

@@ -13,6 +13,7 @@
 #include "server/client_script.h"
 #include "server/front_door_metrics.h"
 #include "server/histogram_metrics.h"
+#include "server/static_files.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
 
@@ -49,6 +50,8 @@ const char* error_code(int status) {
       return "not_found";
     case 405:
       return "method_not_allowed";
+    case 429:
+      return "too_many_requests";
     case 503:
       return "unavailable";
     case 504:
@@ -114,9 +117,61 @@ void set_error(httplib::Response& res, int status, const std::string& message) {
   res.set_content(json::dump(body) + "\n", "application/json");
 }
 
-Api::Api(core::Runtime& runtime, HttpServer& server)
-    : runtime_(runtime), server_(server), cfg_(runtime.config()) {
+Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& policy,
+         HttpServer* admin)
+    : runtime_(runtime),
+      server_(server),
+      admin_(admin),
+      access_(runtime, policy),
+      cfg_(runtime.config()) {
   install();
+  if (admin_ != nullptr) install_admin(*admin_);
+}
+
+bool Api::is_admin_path(const httplib::Request& req) {
+  static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
+  return req.path == "/admin/reload" || std::regex_match(req.path, kPoll);
+}
+
+bool Api::handle_admin(const httplib::Request& req, httplib::Response& res) {
+  static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
+  std::smatch m;
+  if (req.method == "POST" && std::regex_match(req.path, m, kPoll)) {
+    handle_poll(req, res, m[1]);
+    return true;
+  }
+  if (req.method == "POST" && req.path == "/admin/reload") {
+    if (admin_allowed(req, res)) {
+      if (!reloader_) {
+        set_error(res, 404, "reload is not available");
+      } else {
+        auto [status, body] = reloader_();
+        res.status = status;
+        res.set_content(body, "application/json");
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+void Api::install_admin(HttpServer& admin) {
+  // server.admin_listen: the admin endpoints (and health) only.
+  auto& s = admin.routes();
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (handle_admin(req, res)) return httplib::Server::HandlerResponse::Handled;
+    if (req.method == "GET" && (req.path == "/healthz" || req.path == "/metrics")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    set_error(res, is_admin_path(req) ? 405 : 404,
+              is_admin_path(req) ? "only POST is allowed on " + req.path
+                                 : "the admin listener serves /admin/reload, "
+                                   "/streams/{stream}/poll, /healthz and /metrics");
+    if (is_admin_path(req)) res.set_header("Allow", "POST");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  s.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok\n", "text/plain"); });
+  s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
 }
 
 void Api::install() {
@@ -129,22 +184,10 @@ void Api::install() {
   // Methods other than GET and HEAD are answered here, before routing (any
   // body they had was read by the connection loop and is ignored).
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
-    std::smatch m;
-    if (req.method == "POST" && std::regex_match(req.path, m, kPoll)) {
-      handle_poll(req, res, m[1]);
+    if (admin_ == nullptr && handle_admin(req, res))
       return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.method == "POST" && req.path == "/admin/reload") {
-      if (admin_allowed(req, res)) {
-        if (!reloader_) {
-          set_error(res, 404, "reload is not available");
-        } else {
-          auto [status, body] = reloader_();
-          res.status = status;
-          res.set_content(body, "application/json");
-        }
-      }
+    if (admin_ != nullptr && is_admin_path(req)) {
+      set_error(res, 404, "the admin endpoints are on server.admin_listen");
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.method == "OPTIONS" && allowed_origin(req)) {
@@ -155,6 +198,7 @@ void Api::install() {
       res.set_header("Access-Control-Allow-Headers",
                      "Last-Event-ID, Cache-Control, If-None-Match, Authorization");
       res.set_header("Access-Control-Max-Age", "600");
+      if (cfg_.server.cors_credentials) res.set_header("Access-Control-Allow-Credentials", "true");
       return httplib::Server::HandlerResponse::Handled;
     }
     // Every other resource is read-only.
@@ -182,7 +226,8 @@ void Api::install() {
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
   register_client_script(s);  // GET /pollbridge.js
 
-  if (!cfg_.server.static_dir.empty()) s.set_mount_point("/", cfg_.server.static_dir);
+  // Last: the API's routes win (server/static_files.h).
+  if (!cfg_.server.static_dir.empty()) register_static_files(s, cfg_.server.static_dir);
 
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {
@@ -226,7 +271,12 @@ void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
     if (!res.has_header("Access-Control-Allow-Origin")) {
       res.set_header("Access-Control-Allow-Origin", *o);
       res.set_header("Access-Control-Expose-Headers",
-                     "ETag, Age, Last-Modified, X-Pollbridge-State, Retry-After");
+                     "ETag, Age, Last-Modified, X-Pollbridge-State, Retry-After, WWW-Authenticate");
+      // The loader refuses cors_credentials with "*": credentials go only
+      // with an echoed, listed origin.
+      if (cfg_.server.cors_credentials && *o != "*") {
+        res.set_header("Access-Control-Allow-Credentials", "true");
+      }
     }
   }
   if (!res.has_header("Vary")) res.set_header("Vary", "Origin");
@@ -261,7 +311,12 @@ std::string Api::sse_head(const httplib::Request& req) const {
       "Cache-Control: no-cache\r\n"
       "X-Accel-Buffering: no\r\n";
   if (!cfg_.server.cors_origins.empty()) {
-    if (auto o = allowed_origin(req)) h += "Access-Control-Allow-Origin: " + *o + "\r\n";
+    if (auto o = allowed_origin(req)) {
+      h += "Access-Control-Allow-Origin: " + *o + "\r\n";
+      if (cfg_.server.cors_credentials && *o != "*") {
+        h += "Access-Control-Allow-Credentials: true\r\n";
+      }
+    }
     h += "Vary: Origin\r\n";
   }
   h += "\r\n";
@@ -289,16 +344,19 @@ hub::Transport Api::take_connection(httplib::Response& res) {
 void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
   if (!accept_sse(req, res)) return;  // before anything is created for it
   std::string address = req.matches[1];
+  auto admitted = access_.admit(req, {address}, req.method == "GET", res);
+  if (!admitted) return;
   core::LookupError err;
-  auto inst = runtime_.find(address, req.method == "GET", &err);
+  auto inst = runtime_.find(admitted->requests[0], &err);
   if (!inst) {
     lookup_error(res, err);
     return;
   }
+  if (admitted->upstream[0] && !access_.upstream_admits(*inst, res)) return;
   if (answer_head(req, res)) return;
   hub::Transport io = take_connection(res);
   if (!io.valid()) return;
-  runtime_.attach(inst, std::move(io), sse_head(req), resume_id_of(req));
+  runtime_.attach(inst, std::move(io), sse_head(req), resume_id_of(req), admitted->close_at);
 }
 
 void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
@@ -312,7 +370,7 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   if (!accept_sse(req, res)) return;
-  std::vector<std::shared_ptr<core::Instance>> insts;
+  std::vector<std::string> addresses;
   std::set<std::string> seen;
   for (std::size_t i = 0; i < n; ++i) {
     std::string address = req.get_param_value("stream", i);
@@ -320,24 +378,34 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
       set_error(res, 400, "stream " + address + " is named twice");
       return;
     }
+    addresses.push_back(std::move(address));
+  }
+  // All or nothing: one stream the caller may not read refuses the request.
+  auto admitted = access_.admit(req, addresses, req.method == "GET", res);
+  if (!admitted) return;
+  std::vector<std::shared_ptr<core::Instance>> insts;
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
     core::LookupError err;
-    auto inst = runtime_.find(address, req.method == "GET", &err);
+    auto inst = runtime_.find(admitted->requests[i], &err);
     if (!inst) {
       lookup_error(res, err);
       return;
     }
+    if (admitted->upstream[i] && !access_.upstream_admits(*inst, res)) return;
     insts.push_back(std::move(inst));
   }
   if (answer_head(req, res)) return;
   hub::Transport io = take_connection(res);
   if (!io.valid()) return;
-  runtime_.attach_mux(insts, std::move(io), sse_head(req), resume_id_of(req));
+  runtime_.attach_mux(insts, std::move(io), sse_head(req), resume_id_of(req), admitted->close_at);
 }
 
-void Api::handle_streams(const httplib::Request&, httplib::Response& res) {
+void Api::handle_streams(const httplib::Request& req, httplib::Response& res) {
   Json list = Json::array();
   auto now = std::chrono::system_clock::now();
+  const auth::Authentication who = access_.authenticate(req);
   for (const auto& inst : runtime_.instances()) {
+    if (!access_.visible(who, *inst)) continue;  // only what the caller may read
     stream::DocumentView v = inst->stream().view();
     upstream::Counters c = inst->poller().counters();
     Json s = Json::object();
@@ -381,14 +449,19 @@ void Api::handle_streams(const httplib::Request&, httplib::Response& res) {
 
 void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
   std::string address = req.matches[1];
+  auto admitted = access_.admit(req, {address}, false, res);
+  if (!admitted) return;
   core::LookupError err;
-  auto inst = runtime_.find(address, false, &err);
+  auto inst = runtime_.find(admitted->requests[0], &err);
   if (!inst) {
     lookup_error(res, err);
     return;
   }
+  if (admitted->upstream[0] && !access_.upstream_admits(*inst, res)) return;
   stream::DocumentView v = inst->stream().view();
-  res.set_header("Cache-Control", "no-cache");
+  // Protected and per-user documents are never kept by shared caches.
+  res.set_header("Cache-Control", admitted->private_data[0] ? "private, no-cache" : "no-cache");
+  if (admitted->private_data[0]) res.set_header("Vary", "Authorization, Cookie, Origin");
   res.set_header("X-Pollbridge-State", !v.status.polled                    ? "pending"
                                        : v.status.ok && v.status.recording ? "ok"
                                                                            : "stale");
@@ -518,6 +591,11 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   o << "pollbridge_http_requests_total " << requests_.load() << '\n';
   write_front_door_metrics(o, server_, hs);
   write_histogram_metrics(o, runtime_.hub());
+  {
+    std::string auth_metrics;
+    access_.write_metrics(auth_metrics);
+    o << auth_metrics;
+  }
 
   // One row per configured stream: parameterized instances are summed
   // under their stream's name, so that nothing a client chooses (parameter

@@ -138,10 +138,10 @@ function streamYaml(stream) {
 /**
  * The real pollbridge, started with a generated config on 127.0.0.1:0 (or
  * `listen`) and --memory. `streams` are config entries ({name, url, diff,
- * interval, ...}); `server` adds server keys.
+ * interval, ...}); `server` adds server keys; `auth` is the auth section.
  */
 export class Pollbridge {
-  constructor({ streams, server = {}, history = 1000, persist = false }) {
+  constructor({ streams, server = {}, history = 1000, persist = false, auth = null }) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'pollbridge-js-'));
     this.configFile = path.join(this.dir, 'pollbridge.yaml');
     // persist: state in this.dir/state, so ids survive a restart.
@@ -152,7 +152,10 @@ export class Pollbridge {
       .join('\n');
     writeFileSync(
       this.configFile,
-      `server:\n${serverYaml}\nhistory: ${history}\nstate:\n  dir: ${JSON.stringify(stateDir)}\nstreams:\n` +
+      `server:\n${serverYaml}\nhistory: ${history}\nstate:\n  dir: ${JSON.stringify(stateDir)}\n` +
+        // JSON is YAML: the auth section as given.
+        (auth ? `auth: ${JSON.stringify(auth)}\n` : '') +
+        'streams:\n' +
         streams.map(streamYaml).join('\n') +
         '\n',
     );

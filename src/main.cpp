@@ -160,6 +160,17 @@ int main(int argc, char** argv) {
     pb::log::error("invalid config, not starting", {{"config", flags.config}});
     return 1;
   }
+  // The config's log: section, where no flag says otherwise (at start and
+  // at every reload).
+  auto apply_log = [&flags, log_format, log_level](const pb::config::Config& c) {
+    pb::log::Format f = log_format;
+    pb::log::Level l = log_level;
+    if (flags.log_format.empty()) pb::log::parse_format(c.log.format, f);
+    if (flags.log_level.empty()) pb::log::parse_level(c.log.level, l);
+    pb::log::configure(f, l);
+    pb::log::set_access(c.log.access);
+  };
+  apply_log(cfg);
   if (!flags.listen.empty() && !split_listen(flags.listen, cfg.server.host, cfg.server.port)) {
     return usage_error("--listen expects HOST:PORT");
   }
@@ -282,6 +293,7 @@ int main(int argc, char** argv) {
       body["errors"] = Json::array({error});
       return {400, pb::json::dump(body) + "\n"};
     }
+    apply_log(next);
     // Swapped before the streams: a stream that now needs auth is never
     // served under the old, looser policy.
     policy.set(next_policy);

@@ -224,9 +224,19 @@ struct AuthConfig {
   std::string query_param;          // empty: tokens are not read from the URL
 };
 
+// What is logged and how (log: section; --log-format/--log-level override
+// format and level).
+struct LogConfig {
+  std::string format = "text";  // text or json
+  std::string level = "info";   // debug, info, warn or error
+  // An access log line for every SSE connect and disconnect (at info).
+  bool access = true;
+};
+
 struct Config {
   std::string file;  // path it was loaded from
   ServerConfig server;
+  LogConfig log;
   std::size_t history = 1000;
   // Bytes of event data kept per stream for resume: with large documents
   // (snapshot mode, big items) the event count alone could hold gigabytes.

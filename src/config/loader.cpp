@@ -37,8 +37,8 @@ Config Loader::run(const std::string& text) {
       problem(pos_of(extra->Mark()),
               "only one YAML document is allowed; remove the second \"---\"");
     }
-    static const std::vector<std::string> kTopKeys = {"server", "history", "history_bytes",
-                                                      "state",  "auth",    "streams"};
+    static const std::vector<std::string> kTopKeys = {"server", "history", "history_bytes", "state",
+                                                      "log",    "auth",    "streams"};
     const YAML::Node& root = documents[0];
     auto top = read_map(root, "", &kTopKeys);
     if (const Field* f = top->find("history")) read_integer(*f, 1, kMaxHistory, config.history);
@@ -47,6 +47,7 @@ Config Loader::run(const std::string& text) {
     }
     if (const Field* f = top->find("server")) read_server(*f, config.server);
     if (const Field* f = top->find("state")) read_state(*f, config.state);
+    if (const Field* f = top->find("log")) read_log(*f, config.log);
     // Before the streams: their default auth mode depends on it.
     if (const Field* f = top->find("auth")) read_auth(*f, config.auth);
     if (const Field* f = top->find("streams")) {

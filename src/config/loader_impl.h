@@ -48,6 +48,8 @@ class Loader : public FieldReader {
   void read_state(const Field& f, StateConfig& state);
   // state.redis, state.lease, state.prefix (state_cluster.cpp).
   void read_cluster_state(const Fields& fields, StateConfig& state);
+  // log_section.cpp: the log: section.
+  void read_log(const Field& f, LogConfig& log);
   // auth_section.cpp: the top-level auth: section and each stream's access
   // keys (auth, forward_headers, persist, bind).
   void read_auth(const Field& f, AuthConfig& auth);

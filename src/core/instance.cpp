@@ -4,6 +4,7 @@
 
 #include "config/url.h"
 #include "diff/differ.h"
+#include "metrics/stream_metrics.h"
 
 namespace pb::core {
 namespace {
@@ -48,6 +49,17 @@ Instance::Instance(InstanceRequest request, std::string key,
 Instance::~Instance() = default;
 
 void Instance::on_event(const stream::EventPtr& ev) {
+  // Counted before the hub has it, so that no client sees an event that
+  // /metrics does not count yet. Published from within the poll's
+  // processing: the poller knows when its response arrived
+  // (docs/operations.md, pollbridge_publish_delay_seconds).
+  metrics::StreamMetrics& m = poller_->metrics();
+  m.count_event(ev->type);
+  auto received = poller_->received();
+  if (received.time_since_epoch().count() != 0) {  // else: not from a poll
+    m.publish_delay.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+  }
   hub_.publish(feed_, ev->wire);
 }
 

@@ -6,9 +6,12 @@
 #include <algorithm>
 
 #include "common/time_format.h"
+#include "core/access_log.h"
 #include "core/mux_channel.h"
 #include "core/user_key.h"
 #include "log/log.h"
+#include "log/private_id.h"
+#include "log/refusal.h"
 #include "stream/memory_store.h"
 #include "upstream/url.h"
 
@@ -274,6 +277,7 @@ std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std:
                                           LookupError* error, bool* again) {
   *again = false;
   const bool on_demand = tmpl->parameterized() || req.per_user;
+  const char* refused = nullptr;  // the limit hit, logged once the lock is released
   {
     MutexLock lock(mu_);
     // Looked up without the lock: someone may have made it meanwhile, or a
@@ -284,33 +288,35 @@ std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std:
       return nullptr;
     }
     std::size_t& live = per_template_[tmpl.get()];
+    const std::size_t cap =
+        config::per_client_cap(tmpl->cfg, req.owner.rfind(kSubjectOwnerPrefix, 0) == 0);
+    const std::string owner = on_demand && cap != 0 ? req.owner : std::string();
     if (on_demand && live >= tmpl->cfg.max_instances) {
       *error = {503,
                 "stream " + tmpl->cfg.name + " has reached max_instances (" +
                     std::to_string(tmpl->cfg.max_instances) + ")",
                 5};
-      return nullptr;
+      refused = "streams[].max_instances";
+    } else if (!owner.empty() && per_owner_.count({tmpl.get(), owner}) &&
+               per_owner_[{tmpl.get(), owner}] >= cap) {
+      // One client cannot take the pool that others need.
+      *error = {429,
+                "this client has reached stream " + tmpl->cfg.name +
+                    "'s max_instances_per_client (" + std::to_string(cap) + ")",
+                5};
+      refused = "streams[].max_instances_per_client";
+    } else {
+      if (!owner.empty()) ++per_owner_[{tmpl.get(), owner}];
+      ++live;
+      Slot& slot = slots_[address];
+      slot.state = Slot::kCreating;
+      slot.tmpl = tmpl;
+      slot.owner = owner;
     }
-    const std::size_t cap =
-        config::per_client_cap(tmpl->cfg, req.owner.rfind(kSubjectOwnerPrefix, 0) == 0);
-    const std::string owner = on_demand && cap != 0 ? req.owner : std::string();
-    if (!owner.empty()) {
-      auto it = per_owner_.find({tmpl.get(), owner});
-      if (it != per_owner_.end() && it->second >= cap) {
-        // One client cannot take the pool that others need.
-        *error = {429,
-                  "this client has reached stream " + tmpl->cfg.name +
-                      "'s max_instances_per_client (" + std::to_string(cap) + ")",
-                  5};
-        return nullptr;
-      }
-      ++per_owner_[{tmpl.get(), owner}];
-    }
-    ++live;
-    Slot& slot = slots_[address];
-    slot.state = Slot::kCreating;
-    slot.tmpl = tmpl;
-    slot.owner = owner;
+  }
+  if (refused) {
+    log::refused(refused, error->status, "", tmpl->cfg.name);
+    return nullptr;
   }
   test_point("create:slot-reserved");
   std::shared_ptr<Instance> inst;
@@ -323,7 +329,10 @@ std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std:
   MutexLock lock(mu_);
   if (!inst) {
     free_slot_locked(address);
-    log::error("cannot make stream instance", {{"instance", address}, {"error", why}});
+    log::error("cannot make stream instance",
+               {{"stream", tmpl->cfg.name},
+                {"instance", log::instance_field(address, req.per_user)},
+                {"error", why}});
     *error = {503, "stream " + address + " cannot be started now; retry", 1};
     return nullptr;
   }
@@ -346,7 +355,8 @@ std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std:
   slot.state = Slot::kLive;
   slots_cv_.notify_all();
   if (on_demand) {
-    log::info("instance made", {{"stream", tmpl->cfg.name}, {"instance", address}});
+    log::info("instance made", {{"stream", tmpl->cfg.name},
+                                {"instance", log::instance_field(address, req.per_user)}});
   }
   scheduler_.add(&inst->poller());
   return inst;
@@ -397,10 +407,11 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
         preamble.reserve(plan.events.size() + 1);
         preamble.push_back(std::make_shared<const std::string>(std::move(head)));
         for (const auto& ev : plan.events) preamble.push_back(ev->wire);
-        bool ok = hub_.attach(
-            inst->feed(), std::move(io), std::move(preamble), [presence] { presence->leave(); },
-            close_at);
+        AccessInfo access = access_info(peer_address(io.fd()), {inst}, last_id, plan.fresh);
+        bool ok = hub_.attach(inst->feed(), std::move(io), std::move(preamble),
+                              access_hook(access, [presence] { presence->leave(); }), close_at);
         lock.unlock();
+        log_connect(access);
         scheduler_.wake(&inst->poller());
         return ok;
       }
@@ -472,9 +483,12 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
           sessions->fetch_sub(1);
           for (const auto& p : presences) p->leave();
         };
-        bool ok = hub_.attach(ch->feed(), std::move(io), std::move(preamble), std::move(closer),
-                              close_at);
+        AccessInfo access =
+            access_info(peer_address(io.fd()), ch->members(), last_id, !last_id.has_value());
+        bool ok = hub_.attach(ch->feed(), std::move(io), std::move(preamble),
+                              access_hook(access, std::move(closer)), close_at);
         locks.release();
+        log_connect(access);
         for (const auto& m : ch->members()) scheduler_.wake(&m->poller());
         return ok;
       }
@@ -645,7 +659,9 @@ void Runtime::run_janitor_once() {
   for (const auto& ch : idle_channels) stop_channel(ch);
   for (const auto& inst : reaped) {
     retire(inst, expiry_for(*inst));
-    log::info("instance reaped", {{"stream", inst->cfg().name}, {"instance", inst->key()}});
+    log::info("instance reaped",
+              {{"stream", inst->cfg().name},
+               {"instance", log::instance_field(inst->key(), inst->per_user())}});
     MutexLock lock(mu_);
     free_slot_locked(inst->key());
   }

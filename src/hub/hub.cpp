@@ -49,17 +49,25 @@ struct Session {
   bool dead = false;
   bool closing = false;  // close once everything pending is written
   SteadyClock::time_point last_progress;
-  std::function<void()> on_close;
+  std::function<void(const SessionEnd&)> on_end;
   // The session ends here (its credential expires): what is pending is
   // written, then the connection closes and the client reconnects.
   SteadyClock::time_point close_at = SteadyClock::time_point::max();
   std::size_t feed_slot = 0;
   std::size_t all_slot = 0;
+  // For the access log and the connection histogram (docs/operations.md).
+  SteadyClock::time_point started;
+  bool head_done = false;  // the first queue item (the response head) is written
+  SessionEnd end;          // filled in when it is closed
 };
 
 struct RingEntry {
   Buffer buf;
   std::uint64_t start;  // bytes of the feed before this event
+  // The fan-out time: when publish() queued it, and how many of this
+  // thread's sessions have still to write it (the last one observes it).
+  SteadyClock::time_point queued;
+  std::size_t owed = 0;
 };
 
 struct FeedState {
@@ -77,6 +85,7 @@ struct Message {
   Buffer buf;
   Session* session = nullptr;
   std::chrono::milliseconds drain{0};  // kStop
+  SteadyClock::time_point queued{};    // kPublish: when publish() was called
 };
 
 // Connected sessions, by kind; read by Hub::stats() from any thread.
@@ -101,8 +110,13 @@ void refuse(Session* s, const Gauges& gauges, Stats& stats, std::mutex& stats_mu
     std::lock_guard<std::mutex> lock(stats_mu);
     ++stats.closed;
   }
-  if (s->on_close) s->on_close();
+  s->end.reason = EndReason::kShutdown;
+  if (s->on_end) s->on_end(s->end);
   delete s;
+}
+
+double seconds(SteadyClock::duration d) {
+  return std::chrono::duration<double>(d).count();
 }
 
 }  // namespace detail
@@ -111,8 +125,14 @@ using namespace detail;
 
 class Worker {
  public:
-  Worker(const Options& options, const Gauges& gauges, Stats& stats, std::mutex& stats_mu)
-      : options_(options), gauges_(gauges), stats_(stats), stats_mu_(stats_mu) {
+  Worker(const Options& options, const Gauges& gauges, Stats& stats, std::mutex& stats_mu,
+         metrics::Histogram& fanout, metrics::Histogram& connection)
+      : options_(options),
+        gauges_(gauges),
+        stats_(stats),
+        stats_mu_(stats_mu),
+        fanout_(fanout),
+        connection_(connection) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epfd_ < 0 || evfd_ < 0) throw std::runtime_error(std::string("epoll: ") + strerror(errno));
@@ -233,7 +253,7 @@ class Worker {
   void handle(Message& m) {
     switch (m.kind) {
       case Message::kPublish:
-        on_publish(m.feed, std::move(m.buf));
+        on_publish(m.feed, std::move(m.buf), m.queued);
         break;
       case Message::kAttach:
         on_attach(m.session);
@@ -288,7 +308,7 @@ class Worker {
     flush(*s);
   }
 
-  void on_publish(FeedId id, Buffer buf) {
+  void on_publish(FeedId id, Buffer buf, SteadyClock::time_point queued) {
     auto it = feeds_.find(id);
     if (it == feeds_.end()) {
       // No session of this feed lives on this thread: nothing to keep.
@@ -297,7 +317,7 @@ class Worker {
     }
     FeedState& f = it->second;
     std::size_t size = buf->size();
-    f.ring.push_back(RingEntry{std::move(buf), f.total});
+    f.ring.push_back(RingEntry{std::move(buf), f.total, queued, f.sessions.size()});
     f.total += size;
     ++f.head;
     // Walk backwards: closing a session swaps the last one into its slot,
@@ -376,11 +396,19 @@ class Worker {
       }
       s.last_progress = SteadyClock::now();
       bytes_written_ += static_cast<std::uint64_t>(w);
-      advance(s, static_cast<std::size_t>(w));
+      s.end.bytes += static_cast<std::uint64_t>(w);
+      advance(s, static_cast<std::size_t>(w), s.last_progress);
     }
   }
 
-  static void advance(Session& s, std::size_t w) {
+  // One session has written one more event of the ring: the last of this
+  // thread's sessions to do so observes the fan-out time. A counter per
+  // event, nothing allocated.
+  void written(RingEntry& e, SteadyClock::time_point now) {
+    if (e.owed != 0 && --e.owed == 0) fanout_.observe(seconds(now - e.queued));
+  }
+
+  void advance(Session& s, std::size_t w, SteadyClock::time_point now) {
     FeedState& f = *s.feed;
     while (w > 0) {
       std::size_t size =
@@ -393,12 +421,18 @@ class Worker {
       w -= left;
       s.off = 0;
       if (s.qpos < s.queue.size()) {
+        if (s.queue[s.qpos] != heartbeat_buffer()) {
+          if (s.head_done) ++s.end.events;  // a snapshot or replayed event
+          s.head_done = true;
+        }
         if (++s.qpos == s.queue.size()) {
           s.queue.clear();  // release the preamble's buffers
           s.qpos = 0;
         }
       } else {
+        written(f.ring[s.next - f.base], now);
         ++s.next;
+        ++s.end.events;
       }
     }
   }
@@ -433,6 +467,7 @@ class Worker {
       Session& s = *all_[i];
       if (now >= s.close_at && !s.closing) {
         s.closing = true;
+        s.end.reason = EndReason::kExpired;
         ++expired_;
         if (!s.blocked) flush(s);
         if (!s.dead && !pending(s)) close_session(s, nullptr);
@@ -463,6 +498,23 @@ class Worker {
     s.dead = true;
     gauges_.add(s.io, -1);
     s.io.close();  // also removes it from the epoll set
+    const auto now = SteadyClock::now();
+    s.end.reason = counter == &stats_.evicted_slow       ? EndReason::kSlow
+                   : counter == &stats_.evicted_stall    ? EndReason::kStall
+                   : s.end.reason == EndReason::kExpired ? EndReason::kExpired
+                   : s.closing && stopping_              ? EndReason::kShutdown
+                   : s.closing                           ? EndReason::kRetired
+                                                         : EndReason::kClosed;
+    s.end.duration = now - s.started;
+    connection_.observe(seconds(s.end.duration));
+    if (s.feed) {
+      // What it will never write is no longer waited for.
+      FeedState& f = *s.feed;
+      s.end.behind = f.head - s.next;
+      for (std::uint64_t i = std::max(s.next, f.base); i < f.head; ++i) {
+        written(f.ring[i - f.base], now);
+      }
+    }
     if (s.feed) {
       auto& v = s.feed->sessions;
       Session* last = v.back();
@@ -491,7 +543,7 @@ class Worker {
   void reap() {
     for (Session* s : graveyard_) {
       FeedId id = s->feed_id;
-      if (s->on_close) s->on_close();
+      if (s->on_end) s->on_end(s->end);
       delete s;
       auto it = feeds_.find(id);
       if (it != feeds_.end() && it->second.closed && it->second.sessions.empty()) {
@@ -505,6 +557,8 @@ class Worker {
   Gauges gauges_;
   Stats& stats_;
   std::mutex& stats_mu_;
+  metrics::Histogram& fanout_;
+  metrics::Histogram& connection_;
   int epfd_ = -1;
   int evfd_ = -1;
   std::thread thread_;
@@ -526,8 +580,9 @@ class Worker {
 Hub::Hub(Options options) : options_(options) {
   if (options_.threads == 0) options_.threads = 1;
   for (std::size_t i = 0; i < options_.threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(
-        options_, Gauges{clients_, tls_clients_, ktls_clients_}, stats_, stats_mu_));
+    workers_.push_back(std::make_unique<Worker>(options_,
+                                                Gauges{clients_, tls_clients_, ktls_clients_},
+                                                stats_, stats_mu_, fanout_, connection_));
   }
 }
 
@@ -555,8 +610,10 @@ void Hub::publish(FeedId feed, Buffer event) {
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.events_published;
   }
+  const auto queued = SteadyClock::now();
   for (auto& w : workers_) {
     Message m{Message::kPublish, feed, event, nullptr};
+    m.queued = queued;
     w->post(m);
   }
 }
@@ -570,9 +627,16 @@ void Hub::close_feed(FeedId feed) {
 
 bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
                  std::function<void()> on_close, SteadyClock::time_point close_at) {
+  std::function<void(const SessionEnd&)> on_end;
+  if (on_close) on_end = [f = std::move(on_close)](const SessionEnd&) { f(); };
+  return attach(feed, std::move(io), std::move(preamble), std::move(on_end), close_at);
+}
+
+bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
+                 std::function<void(const SessionEnd&)> on_end, SteadyClock::time_point close_at) {
   if (!running_.load()) {
     io.close();
-    if (on_close) on_close();
+    if (on_end) on_end(SessionEnd{EndReason::kShutdown});
     return false;
   }
   if (!io.prepared()) {
@@ -588,7 +652,8 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
   s->io = std::move(io);
   s->feed_id = feed;
   s->queue = std::move(preamble);
-  s->on_close = std::move(on_close);
+  s->on_end = std::move(on_end);
+  s->started = SteadyClock::now();
   s->close_at = close_at;
   {
     std::lock_guard<std::mutex> lock(stats_mu_);

@@ -26,7 +26,9 @@
 #include <thread>
 #include <vector>
 
+#include "hub/session_end.h"
 #include "hub/transport.h"
+#include "metrics/histogram.h"
 
 namespace pb::hub {
 
@@ -88,10 +90,25 @@ class Hub {
   bool attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
               std::function<void()> on_close,
               SteadyClock::time_point close_at = SteadyClock::time_point::max());
+  // The same, with a hook told how the session ended (once, on a hub thread,
+  // or by attach itself when the hub is stopped: reason kShutdown).
+  bool attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
+              std::function<void(const SessionEnd&)> on_end,
+              SteadyClock::time_point close_at = SteadyClock::time_point::max());
+  // Without any hook.
+  bool attach(FeedId feed, Transport io, std::vector<Buffer> preamble, std::nullptr_t,
+              SteadyClock::time_point close_at = SteadyClock::time_point::max()) {
+    return attach(feed, std::move(io), std::move(preamble), std::function<void()>(), close_at);
+  }
 
   std::int64_t clients() const;
   Stats stats() const;
   std::size_t thread_count() const { return workers_.size(); }
+  // Queued by publish() → written to the last session of the feed on a hub
+  // thread that had sessions of it (one observation per event and thread).
+  const metrics::Histogram& fanout_histogram() const { return fanout_; }
+  // How long SSE connections lasted, observed when each ends.
+  const metrics::Histogram& connection_histogram() const { return connection_; }
 
  private:
   Options options_;
@@ -103,6 +120,8 @@ class Hub {
   std::atomic<std::int64_t> ktls_clients_{0};
   mutable std::mutex stats_mu_;
   Stats stats_;
+  metrics::Histogram fanout_{metrics::kInternalBuckets};
+  metrics::Histogram connection_{metrics::kConnectionBuckets};
   // Last: the workers refer to the members above, so they go first.
   std::vector<std::unique_ptr<Worker>> workers_;
 };

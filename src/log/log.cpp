@@ -15,6 +15,7 @@ namespace {
 
 std::atomic<int> g_format{static_cast<int>(Format::kText)};
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::atomic<bool> g_access{true};
 
 std::mutex& sink_mutex() {
   static std::mutex mu;
@@ -175,6 +176,14 @@ Level level() {
 
 bool enabled(Level l) {
   return static_cast<int>(l) >= g_level.load(std::memory_order_relaxed);
+}
+
+void set_access(bool on) {
+  g_access.store(on);
+}
+
+bool access_enabled() {
+  return g_access.load(std::memory_order_relaxed) && enabled(Level::kInfo);
 }
 
 bool parse_format(std::string_view text, Format& out) {

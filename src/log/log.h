@@ -70,6 +70,11 @@ Format format();
 Level level();
 bool enabled(Level level);
 
+// The SSE access log (a line per connect and disconnect, at info): on
+// unless log.access is false.
+void set_access(bool on);
+bool access_enabled();
+
 // Parses "text"/"json" and "debug"/"info"/"warn"/"error"; false if unknown.
 bool parse_format(std::string_view text, Format& out);
 bool parse_level(std::string_view text, Level& out);

@@ -9,8 +9,10 @@
 
 #include "common/time_format.h"
 #include "json/document.h"
+#include "log/refusal.h"
 #include "server/client_script.h"
 #include "server/front_door_metrics.h"
+#include "server/histogram_metrics.h"
 #include "server/static_files.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
@@ -283,6 +285,7 @@ void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
 bool Api::accept_sse(const httplib::Request& req, httplib::Response& res) {
   if (static_cast<std::size_t>(runtime_.hub().clients()) >= cfg_.server.max_clients) {
     refused_.fetch_add(1);
+    log::refused("server.max_clients", 503, req.remote_addr);
     res.set_header("Retry-After", "5");
     set_error(res, 503, "too many clients (server.max_clients)");
     return false;
@@ -592,6 +595,7 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   metric("pollbridge_http_requests_total", "counter", "HTTP requests routed (SSE excluded).");
   o << "pollbridge_http_requests_total " << requests_.load() << '\n';
   write_front_door_metrics(o, server_, hs);
+  write_histogram_metrics(o, runtime_.hub());
   {
     std::string auth_metrics;
     access_.write_metrics(auth_metrics);

@@ -18,6 +18,7 @@
 
 #include "hub/transport.h"
 #include "log/log.h"
+#include "log/refusal.h"
 #include "server/connection.h"
 #include "server/error_response.h"
 #include "server/httplib_bridge.h"
@@ -221,6 +222,7 @@ void ConnectionLoop::on_accept(Clock::time_point now) {
     if (verdict != ConnectionLimits::kOk && refusing_ >= kMaxRefusing) {
       ::close(fd);
       counters_->shed.fetch_add(1, std::memory_order_relaxed);
+      log::refused("shed", 0, peer.ip());
       continue;
     }
     int one = 1;
@@ -236,6 +238,9 @@ void ConnectionLoop::on_accept(Clock::time_point now) {
     } else {
       ++refusing_;
       c->refuse = verdict == ConnectionLimits::kTooMany ? 503 : 429;
+      log::refused(verdict == ConnectionLimits::kTooMany ? "server.max_connections"
+                                                         : "server.max_connections_per_ip",
+                   c->refuse, peer.ip());
       (verdict == ConnectionLimits::kTooMany ? counters_->refused_total : counters_->refused_per_ip)
           .fetch_add(1, std::memory_order_relaxed);
     }

@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 
 #include "diff/filter.h"
+#include "log/private_id.h"
+#include "metrics/stream_metrics.h"
 
 namespace pb::upstream {
 namespace {
@@ -22,7 +24,9 @@ Poller::Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& 
       now_(std::move(now)),
       fetcher_(cfg, url),
       backoff_(cfg.interval, cfg.backoff_max),
-      rng_(std::random_device{}()) {
+      rng_(std::random_device{}()),
+      health_(cfg.name, log::instance_field(stream.key(), !cfg.auth.forward_headers.empty())),
+      metrics_(metrics::stream_metrics(cfg.name)) {
   if (!cfg_.select.empty()) select_ = json::Pointer::parse(cfg_.select);
   for (const auto& p : cfg_.ignore) ignore_.push_back(json::Pointer::parse(p));
 }
@@ -30,6 +34,7 @@ Poller::Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& 
 Duration Poller::failed(const std::string& reason, int status, std::optional<Duration> retry_after,
                         SystemClock::time_point now) {
   failures_count_.fetch_add(1);
+  health_.failure(reason, status, now);
   stream_.fail(reason, status, now);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   Duration d = backoff_.on_failure(retry_after, u(rng_));
@@ -42,6 +47,7 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
   std::string digest = sha256(body);
   if (digest == last_body_digest_) {
     same_body_.fetch_add(1);
+    health_.success(now);
     stream_.unchanged(now);
     failures_.store(0);
     return backoff_.on_success();
@@ -70,6 +76,7 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
   } catch (const std::exception& e) {
     return failed(e.what(), status, std::nullopt, now);
   }
+  health_.success(now);
   // Only a body whose change was recorded may be skipped next time: one the
   // store refused must be diffed (and published) again.
   if (recorded) {
@@ -85,6 +92,12 @@ bool Poller::moved_elsewhere() {
   if (last_body_digest_.empty()) return false;
   stream::Follower::Position p = stream_.position();
   return p.epoch != recorded_at_.first || p.doc_seq != recorded_at_.second;
+}
+
+FetchResult Poller::finish(CURLcode code) {
+  received_ = std::chrono::steady_clock::now();
+  metrics_->poll_duration.observe(std::chrono::duration<double>(received_ - begun_).count());
+  return fetcher_.finish(code, now_());
 }
 
 void Poller::begin() {
@@ -116,6 +129,7 @@ Duration Poller::process(FetchResult r) {
   switch (r.kind) {
     case FetchResult::Kind::kNotModified:
       not_modified_.fetch_add(1);
+      health_.success(now);
       stream_.unchanged(now);
       failures_.store(0);
       next = backoff_.on_success();

@@ -23,6 +23,11 @@
 #include "stream/stream.h"
 #include "upstream/backoff.h"
 #include "upstream/fetcher.h"
+#include "upstream/health_log.h"
+
+namespace pb::metrics {
+struct StreamMetrics;
+}
 
 namespace pb::upstream {
 
@@ -54,13 +59,18 @@ class Poller {
   // stream (parse, diff, publish); returns the wait before the next poll.
   Fetcher& fetcher() { return fetcher_; }
   void begin();
-  FetchResult finish(CURLcode code) { return fetcher_.finish(code, now_()); }
+  FetchResult finish(CURLcode code);
   Duration process(FetchResult result);
 
   Counters counters() const;
   stream::Stream& stream() { return stream_; }
   const config::StreamConfig& config() const { return cfg_; }
   unsigned consecutive_failures() const { return failures_.load(); }
+  // When the current poll's response was received (finish()): read by the
+  // stream's listeners while process() publishes, on the same thread.
+  std::chrono::steady_clock::time_point received() const { return received_; }
+  // The series of this poller's stream in /metrics.
+  metrics::StreamMetrics& metrics() { return *metrics_; }
 
  private:
   Duration failed(const std::string& reason, int status, std::optional<Duration> retry_after,
@@ -86,7 +96,10 @@ class Poller {
       failures_count_{0}, body_bytes_{0};
   std::atomic<std::int64_t> last_duration_us_{0};
   std::atomic<unsigned> failures_{0};
-  std::chrono::steady_clock::time_point begun_{};  // when the current poll's request was sent
+  std::chrono::steady_clock::time_point begun_{};     // when the current poll's request was sent
+  std::chrono::steady_clock::time_point received_{};  // when its response was received
+  HealthLog health_;
+  std::shared_ptr<metrics::StreamMetrics> metrics_;
 };
 
 // Replaces invalid UTF-8 sequences with U+FFFD (as a browser decoding the

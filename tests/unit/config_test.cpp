@@ -290,6 +290,9 @@ TEST(ConfigTest, ShippedConfigShowsTheDefaults) {
   EXPECT_EQ(a.history, b.history);
   EXPECT_EQ(a.state.dir, b.state.dir);
   EXPECT_EQ(a.state.fsync, b.state.fsync);
+  EXPECT_EQ(a.log.format, b.log.format);
+  EXPECT_EQ(a.log.level, b.log.level);
+  EXPECT_EQ(a.log.access, b.log.access);
   const StreamConfig& x = a.streams.at(0);
   const StreamConfig& y = b.streams.at(0);
   EXPECT_EQ(x.params, y.params);

@@ -93,12 +93,16 @@ class Runtime {
   // being retired, the client goes to its successor. Returns false if it
   // could not be attached (the connection is closed; a 503 was written to it
   // if nothing else had been).
+  // `format` is the representation the client asked for (the caller has
+  // checked that resolve_format() allows it for the stream's mode).
   bool attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
-              const std::optional<std::string>& last_id);
+              const std::optional<std::string>& last_id,
+              stream::Format format = stream::Format::kNative);
   // Attaches a client connection to several streams multiplexed on one
   // connection (composite ids).
   bool attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io, std::string head,
-                  const std::optional<std::string>& last_id);
+                  const std::optional<std::string>& last_id,
+                  stream::Format format = stream::Format::kNative);
 
   // Requests an immediate poll; with `wait`, returns once it has finished
   // (false if that took longer than `wait`).

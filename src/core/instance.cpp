@@ -20,10 +20,7 @@ diff::Options diff_options(const config::StreamConfig& cfg) {
 Instance::Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
                    config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
                    stream::Store* store, hub::Hub& hub)
-    : address_(std::move(address)),
-      tmpl_(std::move(tmpl)),
-      cfg_(std::move(cfg)),
-      hub_(hub) {
+    : address_(std::move(address)), tmpl_(std::move(tmpl)), cfg_(std::move(cfg)), hub_(hub) {
   for (auto& f : feeds_) f = hub.create_feed();
   config::UrlParts parts;
   std::string why;

@@ -105,11 +105,14 @@ bool sse_format(const httplib::Request& req, httplib::Response& res, FormatChoic
   for (std::size_t i = 0, n = req.get_param_value_count("format"); i < n; ++i) {
     query.push_back(req.get_param_value("format", i));
   }
-  auto accept = req.headers.find("Accept");
-  std::string why;
-  if (choose_format(query, accept != req.headers.end() ? &accept->second : nullptr, out, why)) {
-    return true;
+  // Accept is a list: several Accept fields are one list (RFC 9110 5.3).
+  std::optional<std::string> accept;
+  auto range = req.headers.equal_range("Accept");
+  for (auto it = range.first; it != range.second; ++it) {
+    accept = accept ? *accept + "," + it->second : it->second;
   }
+  std::string why;
+  if (choose_format(query, accept ? &*accept : nullptr, out, why)) return true;
   set_error(res, 400, why);
   return false;
 }
@@ -434,8 +437,8 @@ void Api::handle_streams(const httplib::Request&, httplib::Response& res) {
     // Renditions made for subscribers of other formats (one per event and
     // format in use, however many subscribers share it).
     Json made = Json::object();
-    for (stream::Format f : {stream::Format::kSnapshot, stream::Format::kJsonPatch,
-                             stream::Format::kMergePatch}) {
+    for (stream::Format f :
+         {stream::Format::kSnapshot, stream::Format::kJsonPatch, stream::Format::kMergePatch}) {
       made[std::string(stream::format_name(f))] = inst->stream().renditions_made(f);
     }
     s["renditions"] = std::move(made);

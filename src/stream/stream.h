@@ -147,8 +147,8 @@ class Stream {
   EventPtr rendition_locked(const EventPtr& ev, Format format) const PB_REQUIRES(mu_);
   // The same, for a Listener's on_event(): the lock is held there, but the
   // analysis cannot see it through the virtual call.
-  EventPtr rendition_for_listener(const EventPtr& ev, Format format) const
-      PB_NO_THREAD_SAFETY_ANALYSIS {
+  EventPtr rendition_for_listener(const EventPtr& ev,
+                                  Format format) const PB_NO_THREAD_SAFETY_ANALYSIS {
     return rendition_locked(ev, format);
   }
   // Subscribers of each resolved format (clients, and multiplexed channels

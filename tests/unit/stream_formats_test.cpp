@@ -73,7 +73,8 @@ TEST(StreamFormatsTest, OneRenditionPerEventAndFormatWhateverTheSubscriberCount)
     MutexLock lock(s.mutex());
     for (auto& r : subs) s.remove_listener_locked(r.get());
   }
-  for (int i = 0; i < 50; ++i) s.remove_format_user(i % 2 ? Format::kMergePatch : Format::kSnapshot);
+  for (int i = 0; i < 50; ++i)
+    s.remove_format_user(i % 2 ? Format::kMergePatch : Format::kSnapshot);
   ASSERT_TRUE(s.update(doc(9), Clock::now()));
   EXPECT_EQ(s.renditions_made(Format::kMergePatch), 4u) << "none once the subscribers left";
   EXPECT_EQ(s.renditions_made(Format::kSnapshot), 4u);

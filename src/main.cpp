@@ -11,8 +11,11 @@
 #include <string>
 #include <thread>
 
+#include "auth/policy.h"
+#include "auth/policy_holder.h"
 #include "config/loader.h"
 #include "core/runtime.h"
+#include "core/user_key.h"
 #include "json/document.h"
 #include "log/log.h"
 #include "server/api.h"
@@ -77,21 +80,25 @@ bool split_listen(const std::string& text, std::string& host, int& port) {
   }
 }
 
-// FAIL-CLOSED GUARD, to be removed when the access policy is wired in
-// (issue 9; src/auth/policy.h, docs/security.md "Wiring"): the loader accepts
-// auth:, the streams' auth/forward_headers/bind, server.cors_credentials and
-// server.admin_listen, but until the HTTP layer calls the policy a config
-// using them would serve streams it means to protect. Returns the first such
-// key, or "".
-std::string unenforced_access_setting(const pb::config::Config& cfg) {
-  if (cfg.auth.enabled) return "auth";
-  if (cfg.server.cors_credentials) return "server.cors_credentials";
-  if (cfg.server.admin_port >= 0) return "server.admin_listen";
+// Whether any per-user stream keeps its state in the store (then the key
+// of per-user instances is kept in the state directory too).
+bool persists_user_state(const pb::config::Config& cfg) {
   for (const auto& s : cfg.streams) {
-    if (s.auth.mode != pb::config::AuthMode::kNone) return "streams[" + s.name + "].auth";
-    if (!s.auth.forward_headers.empty()) return "streams[" + s.name + "].forward_headers";
+    if (!s.auth.forward_headers.empty() && s.auth.persist) return true;
   }
-  return "";
+  return false;
+}
+
+// The access policy of `cfg`; null (with the reason logged) if its keys do
+// not build.
+std::shared_ptr<const pb::auth::Policy> policy_of(const pb::config::Config& cfg,
+                                                  std::string* error) {
+  try {
+    return pb::auth::Policy::from_config(cfg.auth);
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return nullptr;
+  }
 }
 
 }  // namespace
@@ -166,11 +173,18 @@ int main(int argc, char** argv) {
     std::cout << flags.config << ": ok (" << cfg.streams.size() << " streams)\n";
     return 0;
   }
-  if (auto key = unenforced_access_setting(cfg); !key.empty()) {
-    pb::log::error("this build does not enforce access control yet; not starting",
-                   {{"config", flags.config}, {"key", key}});
+  if (cfg.server.admin_port >= 0) {
+    pb::log::error("server.admin_listen is not supported by this build yet; not starting",
+                   {{"config", flags.config}});
     return 1;
   }
+  std::string policy_error;
+  auto first_policy = policy_of(cfg, &policy_error);
+  if (!first_policy) {
+    pb::log::error("cannot load the access keys, not starting", {{"error", policy_error}});
+    return 1;
+  }
+  pb::auth::PolicyHolder policy(first_policy);
 
   // Signals are taken by one thread with sigwait(); every other thread
   // (created below) inherits the blocked mask.
@@ -194,6 +208,9 @@ int main(int argc, char** argv) {
       store = std::make_unique<pb::stream::SqliteStore>(cfg.state.dir, cfg.state.fsync);
     }
     runtime = std::make_unique<pb::core::Runtime>(cfg, std::move(store));
+    if (!cfg.state.dir.empty() && persists_user_state(cfg)) {
+      runtime->set_user_key(pb::core::load_or_make_user_key(cfg.state.dir));
+    }
   } catch (const std::exception& e) {
     pb::log::error("cannot start", {{"error", e.what()}});
     return 1;
@@ -206,7 +223,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  pb::server::Api api(*runtime, http);
+  // The credential query parameter leaves the target before httplib sees it.
+  http.set_credential_param([&policy] { return policy.get()->query_param(); });
+  pb::server::Api api(*runtime, http, policy);
   // SIGHUP and POST /admin/reload: re-read the same file; an invalid one is
   // rejected and the running config stays.
   std::mutex reload_mu;
@@ -239,13 +258,19 @@ int main(int argc, char** argv) {
         return {400, pb::json::dump(body) + "\n"};
       }
     }
-    if (auto key = unenforced_access_setting(next); !key.empty()) {
-      pb::log::error("reload rejected: this build does not enforce access control yet",
-                     {{"config", flags.config}, {"key", key}});
+    // The keys are read again (rotation); keys that do not build reject the
+    // whole reload and the running policy stays.
+    std::string error;
+    auto next_policy = policy_of(next, &error);
+    if (!next_policy) {
+      pb::log::error("reload rejected: cannot load the access keys", {{"error", error}});
       body["reloaded"] = false;
-      body["errors"] = Json::array({key + ": access control is not enforced by this build yet"});
+      body["errors"] = Json::array({error});
       return {400, pb::json::dump(body) + "\n"};
     }
+    // Swapped before the streams: a stream that now needs auth is never
+    // served under the old, looser policy.
+    policy.set(next_policy);
     pb::upstream::log_upstream_settings(next);
     pb::upstream::ensure_descriptor_limit(next);
     pb::core::ReloadResult r = runtime->reload(next);

@@ -40,6 +40,8 @@ const char* reason_name(Reason reason) {
       return "claim_mismatch";
     case Reason::kMissingUpstreamHeaders:
       return "missing_upstream_credentials";
+    case Reason::kUpstreamRefused:
+      return "upstream_refused";
   }
   return "unknown";
 }
@@ -82,6 +84,8 @@ const char* reason_text(Reason reason) {
       return "the token does not grant access to these parameter values";
     case Reason::kMissingUpstreamHeaders:
       return "the credentials this stream forwards upstream are missing";
+    case Reason::kUpstreamRefused:
+      return "the upstream refused the forwarded credentials";
   }
   return "access denied";
 }

@@ -28,15 +28,16 @@ enum class Reason {
   kForbiddenStream,         // a valid credential that does not cover a requested stream
   kClaimMismatch,           // a bound parameter does not equal its claim
   kMissingUpstreamHeaders,  // auth: upstream without any of its forward_headers
+  kUpstreamRefused,         // auth: upstream, and the upstream answered 401/403
 };
 
-constexpr std::size_t kReasonCount = static_cast<std::size_t>(Reason::kMissingUpstreamHeaders) + 1;
+constexpr std::size_t kReasonCount = static_cast<std::size_t>(Reason::kUpstreamRefused) + 1;
 
 // The label: "ok", "missing", "conflict", "malformed", "too_large",
 // "alg_not_allowed", "unsupported_header", "unknown_key", "bad_signature",
 // "unknown_token", "missing_exp", "expired", "not_yet_valid", "wrong_issuer",
 // "wrong_audience", "forbidden_stream", "claim_mismatch",
-// "missing_upstream_credentials".
+// "missing_upstream_credentials", "upstream_refused".
 const char* reason_name(Reason reason);
 
 // A short sentence for error bodies and RFC 6750 error_description, e.g.

@@ -133,12 +133,22 @@ struct StreamAuth {
   bool operator!=(const StreamAuth& o) const { return !(*this == o); }
 };
 
+struct StreamConfig;
+// The effective max_instances_per_client for a client identified by its
+// token's subject (`authenticated`) or only by its IP address. Unset, it is
+// a quarter of max_instances (at least 1) for authenticated clients and no
+// cap for addresses (many users behind one NAT or load balancer share one).
+std::size_t per_client_cap(const StreamConfig& s, bool authenticated);
+
 struct StreamConfig {
   std::string name;
   std::string url;   // may contain {param} placeholders when `params` is set
   std::string path;  // "/events/<name>" or a pattern with {param}s
   std::map<std::string, std::string> params;  // param -> regex
   std::size_t max_instances = 100;            // live parameter sets
+  // Instances (parameter sets, per-user instances) one client may cause to
+  // exist at once; 0: the default (see per_client_cap()).
+  std::size_t max_instances_per_client = 0;
   Duration interval{1000};
   Duration timeout{5000};
   std::string method = "GET";

@@ -406,6 +406,9 @@ void Loader::read_polling(const Fields& fields, StreamConfig& s) {
   if (const Field* x = fields.find("max_instances")) {
     read_integer(*x, 1, kMaxInstances, s.max_instances);
   }
+  if (const Field* x = fields.find("max_instances_per_client")) {
+    read_integer(*x, 1, kMaxInstances, s.max_instances_per_client);
+  }
   const Field* interval_field = fields.find("interval");
   bool interval_ok = true;
   if (interval_field != nullptr) {
@@ -499,6 +502,15 @@ void Loader::read_client_certificate(const Fields& fields, StreamConfig& s) {
   }
   s.client_cert = std::move(cert);
   s.client_key = std::move(key);
+}
+
+}  // namespace pb::config
+
+namespace pb::config {
+
+std::size_t per_client_cap(const StreamConfig& s, bool authenticated) {
+  if (s.max_instances_per_client != 0) return s.max_instances_per_client;
+  return authenticated ? std::max<std::size_t>(1, s.max_instances / 4) : 0;
 }
 
 }  // namespace pb::config

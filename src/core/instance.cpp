@@ -17,22 +17,27 @@ diff::Options diff_options(const config::StreamConfig& cfg) {
 
 }  // namespace
 
-Instance::Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
-                   config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
-                   stream::Store* store, hub::Hub& hub)
-    : address_(std::move(address)), tmpl_(std::move(tmpl)), cfg_(std::move(cfg)), hub_(hub) {
+Instance::Instance(InstanceRequest request, std::string key,
+                   std::shared_ptr<const StreamTemplate> tmpl, config::StreamConfig cfg,
+                   std::size_t history, std::size_t history_bytes, stream::Store* store,
+                   hub::Hub& hub)
+    : request_(std::move(request)),
+      key_(std::move(key)),
+      store_(store),
+      tmpl_(std::move(tmpl)),
+      cfg_(std::move(cfg)),
+      hub_(hub) {
   for (auto& f : feeds_) f = hub.create_feed();
   config::UrlParts parts;
   std::string why;
   if (!config::parse_url(cfg_.url, parts, why)) {
-    throw std::invalid_argument("stream " + address_ + ": url " + why);
+    throw std::invalid_argument("stream " + key_ + ": url " + why);
   }
   stream::Stream::Options opts;
   opts.diff = diff_options(cfg_);
   opts.history = history;
   opts.history_bytes = history_bytes;
-  stream_ =
-      std::make_unique<stream::Stream>(address_, cfg_.name, opts, store, stream::Clock::now());
+  stream_ = std::make_unique<stream::Stream>(key_, cfg_.name, opts, store, stream::Clock::now());
   upstream::Url url{parts.scheme, parts.host,
                     parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};
   poller_ = std::make_unique<upstream::Poller>(cfg_, url, *stream_);

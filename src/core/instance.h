@@ -18,6 +18,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/instance_request.h"
 #include "core/stream_template.h"
 #include "hub/hub.h"
 #include "stream/store.h"
@@ -28,16 +29,25 @@ namespace pb::core {
 
 class Instance : public stream::Listener {
  public:
-  // Loads the state saved under `address` from `store` (throws
-  // stream::StoreError(kOwned) if the key already has an owner).
-  Instance(std::string address, std::shared_ptr<const StreamTemplate> tmpl,
+  // Loads the state saved under `key` from `store` (throws
+  // stream::StoreError(kOwned) if the key already has an owner). `request`
+  // is what made it (kept so that a client arriving while it is replaced
+  // finds its successor the same way).
+  Instance(InstanceRequest request, std::string key, std::shared_ptr<const StreamTemplate> tmpl,
            config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
            stream::Store* store, hub::Hub& hub);
   ~Instance() override;
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
 
-  const std::string& address() const { return address_; }
+  // What clients name it by ("customer/42"); shown to clients.
+  const std::string& address() const { return request_.address; }
+  // The registry and store key: the address, plus a digest of the forwarded
+  // values for a per-user instance. Never shown to clients.
+  const std::string& key() const { return key_; }
+  bool per_user() const { return request_.per_user; }
+  const InstanceRequest& request() const { return request_; }
+  stream::Store& store() { return *store_; }
   const StreamTemplate& tmpl() const { return *tmpl_; }
   const std::shared_ptr<const StreamTemplate>& tmpl_ptr() const { return tmpl_; }
   const config::StreamConfig& cfg() const { return cfg_; }
@@ -59,7 +69,9 @@ class Instance : public stream::Listener {
   std::atomic<bool>& retiring() { return retiring_; }
 
  private:
-  std::string address_;
+  InstanceRequest request_;
+  std::string key_;
+  stream::Store* store_;
   std::shared_ptr<const StreamTemplate> tmpl_;
   config::StreamConfig cfg_;
   hub::Hub& hub_;

@@ -16,6 +16,7 @@ bool same_stream(const config::StreamConfig& a, const config::StreamConfig& b) {
          a.max_body == b.max_body && a.backoff_max == b.backoff_max &&
          a.tls_verify == b.tls_verify && a.ca_file == b.ca_file && a.history == b.history &&
          a.retention == b.retention && a.auth == b.auth &&
+         a.max_instances_per_client == b.max_instances_per_client &&
          a.max_header_bytes == b.max_header_bytes &&
          a.max_connections_per_host == b.max_connections_per_host &&
          a.client_cert == b.client_cert && a.client_key == b.client_key;
@@ -95,22 +96,26 @@ ReloadResult Runtime::reload(const config::Config& next) {
   // waits until the successor is there. Nothing here throws: a failure to
   // make a successor is logged and the next lookup tries again.
   for (const auto& inst : old) {
-    bool plain_stream = !inst->tmpl().parameterized();
+    bool plain_stream = !inst->tmpl().parameterized() && !inst->per_user();
     // A replaced plain stream keeps its saved state for its successor; a
     // parameter instance's is kept for its retention.
-    retire(inst, plain_stream ? 0 : expiry_for(inst->cfg()));
+    retire(inst, plain_stream ? 0 : expiry_for(*inst));
     MutexLock lock(mu_);
-    free_slot_locked(inst->address());
+    free_slot_locked(inst->key());
   }
   for (const auto& t : plain) {
     LookupError err;
     bool again = false;
-    if (!create(t->plain_address(), t, {}, &err, &again) && !again) {
+    InstanceRequest req;
+    req.address = t->plain_address();
+    if (!t->cfg.auth.forward_headers.empty()) continue;  // per-user: made on request
+    if (!create(req, req.address, t, {}, &err, &again) && !again) {
       log::error("reload: cannot start stream; it starts on its next request",
                  {{"stream", t->cfg.name}, {"error", err.message}});
     }
   }
   std::size_t deleted = store_->forget_streams_except(names);
+  private_store_->forget_streams_except(names);
   if (deleted) log::info("deleted the saved state of removed streams", {{"instances", deleted}});
   return result;
 }

@@ -7,7 +7,9 @@
 
 #include "common/time_format.h"
 #include "core/mux_channel.h"
+#include "core/user_key.h"
 #include "log/log.h"
+#include "stream/memory_store.h"
 #include "upstream/url.h"
 
 namespace pb::core {
@@ -32,7 +34,7 @@ class StreamLocks {
       PB_NO_THREAD_SAFETY_ANALYSIS {
     for (const auto& i : insts) order_.push_back(i.get());
     std::sort(order_.begin(), order_.end(),
-              [](Instance* a, Instance* b) { return a->address() < b->address(); });
+              [](Instance* a, Instance* b) { return a->key() < b->key(); });
     for (Instance* i : order_) i->stream().mutex().lock();
   }
   ~StreamLocks() PB_NO_THREAD_SAFETY_ANALYSIS { release(); }
@@ -80,6 +82,8 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
       hub_(hub::Options{hub_threads(cfg.server.hub_threads), cfg.server.heartbeat,
                         cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
       scheduler_(kProcessingThreads) {
+  private_store_ = std::make_unique<stream::MemoryStore>();
+  user_key_ = random_user_key();
   std::set<std::string> names;
   std::vector<std::shared_ptr<const StreamTemplate>> plain;
   {
@@ -88,13 +92,16 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
       auto t = make_template(s);
       templates_.push_back(t);
       names.insert(s.name);
-      if (!t->parameterized()) plain.push_back(t);
+      // Per-user streams have no shared instance: each is made on request.
+      if (!t->parameterized() && s.auth.forward_headers.empty()) plain.push_back(t);
     }
   }
   for (const auto& t : plain) {
     LookupError err;
     bool again = false;
-    if (!create(t->plain_address(), t, {}, &err, &again)) {
+    InstanceRequest req;
+    req.address = t->plain_address();
+    if (!create(req, req.address, t, {}, &err, &again)) {
       throw std::runtime_error("stream " + t->cfg.name + ": " + err.message);
     }
   }
@@ -111,14 +118,22 @@ void Runtime::test_point(std::string_view point) const {
   if (options_.test_point) options_.test_point(point);
 }
 
-std::shared_ptr<Instance> Runtime::make_instance(const std::string& address,
+stream::Store* Runtime::store_for(const config::StreamConfig& cfg, bool per_user) {
+  return per_user && !cfg.auth.persist ? private_store_.get() : store_.get();
+}
+
+std::shared_ptr<Instance> Runtime::make_instance(const InstanceRequest& req, const std::string& key,
                                                  const std::shared_ptr<const StreamTemplate>& tmpl,
                                                  const std::map<std::string, std::string>& values) {
   config::StreamConfig cfg = tmpl->cfg;
   cfg.url = upstream::expand_template(cfg.url, values);
+  // A per-user instance is polled with its client's own values.
+  for (const auto& h : req.forwarded) cfg.headers.push_back(h);
   std::size_t history = cfg.history ? cfg.history : cfg_.history;
-  return std::make_shared<Instance>(address, tmpl, cfg, history, cfg_.history_bytes, store_.get(),
-                                    hub_);
+  InstanceRequest kept = req;
+  kept.owner.clear();
+  return std::make_shared<Instance>(std::move(kept), key, tmpl, cfg, history, cfg_.history_bytes,
+                                    store_for(tmpl->cfg, req.per_user), hub_);
 }
 
 void Runtime::start() {
@@ -160,6 +175,36 @@ void Runtime::stop(std::chrono::milliseconds drain) {
 
 std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create_param,
                                         LookupError* error) {
+  InstanceRequest req;
+  req.address = address;
+  req.create = create_param;
+  return find(req, error);
+}
+
+Runtime::Match Runtime::match(const std::string& address) const {
+  std::vector<std::shared_ptr<const StreamTemplate>> templates;
+  {
+    MutexLock lock(mu_);
+    templates = templates_;
+  }
+  std::vector<std::string> segs = split_segments(address);
+  Match out;
+  for (const auto& t : templates) {
+    TemplateMatch m = match_template(*t, segs, address);
+    if (m.kind == TemplateMatch::kNone) continue;
+    out.tmpl = t;
+    out.invalid = m.kind == TemplateMatch::kInvalid;
+    out.why = m.why;
+    out.values = std::move(m.values);
+    break;
+  }
+  return out;
+}
+
+std::shared_ptr<Instance> Runtime::find(const InstanceRequest& req, LookupError* error) {
+  const std::string& address = req.address;
+  const bool create_param = req.create;
+  const std::string key = instance_key(req, user_key_);
   std::vector<std::string> segs = split_segments(address);
   LookupError dummy;
   LookupError& err = error ? *error : dummy;
@@ -169,7 +214,7 @@ std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create_
     {
       MutexLock lock(mu_);
       for (;;) {
-        auto it = slots_.find(address);
+        auto it = slots_.find(key);
         if (it == slots_.end()) break;
         if (it->second.state == Slot::kLive) return it->second.inst;
         // Being made or replaced: wait for it rather than build a twin.
@@ -191,12 +236,24 @@ std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create_
         err = {400, m.why, 0};
         return nullptr;
       }
-      if (m.kind == TemplateMatch::kValues && !create_param) {
+      if (t->cfg.auth.forward_headers.empty() == req.per_user) {
+        // A per-user stream asked for without a client (admin), or a stream
+        // reloaded between the caller's access check and here (it gained or
+        // lost forward_headers; the client retries).
+        err = req.per_user ? LookupError{503, "stream " + address + " was reconfigured; retry", 1}
+                           : LookupError{404,
+                                         "stream " + address +
+                                             " is per-user: it has no "
+                                             "shared instance",
+                                         0};
+        return nullptr;
+      }
+      if ((m.kind == TemplateMatch::kValues || req.per_user) && !create_param) {
         err = {404, "stream " + address + " has no live instance", 0};
         return nullptr;
       }
       bool again = false;
-      auto inst = create(address, t, m.values, &err, &again);
+      auto inst = create(req, key, t, m.values, &err, &again);
       if (inst || !again) return inst;
       break;  // raced with another creator or a reload: look again
     }
@@ -211,11 +268,12 @@ std::shared_ptr<Instance> Runtime::find(const std::string& address, bool create_
   }
 }
 
-std::shared_ptr<Instance> Runtime::create(const std::string& address,
+std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std::string& address,
                                           const std::shared_ptr<const StreamTemplate>& tmpl,
                                           const std::map<std::string, std::string>& values,
                                           LookupError* error, bool* again) {
   *again = false;
+  const bool on_demand = tmpl->parameterized() || req.per_user;
   {
     MutexLock lock(mu_);
     // Looked up without the lock: someone may have made it meanwhile, or a
@@ -226,23 +284,39 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
       return nullptr;
     }
     std::size_t& live = per_template_[tmpl.get()];
-    if (tmpl->parameterized() && live >= tmpl->cfg.max_instances) {
+    if (on_demand && live >= tmpl->cfg.max_instances) {
       *error = {503,
                 "stream " + tmpl->cfg.name + " has reached max_instances (" +
                     std::to_string(tmpl->cfg.max_instances) + ")",
                 5};
       return nullptr;
     }
+    const std::size_t cap =
+        config::per_client_cap(tmpl->cfg, req.owner.rfind(kSubjectOwnerPrefix, 0) == 0);
+    const std::string owner = on_demand && cap != 0 ? req.owner : std::string();
+    if (!owner.empty()) {
+      auto it = per_owner_.find({tmpl.get(), owner});
+      if (it != per_owner_.end() && it->second >= cap) {
+        // One client cannot take the pool that others need.
+        *error = {429,
+                  "this client has reached stream " + tmpl->cfg.name +
+                      "'s max_instances_per_client (" + std::to_string(cap) + ")",
+                  5};
+        return nullptr;
+      }
+      ++per_owner_[{tmpl.get(), owner}];
+    }
     ++live;
     Slot& slot = slots_[address];
     slot.state = Slot::kCreating;
     slot.tmpl = tmpl;
+    slot.owner = owner;
   }
   test_point("create:slot-reserved");
   std::shared_ptr<Instance> inst;
   std::string why;
   try {
-    inst = make_instance(address, tmpl, values);  // store load: no lock held
+    inst = make_instance(req, address, tmpl, values);  // store load: no lock held
   } catch (const std::exception& e) {
     why = e.what();
   }
@@ -261,7 +335,7 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
     slot.state = Slot::kRetiring;
     inst->retiring().store(true);
     lock.unlock();
-    retire(inst, expiry_for(inst->cfg()));
+    retire(inst, expiry_for(*inst));
     lock.lock();
     free_slot_locked(address);
     *again = true;
@@ -271,7 +345,7 @@ std::shared_ptr<Instance> Runtime::create(const std::string& address,
   slot.inst = inst;
   slot.state = Slot::kLive;
   slots_cv_.notify_all();
-  if (tmpl->parameterized()) {
+  if (on_demand) {
     log::info("instance made", {{"stream", tmpl->cfg.name}, {"instance", address}});
   }
   scheduler_.add(&inst->poller());
@@ -283,6 +357,10 @@ void Runtime::free_slot_locked(const std::string& address) {
   if (it == slots_.end()) return;
   auto count = per_template_.find(it->second.tmpl.get());
   if (count != per_template_.end() && --count->second == 0) per_template_.erase(count);
+  if (!it->second.owner.empty()) {
+    auto owned = per_owner_.find({it->second.tmpl.get(), it->second.owner});
+    if (owned != per_owner_.end() && --owned->second == 0) per_owner_.erase(owned);
+  }
   slots_.erase(it);
   slots_cv_.notify_all();
 }
@@ -303,7 +381,8 @@ bool Runtime::mark_retiring_locked(Slot& slot, bool unless_used) {
 }
 
 bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
-                     const std::optional<std::string>& last_id, stream::Format format) {
+                     const std::optional<std::string>& last_id,
+                     hub::SteadyClock::time_point close_at, stream::Format format) {
   for (;;) {
     auto presence = inst->stream().presence();
     presence->arrive();
@@ -322,12 +401,15 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
         preamble.push_back(std::make_shared<const std::string>(std::move(head)));
         for (const auto& ev : plan.events) preamble.push_back(ev->wire);
         if (f != stream::Format::kNative) inst->stream().add_format_user_locked(f);
-        bool ok = hub_.attach(inst->feed(f), std::move(io), std::move(preamble), [presence, f] {
-          if (f != stream::Format::kNative) {
-            presence->format_users[static_cast<std::size_t>(f)].fetch_sub(1);
-          }
-          presence->leave();
-        });
+        bool ok = hub_.attach(
+            inst->feed(f), std::move(io), std::move(preamble),
+            [presence, f] {
+              if (f != stream::Format::kNative) {
+                presence->format_users[static_cast<std::size_t>(f)].fetch_sub(1);
+              }
+              presence->leave();
+            },
+            close_at);
         lock.unlock();
         scheduler_.wake(&inst->poller());
         return ok;
@@ -336,7 +418,9 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
     // Being replaced while this client connected: use the successor.
     presence->leave();
     LookupError err;
-    auto next = find(inst->address(), true, &err);
+    InstanceRequest again = inst->request();
+    again.create = true;
+    auto next = find(again, &err);
     if (!next) {
       refuse_socket(io, err);
       return false;
@@ -347,9 +431,9 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
 
 bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io,
                          std::string head, const std::optional<std::string>& last_id,
-                         stream::Format format) {
+                         hub::SteadyClock::time_point close_at, stream::Format format) {
   std::string key;
-  for (const auto& i : insts) key += i->address() + "\n";
+  for (const auto& i : insts) key += i->key() + "\n";
   key += stream::format_name(format);  // one channel per list and format
   for (;;) {
     std::shared_ptr<MuxChannel> ch, old;
@@ -399,7 +483,8 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
           sessions->fetch_sub(1);
           for (const auto& p : presences) p->leave();
         };
-        bool ok = hub_.attach(ch->feed(), std::move(io), std::move(preamble), std::move(closer));
+        bool ok = hub_.attach(ch->feed(), std::move(io), std::move(preamble), std::move(closer),
+                              close_at);
         locks.release();
         for (const auto& m : ch->members()) scheduler_.wake(&m->poller());
         return ok;
@@ -412,7 +497,9 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
     std::vector<std::shared_ptr<Instance>> next;
     for (const auto& i : insts) {
       LookupError err;
-      auto n = find(i->address(), true, &err);
+      InstanceRequest again = i->request();
+      again.create = true;
+      auto n = find(again, &err);
       if (!n) {
         refuse_socket(io, err);
         return false;
@@ -476,13 +563,16 @@ void Runtime::retire(const std::shared_ptr<Instance>& inst, std::int64_t expires
   for (const auto& ch : chans) stop_channel(ch);
   // 3. Last, the store key: a successor may load it from now on.
   test_point("retire:before-release");
-  store_->release(inst->address(), expires_ms);
+  inst->store().release(inst->key(), expires_ms);
   MutexLock lock(mu_);
   dead_instances_.push_back(inst);
   dead_channels_.insert(dead_channels_.end(), chans.begin(), chans.end());
 }
 
-std::int64_t Runtime::expiry_for(const config::StreamConfig& cfg) const {
+std::int64_t Runtime::expiry_for(const Instance& inst) const {
+  const config::StreamConfig& cfg = inst.cfg();
+  // A per-user instance kept in memory only: its data goes with it.
+  if (inst.per_user() && !cfg.auth.persist) return unix_ms(SystemClock::now());
   auto retention = cfg.retention;
   if (retention.count() == 0) {
     std::size_t history = cfg.history ? cfg.history : cfg_.history;
@@ -493,7 +583,47 @@ std::int64_t Runtime::expiry_for(const config::StreamConfig& cfg) const {
   return unix_ms(SystemClock::now()) + retention.count();
 }
 
+void Runtime::retire_refused_users() {
+  std::vector<std::shared_ptr<Instance>> users;
+  {
+    MutexLock lock(mu_);
+    for (auto& [key, slot] : slots_) {
+      if (slot.state == Slot::kLive && slot.inst->per_user() &&
+          slot.tmpl->cfg.auth.mode == config::AuthMode::kUpstream) {
+        users.push_back(slot.inst);
+      }
+    }
+  }
+  std::vector<std::shared_ptr<Instance>> refused;
+  for (const auto& inst : users) {  // stream locks, without mu_
+    stream::Status st = inst->stream().status();
+    if (!st.ok && (st.http_status == 401 || st.http_status == 403)) refused.push_back(inst);
+  }
+  if (refused.empty()) return;
+  std::vector<std::shared_ptr<Instance>> marked;
+  {
+    MutexLock lock(mu_);
+    for (const auto& inst : refused) {
+      auto it = slots_.find(inst->key());
+      if (it != slots_.end() && it->second.inst == inst &&
+          mark_retiring_locked(it->second, false)) {
+        marked.push_back(inst);
+      }
+    }
+  }
+  for (const auto& inst : marked) {
+    // Its clients have had the status event saying why; now they are closed
+    // and must be admitted again (a new first 2xx) to read on.
+    retire(inst, expiry_for(*inst));
+    log::info("per-user instance closed: the upstream refuses its credentials",
+              {{"stream", inst->cfg().name}, {"instance", inst->key()}});
+    MutexLock lock(mu_);
+    free_slot_locked(inst->key());
+  }
+}
+
 void Runtime::run_janitor_once() {
+  retire_refused_users();
   std::vector<std::shared_ptr<MuxChannel>> idle_channels;
   std::vector<std::shared_ptr<Instance>> reaped;
   bool sweep = false;
@@ -511,7 +641,8 @@ void Runtime::run_janitor_once() {
     }
     auto now = SteadyClock::now();
     for (auto& [address, slot] : slots_) {
-      if (slot.state != Slot::kLive || !slot.tmpl->parameterized()) continue;
+      if (slot.state != Slot::kLive) continue;
+      if (!slot.tmpl->parameterized() && !slot.inst->per_user()) continue;
       const auto& p = *slot.inst->stream().presence();
       if (p.clients.load() != 0 || now - p.last() < slot.inst->cfg().linger) continue;
       if (mark_retiring_locked(slot, true)) reaped.push_back(slot.inst);
@@ -524,13 +655,14 @@ void Runtime::run_janitor_once() {
   }
   for (const auto& ch : idle_channels) stop_channel(ch);
   for (const auto& inst : reaped) {
-    retire(inst, expiry_for(inst->cfg()));
-    log::info("instance reaped", {{"stream", inst->cfg().name}, {"instance", inst->address()}});
+    retire(inst, expiry_for(*inst));
+    log::info("instance reaped", {{"stream", inst->cfg().name}, {"instance", inst->key()}});
     MutexLock lock(mu_);
-    free_slot_locked(inst->address());
+    free_slot_locked(inst->key());
   }
   if (sweep) {
     std::size_t gone = store_->sweep(unix_ms(SystemClock::now()));
+    private_store_->sweep(unix_ms(SystemClock::now()));
     if (gone) log::info("deleted expired saved state", {{"instances", gone}});
   }
   // Destroy what nobody else holds any more, here, on this thread.

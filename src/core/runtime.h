@@ -87,21 +87,44 @@ class Runtime {
   // valid (a plain stream's instance always is). Waits for an instance that
   // is being made or replaced, up to kLookupWait.
   std::shared_ptr<Instance> find(const std::string& address, bool create, LookupError* error);
+  // The same for a request that may name a per-user instance and counts
+  // against a client's max_instances_per_client (429 past it).
+  std::shared_ptr<Instance> find(const InstanceRequest& request, LookupError* error);
+
+  // The template serving `address` and its parameter values, without making
+  // anything (for access checks before a lookup). Null when nothing serves
+  // it; `invalid` set (with why) when a template matches but the values are
+  // refused.
+  struct Match {
+    std::shared_ptr<const StreamTemplate> tmpl;
+    std::map<std::string, std::string> values;
+    bool invalid = false;
+    std::string why;
+  };
+  Match match(const std::string& address) const;
+
+  // The key that digests per-user instances' forwarded values (HMAC key).
+  // Random per process unless main() sets one kept in the state directory;
+  // set before start().
+  void set_user_key(std::string secret) { user_key_ = std::move(secret); }
 
   // Attaches a client connection (plain or TLS; ownership passes to the
   // hub) to one stream. `head` is the HTTP response head. If the instance is
   // being retired, the client goes to its successor. Returns false if it
   // could not be attached (the connection is closed; a 503 was written to it
   // if nothing else had been).
+  // At `close_at` the connection ends (the client's credential expired).
   // `format` is the representation the client asked for (the caller has
   // checked that resolve_format() allows it for the stream's mode).
   bool attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
               const std::optional<std::string>& last_id,
+              hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max(),
               stream::Format format = stream::Format::kNative);
   // Attaches a client connection to several streams multiplexed on one
   // connection (composite ids).
   bool attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io, std::string head,
                   const std::optional<std::string>& last_id,
+                  hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max(),
                   stream::Format format = stream::Format::kNative);
 
   // Requests an immediate poll; with `wait`, returns once it has finished
@@ -137,6 +160,7 @@ class Runtime {
     enum State { kCreating, kLive, kRetiring } state = kCreating;
     std::shared_ptr<Instance> inst;  // null while creating
     std::shared_ptr<const StreamTemplate> tmpl;
+    std::string owner;  // counted in per_owner_ while the slot exists
   };
 
   void test_point(std::string_view point) const;
@@ -144,13 +168,20 @@ class Runtime {
   // mu_), then publishes it. Returns null with `error` if that failed, or
   // with `again` set if the slot or the template changed meanwhile (look
   // again).
-  std::shared_ptr<Instance> create(const std::string& address,
+  std::shared_ptr<Instance> create(const InstanceRequest& req, const std::string& key,
                                    const std::shared_ptr<const StreamTemplate>& tmpl,
                                    const std::map<std::string, std::string>& values,
                                    LookupError* error, bool* again) PB_EXCLUDES(mu_);
-  std::shared_ptr<Instance> make_instance(const std::string& address,
+  std::shared_ptr<Instance> make_instance(const InstanceRequest& req, const std::string& key,
                                           const std::shared_ptr<const StreamTemplate>& tmpl,
                                           const std::map<std::string, std::string>& values);
+  // Where an instance's state goes: the configured store, or the in-process
+  // one for a per-user stream that does not persist.
+  stream::Store* store_for(const config::StreamConfig& cfg, bool per_user);
+  // Retires per-user instances of auth: upstream streams whose upstream now
+  // refuses their credentials (401/403): their clients get the status event
+  // and are closed.
+  void retire_refused_users();
   // Retires an instance whose slot is marked retiring (not under mu_): see
   // the class comment. The slot itself is left to the caller.
   void retire(const std::shared_ptr<Instance>& inst, std::int64_t expires_ms) PB_EXCLUDES(mu_);
@@ -160,11 +191,14 @@ class Runtime {
   void free_slot_locked(const std::string& address) PB_REQUIRES(mu_);
   void janitor_loop();
   // When a reaped instance's saved state is deleted.
-  std::int64_t expiry_for(const config::StreamConfig& cfg) const;
+  std::int64_t expiry_for(const Instance& inst) const;
 
   config::Config cfg_;
   const Options options_;
   std::unique_ptr<stream::Store> store_;
+  // Per-user instances that do not persist (streams[].persist: false).
+  std::unique_ptr<stream::Store> private_store_;
+  std::string user_key_;
   hub::Hub hub_;
   upstream::Scheduler scheduler_;
 
@@ -173,6 +207,9 @@ class Runtime {
   std::vector<std::shared_ptr<const StreamTemplate>> templates_ PB_GUARDED_BY(mu_);
   std::map<std::string, Slot> slots_ PB_GUARDED_BY(mu_);
   std::map<const StreamTemplate*, std::size_t> per_template_ PB_GUARDED_BY(mu_);
+  // Instances each client caused to exist, by (template, owner).
+  std::map<std::pair<const StreamTemplate*, std::string>, std::size_t> per_owner_
+      PB_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<MuxChannel>> channels_ PB_GUARDED_BY(mu_);
   // Retired instances and channels, destroyed by the janitor once nobody
   // else holds them.

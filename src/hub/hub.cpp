@@ -21,8 +21,6 @@
 namespace pb::hub {
 namespace detail {
 
-using SteadyClock = std::chrono::steady_clock;
-
 // Buffers gathered into one writev(2): several pending events go out in one
 // system call.
 constexpr int kMaxIov = 64;
@@ -52,6 +50,9 @@ struct Session {
   bool closing = false;  // close once everything pending is written
   SteadyClock::time_point last_progress;
   std::function<void()> on_close;
+  // The session ends here (its credential expires): what is pending is
+  // written, then the connection closes and the client reconnects.
+  SteadyClock::time_point close_at = SteadyClock::time_point::max();
   std::size_t feed_slot = 0;
   std::size_t all_slot = 0;
 };
@@ -430,6 +431,13 @@ class Worker {
     const auto stall = options_.heartbeat * kStallHeartbeats;
     for (std::size_t i = all_.size(); i-- > 0;) {
       Session& s = *all_[i];
+      if (now >= s.close_at && !s.closing) {
+        s.closing = true;
+        ++expired_;
+        if (!s.blocked) flush(s);
+        if (!s.dead && !pending(s)) close_session(s, nullptr);
+        continue;
+      }
       if (pending(s)) {
         if (s.blocked && now - s.last_progress > stall) close_session(s, &stats_.evicted_stall);
         continue;
@@ -444,6 +452,8 @@ class Worker {
     std::lock_guard<std::mutex> lock(stats_mu_);
     stats_.heartbeats += heartbeats_;
     stats_.bytes_written += bytes_written_;
+    stats_.expired += expired_;
+    expired_ = 0;
     heartbeats_ = 0;
     bytes_written_ = 0;
   }
@@ -509,6 +519,7 @@ class Worker {
   bool stopping_ = false;
   SteadyClock::time_point stop_deadline_;
   std::uint64_t heartbeats_ = 0;
+  std::uint64_t expired_ = 0;
   std::uint64_t bytes_written_ = 0;
 };
 
@@ -558,7 +569,7 @@ void Hub::close_feed(FeedId feed) {
 }
 
 bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
-                 std::function<void()> on_close) {
+                 std::function<void()> on_close, SteadyClock::time_point close_at) {
   if (!running_.load()) {
     io.close();
     if (on_close) on_close();
@@ -578,6 +589,7 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
   s->feed_id = feed;
   s->queue = std::move(preamble);
   s->on_close = std::move(on_close);
+  s->close_at = close_at;
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.attached;

@@ -30,6 +30,8 @@
 
 namespace pb::hub {
 
+using SteadyClock = std::chrono::steady_clock;
+
 using Buffer = std::shared_ptr<const std::string>;
 using FeedId = std::uint64_t;
 
@@ -51,6 +53,7 @@ struct Stats {
   std::uint64_t events_published = 0;  // per feed event, not per client
   std::int64_t tls_clients = 0;        // of `clients`, those on TLS
   std::int64_t ktls_clients = 0;       // of those, with kernel TLS sending
+  std::uint64_t expired = 0;           // closed at their close_at (credential expiry)
 };
 
 class Worker;
@@ -79,9 +82,12 @@ class Hub {
   // (response head, retry, snapshot or replay), then every event published
   // to `feed` after this call. `on_close` runs once when the session ends,
   // on a hub thread; if the hub is stopped, attach closes the connection,
-  // runs on_close itself and returns false.
+  // runs on_close itself and returns false. At `close_at` (checked every
+  // tick, 250 ms) the session writes what it has pending and closes: the
+  // end of the credential it was admitted with.
   bool attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
-              std::function<void()> on_close);
+              std::function<void()> on_close,
+              SteadyClock::time_point close_at = SteadyClock::time_point::max());
 
   std::int64_t clients() const;
   Stats stats() const;

@@ -12,6 +12,7 @@
 #include "server/client_script.h"
 #include "server/format_choice.h"
 #include "server/front_door_metrics.h"
+#include "server/static_files.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
 
@@ -48,6 +49,8 @@ const char* error_code(int status) {
       return "not_found";
     case 405:
       return "method_not_allowed";
+    case 429:
+      return "too_many_requests";
     case 503:
       return "unavailable";
     case 504:
@@ -153,8 +156,8 @@ void set_error(httplib::Response& res, int status, const std::string& message) {
   res.set_content(json::dump(body) + "\n", "application/json");
 }
 
-Api::Api(core::Runtime& runtime, HttpServer& server)
-    : runtime_(runtime), server_(server), cfg_(runtime.config()) {
+Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& policy)
+    : runtime_(runtime), server_(server), access_(runtime, policy), cfg_(runtime.config()) {
   install();
 }
 
@@ -194,6 +197,7 @@ void Api::install() {
       res.set_header("Access-Control-Allow-Headers",
                      "Last-Event-ID, Cache-Control, If-None-Match, Authorization");
       res.set_header("Access-Control-Max-Age", "600");
+      if (cfg_.server.cors_credentials) res.set_header("Access-Control-Allow-Credentials", "true");
       return httplib::Server::HandlerResponse::Handled;
     }
     // Every other resource is read-only.
@@ -221,7 +225,8 @@ void Api::install() {
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
   register_client_script(s);  // GET /pollbridge.js
 
-  if (!cfg_.server.static_dir.empty()) s.set_mount_point("/", cfg_.server.static_dir);
+  // Last: the API's routes win (server/static_files.h).
+  if (!cfg_.server.static_dir.empty()) register_static_files(s, cfg_.server.static_dir);
 
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {
@@ -265,7 +270,12 @@ void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
     if (!res.has_header("Access-Control-Allow-Origin")) {
       res.set_header("Access-Control-Allow-Origin", *o);
       res.set_header("Access-Control-Expose-Headers",
-                     "ETag, Age, Last-Modified, X-Pollbridge-State, Retry-After");
+                     "ETag, Age, Last-Modified, X-Pollbridge-State, Retry-After, WWW-Authenticate");
+      // The loader refuses cors_credentials with "*": credentials go only
+      // with an echoed, listed origin.
+      if (cfg_.server.cors_credentials && *o != "*") {
+        res.set_header("Access-Control-Allow-Credentials", "true");
+      }
     }
   }
   if (!res.has_header("Vary")) res.set_header("Vary", "Origin");
@@ -299,7 +309,12 @@ std::string Api::sse_head(const httplib::Request& req) const {
       "Cache-Control: no-cache\r\n"
       "X-Accel-Buffering: no\r\n";
   if (!cfg_.server.cors_origins.empty()) {
-    if (auto o = allowed_origin(req)) h += "Access-Control-Allow-Origin: " + *o + "\r\n";
+    if (auto o = allowed_origin(req)) {
+      h += "Access-Control-Allow-Origin: " + *o + "\r\n";
+      if (cfg_.server.cors_credentials && *o != "*") {
+        h += "Access-Control-Allow-Credentials: true\r\n";
+      }
+    }
     h += "Vary: Origin\r\n";
   }
   h += "\r\n";
@@ -329,12 +344,15 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
   FormatChoice format;
   if (!sse_format(req, res, format)) return;
   std::string address = req.matches[1];
+  auto admitted = access_.admit(req, {address}, req.method == "GET", res);
+  if (!admitted) return;
   core::LookupError err;
-  auto inst = runtime_.find(address, req.method == "GET", &err);
+  auto inst = runtime_.find(admitted->requests[0], &err);
   if (!inst) {
     lookup_error(res, err);
     return;
   }
+  if (admitted->upstream[0] && !access_.upstream_admits(*inst, res)) return;
   if (!format_available(*inst, format, res)) return;
   std::string format_header;
   if (format.format != stream::Format::kNative) {
@@ -350,7 +368,8 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
   if (!io.valid()) return;
   std::string head = sse_head(req);
   if (!format_header.empty()) announce_format(head, format_header);
-  runtime_.attach(inst, std::move(io), std::move(head), resume_id_of(req), format.format);
+  runtime_.attach(inst, std::move(io), std::move(head), resume_id_of(req), admitted->close_at,
+                  format.format);
 }
 
 void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
@@ -366,7 +385,7 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
   if (!accept_sse(req, res)) return;
   FormatChoice format;
   if (!sse_format(req, res, format)) return;
-  std::vector<std::shared_ptr<core::Instance>> insts;
+  std::vector<std::string> addresses;
   std::set<std::string> seen;
   for (std::size_t i = 0; i < n; ++i) {
     std::string address = req.get_param_value("stream", i);
@@ -374,12 +393,20 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
       set_error(res, 400, "stream " + address + " is named twice");
       return;
     }
+    addresses.push_back(std::move(address));
+  }
+  // All or nothing: one stream the caller may not read refuses the request.
+  auto admitted = access_.admit(req, addresses, req.method == "GET", res);
+  if (!admitted) return;
+  std::vector<std::shared_ptr<core::Instance>> insts;
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
     core::LookupError err;
-    auto inst = runtime_.find(address, req.method == "GET", &err);
+    auto inst = runtime_.find(admitted->requests[i], &err);
     if (!inst) {
       lookup_error(res, err);
       return;
     }
+    if (admitted->upstream[i] && !access_.upstream_admits(*inst, res)) return;
     if (!format_available(*inst, format, res)) return;
     insts.push_back(std::move(inst));
   }
@@ -394,13 +421,16 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
   if (!io.valid()) return;
   std::string head = sse_head(req);
   if (!format_header.empty()) announce_format(head, format_header);
-  runtime_.attach_mux(insts, std::move(io), std::move(head), resume_id_of(req), format.format);
+  runtime_.attach_mux(insts, std::move(io), std::move(head), resume_id_of(req), admitted->close_at,
+                      format.format);
 }
 
-void Api::handle_streams(const httplib::Request&, httplib::Response& res) {
+void Api::handle_streams(const httplib::Request& req, httplib::Response& res) {
   Json list = Json::array();
   auto now = std::chrono::system_clock::now();
+  const auth::Authentication who = access_.authenticate(req);
   for (const auto& inst : runtime_.instances()) {
+    if (!access_.visible(who, *inst)) continue;  // only what the caller may read
     stream::DocumentView v = inst->stream().view();
     upstream::Counters c = inst->poller().counters();
     Json s = Json::object();
@@ -452,14 +482,19 @@ void Api::handle_streams(const httplib::Request&, httplib::Response& res) {
 
 void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
   std::string address = req.matches[1];
+  auto admitted = access_.admit(req, {address}, false, res);
+  if (!admitted) return;
   core::LookupError err;
-  auto inst = runtime_.find(address, false, &err);
+  auto inst = runtime_.find(admitted->requests[0], &err);
   if (!inst) {
     lookup_error(res, err);
     return;
   }
+  if (admitted->upstream[0] && !access_.upstream_admits(*inst, res)) return;
   stream::DocumentView v = inst->stream().view();
-  res.set_header("Cache-Control", "no-cache");
+  // Protected and per-user documents are never kept by shared caches.
+  res.set_header("Cache-Control", admitted->private_data[0] ? "private, no-cache" : "no-cache");
+  if (admitted->private_data[0]) res.set_header("Vary", "Authorization, Cookie, Origin");
   res.set_header("X-Pollbridge-State", !v.status.polled                    ? "pending"
                                        : v.status.ok && v.status.recording ? "ok"
                                                                            : "stale");
@@ -588,6 +623,11 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   metric("pollbridge_http_requests_total", "counter", "HTTP requests routed (SSE excluded).");
   o << "pollbridge_http_requests_total " << requests_.load() << '\n';
   write_front_door_metrics(o, server_, hs);
+  {
+    std::string auth_metrics;
+    access_.write_metrics(auth_metrics);
+    o << auth_metrics;
+  }
 
   // One row per configured stream: parameterized instances are summed
   // under their stream's name, so that nothing a client chooses (parameter

@@ -11,9 +11,9 @@
 //   GET  /healthz, /readyz, /metrics
 //   GET  /pollbridge.js              the browser client (server/client_script.h)
 //
-// Every SSE request passes through accept_sse(): the one place where a
-// connection is accepted or refused (limits now; auth later) before the hub
-// takes it.
+// Every SSE request passes through accept_sse() (limits) and the access
+// check (server/access.h) before anything is looked up or made for it, and
+// before the hub takes it. GET /streams/{stream} passes the same check.
 //
 // Threads: handlers run on the HTTP worker threads.
 #pragma once
@@ -25,6 +25,7 @@
 #include <string>
 
 #include "core/runtime.h"
+#include "server/access.h"
 #include "server/http_server.h"
 
 namespace pb::server {
@@ -37,7 +38,9 @@ class Api {
   // Reloads the config; returns the HTTP status and JSON body to answer.
   using Reloader = std::function<std::pair<int, std::string>()>;
 
-  Api(core::Runtime& runtime, HttpServer& server);
+  // `policy` decides who may read what (server/access.h); kept by main()
+  // and swapped on reload.
+  Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& policy);
   // Enables POST /admin/reload (admin token).
   void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
 
@@ -68,6 +71,7 @@ class Api {
 
   core::Runtime& runtime_;
   HttpServer& server_;
+  Access access_;
   Reloader reloader_;
   const config::Config& cfg_;
   std::atomic<std::uint64_t> refused_{0};

@@ -114,6 +114,14 @@ std::size_t HttpServer::thread_count() const {
   return pool_->thread_count() + (loop_ ? 1 : 0);
 }
 
+void HttpServer::set_credential_param(std::function<std::string()> name) {
+  bridge_->set_credential_param(std::move(name));
+}
+
+std::vector<std::string> HttpServer::query_credentials() {
+  return HttplibBridge::query_credentials();
+}
+
 hub::Transport HttpServer::take_connection() {
   return HttplibBridge::take_connection();
 }

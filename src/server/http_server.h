@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +51,11 @@ class HttpServer {
 
   // Where the API registers its handlers (before start()).
   httplib::Server& routes();
+  // The query parameter that carries credentials, removed from every
+  // request target before routing (HttplibBridge::set_credential_param).
+  void set_credential_param(std::function<std::string()> name);
+  // From inside a request handler: the values removed from its target.
+  static std::vector<std::string> query_credentials();
 
   // Loads server.tls (if set). False with "file:line:col: ..." problems.
   bool load_tls(std::vector<std::string>& problems);

@@ -1,5 +1,7 @@
 #include "server/httplib_bridge.h"
 
+#include "auth/credential_source.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -70,7 +72,35 @@ bool says_close(const std::string& response) {
   return false;
 }
 
+// `request` with the parameter `name` removed from its target (the request
+// line's second word); its values go to `taken`. Empty when the target has
+// none, so that the common request is not copied.
+std::string without_query_param(std::string_view request, const std::string& name,
+                                std::vector<std::string>& taken) {
+  std::size_t eol = request.find("\r\n");
+  if (eol == std::string_view::npos) return {};
+  std::size_t sp1 = request.find(' ');
+  if (sp1 == std::string_view::npos || sp1 >= eol) return {};
+  std::size_t sp2 = request.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp2 > eol) sp2 = eol;
+  std::string target(request.substr(sp1 + 1, sp2 - sp1 - 1));
+  if (target.find('?') == std::string::npos) return {};
+  std::vector<std::string> values = auth::strip_query_param(target, name);
+  if (values.empty()) return {};
+  taken = std::move(values);
+  std::string out;
+  out.reserve(request.size());
+  out.append(request.substr(0, sp1 + 1));
+  out.append(target);
+  out.append(request.substr(sp2));
+  return out;
+}
+
 }  // namespace
+
+std::vector<std::string> HttplibBridge::query_credentials() {
+  return tl_exchange ? tl_exchange->query_credentials : std::vector<std::string>{};
+}
 
 HttplibBridge::HttplibBridge(std::chrono::seconds keepalive_timeout, std::size_t keepalive_requests,
                              std::size_t max_request_body) {
@@ -87,12 +117,20 @@ HttplibBridge::~HttplibBridge() {
 }
 
 void HttplibBridge::handle(Exchange& ex) {
+  std::string rewritten;
+  if (credential_param_) {
+    std::string name = credential_param_();
+    if (!name.empty()) rewritten = without_query_param(ex.request, name, ex.query_credentials);
+  }
+  std::string_view original = ex.request;
+  if (!rewritten.empty()) ex.request = rewritten;
   BufferedStream strm(ex);
   tl_exchange = &ex;
   bool closed = false;
   process_request(strm, ex.close, closed,
                   [](httplib::Request& req) { req.headers.erase("Expect"); });
   tl_exchange = nullptr;
+  ex.request = original;
   if (ex.taken) {
     ex.response.clear();
     return;

@@ -41,6 +41,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hub/transport.h"
 
@@ -60,6 +61,10 @@ class HttplibBridge : public httplib::Server {
     std::string local_ip;
     int local_port = 0;
 
+    // The values of the credential query parameter taken out of the target
+    // before httplib saw it (set_credential_param).
+    std::vector<std::string> query_credentials;
+
     std::string response;      // the bytes to write (empty when taken)
     bool taken = false;        // the connection went to the hub
     bool close_after = false;  // the response says Connection: close
@@ -74,9 +79,22 @@ class HttplibBridge : public httplib::Server {
 
   void handle(Exchange& ex);
 
+  // The query parameter that may carry a credential (auth.query_param),
+  // asked for on each request (it changes with a reload). Its values are
+  // removed from the request target before httplib parses, routes or logs
+  // it, and kept in the exchange (query_credentials()). Set before serving.
+  void set_credential_param(std::function<std::string()> name) {
+    credential_param_ = std::move(name);
+  }
+  // From inside a request handler: the values removed from its target.
+  static std::vector<std::string> query_credentials();
+
   // From inside a request handler: takes the connection away for the hub.
   // Returns an invalid Transport outside a handler or when already taken.
   static hub::Transport take_connection();
+
+ private:
+  std::function<std::string()> credential_param_;
 };
 
 }  // namespace pb::server

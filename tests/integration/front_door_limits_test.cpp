@@ -241,7 +241,7 @@ TEST_F(FrontDoorLimitsTest, RunningOutOfDescriptorsNeverStopsAccepting) {
     return closed >= 40;
   }));
   held.clear();
-  EXPECT_TRUE(wait_until([&] { return served(); }));
+  EXPECT_TRUE(wait_until([&] { return served(); }, kSlowdown * 10s));
   RawConn m(port());
   m.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(m.read_responses(1, 5s));

@@ -1,5 +1,7 @@
 #include "support/proxy_process.h"
 
+#include "support/util.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -163,7 +165,8 @@ void ProxyProcess::launch(std::vector<std::string> args) {
   for (auto& a : args) argv.push_back(std::move(a));
   pid_ = spawn(argv, out_path_, err_path_, env_);
   static const std::regex kListening(R"(listening on .*:(\d+))");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  // Under sanitizers on a loaded machine, 2,000 streams take a while to start.
+  auto deadline = std::chrono::steady_clock::now() + kSlowdown * std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     std::smatch m;
     std::string out = slurp(out_path_);

@@ -1,0 +1,116 @@
+#include "server/access.h"
+
+#include <thread>
+
+#include "auth/forwarded_headers.h"
+#include "server/api.h"
+#include "server/http_server.h"
+
+namespace pb::server {
+namespace {
+
+// How often a waiting auth: upstream admission looks at the first poll.
+constexpr std::chrono::milliseconds kAdmitPollStep{10};
+
+}  // namespace
+
+std::optional<Access::Admitted> Access::admit(const httplib::Request& req,
+                                              const std::vector<std::string>& addresses,
+                                              bool create, httplib::Response& res) {
+  std::shared_ptr<const auth::Policy> policy = policy_.get();
+  const auth::RequestView view =
+      auth::RequestView::of(req.headers, HttpServer::query_credentials());
+  // The matches keep their templates (and so the stream configs the
+  // targets point to) alive until the decision is made.
+  std::vector<core::Runtime::Match> matches;
+  matches.reserve(addresses.size());
+  std::vector<auth::Target> targets;
+  for (const auto& address : addresses) {
+    matches.push_back(runtime_.match(address));
+    const auto& m = matches.back();
+    auth::Target t;
+    t.address = address;
+    t.stream = m.tmpl ? &m.tmpl->cfg : nullptr;
+    t.values = m.values;
+    targets.push_back(std::move(t));
+  }
+  auth::Decision d = policy->check(view, targets);
+  if (!d.allowed()) {
+    failures_.count(d.reason);
+    res.set_header("WWW-Authenticate", d.www_authenticate);
+    set_error(res, d.status, d.message);
+    return std::nullopt;
+  }
+  Admitted out;
+  std::string owner = core::kAddressOwnerPrefix + req.remote_addr;
+  if (d.principal && !d.principal->subject.empty()) {
+    owner = core::kSubjectOwnerPrefix + d.principal->subject;
+  }
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    core::InstanceRequest r;
+    r.address = addresses[i];
+    r.create = create;
+    r.owner = owner;
+    const config::StreamConfig* cfg = targets[i].stream;
+    bool upstream = false, private_data = false;
+    if (cfg != nullptr) {
+      r.per_user = !cfg->auth.forward_headers.empty();
+      if (r.per_user) r.forwarded = auth::forwarded_values(view, *cfg, policy->cookie());
+      upstream = cfg->auth.mode == config::AuthMode::kUpstream;
+      private_data = r.per_user || cfg->auth.mode != config::AuthMode::kNone;
+    }
+    out.requests.push_back(std::move(r));
+    out.upstream.push_back(upstream);
+    out.private_data.push_back(private_data);
+  }
+  if (d.expires) {
+    auto left = *d.expires - auth::Clock::now();
+    out.close_at =
+        hub::SteadyClock::now() + std::chrono::duration_cast<hub::SteadyClock::duration>(left);
+  }
+  return out;
+}
+
+bool Access::upstream_admits(core::Instance& inst, httplib::Response& res) {
+  const auto deadline = hub::SteadyClock::now() + inst.cfg().timeout + kUpstreamAdmitSlack;
+  for (;;) {
+    stream::Status st = inst.stream().status();
+    const bool refused = !st.ok && (st.http_status == 401 || st.http_status == 403);
+    if (refused) {
+      failures_.count(auth::Reason::kUpstreamRefused);
+      if (st.http_status == 401) {
+        res.set_header("WWW-Authenticate", std::string("Bearer realm=\"") + auth::kRealm +
+                                               "\", error=\"invalid_token\"");
+      }
+      set_error(res, st.http_status, "the upstream refused these credentials");
+      return false;
+    }
+    // Admitted once these very values got a 2xx (this poll or an earlier
+    // one: a later failure other than 401/403 is only a stale stream).
+    if (st.polled && st.last_success.time_since_epoch().count() != 0) return true;
+    if (hub::SteadyClock::now() >= deadline) break;
+    std::this_thread::sleep_for(kAdmitPollStep);
+  }
+  res.set_header("Retry-After", "5");
+  set_error(res, 503, "the upstream has not accepted these credentials yet; retry");
+  return false;
+}
+
+auth::Authentication Access::authenticate(const httplib::Request& req) const {
+  std::shared_ptr<const auth::Policy> policy = policy_.get();
+  return policy->authenticate(auth::RequestView::of(req.headers, HttpServer::query_credentials()),
+                              auth::Clock::now());
+}
+
+bool Access::visible(const auth::Authentication& who, core::Instance& inst) const {
+  if (inst.per_user()) return false;
+  auth::Target t;
+  t.address = inst.address();
+  t.stream = &inst.tmpl().cfg;
+  // Its parameter values, for claim binding (an instance was made from a
+  // valid match, so this one is too).
+  if (inst.tmpl().parameterized()) t.values = runtime_.match(inst.address()).values;
+  return policy_.get()->may_list(who, t);
+}
+
+}  // namespace pb::server

@@ -1,0 +1,77 @@
+// The access check of every read of stream data (docs/security.md):
+// /events/{address}, /events?stream=... and GET /streams/{address} call
+// admit() before any instance is looked up or made, so that a client without
+// access creates nothing; GET /streams asks visible() per instance.
+//
+// admit() builds one auth::Target per address (its stream and parameter
+// values, matched without making anything), asks the policy in force, and
+// either fills the refusal (status, WWW-Authenticate, a body that never holds
+// the credential; the reason counted for /metrics) or says how to look the
+// instances up: per-user streams (forward_headers) with the client's own
+// forwarded values, on behalf of an owner (the token's subject, else the
+// client's address) for max_instances_per_client, and until when the
+// connection may stay open (the token's expiry).
+//
+// Threads: the HTTP workers, concurrently (the policy is swapped whole on
+// reload; each request keeps the one it started with).
+#pragma once
+
+#include <httplib.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/failure_counters.h"
+#include "auth/policy_holder.h"
+#include "core/runtime.h"
+#include "hub/hub.h"
+
+namespace pb::server {
+
+// How long a client of an auth: upstream stream waits for the upstream's
+// first answer to its credentials, beyond the stream's timeout.
+constexpr std::chrono::milliseconds kUpstreamAdmitSlack{1000};
+
+class Access {
+ public:
+  Access(core::Runtime& runtime, const auth::PolicyHolder& policy)
+      : runtime_(runtime), policy_(policy) {}
+
+  struct Admitted {
+    std::vector<core::InstanceRequest> requests;  // one per address, in order
+    std::vector<bool> upstream;                   // per address: auth: upstream
+    std::vector<bool> private_data;               // per address: not for shared caches
+    hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max();
+  };
+
+  // Whether `req` may read every one of `addresses` (all or nothing). A
+  // refusal fills `res` and returns nothing.
+  std::optional<Admitted> admit(const httplib::Request& req,
+                                const std::vector<std::string>& addresses, bool create,
+                                httplib::Response& res);
+
+  // For an instance of an auth: upstream stream: waits (up to the stream's
+  // timeout plus kUpstreamAdmitSlack) for its upstream's first answer.
+  // True once it answered 2xx for these credentials; otherwise fills `res`:
+  // the upstream's 401/403 as the same status, never a document; 503 with
+  // Retry-After when it has not answered 2xx yet.
+  bool upstream_admits(core::Instance& inst, httplib::Response& res);
+
+  // For GET /streams: the caller's credential, checked once ...
+  auth::Authentication authenticate(const httplib::Request& req) const;
+  // ... and whether it may see `inst` in the listing. Per-user instances
+  // are never listed.
+  bool visible(const auth::Authentication& who, core::Instance& inst) const;
+
+  void write_metrics(std::string& out) const { failures_.write_prometheus(out); }
+  const auth::FailureCounters& failures() const { return failures_; }
+
+ private:
+  core::Runtime& runtime_;
+  const auth::PolicyHolder& policy_;
+  auth::FailureCounters failures_;
+};
+
+}  // namespace pb::server

@@ -55,7 +55,11 @@ export interface WatchOptions {
   onStatus?(status: Status): void;
   /** An event could not be applied (the stream is resynchronised). */
   onError?(error: Error): void;
-  /** Access token, or a function giving one; called again after a 401. */
+  /**
+   * Access token, or a function giving one; called again after a 401, and
+   * when a connection ends after the JWT it gave has expired (the client
+   * then reconnects at once, from its place).
+   */
   token?: string | (() => string | Promise<string>);
   /** Query parameter carrying the token with the EventSource transport (default `access_token`). */
   tokenParam?: string;
@@ -65,6 +69,11 @@ export interface WatchOptions {
    * `Authorization: Bearer`.
    */
   transport?: 'eventsource' | 'fetch';
+  /**
+   * The representation pollbridge sends changes in (`?format=`); default:
+   * the stream's own. Documents are the same whatever the format.
+   */
+  format?: 'snapshot' | 'json-patch' | 'merge-patch';
   /**
    * Share one connection with the other tabs of the origin (default true);
    * false for a connection of this page's own; a string names a separate

@@ -412,6 +412,16 @@ const REFUSED_MS = 30000;
 // New streams from other tabs within this window share one reconnect.
 const GROW_MS = 20;
 
+// Whether `token` is a JWT whose `exp` has passed (false for other tokens).
+function expired(token) {
+  try {
+    const exp = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp;
+    return typeof exp === 'number' && exp * 1000 <= Date.now();
+  } catch {
+    return false;
+  }
+}
+
 // "customer/3" -> "customer/3", "a b" -> "a%20b": an address as a URL path.
 const pathOf = (s) => s.split('/').map(encodeURIComponent).join('/');
 
@@ -434,6 +444,7 @@ class Link {
     clearTimeout(this.timer);
     if (this.t) this.t.close();
     this.t = null;
+    this.wasOpen = false;
     const streams = g.union().filter((s) => !g.refused[s]);
     if (!streams.length) return g.setConn('reconnecting', 'no stream to watch');
     let token = o.token;
@@ -478,6 +489,7 @@ class Link {
     this.failures = 0;
     this.authTried = false;
     this.proven = new Set(this.streams);
+    this.wasOpen = true;
     this.g.setConn('live');
   }
 
@@ -500,6 +512,14 @@ class Link {
     const gen = this.gen;
     this.t = null;
     if (retry) this.retry = retry;
+    // An open stream that ends once its token has expired was closed by the
+    // server for that reason (docs/security.md, Expiry): a fresh token, and
+    // at once, from where the replicas are. Once per connection that opened.
+    if (!status && this.wasOpen && typeof g.o.token === 'function' && expired(this.token)) {
+      this.wasOpen = false;
+      this.refresh = true;
+      return this.open();
+    }
     if (status === 401 || status === 403) {
       this.refresh = true; // ask the token function again
       if (typeof g.o.token === 'function' && !this.authTried) {
@@ -874,6 +894,8 @@ class Watch {
   }
 }
 
+const FORMATS = ['snapshot', 'json-patch', 'merge-patch'];
+
 /**
  * Keeps the documents of `url`: /events/{stream} or /events?stream=a&stream=b
  * (relative to the page, or absolute). See docs/client.md for the options.
@@ -887,6 +909,12 @@ export function watch(url, o = {}) {
   const tokenParam = o.tokenParam || 'access_token';
   o = { ...o };
   if (q.has(tokenParam) && o.token === undefined) o.token = q.get(tokenParam);
+  // The representation (docs/protocol.md, Formats): part of the query, so
+  // tabs asking for different ones do not share a connection.
+  if (o.format !== undefined) {
+    if (!FORMATS.includes(o.format)) throw new TypeError(`pollbridge.watch: format must be one of ${FORMATS.join(', ')}`);
+    q.set('format', o.format);
+  }
   for (const k of ['stream', 'lastEventId', tokenParam]) q.delete(k);
   q.sort();
   const extra = q.toString();

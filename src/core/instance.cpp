@@ -27,8 +27,8 @@ Instance::Instance(InstanceRequest request, std::string key,
       store_(store),
       tmpl_(std::move(tmpl)),
       cfg_(std::move(cfg)),
-      hub_(hub),
-      feed_(hub.create_feed()) {
+      hub_(hub) {
+  for (auto& f : feeds_) f = hub.create_feed();
   config::UrlParts parts;
   std::string why;
   if (!config::parse_url(cfg_.url, parts, why)) {
@@ -60,11 +60,19 @@ void Instance::on_event(const stream::EventPtr& ev) {
     m.publish_delay.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
   }
-  hub_.publish(feed_, ev->wire);
+  hub_.publish(feeds_[0], ev->wire);
+  for (std::size_t i = 1; i < feeds_.size(); ++i) {
+    auto format = static_cast<stream::Format>(i);
+    if (stream_->format_users(format) <= 0) continue;
+    // The stream lock is held (this is a listener call).
+    if (stream::EventPtr r = stream_->rendition_for_listener(ev, format)) {
+      hub_.publish(feeds_[i], r->wire);
+    }
+  }
 }
 
 void Instance::on_retired() {
-  hub_.close_feed(feed_);
+  for (auto f : feeds_) hub_.close_feed(f);
 }
 
 }  // namespace pb::core

@@ -12,6 +12,7 @@
 // stream's writer, or the retiring thread); the rest from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -52,9 +53,12 @@ class Instance : public stream::Listener {
   const config::StreamConfig& cfg() const { return cfg_; }
   stream::Stream& stream() { return *stream_; }
   upstream::Poller& poller() { return *poller_; }
-  hub::FeedId feed() const { return feed_; }
+  hub::FeedId feed() const { return feeds_[0]; }
+  // The feed of the subscribers of one (resolved) format: kNative is feed().
+  hub::FeedId feed(stream::Format format) const { return feeds_[static_cast<std::size_t>(format)]; }
 
-  // Forwards each published event to the hub (called under the stream lock).
+  // Forwards each published event to the hub, and its rendition to the feed
+  // of each format in use (called under the stream lock).
   void on_event(const stream::EventPtr& ev) override;
   // Closes the feed: every client of this instance is disconnected once its
   // pending bytes are written, and reconnects to the successor.
@@ -71,7 +75,8 @@ class Instance : public stream::Listener {
   std::shared_ptr<const StreamTemplate> tmpl_;
   config::StreamConfig cfg_;
   hub::Hub& hub_;
-  hub::FeedId feed_;
+  // One feed per format; those of formats nobody uses carry nothing.
+  std::array<hub::FeedId, stream::kFormatCount> feeds_{};
   std::unique_ptr<stream::Stream> stream_;
   std::unique_ptr<upstream::Poller> poller_;
   std::atomic<bool> retiring_{false};

@@ -7,9 +7,12 @@
 
 namespace pb::core {
 
-MuxChannel::MuxChannel(std::vector<std::shared_ptr<Instance>> members, hub::Hub& hub)
+MuxChannel::MuxChannel(std::vector<std::shared_ptr<Instance>> members, hub::Hub& hub,
+                       stream::Format format)
     : members_(std::move(members)), hub_(hub), feed_(hub.create_feed()) {
   for (std::size_t i = 0; i < members_.size(); ++i) {
+    formats_.push_back(
+        stream::resolve_format(members_[i]->cfg().diff, format).value_or(stream::Format::kNative));
     auto m = std::make_unique<Member>();
     m->channel = this;
     m->index = i;
@@ -29,6 +32,7 @@ void MuxChannel::ensure_started_locked() {
   for (std::size_t i = 0; i < members_.size(); ++i) {
     stream::Stream& s = members_[i]->stream();
     positions_[i] = s.last_id_locked();
+    if (formats_[i] != stream::Format::kNative) s.add_format_user_locked(formats_[i]);
     s.add_listener_locked(listeners_[i].get());
   }
 }
@@ -42,6 +46,9 @@ void MuxChannel::stop_locked() {
     // harmless there.
     for (std::size_t i = 0; i < members_.size(); ++i) {
       members_[i]->stream().remove_listener_locked(listeners_[i].get());
+      if (started_ && formats_[i] != stream::Format::kNative) {
+        members_[i]->stream().remove_format_user(formats_[i]);
+      }
     }
   }
   if (!feed_closed_) {
@@ -79,8 +86,12 @@ std::string MuxChannel::encode(std::size_t index, const stream::Event& ev,
 void MuxChannel::on_member_event(std::size_t index, const stream::EventPtr& ev) {
   MutexLock lock(mu_);
   if (retired_.load()) return;
-  if (!ev->id.empty()) positions_[index] = ev->id;
-  hub_.publish(feed_, std::make_shared<const std::string>(encode(index, *ev, positions_)));
+  // In another format than the member's own, what its subscribers get (or
+  // nothing: the position only names events the clients received).
+  stream::EventPtr r = members_[index]->stream().rendition_for_listener(ev, formats_[index]);
+  if (!r) return;
+  if (!r->id.empty()) positions_[index] = r->id;
+  hub_.publish(feed_, std::make_shared<const std::string>(encode(index, *r, positions_)));
 }
 
 std::vector<hub::Buffer> MuxChannel::preamble_locked(const std::optional<std::string>& last_id) {
@@ -93,7 +104,7 @@ std::vector<hub::Buffer> MuxChannel::preamble_locked(const std::optional<std::st
   for (std::size_t i = 0; i < members_.size(); ++i) {
     std::optional<std::string> mine;
     if (usable && !parts[i].empty()) mine = parts[i];
-    stream::ResumePlan plan = members_[i]->stream().plan_resume_locked(mine);
+    stream::ResumePlan plan = members_[i]->stream().plan_resume_locked(mine, formats_[i]);
     if (plan.fresh && plan.events.empty()) positions[i] = positions_[i];
     for (const auto& ev : plan.events) {
       if (!ev->id.empty()) positions[i] = ev->id;

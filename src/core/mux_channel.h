@@ -36,7 +36,11 @@ class Instance;
 
 class MuxChannel {
  public:
-  MuxChannel(std::vector<std::shared_ptr<Instance>> members, hub::Hub& hub);
+  // `format` is what the clients asked for (?format=, Accept); each member
+  // sends it as resolve_format() says for its mode (the caller checked that
+  // every member can).
+  MuxChannel(std::vector<std::shared_ptr<Instance>> members, hub::Hub& hub,
+             stream::Format format = stream::Format::kNative);
   ~MuxChannel();
   MuxChannel(const MuxChannel&) = delete;
   MuxChannel& operator=(const MuxChannel&) = delete;
@@ -76,6 +80,7 @@ class MuxChannel {
   std::vector<std::shared_ptr<Instance>> members_;
   std::vector<std::unique_ptr<Member>> listeners_;
   std::vector<std::string> quoted_addresses_;  // JSON strings, ready to embed
+  std::vector<stream::Format> formats_;        // each member's resolved format
   hub::Hub& hub_;
   const hub::FeedId feed_;
   Mutex mu_;

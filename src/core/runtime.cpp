@@ -392,24 +392,36 @@ bool Runtime::mark_retiring_locked(Slot& slot, bool unless_used) {
 
 bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
                      const std::optional<std::string>& last_id,
-                     hub::SteadyClock::time_point close_at) {
+                     hub::SteadyClock::time_point close_at, stream::Format format) {
   for (;;) {
     auto presence = inst->stream().presence();
     presence->arrive();
     test_point("attach:counted");
     bool replaced = inst->retiring().load();
     if (!replaced) {
+      // A successor may have another mode: resolved per instance.
+      const stream::Format f =
+          stream::resolve_format(inst->cfg().diff, format).value_or(stream::Format::kNative);
       inst->stream().prepare_snapshot();  // encoded without the lock
       MutexLock lock(inst->stream().mutex());
       if (!inst->stream().retired_locked()) {
-        stream::ResumePlan plan = inst->stream().plan_resume_locked(last_id);
+        stream::ResumePlan plan = inst->stream().plan_resume_locked(last_id, f);
         std::vector<hub::Buffer> preamble;
         preamble.reserve(plan.events.size() + 1);
         preamble.push_back(std::make_shared<const std::string>(std::move(head)));
         for (const auto& ev : plan.events) preamble.push_back(ev->wire);
         AccessInfo access = access_info(peer_address(io.fd()), {inst}, last_id, plan.fresh);
-        bool ok = hub_.attach(inst->feed(), std::move(io), std::move(preamble),
-                              access_hook(access, [presence] { presence->leave(); }), close_at);
+        if (f != stream::Format::kNative) inst->stream().add_format_user_locked(f);
+        bool ok = hub_.attach(
+            inst->feed(f), std::move(io), std::move(preamble),
+            access_hook(access,
+                        [presence, f] {
+                          if (f != stream::Format::kNative) {
+                            presence->format_users[static_cast<std::size_t>(f)].fetch_sub(1);
+                          }
+                          presence->leave();
+                        }),
+            close_at);
         lock.unlock();
         log_connect(access);
         scheduler_.wake(&inst->poller());
@@ -432,9 +444,10 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
 
 bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io,
                          std::string head, const std::optional<std::string>& last_id,
-                         hub::SteadyClock::time_point close_at) {
+                         hub::SteadyClock::time_point close_at, stream::Format format) {
   std::string key;
   for (const auto& i : insts) key += i->key() + "\n";
+  key += stream::format_name(format);  // one channel per list and format
   for (;;) {
     std::shared_ptr<MuxChannel> ch, old;
     bool outdated = false;
@@ -450,7 +463,7 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
       if (!outdated) {
         if (!slot || slot->retired() || slot->members() != insts) {
           old = slot;
-          slot = std::make_shared<MuxChannel>(insts, hub_);
+          slot = std::make_shared<MuxChannel>(insts, hub_, format);
         }
         ch = slot;
         ch->sessions()->fetch_add(1);  // a reservation: the janitor keeps it

@@ -114,14 +114,18 @@ class Runtime {
   // could not be attached (the connection is closed; a 503 was written to it
   // if nothing else had been).
   // At `close_at` the connection ends (the client's credential expired).
+  // `format` is the representation the client asked for (the caller has
+  // checked that resolve_format() allows it for the stream's mode).
   bool attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
               const std::optional<std::string>& last_id,
-              hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max());
+              hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max(),
+              stream::Format format = stream::Format::kNative);
   // Attaches a client connection to several streams multiplexed on one
   // connection (composite ids).
   bool attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io, std::string head,
                   const std::optional<std::string>& last_id,
-                  hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max());
+                  hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max(),
+                  stream::Format format = stream::Format::kNative);
 
   // Requests an immediate poll; with `wait`, returns once it has finished
   // (false if that took longer than `wait`).

@@ -11,6 +11,7 @@
 #include "json/document.h"
 #include "log/refusal.h"
 #include "server/client_script.h"
+#include "server/format_choice.h"
 #include "server/front_door_metrics.h"
 #include "server/histogram_metrics.h"
 #include "server/static_files.h"
@@ -100,6 +101,46 @@ bool etag_matches(const std::string& header, const std::string& etag) {
     i = end + 1;
   }
   return false;
+}
+
+// ?format= or Accept of an SSE request (docs/protocol.md "Formats"); false
+// after answering 400.
+bool sse_format(const httplib::Request& req, httplib::Response& res, FormatChoice& out) {
+  std::vector<std::string> query;
+  for (std::size_t i = 0, n = req.get_param_value_count("format"); i < n; ++i) {
+    query.push_back(req.get_param_value("format", i));
+  }
+  // Accept is a list: several Accept fields are one list (RFC 9110 5.3).
+  std::optional<std::string> accept;
+  auto range = req.headers.equal_range("Accept");
+  for (auto it = range.first; it != range.second; ++it) {
+    accept = accept ? *accept + "," + it->second : it->second;
+  }
+  std::string why;
+  if (choose_format(query, accept ? &*accept : nullptr, out, why)) return true;
+  set_error(res, 400, why);
+  return false;
+}
+
+// Whether `inst` can be sent as chosen: a format demanded by ?format= that
+// its mode cannot give is a 400 (one preferred by Accept falls back to the
+// stream's own events).
+bool format_available(const core::Instance& inst, const FormatChoice& choice,
+                      httplib::Response& res) {
+  if (!choice.demanded || stream::resolve_format(inst.cfg().diff, choice.format)) return true;
+  std::string what = inst.cfg().diff == config::DiffMode::kText
+                         ? "; a text stream sends only snapshots (format=snapshot)"
+                         : "; it offers format=snapshot besides its own events";
+  set_error(res, 400,
+            "stream " + inst.address() + " (diff: " + mode_name(inst.cfg().diff) +
+                ") cannot be sent as " + std::string(stream::format_name(choice.format)) + what);
+  return false;
+}
+
+// Names the representation in the response head (before its blank line).
+void announce_format(std::string& head, const std::string& name) {
+  std::size_t end = head.find("\r\n\r\n");
+  if (end != std::string::npos) head.insert(end + 2, "X-Pollbridge-Format: " + name + "\r\n");
 }
 
 }  // namespace
@@ -343,6 +384,8 @@ hub::Transport Api::take_connection(httplib::Response& res) {
 
 void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
   if (!accept_sse(req, res)) return;  // before anything is created for it
+  FormatChoice format;
+  if (!sse_format(req, res, format)) return;
   std::string address = req.matches[1];
   auto admitted = access_.admit(req, {address}, req.method == "GET", res);
   if (!admitted) return;
@@ -353,10 +396,23 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   if (admitted->upstream[0] && !access_.upstream_admits(*inst, res)) return;
-  if (answer_head(req, res)) return;
+  if (!format_available(*inst, format, res)) return;
+  std::string format_header;
+  if (format.format != stream::Format::kNative) {
+    format_header = stream::resolve_format(inst->cfg().diff, format.format)
+                        ? std::string(stream::format_name(format.format))
+                        : std::string(mode_name(inst->cfg().diff));
+  }
+  if (answer_head(req, res)) {
+    if (!format_header.empty()) res.set_header("X-Pollbridge-Format", format_header);
+    return;
+  }
   hub::Transport io = take_connection(res);
   if (!io.valid()) return;
-  runtime_.attach(inst, std::move(io), sse_head(req), resume_id_of(req), admitted->close_at);
+  std::string head = sse_head(req);
+  if (!format_header.empty()) announce_format(head, format_header);
+  runtime_.attach(inst, std::move(io), std::move(head), resume_id_of(req), admitted->close_at,
+                  format.format);
 }
 
 void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
@@ -370,6 +426,8 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   if (!accept_sse(req, res)) return;
+  FormatChoice format;
+  if (!sse_format(req, res, format)) return;
   std::vector<std::string> addresses;
   std::set<std::string> seen;
   for (std::size_t i = 0; i < n; ++i) {
@@ -392,12 +450,22 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
       return;
     }
     if (admitted->upstream[i] && !access_.upstream_admits(*inst, res)) return;
+    if (!format_available(*inst, format, res)) return;
     insts.push_back(std::move(inst));
   }
-  if (answer_head(req, res)) return;
+  const std::string format_header = format.format != stream::Format::kNative
+                                        ? std::string(stream::format_name(format.format))
+                                        : std::string();
+  if (answer_head(req, res)) {
+    if (!format_header.empty()) res.set_header("X-Pollbridge-Format", format_header);
+    return;
+  }
   hub::Transport io = take_connection(res);
   if (!io.valid()) return;
-  runtime_.attach_mux(insts, std::move(io), sse_head(req), resume_id_of(req), admitted->close_at);
+  std::string head = sse_head(req);
+  if (!format_header.empty()) announce_format(head, format_header);
+  runtime_.attach_mux(insts, std::move(io), std::move(head), resume_id_of(req), admitted->close_at,
+                      format.format);
 }
 
 void Api::handle_streams(const httplib::Request& req, httplib::Response& res) {
@@ -439,6 +507,14 @@ void Api::handle_streams(const httplib::Request& req, httplib::Response& res) {
     s["same_body"] = c.same_body;
     s["parses"] = c.parses;
     s["failures"] = c.failures;
+    // Renditions made for subscribers of other formats (one per event and
+    // format in use, however many subscribers share it).
+    Json made = Json::object();
+    for (stream::Format f :
+         {stream::Format::kSnapshot, stream::Format::kJsonPatch, stream::Format::kMergePatch}) {
+      made[std::string(stream::format_name(f))] = inst->stream().renditions_made(f);
+    }
+    s["renditions"] = std::move(made);
     list.push_back(std::move(s));
   }
   Json body = Json::object();

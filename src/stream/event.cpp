@@ -4,8 +4,10 @@
 
 namespace pb::stream {
 
-EventPtr make_event(std::uint64_t seq, std::string id, std::string type, std::string data) {
+EventPtr make_event(std::uint64_t seq, std::string id, std::string type, std::string data,
+                    std::array<EventPtr, kFormatCount> renditions) {
   auto ev = std::make_shared<Event>();
+  ev->renditions = std::move(renditions);
   ev->seq = seq;
   ev->id = std::move(id);
   ev->type = std::move(type);

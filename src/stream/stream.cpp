@@ -9,9 +9,20 @@
 namespace pb::stream {
 namespace {
 
+// What an event holds in memory, renditions included (history_bytes bounds
+// all of it).
 std::size_t size_of(const EventPtr& e) {
-  return e->data.size() + e->wire->size();
+  std::size_t n = e->data.size() + e->wire->size();
+  for (const auto& r : e->renditions) {
+    if (r) n += r->data.size() + r->wire->size();
+  }
+  return n;
 }
+
+constexpr unsigned bit(Format f) {
+  return 1u << static_cast<unsigned>(f);
+}
+constexpr Format kPatchFormats[] = {Format::kJsonPatch, Format::kMergePatch};
 
 const char* store_problem(StoreErrorKind k) {
   switch (k) {
@@ -182,9 +193,13 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
   Commit commit;
   std::uint64_t seq;
   bool was_recording;
+  std::shared_ptr<const json::Json> prev;  // the document before, for renditions
+  unsigned wanted = 0;                     // formats whose subscribers need renditions
   {
     MutexLock lock(mu_);
     if (retired_) return false;
+    prev = doc_;
+    if (new_doc) wanted = missing_renditions_locked(nullptr, nullptr);
     commit.epoch = epoch_;
     seq = seq_;
     commit.doc_seq = doc_seq_;
@@ -200,10 +215,23 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
   }
   if (changes.empty()) return true;
   commit.events.reserve(changes.size());
-  for (auto& [type, data] : changes) {
+  // The event that makes the new document is the last one (a recovery
+  // status comes first); its renditions are made here, without the lock.
+  EventPtr snap;  // the new document's snapshot, made now for snapshot subscribers
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    auto& [type, data] = changes[i];
     ++seq;
+    std::string id = id_of(commit.epoch, seq);
+    std::array<EventPtr, kFormatCount> rend;
+    if (new_doc && i + 1 == changes.size()) {
+      rend = render(wanted, prev.get(), *new_doc, seq, id);
+      if (wanted & bit(Format::kSnapshot)) {
+        snap = make_event(seq, id, "snapshot", diff::snapshot_data(*new_doc, options_.diff.mode));
+        renditions_made_[static_cast<std::size_t>(Format::kSnapshot)].fetch_add(1);
+      }
+    }
     commit.events.push_back(
-        make_event(seq, id_of(commit.epoch, seq), std::move(type), std::move(data)));
+        make_event(seq, std::move(id), std::move(type), std::move(data), std::move(rend)));
   }
   if (new_doc) {
     commit.doc = new_doc;
@@ -253,6 +281,28 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
     return false;
   }
   MutexLock lock(mu_);
+  // A subscriber of a format nobody used before may have attached since the
+  // renditions were made: make what it needs without the lock, and look
+  // again (only this thread publishes, so nothing else changes meanwhile).
+  while (new_doc) {
+    unsigned missing = missing_renditions_locked(commit.events.back(), snap);
+    if (!missing) break;
+    lock.unlock();
+    const EventPtr last = commit.events.back();
+    std::array<EventPtr, kFormatCount> rend = last->renditions;
+    std::array<EventPtr, kFormatCount> more =
+        render(missing, prev.get(), *new_doc, last->seq, last->id);
+    for (std::size_t f = 0; f < kFormatCount; ++f) {
+      if (more[f]) rend[f] = std::move(more[f]);
+    }
+    if ((missing & bit(Format::kSnapshot)) && !snap) {
+      snap = make_event(last->seq, last->id, "snapshot",
+                        diff::snapshot_data(*new_doc, options_.diff.mode));
+      renditions_made_[static_cast<std::size_t>(Format::kSnapshot)].fetch_add(1);
+    }
+    commit.events.back() = make_event(last->seq, last->id, last->type, last->data, rend);
+    lock.lock();
+  }
   if (commit.epoch != epoch_ || seq_ >= seq) {
     // A shared store: on_remote() delivered these very events first (or the
     // epoch moved on meanwhile): they are not published twice.
@@ -266,7 +316,7 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
     doc_ = std::move(new_doc);
     doc_seq_ = seq;
     doc_changed_ = now;
-    snapshot_.reset();
+    snapshot_ = snap;  // null unless made above: then made on first need
   }
   status_ = new_status;
   status_.recording = true;
@@ -402,7 +452,8 @@ EventPtr Stream::snapshot() const {
   return snap;
 }
 
-ResumePlan Stream::plan_resume_locked(const std::optional<std::string>& last_id) const {
+ResumePlan Stream::plan_resume_locked(const std::optional<std::string>& last_id,
+                                      Format format) const {
   ResumePlan plan;
   if (last_id) {
     auto id = sse::parse_event_id(*last_id);
@@ -413,12 +464,22 @@ ResumePlan Stream::plan_resume_locked(const std::optional<std::string>& last_id)
         return plan;
       }
       if (!history_.empty() && history_.front()->seq <= id->seq + 1) {
-        plan.fresh = false;
+        bool complete = true;
         for (const auto& ev : history_) {
-          if (ev->seq > id->seq) plan.events.push_back(ev);
+          if (ev->seq <= id->seq) continue;
+          if (EventPtr r = rendition_locked(ev, format)) {
+            plan.events.push_back(std::move(r));
+          } else if (format != Format::kSnapshot) {
+            complete = false;  // no faithful replay in this format: start fresh
+            break;
+          }
         }
-        if (!status_.recording && last_status_event_) plan.events.push_back(last_status_event_);
-        return plan;
+        if (complete) {
+          plan.fresh = false;
+          if (!status_.recording && last_status_event_) plan.events.push_back(last_status_event_);
+          return plan;
+        }
+        plan.events.clear();
       }
     }
   }
@@ -430,6 +491,71 @@ ResumePlan Stream::plan_resume_locked(const std::optional<std::string>& last_id)
     plan.events.push_back(last_status_event_);
   }
   return plan;
+}
+
+EventPtr Stream::rendition_locked(const EventPtr& ev, Format format) const {
+  if (format == Format::kNative || ev->type == "status") return ev;
+  if (format == Format::kSnapshot) {
+    // Every change is the whole document: only the event that made the
+    // current one is sent, as that document's snapshot (same id).
+    if (doc_ && !ev->id.empty() && ev->seq == doc_seq_) return snapshot_locked();
+    return nullptr;
+  }
+  if (const EventPtr& r = ev->renditions[static_cast<std::size_t>(format)]) return r;
+  // A snapshot is valid in every format.
+  if (ev->type == "snapshot") return ev;
+  return nullptr;
+}
+
+unsigned Stream::missing_renditions_locked(const EventPtr& doc_event, const EventPtr& snap) const {
+  unsigned missing = 0;
+  for (Format f : kPatchFormats) {
+    if (format_users(f) > 0 && !(doc_event && doc_event->renditions[static_cast<std::size_t>(f)])) {
+      missing |= bit(f);
+    }
+  }
+  if (format_users(Format::kSnapshot) > 0 && !snap) missing |= bit(Format::kSnapshot);
+  return missing;
+}
+
+std::array<EventPtr, kFormatCount> Stream::render(unsigned wanted, const json::Json* prev,
+                                                  const json::Json& next, std::uint64_t seq,
+                                                  const std::string& id) const {
+  std::array<EventPtr, kFormatCount> out;
+  for (Format f : kPatchFormats) {
+    if (!(wanted & bit(f))) continue;
+    diff::Options o = options_.diff;
+    o.mode = f == Format::kJsonPatch ? config::DiffMode::kJsonPatch : config::DiffMode::kMergePatch;
+    std::vector<diff::Change> changes;
+    try {
+      changes = diff::compute(prev, next, o);
+    } catch (const diff::DiffError&) {
+      changes.clear();
+    }
+    // One event per change in these modes; anything else (nothing found
+    // where the stream's own mode saw a change) is sent as the document.
+    if (changes.size() != 1) changes = {{"snapshot", diff::snapshot_data(next, o.mode)}};
+    out[static_cast<std::size_t>(f)] =
+        make_event(seq, id, std::move(changes[0].type), std::move(changes[0].data));
+    renditions_made_[static_cast<std::size_t>(f)].fetch_add(1);
+  }
+  return out;
+}
+
+void Stream::add_format_user_locked(Format format) {
+  presence_->format_users[static_cast<std::size_t>(format)].fetch_add(1);
+}
+
+void Stream::remove_format_user(Format format) {
+  presence_->format_users[static_cast<std::size_t>(format)].fetch_sub(1);
+}
+
+std::int64_t Stream::format_users(Format format) const {
+  return presence_->format_users[static_cast<std::size_t>(format)].load();
+}
+
+std::uint64_t Stream::renditions_made(Format format) const {
+  return renditions_made_[static_cast<std::size_t>(format)].load();
 }
 
 void Stream::add_listener_locked(Listener* l) {

@@ -19,6 +19,7 @@
 // no client ever sees an event before it is durable.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -33,6 +34,7 @@
 #include "diff/differ.h"
 #include "json/document.h"
 #include "stream/event.h"
+#include "stream/format.h"
 #include "stream/store.h"
 
 namespace pb::stream {
@@ -68,6 +70,9 @@ class Listener {
 struct Presence {
   std::atomic<std::int64_t> clients{0};
   std::atomic<std::int64_t> last_ns{0};  // steady clock, last arrival or departure
+  // Subscribers per resolved format (see Stream::add_format_user_locked);
+  // here so that a hub close hook can count one out without the stream.
+  std::array<std::atomic<std::int64_t>, kFormatCount> format_users{};
 
   void arrive();
   void leave();
@@ -138,7 +143,37 @@ class Stream : public Follower {
   void fail(const std::string& reason, int http_status, Clock::time_point now) PB_EXCLUDES(mu_);
 
   Mutex& mutex() const PB_RETURN_CAPABILITY(mu_) { return mu_; }
-  ResumePlan plan_resume_locked(const std::optional<std::string>& last_id) const PB_REQUIRES(mu_);
+  // `format` is what the client gets (resolve_format(mode(), requested)):
+  // a replay in another format is made of the events' renditions, or of the
+  // status events and one snapshot for kSnapshot; when a rendition is
+  // missing (nobody asked for that format when the event was published, or
+  // the history was loaded from the store) the plan is a fresh start.
+  ResumePlan plan_resume_locked(const std::optional<std::string>& last_id,
+                                Format format = Format::kNative) const PB_REQUIRES(mu_);
+  // What a subscriber of `format` (resolved) gets for an event this stream
+  // published or holds in its history: the event itself (status, native),
+  // its rendition, or for kSnapshot the current document's snapshot when
+  // `ev` made it; null when there is nothing to send (an event that did not
+  // make the current document, or a missing rendition).
+  EventPtr rendition_locked(const EventPtr& ev, Format format) const PB_REQUIRES(mu_);
+  // The same, for a Listener's on_event(): the lock is held there, but the
+  // analysis cannot see it through the virtual call.
+  EventPtr rendition_for_listener(const EventPtr& ev,
+                                  Format format) const PB_NO_THREAD_SAFETY_ANALYSIS {
+    return rendition_locked(ev, format);
+  }
+  // Subscribers of each resolved format (clients, and multiplexed channels
+  // while they listen): the writer makes renditions only for formats in
+  // use. Added under the lock, so that the writer's check under the lock
+  // sees every subscriber that can receive the event; removed from any
+  // thread (a hub close hook).
+  void add_format_user_locked(Format format) PB_REQUIRES(mu_);
+  void remove_format_user(Format format);
+  std::int64_t format_users(Format format) const;
+  // Renditions made by this stream's writer since it started, per format
+  // (kSnapshot: snapshots made for snapshot subscribers at publish time):
+  // one per event and format in use, whatever the number of subscribers.
+  std::uint64_t renditions_made(Format format) const;
   void add_listener_locked(Listener* l) PB_REQUIRES(mu_);
   void remove_listener_locked(Listener* l) PB_REQUIRES(mu_);
   std::string last_id_locked() const PB_REQUIRES(mu_);
@@ -172,6 +207,15 @@ class Stream : public Follower {
   bool publish(std::vector<std::pair<std::string, std::string>> changes,
                std::shared_ptr<const json::Json> new_doc, const Status& new_status,
                Clock::time_point now) PB_EXCLUDES(mu_);
+  // Formats (a bit per Format) whose subscribers need renditions that
+  // `doc_event` lacks; `snap` is the snapshot made for kSnapshot, if any.
+  unsigned missing_renditions_locked(const EventPtr& doc_event, const EventPtr& snap) const
+      PB_REQUIRES(mu_);
+  // Makes the renditions of `wanted` for the change from `prev` to `next`
+  // whose last event is `seq` (without the lock).
+  std::array<EventPtr, kFormatCount> render(unsigned wanted, const json::Json* prev,
+                                            const json::Json& next, std::uint64_t seq,
+                                            const std::string& id) const;
   // The store refused: tells clients once (an id-less status event) and
   // logs once per state change.
   void store_failed(const StoreError& e, Clock::time_point now) PB_EXCLUDES(mu_);
@@ -208,6 +252,7 @@ class Stream : public Follower {
   std::uint64_t published_ PB_GUARDED_BY(mu_) = 0;
   bool retired_ PB_GUARDED_BY(mu_) = false;
   const std::shared_ptr<Presence> presence_ = std::make_shared<Presence>();
+  mutable std::array<std::atomic<std::uint64_t>, kFormatCount> renditions_made_{};
 };
 
 }  // namespace pb::stream

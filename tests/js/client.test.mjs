@@ -249,6 +249,9 @@ class ScriptedEventSource {
   }
 }
 
+// base64url of a JSON value (a JWT segment).
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
 // A fetch for the EventSource transport's probe: answers `status`.
 const probeAnswering = (status, seen = []) => async (url, init) => {
   seen.push({ url, init });
@@ -501,6 +504,90 @@ describe('watch() state machine', () => {
       delete globalThis.reportError;
       w.close();
     }
+  });
+
+  test('format: a query parameter of the connection; unknown ones are refused', () => {
+    let { w, es } = scripted('http://pb.test/events?stream=a&stream=b', { format: 'merge-patch' });
+    assert.equal(query(es.url).get('format'), 'merge-patch');
+    assert.deepEqual(query(es.url).getAll('stream'), ['a', 'b']);
+    w.close();
+    ({ w, es } = scripted('http://pb.test/events/s?format=snapshot'));
+    assert.equal(query(es.url).get('format'), 'snapshot', 'one in the URL is kept');
+    w.close();
+    ({ w, es } = scripted('http://pb.test/events/s'));
+    assert.equal(query(es.url).has('format'), false, 'none by default: the stream\'s own');
+    w.close();
+    for (const format of ['xml', '', 'JSON-PATCH', 1]) {
+      assert.throws(() => watch('http://pb.test/events/s', { shared: false, format }), TypeError, String(format));
+    }
+  });
+
+  test('a snapshot-format stream takes every snapshot, ids that skip included', () => {
+    const { w, log, es } = scripted('http://pb.test/events/s', { format: 'snapshot' });
+    es.open();
+    es.emit('snapshot', 'e-1', 's', { v: 1 });
+    es.emit('snapshot', 'e-4', 's', { v: 4 }); // an items change of three events is one snapshot
+    es.emit('status', 'e-5', 's', { state: 'stale', reason: 'down' });
+    es.emit('snapshot', 'e-6', 's', { v: 6 });
+    assert.deepEqual(w.document, { v: 6 });
+    assert.deepEqual(log.errors, []);
+    assert.equal(ScriptedEventSource.all.length, 1, 'no resynchronisation');
+    w.close();
+  });
+
+  test('a stream closed once its JWT expired reconnects at once with a fresh token, from its place', async () => {
+    const jwt = (exp) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'u', exp })}.c2ln`;
+    const now = Math.floor(Date.now() / 1000);
+    const issued = [jwt(now - 1), jwt(now + 3600)];
+    let calls = 0;
+    const { w, log } = scripted('http://pb.test/events/s', { token: async () => issued[calls++] });
+    const first = await ScriptedEventSource.next(1);
+    assert.equal(query(first.url).get('access_token'), issued[0]);
+    first.open();
+    first.emit('snapshot', 'e-3', 's', { v: 3 });
+    const started = Date.now();
+    first.fail(); // the server closes the stream at the token's expiry
+    const second = await ScriptedEventSource.next(2);
+    assert.ok(Date.now() - started < 500, 'without the reconnect delay');
+    assert.equal(calls, 2, 'the token function was asked again');
+    assert.equal(query(second.url).get('access_token'), issued[1]);
+    assert.equal(query(second.url).get('lastEventId'), 'e-3', 'the place is kept');
+    second.open();
+    second.emit('patch', 'e-4', 's', [{ op: 'replace', path: '/v', value: 4 }]);
+    assert.deepEqual(w.document, { v: 4 });
+    assert.ok(!log.statuses.some((s) => s.startsWith('unauthorized')));
+    // A token that has not expired: a lost connection is a plain reconnect
+    // after the delay, with the same token.
+    second.fail();
+    const third = await ScriptedEventSource.next(3);
+    assert.ok(Date.now() - started >= 900, 'after the reconnect delay');
+    assert.equal(calls, 2);
+    assert.equal(query(third.url).get('access_token'), issued[1]);
+    w.close();
+  });
+
+  test('an expired token that the function gives again ends as unauthorized, not in a loop', async () => {
+    const expired = `${b64({ alg: 'HS256' })}.${b64({ exp: 1 })}.c2ln`;
+    let calls = 0;
+    const { w, log } = scripted('http://pb.test/events/s', {
+      token: async () => {
+        calls++;
+        return expired;
+      },
+      fetch: probeAnswering(401),
+    });
+    const first = await ScriptedEventSource.next(1);
+    first.open();
+    first.emit('snapshot', 'e-1', 's', 1);
+    first.fail(); // closed at expiry: asks again at once
+    const second = await ScriptedEventSource.next(2);
+    second.onerror(); // 401 (the probe): asks again once more
+    const third = await ScriptedEventSource.next(3);
+    third.onerror(); // 401 again: reported, and retried later
+    await waitFor(() => log.statuses.at(-1) === 'unauthorized: HTTP 401');
+    assert.equal(calls, 3);
+    assert.equal(ScriptedEventSource.all.length, 3);
+    w.close();
   });
 
   test('URLs that name no stream are refused', () => {

@@ -408,10 +408,15 @@ void Stream::fail(const std::string& reason, int http_status, Clock::time_point 
   Status st;
   {
     MutexLock lock(mu_);
-    status_.polled = true;
-    if (!status_.ok && status_.reason == reason && status_.http_status == http_status) return;
+    if (!status_.ok && status_.reason == reason && status_.http_status == http_status) {
+      status_.polled = true;
+      return;
+    }
     st = status_;
   }
+  // Polled, and stale, become visible together once the status event is
+  // recorded: never "polled and ok" after a failed first poll.
+  st.polled = true;
   if (st.ok) st.since = now;
   st.ok = false;
   st.reason = reason;

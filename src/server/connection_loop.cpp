@@ -149,6 +149,7 @@ void ConnectionLoop::run() {
     {
       std::lock_guard<std::mutex> lock(done_mu_);
       done.swap(done_);
+      wake_pending_ = false;
     }
     for (Job* j : done) on_done(j, now);
     done.clear();

@@ -173,6 +173,7 @@ class ConnectionLoop {
   // Completed requests, from the workers.
   std::mutex done_mu_;
   std::vector<Job*> done_;
+  bool wake_pending_ = false;  // under done_mu_: the loop was woken for done_
 
   // Loop thread only.
   std::vector<std::unique_ptr<DeadlineQueue>> queues_;

@@ -197,7 +197,11 @@ void ConnectionLoop::run_request(Job* job) {
     // record is freed at the loop's next turn), so the loop is not woken for
     // it. The loop may still be looking at the record right after handing it
     // over, so it is freed there, not here.
-    wake = done_.empty() && !job->taken;
+    // Woken once per batch: a job that went to the hub does not wake the
+    // loop, so "the queue was empty" is not the test (a response queued
+    // behind a taken job would wait for some other event).
+    wake = !job->taken && !wake_pending_;
+    if (wake) wake_pending_ = true;
     done_.push_back(job);
   }
   if (wake) {

@@ -248,7 +248,7 @@ describe('the example page in one tab', () => {
           { what },
         );
       await follows('the snapshot over HTTPS');
-      assert.equal(await securePage.locator('#connection').textContent(), 'open');
+      assert.equal(await securePage.locator('#connection').textContent(), 'live');
       setDoc({ orders: [...doc.orders, order(9, 'new', 3.25)] }, 55);
       await follows('a change over HTTPS');
       assert.ok((await secureState()).counts.patch >= 1);

@@ -25,7 +25,11 @@ function assertContiguous(tab, stream, last, since) {
   assert.equal(ids[ids.length - 1], last, `${tab.name} ends at ${last}: ${ids.join(' ')}`);
 }
 
-const orders = (n) => ({ orders: Array.from({ length: n }, (_, i) => ({ id: i + 1, status: i % 2 ? 'paid' : 'new' })) });
+// A note big enough that a change is a patch (no event is larger than its snapshot).
+const orders = (n) => ({
+  note: 'n'.repeat(300),
+  orders: Array.from({ length: n }, (_, i) => ({ id: i + 1, status: i % 2 ? 'paid' : 'new' })),
+});
 
 describe('tabs share one connection', () => {
   let upstream;

@@ -77,7 +77,8 @@ describe('pollbridge over HTTPS with Node\'s TLS client', () => {
     certs = makeTestCertificates();
     ca = readFileSync(certs.ca);
     upstream = await new FakeUpstream().start();
-    setDoc({ orders: [{ id: 1, status: 'new' }, { id: 2, status: 'paid' }], total: 2 });
+    // Big enough that a change is a patch (no event is larger than its snapshot).
+    setDoc({ orders: [{ id: 1, status: 'new' }, { id: 2, status: 'paid' }], total: 2, note: 'n'.repeat(300) });
     proxy = await new Pollbridge({
       streams: [{ name: 'orders', url: upstream.url('/api/orders'), interval: '100ms', key: 'id' }],
       server: { tls: { cert: certs.cert, key: certs.key } },

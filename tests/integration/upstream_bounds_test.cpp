@@ -292,8 +292,8 @@ TEST_F(PollerBoundsTest, TwoThousandStreamsShareEightConnectionsAndNoMoreThreads
   // The default max_connections_per_host (8) held throughout. The backend
   // counts a connection as open until its own thread has read the EOF, so a
   // kept-alive connection that libcurl found dead and replaced can overlap
-  // its successor there by one, on a loaded machine, though pollbridge never
-  // had both open: one of slack for that, never more.
+  // its successor there by one on a loaded machine (seen 3 times in 8 runs
+  // at load 8, never beyond one): one of slack for that, never more.
   EXPECT_LE(backend_.max_open_connections(), 9u);
   EXPECT_GE(backend_.max_open_connections(), 1u);
   // The same threads as a proxy with one stream.

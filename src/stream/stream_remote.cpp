@@ -57,7 +57,11 @@ void Stream::on_remote(const PersistedState& state) {
     doc_changed_ = from_unix_ms(state.doc_changed_ms);
     snapshot_.reset();
   }
-  if (jump) {
+  // The epoch's whole history is there (it starts at id 1, and its first
+  // document event is a snapshot): clients get those very events, with the
+  // ids every other process sent. Otherwise a snapshot of the document.
+  const bool replay = jump && !state.history.empty() && state.history.front()->seq == 1;
+  if (jump && !replay) {
     if (EventPtr snap = snapshot_locked()) publish_locked(snap);
     seq_ = doc_ ? doc_seq_ : 0;
   }

@@ -11,6 +11,7 @@
 #include "cluster/redis_store.h"
 #include "common/mutex.h"
 #include "json/document.h"
+#include "stream/memory_store.h"
 #include "stream/stream.h"
 #include "support/redis_server.h"
 #include "support/util.h"
@@ -128,6 +129,65 @@ TEST_F(RedisStoreTest, OneLeaseHolderAndFollowersGetTheSameEvents) {
   // The follower's own append is refused locally: it does not hold the lease.
   EXPECT_FALSE(update(follower, R"({"n":3})"));
   EXPECT_EQ(redis_->command({"HGET", "t:{k}:meta", "seq"}), "2");
+}
+
+// The race of the test above, made deterministic: a follower whose own
+// epoch lost the race to start the history (both processes made the
+// instance at once) first hears of the epoch when its events are already
+// in Redis. It sends those very events with their ids, not a snapshot of
+// its own: every process sends the same events (CI saw the snapshot).
+TEST_F(RedisStoreTest, AFollowerThatHearsOfTheEpochLateSendsItsEventsWithTheirIds) {
+  auto leader = node("a");
+  ASSERT_TRUE(wait_until([&] { return leader->stream->may_poll(); }));
+  ASSERT_TRUE(update(*leader, R"({"n":1,"items":[1,2]})"));
+  ASSERT_TRUE(update(*leader, R"({"n":2,"items":[1,2]})"));
+  const auto want = leader->rec.events();
+  ASSERT_EQ(want.size(), 2u);
+
+  stream::MemoryStore own;
+  stream::Stream::Options opts;
+  opts.history = 50;
+  stream::Stream late("k", "s", opts, &own, stream::Clock::now());
+  Recorder rec;
+  {
+    MutexLock lock(late.mutex());
+    late.add_listener_locked(&rec);
+  }
+  ASSERT_NE(late.view().epoch, leader->stream->view().epoch);
+  stream::PersistedState st;
+  st.epoch = leader->stream->view().epoch;
+  st.seq = 2;
+  st.doc_seq = 2;
+  st.doc_text = leader->stream->snapshot()->data;
+  st.history = want;
+  late.on_remote(st);
+
+  auto got = rec.events();
+  ASSERT_EQ(got.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(got[i]->id, want[i]->id);
+    EXPECT_EQ(*got[i]->wire, *want[i]->wire);
+  }
+  EXPECT_EQ(late.view().last_id, last_id(*leader));
+  EXPECT_EQ(late.snapshot()->data, leader->stream->snapshot()->data);
+  // History cut at the front (trimmed): a snapshot of the document instead.
+  stream::Stream later("k2", "s", opts, &own, stream::Clock::now());
+  Recorder rec2;
+  {
+    MutexLock lock(later.mutex());
+    later.add_listener_locked(&rec2);
+  }
+  st.history = {want[1]};
+  later.on_remote(st);
+  ASSERT_EQ(rec2.size(), 1u);
+  EXPECT_EQ(rec2.events()[0]->type, "snapshot");
+  EXPECT_EQ(rec2.events()[0]->id, want[1]->id);
+  {
+    MutexLock lock(late.mutex());
+    late.remove_listener_locked(&rec);
+  }
+  MutexLock lock(later.mutex());
+  later.remove_listener_locked(&rec2);
 }
 
 TEST_F(RedisStoreTest, AStaleHolderIsFencedAndStepsDown) {

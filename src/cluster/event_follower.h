@@ -3,6 +3,10 @@
 // instance's state after its position (the `read` script: events plus the
 // document when it changed) and hands it over. The process holding an
 // instance's lease is not told its own events (it published them already).
+// The same XREAD waits on the deployment's poll requests (`P:polls`, see
+// docs/cluster.md): each new entry's fields are handed over, after the
+// events of the same round, so that a "polled" answer is never ahead of the
+// events that poll made.
 //
 // Threads: its own ("pb-redis-follow"); start() and the destructor from the
 // owner's.
@@ -11,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,8 +36,11 @@ class EventFollower {
   };
   using Targets = std::function<std::vector<Target>()>;
   using Deliver = std::function<void(const std::string& address, const stream::PersistedState&)>;
+  using Fields = std::map<std::string, std::string>;
+  using PollEntry = std::function<void(const Fields& fields)>;
 
-  EventFollower(RedisUrl url, std::chrono::milliseconds timeout, Targets targets, Deliver deliver);
+  EventFollower(RedisUrl url, std::chrono::milliseconds timeout, Targets targets, Deliver deliver,
+                std::string polls_key, PollEntry on_poll_entry);
   ~EventFollower();  // stops and joins
   EventFollower(const EventFollower&) = delete;
   EventFollower& operator=(const EventFollower&) = delete;
@@ -44,6 +52,8 @@ class EventFollower {
   std::chrono::milliseconds timeout_;
   Targets targets_;
   Deliver deliver_;
+  std::string polls_key_;
+  PollEntry on_poll_entry_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -45,12 +45,14 @@ RedisStore::RedisStore(Options options) : options_(std::move(options)) {
     MutexLock lock(mu_);
     unavailable_ = "not connected to Redis yet";
   }
+  polls_key_ = options_.prefix + "polls";
   thread_ = std::thread([this] { run(); });
   follower_ = std::make_unique<EventFollower>(
       options_.url, options_.timeout, [this] { return follow_targets(); },
       [this](const std::string& address, const stream::PersistedState& st) {
         deliver(address, st);
-      });
+      },
+      polls_key_, [this](const EventFollower::Fields& f) { on_poll_entry(f); });
   log::info("state in Redis", {{"redis", options_.url.redacted()},
                                {"prefix", options_.prefix},
                                {"lease_ms", static_cast<std::int64_t>(options_.lease.count())},

@@ -13,6 +13,9 @@
 //  * Followers hear what the poller recorded from the EventFollower (XREAD
 //    on a connection of its own) and from the lease turns (an epoch that
 //    changed, a lease just won: catch up before polling).
+//  * A poll asked of a process that does not hold the lease (a webhook
+//    through the load balancer) goes to the holder as an entry of P:polls;
+//    its answer comes back the same way (request_poll).
 //  * Every lease/3 one turn renews or tries to acquire the lease of each
 //    owned key (one pipelined round trip for all), records presence (this
 //    process has clients) and reports whether other processes have some.
@@ -73,6 +76,8 @@ class RedisStore : public stream::Store {
   bool may_poll(const std::string& key) const override;
   bool listened_elsewhere(const std::string& key) const override;
   std::string unavailable() const override;
+  bool request_poll(const std::string& key, std::chrono::milliseconds wait) override;
+  void on_poll_requests(PollRequests poll) override;
 
   const std::string& owner() const { return options_.owner; }
   // Leases held now (tests, /metrics).
@@ -104,6 +109,10 @@ class RedisStore : public stream::Store {
   void set_health(bool ok, const std::string& why);
   std::vector<EventFollower::Target> follow_targets() const PB_EXCLUDES(mu_);
   void deliver(const std::string& address, const stream::PersistedState& state) PB_EXCLUDES(mu_);
+  // An entry of P:polls (follower thread): a request to poll a key this
+  // process holds, or the answer to one of this process's requests.
+  void on_poll_entry(const EventFollower::Fields& fields);
+  void add_poll_entry(const RedisConnection::Args& fields);
 
   Options options_;
   std::chrono::milliseconds period_;  // lease turns
@@ -114,6 +123,15 @@ class RedisStore : public stream::Store {
   bool stopping_ PB_GUARDED_BY(mu_) = false;
   std::string unavailable_ PB_GUARDED_BY(mu_);
   std::uint64_t fenced_ PB_GUARDED_BY(mu_) = 0;
+  // This process's poll requests that wait for their answer: request id ->
+  // answered.
+  std::map<std::string, bool> poll_waits_ PB_GUARDED_BY(mu_);
+  std::uint64_t next_request_ PB_GUARDED_BY(mu_) = 0;
+  CondVar polled_cv_;
+  std::string polls_key_;
+  // Held while the poll handler runs, so that clearing it waits.
+  Mutex handler_mu_;
+  PollRequests poll_handler_ PB_GUARDED_BY(handler_mu_);
   // Held while a follower is called (by either thread), so that unfollow()
   // returns only once no call is in progress. Taken before mu_.
   mutable Mutex call_mu_;
@@ -138,6 +156,8 @@ constexpr std::chrono::milliseconds kReconnectMax{2000};
 constexpr double kLeaseSafety = 0.8;
 // How long presence lasts without being renewed, in lease periods.
 constexpr int kPresenceLeases = 3;
+// Entries kept in P:polls (requests and answers; trimmed approximately).
+constexpr std::size_t kPollsKept = 1000;
 // How often an unchanged poll's time is written to Redis at most.
 constexpr std::int64_t kRedisTouchEveryMs = 10000;
 

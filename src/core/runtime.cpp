@@ -87,6 +87,11 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
       scheduler_(kProcessingThreads) {
   private_store_ = std::make_unique<stream::MemoryStore>();
   user_key_ = random_user_key();
+  // A shared store (Redis): other processes' poll requests for instances
+  // this one polls.
+  store_->on_poll_requests([this](const std::string& key, std::function<void()> done) {
+    poll_requested(key, std::move(done));
+  });
   std::set<std::string> names;
   std::vector<std::shared_ptr<const StreamTemplate>> plain;
   {
@@ -153,6 +158,7 @@ void Runtime::stop(std::chrono::milliseconds drain) {
   }
   janitor_cv_.notify_all();
   if (janitor_.joinable()) janitor_.join();
+  store_->on_poll_requests(nullptr);
   // Clients first, so that nobody waits on a stream that stops changing.
   hub_.stop(drain);
   scheduler_.stop();
@@ -529,8 +535,28 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
 bool Runtime::trigger(const std::shared_ptr<Instance>& inst,
                       std::optional<std::chrono::milliseconds> wait) {
   std::uint64_t ticket = scheduler_.trigger(&inst->poller());
+  if (!inst->stream().may_poll()) {
+    // Another process holds the poll lease (a shared store): it polls. The
+    // local trigger above still counts should this one win the lease first.
+    return inst->store().request_poll(inst->key(), wait.value_or(std::chrono::milliseconds(0)));
+  }
   if (!wait) return true;
   return scheduler_.wait_polled(&inst->poller(), ticket, *wait);
+}
+
+void Runtime::poll_requested(const std::string& key, std::function<void()> done) {
+  std::shared_ptr<Instance> inst;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [address, slot] : slots_) {
+      if (slot.state == Slot::kLive && slot.inst && slot.inst->key() == key) inst = slot.inst;
+    }
+  }
+  if (!inst) {
+    done();
+    return;
+  }
+  scheduler_.trigger(&inst->poller(), std::move(done));
 }
 
 std::vector<std::shared_ptr<Instance>> Runtime::instances() const {

@@ -127,8 +127,9 @@ class Runtime {
                   hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max(),
                   stream::Format format = stream::Format::kNative);
 
-  // Requests an immediate poll; with `wait`, returns once it has finished
-  // (false if that took longer than `wait`).
+  // Requests an immediate poll (from the process holding the poll lease,
+  // with a shared store); with `wait`, returns once it has finished (false
+  // if that took longer than `wait`, or the shared store is unreachable).
   bool trigger(const std::shared_ptr<Instance>& inst,
                std::optional<std::chrono::milliseconds> wait = std::nullopt);
 
@@ -182,6 +183,8 @@ class Runtime {
   // refuses their credentials (401/403): their clients get the status event
   // and are closed.
   void retire_refused_users();
+  // Another process asked for a poll of `key` (a shared store's thread).
+  void poll_requested(const std::string& key, std::function<void()> done) PB_EXCLUDES(mu_);
   // Retires an instance whose slot is marked retiring (not under mu_): see
   // the class comment. The slot itself is left to the caller.
   void retire(const std::shared_ptr<Instance>& inst, std::int64_t expires_ms) PB_EXCLUDES(mu_);

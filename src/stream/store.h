@@ -17,7 +17,9 @@
 // Threads: any, per the rules above.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -161,6 +163,22 @@ class Store {
   virtual bool may_poll(const std::string& /*key*/) const { return true; }
   virtual bool listened_elsewhere(const std::string& /*key*/) const { return false; }
   virtual std::string unavailable() const { return {}; }
+
+  // A shared store: asks the process that holds `key`'s poll lease to poll
+  // it now (a webhook's POST /streams/{name}/poll reached another process).
+  // With `wait` above zero, true once that poll has finished, false when
+  // `wait` ran out or the store cannot be reached; with zero, true once the
+  // request is on its way. Other stores: false (never asked: may_poll() is
+  // always true there).
+  virtual bool request_poll(const std::string& /*key*/, std::chrono::milliseconds /*wait*/) {
+    return false;
+  }
+  // Where other processes' requests arrive: `poll(key, done)` polls a key
+  // this process holds and calls `done` once that poll has finished (from
+  // any thread). Set by the keys' owner before it loads any; cleared with
+  // null before it goes, which waits for a call in progress.
+  using PollRequests = std::function<void(const std::string& key, std::function<void()> done)>;
+  virtual void on_poll_requests(PollRequests /*poll*/) {}
 };
 
 }  // namespace pb::stream

@@ -77,7 +77,16 @@ void Scheduler::add(Poller* poller) {
 }
 
 void Scheduler::remove(Poller* poller) {
-  MutexLock lock(mu_);
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> waiting;
+  {
+    MutexLock lock(mu_);
+    remove_locked(poller, waiting);
+  }
+  for (auto& [ticket, f] : waiting) f();
+}
+
+void Scheduler::remove_locked(
+    Poller* poller, std::vector<std::pair<std::uint64_t, std::function<void()>>>& waiting) {
   auto it = entries_.find(poller);
   if (it == entries_.end()) return;
   Entry& e = *it->second;
@@ -98,8 +107,8 @@ void Scheduler::remove(Poller* poller) {
   // comes up.
   while (e.state == State::kProcessing) done_cv_.wait(mu_);
   cancels_.erase(std::remove(cancels_.begin(), cancels_.end(), poller), cancels_.end());
+  if (!stopping_) waiting.swap(e.on_polled);
   entries_.erase(it);
-  lock.unlock();
   done_cv_.notify_all();
 }
 
@@ -132,6 +141,20 @@ std::uint64_t Scheduler::trigger(Poller* poller) {
   }
   loop_.wake();
   return ticket;
+}
+
+void Scheduler::trigger(Poller* poller, std::function<void()> on_polled) {
+  const std::uint64_t ticket = trigger(poller);
+  {
+    MutexLock lock(mu_);
+    auto it = entries_.find(poller);
+    if (ticket != 0 && !stopping_ && it != entries_.end() && !it->second->removed &&
+        it->second->finished < ticket) {
+      it->second->on_polled.emplace_back(ticket, std::move(on_polled));
+      return;
+    }
+  }
+  on_polled();
 }
 
 bool Scheduler::wait_polled(Poller* poller, std::uint64_t ticket,
@@ -272,11 +295,19 @@ void Scheduler::process(Poller* poller, std::uint64_t id, FetchResult result) {
     e->state = State::kProcessing;
   }
   const Duration delay = poller->process(std::move(result));
+  std::vector<std::function<void()>> polled;
   {
     MutexLock lock(mu_);
     Entry* e = find_locked(poller, id);
     if (e == nullptr) return;  // cannot happen: remove() waits for this
     e->finished = e->started;
+    if (!stopping_) {
+      auto& w = e->on_polled;
+      auto done = std::stable_partition(w.begin(), w.end(),
+                                        [&](const auto& p) { return p.first > e->finished; });
+      for (auto it = done; it != w.end(); ++it) polled.push_back(std::move(it->second));
+      w.erase(done, w.end());
+    }
     const auto finished = SteadyClock::now();
     if (e->removed || stopping_) {
       e->state = State::kDone;
@@ -291,6 +322,7 @@ void Scheduler::process(Poller* poller, std::uint64_t id, FetchResult result) {
   }
   done_cv_.notify_all();
   loop_.wake();
+  for (auto& f : polled) f();
 }
 
 }  // namespace pb::upstream

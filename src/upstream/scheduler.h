@@ -24,10 +24,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/mutex.h"
@@ -67,6 +69,11 @@ class Scheduler : private TransferLoop::Driver {
   // after it (so a change signalled during a poll is never missed).
   // Returns a ticket for wait_polled(), 0 if the poller is unknown.
   std::uint64_t trigger(Poller* poller);
+  // The same, and `on_polled` is called once that poll has finished (from a
+  // processing thread), or at once when there is nothing to wait for, or
+  // from remove() when the poller goes first. Never called after stop():
+  // callbacks still waiting then are dropped.
+  void trigger(Poller* poller, std::function<void()> on_polled);
   // Blocks until the poll that trigger() asked for has finished (true), or
   // `timeout` passed (false).
   bool wait_polled(Poller* poller, std::uint64_t ticket, std::chrono::milliseconds timeout);
@@ -92,6 +99,8 @@ class Scheduler : private TransferLoop::Driver {
     std::uint64_t started = 0;              // polls begun
     std::uint64_t finished = 0;             // polls ended
     bool removed = false;
+    // trigger() callbacks: the ticket each waits for.
+    std::vector<std::pair<std::uint64_t, std::function<void()>>> on_polled;
   };
 
   // TransferLoop::Driver (loop thread).
@@ -99,6 +108,9 @@ class Scheduler : private TransferLoop::Driver {
       PB_EXCLUDES(mu_);
   void on_done(CURL* easy, CURLcode result) override PB_EXCLUDES(mu_);
 
+  void remove_locked(Poller* poller,
+                     std::vector<std::pair<std::uint64_t, std::function<void()>>>& waiting)
+      PB_REQUIRES(mu_);
   Entry* find_locked(const void* key, std::uint64_t id) const PB_REQUIRES(mu_);
   void schedule_locked(Entry& e, SteadyClock::time_point due) PB_REQUIRES(mu_);
   bool should_park_locked(Entry& e, SteadyClock::time_point now) const PB_REQUIRES(mu_);

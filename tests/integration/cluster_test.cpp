@@ -34,6 +34,7 @@ using testing::wait_until;
 
 constexpr int kInterval = 200;  // ms
 constexpr int kLease = 1000;    // ms
+constexpr const char* kAdmin = "cluster-admin-token";
 
 std::string get(int port, const std::string& path, int* status = nullptr) {
   httplib::Client h("127.0.0.1", port);
@@ -62,6 +63,7 @@ class ClusterTest : public ::testing::Test {
     redis_ = std::make_unique<RedisServer>();
     backend_.set_body(body(0));
     backend_.set_body(R"({"item":7,"v":0})", "/items/7");
+    backend_.set_body(body(0), "/slow");
   }
 
   // Padded, so that each change goes out as a patch; the value is a string
@@ -84,6 +86,9 @@ class ClusterTest : public ::testing::Test {
            "  listen: \"127.0.0.1:0\"\n"
            "  heartbeat: 1s\n"
            "  retry: 500ms\n"
+           "  admin_token: \"" +
+           std::string(kAdmin) +
+           "\"\n"
            "history: 100\n"
            "state:\n"
            "  redis: \"redis://127.0.0.1:" +
@@ -99,6 +104,12 @@ class ClusterTest : public ::testing::Test {
            backend_.url("/doc") + "\n    interval: " + std::to_string(kInterval) +
            "ms\n"
            "    timeout: 10s\n"
+           "  - name: slow\n"
+           "    url: " +
+           backend_.url("/slow") +
+           "\n"
+           "    interval: 60s\n"
+           "    timeout: 2s\n"
            "  - name: p\n"
            "    url: " +
            backend_.url("/items/{id}") +
@@ -163,6 +174,12 @@ class ClusterTest : public ::testing::Test {
     }
   }
 
+  std::size_t polls_of(const std::string& path) const {
+    std::size_t n = 0;
+    for (const auto& r : backend_.seen()) n += r.path == path ? 1 : 0;
+    return n;
+  }
+
   std::unique_ptr<RedisServer> redis_;
   FakeBackend backend_;
   std::vector<std::unique_ptr<ProxyProcess>> procs_;
@@ -205,6 +222,49 @@ TEST_F(ClusterTest, ThreeInstancesSendIdenticalEventsAndPollOnce) {
   }
   EXPECT_LE(polls, 2000u / kInterval + 3) << "more than one poller";
   EXPECT_GE(polls, 2000u / kInterval / 2) << "nobody polls";
+}
+
+// A backend's webhook reaches whichever instance the load balancer picks:
+// the instance holding the poll lease polls, once, and ?wait=true answers
+// only after the poll's events are on the instance that was asked.
+TEST_F(ClusterTest, APollRequestToAnyInstanceHasTheLeaseHolderPollOnce) {
+  start(3);
+  for (auto& p : procs_) {
+    ASSERT_TRUE(wait_until(
+        [&] { return get(p->port(), "/streams/slow").find(needle(0)) != std::string::npos; },
+        std::chrono::milliseconds(8000)));
+  }
+  const std::size_t holder = index_of(poller_pid("slow"));
+  ASSERT_LT(holder, procs_.size());
+  httplib::Headers admin = {{"Authorization", std::string("Bearer ") + kAdmin}};
+  for (std::size_t i = 0; i < procs_.size(); ++i) {
+    const int n = 10 + static_cast<int>(i);
+    backend_.set_body(body(n), "/slow");
+    const std::size_t before = polls_of("/slow");
+    httplib::Client h("127.0.0.1", procs_[i]->port());
+    h.set_read_timeout(10, 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = h.Post("/streams/slow/poll?wait=true", admin, "", "text/plain");
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200) << "instance " << i << (i == holder ? " (holder): " : ": ")
+                              << r->body;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500)) << i;
+    EXPECT_EQ(polls_of("/slow"), before + 1) << "instance " << i;
+    // The answer comes after the poll's events reached the instance asked.
+    EXPECT_NE(get(procs_[i]->port(), "/streams/slow").find(needle(n)), std::string::npos) << i;
+  }
+  // Without ?wait: 202, and the change arrives everywhere.
+  const std::size_t follower = (holder + 1) % procs_.size();
+  backend_.set_body(body(20), "/slow");
+  httplib::Client h("127.0.0.1", procs_[follower]->port());
+  auto r = h.Post("/streams/slow/poll", admin, "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  for (auto& p : procs_) {
+    EXPECT_TRUE(wait_until(
+        [&] { return get(p->port(), "/streams/slow").find(needle(20)) != std::string::npos; },
+        std::chrono::milliseconds(3000)));
+  }
 }
 
 TEST_F(ClusterTest, AClientResumesOnAnotherInstanceWithItsLastEventId) {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 
@@ -172,6 +173,38 @@ TEST_F(SchedulerTest, ATriggerDuringAPollGetsOneMorePollAfterIt) {
   EXPECT_TRUE(scheduler_.wait_polled(s.poller.get(), t3, 3s));
   EXPECT_EQ(backend_.requests("/slow"), 3u);
   scheduler_.remove(s.poller.get());
+}
+
+// The callback form (a poll asked for by another process, answered once
+// done): called after the poll that sees the trigger, exactly once; and by
+// remove() when the poller goes before that poll.
+TEST_F(SchedulerTest, ATriggerCallbackRunsOnceThePollHasFinishedOrThePollerGoes) {
+  Subject s(backend_.url("/slow"), 1h, 5s);
+  scheduler_.add(s.poller.get());
+  ASSERT_TRUE(wait_until([&] { return backend_.requests("/slow") == 1; }, 3s));
+  std::atomic<int> calls{0};
+  std::atomic<std::size_t> requests_then{0};
+  scheduler_.trigger(s.poller.get(), [&] {
+    requests_then = backend_.requests("/slow");
+    ++calls;
+  });
+  // During the first poll: the answer waits for the second, which the
+  // trigger added.
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(calls.load(), 0);
+  ASSERT_TRUE(wait_until([&] { return calls.load() == 1; }, 3s));
+  EXPECT_EQ(requests_then.load(), 2u);
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(calls.load(), 1);
+
+  // The poller is removed while its poll is in flight: called by remove().
+  scheduler_.trigger(s.poller.get(), [&] { ++calls; });
+  ASSERT_TRUE(wait_until([&] { return backend_.requests("/slow") == 3; }, 3s));
+  scheduler_.remove(s.poller.get());
+  EXPECT_EQ(calls.load(), 2);
+  // An unknown poller: at once.
+  scheduler_.trigger(s.poller.get(), [&] { ++calls; });
+  EXPECT_EQ(calls.load(), 3);
 }
 
 TEST_F(SchedulerTest, IdlePollerParksUntilWoken) {

@@ -1,0 +1,82 @@
+// RedisStore's poll requests (docs/cluster.md, "Poll requests"): a poll
+// asked of a process that does not hold the instance's lease, for example
+// a backend's webhook that the load balancer sent to any instance, goes to
+// the holder as an entry of the P:polls Redis Stream; the holder polls and,
+// when the caller waits, answers with an entry of its own.
+//
+// Threads: request_poll() from an HTTP worker; on_poll_entry() from
+// pb-redis-follow; the answer's callback from a poll's processing thread.
+#include "cluster/redis_store.h"
+
+namespace pb::cluster {
+
+using SteadyClock = std::chrono::steady_clock;
+
+void RedisStore::add_poll_entry(const RedisConnection::Args& fields) {
+  RedisConnection::Args args = {"XADD", polls_key_, "MAXLEN", "~", std::to_string(kPollsKept), "*"};
+  args.insert(args.end(), fields.begin(), fields.end());
+  post([args = std::move(args)](RedisConnection* c) {
+    if (c == nullptr) return;
+    try {
+      c->command(args);
+    } catch (const RedisError&) {
+    }
+  });
+}
+
+bool RedisStore::request_poll(const std::string& key, std::chrono::milliseconds wait) {
+  std::string id;
+  {
+    MutexLock lock(mu_);
+    if (!unavailable_.empty()) return false;
+    id = options_.owner + "/" + std::to_string(++next_request_);
+    if (wait.count() > 0) poll_waits_[id] = false;
+  }
+  add_poll_entry({"a", key, "r", id, "w", wait.count() > 0 ? "1" : "0"});
+  if (wait.count() <= 0) return true;
+  const auto deadline = SteadyClock::now() + wait;
+  MutexLock lock(mu_);
+  while (!poll_waits_[id] && !stopping_) {
+    if (!polled_cv_.wait_until(mu_, deadline)) break;
+  }
+  const bool polled = poll_waits_[id];
+  poll_waits_.erase(id);
+  return polled;
+}
+
+void RedisStore::on_poll_requests(PollRequests poll) {
+  MutexLock lock(handler_mu_);
+  poll_handler_ = std::move(poll);
+}
+
+void RedisStore::on_poll_entry(const EventFollower::Fields& f) {
+  auto field = [&f](const char* name) {
+    auto it = f.find(name);
+    return it == f.end() ? std::string() : it->second;
+  };
+  if (const std::string answered = field("d"); !answered.empty()) {
+    {
+      MutexLock lock(mu_);
+      auto w = poll_waits_.find(answered);
+      if (w == poll_waits_.end()) return;  // another process's, or given up
+      w->second = true;
+    }
+    polled_cv_.notify_all();
+    return;
+  }
+  const std::string key = field("a");
+  const std::string id = field("r");
+  {
+    MutexLock lock(mu_);
+    auto k = keys_.find(key);
+    // Only the holder answers (one that has just won the lease polls once
+    // it has caught up).
+    if (k == keys_.end() || k->second.token.empty()) return;
+  }
+  std::function<void()> done = [] {};
+  if (field("w") == "1") done = [this, id] { add_poll_entry({"d", id}); };
+  MutexLock lock(handler_mu_);
+  if (poll_handler_) poll_handler_(key, std::move(done));
+}
+
+}  // namespace pb::cluster

@@ -23,8 +23,15 @@
 #   WARMUP=2             seconds of unmeasured publishing before that
 #   STORM_CLIENTS=5000   clients in the reconnect storm (0: skip)
 #   UPSTREAM_CLIENTS=10000  clients for the upstream-requests check (0: skip)
-#   RUNS="fanout connect tls held"  which parts to run (fanout: the client
-#                        counts above, the storm and the upstream check)
+#   RUNS="fanout connect tls held cluster"  which parts to run (fanout: the
+#                        client counts above, the storm and the upstream check)
+#   CLUSTER_CLIENTS="3000 9000"  cluster table: at each total client count, one
+#                        instance without Redis, one with Redis, then three
+#                        instances sharing one redis-server, the clients
+#                        spread round-robin over the three; poll requests go
+#                        to the first instance (forwarded through Redis when
+#                        another holds the lease)
+#   REDIS_PORT=18083 CLUSTER_PORTS="18084 18085 18086"
 #   CONNECT_CLIENTS="5000 19500" CONNECT_REPEAT=3   connect-rate table
 #   TLS_CLIENTS="1000 5000"      TLS fan-out table
 #   HELD_CLIENTS=max     held connections ("max": fd limit - 1000, rounded to 500)
@@ -63,6 +70,7 @@ if [[ $QUICK == 1 ]]; then
   CONNECT_REPEAT=${CONNECT_REPEAT:-1}
   TLS_CLIENTS=${TLS_CLIENTS:-200}
   HELD_CLIENTS=${HELD_CLIENTS:-400}
+  CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-300}
 fi
 CLIENTS=${CLIENTS:-"1000 5000 10000 max"}
 RATE=${RATE:-10}
@@ -73,7 +81,8 @@ STORM_CLIENTS=${STORM_CLIENTS:-5000}
 UPSTREAM_CLIENTS=${UPSTREAM_CLIENTS:-10000}
 UPSTREAM_INTERVALS=${UPSTREAM_INTERVALS:-10}
 TARGETS=${TARGETS:-"pollbridge nchan"}
-RUNS=${RUNS:-"fanout connect tls held"}
+RUNS=${RUNS:-"fanout connect tls held cluster"}
+CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-"3000 9000"}
 CONNECT_CLIENTS=${CONNECT_CLIENTS:-"5000 19500"}
 CONNECT_REPEAT=${CONNECT_REPEAT:-3}
 TLS_CLIENTS=${TLS_CLIENTS:-"1000 5000"}
@@ -84,6 +93,8 @@ OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results/$(date +%Y%m%d-%H%M%S)}
 PB_PORT=${PB_PORT:-18080}
 NCHAN_PORT=${NCHAN_PORT:-18081}
 BACKEND_PORT=${BACKEND_PORT:-18082}
+REDIS_PORT=${REDIS_PORT:-18083}
+CLUSTER_PORTS=${CLUSTER_PORTS:-"18084 18085 18086"}
 TOKEN=${TOKEN:-bench-$RANDOM$RANDOM}
 # A run that takes longer than this is killed (and reported as failed).
 RUN_TIMEOUT=${RUN_TIMEOUT:-900}
@@ -100,6 +111,8 @@ chmod 755 "$RUN_DIR"  # nginx workers may run as another user
 declare -a SYSCTL_RESTORE=()
 NGINX_PID=""
 PB_PID=""
+PB_PIDS=()  # the cluster runs' instances
+REDIS_PID=""
 LOADGEN_PID=""
 
 stop_pid() {  # stop_pid PID: TERM, then KILL after 5 s; only our own children
@@ -120,6 +133,9 @@ cleanup() {
   trap - EXIT INT TERM
   stop_pid "$LOADGEN_PID"
   stop_pid "$PB_PID"
+  local p
+  for p in "${PB_PIDS[@]}"; do stop_pid "$p"; done
+  stop_pid "$REDIS_PID"
   stop_pid "$NGINX_PID"
   local kv
   for kv in "${SYSCTL_RESTORE[@]}"; do
@@ -270,12 +286,13 @@ stop_nginx() {
   NGINX_PID=""
 }
 
-write_pb_config() {  # write_pb_config INTERVAL
-  local tls=""
+write_pb_config() {  # write_pb_config INTERVAL [PORT FILE STATE]
+  local tls="" port=${2:-$PB_PORT} file=${3:-$RUN_DIR/pollbridge.yaml}
+  local state=${4:-'  dir: ""'}
   [[ $TLS_ON == 1 ]] && tls="  tls: { cert: \"$CERT\", key: \"$KEY\" }"
-  sed -e "s|@PORT@|$PB_PORT|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" -e "s|@TOKEN@|$TOKEN|g" \
+  sed -e "s|@PORT@|$port|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" -e "s|@TOKEN@|$TOKEN|g" \
     -e "s|@INTERVAL@|$1|g" -e "s|@BACKLOG@|$BACKLOG|g" -e "s|@TLS@|$tls|g" \
-    "$BENCH_DIR/pollbridge.yaml.in" > "$RUN_DIR/pollbridge.yaml"
+    -e "s|@STATE@|$state|g" "$BENCH_DIR/pollbridge.yaml.in" > "$file"
 }
 
 start_pollbridge() {
@@ -366,6 +383,53 @@ save_metrics() {  # save_metrics FILE: pollbridge's /metrics, for diagnosis (no 
     timeout 5 cat <&3 > "$1"; exec 3<&-; } 2>/dev/null || true
 }
 
+# Several instances: INSTANCES pollbridge processes on the first CLUSTER_PORTS,
+# with a fresh redis-server when REDIS is 1 (no persistence, as docs/cluster.md
+# advises), the clients spread over them by the load client.
+run_cluster() {  # run_cluster CLIENTS INSTANCES REDIS LABEL
+  local n=$1 count=$2 redis=$3 label=$4 ports=() p i state extra=()
+  read -r -a ports <<< "$CLUSTER_PORTS"
+  ports=("${ports[@]:0:$count}")
+  for p in "${ports[@]}" "$BACKEND_PORT" "$REDIS_PORT"; do port_free "$p" || die "port $p is in use"; done
+  log "cluster: $n clients over $count instance(s), redis $redis"
+  state='  dir: ""'
+  if [[ $redis == 1 ]]; then
+    "${NICE_CMD[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+      --appendonly no --dir "$RUN_DIR" >> "$RUN_DIR/redis.log" 2>&1 &
+    REDIS_PID=$!
+    wait_port "$REDIS_PORT" 10 || die "redis-server did not start (see $RUN_DIR/redis.log)"
+    state="  redis: \"redis://127.0.0.1:$REDIS_PORT/0\"\\n  lease: 3s\\n  prefix: \"bench$RUN_NO:\""
+    extra=(--extra-pid "$REDIS_PID")
+  fi
+  : > "$RUN_DIR/server.pids"
+  run_loadgen --target pollbridge --port "$(IFS=,; echo "${ports[*]}")" --path /events/bench \
+    --token "$TOKEN" --backend-port "$BACKEND_PORT" --clients "$n" --label "cluster: $label" \
+    "${extra[@]}"
+  if wait_port "$BACKEND_PORT" 10; then
+    PB_PIDS=()
+    for p in "${ports[@]}"; do
+      mkdir -p "$RUN_DIR/pb-$p"
+      write_pb_config 60s "$p" "$RUN_DIR/pb-$p/pollbridge.yaml" "$state"
+      (cd "$RUN_DIR/pb-$p" && exec "${NICE_CMD[@]}" "$POLLBRIDGE" --config pollbridge.yaml) \
+        >> "$RUN_DIR/pollbridge-$p.log" 2>&1 &
+      PB_PIDS+=($!)
+    done
+    echo "${PB_PIDS[*]}" > "$RUN_DIR/server.pids"
+  fi
+  wait_loadgen
+  for i in "${!PB_PIDS[@]}"; do
+    if ! kill -0 "${PB_PIDS[$i]}" 2>/dev/null; then
+      log "cluster instance on ${ports[$i]} had exited before the end of the run"
+      echo "{\"target\":\"pollbridge\",\"event\":\"cluster instance exited\",\"port\":${ports[$i]}}" \
+        >> "$OUT_DIR/failures.jsonl"
+    fi
+    stop_pid "${PB_PIDS[$i]}"
+  done
+  PB_PIDS=()
+  stop_pid "$REDIS_PID"
+  REDIS_PID=""
+}
+
 run_target() {  # run_target TARGET CLIENTS EXTRA...
   local target=$1
   shift
@@ -434,6 +498,15 @@ fi
 if has_run held; then
   log "held connections: $HELD_CLIENTS (half idle keep-alive, half slowloris)"
   each_target 0 "$HELD_CLIENTS" --mode held --newcomers 5 --settle 2
+fi
+
+if has_run cluster && [[ " $TARGETS " == *" pollbridge "* ]]; then
+  command -v redis-server >/dev/null || die "redis-server missing (scripts/deps.sh bench)"
+  for n in $(cap "$CLUSTER_CLIENTS"); do
+    run_cluster "$n" 1 0 "one instance, no Redis"
+    run_cluster "$n" 1 1 "one instance, Redis"
+    run_cluster "$n" 3 1 "three instances, one Redis"
+  done
 fi
 
 # ----------------------------------------------------------------- report ---

@@ -54,6 +54,9 @@ constexpr std::chrono::milliseconds kHttpDrain{1000};
 // are plenty for reloads, webhooks and scrapes.
 constexpr std::size_t kAdminWorkers = 2;
 constexpr std::size_t kAdminConnections = 64;
+// How long a cluster member waits at start for Redis to give it the
+// shared per-user key (state.redis with a per-user stream that persists).
+constexpr std::chrono::seconds kClusterUserKeyWait{15};
 
 struct Flags {
   std::string config = "config/pollbridge.yaml";
@@ -92,6 +95,27 @@ bool persists_user_state(const pb::config::Config& cfg) {
     if (!s.auth.forward_headers.empty() && s.auth.persist) return true;
   }
   return false;
+}
+
+// The per-user HMAC key every instance of a cluster shares (in Redis, as
+// P:user-key): each would otherwise key a user's instance differently, and
+// poll it on its own. Waits for Redis a while at start; throws if it stays
+// unreachable (pollbridge cannot start without it).
+std::string cluster_user_key(pb::cluster::RedisStore& redis) {
+  const auto deadline = std::chrono::steady_clock::now() + kClusterUserKeyWait;
+  for (;;) {
+    try {
+      return redis.shared_secret("user-key", pb::core::random_user_key());
+    } catch (const pb::stream::StoreError& e) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw std::runtime_error(
+            std::string("per-user streams with persist: true need the cluster's user key "
+                        "from Redis: ") +
+            e.what());
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 // The access policy of `cfg`; null (with the reason logged) if its keys do
@@ -213,15 +237,19 @@ int main(int argc, char** argv) {
   std::unique_ptr<pb::core::Runtime> runtime;
   try {
     std::unique_ptr<pb::stream::Store> store;
+    pb::cluster::RedisStore* redis = nullptr;
     if (!cfg.state.redis.empty()) {
       store = pb::cluster::make_redis_store(cfg.state);  // docs/cluster.md
+      redis = static_cast<pb::cluster::RedisStore*>(store.get());
     } else if (cfg.state.dir.empty()) {
       store = std::make_unique<pb::stream::MemoryStore>();
     } else {
       store = std::make_unique<pb::stream::SqliteStore>(cfg.state.dir, cfg.state.fsync);
     }
     runtime = std::make_unique<pb::core::Runtime>(cfg, std::move(store));
-    if (!cfg.state.dir.empty() && persists_user_state(cfg)) {
+    if (redis != nullptr && persists_user_state(cfg)) {
+      runtime->set_user_key(cluster_user_key(*redis));
+    } else if (!cfg.state.dir.empty() && persists_user_state(cfg)) {
       runtime->set_user_key(pb::core::load_or_make_user_key(cfg.state.dir));
     }
   } catch (const std::exception& e) {

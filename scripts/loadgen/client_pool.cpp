@@ -89,11 +89,16 @@ ClientPool::~ClientPool() {
 }
 
 bool ClientPool::init(std::string& error) {
-  server_.sin_family = AF_INET;
-  server_.sin_port = htons(static_cast<std::uint16_t>(options_.port));
-  if (inet_pton(AF_INET, options_.host.c_str(), &server_.sin_addr) != 1) {
-    error = "not a numeric IPv4 address: " + options_.host;
-    return false;
+  if (options_.ports.empty()) options_.ports.push_back(options_.port);
+  for (int port : options_.ports) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (inet_pton(AF_INET, options_.host.c_str(), &a.sin_addr) != 1) {
+      error = "not a numeric IPv4 address: " + options_.host;
+      return false;
+    }
+    servers_.push_back(a);
   }
   if (options_.tls) {
     tls_ctx_ = SSL_CTX_new(TLS_client_method());
@@ -174,7 +179,7 @@ void ClientPool::start_connect(Conn& c) {
     }
   }
   c.out = "GET " + options_.path + " HTTP/1.1\r\nHost: " + options_.host + ":" +
-          std::to_string(options_.port) +
+          std::to_string(options_.ports[c.index % options_.ports.size()]) +
           "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
           "User-Agent: pb-loadgen\r\n";
   c.sent_last_id = c.sse.last_event_id();
@@ -189,7 +194,8 @@ void ClientPool::start_connect(Conn& c) {
     fail(c, std::string("epoll_ctl: ") + std::strerror(errno));
     return;
   }
-  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server_), sizeof server_);
+  const sockaddr_in& server = servers_[c.index % servers_.size()];
+  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server), sizeof server);
   if (rc != 0 && errno != EINPROGRESS) fail(c, std::string("connect: ") + std::strerror(errno));
 }
 

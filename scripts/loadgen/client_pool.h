@@ -37,6 +37,9 @@ namespace pbl {
 struct PoolOptions {
   std::string host = "127.0.0.1";  // numeric IPv4
   int port = 0;
+  // More servers (several pollbridge instances behind no load balancer):
+  // client i connects to ports[i % ports.size()]; empty = port only.
+  std::vector<int> ports;
   std::string path = "/";
   std::size_t clients = 1;
   // Clients take their source address round-robin from 127.0.0.1 ..
@@ -143,7 +146,7 @@ class ClientPool {
 
   PoolOptions options_;
   const std::atomic<std::uint64_t>& published_;
-  sockaddr_in server_{};
+  std::vector<sockaddr_in> servers_;  // client i: servers_[i % size]
   int epfd_ = -1;
   SSL_CTX* tls_ctx_ = nullptr;
   std::vector<std::unique_ptr<Conn>> conns_;

@@ -65,7 +65,8 @@ const char* kUsage = R"(usage:
 
 server under test:
   --host 127.0.0.1          numeric IPv4 address of the server
-  --port PORT               its port
+  --port PORT[,PORT...]     its port; several: clients round-robin, publishing to the first
+  --extra-pid PID           another process whose CPU per event is reported (redis-server)
   --path PATH               subscribe path (nchan: /sub, pollbridge: /events/bench)
   --server-pid-file FILE    pids of the server processes to sample (nginx: workers)
 publishing:
@@ -208,11 +209,18 @@ int run(const Args& args) {
   }
   const std::string mode = args.get("mode", "fanout");
   const std::string host = args.get("host", "127.0.0.1");
-  const int port = static_cast<int>(args.num("port", 0));
+  // --port P or P1,P2,...: several servers (pollbridge instances sharing a
+  // Redis) get the clients round-robin; publishing goes to the first.
+  std::vector<int> ports;
+  for (pid_t p : pbl::parse_pid_list(args.get("port"))) ports.push_back(static_cast<int>(p));
+  const int port = ports.empty() ? 0 : ports.front();
   if (port <= 0) {
     std::cerr << kUsage;
     return 2;
   }
+  // A process whose CPU is reported per event (redis-server in the cluster
+  // runs), apart from the servers'.
+  const std::vector<pid_t> extra_pids = pbl::parse_pid_list(args.get("extra-pid"));
   const std::size_t clients = static_cast<std::size_t>(args.num("clients", 1000));
   const double rate = args.num("rate", 10);
   const std::size_t payload = static_cast<std::size_t>(args.num("payload", 512));
@@ -248,10 +256,10 @@ int run(const Args& args) {
   }
 
   // 1. The server (started after us when it polls our backend).
-  std::cerr << "[" << target_name << "] waiting for " << host << ":" << port << "\n";
-  {
+  std::cerr << "[" << target_name << "] waiting for " << host << ":" << args.get("port") << "\n";
+  for (int each : ports) {
     const std::int64_t end = monotonic_ns() + 60 * 1000000000LL;
-    while (!tcp_reachable(host, port)) {
+    while (!tcp_reachable(host, each)) {
       if (monotonic_ns() > end) {
         std::cerr << "pb-loadgen: server not reachable\n";
         return 1;
@@ -314,6 +322,7 @@ int run(const Args& args) {
   pbl::PoolOptions opt;
   opt.host = host;
   opt.port = port;
+  opt.ports = ports;
   opt.path = args.get("path", target == pbl::Target::kNchan ? "/sub" : "/events/bench");
   opt.clients = clients;
   opt.src_addrs = static_cast<int>(args.num("src-addrs", static_cast<double>(1 + clients / 20000)));
@@ -411,6 +420,7 @@ int run(const Args& args) {
     publisher.reset_publish_rtt();
     publisher.reset_poll_stats();
     const pbl::ProcSample cpu0 = pbl::sample_processes(pids);
+    const pbl::ProcSample extra0 = pbl::sample_processes(extra_pids);
     const pbl::ProcSample self0 = pbl::sample_self();
     const std::int64_t start_rt = realtime_ns();
     publisher.run_async(rate, count);
@@ -425,6 +435,7 @@ int run(const Args& args) {
       pool.poll(5);
     }
     const pbl::ProcSample cpu1 = pbl::sample_processes(pids);
+    const pbl::ProcSample extra1 = pbl::sample_processes(extra_pids);
     const pbl::ProcSample self1 = pbl::sample_self();
     const pbl::PhaseStats& st = pool.stats(pbl::Phase::kSteady);
     // From the first publish to the last delivery, but never less than the
@@ -461,6 +472,12 @@ int run(const Args& args) {
     steady["server_cpu_s"] = cpu;
     steady["cpu_per_100k"] = st.delivered ? cpu / static_cast<double>(st.delivered) * 1e5 : 0.0;
     steady["loadgen_cpu_s"] = self1.cpu_seconds - self0.cpu_seconds;
+    if (!extra_pids.empty() && extra0.ok && extra1.ok) {
+      const double extra_cpu = extra1.cpu_seconds - extra0.cpu_seconds;
+      steady["extra_cpu_s"] = extra_cpu;
+      steady["extra_cpu_ms_per_event"] = count ? extra_cpu * 1e3 / static_cast<double>(count) : 0.0;
+    }
+    result["instances"] = ports.size();
     steady["streaming_end"] = pool.streaming();
     result["steady"] = steady;
     result["server_loaded"] = proc_json(cpu1);

@@ -169,6 +169,35 @@ void print_front_door(std::ostream& out, const std::map<long, std::map<std::stri
   }
 }
 
+// Several pollbridge instances sharing a Redis beside one instance, the
+// same total number of clients.
+void print_cluster(std::ostream& out, const std::map<long, std::vector<json>>& cluster) {
+  for (const auto& [clients, runs] : cluster) {
+    out << "### Several instances through Redis: " << grouped(static_cast<double>(clients))
+        << " clients in total, " << num(runs.front(), json::json_pointer("/rate"))
+        << " events/s\n\n"
+        << "| setup | instances | p50 (ms) | p99 (ms) | max (ms) | p99 ÷ first row | delivered / "
+           "expected | lost ; dups | poll request p50 (ms) | pollbridge CPU s per 100k "
+           "deliveries | Redis CPU ms per event |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    const double ref = num(runs.front(), json::json_pointer("/steady/latency/p99_ms"));
+    for (const json& j : runs) {
+      std::string label = j.value("label", "");
+      if (label.rfind("cluster:", 0) == 0) label = label.substr(8);
+      const double p99 = num(j, json::json_pointer("/steady/latency/p99_ms"));
+      out << "| " << label << " | " << cell(j, "/instances", -1) << " | "
+          << cell(j, "/steady/latency/p50_ms", 1) << " | " << cell(j, "/steady/latency/p99_ms", 1)
+          << " | " << cell(j, "/steady/latency/max_ms", 1) << " | "
+          << (ref > 0 && p99 > 0 ? fixed(p99 / ref, 2) : std::string("–")) << " | "
+          << cell(j, "/steady/delivered", -1) << " / " << cell(j, "/steady/expected", -1) << " | "
+          << cell(j, "/steady/lost_by_clients", -1) << " ; " << cell(j, "/steady/dups", -1) << " | "
+          << cell(j, "/steady/publish_rtt/p50_ms", 2) << " | " << cell(j, "/steady/cpu_per_100k", 3)
+          << " | " << cell(j, "/steady/extra_cpu_ms_per_event", 3) << " |\n";
+    }
+    out << "\n";
+  }
+}
+
 }  // namespace
 
 bool print_report(const std::string& path, std::ostream& out) {
@@ -181,6 +210,9 @@ bool print_report(const std::string& path, std::ostream& out) {
   std::map<std::pair<bool, long>, std::map<std::string, json>> fanout;
   std::map<long, std::map<std::string, json>> storm, connect, held;
   std::vector<json> upstream;
+  // Runs labelled "cluster: ..." (bench-fanout.sh RUNS=cluster), by total
+  // clients, in the order run: the first is the reference.
+  std::map<long, std::vector<json>> cluster;
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
@@ -199,6 +231,10 @@ bool print_report(const std::string& path, std::ostream& out) {
     }
     if (mode == "held") {
       held[clients][target] = j;
+      continue;
+    }
+    if (j.value("label", "").rfind("cluster", 0) == 0) {
+      if (j.contains("steady")) cluster[clients].push_back(j);
       continue;
     }
     if (j.contains("steady")) fanout[{j.value("tls", false), clients}][target] = j;
@@ -337,6 +373,8 @@ bool print_report(const std::string& path, std::ostream& out) {
                }},
           });
   }
+
+  print_cluster(out, cluster);
 
   if (!upstream.empty()) {
     out << "### Upstream requests per interval (pollbridge, one stream)\n\n";

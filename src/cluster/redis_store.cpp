@@ -566,6 +566,19 @@ std::uint64_t RedisStore::fenced() const {
   return fenced_;
 }
 
+std::string RedisStore::shared_secret(const std::string& name, const std::string& fresh) {
+  auto value = std::make_shared<std::string>();
+  const std::string key = options_.prefix + name;
+  call([key, fresh, value](RedisConnection& c) {
+    Reply set = c.command({"SET", key, fresh, "NX"});
+    if (!error_of(set.get()).empty()) throw RedisError("SET failed: " + error_of(set.get()));
+    Reply get = c.command({"GET", key});
+    if (get->type != REDIS_REPLY_STRING) throw RedisError("GET " + key + " gave no value");
+    *value = string_of(get.get());
+  });
+  return *value;
+}
+
 std::unique_ptr<stream::Store> make_redis_store(const config::StateConfig& state) {
   RedisStore::Options o;
   std::string why;

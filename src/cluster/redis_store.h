@@ -70,6 +70,7 @@ class RedisStore : public stream::Store {
   std::size_t sweep(std::int64_t) noexcept override { return 0; }  // Redis expires keys
   std::size_t forget_streams_except(const std::set<std::string>&) noexcept override { return 0; }
   bool persistent() const override { return true; }
+  bool shared() const override { return true; }
 
   void follow(const std::string& key, stream::Follower* f) override;
   void unfollow(const std::string& key, stream::Follower* f) noexcept override;
@@ -78,6 +79,13 @@ class RedisStore : public stream::Store {
   std::string unavailable() const override;
   bool request_poll(const std::string& key, std::chrono::milliseconds wait) override;
   void on_poll_requests(PollRequests poll) override;
+
+  // The value of the deployment-wide secret `name` (key P:<name>): the one
+  // another process set first, or `fresh` if none had (SET NX, then GET).
+  // Throws StoreError kIo when Redis cannot be reached. Used for the HMAC
+  // key of per-user instances, which every process must share so that a
+  // user's instance has one key in the whole cluster.
+  std::string shared_secret(const std::string& name, const std::string& fresh);
 
   const std::string& owner() const { return options_.owner; }
   // Leases held now (tests, /metrics).

@@ -151,6 +151,9 @@ class Store {
   // False when nothing outlives the process: callers skip serializing what
   // would be thrown away.
   virtual bool persistent() const = 0;
+  // True when other processes poll keys of this store too (Redis): what is
+  // loaded is what the cluster's poller saw, its status included.
+  virtual bool shared() const { return false; }
 
   // A shared store only (the defaults suit a store owned by one process):
   // the owner of `key` hears what other processes record (until unfollow(),

@@ -108,6 +108,16 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
   doc_changed_ = from_unix_ms(saved->doc_changed_ms);
   status_.last_success = from_unix_ms(saved->fetched_ms);
   for (const auto& ev : saved->history) remember_locked(ev);
+  if (store_->shared()) {
+    // Another process polls (or did): its last success and its last
+    // status are this instance's too, until this one polls itself.
+    status_.polled = saved->fetched_ms != 0;
+    for (auto it = saved->history.rbegin(); it != saved->history.rend(); ++it) {
+      if ((*it)->type != "status") continue;
+      apply_status_locked(*it);
+      break;
+    }
+  }
   lock.unlock();
   store_->follow(key_, this);
 }

@@ -227,6 +227,9 @@ class Stream : public Follower {
   // The seq the history would start at after appending `events`.
   std::uint64_t keep_from_locked(const std::vector<EventPtr>& events) const PB_REQUIRES(mu_);
   void start_new_epoch(Clock::time_point now);
+  // Takes the status a `status` event from the shared store states
+  // (stream_remote.cpp).
+  void apply_status_locked(const EventPtr& ev) PB_REQUIRES(mu_);
   // Tells the listeners (under the lock) and keeps it for newcomers.
   void publish_locked(const EventPtr& ev) PB_REQUIRES(mu_);
 

@@ -70,24 +70,7 @@ void Stream::on_remote(const PersistedState& state) {
     seq_ = ev->seq;
     remember_locked(ev);
     ++published_;
-    if (ev->type == "status") {
-      last_status_event_ = ev;
-      // The status the event states (docs/cluster.md: followers show what
-      // the poller saw).
-      try {
-        const json::Json d = json::parse(ev->data);
-        if (d.is_object()) {
-          auto text = [&d](const char* name) {
-            auto it = d.find(name);
-            return it != d.end() && it->is_string() ? it->get<std::string>() : std::string();
-          };
-          status_.ok = text("state") == "ok";
-          status_.reason = status_.ok ? std::string() : text("reason");
-          if (status_.ok) status_.http_status = 0;
-        }
-      } catch (const std::exception&) {
-      }
-    }
+    if (ev->type == "status") apply_status_locked(ev);
     publish_locked(ev);
   }
   if (state.seq > seq_) seq_ = state.seq;
@@ -96,6 +79,27 @@ void Stream::on_remote(const PersistedState& state) {
     status_.last_success = from_unix_ms(state.fetched_ms);
   } else if (doc_) {
     status_.polled = true;
+  }
+}
+
+void Stream::apply_status_locked(const EventPtr& ev) {
+  last_status_event_ = ev;
+  // The status the event states (docs/cluster.md: followers show what the
+  // poller saw, an upstream's 401/403 included: auth: upstream refuses
+  // those credentials here too).
+  try {
+    const json::Json d = json::parse(ev->data);
+    if (!d.is_object()) return;
+    auto text = [&d](const char* name) {
+      auto it = d.find(name);
+      return it != d.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    auto it = d.find("http_status");
+    status_.ok = text("state") == "ok";
+    status_.reason = status_.ok ? std::string() : text("reason");
+    status_.http_status =
+        !status_.ok && it != d.end() && it->is_number_integer() ? it->get<int>() : 0;
+  } catch (const std::exception&) {
   }
 }
 

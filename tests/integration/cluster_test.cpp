@@ -267,6 +267,70 @@ TEST_F(ClusterTest, APollRequestToAnyInstanceHasTheLeaseHolderPollOnce) {
   }
 }
 
+// A per-user stream that persists is one instance per user in the whole
+// cluster: every process keys it alike (the HMAC key is shared through
+// Redis), so the lease makes one poller of it and clients on any instance
+// get the same ids. A user's instance is still only theirs.
+TEST_F(ClusterTest, APerUserStreamThatPersistsIsPolledOnceAcrossInstances) {
+  backend_.set_body(body(0), "/mine");
+  const std::string yaml = "auth:\n  tokens: [\"cluster-read-token-0123456789\"]\n" + config() +
+                           "  - name: mine\n    url: " + backend_.url("/mine") +
+                           "\n    forward_headers: [Cookie]\n    auth: upstream\n"
+                           "    persist: true\n    interval: " +
+                           std::to_string(kInterval) + "ms\n";
+  for (int i = 0; i < 2; ++i) {
+    procs_.push_back(std::make_unique<ProxyProcess>(yaml));
+    ASSERT_TRUE(procs_.back()->started()) << procs_.back()->stderr_text();
+  }
+  SseClient::Headers alice = {{"Cookie", "session=alice"}};
+  SseClient a0(procs_[0]->port(), "/events/mine", alice);
+  SseClient a1(procs_[1]->port(), "/events/mine", alice);
+  ASSERT_EQ(a0.status(), 200);
+  ASSERT_EQ(a1.status(), 200);
+  std::vector<SseEvent> l0, l1;
+  ASSERT_TRUE(read_until(a0, needle(0), l0));
+  ASSERT_TRUE(read_until(a1, needle(0), l1));
+  backend_.set_body(body(1), "/mine");
+  ASSERT_TRUE(read_until(a0, needle(1), l0));
+  ASSERT_TRUE(read_until(a1, needle(1), l1));
+  EXPECT_EQ(l0.back().id, l1.back().id) << "one instance, one id sequence";
+  EXPECT_EQ(l0.back().type, "patch");
+  EXPECT_EQ(l1.back().type, "patch");
+  // One poller for alice in the cluster.
+  const std::size_t before = polls_of("/mine");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // a measuring window
+  const std::size_t during = polls_of("/mine") - before;
+  EXPECT_LE(during, 2000u / kInterval + 3) << "each instance polls alice itself";
+  EXPECT_GE(during, 2000u / kInterval / 2) << "nobody polls";
+  // Bob is another instance, with ids of its own.
+  SseClient b(procs_[1]->port(), "/events/mine", {{"Cookie", "session=bob"}});
+  ASSERT_EQ(b.status(), 200);
+  auto first = b.next();
+  ASSERT_TRUE(first);
+  EXPECT_NE(epoch_of(first->id), epoch_of(l0.back().id));
+  // The upstream refuses alice now: the poller sees it, and so does every
+  // other instance (the status comes through Redis with its 401), so none
+  // admits her with the document it still holds.
+  backend_.set_failure(401);
+  for (auto& p : procs_) {
+    const int port = p->port();
+    EXPECT_TRUE(wait_until(
+        [&] {
+          httplib::Client h("127.0.0.1", port);
+          h.set_read_timeout(15, 0);
+          auto r = h.Get("/streams/mine", {{"Cookie", "session=alice"}});
+          return r && r->status == 401;
+        },
+        std::chrono::milliseconds(8000)))
+        << "instance on " << port << " still admits refused credentials";
+  }
+  // The key is in Redis, the same for both, and never in a log.
+  EXPECT_EQ(redis_->command({"STRLEN", "c:user-key"}), "32");
+  for (auto& p : procs_) {
+    EXPECT_EQ(p->stderr_text().find("user-key"), std::string::npos) << p->stderr_text();
+  }
+}
+
 TEST_F(ClusterTest, AClientResumesOnAnotherInstanceWithItsLastEventId) {
   start(2);
   std::vector<SseEvent> first;

@@ -193,7 +193,23 @@ void check_diff(const Json& a, const Json& b, const std::string& key, const std:
     PB_FUZZ_CHECK(changes.empty(), at + "\nan event for equal documents");
     return;
   }
-  PB_FUZZ_CHECK(changes.size() == 1 && changes[0].type == "patch", at);
+  PB_FUZZ_CHECK(changes.size() == 1, at);
+  // No event is larger than the snapshot it replaces (issue 13): past that
+  // the differ sends the snapshot, which must be the new document.
+  const std::size_t snapshot_bytes = pb::json::dumped_size(b);
+  if (changes[0].type == "snapshot") {
+    Json snap;
+    try {
+      snap = pb::json::parse(changes[0].data, kPatchDepth);
+    } catch (const pb::json::ParseError& e) {
+      PB_FUZZ_CHECK(false, at + "\nsnapshot is not JSON: " + e.what());
+    }
+    PB_FUZZ_CHECK(pb::json::equal(snap, b), at + "\nsnapshot " + printable(changes[0].data));
+    return;
+  }
+  PB_FUZZ_CHECK(changes[0].type == "patch", at + "\ntype " + changes[0].type);
+  PB_FUZZ_CHECK(changes[0].data.size() <= snapshot_bytes,
+                at + "\npatch larger than the snapshot: " + printable(changes[0].data));
   Json patch;
   try {
     patch = pb::json::parse(changes[0].data, kPatchDepth);

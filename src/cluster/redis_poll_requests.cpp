@@ -5,7 +5,11 @@
 // when the caller waits, answers with an entry of its own.
 //
 // Threads: request_poll() from an HTTP worker; on_poll_entry() from
-// pb-redis-follow; the answer's callback from a poll's processing thread.
+// pb-redis-follow; the answer's callback from a poll's processing thread;
+// write_metrics() (which is here as the poll requests' counters are) from
+// an HTTP worker.
+#include <ostream>
+
 #include "cluster/redis_store.h"
 
 namespace pb::cluster {
@@ -30,6 +34,7 @@ bool RedisStore::request_poll(const std::string& key, std::chrono::milliseconds 
     MutexLock lock(mu_);
     if (!unavailable_.empty()) return false;
     id = options_.owner + "/" + std::to_string(++next_request_);
+    ++poll_requests_sent_;
     if (wait.count() > 0) poll_waits_[id] = false;
   }
   add_poll_entry({"a", key, "r", id, "w", wait.count() > 0 ? "1" : "0"});
@@ -72,11 +77,43 @@ void RedisStore::on_poll_entry(const EventFollower::Fields& f) {
     // Only the holder answers (one that has just won the lease polls once
     // it has caught up).
     if (k == keys_.end() || k->second.token.empty()) return;
+    ++poll_requests_served_;
   }
   std::function<void()> done = [] {};
   if (field("w") == "1") done = [this, id] { add_poll_entry({"d", id}); };
   MutexLock lock(handler_mu_);
   if (poll_handler_) poll_handler_(key, std::move(done));
+}
+
+void RedisStore::write_metrics(std::ostream& o) const {
+  MutexLock lock(mu_);
+  std::size_t leases = 0;
+  for (const auto& [address, k] : keys_) leases += k.leader ? 1 : 0;
+  o << "# HELP pollbridge_cluster_redis_up Whether the shared store (state.redis) is reachable.\n"
+       "# TYPE pollbridge_cluster_redis_up gauge\n"
+       "pollbridge_cluster_redis_up "
+    << (unavailable_.empty() ? 1 : 0)
+    << "\n# HELP pollbridge_cluster_leases_held Stream instances this process polls (it "
+       "holds their poll lease).\n"
+       "# TYPE pollbridge_cluster_leases_held gauge\n"
+       "pollbridge_cluster_leases_held "
+    << leases
+    << "\n# HELP pollbridge_cluster_instances Stream instances this process has, polled "
+       "here or followed.\n"
+       "# TYPE pollbridge_cluster_instances gauge\n"
+       "pollbridge_cluster_instances "
+    << keys_.size()
+    << "\n# HELP pollbridge_cluster_fenced_appends_total Appends the fence refused (this "
+       "process had lost its lease).\n"
+       "# TYPE pollbridge_cluster_fenced_appends_total counter\n"
+       "pollbridge_cluster_fenced_appends_total "
+    << fenced_
+    << "\n# HELP pollbridge_cluster_poll_requests_total Poll requests sent to the lease "
+       "holder, and served for other processes.\n"
+       "# TYPE pollbridge_cluster_poll_requests_total counter\n"
+       "pollbridge_cluster_poll_requests_total{direction=\"sent\"} "
+    << poll_requests_sent_ << "\npollbridge_cluster_poll_requests_total{direction=\"served\"} "
+    << poll_requests_served_ << '\n';
 }
 
 }  // namespace pb::cluster

@@ -78,6 +78,7 @@ class RedisStore : public stream::Store {
   bool listened_elsewhere(const std::string& key) const override;
   std::string unavailable() const override;
   bool request_poll(const std::string& key, std::chrono::milliseconds wait) override;
+  void write_metrics(std::ostream& out) const override;
   void on_poll_requests(PollRequests poll) override;
 
   // The value of the deployment-wide secret `name` (key P:<name>): the one
@@ -131,6 +132,8 @@ class RedisStore : public stream::Store {
   bool stopping_ PB_GUARDED_BY(mu_) = false;
   std::string unavailable_ PB_GUARDED_BY(mu_);
   std::uint64_t fenced_ PB_GUARDED_BY(mu_) = 0;
+  std::uint64_t poll_requests_sent_ PB_GUARDED_BY(mu_) = 0;
+  std::uint64_t poll_requests_served_ PB_GUARDED_BY(mu_) = 0;
   // This process's poll requests that wait for their answer: request id ->
   // answered.
   std::map<std::string, bool> poll_waits_ PB_GUARDED_BY(mu_);

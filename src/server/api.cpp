@@ -1,20 +1,14 @@
 #include "server/api.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <regex>
 #include <set>
-#include <sstream>
 
 #include "common/time_format.h"
 #include "json/document.h"
 #include "log/refusal.h"
-#include "metrics/stream_metrics.h"
 #include "server/client_script.h"
 #include "server/format_choice.h"
-#include "server/front_door_metrics.h"
-#include "server/histogram_metrics.h"
 #include "server/static_files.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
@@ -67,11 +61,6 @@ const char* error_code(int status) {
 std::string redacted_url(const std::string& url) {
   std::size_t q = url.find('?');
   return q == std::string::npos ? url : url.substr(0, q) + "?…";
-}
-
-// A Prometheus label value (metrics/stream_metrics.h escapes it).
-std::string prom_label(const std::string& v) {
-  return metrics::label_value(v);
 }
 
 // RFC 9110 If-None-Match: a list of entity tags or "*"; weak comparison.
@@ -565,173 +554,6 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
   bool text = inst->cfg().diff == config::DiffMode::kText;
   res.set_content(snap ? snap->data : std::string(),
                   text ? "text/plain; charset=utf-8" : "application/json");
-}
-
-bool Api::admin_allowed(const httplib::Request& req, httplib::Response& res) const {
-  const std::string& token = cfg_.server.admin_token;
-  if (token.empty()) {
-    set_error(res, 403, "admin endpoints are disabled: set server.admin_token");
-    return false;
-  }
-  std::string auth = req.get_header_value("Authorization");
-  const std::string prefix = "Bearer ";
-  bool ok = auth.size() == prefix.size() + token.size() &&
-            auth.compare(0, prefix.size(), prefix) == 0 &&
-            CRYPTO_memcmp(auth.data() + prefix.size(), token.data(), token.size()) == 0;
-  if (!ok) {
-    res.set_header("WWW-Authenticate", "Bearer realm=\"pollbridge-admin\"");
-    set_error(res, 401, "a valid admin token is required (Authorization: Bearer <token>)");
-  }
-  return ok;
-}
-
-void Api::handle_poll(const httplib::Request& req, httplib::Response& res,
-                      const std::string& address) {
-  if (!admin_allowed(req, res)) return;
-  core::LookupError err;
-  auto inst = runtime_.find(address, false, &err);
-  if (!inst) {
-    lookup_error(res, err);
-    return;
-  }
-  // ?wait=true answers once the poll has finished, so a backend's webhook
-  // knows its change has been seen (and published, if it was one).
-  if (req.has_param("wait") && req.get_param_value("wait") != "false" &&
-      req.get_param_value("wait") != "0") {
-    auto limit = inst->cfg().timeout + std::chrono::seconds(1);
-    if (!runtime_.trigger(inst, limit)) {
-      set_error(res, 504, "the poll did not finish within the stream's timeout");
-      return;
-    }
-    Json body = Json::object();
-    body["status"] = "polled";
-    auto v = inst->stream().view();
-    body["state"] = v.status.ok ? "ok" : "stale";
-    body["last_id"] = v.last_id;
-    res.status = 200;
-    res.set_content(json::dump(body) + "\n", "application/json");
-    return;
-  }
-  runtime_.trigger(inst);
-  res.status = 202;
-  res.set_content("{\"status\":\"poll scheduled\"}\n", "application/json");
-}
-
-void Api::handle_readyz(const httplib::Request&, httplib::Response& res) {
-  Json pending = Json::array();
-  for (const auto& inst : runtime_.instances()) {
-    if (inst->tmpl().parameterized()) continue;
-    if (!inst->stream().status().polled && !runtime_.scheduler().is_idle(&inst->poller())) {
-      pending.push_back(inst->address());
-    }
-  }
-  Json body = Json::object();
-  // A shared store (state.redis) that cannot be reached: no event can be
-  // issued (docs/cluster.md); connected clients keep being served.
-  const std::string store_problem = runtime_.store().unavailable();
-  const bool ready = pending.empty() && store_problem.empty();
-  body["ready"] = ready;
-  if (!pending.empty()) body["pending"] = pending;
-  if (!store_problem.empty()) body["store"] = store_problem;
-  res.status = ready ? 200 : 503;
-  res.set_content(json::dump(body) + "\n", "application/json");
-}
-
-void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
-  std::ostringstream o;
-  hub::Stats hs = runtime_.hub().stats();
-  auto metric = [&](const char* name, const char* type, const char* help) {
-    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
-  };
-  metric("pollbridge_clients", "gauge", "Connected SSE clients.");
-  o << "pollbridge_clients " << hs.clients << '\n';
-  metric("pollbridge_clients_attached_total", "counter", "SSE clients accepted.");
-  o << "pollbridge_clients_attached_total " << hs.attached << '\n';
-  metric("pollbridge_clients_evicted_total", "counter",
-         "SSE clients disconnected for falling behind (slow) or not reading (stall).");
-  o << "pollbridge_clients_evicted_total{reason=\"slow\"} " << hs.evicted_slow << '\n';
-  o << "pollbridge_clients_evicted_total{reason=\"stall\"} " << hs.evicted_stall << '\n';
-  metric("pollbridge_clients_refused_total", "counter", "SSE connections refused at a limit.");
-  o << "pollbridge_clients_refused_total " << refused_.load() << '\n';
-  metric("pollbridge_bytes_written_total", "counter", "Bytes written to SSE clients.");
-  o << "pollbridge_bytes_written_total " << hs.bytes_written << '\n';
-  metric("pollbridge_heartbeats_total", "counter", "Heartbeat comments written.");
-  o << "pollbridge_heartbeats_total " << hs.heartbeats << '\n';
-  metric("pollbridge_hub_threads", "gauge", "Threads serving SSE connections.");
-  o << "pollbridge_hub_threads " << runtime_.hub().thread_count() << '\n';
-  metric("pollbridge_http_requests_total", "counter", "HTTP requests routed (SSE excluded).");
-  o << "pollbridge_http_requests_total " << requests_.load() << '\n';
-  write_front_door_metrics(o, server_, hs);
-  write_histogram_metrics(o, runtime_.hub());
-  {
-    std::string auth_metrics;
-    access_.write_metrics(auth_metrics);
-    o << auth_metrics;
-  }
-
-  // One row per configured stream: parameterized instances are summed
-  // under their stream's name, so that nothing a client chooses (parameter
-  // values) becomes a label.
-  auto insts = runtime_.instances();
-  struct Row {
-    std::string label;
-    std::uint64_t instances = 0, stale = 0, events = 0;
-    upstream::Counters c;
-    std::int64_t clients = 0;
-  };
-  std::vector<Row> rows;
-  std::map<std::string, std::size_t> row_of;
-  for (const auto& i : insts) {
-    auto [it, fresh] = row_of.try_emplace(i->cfg().name, rows.size());
-    if (fresh) {
-      rows.emplace_back();
-      rows.back().label = "stream=\"" + prom_label(i->cfg().name) + "\"";
-    }
-    Row& r = rows[it->second];
-    stream::DocumentView v = i->stream().view();
-    upstream::Counters c = i->poller().counters();
-    ++r.instances;
-    r.stale += (v.status.ok && v.status.recording) ? 0 : 1;
-    r.events += v.events;
-    r.clients += i->stream().client_count();
-    r.c.polls += c.polls;
-    r.c.not_modified += c.not_modified;
-    r.c.same_body += c.same_body;
-    r.c.parses += c.parses;
-    r.c.failures += c.failures;
-    r.c.body_bytes += c.body_bytes;
-    r.c.last_duration_us = std::max(r.c.last_duration_us, c.last_duration_us);
-  }
-  auto per_stream = [&](const char* name, const char* type, const char* help, auto value) {
-    metric(name, type, help);
-    for (const auto& r : rows) o << name << '{' << r.label << "} " << value(r) << '\n';
-  };
-  per_stream("pollbridge_stream_clients", "gauge", "Connected clients per stream.",
-             [](const Row& r) { return r.clients; });
-  per_stream("pollbridge_stream_instances", "gauge",
-             "Live instances per stream (1, or one per parameter set).",
-             [](const Row& r) { return r.instances; });
-  per_stream("pollbridge_stream_stale", "gauge",
-             "Instances whose upstream is failing or whose events cannot be recorded.",
-             [](const Row& r) { return r.stale; });
-  per_stream("pollbridge_stream_events_total", "counter", "Events published per stream.",
-             [](const Row& r) { return r.events; });
-  per_stream("pollbridge_upstream_polls_total", "counter", "Upstream requests.",
-             [](const Row& r) { return r.c.polls; });
-  per_stream("pollbridge_upstream_not_modified_total", "counter", "Upstream 304 answers.",
-             [](const Row& r) { return r.c.not_modified; });
-  per_stream("pollbridge_upstream_same_body_total", "counter",
-             "Upstream bodies identical to the previous one (not parsed).",
-             [](const Row& r) { return r.c.same_body; });
-  per_stream("pollbridge_upstream_parses_total", "counter", "Upstream bodies parsed.",
-             [](const Row& r) { return r.c.parses; });
-  per_stream("pollbridge_upstream_failures_total", "counter", "Failed polls.",
-             [](const Row& r) { return r.c.failures; });
-  per_stream("pollbridge_upstream_body_bytes_total", "counter", "Upstream body bytes received.",
-             [](const Row& r) { return r.c.body_bytes; });
-  per_stream("pollbridge_upstream_last_duration_seconds", "gauge", "Duration of the last poll.",
-             [](const Row& r) { return static_cast<double>(r.c.last_duration_us) / 1e6; });
-  res.set_content(o.str(), "text/plain; version=0.0.4");
 }
 
 }  // namespace pb::server

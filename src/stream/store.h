@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -166,6 +167,9 @@ class Store {
   virtual bool may_poll(const std::string& /*key*/) const { return true; }
   virtual bool listened_elsewhere(const std::string& /*key*/) const { return false; }
   virtual std::string unavailable() const { return {}; }
+  // Prometheus text of the store's own metrics (a shared store: leases,
+  // fenced appends, whether it is reachable); nothing by default.
+  virtual void write_metrics(std::ostream& /*out*/) const {}
 
   // A shared store: asks the process that holds `key`'s poll lease to poll
   // it now (a webhook's POST /streams/{name}/poll reached another process).

@@ -222,6 +222,18 @@ TEST_F(ClusterTest, ThreeInstancesSendIdenticalEventsAndPollOnce) {
   }
   EXPECT_LE(polls, 2000u / kInterval + 3) << "more than one poller";
   EXPECT_GE(polls, 2000u / kInterval / 2) << "nobody polls";
+  // /metrics: each of the two plain streams (s, slow) is polled by exactly
+  // one instance, and every instance reaches Redis.
+  long leases = 0;
+  for (auto& p : procs_) {
+    const std::string m = get(p->port(), "/metrics");
+    EXPECT_NE(m.find("\npollbridge_cluster_redis_up 1\n"), std::string::npos) << m;
+    EXPECT_NE(m.find("\npollbridge_cluster_instances 2\n"), std::string::npos) << m;
+    auto at = m.find("\npollbridge_cluster_leases_held ");
+    ASSERT_NE(at, std::string::npos) << m;
+    leases += std::stol(m.substr(at + 32));
+  }
+  EXPECT_EQ(leases, 2);
 }
 
 // A backend's webhook reaches whichever instance the load balancer picks:

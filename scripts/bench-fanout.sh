@@ -515,7 +515,8 @@ fi
   echo
   echo "Command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\`" \
     "(CLIENTS=\"$CLIENTS\" RATE=$RATE PAYLOAD=$PAYLOAD DURATION=$DURATION WARMUP=$WARMUP" \
-    "STORM_CLIENTS=$STORM_CLIENTS UPSTREAM_CLIENTS=$UPSTREAM_CLIENTS NICE=$NICE)"
+    "STORM_CLIENTS=$STORM_CLIENTS UPSTREAM_CLIENTS=$UPSTREAM_CLIENTS NICE=$NICE" \
+    "RUNS=\"$RUNS\" TARGETS=\"$TARGETS\" CLUSTER_CLIENTS=\"$CLUSTER_CLIENTS\")"
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \
     "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"

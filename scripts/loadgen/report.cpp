@@ -183,7 +183,7 @@ void print_cluster(std::ostream& out, const std::map<long, std::vector<json>>& c
     const double ref = num(runs.front(), json::json_pointer("/steady/latency/p99_ms"));
     for (const json& j : runs) {
       std::string label = j.value("label", "");
-      if (label.rfind("cluster:", 0) == 0) label = label.substr(8);
+      if (label.rfind("cluster: ", 0) == 0) label = label.substr(9);
       const double p99 = num(j, json::json_pointer("/steady/latency/p99_ms"));
       out << "| " << label << " | " << cell(j, "/instances", -1) << " | "
           << cell(j, "/steady/latency/p50_ms", 1) << " | " << cell(j, "/steady/latency/p99_ms", 1)

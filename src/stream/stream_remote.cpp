@@ -3,6 +3,8 @@
 // with the same ids, and telling clients when the store cannot be reached.
 //
 // Threads: the shared store's threads (see stream/store.h: Follower).
+#include <array>
+
 #include "common/time_format.h"
 #include "log/log.h"
 #include "stream/stream.h"
@@ -30,8 +32,33 @@ void Stream::on_remote(const PersistedState& state) {
                  {{"instance", key_}, {"error", e.what()}});
     }
   }
+  // Subscribers of another format than the stream's (?format=) get the
+  // event that made the new document rendered from the document held
+  // before: made here, without the lock, as the writer does (the events of
+  // the store carry no renditions). Earlier document events of the same
+  // batch have no rendition: those subscribers skip them, and this one
+  // patches across all of them.
+  std::shared_ptr<const json::Json> prev;
+  unsigned wanted = 0;
+  std::string held_epoch;
+  {
+    MutexLock lock(mu_);
+    prev = doc_;
+    held_epoch = epoch_;
+    wanted = missing_renditions_locked(nullptr, nullptr);
+  }
+  std::array<EventPtr, kFormatCount> rend;
+  std::uint64_t rend_seq = 0;
+  if (doc && wanted && state.epoch == held_epoch) {
+    for (const auto& ev : state.history) {
+      if (ev->seq != state.doc_seq) continue;
+      rend = render(wanted, prev.get(), *doc, ev->seq, ev->id);
+      rend_seq = ev->seq;
+    }
+  }
   MutexLock lock(mu_);
   if (retired_ || state.epoch.empty()) return;
+  if (doc_ != prev) rend_seq = 0;  // the document moved meanwhile: not valid
   // A jump: another epoch, or events missing between what is held and what
   // arrived (trimmed away). Clients connected now get the new document as a
   // snapshot, then the events after it; the history starts again.
@@ -60,13 +87,22 @@ void Stream::on_remote(const PersistedState& state) {
   // The epoch's whole history is there (it starts at id 1, and its first
   // document event is a snapshot): clients get those very events, with the
   // ids every other process sent. Otherwise a snapshot of the document.
-  const bool replay = jump && !state.history.empty() && state.history.front()->seq == 1;
+  // Not when subscribers of another patch format listen: they would get
+  // the replayed patches without renditions, so they get the snapshot.
+  const bool other_patches =
+      format_users(Format::kJsonPatch) > 0 || format_users(Format::kMergePatch) > 0;
+  const bool replay =
+      jump && !other_patches && !state.history.empty() && state.history.front()->seq == 1;
   if (jump && !replay) {
     if (EventPtr snap = snapshot_locked()) publish_locked(snap);
     seq_ = doc_ ? doc_seq_ : 0;
   }
-  for (const auto& ev : state.history) {
-    if (ev->seq <= seq_) continue;
+  for (const EventPtr& held : state.history) {
+    if (held->seq <= seq_) continue;
+    EventPtr ev = held;
+    if (rend_seq != 0 && held->seq == rend_seq) {
+      ev = make_event(held->seq, held->id, held->type, held->data, rend);
+    }
     seq_ = ev->seq;
     remember_locked(ev);
     ++published_;

@@ -10,6 +10,7 @@
 
 #include "cluster/redis_store.h"
 #include "common/mutex.h"
+#include "diff/merge_patch.h"
 #include "json/document.h"
 #include "stream/memory_store.h"
 #include "stream/stream.h"
@@ -188,6 +189,39 @@ TEST_F(RedisStoreTest, AFollowerThatHearsOfTheEpochLateSendsItsEventsWithTheirId
   }
   MutexLock lock(later.mutex());
   later.remove_listener_locked(&rec2);
+}
+
+// A client of a follower that asked for another format (?format=
+// merge-patch on a json-patch stream) gets each change in that format: the
+// follower renders the events that come from Redis, as the poller renders
+// its own.
+TEST_F(RedisStoreTest, AFollowersSubscribersOfAnotherFormatGetEveryChangeInIt) {
+  auto a = node("a");
+  ASSERT_TRUE(wait_until([&] { return a->stream->may_poll(); }));
+  ASSERT_TRUE(update(*a, R"({"n":1,"items":[1,2]})"));
+  auto b = node("b");
+  ASSERT_EQ(last_id(*b), last_id(*a));
+  {
+    MutexLock lock(b->stream->mutex());
+    b->stream->add_format_user_locked(stream::Format::kMergePatch);
+  }
+  const json::Json before = json::parse(b->stream->snapshot()->data);
+  ASSERT_TRUE(update(*a, R"({"n":2,"items":[1,2]})"));
+  ASSERT_TRUE(wait_until([&] { return b->rec.size() >= 1; }));
+  const auto ev = b->rec.events().back();
+  EXPECT_EQ(ev->type, "patch");
+  stream::EventPtr r;
+  {
+    MutexLock lock(b->stream->mutex());
+    r = b->stream->rendition_locked(ev, stream::Format::kMergePatch);
+  }
+  ASSERT_TRUE(r) << "the change never reaches a merge-patch subscriber";
+  EXPECT_EQ(r->id, ev->id);
+  EXPECT_EQ(r->type, "merge-patch");
+  json::Json doc = before;
+  diff::apply_merge_patch(doc, json::parse(r->data));
+  EXPECT_TRUE(json::equal(doc, json::parse(b->stream->snapshot()->data)));
+  b->stream->remove_format_user(stream::Format::kMergePatch);
 }
 
 TEST_F(RedisStoreTest, AStaleHolderIsFencedAndStepsDown) {

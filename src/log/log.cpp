@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "common/time_format.h"
+#include "common/utf8.h"
 
 namespace pb::log {
 namespace {
@@ -40,37 +41,6 @@ const char* level_name(Level l, bool upper) {
   return "?";
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if it is not one.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t len;
-  unsigned cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
-}
-
 // Escapes for a JSON string body (also used, quoted, in text format):
 // control characters as \u00XX, invalid UTF-8 as U+FFFD.
 void escape_into(std::string& out, std::string_view s) {
@@ -97,7 +67,7 @@ void escape_into(std::string& out, std::string_view s) {
     } else if (c < 0x80) {
       out += static_cast<char>(c);
       ++i;
-    } else if (std::size_t n = utf8_len(s, i)) {
+    } else if (std::size_t n = utf8_sequence_length(s, i)) {
       out.append(s.substr(i, n));
       i += n;
     } else {

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/utf8.h"
 #include "diff/filter.h"
 #include "log/private_id.h"
 #include "metrics/stream_metrics.h"
@@ -164,36 +165,8 @@ std::string sanitize_utf8(const std::string& in) {
   std::string out;
   out.reserve(in.size());
   std::size_t i = 0;
-  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
   while (i < in.size()) {
-    unsigned char c = s[i];
-    std::size_t len = 0;
-    unsigned int cp = 0;
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    }
-    bool ok = len != 0 && i + len <= in.size();
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are invalid too.
-    if (ok && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-               cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) {
-      ok = false;
-    }
-    if (ok) {
+    if (const std::size_t len = utf8_sequence_length(in, i)) {
       out.append(in, i, len);
       i += len;
     } else {

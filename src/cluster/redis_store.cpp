@@ -213,6 +213,19 @@ void RedisStore::run() {
   }
 }
 
+RedisStore::Job RedisStore::release_job(const std::string& address, const std::string& token,
+                                        std::int64_t expires_ms) const {
+  return [ks = InstanceKeys(options_.prefix, address), token, owner = options_.owner,
+          expires_ms](RedisConnection* c) {
+    if (c == nullptr) return;
+    try {
+      c->eval(release_script(), {ks.lease, ks.presence, ks.meta, ks.events},
+              {token, owner, std::to_string(expires_ms)});
+    } catch (const RedisError&) {
+    }
+  };
+}
+
 void RedisStore::turn(RedisConnection& c) {
   struct Item {
     std::string address;
@@ -271,15 +284,7 @@ void RedisStore::turn(RedisConnection& c) {
       if (k == keys_.end()) {
         // Released meanwhile: a lease just won is let go at once.
         if (won) {
-          InstanceKeys ks(options_.prefix, it.address);
-          jobs_.push_back([ks, token, owner = options_.owner](RedisConnection* conn) {
-            if (conn == nullptr) return;
-            try {
-              conn->eval(release_script(), {ks.lease, ks.presence, ks.meta, ks.events},
-                         {token, owner, "0"});
-            } catch (const RedisError&) {
-            }
-          });
+          jobs_.push_back(release_job(it.address, token, 0));
         }
         continue;
       }
@@ -287,15 +292,7 @@ void RedisStore::turn(RedisConnection& c) {
       if (!token.empty() && !won && !it.clients && others > 0) {
         // Held without clients while another process has some: handed
         // over (released at once; one of those takes it at its next turn).
-        InstanceKeys ks(options_.prefix, it.address);
-        jobs_.push_back([ks, token, owner = options_.owner](RedisConnection* conn) {
-          if (conn == nullptr) return;
-          try {
-            conn->eval(release_script(), {ks.lease, ks.presence, ks.meta, ks.events},
-                       {token, owner, "0"});
-          } catch (const RedisError&) {
-          }
-        });
+        jobs_.push_back(release_job(it.address, token, 0));
         k->second.token.clear();
         k->second.leader = false;
         log::info("poll lease handed to an instance with clients", {{"instance", it.address}});
@@ -511,15 +508,7 @@ void RedisStore::release(const std::string& key, std::int64_t expires_ms) noexce
     keys_.erase(k);
   }
   try {
-    InstanceKeys ks(options_.prefix, key);
-    post([ks, token, owner = options_.owner, expires_ms](RedisConnection* c) {
-      if (c == nullptr) return;
-      try {
-        c->eval(release_script(), {ks.lease, ks.presence, ks.meta, ks.events},
-                {token, owner, std::to_string(expires_ms)});
-      } catch (const RedisError&) {
-      }
-    });
+    post(release_job(key, token, expires_ms));
   } catch (const std::exception&) {
   }
 }

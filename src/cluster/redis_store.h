@@ -111,6 +111,11 @@ class RedisStore : public stream::Store {
   // kIo when Redis cannot be reached or the wait ran out.
   void call(const std::function<void(RedisConnection&)>& job);
   void post(Job job) PB_EXCLUDES(mu_);
+  // Lets go of `address`'s lease if `token` still holds it and leaves its
+  // presence; its keys expire at `expires_ms` (unix ms; 0: kept). Best
+  // effort.
+  Job release_job(const std::string& address, const std::string& token,
+                  std::int64_t expires_ms) const;
   void run();
   void turn(RedisConnection& c);
   // A lease was won: bring the follower to Redis' state first.

@@ -1,0 +1,128 @@
+// What a hub thread (hub.cpp's Worker) keeps: its sessions (one per SSE
+// connection), each feed's ring of recent events with the sessions that
+// read it, the messages other threads send it, and the connection gauges.
+// Private to src/hub: only hub.cpp includes it.
+//
+// Threads: everything here belongs to one hub thread, except Message (made
+// by the publishing or attaching thread, handed over through the worker's
+// queue) and Gauges (atomics, read by Hub::stats() from any thread).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "hub/hub.h"
+#include "hub/session_end.h"
+#include "hub/transport.h"
+
+namespace pb::hub {
+namespace detail {
+
+// Buffers gathered into one writev(2): several pending events go out in one
+// system call.
+constexpr int kMaxIov = 64;
+// A session whose socket has not accepted a byte for this many heartbeat
+// intervals while it has data pending is dropped (it stopped reading).
+constexpr int kStallHeartbeats = 4;
+// How often idle sessions are checked for a due heartbeat.
+constexpr std::chrono::milliseconds kTick{250};
+
+inline const Buffer& heartbeat_buffer() {
+  static const Buffer kBuf = std::make_shared<const std::string>(":\n\n");
+  return kBuf;
+}
+
+struct FeedState;
+
+struct Session {
+  Transport io;
+  FeedId feed_id = 0;
+  FeedState* feed = nullptr;
+  std::vector<Buffer> queue;  // the session's own items, sent before feed events
+  std::size_t qpos = 0;
+  std::size_t off = 0;     // bytes of the first pending item already written
+  std::uint64_t next = 0;  // index of the next feed event to send
+  bool blocked = false;    // last write hit EAGAIN; wait for EPOLLOUT
+  bool dead = false;
+  bool closing = false;  // close once everything pending is written
+  SteadyClock::time_point last_progress;
+  std::function<void(const SessionEnd&)> on_end;
+  // The session ends here (its credential expires): what is pending is
+  // written, then the connection closes and the client reconnects.
+  SteadyClock::time_point close_at = SteadyClock::time_point::max();
+  std::size_t feed_slot = 0;
+  std::size_t all_slot = 0;
+  // For the access log and the connection histogram (docs/operations.md).
+  SteadyClock::time_point started;
+  bool head_done = false;  // the first queue item (the response head) is written
+  SessionEnd end;          // filled in when it is closed
+};
+
+struct RingEntry {
+  Buffer buf;
+  std::uint64_t start;  // bytes of the feed before this event
+  // The fan-out time: when publish() queued it, and how many of this
+  // thread's sessions have still to write it (the last one observes it).
+  SteadyClock::time_point queued;
+  std::size_t owed = 0;
+};
+
+struct FeedState {
+  std::uint64_t head = 0;   // index the next event will get
+  std::uint64_t base = 0;   // index of ring.front()
+  std::uint64_t total = 0;  // bytes of every event appended so far
+  std::deque<RingEntry> ring;
+  std::vector<Session*> sessions;
+  bool closed = false;
+};
+
+struct Message {
+  enum Kind { kPublish, kAttach, kCloseFeed, kStop } kind;
+  FeedId feed = 0;
+  Buffer buf;
+  Session* session = nullptr;
+  std::chrono::milliseconds drain{0};  // kStop
+  SteadyClock::time_point queued{};    // kPublish: when publish() was called
+};
+
+// Connected sessions, by kind; read by Hub::stats() from any thread.
+struct Gauges {
+  std::atomic<std::int64_t>& clients;
+  std::atomic<std::int64_t>& tls;
+  std::atomic<std::int64_t>& ktls;
+
+  void add(const Transport& io, int delta) const {
+    clients.fetch_add(delta);
+    if (io.is_tls()) tls.fetch_add(delta);
+    if (io.kernel_tls()) ktls.fetch_add(delta);
+  }
+};
+
+// A session that never reached a hub thread (attached while the hub
+// stopped): its socket is closed and its on_close runs, as for any other.
+inline void refuse(Session* s, const Gauges& gauges, Stats& stats, std::mutex& stats_mu) {
+  gauges.add(s->io, -1);
+  s->io.close();
+  {
+    std::lock_guard<std::mutex> lock(stats_mu);
+    ++stats.closed;
+  }
+  s->end.reason = EndReason::kShutdown;
+  if (s->on_end) s->on_end(s->end);
+  delete s;
+}
+
+inline double seconds(SteadyClock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace detail
+
+}  // namespace pb::hub

@@ -86,7 +86,8 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
     recorded_at_ = {std::move(p.epoch), p.doc_seq};
   }
   failures_.store(0);
-  return backoff_.on_success();
+  const Duration next = backoff_.on_success();
+  return recorded ? next : std::min(next, kUnrecordedRetry);
 }
 
 bool Poller::moved_elsewhere() {

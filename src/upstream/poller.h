@@ -102,6 +102,11 @@ class Poller {
   std::shared_ptr<metrics::StreamMetrics> metrics_;
 };
 
+// A poll whose change the state store could not record (disk full, Redis
+// unreachable) is tried again after at most this long, not a whole
+// interval later: the stream catches up soon after the store is back.
+constexpr Duration kUnrecordedRetry{5000};
+
 // Replaces invalid UTF-8 sequences with U+FFFD (as a browser decoding the
 // event stream would), so text-mode documents are always valid JSON strings.
 std::string sanitize_utf8(const std::string& in);

@@ -75,6 +75,45 @@ TEST_F(PollerTest, NotModifiedCostsNoParseAndNoEvent) {
   EXPECT_NE(last_id(), id);
 }
 
+// A store that refuses appends while `refuse` is set (as a full disk or an
+// unreachable Redis does).
+class RefusingStore : public stream::MemoryStore {
+ public:
+  void append(const std::string& key, const stream::Commit& commit) override {
+    if (refuse) throw stream::StoreError(stream::StoreErrorKind::kIo, "no space left");
+    MemoryStore::append(key, commit);
+  }
+  bool refuse = false;
+};
+
+// A change the store could not record is polled again within
+// kUnrecordedRetry, not an interval later: it reaches clients soon after
+// the store is back.
+TEST_F(PollerTest, AChangeTheStoreCouldNotRecordIsPolledAgainSoon) {
+  RefusingStore store;
+  cfg_.name = "s";
+  cfg_.url = backend_.url();
+  cfg_.interval = 60000ms;
+  cfg_.timeout = 2000ms;
+  cfg_.backoff_max = 60000ms;
+  stream::Stream::Options opts;
+  stream::Stream s("r", "s", opts, &store, now_);
+  config::UrlParts parts;
+  std::string why;
+  ASSERT_TRUE(config::parse_url(cfg_.url, parts, why)) << why;
+  upstream::Poller p(cfg_, {parts.scheme, parts.host, parts.port, parts.target}, s,
+                     [this] { return now_; });
+  backend_.set_body(R"({"a":1})");
+  EXPECT_EQ(p.poll_once(), 60000ms);
+  store.refuse = true;
+  backend_.set_body(R"({"a":2})");
+  EXPECT_EQ(p.poll_once(), upstream::kUnrecordedRetry);
+  EXPECT_EQ(json::parse(s.snapshot()->data)["a"], 1);
+  store.refuse = false;
+  EXPECT_EQ(p.poll_once(), 60000ms);
+  EXPECT_EQ(json::parse(s.snapshot()->data)["a"], 2);
+}
+
 TEST_F(PollerTest, LastModifiedIsSentBack) {
   backend_.set_last_modified(true);
   backend_.set_body(R"({"a":1})");

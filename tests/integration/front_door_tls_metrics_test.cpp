@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/metrics_text.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/sse_client.h"
@@ -20,15 +21,6 @@ namespace pb::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-double series(const std::string& metrics, const std::string& name) {
-  std::size_t at = 0;
-  while ((at = metrics.find(name + " ", at)) != std::string::npos) {
-    if (at == 0 || metrics[at - 1] == '\n') return std::atof(metrics.c_str() + at + name.size());
-    at += name.size();
-  }
-  return -1;
-}
 
 TEST(FrontDoorTlsMetricsTest, HandshakesAreCountedByResultAndTlsClientsByState) {
   TestCerts certs;
@@ -48,10 +40,10 @@ TEST(FrontDoorTlsMetricsTest, HandshakesAreCountedByResultAndTlsClientsByState) 
     return c.read_all(5s);
   };
   std::string before = metrics();
-  const double ok0 = series(before, "pollbridge_tls_handshakes_total{result=\"ok\"}");
+  const double ok0 = metric_series(before, "pollbridge_tls_handshakes_total{result=\"ok\"}");
   EXPECT_GE(ok0, 0);
-  EXPECT_EQ(series(before, "pollbridge_tls_handshakes_total{result=\"failed\"}"), 0);
-  EXPECT_EQ(series(before, "pollbridge_tls_handshakes_total{result=\"plain_http\"}"), 0);
+  EXPECT_EQ(metric_series(before, "pollbridge_tls_handshakes_total{result=\"failed\"}"), 0);
+  EXPECT_EQ(metric_series(before, "pollbridge_tls_handshakes_total{result=\"plain_http\"}"), 0);
 
   TlsClientOptions old = tls;
   old.max_version = TLS1_1_VERSION;  // refused by the server
@@ -69,16 +61,16 @@ TEST(FrontDoorTlsMetricsTest, HandshakesAreCountedByResultAndTlsClientsByState) 
   std::string after;
   ASSERT_TRUE(wait_until([&] {
     after = metrics();
-    return series(after, "pollbridge_tls_handshakes_total{result=\"failed\"}") == 3;
+    return metric_series(after, "pollbridge_tls_handshakes_total{result=\"failed\"}") == 3;
   })) << after;
-  EXPECT_EQ(series(after, "pollbridge_tls_handshakes_total{result=\"plain_http\"}"), 1);
+  EXPECT_EQ(metric_series(after, "pollbridge_tls_handshakes_total{result=\"plain_http\"}"), 1);
   // The first /metrics, the SSE client's, and this one (counted once done).
-  EXPECT_GE(series(after, "pollbridge_tls_handshakes_total{result=\"ok\"}"), ok0 + 2);
-  EXPECT_EQ(series(after, "pollbridge_connections{state=\"sse\"}"), 1);
-  EXPECT_EQ(series(after, "pollbridge_clients_tls{ktls=\"false\"}") +
-                series(after, "pollbridge_clients_tls{ktls=\"true\"}"),
+  EXPECT_GE(metric_series(after, "pollbridge_tls_handshakes_total{result=\"ok\"}"), ok0 + 2);
+  EXPECT_EQ(metric_series(after, "pollbridge_connections{state=\"sse\"}"), 1);
+  EXPECT_EQ(metric_series(after, "pollbridge_clients_tls{ktls=\"false\"}") +
+                metric_series(after, "pollbridge_clients_tls{ktls=\"true\"}"),
             1);
-  EXPECT_GE(series(after, "pollbridge_connections{state=\"handling\"}"), 1)
+  EXPECT_GE(metric_series(after, "pollbridge_connections{state=\"handling\"}"), 1)
       << "the /metrics request itself";
 }
 

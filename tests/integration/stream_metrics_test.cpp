@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "support/fake_backend.h"
+#include "support/metrics_text.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
@@ -26,16 +27,6 @@ std::string get(int port, const std::string& path) {
   httplib::Client c("127.0.0.1", port);
   auto r = c.Get(path);
   return r ? r->body : std::string();
-}
-
-// The value of one series in /metrics text (`name{labels}`), -1 if absent.
-double series(const std::string& metrics, const std::string& name) {
-  std::size_t at = 0;
-  while ((at = metrics.find(name + " ", at)) != std::string::npos) {
-    if (at == 0 || metrics[at - 1] == '\n') return std::atof(metrics.c_str() + at + name.size());
-    at += name.size();
-  }
-  return -1;
 }
 
 std::string stream_config(const std::string& url, const std::string& stream_extra = "") {
@@ -58,30 +49,31 @@ TEST(StreamMetricsTest, HistogramsAndEventTypesAreExposed) {
   std::string m;
   ASSERT_TRUE(wait_until([&] {
     m = get(proxy.port(), "/metrics");
-    return series(m, "pollbridge_sse_connection_duration_seconds_count") == 1;
+    return metric_series(m, "pollbridge_sse_connection_duration_seconds_count") == 1;
   })) << m;
   for (const char* h :
        {"pollbridge_upstream_poll_duration_seconds", "pollbridge_publish_delay_seconds",
         "pollbridge_fanout_seconds", "pollbridge_sse_connection_duration_seconds"}) {
     EXPECT_NE(m.find(std::string("# TYPE ") + h + " histogram\n"), std::string::npos) << h;
   }
-  double polls = series(m, "pollbridge_upstream_poll_duration_seconds_count{stream=\"s\"}");
+  double polls = metric_series(m, "pollbridge_upstream_poll_duration_seconds_count{stream=\"s\"}");
   EXPECT_GE(polls, 2);
-  EXPECT_EQ(series(m, "pollbridge_upstream_poll_duration_seconds_bucket{stream=\"s\",le=\"+Inf\"}"),
+  EXPECT_EQ(metric_series(
+                m, "pollbridge_upstream_poll_duration_seconds_bucket{stream=\"s\",le=\"+Inf\"}"),
             polls);
-  EXPECT_LE(
-      series(m, "pollbridge_upstream_poll_duration_seconds_bucket{stream=\"s\",le=\"0.001\"}"),
-      polls);
-  EXPECT_GE(series(m, "pollbridge_publish_delay_seconds_count{stream=\"s\"}"), 2);
-  EXPECT_EQ(series(m, "pollbridge_events_total{stream=\"s\",type=\"snapshot\"}"), 1);
-  EXPECT_EQ(series(m, "pollbridge_events_total{stream=\"s\",type=\"patch\"}"), 1);
-  EXPECT_EQ(series(m, "pollbridge_events_total{stream=\"s\",type=\"status\"}"), 0);
-  EXPECT_GE(series(m, "pollbridge_fanout_seconds_count"), 1)
+  EXPECT_LE(metric_series(
+                m, "pollbridge_upstream_poll_duration_seconds_bucket{stream=\"s\",le=\"0.001\"}"),
+            polls);
+  EXPECT_GE(metric_series(m, "pollbridge_publish_delay_seconds_count{stream=\"s\"}"), 2);
+  EXPECT_EQ(metric_series(m, "pollbridge_events_total{stream=\"s\",type=\"snapshot\"}"), 1);
+  EXPECT_EQ(metric_series(m, "pollbridge_events_total{stream=\"s\",type=\"patch\"}"), 1);
+  EXPECT_EQ(metric_series(m, "pollbridge_events_total{stream=\"s\",type=\"status\"}"), 0);
+  EXPECT_GE(metric_series(m, "pollbridge_fanout_seconds_count"), 1)
       << "the patch was written to its one client";
   // Kept names stay.
-  EXPECT_GE(series(m, "pollbridge_stream_events_total{stream=\"s\"}"), 2);
-  EXPECT_EQ(series(m, "pollbridge_connections{state=\"sse\"}"), 0);
-  EXPECT_EQ(series(m, "pollbridge_tls_handshakes_total{result=\"failed\"}"), 0);
+  EXPECT_GE(metric_series(m, "pollbridge_stream_events_total{stream=\"s\"}"), 2);
+  EXPECT_EQ(metric_series(m, "pollbridge_connections{state=\"sse\"}"), 0);
+  EXPECT_EQ(metric_series(m, "pollbridge_tls_handshakes_total{result=\"failed\"}"), 0);
 }
 
 TEST(StreamMetricsTest, ManyParameterValuesAddNoLabels) {
@@ -117,8 +109,8 @@ TEST(StreamMetricsTest, ManyParameterValuesAddNoLabels) {
     }
   }
   for (const auto& [series_name, count] : per_name) EXPECT_EQ(count, 1) << series_name;
-  EXPECT_EQ(series(m, "pollbridge_stream_instances{stream=\"p\"}"), kValues);
-  EXPECT_EQ(series(m, "pollbridge_events_total{stream=\"p\",type=\"snapshot\"}"), kValues);
+  EXPECT_EQ(metric_series(m, "pollbridge_stream_instances{stream=\"p\"}"), kValues);
+  EXPECT_EQ(metric_series(m, "pollbridge_events_total{stream=\"p\",type=\"snapshot\"}"), kValues);
   EXPECT_LE(m.size(), 64u * 1024) << "the page does not grow with the values";
 }
 

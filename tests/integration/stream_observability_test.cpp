@@ -19,6 +19,7 @@
 
 #include "json/document.h"
 #include "support/fake_backend.h"
+#include "support/metrics_text.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/sse_client.h"
@@ -53,16 +54,6 @@ std::string get(int port, const std::string& path) {
   return r ? r->body : std::string();
 }
 
-// The value of one series in /metrics text (`name{labels}`), -1 if absent.
-double series(const std::string& metrics, const std::string& name) {
-  std::size_t at = 0;
-  while ((at = metrics.find(name + " ", at)) != std::string::npos) {
-    if (at == 0 || metrics[at - 1] == '\n') return std::atof(metrics.c_str() + at + name.size());
-    at += name.size();
-  }
-  return -1;
-}
-
 std::string stream_config(const std::string& url, const std::string& stream_extra = "",
                           const std::string& top = "", const std::string& server = "") {
   return config_with("  - name: s\n    url: " + url + "\n" + stream_extra, top, server);
@@ -83,8 +74,8 @@ TEST(StreamLogTest, StaleAndRecoveredAreOneLineEachWhilePollsFailEvery10ms) {
   backend.set_failure(503);
   ASSERT_TRUE(wait_until(
       [&] {
-        return series(get(proxy.port(), "/metrics"),
-                      "pollbridge_upstream_failures_total{stream=\"s\"}") >= 50;
+        return metric_series(get(proxy.port(), "/metrics"),
+                             "pollbridge_upstream_failures_total{stream=\"s\"}") >= 50;
       },
       20s))
       << "the stream did not fail 50 polls";
@@ -168,8 +159,8 @@ TEST(StreamLogTest, AccessLogIsSwitchedOffByLogAccessFalse) {
     ASSERT_TRUE(c.next(5s));
   }
   // A request after the disconnect was handled: its line would be there by now.
-  ASSERT_TRUE(
-      wait_until([&] { return series(get(proxy.port(), "/metrics"), "pollbridge_clients") == 0; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return metric_series(get(proxy.port(), "/metrics"), "pollbridge_clients") == 0; }));
   EXPECT_FALSE(has_line(proxy, "client connected"));
   EXPECT_FALSE(has_line(proxy, "client disconnected"));
   EXPECT_TRUE(has_line(proxy, "started")) << "other lines are still written";
@@ -212,8 +203,8 @@ TEST(StreamLogTest, ClientsDroppedAsSlowAreLoggedThrottledPerStream) {
   for (int i = 0; i < 3; ++i) stuck.push_back(std::make_unique<StuckClient>(proxy.port()));
   ASSERT_TRUE(wait_until(
       [&] {
-        return series(get(proxy.port(), "/metrics"),
-                      "pollbridge_clients_evicted_total{reason=\"slow\"}") >= 3;
+        return metric_series(get(proxy.port(), "/metrics"),
+                             "pollbridge_clients_evicted_total{reason=\"slow\"}") >= 3;
       },
       30s))
       << proxy.stderr_text();

@@ -210,7 +210,8 @@ int main(int argc, char** argv) {
     }
   }
   if (flags.check) {
-    std::cout << flags.config << ": ok (" << cfg.streams.size() << " streams)\n";
+    pb::log::announce(flags.config + ": ok (" + std::to_string(cfg.streams.size()) + " streams)",
+                      "config ok", {{"config", flags.config}, {"streams", cfg.streams.size()}});
     return 0;
   }
   std::string policy_error;
@@ -376,11 +377,17 @@ int main(int argc, char** argv) {
   http.start();
   if (admin_http) {
     admin_http->start();
-    std::cout << "pollbridge admin listening on " << cfg.server.admin_host << ":" << admin_port
-              << std::endl;
+    const std::string admin_addr = cfg.server.admin_host + ":" + std::to_string(admin_port);
+    pb::log::announce("pollbridge admin listening on " + admin_addr, "admin listening",
+                      {{"listen", admin_addr}});
   }
-  std::cout << "pollbridge " << PB_VERSION << " listening on " << cfg.server.host << ":" << port
-            << " (" << cfg.streams.size() << " streams)" << std::endl;
+  {
+    const std::string addr = cfg.server.host + ":" + std::to_string(port);
+    pb::log::announce("pollbridge " PB_VERSION " listening on " + addr + " (" +
+                          std::to_string(cfg.streams.size()) + " streams)",
+                      "listening",
+                      {{"listen", addr}, {"version", PB_VERSION}, {"streams", cfg.streams.size()}});
+  }
   {
     std::string names;
     for (const auto& sc : cfg.streams) names += (names.empty() ? "" : ",") + sc.name;

@@ -35,13 +35,50 @@ int hex_value(char c) {
   return -1;
 }
 
-// Form decoding: %XX and '+'; a '%' not followed by two hex digits is kept.
+// A code point as UTF-8 the way cpp-httplib 0.11.4's to_utf8 writes it:
+// nothing for a surrogate (U+D800..U+DFFF).
+void append_utf8(std::string& out, unsigned cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0xD800 || cp >= 0xE000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Form decoding exactly as cpp-httplib decodes a query (decode_url with
+// '+' as space), so that the parameter pollbridge strips is the one httplib
+// would see: %XX, '+', and httplib's non-standard %uXXXX (four hex digits,
+// a code point written as UTF-8). A '%' not followed by its hex digits is
+// kept.
 std::string form_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
+  auto hex4 = [&](std::size_t at, unsigned& cp) {
+    if (at + 4 > s.size()) return false;
+    cp = 0;
+    for (std::size_t k = at; k < at + 4; ++k) {
+      int v = hex_value(s[k]);
+      if (v < 0) return false;
+      cp = cp * 16 + static_cast<unsigned>(v);
+    }
+    return true;
+  };
   for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned cp = 0;
     if (s[i] == '+') {
       out.push_back(' ');
+    } else if (s[i] == '%' && i + 1 < s.size() && s[i + 1] == 'u') {
+      if (hex4(i + 2, cp)) {
+        append_utf8(out, cp);
+        i += 5;
+      } else {
+        out.push_back(s[i]);
+      }
     } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
                hex_value(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));

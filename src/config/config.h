@@ -92,6 +92,11 @@ struct ServerConfig {
   // Answer allowed origins with Access-Control-Allow-Credentials: true (and
   // the echoed origin, never "*": the loader refuses "*" with this).
   bool cors_credentials = false;
+  // With access control (auth:) and no admin_listen, GET /metrics needs the
+  // admin token unless this says the main listener may serve it to anyone
+  // (scrapers on a private network). Never with admin_listen: /metrics is
+  // served there only.
+  bool public_metrics = false;
   // A separate address for the admin endpoints (server.admin_listen).
   // admin_port < 0: they stay on the main listener.
   std::string admin_host;

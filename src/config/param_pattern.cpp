@@ -26,6 +26,23 @@ bool ParamPattern::matches(std::string_view value) const {
 }
 
 bool valid_param_value(std::string_view s, std::string& why) {
+  // One path segment, always: empty, "." and ".." would be dot segments in
+  // the upstream URL (RFC 3986 5.2.4), whatever the pattern allows.
+  if (s.empty()) {
+    why = "is empty";
+    return false;
+  }
+  if (s == "." || s == "..") {
+    why = "is a dot segment (\".\" and \"..\" are never parameter values)";
+    return false;
+  }
+  // '@' separates an address from the digest in a per-user instance's key
+  // (core/instance_request.h): a value holding it could name another
+  // instance's key.
+  if (s.find('@') != std::string_view::npos) {
+    why = "contains '@' (reserved: it separates per-user instance keys)";
+    return false;
+  }
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c == 0) {

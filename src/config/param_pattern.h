@@ -33,8 +33,10 @@ class ParamPattern {
   std::unique_ptr<re2::RE2> re_;
 };
 
-// A value a client may give for a parameter: valid UTF-8 and no NUL,
-// whatever the pattern allows. False with `why` set otherwise.
+// A value a client may give for a parameter, whatever the pattern allows:
+// not empty, not "." or "..", no '@', no NUL, valid UTF-8 (the value as
+// decoded from the request path, so "%2e%2e" is ".."). False with `why` set
+// otherwise.
 bool valid_param_value(std::string_view value, std::string& why);
 
 // Most memory RE2 may use for one compiled pattern.

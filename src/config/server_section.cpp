@@ -140,7 +140,8 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
                                                  "shutdown_timeout",
                                                  "static_dir",
                                                  "cors_credentials",
-                                                 "admin_listen"};
+                                                 "admin_listen",
+                                                 "public_metrics"};
   auto fields = read_section(f, &kKeys);
   if (!fields) return;
   if (const Field* x = fields->find("listen")) {
@@ -236,6 +237,7 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
       server.static_dir = std::move(dir);
     }
   }
+  if (const Field* x = fields->find("public_metrics")) read_bool(*x, server.public_metrics);
   if (const Field* x = fields->find("cors_credentials")) {
     if (read_bool(*x, server.cors_credentials) && server.cors_credentials) {
       const auto& o = server.cors_origins;

@@ -243,6 +243,17 @@ void write(Level l, std::string_view msg, Fields fields) {
   }
 }
 
+void announce(std::string_view text, std::string_view msg, Fields fields) {
+  std::string line =
+      format() == Format::kJson
+          ? format_line(Format::kJson, Level::kInfo, iso8601(SystemClock::now()), msg, fields)
+          : std::string(text);
+  line += '\n';
+  std::lock_guard<std::mutex> lock(sink_mutex());
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
+}
+
 void set_sink(std::function<void(std::string_view)> s) {
   std::lock_guard<std::mutex> lock(sink_mutex());
   sink() = std::move(s);

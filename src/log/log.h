@@ -93,6 +93,12 @@ inline void error(std::string_view msg, Fields fields = {}) {
   write(Level::kError, msg, fields);
 }
 
+// A line on stdout, for whoever reads it (scripts and tests read the
+// "listening on" lines there): `text` with the text format; with the JSON
+// format the same as a log line of `msg` and `fields` at info, so that every
+// line pollbridge writes is one JSON object.
+void announce(std::string_view text, std::string_view msg, Fields fields = {});
+
 // The line a call would write (without the trailing newline), for tests.
 std::string format_line(Format format, Level level, std::string_view ts, std::string_view msg,
                         Fields fields);

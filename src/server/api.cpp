@@ -181,18 +181,20 @@ void Api::install_admin(HttpServer& admin) {
   auto& s = admin.routes();
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (handle_admin(req, res)) return httplib::Server::HandlerResponse::Handled;
-    if (req.method == "GET" && (req.path == "/healthz" || req.path == "/metrics")) {
+    if (req.method == "GET" &&
+        (req.path == "/healthz" || req.path == "/metrics" || req.path == "/readyz")) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     set_error(res, is_admin_path(req) ? 405 : 404,
               is_admin_path(req) ? "only POST is allowed on " + req.path
                                  : "the admin listener serves /admin/reload, "
-                                   "/streams/{stream}/poll, /healthz and /metrics");
+                                   "/streams/{stream}/poll, /healthz, /readyz and /metrics");
     if (is_admin_path(req)) res.set_header("Allow", "POST");
     return httplib::Server::HandlerResponse::Handled;
   });
   s.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok\n", "text/plain"); });
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
+  s.Get("/readyz", [this](const auto& req, auto& res) { handle_readyz(req, res, true); });
 }
 
 void Api::install() {
@@ -219,7 +221,9 @@ void Api::install() {
       res.set_header("Access-Control-Allow-Headers",
                      "Last-Event-ID, Cache-Control, If-None-Match, Authorization");
       res.set_header("Access-Control-Max-Age", "600");
-      if (cfg_.server.cors_credentials) res.set_header("Access-Control-Allow-Credentials", "true");
+      // add_cors() has set Access-Control-Allow-Credentials where it
+      // applies: a second field would read "true, true", which the Fetch
+      // standard refuses.
       return httplib::Server::HandlerResponse::Handled;
     }
     // Every other resource is read-only.
@@ -243,8 +247,10 @@ void Api::install() {
   s.Get("/streams", [this](const auto& req, auto& res) { handle_streams(req, res); });
   s.Get(R"(/streams/(.+))", [this](const auto& req, auto& res) { handle_document(req, res); });
   s.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok\n", "text/plain"); });
-  s.Get("/readyz", [this](const auto& req, auto& res) { handle_readyz(req, res); });
-  s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
+  s.Get("/readyz", [this](const auto& req, auto& res) {
+    handle_readyz(req, res, operator_view_public() || has_admin_token(req));
+  });
+  s.Get("/metrics", [this](const auto& req, auto& res) { handle_public_metrics(req, res); });
   register_client_script(s);  // GET /pollbridge.js
 
   // Last: the API's routes win (server/static_files.h).

@@ -58,8 +58,20 @@ class Api {
   void handle_streams(const httplib::Request& req, httplib::Response& res);
   void handle_document(const httplib::Request& req, httplib::Response& res);
   void handle_poll(const httplib::Request& req, httplib::Response& res, const std::string& address);
-  void handle_readyz(const httplib::Request& req, httplib::Response& res);
+  // `detailed`: names the pending streams and the store's problem; the main
+  // listener says only ready or not unless operator_view_public() or the
+  // request carries the admin token.
+  void handle_readyz(const httplib::Request& req, httplib::Response& res, bool detailed);
   void handle_metrics(const httplib::Request& req, httplib::Response& res);
+  // GET /metrics on the main listener: 404 with admin_listen (served there
+  // only); the admin token with access control unless server.public_metrics.
+  void handle_public_metrics(const httplib::Request& req, httplib::Response& res);
+  // Whether the main listener shows the operator's view (stream names,
+  // counters) to anyone: only without admin_listen and without access
+  // control (docs/security.md, "What the public listener says").
+  bool operator_view_public() const;
+  // The request carries the admin token (no answer is written).
+  bool has_admin_token(const httplib::Request& req) const;
 
   // Refuses the connection (filling `res`) if it may not open a stream now.
   bool accept_sse(const httplib::Request& req, httplib::Response& res);

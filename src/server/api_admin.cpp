@@ -1,6 +1,7 @@
 // Api's operator side: the admin token check, POST /streams/{name}/poll,
 // GET /readyz and GET /metrics (on the main listener, or on
-// server.admin_listen when set). The client side is api.cpp.
+// server.admin_listen when set; what the main listener shows anyone is
+// decided by operator_view_public()). The client side is api.cpp.
 //
 // Threads: the HTTP workers (pb-http), like the rest of Api.
 #include <openssl/crypto.h>
@@ -17,17 +18,48 @@ namespace pb::server {
 
 using json::Json;
 
+bool Api::has_admin_token(const httplib::Request& req) const {
+  const std::string& token = cfg_.server.admin_token;
+  if (token.empty()) return false;
+  std::string auth = req.get_header_value("Authorization");
+  const std::string prefix = "Bearer ";
+  return auth.size() == prefix.size() + token.size() &&
+         auth.compare(0, prefix.size(), prefix) == 0 &&
+         CRYPTO_memcmp(auth.data() + prefix.size(), token.data(), token.size()) == 0;
+}
+
+bool Api::operator_view_public() const {
+  if (admin_ != nullptr || cfg_.auth.enabled) return false;
+  for (const auto& s : cfg_.streams) {
+    if (s.auth.mode != config::AuthMode::kNone) return false;
+  }
+  return true;
+}
+
+void Api::handle_public_metrics(const httplib::Request& req, httplib::Response& res) {
+  if (admin_ != nullptr) {
+    set_error(res, 404, "/metrics is served on server.admin_listen");
+    return;
+  }
+  if (!operator_view_public() && !cfg_.server.public_metrics) {
+    if (cfg_.server.admin_token.empty()) {
+      set_error(res, 403,
+                "/metrics names protected streams: set server.admin_token (and scrape with it), "
+                "server.admin_listen, or server.public_metrics: true");
+      return;
+    }
+    if (!admin_allowed(req, res)) return;
+  }
+  handle_metrics(req, res);
+}
+
 bool Api::admin_allowed(const httplib::Request& req, httplib::Response& res) const {
   const std::string& token = cfg_.server.admin_token;
   if (token.empty()) {
     set_error(res, 403, "admin endpoints are disabled: set server.admin_token");
     return false;
   }
-  std::string auth = req.get_header_value("Authorization");
-  const std::string prefix = "Bearer ";
-  bool ok = auth.size() == prefix.size() + token.size() &&
-            auth.compare(0, prefix.size(), prefix) == 0 &&
-            CRYPTO_memcmp(auth.data() + prefix.size(), token.data(), token.size()) == 0;
+  bool ok = has_admin_token(req);
   if (!ok) {
     res.set_header("WWW-Authenticate", "Bearer realm=\"pollbridge-admin\"");
     set_error(res, 401, "a valid admin token is required (Authorization: Bearer <token>)");
@@ -67,7 +99,7 @@ void Api::handle_poll(const httplib::Request& req, httplib::Response& res,
   res.set_content("{\"status\":\"poll scheduled\"}\n", "application/json");
 }
 
-void Api::handle_readyz(const httplib::Request&, httplib::Response& res) {
+void Api::handle_readyz(const httplib::Request&, httplib::Response& res, bool detailed) {
   Json pending = Json::array();
   for (const auto& inst : runtime_.instances()) {
     if (inst->tmpl().parameterized()) continue;
@@ -81,8 +113,8 @@ void Api::handle_readyz(const httplib::Request&, httplib::Response& res) {
   const std::string store_problem = runtime_.store().unavailable();
   const bool ready = pending.empty() && store_problem.empty();
   body["ready"] = ready;
-  if (!pending.empty()) body["pending"] = pending;
-  if (!store_problem.empty()) body["store"] = store_problem;
+  if (detailed && !pending.empty()) body["pending"] = pending;
+  if (detailed && !store_problem.empty()) body["store"] = store_problem;
   res.status = ready ? 200 : 503;
   res.set_content(json::dump(body) + "\n", "application/json");
 }

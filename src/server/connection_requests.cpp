@@ -93,13 +93,17 @@ void ConnectionLoop::advance(Connection& c, Clock::time_point now) {
       reject(c, 400, "malformed request head: every line must end with CRLF", now);
       return;
     }
+    if (r == HeadScanner::kBadLeading) {
+      reject(c, 400, "too many empty lines before the request line", now);
+      return;
+    }
     if (r == HeadScanner::kIncomplete) {
       if (c.scanner.seen() > options_.max_header_bytes) {
         reject(c, 431, "the request head is larger than server.max_header_bytes", now);
       }
       return;
     }
-    if (head_bytes > options_.max_header_bytes) {
+    if (skip + head_bytes > options_.max_header_bytes) {
       reject(c, 431, "the request head is larger than server.max_header_bytes", now);
       return;
     }

@@ -1,6 +1,6 @@
 #include "server/httplib_bridge.h"
 
-#include "auth/credential_source.h"
+#include "server/request_rewrite.h"
 
 #include <algorithm>
 #include <cctype>
@@ -72,30 +72,6 @@ bool says_close(const std::string& response) {
   return false;
 }
 
-// `request` with the parameter `name` removed from its target (the request
-// line's second word); its values go to `taken`. Empty when the target has
-// none, so that the common request is not copied.
-std::string without_query_param(std::string_view request, const std::string& name,
-                                std::vector<std::string>& taken) {
-  std::size_t eol = request.find("\r\n");
-  if (eol == std::string_view::npos) return {};
-  std::size_t sp1 = request.find(' ');
-  if (sp1 == std::string_view::npos || sp1 >= eol) return {};
-  std::size_t sp2 = request.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || sp2 > eol) sp2 = eol;
-  std::string target(request.substr(sp1 + 1, sp2 - sp1 - 1));
-  if (target.find('?') == std::string::npos) return {};
-  std::vector<std::string> values = auth::strip_query_param(target, name);
-  if (values.empty()) return {};
-  taken = std::move(values);
-  std::string out;
-  out.reserve(request.size());
-  out.append(request.substr(0, sp1 + 1));
-  out.append(target);
-  out.append(request.substr(sp2));
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::string> HttplibBridge::query_credentials() {
@@ -124,11 +100,26 @@ void HttplibBridge::handle(Exchange& ex) {
   }
   std::string_view original = ex.request;
   if (!rewritten.empty()) ex.request = rewritten;
+  // No ranges, on any route (request_rewrite.h).
+  std::string unranged = without_range_headers(ex.request);
+  if (!unranged.empty()) ex.request = unranged;
   BufferedStream strm(ex);
   tl_exchange = &ex;
   bool closed = false;
-  process_request(strm, ex.close, closed,
-                  [](httplib::Request& req) { req.headers.erase("Expect"); });
+  process_request(strm, ex.close, closed, [&ex](httplib::Request& req) {
+    // The values as sent, not as httplib decoded them (for_each_raw_header);
+    // then the four fields httplib adds itself.
+    req.headers.clear();
+    for_each_raw_header(ex.request, [&](std::string_view n, std::string_view v) {
+      req.headers.emplace(std::string(n), std::string(v));
+    });
+    req.set_header("REMOTE_ADDR", req.remote_addr);
+    req.set_header("REMOTE_PORT", std::to_string(req.remote_port));
+    req.set_header("LOCAL_ADDR", req.local_addr);
+    req.set_header("LOCAL_PORT", std::to_string(req.local_port));
+    req.headers.erase("Expect");
+    req.ranges.clear();  // none can be left (without_range_headers)
+  });
   tl_exchange = nullptr;
   ex.request = original;
   if (ex.taken) {

@@ -13,6 +13,11 @@
 // nothing else in pollbridge calls it.
 //
 // Around the call:
+//  * `Range` and `If-Range` are removed before httplib parses the request
+//    (request_rewrite.h): httplib answers a multi-range request with a
+//    full copy of the body per range, so no response may be partial.
+//  * Header values are the client's bytes (request_rewrite.h,
+//    for_each_raw_header), not httplib's percent-decoded ones.
 //  * `Expect` is removed before routing (setup_request): the loop has
 //    already answered 100-continue and read the body, so httplib must not
 //    write an interim response into the collected bytes.

@@ -74,6 +74,7 @@ HeadScanner::Result HeadScanner::scan(std::string_view buf, std::size_t& skip,
     line_start_ = pos_ + 1;
     if (!empty) continue;
     if (!started_) {
+      if (++empty_lines_ > kMaxEmptyLinesBeforeRequest) return kBadLeading;
       skip_ = line_start_;  // an empty line before the request line
       continue;
     }

@@ -6,7 +6,9 @@
 //
 //  * Every line ends with CRLF; a bare LF or a lone CR is 400 (httplib would
 //    skip such a line, another parser would not: a classic desync).
-//  * Empty lines before the request line are skipped (RFC 9112 2.2).
+//  * Up to kMaxEmptyLinesBeforeRequest empty lines before the request line
+//    are skipped (RFC 9112 2.2); more are 400. Every byte before the end of
+//    the head, these lines included, counts against server.max_header_bytes.
 //  * Header names are tokens followed directly by ":" (whitespace before the
 //    colon is 400); obsolete line folding is 400; control characters in a
 //    value are 400.
@@ -40,23 +42,30 @@ struct RequestHead {
 // Where the head of the request at the front of a buffer ends. Resumes where
 // the previous call stopped, so that a head arriving a byte at a time costs
 // linear time. reset() before the next request.
+// Empty lines tolerated before a request line (RFC 9112 2.2 asks to ignore
+// "at least one"; a client that sends a CRLF after a POST body sends one).
+constexpr std::size_t kMaxEmptyLinesBeforeRequest = 2;
+
 class HeadScanner {
  public:
-  enum Result { kIncomplete, kComplete, kBad };
+  // kBadLeading: more than kMaxEmptyLinesBeforeRequest empty lines.
+  enum Result { kIncomplete, kComplete, kBad, kBadLeading };
 
   // Looks at `buf` (which only grows between calls). On kComplete, `skip`
   // and `head_bytes` say where the head lies; on kBad the connection must
   // get 400.
   Result scan(std::string_view buf, std::size_t& skip, std::size_t& head_bytes);
   void reset() { *this = HeadScanner(); }
-  // Bytes of the head seen so far (for the size cap).
-  std::size_t seen() const { return pos_ - skip_; }
+  // Bytes seen so far, empty lines before the request line included (for
+  // the size cap).
+  std::size_t seen() const { return pos_; }
 
  private:
-  std::size_t pos_ = 0;         // next byte to look at
-  std::size_t line_start_ = 0;  // start of the current line
-  std::size_t skip_ = 0;        // empty lines before the request line
-  bool started_ = false;        // the request line has begun
+  std::size_t pos_ = 0;          // next byte to look at
+  std::size_t line_start_ = 0;   // start of the current line
+  std::size_t skip_ = 0;         // empty lines before the request line
+  std::size_t empty_lines_ = 0;  // empty lines before the request line
+  bool started_ = false;         // the request line has begun
 };
 
 // Parses a complete head (request line to blank line, CRLFs included).

@@ -177,7 +177,14 @@ void Fetcher::prepare() {
   close_handle();
   open_handle();
   curl_slist* list = nullptr;
-  auto add = [&list](const std::string& line) { list = curl_slist_append(list, line.c_str()); };
+  auto add = [&list](const std::string& line) {
+    // A line break or NUL would end the header early and start another one
+    // (request splitting). The config's headers are checked at load and
+    // client values arrive as sent (server/request_rewrite.h); this is the
+    // last line of defence for anything that slipped through.
+    if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) return;
+    list = curl_slist_append(list, line.c_str());
+  };
   bool has_accept = false;
   bool has_content_type = false;
   for (const auto& [k, v] : cfg_.headers) {

@@ -25,6 +25,27 @@ const TOKEN = 'cookie-read-token-0123456789';
 async function pageServer() {
   const server = createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    if (req.url.includes('mode=token')) {
+      // A token in the Authorization header from another origin: the
+      // browser preflights (OPTIONS) both the credentialed fetch and the
+      // client's fetch transport.
+      res.end(`<!doctype html><script type="module">
+        const params = new URLSearchParams(location.search);
+        const api = params.get('api');
+        window.result = { fetched: null, fetchError: null, docs: [], states: [] };
+        fetch(api + '/streams/orders', {
+          credentials: 'include', headers: { Authorization: 'Bearer ${TOKEN}' },
+        }).then(async (r) => { window.result.fetched = { status: r.status, body: await r.text() }; })
+          .catch((e) => { window.result.fetchError = String(e); });
+        const { default: pollbridge } = await import(api + '/pollbridge.js');
+        pollbridge.watch(api + '/events/orders', {
+          transport: 'fetch', shared: false, token: () => '${TOKEN}',
+          onChange(doc) { window.result.docs.push(doc); },
+          onStatus(s) { window.result.states.push(s.state); },
+        });
+      </script>`);
+      return;
+    }
     res.end(`<!doctype html><script>
       const params = new URLSearchParams(location.search);
       window.result = { events: [], errors: 0, opened: false, fetched: null, fetchError: null };
@@ -112,6 +133,29 @@ describe('CORS with credentials across two origins', () => {
     assert.ok(!result.fetched.body.includes('"orders"'));
     const sse = responses.find((r) => r.url.includes('/events/orders'));
     assert.equal(sse.status, 401);
+    await context.close();
+  });
+
+  test('a token header from the listed origin passes the preflight, credentials included', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const preflights = [];
+    page.on('response', (r) => {
+      if (r.request().method() === 'OPTIONS') preflights.push(r.headers());
+    });
+    const api = `http://localhost:${proxy.port}`;
+    await page.goto(`http://localhost:${listed.address().port}/?mode=token&api=${encodeURIComponent(api)}`);
+    const result = await waitFor(async () => {
+      const r = await resultOf(page);
+      return (r.fetched || r.fetchError) && r.docs.length > 0 ? r : null;
+    }, { what: 'the credentialed fetch and the fetch transport' });
+    assert.equal(result.fetchError, null);
+    assert.equal(result.fetched.status, 200);
+    assert.equal(JSON.parse(result.fetched.body).orders[0].id, 1);
+    assert.equal(result.docs[0].orders[0].status, 'new');
+    // One field, "true": two would be combined into "true, true".
+    assert.ok(preflights.length > 0, 'the browser sent a preflight');
+    for (const h of preflights) assert.equal(h['access-control-allow-credentials'], 'true');
     await context.close();
   });
 

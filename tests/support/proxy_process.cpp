@@ -166,7 +166,9 @@ void ProxyProcess::launch(std::vector<std::string> args) {
   pid_ = spawn(argv, out_path_, err_path_, env_);
   // The main listener's line ("... listening on HOST:PORT (N streams)"), not
   // the admin listener's.
-  static const std::regex kListening(R"(listening on [^ \n]*:(\d+) \()");
+  // With --log-format json the line is a JSON object ("msg":"listening").
+  static const std::regex kListening(
+      R"((?:listening on [^ \n]*:|"msg":"listening","listen":"[^"]*:)(\d+)[ "])");
   // Under sanitizers on a loaded machine, 2,000 streams take a while to start.
   auto deadline = std::chrono::steady_clock::now() + kSlowdown * std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -226,5 +226,18 @@ TEST(AuthBindingTest, ParameterMustEqualTheClaim) {
   EXPECT_TRUE(bindings_hold({}, {{"customer", "x"}}, c));
 }
 
+TEST(CredentialSourceTest, QueryParamIsFoundInHttplibsPercentUForm) {
+  // httplib decodes %uXXXX in a query; the stripping must find the same name.
+  std::string t = "/events/a?%u0061ccess_token=abc&x=1";
+  EXPECT_EQ(strip_query_param(t, "access_token"), std::vector<std::string>{"abc"});
+  EXPECT_EQ(t, "/events/a?x=1");
+  t = "/events/a?access_token=%u0041b&acc%u0065ss%5Ftoken=c";
+  EXPECT_EQ(strip_query_param(t, "access_token"), (std::vector<std::string>{"Ab", "c"}));
+  EXPECT_EQ(t, "/events/a");
+  // A surrogate is dropped as httplib drops it; a short %u stays text.
+  t = "/e?access_token%uD800=1&access_token%u00=2";
+  EXPECT_EQ(strip_query_param(t, "access_token"), std::vector<std::string>{"1"});
+}
+
 }  // namespace
 }  // namespace pb::auth

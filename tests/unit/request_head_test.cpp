@@ -108,3 +108,20 @@ TEST(RequestHeadTest, AmbiguousOrMalformedHeadsGetTheirStatus) {
 
 }  // namespace
 }  // namespace pb::server
+
+namespace pb::server {
+namespace {
+
+TEST(RequestHeadTest, EmptyLinesCountAndOnlyTwoAreTolerated) {
+  std::size_t skip = 0;
+  std::size_t head = 0;
+  EXPECT_EQ(scan_bytewise("\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", skip, head),
+            HeadScanner::kBadLeading);
+  // Bytes of empty lines are counted in seen() while the head is incomplete.
+  HeadScanner s;
+  EXPECT_EQ(s.scan("\r\n\r\nGET", skip, head), HeadScanner::kIncomplete);
+  EXPECT_EQ(s.seen(), 7u);
+}
+
+}  // namespace
+}  // namespace pb::server

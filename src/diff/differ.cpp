@@ -36,6 +36,14 @@ std::string snapshot_data(const Json& doc, config::DiffMode mode) {
   return json::dump(doc);
 }
 
+std::size_t items_event_budget(std::size_t snapshot_bytes) {
+  if (snapshot_bytes >
+      (static_cast<std::size_t>(-1) - kItemsEventAllowance) / kItemsEventDocumentMultiple) {
+    return static_cast<std::size_t>(-1);
+  }
+  return snapshot_bytes * kItemsEventDocumentMultiple + kItemsEventAllowance;
+}
+
 std::vector<Change> compute(const Json* prev, const Json& next, const Options& options) {
   using config::DiffMode;
   if (options.mode == DiffMode::kItems) check_items(next, options.key);
@@ -44,9 +52,12 @@ std::vector<Change> compute(const Json* prev, const Json& next, const Options& o
   }
   if (prev == nullptr) return {{"snapshot", snapshot_data(next, options.mode)}};
   if (json::equal(*prev, next)) return {};
-  // No event is larger than the snapshot it could be replaced by: past that
-  // size a diff is given up and the snapshot sent instead. This also bounds
-  // the memory and time a diff may take (docs/protocol.md, "Event size").
+  // json-patch and merge-patch: no event is larger than the snapshot it
+  // could be replaced by, which loses nothing. Items mode: its events carry
+  // meaning a snapshot does not (a `created` is a new order), so they are
+  // kept up to items_event_budget(). Past either bound the diff is given up
+  // and the snapshot sent instead; this also bounds the memory and time a
+  // diff may take (docs/protocol.md, "Event size").
   const std::size_t snapshot_bytes = json::dumped_size(next);
   PatchBudget budget;
   budget.bytes = snapshot_bytes;
@@ -65,7 +76,8 @@ std::vector<Change> compute(const Json* prev, const Json& next, const Options& o
       }
       break;
     case DiffMode::kItems:
-      if (auto events = diff_items(*prev, next, options.key, snapshot_bytes, budget)) {
+      budget.bytes = items_event_budget(snapshot_bytes);
+      if (auto events = diff_items(*prev, next, options.key, budget)) {
         return std::move(*events);
       }
       break;

@@ -4,6 +4,7 @@
 // Pure functions: no I/O, no clock; callable from any thread.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -57,6 +58,25 @@ struct Change {
 // Throws DiffError when `next` does not suit the mode (see DiffError); in
 // items mode the first document is checked too.
 std::vector<Change> compute(const Json* prev, const Json& next, const Options& options);
+
+// Items mode: how large a change's created/updated/deleted events may be,
+// their data together, before the change is sent as one snapshot instead
+// (docs/protocol.md, "Event size"). Item events carry meaning a snapshot
+// does not, so they are kept well past the document's size: the bound only
+// stops pathological changes (thousands of small elements all replaced),
+// whose events cost several times the document in memory and bandwidth.
+// The multiple keeps under the bound a change that rewrites every element
+// of a list of ordinary elements (an updated event holds the element and
+// its patch, about twice the element; a replaced element costs a deleted
+// and a created event, the element plus about 40 bytes of framing); the
+// allowance lets a short list (2 elements, a few dozen bytes) gain or lose
+// elements of a few KiB. Tiny elements all replaced at once (`{"id":1}`,
+// 9 bytes, becomes about 50 bytes of events) exceed it.
+constexpr std::size_t kItemsEventDocumentMultiple = 4;
+constexpr std::size_t kItemsEventAllowance = 4096;  // bytes
+// kItemsEventDocumentMultiple x `snapshot_bytes` + kItemsEventAllowance
+// (saturating).
+std::size_t items_event_budget(std::size_t snapshot_bytes);
 
 // The data of a "snapshot" event for a document.
 std::string snapshot_data(const Json& doc, config::DiffMode mode);

@@ -61,19 +61,25 @@ void check_items(const Json& doc, const KeySpec& key) {
 }
 
 std::optional<std::vector<Change>> diff_items(const Json& before, const Json& after,
-                                              const KeySpec& key, std::size_t max_event_bytes,
-                                              PatchBudget& budget) {
+                                              const KeySpec& key, PatchBudget& budget) {
   // An invalid old document is a caller bug (it was checked when it was new),
   // but say so clearly rather than emit nonsense.
   const auto old_index = index_items(before, key, "previous document: ");
   const auto new_index = index_items(after, key, "");
   std::vector<Change> out;
+  // Every event's data is paid for from budget.bytes as it is made; the
+  // diff stops as soon as they would not fit.
+  auto spend = [&budget](std::size_t n) {
+    if (n > budget.bytes) return false;
+    budget.bytes -= n;
+    return true;
+  };
   for (std::size_t i = 0; i < before.size(); ++i) {
     if (new_index.count(*key.of(before[i])) != 0) continue;
     Json data = Json::object();
     data["key"] = key_value(before[i], key);
     out.push_back({"deleted", json::dump(data)});
-    if (out.back().data.size() > max_event_bytes) return std::nullopt;
+    if (!spend(out.back().data.size())) return std::nullopt;
   }
   for (std::size_t j = 0; j < after.size(); ++j) {
     auto old = old_index.find(*key.of(after[j]));
@@ -84,17 +90,20 @@ std::optional<std::vector<Change>> diff_items(const Json& before, const Json& af
     data["index"] = j;
     data["value"] = after[j];
     std::string text = json::dump(data);
+    const std::size_t value_bytes = text.size();
+    if (!spend(value_bytes)) return std::nullopt;
     if (existed) {
       // The patch is spliced in as text: `data` ends with its closing brace.
+      // It may take what is left of the budget (json_patch_text stops past
+      // that), and is paid for with the member name around it.
       auto patch = json_patch_text(before[old->second], after[j], key, budget);
       if (!patch) return std::nullopt;
-      budget.bytes -= std::min(budget.bytes, patch->size());
       text.pop_back();
       text += ",\"patch\":";
       text += *patch;
       text.push_back('}');
+      if (!spend(text.size() - value_bytes)) return std::nullopt;
     }
-    if (text.size() > max_event_bytes) return std::nullopt;
     out.push_back({existed ? "updated" : "created", std::move(text)});
   }
   return out;
@@ -102,7 +111,7 @@ std::optional<std::vector<Change>> diff_items(const Json& before, const Json& af
 
 std::vector<Change> diff_items(const Json& before, const Json& after, const KeySpec& key) {
   PatchBudget unlimited;
-  return *diff_items(before, after, key, static_cast<std::size_t>(-1), unlimited);
+  return *diff_items(before, after, key, unlimited);
 }
 
 }  // namespace pb::diff

@@ -33,11 +33,10 @@ void check_items(const Json& doc, const KeySpec& key);
 // (DiffError otherwise).
 std::vector<Change> diff_items(const Json& before, const Json& after, const KeySpec& key);
 
-// The same, within limits: nullopt if one event would be larger than
-// `max_event_bytes`, or the element patches together larger than
-// budget.bytes (the caller then sends a snapshot).
+// The same, within limits: nullopt as soon as the events' data together
+// would be larger than budget.bytes (the caller then sends a snapshot).
+// Spends budget.bytes (and budget.lcs_cells on the element patches).
 std::optional<std::vector<Change>> diff_items(const Json& before, const Json& after,
-                                              const KeySpec& key, std::size_t max_event_bytes,
-                                              PatchBudget& budget);
+                                              const KeySpec& key, PatchBudget& budget);
 
 }  // namespace pb::diff

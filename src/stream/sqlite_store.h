@@ -9,8 +9,10 @@
 //  * An id is never reissued for other content: if the previous run did not
 //    stop cleanly and the machine has rebooted since (a different
 //    /proc/sys/kernel/random/boot_id) while fsync was off, the tail may be
-//    lost, so every stream starts a new epoch (keeping its last document);
-//    clients holding old ids get a fresh snapshot. Events are inserted, never
+//    lost, so every saved instance starts a new epoch (keeping its last
+//    document), all of them at open in one transaction: those this run
+//    loads and those a later run will (a parameterized instance nobody asks
+//    for now). Clients holding old ids get a fresh snapshot. Events are inserted, never
 //    replaced: a second event with the same id is an error, not an
 //    overwrite.
 //  * One process per state.dir (StateDirLock, taken first).
@@ -62,7 +64,7 @@ class SqliteStore : public Store {
   bool persistent() const override { return true; }
 
   // True when this run found the previous one's tail possibly lost (see the
-  // durability promise): loaded streams got new epochs.
+  // durability promise): every saved instance got a new epoch at open.
   bool epochs_renewed() const { return renew_epochs_; }
   // Where a corrupt database was moved, empty if none was.
   const std::string& moved_aside() const { return moved_aside_; }
@@ -71,6 +73,8 @@ class SqliteStore : public Store {
   std::size_t saved_keys();
   std::size_t owned_keys();
 
+  // The kernel's boot id, or the value of kTestBootIdEnv when that is set
+  // (a test hook: tests simulate a reboot with it).
   static std::string current_boot_id();
 
  private:
@@ -82,6 +86,9 @@ class SqliteStore : public Store {
   std::string meta(const std::string& name) PB_REQUIRES(mu_);
   void set_meta(const std::string& name, const std::string& value) PB_REQUIRES(mu_);
   void delete_key(const std::string& key) PB_REQUIRES(mu_);
+  // Gives every saved key a new epoch (inside the caller's transaction);
+  // returns how many.
+  std::size_t renew_all_epochs() PB_REQUIRES(mu_);
 
   std::string dir_;
   std::string path_;
@@ -99,6 +106,10 @@ class SqliteStore : public Store {
   std::map<std::string, std::int64_t> touched_ PB_GUARDED_BY(mu_);
 };
 
+// Test hook: the environment variable that, when set, replaces the
+// kernel's boot id (docs/operations.md). Only tests set it, to simulate a
+// reboot between two runs of the binary.
+constexpr const char* kTestBootIdEnv = "POLLBRIDGE_TEST_BOOT_ID";
 // How often an unchanged poll's time is written to the store at most.
 constexpr std::int64_t kTouchEveryMs = 10000;
 // How long a database locked by another process is waited for (each

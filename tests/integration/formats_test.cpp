@@ -373,8 +373,8 @@ TEST_F(FormatsTest, UnknownOrImpossibleFormatsAreRefusedWith400) {
 }
 
 TEST_F(FormatsTest, ItemsStreamsFoldEachChangeIntoOneSnapshot) {
-  // Elements big enough that the change goes out as items events (no
-  // event larger than the document).
+  // Padded elements (from when item events had to be smaller than the
+  // document; docs/protocol.md#event-size now allows 4x + 4 KiB).
   auto items = [](std::vector<std::pair<int, std::string>> es) {
     std::string out = "[";
     for (const auto& [id, v] : es) {

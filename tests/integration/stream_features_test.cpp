@@ -199,8 +199,7 @@ TEST_F(StreamFeaturesTest, KeepPolicyPollsWithoutClients) {
 }
 
 TEST_F(StreamFeaturesTest, ItemsModeEmitsOneEventPerChangedElement) {
-  // Element 9 never changes; it makes the document larger than any one event
-  // (an event is never larger than the snapshot).
+  // Element 9 never changes (and gives no event).
   const std::string still = R"({"id":9,"note":")" + std::string(80, '.') + R"("})";
   backend_.set_body(R"({"data":{"list":[{"id":1,"s":"new"},{"id":2,"s":"new"},{"id":3,"s":"x"},)" +
                     still + "]}}");
@@ -229,6 +228,47 @@ TEST_F(StreamFeaturesTest, ItemsModeEmitsOneEventPerChangedElement) {
   // Ids are distinct and increasing.
   EXPECT_NE(evs[0].id, evs[1].id);
   EXPECT_NE(evs[1].id, evs[2].id);
+}
+
+TEST_F(StreamFeaturesTest, ItemsModeKeepsItemEventsOnAShortListNotOnAPathologicalChange) {
+  // Issue 18 item 13: the created event is larger than the whole 2-element
+  // list, and used to be folded into a snapshot; a client listening for
+  // created saw nothing while the list was short.
+  auto list = [](int v) {
+    std::string out = "[";
+    for (int i = 0; i < 3000; ++i) {
+      out +=
+          (i ? ",{\"id\":" : "{\"id\":") + std::to_string(i) + ",\"v\":" + std::to_string(v) + "}";
+    }
+    return out + "]";
+  };
+  backend_.set_body(R"([{"id":1},{"id":2}])", "/short");
+  backend_.set_body(list(0), "/long");
+  const std::string items = "\n    interval: 100ms\n    diff: items\n    key: id\n";
+  start(config_with("  - name: short\n    url: " + backend_.url("/short") + items +
+                    "  - name: long\n    url: " + backend_.url("/long") + items));
+  auto c = connect("/events/short");
+  auto l = connect("/events/long");
+  ASSERT_EQ(c->status(), 200);
+  ASSERT_EQ(l->status(), 200);
+  auto snap = c->next();
+  auto long_snap = l->next();
+  ASSERT_TRUE(snap && long_snap);
+  EXPECT_EQ(snap->type, "snapshot");
+  EXPECT_EQ(long_snap->data, list(0));
+  backend_.set_body(R"([{"id":1},{"id":2},{"id":3,"what":"a new order"}])", "/short");
+  auto ev = c->next();
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->type, "created") << ev->data;
+  EXPECT_EQ(ev->data, R"({"key":3,"index":2,"value":{"id":3,"what":"a new order"}})");
+  // Pathological: 3000 tiny elements all rewritten, each updated event about
+  // 6 times its element, past 4 x the document + 4 KiB: one snapshot.
+  backend_.set_body(list(1), "/long");
+  auto rewrite = l->next();
+  ASSERT_TRUE(rewrite);
+  EXPECT_EQ(rewrite->type, "snapshot");
+  EXPECT_EQ(rewrite->data, list(1));
+  EXPECT_FALSE(l->next(300ms)) << "one event for the whole change";
 }
 
 TEST_F(StreamFeaturesTest, KeyAwarePatchIsOneOperationForOneInsertInALargeArray) {

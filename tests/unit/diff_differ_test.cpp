@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "diff/items.h"
 #include "diff/json_patch.h"
 #include "diff/sequence.h"
 #include "json/document.h"
@@ -119,9 +120,7 @@ TEST(DiffComputeTest, AnEventIsNeverLargerThanTheSnapshot) {
   // A removal as a merge patch ({"a":null}) is larger than what is left.
   EXPECT_EQ(changes(R"({"a":1,"b":2})", R"({"b":2})", mode(DiffMode::kMergePatch)),
             Out{R"(snapshot {"b":2})"});
-  // An update carries the element and a patch: more than a one-element array.
-  EXPECT_EQ(changes(R"([{"id":1}])", R"([{"id":1,"v":1}])", mode(DiffMode::kItems, "id")),
-            Out{R"(snapshot [{"id":1,"v":1}])"});
+  // Items mode has its own bound (ItemEventsOutliveSmallDocuments below).
   // Equal size is still a patch.
   const std::string doc = R"({"list":[1,2,3],)" + kNote + "}";
   const std::string next = R"({"list":[1,2,4],)" + kNote + "}";
@@ -138,6 +137,64 @@ TEST(DiffComputeTest, AnEventIsNeverLargerThanTheSnapshot) {
   out = changes(&from, to, mode(DiffMode::kJsonPatch));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0], "snapshot " + dump(to));
+}
+
+TEST(DiffComputeTest, ItemEventsOutliveSmallDocuments) {
+  // Item events mean something a snapshot does not (a created order), so a
+  // short list keeps them even when they are larger than the whole list;
+  // json-patch and merge-patch still fall back to a snapshot for the same
+  // change, since a snapshot loses nothing there.
+  const Options items = mode(DiffMode::kItems, "id");
+  EXPECT_EQ(changes(R"([{"id":1},{"id":2}])", R"([{"id":1},{"id":2},{"id":3}])", items),
+            Out{R"(created {"key":3,"index":2,"value":{"id":3}})"});
+  EXPECT_EQ(changes(R"([{"id":1}])", R"([{"id":1,"v":1}])", items),
+            Out{R"(updated {"key":1,"index":0,"value":{"id":1,"v":1},)"
+                R"("patch":[{"op":"add","path":"/v","value":1}]})"});
+  EXPECT_EQ(changes(R"([{"id":1},{"id":2}])", R"([{"id":2}])", items), Out{R"(deleted {"key":1})"});
+  EXPECT_EQ(changes(R"([{"id":1},{"id":2}])", R"([{"id":1},{"id":2},{"id":3}])",
+                    mode(DiffMode::kJsonPatch, "id")),
+            Out{R"(snapshot [{"id":1},{"id":2},{"id":3}])"});
+  EXPECT_EQ(changes(R"({"a":1,"b":2})", R"({"b":2})", mode(DiffMode::kMergePatch)),
+            Out{R"(snapshot {"b":2})"});
+  // An element of a few KiB joining a two-element list: within the allowance.
+  const std::string big = R"({"id":3,"text":")" + std::string(3000, 'x') + R"("})";
+  auto out = changes(R"([{"id":1},{"id":2}])", R"([{"id":1},{"id":2},)" + big + "]", items);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rfind("created ", 0), 0u);
+}
+
+TEST(DiffComputeTest, PathologicalItemEventsBecomeOneSnapshot) {
+  // 3000 tiny elements all rewritten: an updated event each (the element
+  // and its patch, about 6 times the element). Past
+  // kItemsEventDocumentMultiple x the document + kItemsEventAllowance the
+  // change is one snapshot.
+  const Options items = mode(DiffMode::kItems, "id");
+  Json from = Json::array();
+  Json to = Json::array();
+  for (int i = 0; i < 3000; ++i) {
+    from.push_back(parse("{\"id\":" + std::to_string(i) + ",\"v\":0}"));
+    to.push_back(parse("{\"id\":" + std::to_string(i) + ",\"v\":1}"));
+  }
+  std::size_t event_bytes = 0;
+  for (const auto& c : diff_items(from, to, items.key)) event_bytes += c.data.size();
+  ASSERT_GT(event_bytes, items_event_budget(json::dumped_size(to))) << "a pathological change";
+  auto out = compute(&from, to, items);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].type, "snapshot");
+  EXPECT_EQ(out[0].data, dump(to));
+  // The bound is on the events together: a tenth of the elements rewritten
+  // fits.
+  Json tenth = from;
+  for (std::size_t i = 0; i < 300; ++i) tenth[i] = to[i];
+  out = compute(&from, tenth, items);
+  ASSERT_EQ(out.size(), 300u);
+  EXPECT_EQ(out[0].type, "updated");
+}
+
+TEST(DiffComputeTest, ItemsEventBudgetIsFourDocumentsAndFourKiB) {
+  EXPECT_EQ(items_event_budget(0), 4096u);
+  EXPECT_EQ(items_event_budget(1000), 8096u);
+  EXPECT_EQ(items_event_budget(static_cast<std::size_t>(-1)), static_cast<std::size_t>(-1));
 }
 
 TEST(DiffComputeTest, ReversedRowsOfALargeMatrixGiveOneSnapshot) {

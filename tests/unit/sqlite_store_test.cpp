@@ -191,6 +191,43 @@ TEST(SqliteStoreTest, CrashAcrossARebootWithoutFsyncRenewsTheEpochButKeepsTheDoc
   EXPECT_EQ(st->doc_text, R"({"a":1})");
 }
 
+TEST(SqliteStoreTest, ARebootRenewsTheEpochOfInstancesLoadedOnlyInALaterRun) {
+  // Two instances of a parameterized stream; the crash is followed by a
+  // reboot, a run that loads only "p/a" and stops cleanly, and a run that
+  // loads "p/b": "p/b" must not come back with the epoch whose tail the
+  // crash may have lost.
+  testing::TempDir dir, crashed;
+  {
+    SqliteStore s(dir.path(), false, "boot-a");
+    for (const char* k : {"p/a", "p/b"}) {
+      s.reset(k, "p", "0000abcd");
+      s.append(k, commit(1, 3, R"({"a":1})"));
+    }
+    snapshot_files(dir.path(), crashed.path());
+  }
+  std::string epoch_a;
+  {
+    SqliteStore after(crashed.path(), false, "boot-b");
+    EXPECT_TRUE(after.epochs_renewed());
+    auto a = after.load("p/a", "p", 10);
+    ASSERT_TRUE(a);
+    EXPECT_NE(a->epoch, "0000abcd");
+    epoch_a = a->epoch;
+  }  // a clean stop
+  SqliteStore later(crashed.path(), false, "boot-b");
+  EXPECT_FALSE(later.epochs_renewed());
+  auto a = later.load("p/a", "p", 10);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->epoch, epoch_a) << "renewed once, not at every start";
+  auto b = later.load("p/b", "p", 10);
+  ASSERT_TRUE(b);
+  EXPECT_NE(b->epoch, "0000abcd");
+  EXPECT_NE(b->epoch, epoch_a) << "each instance its own epoch";
+  EXPECT_EQ(b->seq, 0u);
+  EXPECT_TRUE(b->history.empty());
+  EXPECT_EQ(b->doc_text, R"({"a":1})");
+}
+
 TEST(SqliteStoreTest, WithFsyncARebootKeepsTheEpoch) {
   testing::TempDir dir, crashed;
   SqliteStore s(dir.path(), true, "boot-a");

@@ -56,7 +56,7 @@ class AccessTest : public ::testing::Test {
     return "{\"v\":" + std::to_string(v) + ",\"pad\":\"" + std::string(64, 'p') + "\"}";
   }
   std::string config(const std::string& extra_auth = "", const std::string& extra_streams = "") {
-    return "server:\n  listen: \"127.0.0.1:0\"\n  heartbeat: 1s\n"
+    return "server:\n  listen: \"127.0.0.1:0\"\n  heartbeat: 1s\n  admin_token: test-token\n"
            "state: { dir: \"\" }\n"
            "auth:\n  jwt:\n    keys: [ { alg: HS256, secret: \"" +
            kSecret +
@@ -163,7 +163,7 @@ TEST_F(AccessTest, BrokenTokensGet401WithTheirReasonAndAreNeverEchoed) {
   })) << (ok ? ok->status : -1);
   EXPECT_EQ(Json::parse(ok->body)["v"], 0);
   // Refusals are counted by reason; the tokens are nowhere in the output.
-  auto m = get("/metrics");
+  auto m = get("/metrics", bearer("test-token"));  // protected streams: the admin token
   ASSERT_TRUE(m);
   EXPECT_NE(m->body.find("pollbridge_auth_failures_total{reason=\"expired\"} 3"), std::string::npos)
       << m->body;

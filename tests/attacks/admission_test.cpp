@@ -143,8 +143,8 @@ TEST(AdmissionAttackTest, WaitingAdmissionsHoldNoWorkerAndAreCappedPerClient) {
     auto [status, took] = timed_get(proxy.port(), path);
     EXPECT_EQ(status, 200) << path;
     EXPECT_LT(took, kHealthBound)
-        << path << " took "
-        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+        << path << " took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+        << " ms";
   }
 
   // One address past its cap: exactly 429, at once, with Retry-After.

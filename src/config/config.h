@@ -72,6 +72,14 @@ struct ServerConfig {
   std::size_t max_connections = 0;
   // Connections per client address; further ones get 429. 0: no limit.
   std::size_t max_connections_per_ip = 0;
+  // auth: upstream admissions waiting for their upstream's answer at once
+  // from one client address (parked on the connection loop, no thread
+  // each); further ones get 429.
+  std::size_t max_pending_admissions_per_client = 32;
+  // The bits of an IPv6 client address that name one client, for the
+  // per-address limits and the per-client caps (common/client_prefix.h).
+  // IPv4 addresses always count whole.
+  unsigned ipv6_prefix = 64;
   TlsConfig tls;
   // Most SSE connections held at once; further ones get 503.
   std::size_t max_clients = 100000;

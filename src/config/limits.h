@@ -16,6 +16,10 @@ constexpr long long kMaxHubThreads = 64;
 constexpr long long kMaxBacklog = 65535;
 constexpr long long kMaxClients = 10'000'000;
 constexpr long long kMaxConnections = 10'000'000;
+constexpr long long kMaxPendingAdmissions = 1'000'000;
+// server.ipv6_prefix: bits of an IPv6 address that name one client.
+constexpr long long kMinIpv6Prefix = 1;
+constexpr long long kMaxIpv6Prefix = 128;
 constexpr Duration kMinHeaderTimeout = Duration(10);
 constexpr Duration kMaxHeaderTimeout = std::chrono::hours(1);
 constexpr std::uint64_t kMinHeaderBytes = 1ull << 10;

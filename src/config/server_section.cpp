@@ -131,6 +131,8 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
                                                  "body_timeout",
                                                  "max_connections",
                                                  "max_connections_per_ip",
+                                                 "max_pending_admissions_per_client",
+                                                 "ipv6_prefix",
                                                  "tls",
                                                  "max_clients",
                                                  "client_backlog_events",
@@ -185,6 +187,12 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
   }
   if (const Field* x = fields->find("max_connections_per_ip")) {
     read_integer(*x, 0, kMaxConnections, server.max_connections_per_ip);
+  }
+  if (const Field* x = fields->find("max_pending_admissions_per_client")) {
+    read_integer(*x, 1, kMaxPendingAdmissions, server.max_pending_admissions_per_client);
+  }
+  if (const Field* x = fields->find("ipv6_prefix")) {
+    read_integer(*x, kMinIpv6Prefix, kMaxIpv6Prefix, server.ipv6_prefix);
   }
   if (const Field* x = fields->find("tls")) read_tls(*x, server.tls);
   if (const Field* x = fields->find("max_clients")) {

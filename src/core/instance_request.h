@@ -33,6 +33,11 @@ struct InstanceRequest {
 constexpr const char* kSubjectOwnerPrefix = "sub:";
 constexpr const char* kAddressOwnerPrefix = "ip:";
 
+// The owner of an anonymous client: its address, an IPv6 address by its
+// first `ipv6_prefix` bits (server.ipv6_prefix, common/client_prefix.h), so
+// that one client cannot rotate through its /64 past the per-client caps.
+std::string address_owner(const std::string& ip, unsigned ipv6_prefix);
+
 // Separates an address from the digest in a per-user instance's key; never
 // part of an address (addresses are path segments, which cannot hold it).
 constexpr std::string_view kUserKeySeparator = "@";

@@ -1,18 +1,10 @@
 #include "server/access.h"
 
-#include <thread>
-
 #include "auth/forwarded_headers.h"
 #include "server/api.h"
 #include "server/http_server.h"
 
 namespace pb::server {
-namespace {
-
-// How often a waiting auth: upstream admission looks at the first poll.
-constexpr std::chrono::milliseconds kAdmitPollStep{10};
-
-}  // namespace
 
 std::optional<Access::Admitted> Access::admit(const httplib::Request& req,
                                               const std::vector<std::string>& addresses,
@@ -42,7 +34,7 @@ std::optional<Access::Admitted> Access::admit(const httplib::Request& req,
     return std::nullopt;
   }
   Admitted out;
-  std::string owner = core::kAddressOwnerPrefix + req.remote_addr;
+  std::string owner = core::address_owner(req.remote_addr, ipv6_prefix_);
   if (d.principal && !d.principal->subject.empty()) {
     owner = core::kSubjectOwnerPrefix + d.principal->subject;
   }
@@ -71,25 +63,34 @@ std::optional<Access::Admitted> Access::admit(const httplib::Request& req,
   return out;
 }
 
-bool Access::upstream_admits(core::Instance& inst, httplib::Response& res) {
-  const auto deadline = hub::SteadyClock::now() + inst.cfg().timeout + kUpstreamAdmitSlack;
-  for (;;) {
-    stream::Status st = inst.stream().status();
-    const bool refused = !st.ok && (st.http_status == 401 || st.http_status == 403);
-    if (refused) {
-      failures_.count(auth::Reason::kUpstreamRefused);
-      if (st.http_status == 401) {
-        res.set_header("WWW-Authenticate", std::string("Bearer realm=\"") + auth::kRealm +
-                                               "\", error=\"invalid_token\"");
-      }
-      set_error(res, st.http_status, "the upstream refused these credentials");
-      return false;
+bool Access::upstream_admits(const std::shared_ptr<core::Instance>& inst, httplib::Response& res) {
+  // Read before the status: an outcome applied after it wakes the wait.
+  const std::uint64_t seen = inst->stream().outcomes();
+  stream::Status st = inst->stream().status();
+  const bool refused = !st.ok && (st.http_status == 401 || st.http_status == 403);
+  if (refused) {
+    failures_.count(auth::Reason::kUpstreamRefused);
+    if (st.http_status == 401) {
+      res.set_header("WWW-Authenticate",
+                     std::string("Bearer realm=\"") + auth::kRealm + "\", error=\"invalid_token\"");
     }
-    // Admitted once these very values got a 2xx (this poll or an earlier
-    // one: a later failure other than 401/403 is only a stale stream).
-    if (st.polled && st.last_success.time_since_epoch().count() != 0) return true;
-    if (hub::SteadyClock::now() >= deadline) break;
-    std::this_thread::sleep_for(kAdmitPollStep);
+    set_error(res, st.http_status, "the upstream refused these credentials");
+    return false;
+  }
+  // Admitted once these very values got a 2xx (this poll or an earlier
+  // one: a later failure other than 401/403 is only a stale stream).
+  if (st.polled && st.last_success.time_since_epoch().count() != 0) return true;
+  const auto now = hub::SteadyClock::now();
+  const auto deadline =
+      HttpServer::admission_deadline().value_or(now + inst->cfg().timeout + kUpstreamAdmitSlack);
+  if (now < deadline) {
+    // Ready when the next outcome is in, or when the instance is being
+    // replaced (the next run finds its successor). Called on the loop
+    // thread every few milliseconds: two atomic loads.
+    auto ready = [inst, seen] {
+      return inst->stream().outcomes() != seen || inst->retiring().load(std::memory_order_relaxed);
+    };
+    if (HttpServer::park(std::move(ready), deadline)) return false;
   }
   res.set_header("Retry-After", "5");
   set_error(res, 503, "the upstream has not accepted these credentials yet; retry");

@@ -9,8 +9,14 @@
 // the credential; the reason counted for /metrics) or says how to look the
 // instances up: per-user streams (forward_headers) with the client's own
 // forwarded values, on behalf of an owner (the token's subject, else the
-// client's address) for max_instances_per_client, and until when the
-// connection may stay open (the token's expiry).
+// client's address, an IPv6 one by its server.ipv6_prefix) for
+// max_instances_per_client, and until when the connection may stay open (the
+// token's expiry).
+//
+// upstream_admits() never blocks: an admission still waiting for its
+// upstream parks the connection on the front door's loop (no thread while
+// it waits) and the request runs again once the instance's poll has an
+// outcome.
 //
 // Threads: the HTTP workers, concurrently (the policy is swapped whole on
 // reload; each request keeps the one it started with).
@@ -36,8 +42,8 @@ constexpr std::chrono::milliseconds kUpstreamAdmitSlack{1000};
 
 class Access {
  public:
-  Access(core::Runtime& runtime, const auth::PolicyHolder& policy)
-      : runtime_(runtime), policy_(policy) {}
+  Access(core::Runtime& runtime, const auth::PolicyHolder& policy, unsigned ipv6_prefix)
+      : runtime_(runtime), policy_(policy), ipv6_prefix_(ipv6_prefix) {}
 
   struct Admitted {
     std::vector<core::InstanceRequest> requests;  // one per address, in order
@@ -52,12 +58,15 @@ class Access {
                                 const std::vector<std::string>& addresses, bool create,
                                 httplib::Response& res);
 
-  // For an instance of an auth: upstream stream: waits (up to the stream's
-  // timeout plus kUpstreamAdmitSlack) for its upstream's first answer.
-  // True once it answered 2xx for these credentials; otherwise fills `res`:
-  // the upstream's 401/403 as the same status, never a document; 503 with
-  // Retry-After when it has not answered 2xx yet.
-  bool upstream_admits(core::Instance& inst, httplib::Response& res);
+  // For an instance of an auth: upstream stream: whether its upstream
+  // answered these credentials with a 2xx (now or earlier): true. Otherwise
+  // false, and either `res` is filled (the upstream's 401/403 as the same
+  // status, never a document; 503 with Retry-After when no 2xx came within
+  // the stream's timeout plus kUpstreamAdmitSlack of the first try) or the
+  // connection was parked (HttpServer::park): the request runs again when
+  // the instance's next poll outcome is in, and what the handler writes now
+  // is dropped. Never blocks.
+  bool upstream_admits(const std::shared_ptr<core::Instance>& inst, httplib::Response& res);
 
   // For GET /streams: the caller's credential, checked once ...
   auth::Authentication authenticate(const httplib::Request& req) const;
@@ -71,6 +80,7 @@ class Access {
  private:
   core::Runtime& runtime_;
   const auth::PolicyHolder& policy_;
+  const unsigned ipv6_prefix_;  // server.ipv6_prefix: anonymous owners by prefix
   auth::FailureCounters failures_;
 };
 

@@ -143,7 +143,7 @@ Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& p
     : runtime_(runtime),
       server_(server),
       admin_(admin),
-      access_(runtime, policy),
+      access_(runtime, policy, runtime.config().server.ipv6_prefix),
       cfg_(runtime.config()) {
   install();
   if (admin_ != nullptr) install_admin(*admin_);
@@ -381,7 +381,7 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
     lookup_error(res, err);
     return;
   }
-  if (admitted->upstream[0] && !access_.upstream_admits(*inst, res)) return;
+  if (admitted->upstream[0] && !access_.upstream_admits(inst, res)) return;
   if (!format_available(*inst, format, res)) return;
   std::string format_header;
   if (format.format != stream::Format::kNative) {
@@ -435,7 +435,7 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
       lookup_error(res, err);
       return;
     }
-    if (admitted->upstream[i] && !access_.upstream_admits(*inst, res)) return;
+    if (admitted->upstream[i] && !access_.upstream_admits(inst, res)) return;
     if (!format_available(*inst, format, res)) return;
     insts.push_back(std::move(inst));
   }
@@ -519,7 +519,7 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
     lookup_error(res, err);
     return;
   }
-  if (admitted->upstream[0] && !access_.upstream_admits(*inst, res)) return;
+  if (admitted->upstream[0] && !access_.upstream_admits(inst, res)) return;
   stream::DocumentView v = inst->stream().view();
   // Protected and per-user documents are never kept by shared caches.
   res.set_header("Cache-Control", admitted->private_data[0] ? "private, no-cache" : "no-cache");

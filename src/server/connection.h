@@ -6,10 +6,13 @@
 //
 // Threads: a Connection belongs to the loop thread, except while its request
 // is with a worker (then the Job owns it, and only that worker touches it).
+// A parked connection (kParked) is the loop's: its `ready` is only called
+// there.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "hub/transport.h"
@@ -20,7 +23,7 @@
 
 namespace pb::server {
 
-enum State { kHandshake, kHead, kBody, kIdle, kHandling, kWrite, kLinger, kStates };
+enum State { kHandshake, kHead, kBody, kIdle, kHandling, kParked, kWrite, kLinger, kStates };
 
 // The first byte of a TLS handshake record (RFC 8446 5.1).
 constexpr unsigned char kTlsHandshakeRecord = 0x16;
@@ -52,6 +55,15 @@ struct Connection {
   bool close_after = false;  // close once `out` is written
   bool rejected = false;     // answered by the loop: what follows is unread
   bool dead = false;
+  // kParked (connection_parking.cpp): the request to run again, when.
+  bool admission_slot = false;  // counted in the loop's pending admissions
+  bool parked_close = false;
+  std::size_t parked_at = kNotParked;  // index in ConnectionLoop::parked_
+  std::string parked_request;
+  std::function<bool()> ready;
+  Clock::time_point admission_deadline{};
+
+  static constexpr std::size_t kNotParked = static_cast<std::size_t>(-1);
 };
 
 // A request on its way through a worker. Owns the connection meanwhile.
@@ -62,11 +74,17 @@ struct Job {
   std::string response;
   bool taken = false;  // the connection went to the hub
   bool close_after = false;
+  // A rerun after a park: the park's deadline. Out: the handler parked.
+  Clock::time_point admission_deadline{};
+  bool parked = false;
+  std::function<bool()> ready;
+  Clock::time_point park_until{};
 };
 
 struct ConnectionLoop::Counters {
   std::atomic<std::uint64_t> accepted{0}, shed{0}, refused_total{0}, refused_per_ip{0}, requests{0},
-      handed{0}, tls_handshakes{0}, tls_failures{0}, plain_on_tls{0}, ktls{0};
+      handed{0}, tls_handshakes{0}, tls_failures{0}, plain_on_tls{0}, ktls{0}, parks{0},
+      refused_pending{0};
   std::atomic<std::uint64_t> rejected[10] = {};
   std::atomic<std::int64_t> states[kStates] = {};
 

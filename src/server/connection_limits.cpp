@@ -33,7 +33,7 @@ std::string PeerAddress::ip() const {
   return buf;
 }
 
-std::size_t ConnectionLimits::Hash::operator()(const std::array<std::uint8_t, 16>& b) const {
+std::size_t AddressHash::operator()(const AddressBytes& b) const {
   // FNV-1a over the 16 bytes.
   std::uint64_t h = 1469598103934665603ull;
   for (std::uint8_t c : b) {
@@ -43,8 +43,9 @@ std::size_t ConnectionLimits::Hash::operator()(const std::array<std::uint8_t, 16
   return static_cast<std::size_t>(h);
 }
 
-ConnectionLimits::ConnectionLimits(std::size_t max_total, std::size_t max_per_ip)
-    : max_total_(max_total), max_per_ip_(max_per_ip) {}
+ConnectionLimits::ConnectionLimits(std::size_t max_total, std::size_t max_per_ip,
+                                   unsigned ipv6_prefix)
+    : max_total_(max_total), max_per_ip_(max_per_ip), ipv6_prefix_(ipv6_prefix) {}
 
 ConnectionLimits::Verdict ConnectionLimits::acquire(const PeerAddress& peer) {
   if (max_total_ > 0 &&
@@ -53,9 +54,10 @@ ConnectionLimits::Verdict ConnectionLimits::acquire(const PeerAddress& peer) {
   }
   if (max_per_ip_ > 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    std::uint32_t& n = per_ip_[peer.bytes];
+    const AddressBytes key = client_prefix(peer.bytes, ipv6_prefix_);
+    std::uint32_t& n = per_ip_[key];
     if (n >= max_per_ip_) {
-      if (n == 0) per_ip_.erase(peer.bytes);
+      if (n == 0) per_ip_.erase(key);
       return kTooManyFromAddress;
     }
     ++n;
@@ -68,7 +70,7 @@ void ConnectionLimits::release(const PeerAddress& peer) {
   open_.fetch_sub(1, std::memory_order_relaxed);
   if (max_per_ip_ > 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = per_ip_.find(peer.bytes);
+    auto it = per_ip_.find(client_prefix(peer.bytes, ipv6_prefix_));
     if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
   }
 }

@@ -10,6 +10,10 @@
 // balancer's address, so leave the per-address limit off there (the default)
 // and limit per client at the balancer (docs/tls.md, "Limits").
 //
+// An IPv6 peer is counted by its first server.ipv6_prefix bits (one client
+// holds a whole /64 and can rotate through it); an IPv4 peer by its address
+// (common/client_prefix.h).
+//
 // Threads: acquire() on the connection loop thread; release() (directly or
 // through a token) on the loop thread or a hub thread.
 #pragma once
@@ -26,6 +30,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/client_prefix.h"
+
 namespace pb::server {
 
 // A peer address as a fixed-size key: IPv4 as IPv4-mapped IPv6.
@@ -38,12 +44,18 @@ struct PeerAddress {
   bool operator==(const PeerAddress& o) const { return bytes == o.bytes; }
 };
 
+// A hash of 16 address bytes, for maps keyed by client.
+struct AddressHash {
+  std::size_t operator()(const AddressBytes& b) const;
+};
+
 class ConnectionLimits : public std::enable_shared_from_this<ConnectionLimits> {
  public:
   enum Verdict { kOk, kTooMany, kTooManyFromAddress };
 
   // `max_total` 0 or `max_per_ip` 0: that limit is off.
-  ConnectionLimits(std::size_t max_total, std::size_t max_per_ip);
+  ConnectionLimits(std::size_t max_total, std::size_t max_per_ip,
+                   unsigned ipv6_prefix = kDefaultIpv6Prefix);
 
   // Counts a new connection, or says which limit it is over (then nothing is
   // counted).
@@ -59,15 +71,12 @@ class ConnectionLimits : public std::enable_shared_from_this<ConnectionLimits> {
   std::size_t max_per_ip() const { return max_per_ip_; }
 
  private:
-  struct Hash {
-    std::size_t operator()(const std::array<std::uint8_t, 16>& b) const;
-  };
-
   const std::size_t max_total_;
   const std::size_t max_per_ip_;
+  const unsigned ipv6_prefix_;
   std::atomic<std::int64_t> open_{0};
   std::mutex mu_;  // per_ip_ (only used with a per-address limit)
-  std::unordered_map<std::array<std::uint8_t, 16>, std::uint32_t, Hash> per_ip_;
+  std::unordered_map<AddressBytes, std::uint32_t, AddressHash> per_ip_;  // by client prefix
 };
 
 }  // namespace pb::server

@@ -111,6 +111,9 @@ LoopStats ConnectionLoop::stats() const {
   s.tls_failures = k.tls_failures.load();
   s.plain_on_tls = k.plain_on_tls.load();
   s.ktls = k.ktls.load();
+  s.parks = k.parks.load();
+  s.refused_pending = k.refused_pending.load();
+  s.parked = k.states[kParked].load();
   s.handshaking = k.states[kHandshake].load();
   s.reading = k.states[kHead].load() + k.states[kBody].load();
   s.idle = k.states[kIdle].load();
@@ -153,6 +156,7 @@ void ConnectionLoop::run() {
     }
     for (Job* j : done) on_done(j, now);
     done.clear();
+    if (!parked_.empty()) check_parked(now);
     if (!stopping_ && stop_requested_.load()) begin_stop(now);
     if (accept_paused_ && !stopping_ && now >= accept_resume_) {
       accept_paused_ = false;
@@ -178,6 +182,7 @@ int ConnectionLoop::wait_ms(Clock::time_point now) const {
   }
   if (accept_paused_) next = std::min(next, accept_resume_);
   if (stopping_) next = std::min(next, now + std::chrono::milliseconds(20));
+  if (!parked_.empty()) next = std::min(next, now + kParkCheck);
   if (next == Clock::time_point::max()) return -1;
   if (next <= now) return 0;
   // Round up: waking a little late is harmless, early would spin.
@@ -259,6 +264,11 @@ void ConnectionLoop::on_accept(Clock::time_point now) {
 }
 
 void ConnectionLoop::on_event(Connection& c, std::uint32_t events, Clock::time_point now) {
+  if (c.state == kParked) {
+    // Watched only for this: the client left while its request waited.
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) close(c);
+    return;
+  }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
     if (c.state == kWrite) {
       if (events & (EPOLLHUP | EPOLLERR)) close(c);
@@ -339,6 +349,8 @@ void ConnectionLoop::close(Connection& c) {
   c.prev = c.next = nullptr;
   counters_->states[c.state].fetch_sub(1, std::memory_order_relaxed);
   if (c.refuse != 0) --refusing_;
+  unlist_parked(c);
+  release_admission(c);
   if (c.counted) limits_->release(c.peer);
   c.counted = false;
   c.events = 0;

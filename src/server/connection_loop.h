@@ -32,6 +32,16 @@
 //    error or `Connection: close`, the sending side is shut down first and
 //    what the client still sends is read and dropped for up to kLingerTime,
 //    so that the response is not lost to a reset.
+//  * Parking: a handler that must wait for something slow (an auth: upstream
+//    admission) parks its connection instead of holding a worker
+//    (HttplibBridge::park). The connection waits here, in no deadline queue
+//    and watched only for the client leaving; every kParkCheck the loop asks
+//    each parked connection's condition (a few atomic loads), and once it
+//    holds or its deadline passed, the same request goes to a worker again.
+//    At most max_pending_admissions_per_client connections of one client
+//    (an IPv6 one by its ipv6_prefix) wait at once: one more gets 429 with
+//    Retry-After and is closed. A client that closes its side while parked
+//    is closed at once.
 //  * A connection silent since accept, an idle keep-alive connection, and a
 //    stalled TLS handshake are closed without an answer when their deadline
 //    passes; a partly received head gets 408.
@@ -53,6 +63,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "server/connection_limits.h"
@@ -77,6 +88,8 @@ constexpr std::chrono::seconds kWriteTimeout{30};
 // Bytes read from a socket in one call (also the most a connection buffers
 // beyond its current request).
 constexpr std::size_t kReadChunk = 16384;
+// How often the conditions of parked connections are looked at.
+constexpr std::chrono::milliseconds kParkCheck{10};
 
 struct LoopOptions {
   Clock::duration header_timeout = std::chrono::seconds(10);
@@ -85,6 +98,10 @@ struct LoopOptions {
   std::size_t max_header_bytes = 16384;
   std::size_t max_request_body = 65536;
   std::size_t keepalive_requests = 1000;
+  // Parked requests (auth: upstream admissions) of one client at once.
+  std::size_t max_pending_admissions_per_client = 32;
+  // The bits of an IPv6 address that name one client.
+  unsigned ipv6_prefix = 64;
   // Reported to handlers as the local address (LOCAL_ADDR / LOCAL_PORT).
   std::string local_ip;
   int local_port = 0;
@@ -99,11 +116,14 @@ struct LoopStats {
   std::uint64_t handed_to_hub = 0;
   std::uint64_t rejected[10] = {};  // by kRejectStatuses
   std::uint64_t tls_handshakes = 0;
-  std::uint64_t tls_failures = 0;  // failed or timed-out handshakes
-  std::uint64_t plain_on_tls = 0;  // plain HTTP on the TLS port
-  std::uint64_t ktls = 0;          // handshakes that ended with kernel TLS sending
+  std::uint64_t tls_failures = 0;     // failed or timed-out handshakes
+  std::uint64_t plain_on_tls = 0;     // plain HTTP on the TLS port
+  std::uint64_t ktls = 0;             // handshakes that ended with kernel TLS sending
+  std::uint64_t parks = 0;            // requests parked (admissions that waited)
+  std::uint64_t refused_pending = 0;  // 429: server.max_pending_admissions_per_client
   // Connections held now, by state.
-  std::int64_t handshaking = 0, reading = 0, idle = 0, handling = 0, writing = 0, closing = 0;
+  std::int64_t handshaking = 0, reading = 0, idle = 0, handling = 0, parked = 0, writing = 0,
+               closing = 0;
 };
 
 // The statuses the loop answers by itself, in LoopStats::rejected order.
@@ -156,6 +176,12 @@ class ConnectionLoop {
   void unwatch(Connection& c);
   int wait_ms(Clock::time_point now) const;
   void begin_stop(Clock::time_point now);
+  // Parking (connection_parking.cpp).
+  void park(Connection& c, Job& job, Clock::time_point now);
+  void check_parked(Clock::time_point now);
+  void rerun(Connection& c);
+  void unlist_parked(Connection& c);
+  void release_admission(Connection& c);
 
   LoopOptions options_;
   Listener& listener_;
@@ -185,6 +211,9 @@ class ConnectionLoop {
   bool accept_paused_ = false;
   Clock::time_point accept_resume_{};
   Clock::time_point stop_deadline_{};
+  std::vector<Connection*> parked_;  // kParked, in no particular order
+  // Parked admissions per client (its address, an IPv6 one by prefix).
+  std::unordered_map<AddressBytes, std::uint32_t, AddressHash> pending_;
 
   // Counters, read by stats() from other threads.
   struct Counters;

@@ -190,8 +190,12 @@ void ConnectionLoop::run_request(Job* job) {
   ex.remote_port = c.peer.port;
   ex.local_ip = options_.local_ip;
   ex.local_port = options_.local_port;
+  ex.admission_deadline = job->admission_deadline;
   bridge_.handle(ex);
   job->taken = ex.taken;
+  job->parked = ex.parked;
+  job->ready = std::move(ex.ready);
+  job->park_until = ex.park_until;
   job->response = std::move(ex.response);
   job->close_after = ex.close_after;
   bool wake;
@@ -221,10 +225,22 @@ void ConnectionLoop::on_done(Job* job, Clock::time_point now) {
   counters_->states[kHandling].fetch_sub(1, std::memory_order_relaxed);
   if (job->taken) {
     counters_->handed.fetch_add(1, std::memory_order_relaxed);
+    release_admission(*c);
     delete c;  // its transport (and count) went to the hub
     delete job;
     return;
   }
+  if (job->parked && !stopping_) {
+    c->state = kParked;
+    counters_->states[kParked].fetch_add(1, std::memory_order_relaxed);
+    c->next = held_;
+    if (held_) held_->prev = c;
+    held_ = c;
+    park(*c, *job, now);
+    delete job;
+    return;
+  }
+  release_admission(*c);  // answered: the admission is over
   c->state = kWrite;
   counters_->states[kWrite].fetch_add(1, std::memory_order_relaxed);
   c->next = held_;

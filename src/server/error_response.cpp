@@ -40,8 +40,9 @@ Status status_of(int status) {
 
 }  // namespace
 
-std::string error_response(int status, const std::string& message) {
+std::string error_response(int status, const std::string& message, const char* code) {
   Status s = status_of(status);
+  if (code != nullptr) s.code = code;
   std::string body = std::string("{\"error\":\"") + s.code + "\",\"message\":\"";
   for (char c : message) {
     if (c == '"' || c == '\\') body.push_back('\\');

@@ -11,8 +11,9 @@
 
 namespace pb::server {
 
-// `message` must be pollbridge's own text (never request bytes).
-std::string error_response(int status, const std::string& message);
+// `message` must be pollbridge's own text (never request bytes); `code`
+// replaces the status's usual error code in the body.
+std::string error_response(int status, const std::string& message, const char* code = nullptr);
 
 // HTTP/1.1 100 Continue.
 const std::string& continue_response();

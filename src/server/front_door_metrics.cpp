@@ -29,6 +29,7 @@ void write_front_door_metrics(std::ostream& o, const HttpServer& server, const h
   o << "pollbridge_connections{state=\"reading\"} " << s.reading << '\n';
   o << "pollbridge_connections{state=\"idle\"} " << s.idle << '\n';
   o << "pollbridge_connections{state=\"handling\"} " << s.handling << '\n';
+  o << "pollbridge_connections{state=\"parked\"} " << s.parked << '\n';
   o << "pollbridge_connections{state=\"writing\"} " << s.writing << '\n';
   o << "pollbridge_connections{state=\"closing\"} " << s.closing << '\n';
   o << "pollbridge_connections{state=\"sse\"} " << hub.clients << '\n';
@@ -43,6 +44,12 @@ void write_front_door_metrics(std::ostream& o, const HttpServer& server, const h
   o << "pollbridge_connections_refused_total{reason=\"max_connections_per_ip\"} "
     << s.refused_per_ip << '\n';
   o << "pollbridge_connections_refused_total{reason=\"shed\"} " << s.shed << '\n';
+  metric("pollbridge_admissions_parked_total", "counter",
+         "auth: upstream admissions that waited for their upstream on the connection loop.");
+  o << "pollbridge_admissions_parked_total " << s.parks << '\n';
+  metric("pollbridge_admissions_refused_total", "counter",
+         "Admissions answered 429: server.max_pending_admissions_per_client.");
+  o << "pollbridge_admissions_refused_total " << s.refused_pending << '\n';
   metric("pollbridge_requests_rejected_total", "counter",
          "Requests answered by the connection loop without routing, by status.");
   for (int i = 0; i < 10; ++i) {

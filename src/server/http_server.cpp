@@ -39,7 +39,8 @@ HttpServer::HttpServer(const config::ServerConfig& cfg) : cfg_(cfg) {
     std::size_t fds = raise_open_file_limit();
     max_total = fds > 2 * kReservedFds ? fds - kReservedFds : fds / 2;
   }
-  limits_ = std::make_shared<ConnectionLimits>(max_total, cfg.max_connections_per_ip);
+  limits_ =
+      std::make_shared<ConnectionLimits>(max_total, cfg.max_connections_per_ip, cfg.ipv6_prefix);
 }
 
 HttpServer::~HttpServer() {
@@ -72,6 +73,8 @@ void HttpServer::start() {
   o.max_header_bytes = cfg_.max_header_bytes;
   o.max_request_body = cfg_.max_request_body;
   o.keepalive_requests = cfg_.keepalive_requests;
+  o.max_pending_admissions_per_client = cfg_.max_pending_admissions_per_client;
+  o.ipv6_prefix = cfg_.ipv6_prefix;
   o.local_ip = cfg_.host;
   o.local_port = listener_->port();
   ConnectionLoop::TlsSource source;
@@ -126,6 +129,14 @@ hub::Transport HttpServer::take_connection() {
   return HttplibBridge::take_connection();
 }
 
+bool HttpServer::park(std::function<bool()> ready, std::chrono::steady_clock::time_point until) {
+  return HttplibBridge::park(std::move(ready), until);
+}
+
+std::optional<std::chrono::steady_clock::time_point> HttpServer::admission_deadline() {
+  return HttplibBridge::admission_deadline();
+}
+
 std::vector<std::string> front_door_changes(const config::ServerConfig& a,
                                             const config::ServerConfig& b) {
   std::vector<std::string> out;
@@ -141,6 +152,9 @@ std::vector<std::string> front_door_changes(const config::ServerConfig& a,
   check(a.body_timeout != b.body_timeout, "server.body_timeout");
   check(a.max_connections != b.max_connections, "server.max_connections");
   check(a.max_connections_per_ip != b.max_connections_per_ip, "server.max_connections_per_ip");
+  check(a.max_pending_admissions_per_client != b.max_pending_admissions_per_client,
+        "server.max_pending_admissions_per_client");
+  check(a.ipv6_prefix != b.ipv6_prefix, "server.ipv6_prefix");
   check(a.tls.enabled() != b.tls.enabled(), "server.tls (turning TLS on or off)");
   return out;
 }

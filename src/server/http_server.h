@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,10 @@ class HttpServer {
 
   // From inside a request handler: takes the connection for the hub.
   static hub::Transport take_connection();
+  // From inside a request handler: waits on the connection loop, without a
+  // thread, and runs the request again (HttplibBridge::park).
+  static bool park(std::function<bool()> ready, std::chrono::steady_clock::time_point until);
+  static std::optional<std::chrono::steady_clock::time_point> admission_deadline();
 
  private:
   config::ServerConfig cfg_;

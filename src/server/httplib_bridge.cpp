@@ -29,7 +29,7 @@ class BufferedStream : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
   ssize_t write(const char* ptr, size_t size) override {
-    if (!ex_.taken) ex_.response.append(ptr, size);
+    if (!ex_.taken && !ex_.parked) ex_.response.append(ptr, size);
     return static_cast<ssize_t>(size);
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -122,7 +122,7 @@ void HttplibBridge::handle(Exchange& ex) {
   });
   tl_exchange = nullptr;
   ex.request = original;
-  if (ex.taken) {
+  if (ex.taken || ex.parked) {
     ex.response.clear();
     return;
   }
@@ -136,6 +136,24 @@ hub::Transport HttplibBridge::take_connection() {
   ex->response.clear();
   if (ex->on_take) ex->on_take(*ex->io);
   return std::move(*ex->io);
+}
+
+bool HttplibBridge::park(std::function<bool()> ready, std::chrono::steady_clock::time_point until) {
+  Exchange* ex = tl_exchange;
+  if (ex == nullptr || ex->taken || ex->io == nullptr || !ex->io->valid()) return false;
+  ex->parked = true;
+  ex->ready = std::move(ready);
+  ex->park_until = until;
+  ex->response.clear();
+  return true;
+}
+
+std::optional<std::chrono::steady_clock::time_point> HttplibBridge::admission_deadline() {
+  Exchange* ex = tl_exchange;
+  if (ex == nullptr || ex->admission_deadline == std::chrono::steady_clock::time_point{}) {
+    return std::nullopt;
+  }
+  return ex->admission_deadline;
 }
 
 }  // namespace pb::server

@@ -34,6 +34,13 @@
 //  * A handler that accepts an SSE request calls take_connection(): the
 //    connection (plain socket or TLS session) leaves the loop for the hub and
 //    whatever httplib writes for that request is dropped.
+//  * A handler that must wait for something slow (an auth: upstream
+//    admission waiting for its upstream) calls park() instead of blocking:
+//    whatever httplib writes is dropped, the connection waits on the loop
+//    without a thread, and the same request is run again once the wait's
+//    condition holds or its deadline passes (admission_deadline() then says
+//    when the wait began to end, so that the second run does not wait
+//    again past it).
 //
 // Threads: handle() on the request workers, concurrently; routes and handlers
 // are registered on the main thread before the server starts.
@@ -44,6 +51,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,9 +78,17 @@ class HttplibBridge : public httplib::Server {
     // before httplib saw it (set_credential_param).
     std::vector<std::string> query_credentials;
 
-    std::string response;      // the bytes to write (empty when taken)
+    // Set when the request runs again after a park(): the deadline given
+    // then (steady clock).
+    std::chrono::steady_clock::time_point admission_deadline{};
+
+    std::string response;      // the bytes to write (empty when taken or parked)
     bool taken = false;        // the connection went to the hub
     bool close_after = false;  // the response says Connection: close
+    // park(): run the request again once `ready()` is true or at `park_until`.
+    bool parked = false;
+    std::function<bool()> ready;
+    std::chrono::steady_clock::time_point park_until{};
   };
 
   // The values httplib announces in its Keep-Alive response header.
@@ -97,6 +113,15 @@ class HttplibBridge : public httplib::Server {
   // From inside a request handler: takes the connection away for the hub.
   // Returns an invalid Transport outside a handler or when already taken.
   static hub::Transport take_connection();
+
+  // From inside a request handler: drops this run's answer and has the loop
+  // run the request again once `ready()` (called on the loop thread, often:
+  // it must be cheap and never block) is true or `until` has passed. False
+  // outside a handler or when the connection was taken.
+  static bool park(std::function<bool()> ready, std::chrono::steady_clock::time_point until);
+  // From inside a request handler: the deadline of the park() this request
+  // ran again after, if it did.
+  static std::optional<std::chrono::steady_clock::time_point> admission_deadline();
 
  private:
   std::function<std::string()> credential_param_;

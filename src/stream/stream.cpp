@@ -342,6 +342,7 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
 }
 
 bool Stream::update(const json::Json& next, Clock::time_point now) {
+  OutcomeCount counted{outcomes_};
   std::shared_ptr<const json::Json> prev;
   Status st;
   {
@@ -386,6 +387,7 @@ bool Stream::update(const json::Json& next, Clock::time_point now) {
 }
 
 void Stream::unchanged(Clock::time_point now) {
+  OutcomeCount counted{outcomes_};
   Status st;
   {
     MutexLock lock(mu_);
@@ -415,6 +417,7 @@ void Stream::unchanged(Clock::time_point now) {
 }
 
 void Stream::fail(const std::string& reason, int http_status, Clock::time_point now) {
+  OutcomeCount counted{outcomes_};
   Status st;
   {
     MutexLock lock(mu_);

@@ -193,6 +193,11 @@ class Stream : public Follower {
 
   DocumentView view() const PB_EXCLUDES(mu_);
   Status status() const PB_EXCLUDES(mu_);
+  // How many poll outcomes (update, unchanged, fail; another process's, for
+  // a shared store) this stream has applied, counted once status() shows
+  // each. Lock-free: a waiter (an auth: upstream admission) compares it with
+  // what it saw instead of taking the lock to read status().
+  std::uint64_t outcomes() const { return outcomes_.load(std::memory_order_acquire); }
 
   // Connected clients (maintained by whoever attaches them).
   const std::shared_ptr<Presence>& presence() const { return presence_; }
@@ -256,6 +261,14 @@ class Stream : public Follower {
   bool retired_ PB_GUARDED_BY(mu_) = false;
   const std::shared_ptr<Presence> presence_ = std::make_shared<Presence>();
   mutable std::array<std::atomic<std::uint64_t>, kFormatCount> renditions_made_{};
+  std::atomic<std::uint64_t> outcomes_{0};
+};
+
+// Counts one outcome into `n` when it goes out of scope: after every path
+// through update()/unchanged()/fail(), whichever way it leaves.
+struct OutcomeCount {
+  std::atomic<std::uint64_t>& n;
+  ~OutcomeCount() { n.fetch_add(1, std::memory_order_release); }
 };
 
 }  // namespace pb::stream

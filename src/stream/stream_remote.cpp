@@ -22,6 +22,7 @@ void Stream::publish_locked(const EventPtr& ev) {
 }
 
 void Stream::on_remote(const PersistedState& state) {
+  OutcomeCount counted{outcomes_};
   // Parse the document without the lock: it is immutable once made.
   std::shared_ptr<const json::Json> doc = state.doc;
   if (!doc && state.doc_text) {

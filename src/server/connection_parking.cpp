@@ -1,0 +1,100 @@
+// Parked connections on the loop (see connection_loop.h, "Parking"): a
+// request whose handler waits for something slow (an auth: upstream
+// admission) waits here without a thread, then runs again on a worker.
+#include <sys/epoll.h>
+
+#include <utility>
+
+#include "log/refusal.h"
+#include "server/connection.h"
+#include "server/connection_loop.h"
+#include "server/error_response.h"
+#include "server/worker_pool.h"
+
+namespace pb::server {
+
+void ConnectionLoop::park(Connection& c, Job& job, Clock::time_point now) {
+  if (!c.admission_slot) {
+    const AddressBytes client = client_prefix(c.peer.bytes, options_.ipv6_prefix);
+    std::uint32_t& n = pending_[client];
+    if (n >= options_.max_pending_admissions_per_client) {
+      if (n == 0) pending_.erase(client);
+      counters_->refused_pending.fetch_add(1, std::memory_order_relaxed);
+      log::refused("server.max_pending_admissions_per_client", 429, c.peer.ip());
+      counters_->count_reject(429);
+      c.in.clear();
+      c.close_after = true;
+      c.rejected = true;
+      respond(c,
+              error_response(429,
+                             "too many admissions from this client are waiting for their "
+                             "upstream (server.max_pending_admissions_per_client)",
+                             "too_many_pending_admissions"),
+              now);
+      return;
+    }
+    ++n;
+    c.admission_slot = true;
+  }
+  counters_->parks.fetch_add(1, std::memory_order_relaxed);
+  c.parked_request = std::move(job.request);
+  c.parked_close = job.close;
+  c.ready = std::move(job.ready);
+  c.admission_deadline = job.park_until;
+  c.parked_at = parked_.size();
+  parked_.push_back(&c);
+  // Only the client leaving matters meanwhile: bytes it sends (a pipelined
+  // request) wait in the socket for this request's answer.
+  watch(c, EPOLLRDHUP);
+}
+
+void ConnectionLoop::check_parked(Clock::time_point now) {
+  for (std::size_t i = 0; i < parked_.size();) {
+    Connection& c = *parked_[i];
+    if (now >= c.admission_deadline || (c.ready && c.ready())) {
+      rerun(c);  // takes it out of parked_: index i now holds another
+    } else {
+      ++i;
+    }
+  }
+}
+
+void ConnectionLoop::rerun(Connection& c) {
+  unlist_parked(c);
+  unwatch(c);
+  if (c.prev) {
+    c.prev->next = c.next;
+  } else {
+    held_ = c.next;
+  }
+  if (c.next) c.next->prev = c.prev;
+  c.prev = c.next = nullptr;
+  set_state(c, kHandling);
+  handling_.fetch_add(1);
+  auto* job = new Job;
+  job->conn = &c;
+  job->request = std::move(c.parked_request);
+  job->close = c.parked_close || stopping_;
+  job->admission_deadline = c.admission_deadline;
+  c.parked_request.clear();
+  c.ready = nullptr;  // what it holds (an instance) is not kept past the wait
+  pool_.post([this, job] { run_request(job); });
+}
+
+void ConnectionLoop::unlist_parked(Connection& c) {
+  if (c.parked_at == Connection::kNotParked) return;
+  Connection* last = parked_.back();
+  parked_[c.parked_at] = last;
+  last->parked_at = c.parked_at;
+  parked_.pop_back();
+  c.parked_at = Connection::kNotParked;
+}
+
+void ConnectionLoop::release_admission(Connection& c) {
+  if (!c.admission_slot) return;
+  c.admission_slot = false;
+  auto it = pending_.find(client_prefix(c.peer.bytes, options_.ipv6_prefix));
+  if (it != pending_.end() && --it->second == 0) pending_.erase(it);
+}
+
+}  // namespace pb::server

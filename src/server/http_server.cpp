@@ -155,6 +155,7 @@ std::vector<std::string> front_door_changes(const config::ServerConfig& a,
   check(a.max_pending_admissions_per_client != b.max_pending_admissions_per_client,
         "server.max_pending_admissions_per_client");
   check(a.ipv6_prefix != b.ipv6_prefix, "server.ipv6_prefix");
+  check(a.public_metrics != b.public_metrics, "server.public_metrics");
   check(a.tls.enabled() != b.tls.enabled(), "server.tls (turning TLS on or off)");
   return out;
 }

@@ -12,8 +12,13 @@
 // client's address) for max_instances_per_client, and until when the
 // connection may stay open (the token's expiry).
 //
+// Every open SSE session's admission is kept (server/admissions.h); on
+// reload, recheck_sessions() decides each again under the new policy and
+// the hub closes those no longer admitted (docs/security.md, "Revocation").
+//
 // Threads: the HTTP workers, concurrently (the policy is swapped whole on
-// reload; each request keeps the one it started with).
+// reload; each request keeps the one it started with); recheck_sessions()
+// from the reloading thread.
 #pragma once
 
 #include <httplib.h>
@@ -27,6 +32,7 @@
 #include "auth/policy_holder.h"
 #include "core/runtime.h"
 #include "hub/hub.h"
+#include "server/admissions.h"
 
 namespace pb::server {
 
@@ -36,14 +42,15 @@ constexpr std::chrono::milliseconds kUpstreamAdmitSlack{1000};
 
 class Access {
  public:
-  Access(core::Runtime& runtime, const auth::PolicyHolder& policy)
-      : runtime_(runtime), policy_(policy) {}
+  Access(core::Runtime& runtime, const auth::PolicyHolder& policy);
 
   struct Admitted {
     std::vector<core::InstanceRequest> requests;  // one per address, in order
     std::vector<bool> upstream;                   // per address: auth: upstream
     std::vector<bool> private_data;               // per address: not for shared caches
     hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max();
+    // What to decide again on reload, for a session: pass it to track().
+    std::shared_ptr<Admission> admission;
   };
 
   // Whether `req` may read every one of `addresses` (all or nothing). A
@@ -51,6 +58,19 @@ class Access {
   std::optional<Admitted> admit(const httplib::Request& req,
                                 const std::vector<std::string>& addresses, bool create,
                                 httplib::Response& res);
+
+  // Registers an SSE session's admission for the re-checks of later
+  // reloads (before it is attached). Should a reload have re-checked the
+  // open sessions since admit(), it is judged now, and marked revoked when
+  // the new policy refuses it (the hub then closes it).
+  void track(const std::shared_ptr<Admission>& admission);
+
+  // After a reload installed its policy and streams: decides every open
+  // session's admission again and marks those no longer admitted; the hub
+  // closes them (reason `revoked`). Returns how many were revoked. JWTs are
+  // verified here, on the calling thread, once per distinct token; the hub
+  // threads only close what is marked.
+  std::size_t recheck_sessions();
 
   // For an instance of an auth: upstream stream: waits (up to the stream's
   // timeout plus kUpstreamAdmitSlack) for its upstream's first answer.
@@ -69,9 +89,15 @@ class Access {
   const auth::FailureCounters& failures() const { return failures_; }
 
  private:
+  // Whether `a` is still admitted under `policy` (caches: per token, per
+  // address, for one re-check).
+  struct RecheckCache;
+  bool still_admitted(const auth::Policy& policy, const Admission& a, RecheckCache& cache) const;
+
   core::Runtime& runtime_;
   const auth::PolicyHolder& policy_;
   auth::FailureCounters failures_;
+  Admissions admissions_;
 };
 
 }  // namespace pb::server

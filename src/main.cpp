@@ -329,6 +329,12 @@ int main(int argc, char** argv) {
     pb::upstream::log_upstream_settings(next);
     pb::upstream::ensure_descriptor_limit(next);
     pb::core::ReloadResult r = runtime->reload(next);
+    // Open sessions judged again under the new policy and streams: a
+    // revoked credential stops streaming now (docs/security.md, Revocation).
+    const std::size_t revoked = api.recheck_sessions();
+    if (revoked != 0) {
+      pb::log::info("reload: sessions no longer admitted are closed", {{"sessions", revoked}});
+    }
     for (auto& key : pb::server::front_door_changes(cfg.server, next.server)) {
       r.ignored.push_back(std::move(key));
     }

@@ -6,6 +6,7 @@
 
 #include "auth/base64url.h"
 #include "auth/strict_json.h"
+#include "auth/token_time.h"
 
 namespace pb::auth {
 namespace {
@@ -214,8 +215,8 @@ JwtResult verify_jwt(std::string_view token, const KeySet& keys, const JwtRules&
 
   VerifiedJwt out;
   out.subject = std::move(subject);
-  out.expires = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(Ms(exp + leeway_ms)));
+  // Clamped: an exp past what the clock holds (year 2262) is "never".
+  out.expires = system_time_from_ms(exp + leeway_ms);
   out.key = verified_by;
   out.claims = std::make_shared<const json>(std::move(*claims));
   return JwtResult{Reason::kOk, std::move(out)};

@@ -67,10 +67,11 @@ struct JwtRules {
 };
 
 struct VerifiedJwt {
-  std::shared_ptr<const nlohmann::json> claims;   // the whole claims set
-  std::optional<std::string> subject;             // sub
-  std::chrono::system_clock::time_point expires;  // exp + leeway
-  const Key* key = nullptr;                       // the key that verified it
+  std::shared_ptr<const nlohmann::json> claims;  // the whole claims set
+  std::optional<std::string> subject;            // sub
+  // exp + leeway, clamped to what the clock holds (auth/token_time.h).
+  std::chrono::system_clock::time_point expires;
+  const Key* key = nullptr;  // the key that verified it
 };
 
 struct JwtResult {

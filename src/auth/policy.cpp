@@ -132,12 +132,38 @@ Authentication Policy::authenticate(const RequestView& request, Clock::time_poin
 
 Decision Policy::check(const RequestView& request, const std::vector<Target>& targets,
                        Clock::time_point now) const {
+  return decide(
+      targets, [&] { return authenticate(request, now); },
+      [&](const Target& t) {
+        return t.stream != nullptr && !forwarded_values(request, *t.stream, cookie_).empty();
+      });
+}
+
+Authentication Policy::authenticate_token(const std::string& token, Source source,
+                                          Clock::time_point now) const {
+  Authentication out;
+  if (!enabled_) return out;  // 401 missing: nothing can be valid
+  return verify_token(token, source, now);
+}
+
+Decision Policy::recheck(const Authentication& auth, const std::vector<Target>& targets) const {
+  // An auth: upstream target was admitted with the request's forwarded
+  // values; the stream (and with it this mode) has not changed, or its
+  // sessions would have been retired, and its upstream judges those values
+  // on every poll.
+  return decide(
+      targets, [&] { return auth; }, [](const Target& t) { return t.stream != nullptr; });
+}
+
+Decision Policy::decide(const std::vector<Target>& targets,
+                        const std::function<Authentication()>& authenticate_fn,
+                        const std::function<bool(const Target&)>& upstream_ok) const {
   Decision d;
   const bool needs_token = std::any_of(targets.begin(), targets.end(), [&](const Target& t) {
     return mode_of(*this, t) == config::AuthMode::kRequired;
   });
   std::optional<Authentication> auth;
-  if (needs_token) auth = authenticate(request, now);
+  if (needs_token) auth = authenticate_fn();
 
   auto refuse = [&](Reason reason, std::string message) {
     const int status = status_of(reason);
@@ -168,7 +194,7 @@ Decision Policy::check(const RequestView& request, const std::vector<Target>& ta
         break;
       }
       case config::AuthMode::kUpstream:
-        if (t.stream == nullptr || forwarded_values(request, *t.stream, cookie_).empty()) {
+        if (!upstream_ok(t)) {
           refuse(Reason::kMissingUpstreamHeaders, reason_text(Reason::kMissingUpstreamHeaders));
         } else {
           d.upstream.push_back(i);

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -112,6 +113,20 @@ class Policy {
     return check(request, targets, Clock::now());
   }
 
+  // The credential `token` (as find_credential() found it in a request),
+  // checked under this policy (not against any stream); 401 missing when
+  // this policy has no auth: section.
+  Authentication authenticate_token(const std::string& token, Source source,
+                                    Clock::time_point now) const;
+
+  // The decision for a session admitted earlier (on reload: docs/security.md,
+  // "Revocation"), whose credential is now `auth` (authenticate_token()
+  // under this policy; a default Authentication when it presented none),
+  // reading `targets` as they are now. The rules of check(), except that an
+  // auth: upstream target stays admitted: its forwarded values were checked
+  // at admission, and its upstream judges them on every poll.
+  Decision recheck(const Authentication& auth, const std::vector<Target>& targets) const;
+
   // For GET /streams: whether a caller with `auth` (from authenticate(),
   // possibly a refusal: an anonymous caller) may see `target`. Streams with
   // auth: upstream hold per-user data and are never listed.
@@ -128,6 +143,12 @@ class Policy {
 
  private:
   Authentication verify_token(const std::string& token, Source source, Clock::time_point now) const;
+  // check() and recheck(): `authenticate_fn` is called only when a target
+  // needs a token; `upstream_ok` says whether an auth: upstream target may
+  // go on to its upstream.
+  Decision decide(const std::vector<Target>& targets,
+                  const std::function<Authentication()>& authenticate_fn,
+                  const std::function<bool(const Target&)>& upstream_ok) const;
 
   // Only what is needed: static tokens are kept as digests, secrets inside
   // the keys.

@@ -405,7 +405,8 @@ bool Runtime::mark_retiring_locked(Slot& slot, bool unless_used) {
 
 bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
                      const std::optional<std::string>& last_id,
-                     hub::SteadyClock::time_point close_at, stream::Format format) {
+                     hub::SteadyClock::time_point close_at, stream::Format format,
+                     std::shared_ptr<const hub::Revocable> revocable) {
   for (;;) {
     auto presence = inst->stream().presence();
     presence->arrive();
@@ -434,7 +435,7 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
                           }
                           presence->leave();
                         }),
-            close_at);
+            close_at, std::move(revocable));
         lock.unlock();
         log_connect(access);
         scheduler_.wake(&inst->poller());
@@ -457,7 +458,8 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
 
 bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io,
                          std::string head, const std::optional<std::string>& last_id,
-                         hub::SteadyClock::time_point close_at, stream::Format format) {
+                         hub::SteadyClock::time_point close_at, stream::Format format,
+                         std::shared_ptr<const hub::Revocable> revocable) {
   std::string key;
   for (const auto& i : insts) key += i->key() + "\n";
   key += stream::format_name(format);  // one channel per list and format
@@ -511,8 +513,9 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
         };
         AccessInfo access =
             access_info(peer_address(io.fd()), ch->members(), last_id, !last_id.has_value());
-        bool ok = hub_.attach(ch->feed(), std::move(io), std::move(preamble),
-                              access_hook(access, std::move(closer)), close_at);
+        bool ok =
+            hub_.attach(ch->feed(), std::move(io), std::move(preamble),
+                        access_hook(access, std::move(closer)), close_at, std::move(revocable));
         locks.release();
         log_connect(access);
         for (const auto& m : ch->members()) scheduler_.wake(&m->poller());

@@ -116,16 +116,19 @@ class Runtime {
   // At `close_at` the connection ends (the client's credential expired).
   // `format` is the representation the client asked for (the caller has
   // checked that resolve_format() allows it for the stream's mode).
+  // `revocable`: the admission a reload may revoke (hub::Hub::attach).
   bool attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
               const std::optional<std::string>& last_id,
               hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max(),
-              stream::Format format = stream::Format::kNative);
+              stream::Format format = stream::Format::kNative,
+              std::shared_ptr<const hub::Revocable> revocable = nullptr);
   // Attaches a client connection to several streams multiplexed on one
   // connection (composite ids).
   bool attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io, std::string head,
                   const std::optional<std::string>& last_id,
                   hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max(),
-                  stream::Format format = stream::Format::kNative);
+                  stream::Format format = stream::Format::kNative,
+                  std::shared_ptr<const hub::Revocable> revocable = nullptr);
 
   // Requests an immediate poll (from the process holding the poll lease,
   // with a shared store); with `wait`, returns once it has finished (false

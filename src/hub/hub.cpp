@@ -172,6 +172,11 @@ class Worker {
         if (it->second.sessions.empty()) feeds_.erase(it);
         break;
       }
+      case Message::kRevoke:
+        for (std::size_t i = all_.size(); i-- > 0;) {
+          if (revoked(*all_[i])) close_session(*all_[i], &stats_.revoked);
+        }
+        break;
       case Message::kStop: {
         stopping_ = true;
         stop_deadline_ = SteadyClock::now() + m.drain;
@@ -202,8 +207,8 @@ class Worker {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = s;
-    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->io.fd(), &ev) != 0) {
-      close_session(*s, nullptr);
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->io.fd(), &ev) != 0 || revoked(*s)) {
+      close_session(*s, revoked(*s) ? &stats_.revoked : nullptr);
       return;
     }
     flush(*s);
@@ -226,7 +231,7 @@ class Worker {
     std::uint64_t min_next = f.head;
     for (std::size_t i = f.sessions.size(); i-- > 0;) {
       Session& s = *f.sessions[i];
-      if (over_backlog(f, s)) {
+      if (over_backlog(f, s, options_)) {
         close_session(s, &stats_.evicted_slow);
         continue;
       }
@@ -238,27 +243,6 @@ class Worker {
       f.ring.pop_front();
       ++f.base;
     }
-  }
-
-  // Called right after an event was appended. The byte bound counts what the
-  // session still owed before that event: one that keeps up always gets the
-  // newest event, however big (an event larger than backlog_bytes must not
-  // disconnect every client). What the ring holds for a session thus stays
-  // within backlog_bytes plus the newest event.
-  bool over_backlog(const FeedState& f, const Session& s) const {
-    if (s.next < f.base) return true;
-    const std::uint64_t behind = f.head - s.next;
-    if (behind > options_.backlog_events) return true;
-    if (behind > 1) {
-      std::uint64_t owed = f.ring.back().start - f.ring[s.next - f.base].start;
-      if (s.qpos == s.queue.size()) owed -= s.off;  // the first one is partly written
-      if (owed > options_.backlog_bytes) return true;
-    }
-    return false;
-  }
-
-  static bool pending(const Session& s) {
-    return s.qpos < s.queue.size() || (s.feed && s.next < s.feed->head);
   }
 
   // Writes as much as the socket takes; gathers up to kMaxIov buffers a call.
@@ -366,6 +350,10 @@ class Worker {
     const auto stall = options_.heartbeat * kStallHeartbeats;
     for (std::size_t i = all_.size(); i-- > 0;) {
       Session& s = *all_[i];
+      if (revoked(s)) {  // missed by close_revoked(): attached meanwhile
+        close_session(s, &stats_.revoked);
+        continue;
+      }
       if (now >= s.close_at && !s.closing) {
         s.closing = true;
         s.end.reason = EndReason::kExpired;
@@ -402,6 +390,7 @@ class Worker {
     const auto now = SteadyClock::now();
     s.end.reason = counter == &stats_.evicted_slow       ? EndReason::kSlow
                    : counter == &stats_.evicted_stall    ? EndReason::kStall
+                   : counter == &stats_.revoked          ? EndReason::kRevoked
                    : s.end.reason == EndReason::kExpired ? EndReason::kExpired
                    : s.closing && stopping_              ? EndReason::kShutdown
                    : s.closing                           ? EndReason::kRetired
@@ -534,7 +523,8 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
 }
 
 bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
-                 std::function<void(const SessionEnd&)> on_end, SteadyClock::time_point close_at) {
+                 std::function<void(const SessionEnd&)> on_end, SteadyClock::time_point close_at,
+                 std::shared_ptr<const Revocable> revocable) {
   if (!running_.load()) {
     io.close();
     if (on_end) on_end(SessionEnd{EndReason::kShutdown});
@@ -556,6 +546,7 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
   s->on_end = std::move(on_end);
   s->started = SteadyClock::now();
   s->close_at = close_at;
+  s->revocable = std::move(revocable);
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
     ++stats_.attached;
@@ -567,6 +558,13 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
     return false;
   }
   return true;
+}
+
+void Hub::close_revoked() {
+  for (auto& w : workers_) {
+    Message m{Message::kRevoke, 0, nullptr, nullptr};
+    w->post(m);
+  }
 }
 
 std::int64_t Hub::clients() const {

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "hub/revocable.h"
 #include "hub/session_end.h"
 #include "hub/transport.h"
 #include "metrics/histogram.h"
@@ -56,6 +57,7 @@ struct Stats {
   std::int64_t tls_clients = 0;        // of `clients`, those on TLS
   std::int64_t ktls_clients = 0;       // of those, with kernel TLS sending
   std::uint64_t expired = 0;           // closed at their close_at (credential expiry)
+  std::uint64_t revoked = 0;           // closed when a reload's policy no longer admitted them
 };
 
 class Worker;
@@ -91,15 +93,23 @@ class Hub {
               std::function<void()> on_close,
               SteadyClock::time_point close_at = SteadyClock::time_point::max());
   // The same, with a hook told how the session ended (once, on a hub thread,
-  // or by attach itself when the hub is stopped: reason kShutdown).
+  // or by attach itself when the hub is stopped: reason kShutdown). With
+  // `revocable`, the session is closed (reason kRevoked, nothing more
+  // written) once it is marked revoked: at once after close_revoked(), at
+  // the latest on the next tick.
   bool attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
               std::function<void(const SessionEnd&)> on_end,
-              SteadyClock::time_point close_at = SteadyClock::time_point::max());
+              SteadyClock::time_point close_at = SteadyClock::time_point::max(),
+              std::shared_ptr<const Revocable> revocable = nullptr);
   // Without any hook.
   bool attach(FeedId feed, Transport io, std::vector<Buffer> preamble, std::nullptr_t,
               SteadyClock::time_point close_at = SteadyClock::time_point::max()) {
     return attach(feed, std::move(io), std::move(preamble), std::function<void()>(), close_at);
   }
+
+  // Tells every hub thread to close its sessions whose Revocable is marked
+  // (after a reload's re-check marked some). Returns at once.
+  void close_revoked();
 
   std::int64_t clients() const;
   Stats stats() const;

@@ -14,6 +14,8 @@ const char* end_reason_name(EndReason r) {
       return "retired";
     case EndReason::kExpired:
       return "expired";
+    case EndReason::kRevoked:
+      return "revoked";
     case EndReason::kShutdown:
       return "shutdown";
   }

@@ -16,6 +16,7 @@ enum class EndReason {
   kStall,     // took no byte for kStallHeartbeats heartbeat intervals: evicted
   kRetired,   // its feed closed (the stream was replaced or removed)
   kExpired,   // the credential it was admitted with expired (close_at)
+  kRevoked,   // a reload's policy no longer admits it (hub/revocable.h)
   kShutdown,  // pollbridge is stopping
 };
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "hub/hub.h"
+#include "hub/revocable.h"
 #include "hub/session_end.h"
 #include "hub/transport.h"
 
@@ -57,6 +58,8 @@ struct Session {
   // The session ends here (its credential expires): what is pending is
   // written, then the connection closes and the client reconnects.
   SteadyClock::time_point close_at = SteadyClock::time_point::max();
+  // Marked when a reload's policy no longer admits it: closed at once.
+  std::shared_ptr<const Revocable> revocable;
   std::size_t feed_slot = 0;
   std::size_t all_slot = 0;
   // For the access log and the connection histogram (docs/operations.md).
@@ -84,7 +87,7 @@ struct FeedState {
 };
 
 struct Message {
-  enum Kind { kPublish, kAttach, kCloseFeed, kStop } kind;
+  enum Kind { kPublish, kAttach, kCloseFeed, kStop, kRevoke } kind;
   FeedId feed = 0;
   Buffer buf;
   Session* session = nullptr;
@@ -117,6 +120,32 @@ inline void refuse(Session* s, const Gauges& gauges, Stats& stats, std::mutex& s
   s->end.reason = EndReason::kShutdown;
   if (s->on_end) s->on_end(s->end);
   delete s;
+}
+
+// Whether the session has anything left to write.
+inline bool pending(const Session& s) {
+  return s.qpos < s.queue.size() || (s.feed && s.next < s.feed->head);
+}
+
+// Called right after an event was appended. The byte bound counts what the
+// session still owed before that event: one that keeps up always gets the
+// newest event, however big (an event larger than backlog_bytes must not
+// disconnect every client). What the ring holds for a session thus stays
+// within backlog_bytes plus the newest event.
+inline bool over_backlog(const FeedState& f, const Session& s, const Options& options) {
+  if (s.next < f.base) return true;
+  const std::uint64_t behind = f.head - s.next;
+  if (behind > options.backlog_events) return true;
+  if (behind > 1) {
+    std::uint64_t owed = f.ring.back().start - f.ring[s.next - f.base].start;
+    if (s.qpos == s.queue.size()) owed -= s.off;  // the first one is partly written
+    if (owed > options.backlog_bytes) return true;
+  }
+  return false;
+}
+
+inline bool revoked(const Session& s) {
+  return s.revocable && s.revocable->revoked();
 }
 
 inline double seconds(SteadyClock::duration d) {

@@ -1,14 +1,25 @@
 #include "server/access.h"
 
+#include <thread>
+#include <unordered_map>
+
 #include "auth/forwarded_headers.h"
+#include "auth/token_time.h"
 #include "server/api.h"
 #include "server/http_server.h"
 
 namespace pb::server {
 
+Access::Access(core::Runtime& runtime, const auth::PolicyHolder& policy, unsigned ipv6_prefix)
+    : runtime_(runtime), policy_(policy), ipv6_prefix_(ipv6_prefix) {
+  admissions_.on_revoked([&hub = runtime_.hub()] { hub.close_revoked(); });
+}
+
 std::optional<Access::Admitted> Access::admit(const httplib::Request& req,
                                               const std::vector<std::string>& addresses,
                                               bool create, httplib::Response& res) {
+  // Read before the policy (server/admissions.h: races with a reload).
+  const std::uint64_t generation = admissions_.generation();
   std::shared_ptr<const auth::Policy> policy = policy_.get();
   const auth::RequestView view =
       auth::RequestView::of(req.headers, HttpServer::query_credentials());
@@ -55,12 +66,76 @@ std::optional<Access::Admitted> Access::admit(const httplib::Request& req,
     out.upstream.push_back(upstream);
     out.private_data.push_back(private_data);
   }
+  out.admission = std::make_shared<Admission>();
+  out.admission->generation = generation;
+  out.admission->addresses = addresses;
+  if (d.principal) {
+    // The credential that was checked (the same find_credential() call the
+    // policy made), kept in memory for the re-checks.
+    auth::Credential c = auth::find_credential(view, policy->cookie());
+    out.admission->has_credential = c.reason == auth::Reason::kOk;
+    out.admission->token = std::move(c.token);
+    out.admission->source = c.source;
+  }
   if (d.expires) {
-    auto left = *d.expires - auth::Clock::now();
-    out.close_at =
-        hub::SteadyClock::now() + std::chrono::duration_cast<hub::SteadyClock::duration>(left);
+    // Clamped: a token valid past what the steady clock holds never closes.
+    out.close_at = auth::steady_deadline(*d.expires, auth::Clock::now(), hub::SteadyClock::now());
   }
   return out;
+}
+
+struct Access::RecheckCache {
+  auth::Clock::time_point now = auth::Clock::now();
+  std::unordered_map<std::string, auth::Authentication> tokens;
+  std::unordered_map<std::string, core::Runtime::Match> addresses;
+};
+
+bool Access::still_admitted(const auth::Policy& policy, const Admission& a,
+                            RecheckCache& cache) const {
+  std::vector<auth::Target> targets;
+  targets.reserve(a.addresses.size());
+  for (const auto& address : a.addresses) {
+    auto m = cache.addresses.find(address);
+    if (m == cache.addresses.end())
+      m = cache.addresses.emplace(address, runtime_.match(address)).first;
+    auth::Target t;
+    t.address = address;
+    t.stream = m->second.tmpl ? &m->second.tmpl->cfg : nullptr;
+    t.values = m->second.values;
+    targets.push_back(std::move(t));
+  }
+  auth::Authentication none;
+  const auth::Authentication* who = &none;
+  if (a.has_credential) {
+    auto it = cache.tokens.find(a.token);
+    if (it == cache.tokens.end()) {
+      it = cache.tokens.emplace(a.token, policy.authenticate_token(a.token, a.source, cache.now))
+               .first;
+    }
+    who = &it->second;
+  }
+  return policy.recheck(*who, targets).allowed();
+}
+
+void Access::track(const std::shared_ptr<Admission>& admission) {
+  if (!admission || admissions_.add(admission)) return;
+  // A reload re-checked the open sessions since this one was decided.
+  RecheckCache cache;
+  if (!still_admitted(*policy_.get(), *admission, cache)) admission->revoke();
+}
+
+std::size_t Access::recheck_sessions() {
+  std::vector<std::shared_ptr<Admission>> open = admissions_.begin_recheck();
+  std::shared_ptr<const auth::Policy> policy = policy_.get();
+  RecheckCache cache;
+  std::size_t revoked = 0;
+  for (const auto& a : open) {
+    if (a->revoked() || still_admitted(*policy, *a, cache)) continue;
+    a->revoke();
+    ++revoked;
+  }
+  if (revoked != 0) admissions_.notify_revoked();
+  return revoked;
 }
 
 bool Access::upstream_admits(const std::shared_ptr<core::Instance>& inst, httplib::Response& res) {

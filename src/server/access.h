@@ -18,8 +18,13 @@
 // it waits) and the request runs again once the instance's poll has an
 // outcome.
 //
+// Every open SSE session's admission is kept (server/admissions.h); on
+// reload, recheck_sessions() decides each again under the new policy and
+// the hub closes those no longer admitted (docs/security.md, "Revocation").
+//
 // Threads: the HTTP workers, concurrently (the policy is swapped whole on
-// reload; each request keeps the one it started with).
+// reload; each request keeps the one it started with); recheck_sessions()
+// from the reloading thread.
 #pragma once
 
 #include <httplib.h>
@@ -33,6 +38,7 @@
 #include "auth/policy_holder.h"
 #include "core/runtime.h"
 #include "hub/hub.h"
+#include "server/admissions.h"
 
 namespace pb::server {
 
@@ -42,14 +48,15 @@ constexpr std::chrono::milliseconds kUpstreamAdmitSlack{1000};
 
 class Access {
  public:
-  Access(core::Runtime& runtime, const auth::PolicyHolder& policy, unsigned ipv6_prefix)
-      : runtime_(runtime), policy_(policy), ipv6_prefix_(ipv6_prefix) {}
+  Access(core::Runtime& runtime, const auth::PolicyHolder& policy, unsigned ipv6_prefix);
 
   struct Admitted {
     std::vector<core::InstanceRequest> requests;  // one per address, in order
     std::vector<bool> upstream;                   // per address: auth: upstream
     std::vector<bool> private_data;               // per address: not for shared caches
     hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max();
+    // What to decide again on reload, for a session: pass it to track().
+    std::shared_ptr<Admission> admission;
   };
 
   // Whether `req` may read every one of `addresses` (all or nothing). A
@@ -57,6 +64,20 @@ class Access {
   std::optional<Admitted> admit(const httplib::Request& req,
                                 const std::vector<std::string>& addresses, bool create,
                                 httplib::Response& res);
+
+  // Registers an SSE session's admission for the re-checks of later
+  // reloads (before it is attached). Should a reload have re-checked the
+  // open sessions since admit(), it is judged now, and marked revoked when
+  // the new policy refuses it (the hub then closes it).
+  void track(const std::shared_ptr<Admission>& admission);
+
+  // After a reload installed its policy and streams: decides every open
+  // session's admission again and marks those no longer admitted; the hub
+  // closes them (reason `revoked`). Returns how many were revoked. JWTs are
+  // verified here, on the calling thread, once per distinct token; the hub
+  // threads only close what is marked.
+  std::size_t recheck_sessions();
+
 
   // For an instance of an auth: upstream stream: whether its upstream
   // answered these credentials with a 2xx (now or earlier): true. Otherwise
@@ -78,10 +99,16 @@ class Access {
   const auth::FailureCounters& failures() const { return failures_; }
 
  private:
+  // Whether `a` is still admitted under `policy` (caches: per token, per
+  // address, for one re-check).
+  struct RecheckCache;
+  bool still_admitted(const auth::Policy& policy, const Admission& a, RecheckCache& cache) const;
+
   core::Runtime& runtime_;
   const auth::PolicyHolder& policy_;
   const unsigned ipv6_prefix_;  // server.ipv6_prefix: anonymous owners by prefix
   auth::FailureCounters failures_;
+  Admissions admissions_;
 };
 
 }  // namespace pb::server

@@ -397,8 +397,9 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
   if (!io.valid()) return;
   std::string head = sse_head(req);
   if (!format_header.empty()) announce_format(head, format_header);
+  access_.track(admitted->admission);
   runtime_.attach(inst, std::move(io), std::move(head), resume_id_of(req), admitted->close_at,
-                  format.format);
+                  format.format, admitted->admission);
 }
 
 void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
@@ -450,8 +451,9 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
   if (!io.valid()) return;
   std::string head = sse_head(req);
   if (!format_header.empty()) announce_format(head, format_header);
+  access_.track(admitted->admission);
   runtime_.attach_mux(insts, std::move(io), std::move(head), resume_id_of(req), admitted->close_at,
-                      format.format);
+                      format.format, admitted->admission);
 }
 
 void Api::handle_streams(const httplib::Request& req, httplib::Response& res) {

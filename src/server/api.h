@@ -46,6 +46,9 @@ class Api {
       HttpServer* admin = nullptr);
   // Enables POST /admin/reload (admin token).
   void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
+  // After a reload installed its policy and streams: closes the SSE
+  // sessions it no longer admits (Access::recheck_sessions); how many.
+  std::size_t recheck_sessions() { return access_.recheck_sessions(); }
 
  private:
   void install();

@@ -175,5 +175,40 @@ TEST(HubSessionEndTest, AStuckSessionsEvictionReleasesTheEventsItHeldBack) {
   hub.stop(0ms);
 }
 
+TEST(HubSessionEndTest, ARevokedSessionClosesAtOnceAndSaysRevokedOthersStay) {
+  Hub hub(Options{1, 60s, 100, 1 << 20});
+  hub.start();
+  FeedId feed = hub.create_feed();
+  Pair revoked_pair = socket_pair();
+  Pair kept_pair = socket_pair();
+  EndBox revoked_end, kept_end;
+  auto revocable = std::make_shared<Revocable>();
+  auto other = std::make_shared<Revocable>();
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(revoked_pair.hub), {buf("h")}, revoked_end.hook(),
+                         SteadyClock::time_point::max(), revocable));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(kept_pair.hub), {buf("h")}, kept_end.hook(),
+                         SteadyClock::time_point::max(), other));
+  ASSERT_EQ(read_bytes(revoked_pair.peer, 1), "h");
+  ASSERT_EQ(read_bytes(kept_pair.peer, 1), "h");
+  revocable->revoke();
+  hub.close_revoked();
+  ASSERT_TRUE(wait_until([&] { return revoked_end.done(); }, 2s));
+  EXPECT_EQ(revoked_end.end->reason, EndReason::kRevoked);
+  EXPECT_STREQ(end_reason_name(EndReason::kRevoked), "revoked");
+  EXPECT_EQ(hub.stats().revoked, 1u);
+  // Nothing more is written to it; the other session gets the next event.
+  hub.publish(feed, buf("e"));
+  EXPECT_EQ(read_bytes(kept_pair.peer, 1), "e");
+  EXPECT_EQ(read_bytes(revoked_pair.peer, 1), "");
+  EXPECT_FALSE(kept_end.done());
+  // One marked without close_revoked() goes on the next tick (250 ms).
+  other->revoke();
+  ASSERT_TRUE(wait_until([&] { return kept_end.done(); }, 2s));
+  EXPECT_EQ(kept_end.end->reason, EndReason::kRevoked);
+  hub.stop(0ms);
+  ::close(revoked_pair.peer);
+  ::close(kept_pair.peer);
+}
+
 }  // namespace
 }  // namespace pb::hub

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "json/members.h"
 
 namespace pb::json {
 namespace {
@@ -44,7 +45,10 @@ class Builder {
     key_ = std::move(k);
     return true;
   }
-  bool end_object() { return close(); }
+  bool end_object() {
+    merge_duplicate_members(*stack_.back());
+    return close();
+  }
   bool start_array(std::size_t /*n*/) { return open(Json::array()); }
   bool end_array() { return close(); }
   bool parse_error(std::size_t position, const std::string& /*last_token*/,
@@ -71,11 +75,11 @@ class Builder {
       top.push_back(std::move(v));
       return &top.back();
     }
-    // Duplicate member names: the last one wins (what JSON.parse does), but
-    // the member keeps its first position.
-    Json& slot = top[key_];
-    slot = std::move(v);
-    return &slot;
+    // Appended without a lookup (a lookup per member is O(n^2) over an
+    // object). Duplicate member names are merged when the object ends: the
+    // last one wins (what JSON.parse does), but the member keeps its first
+    // position.
+    return &append_member(top, std::move(key_), std::move(v));
   }
   bool put(Json&& v) {
     insert(std::move(v));
@@ -421,12 +425,10 @@ bool equal(const Json& a, const Json& b) {
       // (ordered_json's find() is a linear scan, quadratic over a large
       // object). Names are unique, so the remaining names of `a` can only
       // match the remaining names of `b`.
-      std::unordered_map<std::string_view, const Json*> rest;
-      rest.reserve(b.size());
-      for (; ib != b.end(); ++ib) rest.emplace(ib.key(), &ib.value());
+      const MemberIndex rest(ib, b.end());
       for (; ia != a.end(); ++ia) {
-        auto it = rest.find(ia.key());
-        if (it == rest.end() || !equal(ia.value(), *it->second)) return false;
+        const Json* other = rest.find(ia.key());
+        if (other == nullptr || !equal(ia.value(), *other)) return false;
       }
       return true;
     }

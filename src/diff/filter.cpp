@@ -22,11 +22,12 @@ bool is_dropped(const Json& v) {
 void sweep(Json& container) {
   if (container.is_object()) {
     if (std::none_of(container.begin(), container.end(), is_dropped)) return;
-    Json kept = Json::object();
+    json::MemberList kept;
+    kept.reserve(container.size());
     for (auto it = container.begin(); it != container.end(); ++it) {
-      if (!is_dropped(it.value())) json::append_member(kept, it.key(), std::move(it.value()));
+      if (!is_dropped(it.value())) kept.emplace_back(it.key(), std::move(it.value()));
     }
-    container = std::move(kept);
+    json::assign_members(container, kept);
   } else if (container.is_array()) {
     auto& elements = container.get_ref<Json::array_t&>();
     elements.erase(std::remove_if(elements.begin(), elements.end(), is_dropped), elements.end());

@@ -28,21 +28,23 @@ std::optional<Json> diff(const Json& from, const Json& to, std::size_t depth) {
   const json::MemberIndex in_from(from);
   const json::MemberIndex in_to(to);
   const Json absent;  // stands for a member `from` does not have
-  // Members are appended without a lookup: the names of `to` are unique, and
-  // the removed ones are names `to` does not have.
-  Json patch = Json::object();
+  // Members are collected without a lookup: the names of `to` are unique,
+  // and the removed ones are names `to` does not have.
+  json::MemberList patch;
   for (auto it = to.begin(); it != to.end(); ++it) {
     const Json* old = in_from.find(it.key());
     if (old != nullptr && json::equal(*old, it.value())) continue;
     if (it.value().is_null()) return std::nullopt;  // null would mean "remove"
     auto sub = diff(old != nullptr ? *old : absent, it.value(), depth + 1);
     if (!sub) return std::nullopt;
-    json::append_member(patch, it.key(), std::move(*sub));
+    patch.emplace_back(it.key(), std::move(*sub));
   }
   for (auto it = from.begin(); it != from.end(); ++it) {
-    if (!in_to.contains(it.key())) json::append_member(patch, it.key(), nullptr);
+    if (!in_to.contains(it.key())) patch.emplace_back(it.key(), nullptr);
   }
-  return patch;
+  Json out;
+  json::assign_members(out, patch);
+  return out;
 }
 
 }  // namespace

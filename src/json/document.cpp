@@ -46,11 +46,19 @@ class Builder {
     return true;
   }
   bool end_object() {
-    merge_duplicate_members(*stack_.back());
-    return close();
+    Frame& f = frames_[depth_ - 1];
+    assign_members(*f.container, f.members);
+    // Duplicate member names: the last one wins (what JSON.parse does), but
+    // the member keeps its first position.
+    merge_duplicate_members(*f.container);
+    --depth_;
+    return true;
   }
   bool start_array(std::size_t /*n*/) { return open(Json::array()); }
-  bool end_array() { return close(); }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
   bool parse_error(std::size_t position, const std::string& /*last_token*/,
                    const nlohmann::detail::exception& ex) {
     error_ = ex.what();
@@ -63,38 +71,47 @@ class Builder {
   std::size_t error_pos() const { return error_pos_; }
 
  private:
-  // Inserts a value into the container on top of the stack (or as root) and
-  // returns its address.
+  // An open container. An object's members are collected in `members` and
+  // moved into it when it ends: appending to the object itself would look
+  // each name up (O(n^2) over an object) and copy every member whenever
+  // its vector grows.
+  struct Frame {
+    Json* container = nullptr;
+    MemberList members;
+  };
+
+  // Inserts a value into the innermost open container (or as root) and
+  // returns its address, which stays valid until that container gets its
+  // next value.
   Json* insert(Json&& v) {
-    if (stack_.empty()) {
+    if (depth_ == 0) {
       root_ = std::move(v);
       return &root_;
     }
-    Json& top = *stack_.back();
-    if (top.is_array()) {
-      top.push_back(std::move(v));
-      return &top.back();
+    Frame& top = frames_[depth_ - 1];
+    if (top.container->is_array()) {
+      top.container->push_back(std::move(v));
+      return &top.container->back();
     }
-    // Appended without a lookup (a lookup per member is O(n^2) over an
-    // object). Duplicate member names are merged when the object ends: the
-    // last one wins (what JSON.parse does), but the member keeps its first
-    // position.
-    return &append_member(top, std::move(key_), std::move(v));
+    top.members.emplace_back(std::move(key_), std::move(v));
+    return &top.members.back().second;
   }
   bool put(Json&& v) {
     insert(std::move(v));
     return true;
   }
   bool open(Json&& v) {
-    if (stack_.size() >= max_depth_) {
+    if (depth_ >= max_depth_) {
       error_ = "nesting deeper than " + std::to_string(max_depth_) + " levels";
       return false;
     }
-    stack_.push_back(insert(std::move(v)));
-    return true;
-  }
-  bool close() {
-    stack_.pop_back();
+    Json* container = insert(std::move(v));
+    // Frames past depth_ are kept with their buffers, for the next container
+    // at that depth.
+    if (depth_ == frames_.size()) frames_.emplace_back();
+    frames_[depth_].container = container;
+    frames_[depth_].members.clear();
+    ++depth_;
     return true;
   }
 
@@ -103,7 +120,8 @@ class Builder {
   std::size_t next_zero_ = 0;
   std::size_t numbers_ = 0;  // number tokens seen so far
   Json root_;
-  std::vector<Json*> stack_;
+  std::vector<Frame> frames_;
+  std::size_t depth_ = 0;  // open containers: frames_[0, depth_)
   std::string key_;
   std::string error_;
   std::size_t error_pos_ = 0;

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "json/document.h"
 
@@ -56,6 +59,38 @@ TEST(JsonMembersTest, DuplicatesInALargeObjectFollowTheSameRule) {
   EXPECT_EQ(dump(doc["m6"]), "6");
 }
 
+TEST(JsonMembersTest, NamesThatCollideInTheHashTableFollowTheSameRule) {
+  // Names chosen so that std::hash puts them all in one slot of the table
+  // duplicate detection uses for 256 members (512 slots): they exhaust its
+  // probe budget, and the names are sorted instead.
+  constexpr std::size_t kNames = 250;
+  constexpr std::size_t kSlotMask = 511;
+  const std::hash<std::string_view> hash;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; names.size() < kNames; ++i) {
+    std::string name = "c" + std::to_string(i);
+    if ((hash(name) & kSlotMask) == 7) names.push_back(std::move(name));
+  }
+  std::string text = "{";
+  for (std::size_t i = 0; i < kNames; ++i) {
+    text += "\"" + names[i] + "\":" + std::to_string(i) + ",";
+  }
+  // Six duplicates: 256 members in all.
+  for (std::size_t i : {3, 0, 249, 3, 100, 7}) {
+    text += "\"" + names[i] + "\":\"again " + std::to_string(i) + "\",";
+  }
+  text.back() = '}';
+  const Json doc = parse(text);
+  ASSERT_EQ(doc.size(), kNames);
+  std::size_t i = 0;
+  for (auto it = doc.begin(); it != doc.end(); ++it, ++i) EXPECT_EQ(it.key(), names[i]);
+  EXPECT_EQ(dump(doc[names[3]]), R"("again 3")");
+  EXPECT_EQ(dump(doc[names[0]]), R"("again 0")");
+  EXPECT_EQ(dump(doc[names[249]]), R"("again 249")");
+  EXPECT_EQ(dump(doc[names[7]]), R"("again 7")");
+  EXPECT_EQ(dump(doc[names[8]]), "8");
+}
+
 TEST(JsonMembersTest, ALargeObjectWithoutDuplicatesKeepsItsOrder) {
   // Names in descending order, so that sorting them would show.
   const std::size_t n = 10000;
@@ -98,16 +133,21 @@ TEST(JsonMembersTest, MemberIndexFindsEveryMember) {
   EXPECT_TRUE(rest.contains("a~b"));
 }
 
-TEST(JsonMembersTest, AppendAndMerge) {
-  Json doc = Json::object();
-  append_member(doc, "x", 1);
-  append_member(doc, "y", 2);
-  append_member(doc, "x", 3);
+TEST(JsonMembersTest, AssignAndMerge) {
+  MemberList list;
+  list.emplace_back("x", 1);
+  list.emplace_back("y", 2);
+  list.emplace_back("x", 3);
+  Json doc;
+  assign_members(doc, list);
+  EXPECT_TRUE(list.empty());
   EXPECT_EQ(doc.size(), 3u);
   merge_duplicate_members(doc);
   EXPECT_EQ(dump(doc), R"({"x":3,"y":2})");
   merge_duplicate_members(doc);  // nothing to merge
   EXPECT_EQ(dump(doc), R"({"x":3,"y":2})");
+  assign_members(doc, list);  // an empty list: an empty object
+  EXPECT_EQ(dump(doc), "{}");
 }
 
 }  // namespace

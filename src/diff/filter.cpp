@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <iterator>
+
+#include "json/members.h"
 
 namespace pb::diff {
 namespace {
@@ -16,16 +17,20 @@ bool is_dropped(const Json& v) {
          v.get_binary().subtype() == kDroppedSubtype;
 }
 
-// Erases the marked children of one container.
+// Erases the marked children of one container, in one pass (erasing them
+// one by one shifts the rest each time: O(n) per erased child).
 void sweep(Json& container) {
   if (container.is_object()) {
-    for (auto it = container.begin(); it != container.end();) {
-      it = is_dropped(it.value()) ? container.erase(it) : std::next(it);
+    if (std::none_of(container.begin(), container.end(), is_dropped)) return;
+    json::MemberList kept;
+    kept.reserve(container.size());
+    for (auto it = container.begin(); it != container.end(); ++it) {
+      if (!is_dropped(it.value())) kept.emplace_back(it.key(), std::move(it.value()));
     }
+    json::assign_members(container, kept);
   } else if (container.is_array()) {
-    for (std::size_t i = container.size(); i-- > 0;) {
-      if (is_dropped(container[i])) container.erase(i);
-    }
+    auto& elements = container.get_ref<Json::array_t&>();
+    elements.erase(std::remove_if(elements.begin(), elements.end(), is_dropped), elements.end());
   }
 }
 
@@ -50,9 +55,12 @@ Json prepare(const Json& body, const json::Pointer& select,
   }
   // Deepest containers first: erasing inside a container only shifts the
   // indexes of its own children, which the shallower paths do not go through.
-  std::stable_sort(parents.begin(), parents.end(), [](const auto& a, const auto& b) {
-    return a.tokens().size() > b.tokens().size();
+  // Each container is swept once, however many of its children are dropped.
+  std::sort(parents.begin(), parents.end(), [](const auto& a, const auto& b) {
+    if (a.tokens().size() != b.tokens().size()) return a.tokens().size() > b.tokens().size();
+    return a.tokens() < b.tokens();
   });
+  parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
   for (const auto& p : parents) {
     Json* container = p.find(doc);
     if (container != nullptr) sweep(*container);

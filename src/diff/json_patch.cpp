@@ -9,21 +9,35 @@
 #include <utility>
 #include <vector>
 
-#include "diff/member_index.h"
 #include "diff/sequence.h"
+#include "json/members.h"
 
 namespace pb::diff {
 namespace {
 
 constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
 
-std::string member_path(const std::string& parent, std::string_view name) {
-  return parent + "/" + json::Pointer::escape(name);
-}
+// Appends one reference token to a path for as long as it lives. The patch
+// builder keeps one path buffer: a path copied per member would cost the
+// path's length for every member, quadratic under a long member name.
+class Segment {
+ public:
+  Segment(std::string& path, std::string_view name) : path_(path), size_(path.size()) {
+    path_.push_back('/');
+    path_ += json::Pointer::escape(name);
+  }
+  Segment(std::string& path, std::size_t index) : path_(path), size_(path.size()) {
+    path_.push_back('/');
+    path_ += std::to_string(index);
+  }
+  ~Segment() { path_.resize(size_); }
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
 
-std::string index_path(const std::string& parent, std::size_t index) {
-  return parent + "/" + std::to_string(index);
-}
+ private:
+  std::string& path_;
+  std::size_t size_;
+};
 
 // The keys of a keyed array, or nullopt if some element is not an object
 // with a usable key, or two elements share a key.
@@ -79,15 +93,16 @@ class PatchBuilder {
     out_.push_back('[');
   }
 
-  void diff(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
+  // Diffs a into b at path_.
+  void diff(const Json& a, const Json& b, std::size_t depth) {
     if (over_ || json::equal(a, b)) return;
     // Past the nesting limit nothing is recursed into; a replace is correct.
     if (depth < json::kMaxDepth && a.is_object() && b.is_object()) {
-      diff_object(a, b, path, depth);
+      diff_object(a, b, depth);
     } else if (depth < json::kMaxDepth && a.is_array() && b.is_array()) {
-      if (key_.empty() || !diff_keyed(a, b, path, depth)) diff_positional(a, b, path, depth);
+      if (key_.empty() || !diff_keyed(a, b, depth)) diff_positional(a, b, depth);
     } else {
-      emit("replace", path, b);
+      emit("replace", b);
     }
   }
 
@@ -122,13 +137,14 @@ class PatchBuilder {
       out_.shrink_to_fit();
     }
   }
-  void emit(const char* op, const std::string& path) {
+  // Operations at path_.
+  void emit(const char* op) {
     if (over_) return;
     begin_op(op);
-    member("path", path);
+    member("path", path_);
     end_op();
   }
-  void emit(const char* op, const std::string& path, const Json& value) {
+  void emit(const char* op, const Json& value) {
     if (over_) return;
     // A value that alone is past the budget is not even written.
     if (budget_.bytes != PatchBudget().bytes &&
@@ -139,45 +155,57 @@ class PatchBuilder {
       return;
     }
     begin_op(op);
-    member("path", path);
+    member("path", path_);
     out_ += ",\"value\":";
     json::dump_to(out_, value);
     end_op();
   }
-  void emit_move(const std::string& from, const std::string& path) {
+  // A move between two indexes of the array at path_.
+  void emit_move(std::size_t from, std::size_t to) {
     if (over_) return;
     begin_op("move");
-    member("from", from);
-    member("path", path);
+    {
+      Segment s(path_, from);
+      member("from", path_);
+    }
+    Segment s(path_, to);
+    member("path", path_);
     end_op();
   }
 
-  void diff_object(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
-    const auto in_a = index_members(a);
-    const auto in_b = index_members(b);
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      if (in_b.count(it.key()) == 0) emit("remove", member_path(path, it.key()));
+  void diff_object(const Json& a, const Json& b, std::size_t depth) {
+    const json::MemberIndex in_a(a);
+    const json::MemberIndex in_b(b);
+    for (auto it = a.begin(); it != a.end() && !over_; ++it) {
+      if (in_b.contains(it.key())) continue;
+      Segment s(path_, it.key());
+      emit("remove");
     }
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      auto other = in_b.find(it.key());
-      if (other != in_b.end())
-        diff(it.value(), *other->second, member_path(path, it.key()), depth + 1);
+    for (auto it = a.begin(); it != a.end() && !over_; ++it) {
+      const Json* other = in_b.find(it.key());
+      if (other == nullptr) continue;
+      Segment s(path_, it.key());
+      diff(it.value(), *other, depth + 1);
     }
-    for (auto it = b.begin(); it != b.end(); ++it) {
-      if (in_a.count(it.key()) == 0) emit("add", member_path(path, it.key()), it.value());
+    for (auto it = b.begin(); it != b.end() && !over_; ++it) {
+      if (in_a.contains(it.key())) continue;
+      Segment s(path_, it.key());
+      emit("add", it.value());
     }
   }
 
   // Identity diff; false (nothing emitted) if the arrays are not keyed.
-  bool diff_keyed(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
+  bool diff_keyed(const Json& a, const Json& b, std::size_t depth) {
     auto old_keys = index_keyed(a, key_);
     if (!old_keys) return false;
     auto new_keys = index_keyed(b, key_);
     if (!new_keys) return false;
 
     // Deletions, highest index first so that the lower indexes stay valid.
-    for (std::size_t i = a.size(); i-- > 0;) {
-      if (new_keys->position.count(old_keys->keys[i]) == 0) emit("remove", index_path(path, i));
+    for (std::size_t i = a.size(); i-- > 0 && !over_;) {
+      if (new_keys->position.count(old_keys->keys[i]) != 0) continue;
+      Segment s(path_, i);
+      emit("remove");
     }
     KeyedPlan plan;
     plan.survivor_rank.assign(a.size(), kNone);
@@ -200,9 +228,11 @@ class PatchBuilder {
     }
     for (std::size_t p : longest_increasing_subsequence(places)) plan.stays[targets[p]] = true;
 
-    place_keyed(b, plan, path);
-    for (std::size_t j = 0; j < b.size(); ++j) {
-      if (plan.source[j] != kNone) diff(a[plan.source[j]], b[j], index_path(path, j), depth + 1);
+    place_keyed(b, plan);
+    for (std::size_t j = 0; j < b.size() && !over_; ++j) {
+      if (plan.source[j] == kNone) continue;
+      Segment s(path_, j);
+      diff(a[plan.source[j]], b[j], depth + 1);
     }
     return true;
   }
@@ -218,7 +248,7 @@ class PatchBuilder {
   // changes, so a slot's rank in the final list orders it against every other
   // slot at every step, and a Fenwick tree of occupied slots turns ranks into
   // array indexes: O(n log n) for any shuffle.
-  void place_keyed(const Json& b, const KeyedPlan& plan, const std::string& path) {
+  void place_keyed(const Json& b, const KeyedPlan& plan) {
     // Node 0 is the list head; nodes 1..survivors are the survivors' slots.
     std::vector<std::size_t> next(plan.survivors + 1);
     for (std::size_t n = 0; n < plan.survivors; ++n) next[n] = n + 1;
@@ -240,11 +270,12 @@ class PatchBuilder {
 
     OccupiedSlots occupied(ranks);
     for (std::size_t n = 1; n <= plan.survivors; ++n) occupied.add(rank[n], 1);
-    for (std::size_t j = 0; j < b.size(); ++j) {
+    for (std::size_t j = 0; j < b.size() && !over_; ++j) {
       if (plan.stays[j]) continue;
       const std::size_t to_rank = rank[node_of[j]];
       if (plan.source[j] == kNone) {
-        emit("add", index_path(path, occupied.before(to_rank)), b[j]);
+        Segment s(path_, occupied.before(to_rank));
+        emit("add", b[j]);
         occupied.add(to_rank, 1);
         continue;
       }
@@ -254,7 +285,7 @@ class PatchBuilder {
       occupied.add(from_rank, -1);
       const std::size_t to = occupied.before(to_rank);
       occupied.add(to_rank, 1);
-      if (from != to) emit_move(index_path(path, from), index_path(path, to));
+      if (from != to) emit_move(from, to);
     }
   }
 
@@ -262,7 +293,7 @@ class PatchBuilder {
   // with an LCS of element identities (or position by position when too
   // large); within each gap between kept elements, old and new elements are
   // paired and diffed, the surplus removed or added.
-  void diff_positional(const Json& a, const Json& b, const std::string& path, std::size_t depth) {
+  void diff_positional(const Json& a, const Json& b, std::size_t depth) {
     const std::size_t n = a.size();
     const std::size_t m = b.size();
     std::size_t head = 0;
@@ -280,7 +311,7 @@ class PatchBuilder {
         // Too large to align (or this diff has aligned enough): one replace,
         // instead of a quadratic alignment or an element-by-element diff
         // whose size nobody could predict.
-        emit("replace", path, b);
+        emit("replace", b);
         return;
       }
       budget_.lcs_cells -= cells;
@@ -292,7 +323,7 @@ class PatchBuilder {
     std::size_t i = 0;
     std::size_t j = 0;
     for (const auto& [ki, kj] : kept) {
-      emit_gap(a, b, head + i, head + j, ki - i, kj - j, at, path, depth);
+      emit_gap(a, b, head + i, head + j, ki - i, kj - j, at, depth);
       at += kj - j + 1;
       i = ki + 1;
       j = kj + 1;
@@ -314,17 +345,25 @@ class PatchBuilder {
 
   // Old a[ai, ai+k) become new b[bj, bj+l), starting at index `at`.
   void emit_gap(const Json& a, const Json& b, std::size_t ai, std::size_t bj, std::size_t k,
-                std::size_t l, std::size_t at, const std::string& path, std::size_t depth) {
+                std::size_t l, std::size_t at, std::size_t depth) {
     const std::size_t paired = std::min(k, l);
-    for (std::size_t t = 0; t < paired; ++t) {
-      diff(a[ai + t], b[bj + t], index_path(path, at + t), depth + 1);
+    for (std::size_t t = 0; t < paired && !over_; ++t) {
+      Segment s(path_, at + t);
+      diff(a[ai + t], b[bj + t], depth + 1);
     }
-    for (std::size_t t = k; t-- > paired;) emit("remove", index_path(path, at + t));
-    for (std::size_t t = paired; t < l; ++t) emit("add", index_path(path, at + t), b[bj + t]);
+    for (std::size_t t = k; t-- > paired && !over_;) {
+      Segment s(path_, at + t);
+      emit("remove");
+    }
+    for (std::size_t t = paired; t < l && !over_; ++t) {
+      Segment s(path_, at + t);
+      emit("add", b[bj + t]);
+    }
   }
 
   const KeySpec& key_;
   PatchBudget& budget_;
+  std::string path_;  // the JSON pointer of the values being diffed
   std::string out_;
   bool over_ = false;
 };
@@ -334,7 +373,7 @@ class PatchBuilder {
 std::optional<std::string> json_patch_text(const Json& from, const Json& to, const KeySpec& key,
                                            PatchBudget& budget) {
   PatchBuilder builder(key, budget);
-  builder.diff(from, to, "", 0);
+  builder.diff(from, to, 0);
   return builder.take();
 }
 

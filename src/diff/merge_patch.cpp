@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "diff/member_index.h"
+#include "json/members.h"
 
 namespace pb::diff {
 namespace {
@@ -25,23 +25,26 @@ std::optional<Json> diff(const Json& from, const Json& to, std::size_t depth) {
     if (has_null_member(to, depth)) return std::nullopt;
     return to;
   }
-  const MemberIndex in_from = index_members(from);
-  const MemberIndex in_to = index_members(to);
+  const json::MemberIndex in_from(from);
+  const json::MemberIndex in_to(to);
   const Json absent;  // stands for a member `from` does not have
-  Json patch = Json::object();
+  // Members are collected without a lookup: the names of `to` are unique,
+  // and the removed ones are names `to` does not have.
+  json::MemberList patch;
   for (auto it = to.begin(); it != to.end(); ++it) {
-    auto old = in_from.find(it.key());
-    const bool existed = old != in_from.end();
-    if (existed && json::equal(*old->second, it.value())) continue;
+    const Json* old = in_from.find(it.key());
+    if (old != nullptr && json::equal(*old, it.value())) continue;
     if (it.value().is_null()) return std::nullopt;  // null would mean "remove"
-    auto sub = diff(existed ? *old->second : absent, it.value(), depth + 1);
+    auto sub = diff(old != nullptr ? *old : absent, it.value(), depth + 1);
     if (!sub) return std::nullopt;
-    patch[it.key()] = std::move(*sub);
+    patch.emplace_back(it.key(), std::move(*sub));
   }
   for (auto it = from.begin(); it != from.end(); ++it) {
-    if (in_to.count(it.key()) == 0) patch[it.key()] = nullptr;
+    if (!in_to.contains(it.key())) patch.emplace_back(it.key(), nullptr);
   }
-  return patch;
+  Json out;
+  json::assign_members(out, patch);
+  return out;
 }
 
 }  // namespace

@@ -2,11 +2,29 @@
 
 #include <algorithm>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "json/members.h"
 
 namespace pb::json {
 namespace {
+
+// Member buffers a thread keeps between parses (entries per depth; one
+// entry is about 48 bytes): a parse then allocates nothing but the objects
+// it returns. Larger buffers are freed after the parse.
+constexpr std::size_t kRetainedMembers = 1 << 16;
+
+// An open container. An object's members are collected in `members` and
+// moved into it when it ends: appending to the object itself would look
+// each name up (O(n^2) over an object) and copy every member whenever its
+// vector grows.
+struct Frame {
+  Json* container = nullptr;
+  MemberList members;
+};
+
+// The frames of the last parse on this thread, for reuse.
+thread_local std::vector<Frame> spare_frames;
 
 // SAX handler that builds an ordered_json, keeping non-integer numbers as raw
 // tokens and refusing excessive nesting.
@@ -15,7 +33,18 @@ class Builder {
   // `negative_zeros`: the positions, among the number tokens of the text in
   // order, of the tokens spelled "-0" (see negative_zero_tokens).
   Builder(std::size_t max_depth, std::vector<std::size_t> negative_zeros)
-      : max_depth_(max_depth), negative_zeros_(std::move(negative_zeros)) {}
+      : max_depth_(max_depth),
+        negative_zeros_(std::move(negative_zeros)),
+        frames_(std::move(spare_frames)) {}
+  ~Builder() {
+    for (Frame& f : frames_) {
+      f.members.clear();
+      if (f.members.capacity() > kRetainedMembers) MemberList().swap(f.members);
+    }
+    spare_frames = std::move(frames_);
+  }
+  Builder(const Builder&) = delete;
+  Builder& operator=(const Builder&) = delete;
 
   bool null() { return put(Json(nullptr)); }
   bool boolean(bool v) { return put(Json(v)); }
@@ -44,9 +73,20 @@ class Builder {
     key_ = std::move(k);
     return true;
   }
-  bool end_object() { return close(); }
+  bool end_object() {
+    Frame& f = frames_[depth_ - 1];
+    assign_members(*f.container, f.members);
+    // Duplicate member names: the last one wins (what JSON.parse does), but
+    // the member keeps its first position.
+    merge_duplicate_members(*f.container);
+    --depth_;
+    return true;
+  }
   bool start_array(std::size_t /*n*/) { return open(Json::array()); }
-  bool end_array() { return close(); }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
   bool parse_error(std::size_t position, const std::string& /*last_token*/,
                    const nlohmann::detail::exception& ex) {
     error_ = ex.what();
@@ -59,38 +99,38 @@ class Builder {
   std::size_t error_pos() const { return error_pos_; }
 
  private:
-  // Inserts a value into the container on top of the stack (or as root) and
-  // returns its address.
+  // Inserts a value into the innermost open container (or as root) and
+  // returns its address, which stays valid until that container gets its
+  // next value.
   Json* insert(Json&& v) {
-    if (stack_.empty()) {
+    if (depth_ == 0) {
       root_ = std::move(v);
       return &root_;
     }
-    Json& top = *stack_.back();
-    if (top.is_array()) {
-      top.push_back(std::move(v));
-      return &top.back();
+    Frame& top = frames_[depth_ - 1];
+    if (top.container->is_array()) {
+      top.container->push_back(std::move(v));
+      return &top.container->back();
     }
-    // Duplicate member names: the last one wins (what JSON.parse does), but
-    // the member keeps its first position.
-    Json& slot = top[key_];
-    slot = std::move(v);
-    return &slot;
+    top.members.emplace_back(std::move(key_), std::move(v));
+    return &top.members.back().second;
   }
   bool put(Json&& v) {
     insert(std::move(v));
     return true;
   }
   bool open(Json&& v) {
-    if (stack_.size() >= max_depth_) {
+    if (depth_ >= max_depth_) {
       error_ = "nesting deeper than " + std::to_string(max_depth_) + " levels";
       return false;
     }
-    stack_.push_back(insert(std::move(v)));
-    return true;
-  }
-  bool close() {
-    stack_.pop_back();
+    Json* container = insert(std::move(v));
+    // Frames past depth_ are kept with their buffers, for the next container
+    // at that depth.
+    if (depth_ == frames_.size()) frames_.emplace_back();
+    frames_[depth_].container = container;
+    frames_[depth_].members.clear();
+    ++depth_;
     return true;
   }
 
@@ -99,7 +139,8 @@ class Builder {
   std::size_t next_zero_ = 0;
   std::size_t numbers_ = 0;  // number tokens seen so far
   Json root_;
-  std::vector<Json*> stack_;
+  std::vector<Frame> frames_;
+  std::size_t depth_ = 0;  // open containers: frames_[0, depth_)
   std::string key_;
   std::string error_;
   std::size_t error_pos_ = 0;
@@ -421,12 +462,10 @@ bool equal(const Json& a, const Json& b) {
       // (ordered_json's find() is a linear scan, quadratic over a large
       // object). Names are unique, so the remaining names of `a` can only
       // match the remaining names of `b`.
-      std::unordered_map<std::string_view, const Json*> rest;
-      rest.reserve(b.size());
-      for (; ib != b.end(); ++ib) rest.emplace(ib.key(), &ib.value());
+      const MemberIndex rest(ib, b.end());
       for (; ia != a.end(); ++ia) {
-        auto it = rest.find(ia.key());
-        if (it == rest.end() || !equal(ia.value(), *it->second)) return false;
+        const Json* other = rest.find(ia.key());
+        if (other == nullptr || !equal(ia.value(), *other)) return false;
       }
       return true;
     }

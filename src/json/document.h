@@ -42,6 +42,10 @@ class ParseError : public std::runtime_error {
 
 // Parses RFC 8259 JSON text. Throws ParseError (with the byte offset) on
 // invalid text, invalid UTF-8, trailing garbage or nesting past max_depth.
+// A member name that occurs twice in one object keeps its first position and
+// its last value (as JSON.parse does). O(n) in the text for names that hash
+// well, O(n log n) for any (json/members.h); the calling thread keeps its
+// member buffers for the next parse (document.cpp, kRetainedMembers).
 Json parse(std::string_view text, std::size_t max_depth = kMaxDepth);
 
 // Compact serialization. Strings are escaped as JSON requires (control

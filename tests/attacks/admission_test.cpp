@@ -111,7 +111,9 @@ std::string config(const std::string& url) {
 std::pair<int, Clock::duration> timed_get(int port, const std::string& path) {
   RawConn c(port);
   const auto t0 = Clock::now();
-  c.send("GET " + path + " HTTP/1.1\r\nHost: pb\r\nConnection: close\r\n\r\n");
+  // The admin token: /metrics of protected streams needs it.
+  c.send("GET " + path +
+         " HTTP/1.1\r\nHost: pb\r\nAuthorization: Bearer test-token\r\nConnection: close\r\n\r\n");
   c.read_responses(1, 10s);
   return {status_of(c.received()), Clock::now() - t0};
 }

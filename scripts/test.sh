@@ -58,7 +58,7 @@ for stage in "${stages[@]}"; do
       # tests (whose pollbridge process is built with TSan too and aborts on a
       # report, failing the test).
       TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
-        run_suite build-tsan -R 'Hub|Scheduler|Stream|Runtime|Sse|Mux|Poller|Persist|Reload|Shutdown|Lifecycle|ReadOnly|Stress|AuthConcurrency|FrontDoor|PerUser|AccessTest|Redis|Cluster' \
+        run_suite build-tsan -R 'Hub|Scheduler|Stream|Runtime|Sse|Mux|Poller|Persist|Reload|Shutdown|Lifecycle|ReadOnly|Stress|AuthConcurrency|FrontDoor|PerUser|AccessTest|Redis|Cluster|RevocationAttack|AdmissionAttack' \
           -E 'PollerBoundsTest.(TwoThousandStreams|ReversedRowsOfA650By650)'
       ;;
     tsa)

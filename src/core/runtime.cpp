@@ -8,8 +8,8 @@
 #include "common/time_format.h"
 #include "core/access_log.h"
 #include "core/mux_channel.h"
+#include "core/refusal_response.h"
 #include "core/user_key.h"
-#include "json/document.h"
 #include "log/log.h"
 #include "log/private_id.h"
 #include "log/refusal.h"
@@ -63,18 +63,7 @@ bool any_retired_locked(const std::vector<std::shared_ptr<Instance>>& insts)
 // stream could not be attached after the handler gave up the connection
 // (written through its transport: plain or TLS).
 void refuse_socket(hub::Transport& io, const LookupError& err) {
-  // The message can hold a stream address the client chose: written by the
-  // JSON writer, never pasted into JSON text.
-  const bool not_found = err.status == 404;
-  json::Json doc = json::Json::object();
-  doc["error"] = not_found ? "not_found" : "unavailable";
-  doc["message"] = err.message;
-  std::string body = json::dump(doc) + "\n";
-  std::string msg = std::string("HTTP/1.1 ") +
-                    (not_found ? "404 Not Found" : "503 Service Unavailable\r\nRetry-After: 1") +
-                    "\r\nContent-Type: application/json\r\nConnection: "
-                    "close\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string msg = refusal_response(err);
   ssize_t w = io.write(msg.data(), msg.size());
   (void)w;
   io.close();

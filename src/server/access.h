@@ -78,7 +78,6 @@ class Access {
   // threads only close what is marked.
   std::size_t recheck_sessions();
 
-
   // For an instance of an auth: upstream stream: whether its upstream
   // answered these credentials with a 2xx (now or earlier): true. Otherwise
   // false, and either `res` is filled (the upstream's 401/403 as the same

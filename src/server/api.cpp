@@ -144,6 +144,7 @@ Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& p
       server_(server),
       admin_(admin),
       access_(runtime, policy, runtime.config().server.ipv6_prefix),
+      policy_(policy),
       cfg_(runtime.config()) {
   install();
   if (admin_ != nullptr) install_admin(*admin_);

@@ -96,6 +96,7 @@ class Api {
   HttpServer* admin_;
   Access access_;
   Reloader reloader_;
+  const auth::PolicyHolder& policy_;  // the policy in force (swapped on reload)
   const config::Config& cfg_;
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> requests_{0};

@@ -29,9 +29,14 @@ bool Api::has_admin_token(const httplib::Request& req) const {
 }
 
 bool Api::operator_view_public() const {
-  if (admin_ != nullptr || cfg_.auth.enabled) return false;
+  // Access control in the start-up config, in the policy in force (a reload
+  // may have added auth:), or on any live instance's stream.
+  if (admin_ != nullptr || cfg_.auth.enabled || policy_.get()->enabled()) return false;
   for (const auto& s : cfg_.streams) {
     if (s.auth.mode != config::AuthMode::kNone) return false;
+  }
+  for (const auto& inst : runtime_.instances()) {
+    if (inst->cfg().auth.mode != config::AuthMode::kNone) return false;
   }
   return true;
 }

@@ -3,6 +3,7 @@
 // gave every protected stream's name, counters and state.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 
 #include "support/fake_backend.h"
@@ -110,6 +111,30 @@ TEST_F(PublicListenerAttackTest, WithoutAccessControlMetricsStayPublic) {
   RawResponse metrics = get(proxy.port(), "/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(get(proxy.port(), "/readyz").body.find("secret-pending"), std::string::npos);
+}
+
+TEST_F(PublicListenerAttackTest, AccessControlAddedByReloadClosesMetrics) {
+  ProxyProcess proxy(config_with(streams(ok_, slow_)));
+  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
+  EXPECT_EQ(get(proxy.port(), "/metrics").status, 200);
+  {
+    std::ofstream f(proxy.config_path(), std::ios::trunc);
+    f << config_with(streams(ok_, slow_), kAuth);
+  }
+  RawResponse reload = [&] {
+    RawConn c(proxy.port());
+    c.send(
+        "POST /admin/reload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-token\r\n"
+        "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    c.read_until_closed(10s);
+    auto rs = parse_responses(c.received());
+    return rs.size() == 1 ? rs[0] : RawResponse{};
+  }();
+  ASSERT_EQ(reload.status, 200) << reload.body;
+  RawResponse anon = get(proxy.port(), "/metrics");
+  EXPECT_EQ(anon.status, 401);
+  EXPECT_EQ(anon.body.find("secret"), std::string::npos);
+  EXPECT_EQ(get(proxy.port(), "/readyz").body.find("secret"), std::string::npos);
 }
 
 }  // namespace

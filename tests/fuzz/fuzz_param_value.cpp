@@ -5,11 +5,12 @@
 //
 // Properties:
 //  - valid_param_value() accepts exactly the well-formed UTF-8 of Unicode's
-//    table 3-7 without NUL (an independent, table-driven check below), and
-//    says why otherwise.
+//    table 3-7 without NUL (an independent, table-driven check below) that
+//    is one path segment (not empty, "." or "..") without '@', and says why
+//    otherwise.
 //  - match_template() against a parameterized template answers what the
 //    template's route says: kNone for another route; kInvalid when a value
-//    is not valid UTF-8, holds NUL or does not fully match its pattern, with
+//    is refused by the rule above or does not fully match its pattern, with
 //    a reason made of fixed text and the pattern (none of the request's
 //    bytes); otherwise kValues with exactly the request's values, each valid
 //    UTF-8 without NUL and matching its pattern (checked with an RE2 of its
@@ -41,11 +42,18 @@ namespace {
 using pb::core::TemplateMatch;
 using pb::fuzz::printable;
 
+// What valid_param_value() must accept, said independently: well-formed
+// UTF-8 without NUL that is one path segment (not empty, "." or "..") and
+// holds no '@' (the per-user key separator).
+bool acceptable(std::string_view value) {
+  return pb::fuzz::is_utf8_without_nul(value) && !value.empty() && value != "." && value != ".." &&
+         value.find('@') == std::string_view::npos;
+}
+
 void check_value(std::string_view value) {
   std::string why;
   const bool ok = pb::config::valid_param_value(value, why);
-  PB_FUZZ_CHECK(ok == pb::fuzz::is_utf8_without_nul(value),
-                printable(value) + (ok ? " accepted" : " refused"));
+  PB_FUZZ_CHECK(ok == acceptable(value), printable(value) + (ok ? " accepted" : " refused"));
   PB_FUZZ_CHECK(ok || !why.empty(), printable(value));
 }
 
@@ -191,7 +199,7 @@ void check_match(FuzzedDataProvider& in) {
   bool all_good = true;
   for (const auto& [name, value] : values) {
     const RE2 own(name == "a" ? pa : pb_text);
-    all_good = all_good && pb::fuzz::is_utf8_without_nul(value) && RE2::FullMatch(value, own);
+    all_good = all_good && acceptable(value) && RE2::FullMatch(value, own);
   }
   if (!all_good) {
     PB_FUZZ_CHECK(m.kind == TemplateMatch::kInvalid, detail);

@@ -211,6 +211,9 @@ void check_match(FuzzedDataProvider& in) {
       const std::string& pattern = name == "a" ? pa : pb_text;
       for (const std::string& tail :
            {std::string("is not valid UTF-8"), std::string("contains a NUL byte"),
+            std::string("is empty"),
+            std::string("is a dot segment (\".\" and \"..\" are never parameter values)"),
+            std::string("contains '@' (reserved: it separates per-user instance keys)"),
             "does not match its pattern " + pattern}) {
         expected_why = expected_why || m.why == head + tail;
       }

@@ -421,27 +421,39 @@ void replace_all(std::string& text, const std::string& from) {
 }  // namespace
 
 std::string FieldReader::scrub(std::string text) const {
+  // Each value as quote() writes it: escaped ("a\nb" for a value with a line
+  // break) and, in a long quoted value, cut after its first characters (the
+  // quote then ends in `..."`).
+  std::vector<std::string> escaped;
   for (const auto& v : env_values_) {
-    replace_all(text, v);
-    // As quote() writes it: escaped ("a\nb" for a value with a line
-    // break) and, in a long quoted value, cut after its first characters
-    // (the quote then ends in `..."`).
-    std::string escaped = quote(v);
-    escaped = escaped.substr(1, escaped.size() - 2);
-    if (escaped.size() > 3 && escaped.compare(escaped.size() - 3, 3, "...") == 0) {
-      escaped.resize(escaped.size() - 3);
-    }
-    if (escaped != v) replace_all(text, escaped);
-    static const std::string kCut = "...\"";
-    for (std::size_t at = 0; (at = text.find(kCut, at)) != std::string::npos; at += kCut.size()) {
-      for (std::size_t n = std::min(escaped.size(), at); n > 0; --n) {
-        if (text.compare(at - n, n, escaped, 0, n) == 0) {
-          text.replace(at - n, n, "***");
-          at = at - n + 3;
+    std::string e = quote(v);
+    e = e.substr(1, e.size() - 2);
+    if (e.size() > 3 && e.compare(e.size() - 3, 3, "...") == 0) e.resize(e.size() - 3);
+    escaped.push_back(std::move(e));
+  }
+  // First the cuts: the longest start of any value that ends where a quote
+  // was cut (found by fuzzing: with the shortest match of another value
+  // first, a secret's first characters stayed in the message).
+  static const std::string kCut = "...\"";
+  for (std::size_t at = 0; (at = text.find(kCut, at)) != std::string::npos; at += kCut.size()) {
+    std::size_t best = 0;
+    for (const auto& e : escaped) {
+      for (std::size_t n = std::min(e.size(), at); n > best; --n) {
+        if (text.compare(at - n, n, e, 0, n) == 0) {
+          best = n;
           break;
         }
       }
     }
+    if (best > 0) {
+      text.replace(at - best, best, "***");
+      at = at - best + 3;
+    }
+  }
+  // Then every whole value, raw and escaped.
+  for (std::size_t i = 0; i < env_values_.size(); ++i) {
+    replace_all(text, env_values_[i]);
+    if (escaped[i] != env_values_[i]) replace_all(text, escaped[i]);
   }
   return redact_urls(std::move(text));
 }

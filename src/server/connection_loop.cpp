@@ -336,10 +336,7 @@ void ConnectionLoop::on_deadline(Connection& c, Queue q, Clock::time_point now) 
   }
 }
 
-void ConnectionLoop::close(Connection& c) {
-  if (c.dead) return;
-  c.dead = true;
-  disarm(c);
+void ConnectionLoop::unlink_held(Connection& c) {
   if (c.prev) {
     c.prev->next = c.next;
   } else if (held_ == &c) {
@@ -347,6 +344,13 @@ void ConnectionLoop::close(Connection& c) {
   }
   if (c.next) c.next->prev = c.prev;
   c.prev = c.next = nullptr;
+}
+
+void ConnectionLoop::close(Connection& c) {
+  if (c.dead) return;
+  c.dead = true;
+  disarm(c);
+  unlink_held(c);
   counters_->states[c.state].fetch_sub(1, std::memory_order_relaxed);
   if (c.refuse != 0) --refusing_;
   unlist_parked(c);

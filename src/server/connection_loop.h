@@ -169,6 +169,8 @@ class ConnectionLoop {
   void expire(Clock::time_point now);
   void on_deadline(Connection& c, Queue q, Clock::time_point now);
   void close(Connection& c);
+  // Takes `c` out of the list of connections the loop holds (held_).
+  void unlink_held(Connection& c);
   void set_state(Connection& c, int state);
   void arm(Connection& c, Queue q, Clock::time_point now);
   void disarm(Connection& c);

@@ -62,13 +62,7 @@ void ConnectionLoop::check_parked(Clock::time_point now) {
 void ConnectionLoop::rerun(Connection& c) {
   unlist_parked(c);
   unwatch(c);
-  if (c.prev) {
-    c.prev->next = c.next;
-  } else {
-    held_ = c.next;
-  }
-  if (c.next) c.next->prev = c.prev;
-  c.prev = c.next = nullptr;
+  unlink_held(c);
   set_state(c, kHandling);
   handling_.fetch_add(1);
   auto* job = new Job;

@@ -149,13 +149,7 @@ void ConnectionLoop::advance(Connection& c, Clock::time_point now) {
 void ConnectionLoop::dispatch(Connection& c) {
   disarm(c);
   unwatch(c);
-  if (c.prev) {
-    c.prev->next = c.next;
-  } else {
-    held_ = c.next;
-  }
-  if (c.next) c.next->prev = c.prev;
-  c.prev = c.next = nullptr;
+  unlink_held(c);
   set_state(c, kHandling);
   handling_.fetch_add(1);
   ++c.requests;

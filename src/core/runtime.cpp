@@ -367,14 +367,20 @@ std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std:
 void Runtime::free_slot_locked(const std::string& address) {
   auto it = slots_.find(address);
   if (it == slots_.end()) return;
-  auto count = per_template_.find(it->second.tmpl.get());
-  if (count != per_template_.end() && --count->second == 0) per_template_.erase(count);
-  if (!it->second.owner.empty()) {
-    auto owned = per_owner_.find({it->second.tmpl.get(), it->second.owner});
-    if (owned != per_owner_.end() && --owned->second == 0) per_owner_.erase(owned);
-  }
+  uncount_locked(it->second);
   slots_.erase(it);
   slots_cv_.notify_all();
+}
+
+void Runtime::uncount_locked(Slot& slot) {
+  if (!slot.counted) return;
+  slot.counted = false;
+  auto count = per_template_.find(slot.tmpl.get());
+  if (count != per_template_.end() && --count->second == 0) per_template_.erase(count);
+  if (!slot.owner.empty()) {
+    auto owned = per_owner_.find({slot.tmpl.get(), slot.owner});
+    if (owned != per_owner_.end() && --owned->second == 0) per_owner_.erase(owned);
+  }
 }
 
 bool Runtime::mark_retiring_locked(Slot& slot, bool unless_used) {
@@ -388,6 +394,7 @@ bool Runtime::mark_retiring_locked(Slot& slot, bool unless_used) {
     return false;
   }
   slot.state = Slot::kRetiring;
+  uncount_locked(slot);
   slots_cv_.notify_all();
   return true;
 }

@@ -164,7 +164,12 @@ class Runtime {
     enum State { kCreating, kLive, kRetiring } state = kCreating;
     std::shared_ptr<Instance> inst;  // null while creating
     std::shared_ptr<const StreamTemplate> tmpl;
-    std::string owner;  // counted in per_owner_ while the slot exists
+    std::string owner;  // counted in per_owner_ while `counted`
+    // Counted against max_instances (per_template_) and the owner's cap
+    // while creating or live; a retiring slot no longer is, so a value
+    // gone from GET /streams frees its place at once, even while its
+    // retirement (a cancelled poll, the store release) is still running.
+    bool counted = true;
   };
 
   void test_point(std::string_view point) const;
@@ -195,6 +200,7 @@ class Runtime {
   // Marks a live slot retiring; false if a client holds the instance.
   bool mark_retiring_locked(Slot& slot, bool unless_used) PB_REQUIRES(mu_);
   void free_slot_locked(const std::string& address) PB_REQUIRES(mu_);
+  void uncount_locked(Slot& slot) PB_REQUIRES(mu_);
   void janitor_loop();
   // When a reaped instance's saved state is deleted.
   std::int64_t expiry_for(const Instance& inst) const;

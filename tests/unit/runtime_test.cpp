@@ -241,6 +241,48 @@ TEST_F(RuntimeTest, AReapRacingALookupNeverBuildsATwin) {
   EXPECT_EQ(b->seq, a->seq + 1);
 }
 
+// Before: a reaped value vanished from GET /streams at once but kept its
+// place under max_instances until its retirement had finished (a cancelled
+// poll, the store release), so a client asking for another value in that
+// window got 503. Now only creating and live instances count.
+TEST_F(RuntimeTest, AValueBeingReapedNoLongerCountsAgainstMaxInstances) {
+  rt_.reset();
+  backend_.set_body(R"({"p":1})", "/p/1");
+  backend_.set_body(R"({"p":2})", "/p/2");
+  auto store = std::make_unique<FaultyStore>();
+  Runtime::Options o;
+  o.janitor_thread = false;
+  o.test_point = [this](std::string_view p) {
+    std::function<void(std::string_view)> h;
+    {
+      std::lock_guard<std::mutex> l(hook_mu_);
+      h = hook_;
+    }
+    if (h) h(p);
+  };
+  rt_ =
+      std::make_unique<Runtime>(parse(streams("", "    max_instances: 1\n")), std::move(store), o);
+  rt_->start();
+  auto p = find("p/1");
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(rt_->trigger(p, 5s));
+  core::LookupError err;
+  EXPECT_FALSE(rt_->find("p/2", true, &err)) << "the cap of 1 holds while p/1 is live";
+  EXPECT_EQ(err.status, 503);
+  auto gate = std::make_shared<Latch>();
+  hold_at("retire:before-release", gate);
+  p.reset();
+  auto janitor = std::async(std::launch::async, [&] { rt_->run_janitor_once(); });
+  ASSERT_TRUE(gate->reached());  // p/1 is retiring, not yet gone
+  for (const auto& i : rt_->instances()) EXPECT_NE(i->key(), "p/1") << "still listed";
+  auto other = rt_->find("p/2", true, &err);
+  EXPECT_TRUE(other) << err.status << " " << err.message;
+  gate->open();
+  janitor.get();
+  EXPECT_FALSE(rt_->find("p/3", true, &err)) << "p/2 now holds the only place";
+  EXPECT_EQ(err.status, 503);
+}
+
 // Before: a throw in reload's second phase left the stream marked as being
 // reloaded, answering 503 for good.
 TEST_F(RuntimeTest, AFailureWhileReloadingDoesNotLeaveTheStreamUnavailable) {

@@ -13,6 +13,7 @@
 
 #include "auth/algorithm.h"
 #include "auth/key.h"
+#include "config/keys.h"
 #include "config/loader_impl.h"
 
 namespace pb::config {
@@ -95,7 +96,7 @@ bool read_file_text(const std::string& path, std::string& out, std::string& why)
 }  // namespace
 
 void Loader::read_auth(const Field& f, AuthConfig& auth) {
-  static const std::vector<std::string> kKeys = {"jwt", "tokens", "cookie", "query_param"};
+  const std::vector<std::string>& kKeys = child_keys("auth");
   auto fields = read_section(f, &kKeys);
   // Even a broken auth: section means "protect the streams": defaults stay
   // `required` so that no later message suggests they were open.
@@ -166,8 +167,7 @@ void Loader::read_auth(const Field& f, AuthConfig& auth) {
 }
 
 void Loader::read_jwt(const Field& f, JwtConfig& jwt) {
-  static const std::vector<std::string> kKeys = {"keys", "issuer", "audience", "leeway",
-                                                 "streams_claim"};
+  const std::vector<std::string>& kKeys = child_keys("auth.jwt");
   auto fields = read_section(f, &kKeys);
   if (!fields) return;
   if (const Field* x = fields->find("keys")) {
@@ -243,7 +243,7 @@ void Loader::read_jwt(const Field& f, JwtConfig& jwt) {
 }
 
 bool Loader::read_jwt_key(const Field& f, JwtKeyConfig& key) {
-  static const std::vector<std::string> kKeys = {"alg", "file", "secret", "kid"};
+  const std::vector<std::string>& kKeys = child_keys("auth.jwt.keys[]");
   if (!f.value.IsMap()) {
     problem(f,
             "expected a key like { alg: RS256, file: idp.pem } or "

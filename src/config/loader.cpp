@@ -6,6 +6,7 @@
 #include <cstring>
 #include <tuple>
 
+#include "config/keys.h"
 #include "config/loader_impl.h"
 #include "config/yaml_documents.h"
 
@@ -37,8 +38,7 @@ Config Loader::run(const std::string& text) {
       problem(pos_of(extra->Mark()),
               "only one YAML document is allowed; remove the second \"---\"");
     }
-    static const std::vector<std::string> kTopKeys = {"server", "history", "history_bytes", "state",
-                                                      "log",    "auth",    "streams"};
+    const std::vector<std::string>& kTopKeys = child_keys("");
     const YAML::Node& root = documents[0];
     auto top = read_map(root, "", &kTopKeys);
     if (const Field* f = top->find("history")) read_integer(*f, 1, kMaxHistory, config.history);

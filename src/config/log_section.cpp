@@ -1,11 +1,12 @@
 // The log: section: format, level and the SSE access log.
+#include "config/keys.h"
 #include "config/loader_impl.h"
 #include "log/log.h"
 
 namespace pb::config {
 
 void Loader::read_log(const Field& f, LogConfig& log) {
-  static const std::vector<std::string> kKeys = {"format", "level", "access"};
+  const std::vector<std::string>& kKeys = child_keys("log");
   auto fields = read_section(f, &kKeys);
   if (!fields) return;
   if (const Field* x = fields->find("format")) {

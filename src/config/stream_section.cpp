@@ -1,3 +1,4 @@
+#include "config/keys.h"
 #include "config/loader_impl.h"
 
 #include <algorithm>
@@ -57,37 +58,7 @@ void Loader::read_streams(const Field& f, Config& config) {
 }
 
 void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& config) {
-  static const std::vector<std::string> kKeys = {"name",
-                                                 "url",
-                                                 "path",
-                                                 "params",
-                                                 "max_instances",
-                                                 "interval",
-                                                 "timeout",
-                                                 "method",
-                                                 "body",
-                                                 "content_type",
-                                                 "headers",
-                                                 "diff",
-                                                 "select",
-                                                 "ignore",
-                                                 "key",
-                                                 "idle",
-                                                 "linger",
-                                                 "max_body",
-                                                 "backoff_max",
-                                                 "tls_verify",
-                                                 "ca_file",
-                                                 "history",
-                                                 "retention",
-                                                 "auth",
-                                                 "forward_headers",
-                                                 "persist",
-                                                 "bind",
-                                                 "max_header_bytes",
-                                                 "max_connections_per_host",
-                                                 "client_cert",
-                                                 "client_key"};
+  const std::vector<std::string>& kKeys = child_keys("streams[]");
   const std::string prefix = "streams[" + std::to_string(index) + "]";
   const Pos entry_pos = pos_of(entry.Mark());
   if (!entry.IsMap()) {

@@ -20,8 +20,8 @@ diff::Options diff_options(const config::StreamConfig& cfg) {
 
 Instance::Instance(InstanceRequest request, std::string key,
                    std::shared_ptr<const StreamTemplate> tmpl, config::StreamConfig cfg,
-                   std::size_t history, std::size_t history_bytes, stream::Store* store,
-                   hub::Hub& hub)
+                   std::shared_ptr<const std::atomic<std::size_t>> history_bytes,
+                   stream::Store* store, hub::Hub& hub)
     : request_(std::move(request)),
       key_(std::move(key)),
       store_(store),
@@ -36,8 +36,8 @@ Instance::Instance(InstanceRequest request, std::string key,
   }
   stream::Stream::Options opts;
   opts.diff = diff_options(cfg_);
-  opts.history = history;
-  opts.history_bytes = history_bytes;
+  opts.live_history = tmpl_->history;
+  opts.live_history_bytes = std::move(history_bytes);
   stream_ = std::make_unique<stream::Stream>(key_, cfg_.name, opts, store, stream::Clock::now());
   upstream::Url url{parts.scheme, parts.host,
                     parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};

@@ -34,7 +34,7 @@ class Instance : public stream::Listener {
   // is what made it (kept so that a client arriving while it is replaced
   // finds its successor the same way).
   Instance(InstanceRequest request, std::string key, std::shared_ptr<const StreamTemplate> tmpl,
-           config::StreamConfig cfg, std::size_t history, std::size_t history_bytes,
+           config::StreamConfig cfg, std::shared_ptr<const std::atomic<std::size_t>> history_bytes,
            stream::Store* store, hub::Hub& hub);
   ~Instance() override;
   Instance(const Instance&) = delete;

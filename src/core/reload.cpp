@@ -1,53 +1,19 @@
 // Runtime::reload: applying a new config's streams to the running proxy.
 #include <algorithm>
 
+#include "config/keys.h"
 #include "core/runtime.h"
 #include "log/log.h"
 
 namespace pb::core {
-namespace {
-
-bool same_stream(const config::StreamConfig& a, const config::StreamConfig& b) {
-  return a.name == b.name && a.url == b.url && a.path == b.path && a.params == b.params &&
-         a.max_instances == b.max_instances && a.interval == b.interval && a.timeout == b.timeout &&
-         a.method == b.method && a.body == b.body && a.content_type == b.content_type &&
-         a.headers == b.headers && a.diff == b.diff && a.select == b.select &&
-         a.ignore == b.ignore && a.key == b.key && a.idle == b.idle && a.linger == b.linger &&
-         a.max_body == b.max_body && a.backoff_max == b.backoff_max &&
-         a.tls_verify == b.tls_verify && a.ca_file == b.ca_file && a.history == b.history &&
-         a.retention == b.retention && a.auth == b.auth &&
-         a.max_instances_per_client == b.max_instances_per_client &&
-         a.max_header_bytes == b.max_header_bytes &&
-         a.max_connections_per_host == b.max_connections_per_host &&
-         a.client_cert == b.client_cert && a.client_key == b.client_key;
-}
-
-std::vector<std::string> needs_restart(const config::Config& now, const config::Config& next) {
-  std::vector<std::string> out;
-  const auto& s0 = now.server;
-  const auto& s1 = next.server;
-  if (s0.host != s1.host || s0.port != s1.port) out.push_back("server.listen");
-  if (s0.heartbeat != s1.heartbeat || s0.retry != s1.retry || s0.workers != s1.workers ||
-      s0.hub_threads != s1.hub_threads || s0.backlog != s1.backlog ||
-      s0.max_clients != s1.max_clients || s0.client_backlog_events != s1.client_backlog_events ||
-      s0.client_backlog_bytes != s1.client_backlog_bytes || s0.admin_token != s1.admin_token ||
-      s0.cors_origins != s1.cors_origins || s0.shutdown_timeout != s1.shutdown_timeout ||
-      s0.static_dir != s1.static_dir) {
-    out.push_back("server");
-  }
-  if (now.state.dir != next.state.dir || now.state.fsync != next.state.fsync) {
-    out.push_back("state");
-  }
-  if (now.history_bytes != next.history_bytes) out.push_back("history_bytes");
-  return out;
-}
-
-}  // namespace
 
 ReloadResult Runtime::reload(const config::Config& next) {
   MutexLock one_at_a_time(reload_mu_);
   ReloadResult result;
-  result.ignored = needs_restart(cfg_, next);
+  // Live settings: the history bounds (read by the streams at every event)
+  // and the heartbeat (read by the hub at every tick).
+  history_bytes_->store(next.history_bytes);
+  hub_.set_heartbeat(next.server.heartbeat);
 
   std::vector<std::shared_ptr<Instance>> old;                // retired by this reload
   std::vector<std::shared_ptr<const StreamTemplate>> plain;  // instances to make
@@ -61,7 +27,15 @@ ReloadResult Runtime::reload(const config::Config& next) {
     for (const auto& sc : next.streams) {
       names.insert(sc.name);
       auto it = before.find(sc.name);
-      if (it != before.end() && same_stream(it->second->cfg, sc)) {
+      config::StreamConfig running;
+      if (it != before.end()) {
+        running = it->second->cfg;
+        running.history = it->second->history->load();
+      }
+      const config::StreamChanges changes =
+          it != before.end() ? config::stream_key_changes(running, sc) : config::StreamChanges{};
+      if (it != before.end() && changes.replace.empty()) {
+        it->second->history->store(sc.history);
         after.push_back(it->second);
         result.kept.push_back(sc.name);
         before.erase(it);

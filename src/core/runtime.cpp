@@ -77,6 +77,7 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
 Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store, Options options)
     : cfg_(cfg),
       options_(std::move(options)),
+      history_bytes_(std::make_shared<std::atomic<std::size_t>>(cfg.history_bytes)),
       store_(std::move(store)),
       hub_(hub::Options{hub_threads(cfg.server.hub_threads), cfg.server.heartbeat,
                         cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
@@ -133,10 +134,9 @@ std::shared_ptr<Instance> Runtime::make_instance(const InstanceRequest& req, con
   cfg.url = upstream::expand_template(cfg.url, values);
   // A per-user instance is polled with its client's own values.
   for (const auto& h : req.forwarded) cfg.headers.push_back(h);
-  std::size_t history = cfg.history ? cfg.history : cfg_.history;
   InstanceRequest kept = req;
   kept.owner.clear();
-  return std::make_shared<Instance>(std::move(kept), key, tmpl, cfg, history, cfg_.history_bytes,
+  return std::make_shared<Instance>(std::move(kept), key, tmpl, cfg, history_bytes_,
                                     store_for(tmpl->cfg, req.per_user), hub_);
 }
 

@@ -50,7 +50,6 @@ struct ReloadResult {
   std::vector<std::string> changed;  // replaced: clients reconnect and resume
   std::vector<std::string> added;
   std::vector<std::string> removed;  // clients closed, saved state deleted
-  std::vector<std::string> ignored;  // settings that need a restart
 };
 
 // Why a lookup failed, as the HTTP layer reports it.
@@ -140,8 +139,10 @@ class Runtime {
   // ids and history; changed ones are replaced (their clients are closed and
   // resume from history on the new instance, whose state continues from the
   // store); removed ones close their clients and their saved state is
-  // deleted; added ones start. `server` and `state` settings need a restart
-  // and are reported in `ignored`.
+  // deleted; added ones start. A change of only live keys (config/keys.h:
+  // history) applies to the running instances, as do the top-level
+  // history_bytes and server.heartbeat. Keys outside the streams are the
+  // caller's (app/app.h, config::diff_config).
   ReloadResult reload(const config::Config& next);
 
   // Reaps idle parameterized instances and unused channels, deletes expired
@@ -205,8 +206,11 @@ class Runtime {
   // When a reaped instance's saved state is deleted.
   std::int64_t expiry_for(const Instance& inst) const;
 
-  config::Config cfg_;
+  config::Config cfg_;  // as started; reload does not change it
   const Options options_;
+  // The top-level history_bytes as reloads change it (every instance's
+  // stream reads it).
+  const std::shared_ptr<std::atomic<std::size_t>> history_bytes_;
   std::unique_ptr<stream::Store> store_;
   // Per-user instances that do not persist (streams[].persist: false).
   std::unique_ptr<stream::Store> private_store_;

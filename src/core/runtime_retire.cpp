@@ -59,7 +59,7 @@ std::int64_t Runtime::expiry_for(const Instance& inst) const {
   if (inst.per_user() && !cfg.auth.persist) return unix_ms(SystemClock::now());
   auto retention = cfg.retention;
   if (retention.count() == 0) {
-    std::size_t history = cfg.history ? cfg.history : cfg_.history;
+    const std::size_t history = inst.tmpl().history->load();
     retention = std::clamp<config::Duration>(
         cfg.interval * static_cast<long long>(std::min<std::size_t>(history, 1u << 20)),
         kMinDefaultRetention, kMaxDefaultRetention);

@@ -25,6 +25,7 @@ std::string StreamTemplate::plain_address() const {
 std::shared_ptr<const StreamTemplate> make_template(const config::StreamConfig& cfg) {
   auto t = std::make_shared<StreamTemplate>();
   t->cfg = cfg;
+  t->history = std::make_shared<std::atomic<std::size_t>>(cfg.history);
   const std::string prefix = "/events/";
   std::string rest = cfg.path.empty() ? cfg.name
                      : cfg.path.compare(0, prefix.size(), prefix) == 0

@@ -5,9 +5,10 @@
 // refuses values that are not valid UTF-8 or hold NUL, whatever the
 // pattern allows.
 //
-// Threads: immutable once made; any thread.
+// Threads: immutable once made (but `history`, an atomic); any thread.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,9 @@ namespace pb::core {
 
 struct StreamTemplate {
   config::StreamConfig cfg;
+  // cfg.history as reloads change it (streams[].history and the top-level
+  // history apply live): read by the instances' streams at every event.
+  std::shared_ptr<std::atomic<std::size_t>> history;
   std::vector<std::string> segments;  // address segments; "{name}" for params
   std::vector<std::pair<std::string, std::shared_ptr<const config::ParamPattern>>> params;
 

@@ -26,9 +26,11 @@ using namespace detail;
 
 class Worker {
  public:
-  Worker(const Options& options, const Gauges& gauges, Stats& stats, std::mutex& stats_mu,
-         metrics::Histogram& fanout, metrics::Histogram& connection)
+  Worker(const Options& options, const std::atomic<std::int64_t>& heartbeat_ms,
+         const Gauges& gauges, Stats& stats, std::mutex& stats_mu, metrics::Histogram& fanout,
+         metrics::Histogram& connection)
       : options_(options),
+        heartbeat_ms_(heartbeat_ms),
         gauges_(gauges),
         stats_(stats),
         stats_mu_(stats_mu),
@@ -347,7 +349,8 @@ class Worker {
   }
 
   void tick(SteadyClock::time_point now) {
-    const auto stall = options_.heartbeat * kStallHeartbeats;
+    const std::chrono::milliseconds heartbeat(heartbeat_ms_.load(std::memory_order_relaxed));
+    const auto stall = heartbeat * kStallHeartbeats;
     for (std::size_t i = all_.size(); i-- > 0;) {
       Session& s = *all_[i];
       if (revoked(s)) {  // missed by close_revoked(): attached meanwhile
@@ -366,7 +369,7 @@ class Worker {
         if (s.blocked && now - s.last_progress > stall) close_session(s, &stats_.evicted_stall);
         continue;
       }
-      if (now - s.last_progress >= options_.heartbeat) {
+      if (now - s.last_progress >= heartbeat) {
         s.queue.push_back(heartbeat_buffer());
         ++heartbeats_;
         flush(s);
@@ -444,6 +447,7 @@ class Worker {
   }
 
   const Options& options_;
+  const std::atomic<std::int64_t>& heartbeat_ms_;  // Options::heartbeat as reloads change it
   Gauges gauges_;
   Stats& stats_;
   std::mutex& stats_mu_;
@@ -467,10 +471,10 @@ class Worker {
   std::uint64_t bytes_written_ = 0;
 };
 
-Hub::Hub(Options options) : options_(options) {
+Hub::Hub(Options options) : options_(options), heartbeat_ms_(options.heartbeat.count()) {
   if (options_.threads == 0) options_.threads = 1;
   for (std::size_t i = 0; i < options_.threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(options_,
+    workers_.push_back(std::make_unique<Worker>(options_, heartbeat_ms_,
                                                 Gauges{clients_, tls_clients_, ktls_clients_},
                                                 stats_, stats_mu_, fanout_, connection_));
   }

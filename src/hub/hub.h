@@ -77,6 +77,9 @@ class Hub {
 
   FeedId create_feed();
   void publish(FeedId feed, Buffer event);
+  // A new heartbeat interval (a reload): idle sessions get their next
+  // comment line by it, checked at every tick.
+  void set_heartbeat(std::chrono::milliseconds every) { heartbeat_ms_.store(every.count()); }
   // Closes every session of the feed once its pending bytes are written (one
   // whose socket takes nothing goes by the stall rule, like any other).
   void close_feed(FeedId feed);
@@ -122,6 +125,7 @@ class Hub {
 
  private:
   Options options_;
+  std::atomic<std::int64_t> heartbeat_ms_;  // set_heartbeat()
   std::atomic<FeedId> next_feed_{1};
   std::atomic<std::size_t> next_worker_{0};
   std::atomic<bool> running_{false};

@@ -139,13 +139,14 @@ void set_error(httplib::Response& res, int status, const std::string& message) {
 }
 
 Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& policy,
-         HttpServer* admin)
+         const Current<config::Config>& running, HttpServer* admin)
     : runtime_(runtime),
       server_(server),
       admin_(admin),
       access_(runtime, policy, runtime.config().server.ipv6_prefix),
       policy_(policy),
-      cfg_(runtime.config()) {
+      running_(running),
+      started_(runtime.config()) {
   install();
   if (admin_ != nullptr) install_admin(*admin_);
 }
@@ -214,7 +215,7 @@ void Api::install() {
       set_error(res, 404, "the admin endpoints are on server.admin_listen");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.method == "OPTIONS" && allowed_origin(req)) {
+    if (req.method == "OPTIONS" && allowed_origin(req, running_.get()->server)) {
       // CORS preflight, for any path.
       add_cors(req, res);
       res.status = 204;
@@ -255,7 +256,7 @@ void Api::install() {
   register_client_script(s);  // GET /pollbridge.js
 
   // Last: the API's routes win (server/static_files.h).
-  if (!cfg_.server.static_dir.empty()) register_static_files(s, cfg_.server.static_dir);
+  if (!started_.server.static_dir.empty()) register_static_files(s, started_.server.static_dir);
 
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.body.empty()) {
@@ -283,10 +284,11 @@ void Api::install() {
   });
 }
 
-std::optional<std::string> Api::allowed_origin(const httplib::Request& req) const {
-  if (cfg_.server.cors_origins.empty() || !req.has_header("Origin")) return std::nullopt;
+std::optional<std::string> Api::allowed_origin(const httplib::Request& req,
+                                               const config::ServerConfig& server) {
+  if (server.cors_origins.empty() || !req.has_header("Origin")) return std::nullopt;
   std::string origin = req.get_header_value("Origin");
-  for (const auto& o : cfg_.server.cors_origins) {
+  for (const auto& o : server.cors_origins) {
     if (o == "*") return std::string("*");
     if (o == origin) return origin;
   }
@@ -294,15 +296,17 @@ std::optional<std::string> Api::allowed_origin(const httplib::Request& req) cons
 }
 
 void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
-  if (cfg_.server.cors_origins.empty()) return;
-  if (auto o = allowed_origin(req)) {
+  const auto running = running_.get();
+  const config::ServerConfig& server = running->server;
+  if (server.cors_origins.empty()) return;
+  if (auto o = allowed_origin(req, server)) {
     if (!res.has_header("Access-Control-Allow-Origin")) {
       res.set_header("Access-Control-Allow-Origin", *o);
       res.set_header("Access-Control-Expose-Headers",
                      "ETag, Age, Last-Modified, X-Pollbridge-State, Retry-After, WWW-Authenticate");
       // The loader refuses cors_credentials with "*": credentials go only
       // with an echoed, listed origin.
-      if (cfg_.server.cors_credentials && *o != "*") {
+      if (server.cors_credentials && *o != "*") {
         res.set_header("Access-Control-Allow-Credentials", "true");
       }
     }
@@ -311,7 +315,7 @@ void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
 }
 
 bool Api::accept_sse(const httplib::Request& req, httplib::Response& res) {
-  if (static_cast<std::size_t>(runtime_.hub().clients()) >= cfg_.server.max_clients) {
+  if (static_cast<std::size_t>(runtime_.hub().clients()) >= started_.server.max_clients) {
     refused_.fetch_add(1);
     log::refused("server.max_clients", 503, req.remote_addr);
     res.set_header("Retry-After", "5");
@@ -338,17 +342,19 @@ std::string Api::sse_head(const httplib::Request& req) const {
       "Content-Type: text/event-stream; charset=utf-8\r\n"
       "Cache-Control: no-cache\r\n"
       "X-Accel-Buffering: no\r\n";
-  if (!cfg_.server.cors_origins.empty()) {
-    if (auto o = allowed_origin(req)) {
+  const auto running = running_.get();
+  const config::ServerConfig& server = running->server;
+  if (!server.cors_origins.empty()) {
+    if (auto o = allowed_origin(req, server)) {
       h += "Access-Control-Allow-Origin: " + *o + "\r\n";
-      if (cfg_.server.cors_credentials && *o != "*") {
+      if (server.cors_credentials && *o != "*") {
         h += "Access-Control-Allow-Credentials: true\r\n";
       }
     }
     h += "Vary: Origin\r\n";
   }
   h += "\r\n";
-  h += sse::encode_retry(cfg_.server.retry);
+  h += sse::encode_retry(server.retry);
   return h;
 }
 

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 
+#include "common/current.h"
 #include "core/runtime.h"
 #include "server/access.h"
 #include "server/http_server.h"
@@ -38,12 +39,13 @@ class Api {
   // Reloads the config; returns the HTTP status and JSON body to answer.
   using Reloader = std::function<std::pair<int, std::string>()>;
 
-  // `policy` decides who may read what (server/access.h); kept by main()
-  // and swapped on reload.
+  // `policy` decides who may read what (server/access.h) and `running` is
+  // the configuration in force (config::in_force): both are kept by the app
+  // and swapped on reload, and every request reads them afresh.
   // With `admin` (server.admin_listen), the admin endpoints are served
   // there only, and the main listener answers them 404.
   Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& policy,
-      HttpServer* admin = nullptr);
+      const Current<config::Config>& running, HttpServer* admin = nullptr);
   // Enables POST /admin/reload (admin token).
   void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
   // After a reload installed its policy and streams: closes the SSE
@@ -89,7 +91,8 @@ class Api {
   std::string sse_head(const httplib::Request& req) const;
   bool admin_allowed(const httplib::Request& req, httplib::Response& res) const;
   void add_cors(const httplib::Request& req, httplib::Response& res) const;
-  std::optional<std::string> allowed_origin(const httplib::Request& req) const;
+  static std::optional<std::string> allowed_origin(const httplib::Request& req,
+                                                   const config::ServerConfig& server);
 
   core::Runtime& runtime_;
   HttpServer& server_;
@@ -97,7 +100,8 @@ class Api {
   Access access_;
   Reloader reloader_;
   const auth::PolicyHolder& policy_;  // the policy in force (swapped on reload)
-  const config::Config& cfg_;
+  const Current<config::Config>& running_;
+  const config::Config& started_;  // the start-up config (static_dir, max_clients)
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> requests_{0};
 };

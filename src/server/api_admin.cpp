@@ -19,7 +19,8 @@ namespace pb::server {
 using json::Json;
 
 bool Api::has_admin_token(const httplib::Request& req) const {
-  const std::string& token = cfg_.server.admin_token;
+  const auto running = running_.get();
+  const std::string& token = running->server.admin_token;
   if (token.empty()) return false;
   std::string auth = req.get_header_value("Authorization");
   const std::string prefix = "Bearer ";
@@ -29,10 +30,11 @@ bool Api::has_admin_token(const httplib::Request& req) const {
 }
 
 bool Api::operator_view_public() const {
-  // Access control in the start-up config, in the policy in force (a reload
-  // may have added auth:), or on any live instance's stream.
-  if (admin_ != nullptr || cfg_.auth.enabled || policy_.get()->enabled()) return false;
-  for (const auto& s : cfg_.streams) {
+  // Access control in the config in force, in the policy in force, or on
+  // any live instance's stream (one made before a reload that dropped it).
+  const auto running = running_.get();
+  if (admin_ != nullptr || running->auth.enabled || policy_.get()->enabled()) return false;
+  for (const auto& s : running->streams) {
     if (s.auth.mode != config::AuthMode::kNone) return false;
   }
   for (const auto& inst : runtime_.instances()) {
@@ -46,8 +48,9 @@ void Api::handle_public_metrics(const httplib::Request& req, httplib::Response& 
     set_error(res, 404, "/metrics is served on server.admin_listen");
     return;
   }
-  if (!operator_view_public() && !cfg_.server.public_metrics) {
-    if (cfg_.server.admin_token.empty()) {
+  const auto running = running_.get();
+  if (!operator_view_public() && !running->server.public_metrics) {
+    if (running->server.admin_token.empty()) {
       set_error(res, 403,
                 "/metrics names protected streams: set server.admin_token (and scrape with it), "
                 "server.admin_listen, or server.public_metrics: true");
@@ -59,8 +62,7 @@ void Api::handle_public_metrics(const httplib::Request& req, httplib::Response& 
 }
 
 bool Api::admin_allowed(const httplib::Request& req, httplib::Response& res) const {
-  const std::string& token = cfg_.server.admin_token;
-  if (token.empty()) {
+  if (running_.get()->server.admin_token.empty()) {
     set_error(res, 403, "admin endpoints are disabled: set server.admin_token");
     return false;
   }

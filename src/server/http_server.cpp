@@ -137,27 +137,4 @@ std::optional<std::chrono::steady_clock::time_point> HttpServer::admission_deadl
   return HttplibBridge::admission_deadline();
 }
 
-std::vector<std::string> front_door_changes(const config::ServerConfig& a,
-                                            const config::ServerConfig& b) {
-  std::vector<std::string> out;
-  auto check = [&](bool differ, const char* key) {
-    if (differ) out.push_back(key);
-  };
-  check(a.reuse_port != b.reuse_port, "server.reuse_port");
-  check(a.header_timeout != b.header_timeout, "server.header_timeout");
-  check(a.max_header_bytes != b.max_header_bytes, "server.max_header_bytes");
-  check(a.keepalive_timeout != b.keepalive_timeout, "server.keepalive_timeout");
-  check(a.keepalive_requests != b.keepalive_requests, "server.keepalive_requests");
-  check(a.max_request_body != b.max_request_body, "server.max_request_body");
-  check(a.body_timeout != b.body_timeout, "server.body_timeout");
-  check(a.max_connections != b.max_connections, "server.max_connections");
-  check(a.max_connections_per_ip != b.max_connections_per_ip, "server.max_connections_per_ip");
-  check(a.max_pending_admissions_per_client != b.max_pending_admissions_per_client,
-        "server.max_pending_admissions_per_client");
-  check(a.ipv6_prefix != b.ipv6_prefix, "server.ipv6_prefix");
-  check(a.public_metrics != b.public_metrics, "server.public_metrics");
-  check(a.tls.enabled() != b.tls.enabled(), "server.tls (turning TLS on or off)");
-  return out;
-}
-
 }  // namespace pb::server

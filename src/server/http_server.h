@@ -103,9 +103,4 @@ class HttpServer {
 // descriptor per connection) and returns the resulting soft limit.
 std::size_t raise_open_file_limit();
 
-// Front-door settings that differ between two configs and need a restart to
-// apply (a reload reports them in needs_restart).
-std::vector<std::string> front_door_changes(const config::ServerConfig& a,
-                                            const config::ServerConfig& b);
-
 }  // namespace pb::server

@@ -74,7 +74,7 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
   presence_->last_ns.store(steady_ns());
   std::optional<PersistedState> saved;
   try {
-    saved = store_->load(key_, stream_, options_.history);
+    saved = store_->load(key_, stream_, history_limit());
   } catch (const StoreError& e) {
     if (e.kind() == StoreErrorKind::kOwned) throw;
     log::error("cannot load saved state; starting a new epoch",
@@ -153,12 +153,20 @@ std::string Stream::id_of(const std::string& epoch, std::uint64_t seq) const {
   return sse::EventId{epoch, seq}.str();
 }
 
+std::size_t Stream::history_limit() const {
+  return options_.live_history ? options_.live_history->load() : options_.history;
+}
+
+std::size_t Stream::history_bytes_limit() const {
+  return options_.live_history_bytes ? options_.live_history_bytes->load() : options_.history_bytes;
+}
+
 void Stream::remember_locked(const EventPtr& ev) {
   history_.push_back(ev);
   history_size_ += size_of(ev);
   // The newest event always stays, whatever its size.
-  while (history_.size() > 1 &&
-         (history_.size() > options_.history || history_size_ > options_.history_bytes)) {
+  const std::size_t limit = history_limit(), byte_limit = history_bytes_limit();
+  while (history_.size() > 1 && (history_.size() > limit || history_size_ > byte_limit)) {
     history_size_ -= size_of(history_.front());
     history_.pop_front();
   }
@@ -170,8 +178,9 @@ std::uint64_t Stream::keep_from_locked(const std::vector<EventPtr>& events) cons
   std::size_t bytes = history_size_;
   for (const auto& ev : events) bytes += size_of(ev);
   const std::size_t held = history_.size();
+  const std::size_t limit = history_limit(), byte_limit = history_bytes_limit();
   std::size_t i = 0;  // index into history_, then into events
-  while (count > 1 && (count > options_.history || bytes > options_.history_bytes)) {
+  while (count > 1 && (count > limit || bytes > byte_limit)) {
     bytes -= size_of(i < held ? history_[i] : events[i - held]);
     --count;
     ++i;

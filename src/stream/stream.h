@@ -105,6 +105,10 @@ class Stream : public Follower {
     diff::Options diff;
     std::size_t history = 1000;             // events kept for resume
     std::size_t history_bytes = 64u << 20;  // and at most this many bytes of them
+    // Set by the runtime: the two bounds as a reload changes them (read at
+    // every event, which cuts the history to them); unset, the two above.
+    std::shared_ptr<const std::atomic<std::size_t>> live_history;
+    std::shared_ptr<const std::atomic<std::size_t>> live_history_bytes;
   };
 
   // Takes ownership of `key` in `store` (which must outlive the stream) and
@@ -241,6 +245,9 @@ class Stream : public Follower {
   const std::string key_;
   const std::string stream_;
   const Options options_;
+  // The history bounds in force (Options::live_history, else history).
+  std::size_t history_limit() const;
+  std::size_t history_bytes_limit() const;
   Store* const store_;
 
   mutable Mutex mu_;

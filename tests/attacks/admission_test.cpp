@@ -19,12 +19,13 @@
 #include <vector>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -219,5 +220,5 @@ TEST(AdmissionAttackTest, PendingAdmissionCapAndIpv6PrefixAreCheckedWithTheirPos
   EXPECT_EQ(run_pollbridge({"--check", "--config", dir.file("ok.yaml")}, &out), 0) << out;
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -11,12 +11,13 @@
 
 #include "sse/event_id.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -107,5 +108,5 @@ TEST(EpochAttackTest, AnInstanceLoadedOnlyAfterACleanRestartStillGetsANewEpochAf
   EXPECT_NE(epoch_of(ev->id), "");
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

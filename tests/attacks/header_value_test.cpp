@@ -7,13 +7,14 @@
 
 #include <mutex>
 
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_backend.h"
 #include "support/raw_http.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -48,5 +49,5 @@ TEST(HeaderValueAttackTest, EncodedLineBreaksInAForwardedHeaderNeverSplitTheUpst
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -11,13 +11,14 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -140,5 +141,5 @@ TEST(JsonMembersAttackTest, HugeObjectsDoNotHoldOtherStreamsOrTheHttpSide) {
   EXPECT_LT(rss_kib(proxy.pid()), kRssBoundKib);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -7,12 +7,13 @@
 #include <regex>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -137,5 +138,5 @@ TEST_F(PublicListenerAttackTest, AccessControlAddedByReloadClosesMetrics) {
   EXPECT_EQ(get(proxy.port(), "/readyz").body.find("secret"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

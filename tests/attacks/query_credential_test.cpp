@@ -5,12 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -52,5 +53,5 @@ TEST_F(QueryCredentialAttackTest, PercentUFormIsTakenAsTheCredentialAndNeverLogg
   EXPECT_EQ(logs.find(kToken.substr(0, 16)), std::string::npos);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -5,12 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -97,5 +98,5 @@ TEST_F(RequestHeadAttackTest, ThreeEmptyLinesBeforeARequestGet400) {
   EXPECT_TRUE(c.peer_closed());
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -7,12 +7,13 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -133,5 +134,5 @@ TEST_F(ResponseSizeAttackTest, ClientsThatDoNotReadHoldNoAmplifiedAnswers) {
   EXPECT_LT(after - before, 40 * 1024) << "RSS grew from " << before << " to " << after << " KiB";
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -18,13 +18,14 @@
 #include <sstream>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/jwt_forge.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
@@ -201,5 +202,5 @@ TEST_F(RevocationAttackTest, AJwtValidUntilYear9999KeepsItsSessionOpen) {
   EXPECT_EQ(disconnected("expired"), 0u);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -13,13 +13,14 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/jwt_forge.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
@@ -329,5 +330,5 @@ TEST_F(AccessTest, KeysAreReadAgainOnSighup) {
   EXPECT_EQ(proxy_->stderr_text().find(rotated), std::string::npos);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

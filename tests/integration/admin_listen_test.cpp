@@ -8,11 +8,12 @@
 #include <regex>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -66,5 +67,5 @@ TEST(AdminListenTest, AdminEndpointsLiveOnlyOnTheAdminListener) {
   EXPECT_EQ(admin.Get("/metrics")->status, 200);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -10,11 +10,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 std::string module_source() {
   std::ifstream in(std::string(PB_SOURCE_DIR) + "/clients/js/pollbridge.js", std::ios::binary);
@@ -171,5 +172,5 @@ TEST_F(ClientScriptTest, OtherMethodsAreRefused) {
   EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD");
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -17,6 +17,7 @@
 
 #include "sse/event_id.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/metrics_text.h"
 #include "support/proxy_process.h"
 #include "support/redis_server.h"
@@ -24,7 +25,7 @@
 #include "support/util.h"
 
 namespace pb {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using testing::FakeBackend;
 using testing::metric_series;
@@ -615,5 +616,5 @@ TEST_F(ClusterTest, AParameterizedStreamIsPolledOnceAcrossInstances) {
   EXPECT_GE(polls, 2000u / kInterval / 2);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb

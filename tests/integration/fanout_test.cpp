@@ -22,12 +22,13 @@
 #include "json/document.h"
 #include "sse/event_id.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::Json;
 using namespace std::chrono_literals;
@@ -227,5 +228,5 @@ TEST(FanoutHubTest, ClientThatStopsReadingIsDroppedWhileOthersGetEveryEvent) {
   EXPECT_EQ(metric(proxy.port(), slow), 1);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -11,12 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using Plain = nlohmann::json;  // independent of pollbridge's own JSON and appliers
@@ -458,5 +459,5 @@ TEST_F(FormatsTest, EachEventIsRenderedOncePerFormatWhateverTheNumberOfClients) 
   EXPECT_EQ(streams_entry("a")["renditions"]["merge-patch"], 6);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

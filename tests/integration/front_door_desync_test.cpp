@@ -6,12 +6,13 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -207,5 +208,5 @@ TEST_F(FrontDoorDesyncTest, ExpectContinueIsAnsweredBeforeTheBodyIsRead) {
   EXPECT_EQ(rs[1].status, 202);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/sse_client.h"
@@ -15,7 +16,7 @@
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -133,5 +134,5 @@ TEST(FrontDoorHeldTest, StalledTlsHandshakesAndIdleTlsConnectionsDelayNobody) {
   expect_all_open(held);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

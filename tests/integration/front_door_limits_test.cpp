@@ -9,13 +9,14 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -262,5 +263,5 @@ TEST_F(FrontDoorLimitsTest, RunningOutOfDescriptorsNeverStopsAccepting) {
             std::string::npos);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

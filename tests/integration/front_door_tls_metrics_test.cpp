@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/metrics_text.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
@@ -18,7 +19,7 @@
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -74,5 +75,5 @@ TEST(FrontDoorTlsMetricsTest, HandshakesAreCountedByResultAndTlsClientsByState) 
       << "the /metrics request itself";
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/sse_client.h"
@@ -22,7 +23,7 @@
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -241,5 +242,5 @@ TEST_F(FrontDoorTlsTest, TwoHundredTlsClientsReceiveEveryEvent) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/latch.h"
 #include "support/proxy_process.h"
 #include "support/util.h"
@@ -30,7 +31,7 @@
 #endif
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -389,5 +390,5 @@ TEST(KubernetesExample, ProbedPathsAnswerAsDocumented) {
   EXPECT_NE(doc->body.find(R"("state":"new")"), std::string::npos) << doc->body;
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -19,12 +19,13 @@
 #include "json/document.h"
 #include "sse/event_id.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::Json;
 using namespace std::chrono_literals;
@@ -343,5 +344,5 @@ TEST_F(LifecycleTest, ChurningParameterValuesLeavesBoundedState) {
   EXPECT_EQ(json::parse(streams)["streams"].size(), 0u);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

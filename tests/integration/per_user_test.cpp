@@ -14,12 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
@@ -206,5 +207,5 @@ TEST_F(PerUserTest, PollbridgesOwnTokenCookieIsNeverForwarded) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -13,12 +13,13 @@
 #include "json/document.h"
 #include "sse/event_id.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::Json;
 using namespace std::chrono_literals;
@@ -259,5 +260,5 @@ TEST(PersistenceTest, ReloadKeepsUnchangedStreamsAndReplacesChangedOnes) {
   EXPECT_EQ(json::dump(res["removed"]), R"(["b","c"])");
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -12,9 +12,10 @@
 #include "json/document.h"
 #include "stream/memory_store.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using upstream::Duration;
@@ -262,5 +263,5 @@ TEST_F(PollerTest, PostWithBodyAndHeaders) {
   EXPECT_EQ(r.headers.find("Content-Type")->second, "application/json");
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -6,13 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include "support/file_local.h"
 
 #ifndef PB_SOURCE_DIR
 #error "PB_SOURCE_DIR must name the source tree"
 #endif
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 // Runs a shell command; its exit status and combined output.
 int run(const std::string& cmd, std::string* out) {
@@ -40,5 +41,5 @@ TEST(PrometheusExampleTest, StaleStreamAlertsFireWhenAndOnlyWhenAStreamStaysStal
   EXPECT_NE(out.find("SUCCESS"), std::string::npos) << out;
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -14,11 +14,12 @@
 #include "json/document.h"
 #include "stream/memory_store.h"
 #include "stream/stream.h"
+#include "support/file_local.h"
 #include "support/redis_server.h"
 #include "support/util.h"
 
 namespace pb {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using cluster::RedisStore;
 using testing::RedisServer;
@@ -342,5 +343,5 @@ TEST_F(RedisStoreTest, APasswordIsUsedAndNeverShown) {
   EXPECT_EQ(cluster::redacted_redis(redis_->url()).find("pw-4711"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb

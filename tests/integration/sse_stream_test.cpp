@@ -8,12 +8,13 @@
 #include "diff/merge_patch.h"
 #include "json/document.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::Json;
 using namespace std::chrono_literals;
@@ -468,5 +469,5 @@ TEST_F(SseStreamTest, DocumentEndpointHasEtagAnd304) {
   EXPECT_EQ(h.Get("/streams/nope")->status, 404);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -7,12 +7,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -116,5 +117,5 @@ TEST_F(StaticFilesTest, ANulInThePathIsABadRequest) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

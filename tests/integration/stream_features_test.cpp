@@ -7,12 +7,13 @@
 #include "diff/json_patch.h"
 #include "json/document.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::Json;
 using namespace std::chrono_literals;
@@ -331,5 +332,5 @@ TEST_F(StreamFeaturesTest, ImmediatePollNeedsTheAdminToken) {
       404);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -13,13 +13,14 @@
 #include <sstream>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/metrics_text.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -139,5 +140,5 @@ TEST(StreamMetricsTest, PromtoolAcceptsTheMetricsPage) {
   EXPECT_EQ(out, "") << "lint findings";
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

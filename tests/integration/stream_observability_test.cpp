@@ -19,6 +19,7 @@
 
 #include "json/document.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/metrics_text.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
@@ -26,7 +27,7 @@
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::Json;
 using namespace std::chrono_literals;
@@ -248,5 +249,5 @@ TEST(StreamLogTest, RefusedLimitsAreLoggedOnceAPeriodWithTheirStatus) {
   EXPECT_EQ(per_ip["status"], 429);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

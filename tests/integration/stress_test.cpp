@@ -25,12 +25,13 @@
 #include "json/document.h"
 #include "sse/event_id.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::Json;
 using namespace std::chrono_literals;
@@ -368,5 +369,5 @@ TEST(StressTest, ReloadsAndClientChurnKeepEveryDocumentAndIdRight) {
             << open_fds(proxy.pid()) << " (baseline " << fds_baseline << ")\n";
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -17,13 +17,14 @@
 #include <map>
 
 #include "json/document.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_backend.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::Json;
 using namespace std::chrono_literals;
@@ -396,5 +397,5 @@ TEST_F(PollerBoundsTest, ReversedRowsOfA650By650DocumentGiveASnapshotInBoundedMe
   EXPECT_LT(rss_max - rss_start, 128 * 1024) << "KiB";
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

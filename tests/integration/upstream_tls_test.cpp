@@ -17,13 +17,14 @@
 
 #include "json/document.h"
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/http_proxy.h"
 #include "support/proxy_process.h"
 #include "support/test_ca.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::Json;
 using namespace std::chrono_literals;
@@ -246,5 +247,5 @@ TEST(PollerTlsTest, ProxiesFromTheEnvironmentAreUsedExceptForNoProxy) {
             std::string::npos);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

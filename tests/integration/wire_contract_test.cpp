@@ -10,12 +10,13 @@
 #include <sstream>
 
 #include "support/fake_backend.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -105,5 +106,5 @@ TEST(WireContractTest, JsonLogFormatWritesOnlyJsonLines) {
   expect_json_lines(output, "--check");
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

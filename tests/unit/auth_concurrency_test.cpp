@@ -11,10 +11,11 @@
 #include "auth/policy.h"
 #include "auth/policy_holder.h"
 #include "support/auth_print.h"
+#include "support/file_local.h"
 #include "support/jwt_forge.h"
 
 namespace pb::auth {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace pb::testing;
 using std::chrono::seconds;
@@ -77,5 +78,5 @@ TEST(AuthConcurrencyTest, ManyThreadsCheckWhileThePolicyIsSwapped) {
   EXPECT_EQ(admitted.load(), kThreads * kChecksPerThread);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::auth

@@ -12,10 +12,11 @@
 
 #include "config/config.h"
 #include "config/loader.h"
+#include "support/file_local.h"
 #include "support/jwt_forge.h"
 
 namespace pb::config {
-namespace {
+namespace PB_FILE_LOCAL {
 
 namespace fs = std::filesystem;
 using namespace pb::testing;
@@ -469,5 +470,5 @@ TEST_F(AuthConfigTest, NoMessageEverHoldsASecret) {
   EXPECT_EQ(all.find("tok-short"), std::string::npos) << all;
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::config

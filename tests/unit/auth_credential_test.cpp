@@ -11,9 +11,10 @@
 #include "auth/forwarded_headers.h"
 #include "auth/stream_grants.h"
 #include "support/auth_print.h"
+#include "support/file_local.h"
 
 namespace pb::auth {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using Json = nlohmann::json;
 
@@ -239,5 +240,5 @@ TEST(CredentialSourceTest, QueryParamIsFoundInHttplibsPercentUForm) {
   EXPECT_EQ(strip_query_param(t, "access_token"), std::vector<std::string>{"1"});
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::auth

@@ -19,10 +19,11 @@
 #include "auth/jwt_verifier.h"
 #include "auth/key_set.h"
 #include "support/auth_print.h"
+#include "support/file_local.h"
 #include "support/jwt_forge.h"
 
 namespace pb::auth {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace pb::testing;
 using std::chrono::seconds;
@@ -202,5 +203,5 @@ TEST(AuthFuzzTest, RandomRequestsNeverCrashTheCredentialParser) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::auth

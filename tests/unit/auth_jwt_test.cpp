@@ -11,10 +11,11 @@
 #include "auth/jwt_verifier.h"
 #include "auth/key_set.h"
 #include "support/auth_print.h"
+#include "support/file_local.h"
 #include "support/jwt_forge.h"
 
 namespace pb::auth {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace pb::testing;
 using std::chrono::seconds;
@@ -573,5 +574,5 @@ TEST(AuthJwtTest, RsaSignaturesMustHaveTheModulusLength) {
   EXPECT_EQ(verify(input + "." + b64u(sig384), *ks), Reason::kBadSignature);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::auth

@@ -8,10 +8,11 @@
 
 #include "auth/base64url.h"
 #include "auth/key.h"
+#include "support/file_local.h"
 #include "support/jwt_forge.h"
 
 namespace pb::auth {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace pb::testing;
 
@@ -163,5 +164,5 @@ TEST(AuthBase64UrlTest, DecodesCanonicalTextOnly) {
   EXPECT_EQ(out, "\xff\xef");
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::auth

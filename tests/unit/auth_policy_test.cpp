@@ -11,10 +11,11 @@
 #include "auth/policy.h"
 #include "auth/policy_holder.h"
 #include "support/auth_print.h"
+#include "support/file_local.h"
 #include "support/jwt_forge.h"
 
 namespace pb::auth {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace pb::testing;
 using std::chrono::seconds;
@@ -369,5 +370,5 @@ TEST(AuthFailureCountersTest, EveryReasonIsALabel) {
   EXPECT_EQ(out.find("reason=\"ok\""), std::string::npos);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::auth

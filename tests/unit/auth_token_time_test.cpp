@@ -9,10 +9,11 @@
 #include "auth/jwt_verifier.h"
 #include "auth/key_set.h"
 #include "auth/token_time.h"
+#include "support/file_local.h"
 #include "support/jwt_forge.h"
 
 namespace pb::auth {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace pb::testing;
 using std::chrono::seconds;
@@ -101,5 +102,5 @@ TEST(AuthTokenTimeTest, AnExpInYear9999IsValidAndNeverDue) {
   EXPECT_EQ(verify_jwt(token(c), *ks, {}, kNow).reason, Reason::kMalformed);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::auth

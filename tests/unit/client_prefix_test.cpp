@@ -10,9 +10,10 @@
 #include "common/client_prefix.h"
 #include "core/instance_request.h"
 #include "server/connection_limits.h"
+#include "support/file_local.h"
 
 namespace pb {
-namespace {
+namespace PB_FILE_LOCAL {
 
 AddressBytes v6(const char* text) {
   AddressBytes b{};
@@ -92,5 +93,5 @@ TEST(ClientPrefixTest, PerAddressConnectionLimitCountsAWholeSlash64) {
   EXPECT_EQ(whole.acquire(peer("2001:db8:1:2::2")), server::ConnectionLimits::kOk);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb

@@ -6,9 +6,10 @@
 
 #include <fstream>
 #include <sstream>
+#include "support/file_local.h"
 
 namespace pb::server {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(ClientScriptAcceptEncoding, GzipNeedsAPositiveQualityForGzipOrStar) {
   EXPECT_TRUE(accepts_gzip("gzip"));
@@ -54,5 +55,5 @@ TEST(ClientScript, EmbedsTheModuleOfThisSourceTreeWithItsVersion) {
   EXPECT_NE(s.identity.etag, s.gzip.etag);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::server

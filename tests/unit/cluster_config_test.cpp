@@ -6,9 +6,10 @@
 
 #include "cluster/redis_url.h"
 #include "config/loader.h"
+#include "support/file_local.h"
 
 namespace pb {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using cluster::parse_redis_url;
 using cluster::RedisUrl;
@@ -112,5 +113,5 @@ TEST(ClusterConfigTest, BadValuesAreReportedWithPositionAndNoPassword) {
   EXPECT_NE(p.find("lease"), std::string::npos) << p;
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb

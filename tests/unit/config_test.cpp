@@ -13,9 +13,10 @@
 #include "config/loader.h"
 #include "config/path_template.h"
 #include "config/url.h"
+#include "support/file_local.h"
 
 namespace pb::config {
-namespace {
+namespace PB_FILE_LOCAL {
 
 namespace fs = std::filesystem;
 using std::chrono::hours;
@@ -1314,11 +1315,11 @@ TEST(ConfigUrlTest, RejectsBraceMisuse) {
   EXPECT_EQ(why, "must not contain non-ASCII characters (percent-encode them)");
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::config
 
 namespace pb::config {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(ConfigFrontDoorTest, DefaultsAreTheDocumentedOnes) {
   const Config c = parse(kStream);
@@ -1430,5 +1431,5 @@ TEST(ConfigSecretsTest, UrlUserInfoAndQueryValuesAreNotShownEvenWhenWrittenLiter
   EXPECT_EQ(text.find("abcd1234"), std::string::npos) << text;
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::config

@@ -10,9 +10,10 @@
 #include "diff/json_patch.h"
 #include "diff/sequence.h"
 #include "json/document.h"
+#include "support/file_local.h"
 
 namespace pb::diff {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using config::DiffMode;
 using json::dump;
@@ -281,5 +282,5 @@ TEST(DiffSequenceTest, LongestCommonSubsequence) {
   EXPECT_EQ(longest_common_subsequence(V{7, 1, 2, 7, 3}, V{1, 2, 9, 3}).size(), 3u);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::diff

@@ -6,9 +6,10 @@
 #include <vector>
 
 #include "json/document.h"
+#include "support/file_local.h"
 
 namespace pb::diff {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::dump;
 using json::parse;
@@ -73,5 +74,5 @@ TEST(FilterTest, IgnoringTheRootIsAnError) {
   EXPECT_THROW(prepared(R"({"a":1})", "", {""}), DiffError);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::diff

@@ -5,9 +5,10 @@
 
 #include "diff/json_patch.h"
 #include "json/document.h"
+#include "support/file_local.h"
 
 namespace pb::diff {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::dump;
 using json::parse;
@@ -119,5 +120,5 @@ TEST(JsonPatchApplyTest, MalformedPatchesAreRejected) {
             std::string::npos);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::diff

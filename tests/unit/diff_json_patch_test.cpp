@@ -7,9 +7,10 @@
 #include <string>
 
 #include "json/document.h"
+#include "support/file_local.h"
 
 namespace pb::diff {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::dump;
 using json::equal;
@@ -390,5 +391,5 @@ TEST(JsonPatchTest, DeepDocumentsAreDiffed) {
   EXPECT_EQ(limited[0]["path"].get<std::string>().size(), 2 * json::kMaxDepth);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::diff

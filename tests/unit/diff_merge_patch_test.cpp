@@ -5,9 +5,10 @@
 #include <string>
 
 #include "json/document.h"
+#include "support/file_local.h"
 
 namespace pb::diff {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::dump;
 using json::equal;
@@ -82,5 +83,5 @@ TEST(MergePatchTest, ApplyFollowsRfc7386) {
   EXPECT_EQ(dump(target), R"({"a":"b"})");
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::diff

@@ -12,9 +12,10 @@
 #include "diff/json_patch.h"
 #include "diff/merge_patch.h"
 #include "json/document.h"
+#include "support/file_local.h"
 
 namespace pb::diff {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using json::dump;
 using json::equal;
@@ -287,5 +288,5 @@ TEST(ItemsPropertyTest, EventsRebuildTheNewArray) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::diff

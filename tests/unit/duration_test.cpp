@@ -4,9 +4,10 @@
 
 #include "config/config.h"
 #include "config/duration.h"
+#include "support/file_local.h"
 
 namespace pb::config {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using std::chrono::hours;
 using std::chrono::milliseconds;
@@ -105,5 +106,5 @@ TEST(DurationTest, FormatRoundTrips) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::config

@@ -3,9 +3,10 @@
 #include "server/format_choice.h"
 
 #include <gtest/gtest.h>
+#include "support/file_local.h"
 
 namespace pb::server {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using stream::Format;
 
@@ -80,5 +81,5 @@ TEST(FormatChoiceTest, EachModeResolvesTheFormatsItCanGive) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::server

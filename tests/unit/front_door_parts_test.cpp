@@ -8,9 +8,10 @@
 #include "server/connection_limits.h"
 #include "server/deadline_queue.h"
 #include "server/error_response.h"
+#include "support/file_local.h"
 
 namespace pb::server {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -71,5 +72,5 @@ TEST(ErrorResponseTest, LoopAnswersCloseAndCarryAJsonBody) {
   EXPECT_EQ(error_response(400, "x").find("Retry-After"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::server

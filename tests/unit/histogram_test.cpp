@@ -6,9 +6,10 @@
 #include <sstream>
 #include <thread>
 #include <vector>
+#include "support/file_local.h"
 
 namespace pb::metrics {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(HistogramTest, CountsLandInTheFirstBucketAtOrAboveTheValue) {
   Histogram h({0.1, 1, 10});
@@ -57,5 +58,5 @@ TEST(HistogramTest, NegativeAndNanValuesCountAsZero) {
   EXPECT_EQ(h.snapshot().sum, 0);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::metrics

@@ -14,10 +14,11 @@
 #include <string>
 
 #include "hub/hub.h"
+#include "support/file_local.h"
 #include "support/util.h"
 
 namespace pb::hub {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using pb::testing::wait_until;
@@ -210,5 +211,5 @@ TEST(HubSessionEndTest, ARevokedSessionClosesAtOnceAndSaysRevokedOthersStay) {
   ::close(kept_pair.peer);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::hub

@@ -27,10 +27,11 @@
 #include <thread>
 #include <vector>
 
+#include "support/file_local.h"
 #include "support/util.h"
 
 namespace pb::hub {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using pb::testing::wait_until;
@@ -840,5 +841,5 @@ TEST(HubTest, AttachRacingWithStopStillClosesTheSocketAndRunsOnCloseOnce) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::hub

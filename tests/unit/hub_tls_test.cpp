@@ -16,10 +16,11 @@
 #include <thread>
 
 #include "hub/hub.h"
+#include "support/file_local.h"
 #include "support/test_certs.h"
 
 namespace pb::hub {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -160,5 +161,5 @@ TEST_F(HubTlsTest, APeerCloseNotifyEndsTheSession) {
   ::close(p.peer_fd);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::hub

@@ -3,9 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "json/pointer.h"
+#include "support/file_local.h"
 
 namespace pb::json {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(JsonDocumentTest, NumbersKeepTheirText) {
   const std::string text =
@@ -119,5 +120,5 @@ TEST(JsonDocumentTest, IntegerIdentitiesMatchEveryOtherSpelling) {
   EXPECT_EQ(identity(parse("[1,{\"b\":2,\"a\":1}]")), identity(parse("[1.0,{\"a\":1,\"b\":2e0}]")));
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::json

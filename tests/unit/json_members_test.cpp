@@ -12,9 +12,10 @@
 #include <vector>
 
 #include "json/document.h"
+#include "support/file_local.h"
 
 namespace pb::json {
-namespace {
+namespace PB_FILE_LOCAL {
 
 // {"m0":0,"m1":1,...} with `n` members, the text without the closing brace.
 std::string members_text(std::size_t n) {
@@ -150,5 +151,5 @@ TEST(JsonMembersTest, AssignAndMerge) {
   EXPECT_EQ(dump(doc), "{}");
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::json

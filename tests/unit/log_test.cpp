@@ -6,9 +6,10 @@
 #include <vector>
 
 #include "json/document.h"
+#include "support/file_local.h"
 
 namespace pb::log {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(LogFormatTest, TextLineHasTimestampLevelMessageAndFields) {
   std::string line = format_line(Format::kText, Level::kWarn, "2026-12-01T00:00:00.000Z",
@@ -66,5 +67,5 @@ TEST(LogLevelTest, ParsesNamesAndRefusesOthers) {
   EXPECT_FALSE(parse_format("xml", f));
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::log

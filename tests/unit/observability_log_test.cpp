@@ -11,10 +11,11 @@
 #include "log/log.h"
 #include "log/private_id.h"
 #include "log/throttle.h"
+#include "support/file_local.h"
 #include "upstream/health_log.h"
 
 namespace pb {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 
@@ -143,5 +144,5 @@ TEST(LogConfigTest, UnknownValuesAreRefusedWithTheirPosition) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb

@@ -6,9 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include "support/file_local.h"
 
 namespace pb::core {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(RefusalResponseTest, TheBodyIsJsonWhateverTheMessageHolds) {
   const std::string hostile = "stream a\"},\"x\":\"y\\\n\r\t\x01 gone";
@@ -29,5 +30,5 @@ TEST(RefusalResponseTest, TheBodyIsJsonWhateverTheMessageHolds) {
   }
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::core

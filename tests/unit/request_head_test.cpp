@@ -5,9 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include "support/file_local.h"
 
 namespace pb::server {
-namespace {
+namespace PB_FILE_LOCAL {
 
 // Scans `text` fed one byte at a time, as a slow client sends it.
 HeadScanner::Result scan_bytewise(const std::string& text, std::size_t& skip, std::size_t& head) {
@@ -106,11 +107,11 @@ TEST(RequestHeadTest, AmbiguousOrMalformedHeadsGetTheirStatus) {
   EXPECT_EQ(status_of("G(T / HTTP/1.1\r\nHost: x\r\n\r\n"), 400);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::server
 
 namespace pb::server {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(RequestHeadTest, EmptyLinesCountAndOnlyTwoAreTolerated) {
   std::size_t skip = 0;
@@ -123,5 +124,5 @@ TEST(RequestHeadTest, EmptyLinesCountAndOnlyTwoAreTolerated) {
   EXPECT_EQ(s.seen(), 7u);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::server

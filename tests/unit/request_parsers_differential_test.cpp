@@ -24,9 +24,10 @@
 #include "server/httplib_bridge.h"
 #include "server/request_head.h"
 #include "server/request_rewrite.h"
+#include "support/file_local.h"
 
 namespace pb::server {
-namespace {
+namespace PB_FILE_LOCAL {
 
 std::string printable(const std::string& s) {
   std::string out;
@@ -188,5 +189,5 @@ TEST(RequestParsersDifferentialTest, FrontDoorAndHttplibAgreeOnEveryAcceptedRequ
   EXPECT_GT(accepted, iterations / 4);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::server

@@ -8,9 +8,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include "support/file_local.h"
 
 namespace pb::server {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(RequestRewriteTest, RangeFieldsAreRemovedAndNothingElse) {
   const std::string req =
@@ -32,5 +33,5 @@ TEST(RequestRewriteTest, RawHeaderValuesAreTheBytesSentWithoutOptionalWhitespace
   EXPECT_EQ(seen, want);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::server

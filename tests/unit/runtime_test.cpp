@@ -19,12 +19,13 @@
 #include "sse/event_id.h"
 #include "support/fake_backend.h"
 #include "support/faulty_store.h"
+#include "support/file_local.h"
 #include "support/latch.h"
 #include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using core::Runtime;
@@ -487,5 +488,5 @@ TEST_F(RuntimeTest, RemovedStreamsAreForgottenAtReload) {
   EXPECT_EQ(err.status, 404);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -13,13 +13,14 @@
 
 #include "config/url.h"
 #include "stream/memory_store.h"
+#include "support/file_local.h"
 #include "support/raw_backend.h"
 #include "support/util.h"
 #include "upstream/due_queue.h"
 #include "upstream/host_slots.h"
 
 namespace pb::upstream {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
 using testing::RawBackend;
@@ -293,5 +294,5 @@ TEST(HostSlotsTest, TheSmallestCapOfAnOriginHoldsAndWaitersGoInOrder) {
   EXPECT_FALSE(slots.try_acquire("http://other:80"));
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::upstream

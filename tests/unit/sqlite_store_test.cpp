@@ -9,10 +9,11 @@
 #include <fstream>
 
 #include "stream/memory_store.h"
+#include "support/file_local.h"
 #include "support/proxy_process.h"
 
 namespace pb::stream {
-namespace {
+namespace PB_FILE_LOCAL {
 
 namespace fs = std::filesystem;
 
@@ -334,5 +335,5 @@ TEST(MemoryStoreTest, StateOutlivesItsOwnerWithinTheProcess) {
   EXPECT_EQ(s.size(), 0u);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::stream

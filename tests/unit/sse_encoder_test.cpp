@@ -3,9 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "sse/event_id.h"
+#include "support/file_local.h"
 
 namespace pb::sse {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(SseEncoderTest, EventHasIdTypeDataAndBlankLine) {
   EXPECT_EQ(encode_event("e-1", "patch", "[1]"), "id: e-1\nevent: patch\ndata: [1]\n\n");
@@ -100,5 +101,5 @@ TEST(EventIdTest, HeaderWinsOverQueryAndBlanksMeanNone) {
   EXPECT_FALSE(resume_id(&blank, nullptr));
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::sse

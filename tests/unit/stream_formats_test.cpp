@@ -9,10 +9,11 @@
 #include "json/document.h"
 #include "stream/stream.h"
 #include "support/faulty_store.h"
+#include "support/file_local.h"
 #include "support/latch.h"
 
 namespace pb::stream {
-namespace {
+namespace PB_FILE_LOCAL {
 
 using testing::FaultyStore;
 using testing::Latch;
@@ -120,5 +121,5 @@ TEST(StreamFormatsTest, ASubscriberArrivingWhileTheWriterRecordsGetsItsRendition
   s.remove_listener_locked(&snap);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::stream

@@ -5,11 +5,12 @@
 #include <map>
 
 #include "config/loader.h"
+#include "support/file_local.h"
 #include "upstream/proxy_env.h"
 #include "upstream/startup_checks.h"
 
 namespace pb::upstream {
-namespace {
+namespace PB_FILE_LOCAL {
 
 Getenv env_of(std::map<std::string, std::string> vars) {
   auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
@@ -65,5 +66,5 @@ TEST(DescriptorBudgetTest, UpstreamConnectionsAreBoundedPerOrigin) {
   EXPECT_EQ(need.total(), 11u + 1000u + kDescriptorHeadroom + 4);
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb::upstream

@@ -5,10 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include "support/file_local.h"
 #include "upstream/poller.h"
 
 namespace pb {
-namespace {
+namespace PB_FILE_LOCAL {
 
 TEST(Utf8Test, SequenceLengthsOfValidAndInvalidBytes) {
   EXPECT_EQ(utf8_sequence_length("a", 0), 1u);
@@ -36,5 +37,5 @@ TEST(Utf8Test, SanitizeReplacesEachBadByteAndKeepsTheRest) {
   EXPECT_EQ(upstream::sanitize_utf8(std::string("nul\0ok", 6)), std::string("nul\0ok", 6));
 }
 
-}  // namespace
+}  // namespace PB_FILE_LOCAL
 }  // namespace pb

@@ -34,6 +34,16 @@ std::shared_ptr<StreamMetrics> stream_metrics(const std::string& name) {
   return slot;
 }
 
+std::vector<std::pair<std::string, const StreamMetrics*>> all_stream_metrics() {
+  // Entries are never removed, so the pointers stay valid without the lock
+  // (and a scrape moves no reference counts).
+  std::vector<std::pair<std::string, const StreamMetrics*>> all;
+  Registry& r = registry();
+  MutexLock lock(r.mu);
+  for (const auto& [name, m] : r.streams) all.emplace_back(name, m.get());
+  return all;
+}
+
 std::string label_value(std::string_view v) {
   std::string out;
   for (char c : v) {
@@ -50,16 +60,8 @@ std::string label_value(std::string_view v) {
 }
 
 void write_stream_metrics(std::ostream& o) {
-  // Entries are never removed, so the pointers stay valid without the lock
-  // (and a scrape moves no reference counts).
-  std::vector<std::pair<std::string, const StreamMetrics*>> all;
-  {
-    Registry& r = registry();
-    MutexLock lock(r.mu);
-    for (const auto& [name, m] : r.streams) {
-      all.emplace_back("stream=\"" + label_value(name) + "\"", m.get());
-    }
-  }
+  std::vector<std::pair<std::string, const StreamMetrics*>> all = all_stream_metrics();
+  for (auto& [label, m] : all) label = "stream=\"" + label_value(label) + "\"";
   auto head = [&](const char* name, const char* type, const char* help) {
     o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
   };

@@ -16,6 +16,8 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "metrics/histogram.h"
 
@@ -33,6 +35,14 @@ struct StreamMetrics {
   // select/ignore, diff, store commit, encoding).
   Histogram publish_delay{kInternalBuckets};
   std::array<std::atomic<std::uint64_t>, kEventTypes.size()> events{};
+  // The upstream counters of every instance the stream has had: a reaped
+  // or replaced instance's requests stay counted.
+  std::atomic<std::uint64_t> polls{0};
+  std::atomic<std::uint64_t> not_modified{0};
+  std::atomic<std::uint64_t> same_body{0};
+  std::atomic<std::uint64_t> parses{0};
+  std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::uint64_t> body_bytes{0};
 
   void count_event(std::string_view type);
 };
@@ -43,6 +53,10 @@ std::shared_ptr<StreamMetrics> stream_metrics(const std::string& name);
 
 // Writes the histograms and counters of every stream seen so far.
 void write_stream_metrics(std::ostream& out);
+
+// Every stream seen so far, by name (for the counters /metrics sums with
+// the live instances' gauges). The pointers stay valid for the process.
+std::vector<std::pair<std::string, const StreamMetrics*>> all_stream_metrics();
 
 // The Prometheus label value escaping (backslash, quote, newline).
 std::string label_value(std::string_view v);

@@ -476,7 +476,7 @@ void Api::handle_streams(const httplib::Request& req, httplib::Response& res) {
     s["stream"] = inst->cfg().name;
     s["url"] = redacted_url(inst->cfg().url);
     s["diff"] = mode_name(inst->cfg().diff);
-    s["state"] = !v.status.polled ? "pending" : v.status.ok && v.status.recording ? "ok" : "stale";
+    s["state"] = stream::state_name(v.status);
     if (!v.status.ok) {
       s["reason"] = v.status.reason;
       if (v.status.http_status) s["http_status"] = v.status.http_status;
@@ -533,9 +533,7 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
   // Protected and per-user documents are never kept by shared caches.
   res.set_header("Cache-Control", admitted->private_data[0] ? "private, no-cache" : "no-cache");
   if (admitted->private_data[0]) res.set_header("Vary", "Authorization, Cookie, Origin");
-  res.set_header("X-Pollbridge-State", !v.status.polled                    ? "pending"
-                                       : v.status.ok && v.status.recording ? "ok"
-                                                                           : "stale");
+  res.set_header("X-Pollbridge-State", stream::state_name(v.status));
   if (!v.has_doc) {
     res.set_header("Retry-After", "1");
     set_error(res, 503, v.status.ok ? "no document yet" : "no document yet: " + v.status.reason);

@@ -95,7 +95,7 @@ void Api::handle_poll(const httplib::Request& req, httplib::Response& res,
     Json body = Json::object();
     body["status"] = "polled";
     auto v = inst->stream().view();
-    body["state"] = v.status.ok ? "ok" : "stale";
+    body["state"] = stream::state_name(v.status);
     body["last_id"] = v.last_id;
     res.status = 200;
     res.set_content(json::dump(body) + "\n", "application/json");
@@ -159,10 +159,11 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
     o << auth_metrics;
   }
 
-  // One row per configured stream: parameterized instances are summed
-  // under their stream's name, so that nothing a client chooses (parameter
-  // values) becomes a label.
-  auto insts = runtime_.instances();
+  // One row per stream name: parameterized and per-user instances are
+  // summed under their stream's name, so that nothing a client chooses
+  // becomes a label. Counters come from the stream's series, which outlive
+  // its instances (a reap or a replacement never makes a _total drop);
+  // gauges from the live instances.
   struct Row {
     std::string label;
     std::uint64_t instances = 0, stale = 0, events = 0;
@@ -171,26 +172,27 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   };
   std::vector<Row> rows;
   std::map<std::string, std::size_t> row_of;
-  for (const auto& i : insts) {
-    auto [it, fresh] = row_of.try_emplace(i->cfg().name, rows.size());
-    if (fresh) {
-      rows.emplace_back();
-      rows.back().label = "stream=\"" + metrics::label_value(i->cfg().name) + "\"";
-    }
+  for (const auto& [name, m] : metrics::all_stream_metrics()) {
+    row_of.emplace(name, rows.size());
+    Row& r = rows.emplace_back();
+    r.label = "stream=\"" + metrics::label_value(name) + "\"";
+    for (const auto& e : m->events) r.events += e.load(std::memory_order_relaxed);
+    r.c.polls = m->polls.load(std::memory_order_relaxed);
+    r.c.not_modified = m->not_modified.load(std::memory_order_relaxed);
+    r.c.same_body = m->same_body.load(std::memory_order_relaxed);
+    r.c.parses = m->parses.load(std::memory_order_relaxed);
+    r.c.failures = m->failures.load(std::memory_order_relaxed);
+    r.c.body_bytes = m->body_bytes.load(std::memory_order_relaxed);
+  }
+  for (const auto& i : runtime_.instances()) {
+    auto it = row_of.find(i->cfg().name);
+    if (it == row_of.end()) continue;  // its poller registers the name when made
     Row& r = rows[it->second];
-    stream::DocumentView v = i->stream().view();
-    upstream::Counters c = i->poller().counters();
+    const stream::Status st = i->stream().status();
     ++r.instances;
-    r.stale += (v.status.ok && v.status.recording) ? 0 : 1;
-    r.events += v.events;
+    r.stale += stream::healthy(st) ? 0 : 1;
     r.clients += i->stream().client_count();
-    r.c.polls += c.polls;
-    r.c.not_modified += c.not_modified;
-    r.c.same_body += c.same_body;
-    r.c.parses += c.parses;
-    r.c.failures += c.failures;
-    r.c.body_bytes += c.body_bytes;
-    r.c.last_duration_us = std::max(r.c.last_duration_us, c.last_duration_us);
+    r.c.last_duration_us = std::max(r.c.last_duration_us, i->poller().counters().last_duration_us);
   }
   auto per_stream = [&](const char* name, const char* type, const char* help, auto value) {
     metric(name, type, help);

@@ -190,7 +190,7 @@ std::uint64_t Stream::keep_from_locked(const std::vector<EventPtr>& events) cons
 
 std::string Stream::status_data(const Status& st, Clock::time_point now) const {
   json::Json d = json::Json::object();
-  d["state"] = st.ok && st.recording ? "ok" : "stale";
+  d["state"] = healthy(st) ? "ok" : "stale";  // an event follows a poll: never pending
   if (!st.ok) {
     d["reason"] = st.reason;
     if (st.http_status) d["http_status"] = st.http_status;

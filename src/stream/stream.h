@@ -54,6 +54,16 @@ struct Status {
   std::string store_error;  // why, while !recording
 };
 
+// The one reading of a Status that every route, status event and /metrics
+// uses: healthy when the upstream answers and events are recorded; the
+// state name "pending" (not polled yet), "ok" (healthy) or "stale".
+inline bool healthy(const Status& st) {
+  return st.ok && st.recording;
+}
+inline const char* state_name(const Status& st) {
+  return !st.polled ? "pending" : healthy(st) ? "ok" : "stale";
+}
+
 class Listener {
  public:
   virtual ~Listener() = default;

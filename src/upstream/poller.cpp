@@ -35,6 +35,7 @@ Poller::Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& 
 Duration Poller::failed(const std::string& reason, int status, std::optional<Duration> retry_after,
                         SystemClock::time_point now) {
   failures_count_.fetch_add(1);
+  metrics_->failures.fetch_add(1, std::memory_order_relaxed);
   health_.failure(reason, status, now);
   stream_.fail(reason, status, now);
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -45,15 +46,18 @@ Duration Poller::failed(const std::string& reason, int status, std::optional<Dur
 
 Duration Poller::body_received(std::string body, int status, SystemClock::time_point now) {
   body_bytes_.fetch_add(body.size());
+  metrics_->body_bytes.fetch_add(body.size(), std::memory_order_relaxed);
   std::string digest = sha256(body);
   if (digest == last_body_digest_) {
     same_body_.fetch_add(1);
+    metrics_->same_body.fetch_add(1, std::memory_order_relaxed);
     health_.success(now);
     stream_.unchanged(now);
     failures_.store(0);
     return backoff_.on_success();
   }
   parses_.fetch_add(1);
+  metrics_->parses.fetch_add(1, std::memory_order_relaxed);
   json::Json doc;
   if (cfg_.diff == config::DiffMode::kText) {
     doc = json::Json(sanitize_utf8(body));
@@ -105,6 +109,7 @@ FetchResult Poller::finish(CURLcode code) {
 void Poller::begin() {
   begun_ = std::chrono::steady_clock::now();
   polls_.fetch_add(1);
+  metrics_->polls.fetch_add(1, std::memory_order_relaxed);
   fetcher_.prepare();
 }
 
@@ -131,6 +136,7 @@ Duration Poller::process(FetchResult r) {
   switch (r.kind) {
     case FetchResult::Kind::kNotModified:
       not_modified_.fetch_add(1);
+      metrics_->not_modified.fetch_add(1, std::memory_order_relaxed);
       health_.success(now);
       stream_.unchanged(now);
       failures_.store(0);

@@ -274,6 +274,25 @@ TEST_F(ReadOnlyStateTest, AFullDiskIsToldToClientsOnceAndIdsContinueWhenSpaceRet
     ++lines;
   }
   EXPECT_EQ(lines, 1u) << "logged once per state change, not per poll:\n" << err;
+  // Every view of the stream says the same while nothing can be recorded
+  // (POST .../poll?wait=true said "ok" here while the others said "stale").
+  {
+    httplib::Client h("127.0.0.1", p.port());
+    auto polled =
+        h.Post("/streams/s/poll?wait=true", {{"Authorization", "Bearer test-token"}}, "", "");
+    ASSERT_TRUE(polled);
+    EXPECT_EQ(json::parse(polled->body)["state"], "stale") << polled->body;
+    auto listed = h.Get("/streams");
+    ASSERT_TRUE(listed);
+    for (const auto& entry : json::parse(listed->body)["streams"]) {
+      if (entry["name"] == "s") {
+        EXPECT_EQ(entry["state"], "stale") << listed->body;
+      }
+    }
+    auto doc = h.Get("/streams/s");
+    ASSERT_TRUE(doc);
+    EXPECT_EQ(doc->get_header_value("X-Pollbridge-State"), "stale");
+  }
   fs::remove(mnt_ + "/fill");
   // The same padding: a change of v alone is smaller than the document, so a
   // patch (no event is larger than the snapshot).

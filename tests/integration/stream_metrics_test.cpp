@@ -140,5 +140,71 @@ TEST(StreamMetricsTest, PromtoolAcceptsTheMetricsPage) {
   EXPECT_EQ(out, "") << "lint findings";
 }
 
+// Counters never go down: a reaped instance and a replaced stream keep
+// their counts in every _total series (before, /metrics summed the live
+// instances only, so pollbridge_upstream_polls_total{stream="p"} vanished
+// with its last instance).
+TEST(StreamMetricsTest, TotalsSurviveReapsAndReplacements) {
+  FakeBackend backend;
+  backend.set_body(R"({"v":1})", "/p/1");
+  backend.set_body(R"({"v":1})");
+  TempDir dir;
+  auto write = [&](const std::string& interval) {
+    dir.write("pb.yaml",
+              config_with("  - name: p\n    url: " + backend.url("/p/{id}") +
+                          "\n    path: /events/p/{id}\n    params: { id: \"^[0-9]+$\" }\n"
+                          "    interval: 50ms\n    linger: 100ms\n"
+                          "  - name: s\n    url: " +
+                          backend.url() + "\n    interval: " + interval + "\n"));
+  };
+  write("50ms");
+  auto proxy = ProxyProcess::from_file(dir.file("pb.yaml"));
+  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
+  {
+    SseClient c(proxy.port(), "/events/p/1");
+    ASSERT_TRUE(c.next(5s));
+    backend.set_body(R"({"v":2})", "/p/1");
+    ASSERT_TRUE(c.next(5s));
+  }
+  const std::vector<std::string> totals = {
+      "pollbridge_upstream_polls_total",     "pollbridge_upstream_parses_total",
+      "pollbridge_upstream_same_body_total", "pollbridge_upstream_body_bytes_total",
+      "pollbridge_stream_events_total",      "pollbridge_upstream_not_modified_total",
+      "pollbridge_upstream_failures_total"};
+  auto read = [&](const std::string& stream) {
+    const std::string m = get(proxy.port(), "/metrics");
+    std::map<std::string, double> out;
+    for (const auto& t : totals) out[t] = metric_series(m, t + "{stream=\"" + stream + "\"}");
+    return out;
+  };
+  const auto before = read("p");
+  ASSERT_GE(before.at("pollbridge_upstream_polls_total"), 2) << get(proxy.port(), "/metrics");
+  ASSERT_GE(before.at("pollbridge_stream_events_total"), 2);
+  // The client left: the instance is reaped after its linger.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return metric_series(get(proxy.port(), "/metrics"),
+                             "pollbridge_stream_instances{stream=\"p\"}") == 0;
+      },
+      5s))
+      << get(proxy.port(), "/metrics");
+  const auto after = read("p");
+  for (const auto& t : totals) {
+    EXPECT_GE(after.at(t), before.at(t)) << t << " dropped or vanished after the reap";
+  }
+  // A replaced stream (its interval changed) keeps counting from where it was.
+  const auto s_before = read("s");
+  ASSERT_GE(s_before.at("pollbridge_upstream_polls_total"), 1);
+  write("60ms");
+  httplib::Client h("127.0.0.1", proxy.port());
+  auto r = h.Post("/admin/reload", {{"Authorization", "Bearer test-token"}}, "", "");
+  ASSERT_TRUE(r && r->status == 200);
+  ASSERT_NE(r->body.find("\"changed\":[\"s\"]"), std::string::npos) << r->body;
+  const auto s_after = read("s");
+  for (const auto& t : totals) {
+    EXPECT_GE(s_after.at(t), s_before.at(t)) << t << " dropped after the replacement";
+  }
+}
+
 }  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

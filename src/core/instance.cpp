@@ -41,7 +41,8 @@ Instance::Instance(InstanceRequest request, std::string key,
   stream_ = std::make_unique<stream::Stream>(key_, cfg_.name, opts, store, stream::Clock::now());
   upstream::Url url{parts.scheme, parts.host,
                     parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};
-  poller_ = std::make_unique<upstream::Poller>(cfg_, url, *stream_);
+  ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);
+  poller_ = std::make_unique<upstream::Poller>(cfg_, url, *ingest_);
   MutexLock lock(stream_->mutex());
   stream_->add_listener_locked(this);
 }

@@ -21,6 +21,7 @@
 #include "core/instance_request.h"
 #include "core/stream_template.h"
 #include "hub/hub.h"
+#include "ingest/ingest.h"
 #include "stream/store.h"
 #include "stream/stream.h"
 #include "upstream/poller.h"
@@ -78,6 +79,7 @@ class Instance : public stream::Listener {
   // One feed per format; those of formats nobody uses carry nothing.
   std::array<hub::FeedId, stream::kFormatCount> feeds_{};
   std::unique_ptr<stream::Stream> stream_;
+  std::unique_ptr<ingest::Ingest> ingest_;  // between the poller and the stream
   std::unique_ptr<upstream::Poller> poller_;
   std::atomic<bool> retiring_{false};
 };

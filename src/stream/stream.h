@@ -2,10 +2,18 @@
 // bounded history, the upstream status, and the listeners that receive each
 // event. Nothing here knows about HTTP or sockets.
 //
-// Threads: update()/unchanged()/fail() are called by the stream's poll
-// processing, one at a time; that is the only place the document and the id
-// sequence change (the "writer"). Everything else may be called from any
-// thread. The *_locked methods require mutex() (checked by Clang's
+// Threads: two writers change the document and the id sequence, never at
+// once. (1) The poll's processing thread: update()/unchanged()/fail(), one
+// at a time, only while this process may poll (with a shared store, while
+// it holds the instance's lease). (2) With a shared store (state.redis), the
+// follower thread: on_remote() (stream_remote.cpp) applies what the process
+// holding the lease recorded. The invariant between them: the store is the
+// order. The poll writer's events become current only once the store has
+// recorded them (a fenced append: a process that lost the lease cannot
+// record), and on_remote() applies only what the store recorded, in its
+// order, under mutex(); both make current under mutex(), so clients see
+// one sequence whichever process polled. Everything else may be called from
+// any thread. The *_locked methods require mutex() (checked by Clang's
 // thread-safety analysis): that is how a client is attached atomically with
 // respect to publishing (no gap, no duplicate). Listeners are called under
 // the lock, in publish order, and must not block.

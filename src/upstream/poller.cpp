@@ -2,8 +2,6 @@
 
 #include <openssl/evp.h>
 
-#include "common/utf8.h"
-#include "diff/filter.h"
 #include "log/private_id.h"
 #include "metrics/stream_metrics.h"
 
@@ -19,25 +17,22 @@ std::string sha256(const std::string& data) {
 
 }  // namespace
 
-Poller::Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& stream, Now now)
+Poller::Poller(const config::StreamConfig& cfg, const Url& url, Sink& sink, Now now)
     : cfg_(cfg),
-      stream_(stream),
+      sink_(sink),
       now_(std::move(now)),
       fetcher_(cfg, url),
       backoff_(cfg.interval, cfg.backoff_max),
       rng_(std::random_device{}()),
-      health_(cfg.name, log::instance_field(stream.key(), !cfg.auth.forward_headers.empty())),
-      metrics_(metrics::stream_metrics(cfg.name)) {
-  if (!cfg_.select.empty()) select_ = json::Pointer::parse(cfg_.select);
-  for (const auto& p : cfg_.ignore) ignore_.push_back(json::Pointer::parse(p));
-}
+      health_(cfg.name, log::instance_field(sink.key(), !cfg.auth.forward_headers.empty())),
+      metrics_(metrics::stream_metrics(cfg.name)) {}
 
 Duration Poller::failed(const std::string& reason, int status, std::optional<Duration> retry_after,
                         SystemClock::time_point now) {
   failures_count_.fetch_add(1);
   metrics_->failures.fetch_add(1, std::memory_order_relaxed);
   health_.failure(reason, status, now);
-  stream_.fail(reason, status, now);
+  sink_.failed(reason, status, now);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   Duration d = backoff_.on_failure(retry_after, u(rng_));
   failures_.store(backoff_.failures());
@@ -52,42 +47,21 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
     same_body_.fetch_add(1);
     metrics_->same_body.fetch_add(1, std::memory_order_relaxed);
     health_.success(now);
-    stream_.unchanged(now);
+    sink_.unchanged(now);
     failures_.store(0);
     return backoff_.on_success();
   }
   parses_.fetch_add(1);
   metrics_->parses.fetch_add(1, std::memory_order_relaxed);
-  json::Json doc;
-  if (cfg_.diff == config::DiffMode::kText) {
-    doc = json::Json(sanitize_utf8(body));
-  } else {
-    try {
-      doc = json::parse(body);
-    } catch (const json::ParseError& e) {
-      return failed(
-          "upstream body is not JSON (at byte " + std::to_string(e.offset()) + "): " + e.what(),
-          status, std::nullopt, now);
-    }
-    try {
-      doc = diff::prepare(doc, select_, ignore_);
-    } catch (const std::exception& e) {
-      return failed(e.what(), status, std::nullopt, now);
-    }
-  }
-  bool recorded;
-  try {
-    recorded = stream_.update(doc, now);
-  } catch (const std::exception& e) {
-    return failed(e.what(), status, std::nullopt, now);
-  }
+  const Sink::Delivery d = sink_.deliver(body, now);
+  if (d.outcome == Sink::Delivery::kRefused) return failed(d.reason, status, std::nullopt, now);
+  const bool recorded = d.outcome == Sink::Delivery::kRecorded;
   health_.success(now);
   // Only a body whose change was recorded may be skipped next time: one the
   // store refused must be diffed (and published) again.
   if (recorded) {
     last_body_digest_ = std::move(digest);
-    stream::Follower::Position p = stream_.position();
-    recorded_at_ = {std::move(p.epoch), p.doc_seq};
+    recorded_at_ = sink_.position();
   }
   failures_.store(0);
   const Duration next = backoff_.on_success();
@@ -96,8 +70,7 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
 
 bool Poller::moved_elsewhere() {
   if (last_body_digest_.empty()) return false;
-  stream::Follower::Position p = stream_.position();
-  return p.epoch != recorded_at_.first || p.doc_seq != recorded_at_.second;
+  return sink_.position() != recorded_at_;
 }
 
 FetchResult Poller::finish(CURLcode code) {
@@ -138,7 +111,7 @@ Duration Poller::process(FetchResult r) {
       not_modified_.fetch_add(1);
       metrics_->not_modified.fetch_add(1, std::memory_order_relaxed);
       health_.success(now);
-      stream_.unchanged(now);
+      sink_.unchanged(now);
       failures_.store(0);
       next = backoff_.on_success();
       break;
@@ -165,23 +138,6 @@ Counters Poller::counters() const {
   c.body_bytes = body_bytes_.load();
   c.last_duration_us = last_duration_us_.load();
   return c;
-}
-
-std::string sanitize_utf8(const std::string& in) {
-  static const char kReplacement[] = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(in.size());
-  std::size_t i = 0;
-  while (i < in.size()) {
-    if (const std::size_t len = utf8_sequence_length(in, i)) {
-      out.append(in, i, len);
-      i += len;
-    } else {
-      out += kReplacement;
-      ++i;
-    }
-  }
-  return out;
 }
 
 }  // namespace pb::upstream

@@ -1,6 +1,6 @@
-// One stream instance's poll: the request (a Fetcher), then parse,
-// select/ignore and hand the document to the stream, or report why it could
-// not; and how long to wait before the next poll.
+// One stream instance's poll: the request (a Fetcher), then what came back
+// handed to its sink (the ingest stage: decoding, select/ignore, the
+// stream), or why it failed; and how long to wait before the next poll.
 //
 // Threads: the scheduler runs a poll in two steps, never two polls of one
 // poller at once: begin() and finish() on its loop thread (the request
@@ -19,11 +19,10 @@
 #include <vector>
 
 #include "config/config.h"
-#include "json/pointer.h"
-#include "stream/stream.h"
 #include "upstream/backoff.h"
 #include "upstream/fetcher.h"
 #include "upstream/health_log.h"
+#include "upstream/sink.h"
 
 namespace pb::metrics {
 struct StreamMetrics;
@@ -45,9 +44,8 @@ class Poller {
  public:
   using Now = std::function<SystemClock::time_point()>;
 
-  // `cfg` and `stream` must outlive the poller. `url` has parameters expanded.
-  Poller(const config::StreamConfig& cfg, const Url& url, stream::Stream& stream,
-         Now now = SystemClock::now);
+  // `cfg` and `sink` must outlive the poller. `url` has parameters expanded.
+  Poller(const config::StreamConfig& cfg, const Url& url, Sink& sink, Now now = SystemClock::now);
 
   // Polls once on this thread and returns how long to wait before the next
   // poll.
@@ -63,7 +61,7 @@ class Poller {
   Duration process(FetchResult result);
 
   Counters counters() const;
-  stream::Stream& stream() { return stream_; }
+  Sink& sink() { return sink_; }
   const config::StreamConfig& config() const { return cfg_; }
   unsigned consecutive_failures() const { return failures_.load(); }
   // When the current poll's response was received (finish()): read by the
@@ -78,13 +76,11 @@ class Poller {
   Duration body_received(std::string body, int status, SystemClock::time_point now);
 
   const config::StreamConfig& cfg_;
-  stream::Stream& stream_;
+  Sink& sink_;
   Now now_;
   Fetcher fetcher_;
   Backoff backoff_;
-  json::Pointer select_;
-  std::vector<json::Pointer> ignore_;
-  std::string last_body_digest_;  // SHA-256 of the last body that updated the stream
+  std::string last_body_digest_;  // SHA-256 of the last body the sink recorded
   // The stream's epoch and document when this poller last updated it. With
   // a shared store another process may have moved it since (it polled
   // meanwhile): then neither the digest nor the validators may be trusted.
@@ -106,9 +102,5 @@ class Poller {
 // unreachable) is tried again after at most this long, not a whole
 // interval later: the stream catches up soon after the store is back.
 constexpr Duration kUnrecordedRetry{5000};
-
-// Replaces invalid UTF-8 sequences with U+FFFD (as a browser decoding the
-// event stream would), so text-mode documents are always valid JSON strings.
-std::string sanitize_utf8(const std::string& in);
 
 }  // namespace pb::upstream

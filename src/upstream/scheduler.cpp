@@ -193,7 +193,7 @@ bool Scheduler::is_idle(Poller* poller) const {
 bool Scheduler::should_park_locked(Entry& e, SteadyClock::time_point now) const {
   const auto& cfg = e.poller->config();
   if (cfg.idle != config::IdlePolicy::kStop) return false;
-  if (e.poller->stream().client_count() > 0 || e.poller->stream().listened_elsewhere()) {
+  if (e.poller->sink().listened()) {
     e.last_listened = now;
     return false;
   }
@@ -247,7 +247,7 @@ std::optional<Scheduler::SteadyClock::time_point> Scheduler::on_turn(SteadyClock
       e.state = State::kIdle;
       continue;
     }
-    if (!e.poller->stream().may_poll()) {
+    if (!e.poller->sink().may_poll()) {
       // A shared store (Redis): another process holds the poll lease. Look
       // again soon, so that a lease won is used promptly.
       schedule_locked(

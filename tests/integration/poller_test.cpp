@@ -9,6 +9,7 @@
 
 #include "common/time_format.h"
 #include "config/url.h"
+#include "ingest/ingest.h"
 #include "json/document.h"
 #include "stream/memory_store.h"
 #include "support/fake_backend.h"
@@ -37,7 +38,8 @@ class PollerTest : public ::testing::Test {
     std::string why;
     ASSERT_TRUE(config::parse_url(cfg_.url, parts, why)) << why;
     upstream::Url url{parts.scheme, parts.host, parts.port, parts.target};
-    poller_ = std::make_unique<upstream::Poller>(cfg_, url, *stream_, [this] { return now_; });
+    ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);
+    poller_ = std::make_unique<upstream::Poller>(cfg_, url, *ingest_, [this] { return now_; });
   }
   std::string last_id() {
     MutexLock lock(stream_->mutex());
@@ -52,6 +54,7 @@ class PollerTest : public ::testing::Test {
   config::StreamConfig cfg_;
   stream::MemoryStore store_;
   std::unique_ptr<stream::Stream> stream_;
+  std::unique_ptr<ingest::Ingest> ingest_;
   std::unique_ptr<upstream::Poller> poller_;
   SystemClock::time_point now_ = *parse_http_date("Sun, 22 Nov 2026 00:00:00 GMT");
 };
@@ -102,7 +105,8 @@ TEST_F(PollerTest, AChangeTheStoreCouldNotRecordIsPolledAgainSoon) {
   config::UrlParts parts;
   std::string why;
   ASSERT_TRUE(config::parse_url(cfg_.url, parts, why)) << why;
-  upstream::Poller p(cfg_, {parts.scheme, parts.host, parts.port, parts.target}, s,
+  ingest::Ingest in(cfg_, s);
+  upstream::Poller p(cfg_, {parts.scheme, parts.host, parts.port, parts.target}, in,
                      [this] { return now_; });
   backend_.set_body(R"({"a":1})");
   EXPECT_EQ(p.poll_once(), 60000ms);
@@ -228,8 +232,9 @@ TEST_F(PollerTest, SelectAndIgnoreShapeTheDocument) {
   config::UrlParts parts;
   std::string why;
   config::parse_url(cfg_.url, parts, why);
+  ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);
   poller_ = std::make_unique<upstream::Poller>(
-      cfg_, upstream::Url{parts.scheme, parts.host, parts.port, parts.target}, *stream_,
+      cfg_, upstream::Url{parts.scheme, parts.host, parts.port, parts.target}, *ingest_,
       [this] { return now_; });
   poller_->poll_once();
   EXPECT_EQ(snapshot_doc(), R"({"list":[1]})");

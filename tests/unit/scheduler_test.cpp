@@ -12,6 +12,7 @@
 #include <future>
 
 #include "config/url.h"
+#include "ingest/ingest.h"
 #include "stream/memory_store.h"
 #include "support/file_local.h"
 #include "support/raw_backend.h"
@@ -75,12 +76,14 @@ struct Subject {
     config::UrlParts parts;
     std::string why;
     EXPECT_TRUE(config::parse_url(cfg.url, parts, why)) << why;
+    ingest = std::make_unique<ingest::Ingest>(cfg, *stream);
     poller = std::make_unique<Poller>(cfg, Url{parts.scheme, parts.host, parts.port, parts.target},
-                                      *stream);
+                                      *ingest);
   }
   config::StreamConfig cfg;
   stream::MemoryStore store;
   std::unique_ptr<stream::Stream> stream;
+  std::unique_ptr<ingest::Ingest> ingest;
   std::unique_ptr<Poller> poller;
 };
 

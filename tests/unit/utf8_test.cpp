@@ -1,12 +1,12 @@
 // UTF-8 validation (common/utf8.h) and what a text body becomes
-// (upstream::sanitize_utf8): every kind of invalid sequence RFC 3629 names
+// (ingest::sanitize_utf8): every kind of invalid sequence RFC 3629 names
 // is replaced by U+FFFD, one per bad byte, and valid text is kept as is.
 #include "common/utf8.h"
 
 #include <gtest/gtest.h>
 
+#include "ingest/ingest.h"
 #include "support/file_local.h"
-#include "upstream/poller.h"
 
 namespace pb {
 namespace PB_FILE_LOCAL {
@@ -28,13 +28,13 @@ TEST(Utf8Test, SequenceLengthsOfValidAndInvalidBytes) {
 
 TEST(Utf8Test, SanitizeReplacesEachBadByteAndKeepsTheRest) {
   const std::string fffd = "\xEF\xBF\xBD";
-  EXPECT_EQ(upstream::sanitize_utf8("caf\xC3\xA9 \xE2\x82\xAC"), "caf\xC3\xA9 \xE2\x82\xAC");
-  EXPECT_EQ(upstream::sanitize_utf8("a\xC0\xAF"
-                                    "b"),
+  EXPECT_EQ(ingest::sanitize_utf8("caf\xC3\xA9 \xE2\x82\xAC"), "caf\xC3\xA9 \xE2\x82\xAC");
+  EXPECT_EQ(ingest::sanitize_utf8("a\xC0\xAF"
+                                  "b"),
             "a" + fffd + fffd + "b");
-  EXPECT_EQ(upstream::sanitize_utf8("\xED\xA0\x80"), fffd + fffd + fffd);
-  EXPECT_EQ(upstream::sanitize_utf8("end\xE2\x82"), "end" + fffd + fffd);
-  EXPECT_EQ(upstream::sanitize_utf8(std::string("nul\0ok", 6)), std::string("nul\0ok", 6));
+  EXPECT_EQ(ingest::sanitize_utf8("\xED\xA0\x80"), fffd + fffd + fffd);
+  EXPECT_EQ(ingest::sanitize_utf8("end\xE2\x82"), "end" + fffd + fffd);
+  EXPECT_EQ(ingest::sanitize_utf8(std::string("nul\0ok", 6)), std::string("nul\0ok", 6));
 }
 
 }  // namespace PB_FILE_LOCAL

@@ -1,0 +1,50 @@
+// The ingest stage, between a stream's poller and the stream: decodes an
+// upstream body into a document (JSON, or a text document for `diff:
+// text`; the place where other upstream formats plug in), applies `select`
+// and `ignore`, and gives the document to the stream, which diffs, records
+// and publishes it.
+//
+//   poller (upstream/) ─► Ingest ─► stream (stream/) ─► hub
+//   fetch, bounds,        decode,     diff, ids, history,
+//   backoff               select      store, publish
+//
+// Threads: as upstream::Sink (the thread processing a poll; the scheduler
+// for listened/may_poll/position).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "json/pointer.h"
+#include "stream/stream.h"
+#include "upstream/sink.h"
+
+namespace pb::ingest {
+
+class Ingest : public upstream::Sink {
+ public:
+  // `cfg` and `stream` must outlive it. Throws if select or ignore do not
+  // parse (the loader has checked them).
+  Ingest(const config::StreamConfig& cfg, stream::Stream& stream);
+
+  Delivery deliver(const std::string& body, SystemClock::time_point now) override;
+  void unchanged(SystemClock::time_point now) override;
+  void failed(const std::string& reason, int status, SystemClock::time_point now) override;
+  std::pair<std::string, std::uint64_t> position() override;
+  bool listened() override;
+  bool may_poll() override;
+  const std::string& key() const override;
+
+ private:
+  const config::StreamConfig& cfg_;
+  stream::Stream& stream_;
+  json::Pointer select_;
+  std::vector<json::Pointer> ignore_;
+};
+
+// Replaces invalid UTF-8 sequences with U+FFFD (as a browser decoding the
+// event stream would), so text documents are always valid JSON strings.
+std::string sanitize_utf8(const std::string& in);
+
+}  // namespace pb::ingest

@@ -1,0 +1,48 @@
+// Where a poller hands what it fetched. The upstream side fetches (with its
+// bounds, conditional requests and backoff) and knows nothing of documents,
+// diffs or the state store: ingest/ingest.h implements this for a stream.
+//
+// Threads: deliver(), unchanged() and failed() on the thread processing the
+// poll (one at a time per poller); listened(), may_poll() and position()
+// also from the scheduler's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "upstream/backoff.h"
+
+namespace pb::upstream {
+
+class Sink {
+ public:
+  struct Delivery {
+    enum Outcome {
+      kRecorded,    // the body's document is the stream's now (changed or not)
+      kUnrecorded,  // understood, but the store could not record the change
+      kRefused,     // not a document (`reason` says why): the poll failed
+    } outcome = kRecorded;
+    std::string reason;
+  };
+
+  virtual ~Sink() = default;
+  // A body that is not byte for byte the last recorded one.
+  virtual Delivery deliver(const std::string& body, SystemClock::time_point now) = 0;
+  // The upstream answered with what the stream already holds (304, or the
+  // same bytes).
+  virtual void unchanged(SystemClock::time_point now) = 0;
+  // The poll failed: the document is stale for `reason`.
+  virtual void failed(const std::string& reason, int status, SystemClock::time_point now) = 0;
+  // Where the recorded document is (epoch, sequence). With a shared store
+  // another process may move it: then what this poller saw last is not it.
+  virtual std::pair<std::string, std::uint64_t> position() = 0;
+  // Someone listens, here or in another process (`idle: stop`).
+  virtual bool listened() = 0;
+  // This process may poll now (a shared store's lease).
+  virtual bool may_poll() = 0;
+  // The instance's key, for log lines.
+  virtual const std::string& key() const = 0;
+};
+
+}  // namespace pb::upstream

@@ -66,7 +66,8 @@ DateStatus numeric_date(const json& claims, const char* name, std::int64_t& out_
 }
 
 // The header members checked before any key is chosen.
-Reason check_header(const json& header, std::optional<Alg>& alg, std::optional<std::string>& kid) {
+Reason check_header(const json& header, std::optional<crypto::Alg>& alg,
+                    std::optional<std::string>& kid) {
   auto a = header.find("alg");
   if (a == header.end() || !a->is_string()) return Reason::kMalformed;
   // Parameters that change how the token must be processed (RFC 7515
@@ -83,7 +84,7 @@ Reason check_header(const json& header, std::optional<Alg>& alg, std::optional<s
     if (!k->is_string()) return Reason::kMalformed;
     kid = k->get<std::string>();
   }
-  alg = alg_from_name(a->get_ref<const std::string&>());
+  alg = crypto::alg_from_name(a->get_ref<const std::string&>());
   if (!alg) return Reason::kAlgNotAllowed;  // "none" in any case, and everything unknown
   return Reason::kOk;
 }
@@ -134,7 +135,7 @@ JwtResult verify_jwt(std::string_view token, const KeySet& keys, const JwtRules&
   if (!decode_base64url(header_part, header_text)) return refuse(Reason::kMalformed);
   const auto header = parse_strict_object(header_text);
   if (!header) return refuse(Reason::kMalformed);
-  std::optional<Alg> alg;
+  std::optional<crypto::Alg> alg;
   std::optional<std::string> kid;
   if (Reason r = check_header(*header, alg, kid); r != Reason::kOk) return refuse(r);
   // An unsecured JWT ("alg":"none", empty signature) was refused above by
@@ -157,8 +158,8 @@ JwtResult verify_jwt(std::string_view token, const KeySet& keys, const JwtRules&
   std::string signature;
   if (!decode_base64url(signature_part, signature)) return refuse(Reason::kMalformed);
   const std::string_view signing_input = token.substr(0, dot2);
-  const Key* verified_by = nullptr;
-  for (const Key* k : candidates.keys) {
+  const crypto::Key* verified_by = nullptr;
+  for (const crypto::Key* k : candidates.keys) {
     if (k->verify(signing_input, signature)) {
       verified_by = k;
       break;

@@ -71,7 +71,7 @@ struct VerifiedJwt {
   std::optional<std::string> subject;            // sub
   // exp + leeway, clamped to what the clock holds (auth/token_time.h).
   std::chrono::system_clock::time_point expires;
-  const Key* key = nullptr;  // the key that verified it
+  const crypto::Key* key = nullptr;  // the key that verified it
 };
 
 struct JwtResult {

@@ -19,8 +19,8 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/key.h"
 #include "config/config.h"
+#include "crypto/key.h"
 
 namespace pb::auth {
 
@@ -34,7 +34,7 @@ class KeyError : public std::runtime_error {
 class KeySet {
  public:
   KeySet() = default;
-  explicit KeySet(std::vector<std::shared_ptr<const Key>> keys) : keys_(std::move(keys)) {}
+  explicit KeySet(std::vector<std::shared_ptr<const crypto::Key>> keys) : keys_(std::move(keys)) {}
 
   // Builds every key of `cfg`; throws KeyError on the first that does not.
   static std::shared_ptr<const KeySet> from_config(const config::JwtConfig& cfg);
@@ -43,17 +43,17 @@ class KeySet {
   std::size_t size() const { return keys_.size(); }
 
   struct Candidates {
-    std::vector<const Key*> keys;  // to try, in order
-    bool kid_matched = false;      // the token's kid named a key
-    bool alg_refused = false;      // ... whose algorithm is not the header's
+    std::vector<const crypto::Key*> keys;  // to try, in order
+    bool kid_matched = false;              // the token's kid named a key
+    bool alg_refused = false;              // ... whose algorithm is not the header's
   };
   // The keys a token with this header may be checked with (see above).
-  Candidates select(Alg alg, const std::optional<std::string>& kid) const;
+  Candidates select(crypto::Alg alg, const std::optional<std::string>& kid) const;
   // Whether any key (with or without a kid) uses `alg`.
-  bool has_alg(Alg alg) const;
+  bool has_alg(crypto::Alg alg) const;
 
  private:
-  std::vector<std::shared_ptr<const Key>> keys_;
+  std::vector<std::shared_ptr<const crypto::Key>> keys_;
 };
 
 }  // namespace pb::auth

@@ -9,8 +9,9 @@
 
 namespace pb::cluster {
 
-EventFollower::EventFollower(RedisUrl url, std::chrono::milliseconds timeout, Targets targets,
-                             Deliver deliver, std::string polls_key, PollEntry on_poll_entry)
+EventFollower::EventFollower(config::RedisUrl url, std::chrono::milliseconds timeout,
+                             Targets targets, Deliver deliver, std::string polls_key,
+                             PollEntry on_poll_entry)
     : url_(std::move(url)),
       timeout_(timeout),
       targets_(std::move(targets)),

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "cluster/keys.h"
-#include "cluster/redis_url.h"
+#include "config/redis_url.h"
 #include "stream/store.h"
 
 namespace pb::cluster {
@@ -39,8 +39,8 @@ class EventFollower {
   using Fields = std::map<std::string, std::string>;
   using PollEntry = std::function<void(const Fields& fields)>;
 
-  EventFollower(RedisUrl url, std::chrono::milliseconds timeout, Targets targets, Deliver deliver,
-                std::string polls_key, PollEntry on_poll_entry);
+  EventFollower(config::RedisUrl url, std::chrono::milliseconds timeout, Targets targets,
+                Deliver deliver, std::string polls_key, PollEntry on_poll_entry);
   ~EventFollower();  // stops and joins
   EventFollower(const EventFollower&) = delete;
   EventFollower& operator=(const EventFollower&) = delete;
@@ -48,7 +48,7 @@ class EventFollower {
  private:
   void run();
 
-  RedisUrl url_;
+  config::RedisUrl url_;
   std::chrono::milliseconds timeout_;
   Targets targets_;
   Deliver deliver_;

@@ -54,7 +54,7 @@ long long integer_of(const redisReply* r) {
   return 0;
 }
 
-RedisConnection::RedisConnection(RedisUrl url, std::chrono::milliseconds timeout,
+RedisConnection::RedisConnection(config::RedisUrl url, std::chrono::milliseconds timeout,
                                  std::vector<const Script*> scripts)
     : url_(std::move(url)), timeout_(timeout), scripts_(std::move(scripts)) {}
 

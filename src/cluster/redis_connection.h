@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "cluster/redis_url.h"
 #include "cluster/script.h"
+#include "config/redis_url.h"
 
 namespace pb::cluster {
 
@@ -42,7 +42,7 @@ class RedisConnection {
 
   // `timeout` bounds the connect and every command (reading its reply).
   // `scripts` are loaded on every (re)connect (they must outlive this).
-  RedisConnection(RedisUrl url, std::chrono::milliseconds timeout,
+  RedisConnection(config::RedisUrl url, std::chrono::milliseconds timeout,
                   std::vector<const Script*> scripts = {});
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
@@ -73,7 +73,7 @@ class RedisConnection {
  private:
   [[noreturn]] void fail(const std::string& what);
 
-  RedisUrl url_;
+  config::RedisUrl url_;
   std::chrono::milliseconds timeout_;
   std::vector<const Script*> scripts_;
   redisContext* ctx_ = nullptr;

@@ -571,7 +571,7 @@ std::string RedisStore::shared_secret(const std::string& name, const std::string
 std::unique_ptr<stream::Store> make_redis_store(const config::StateConfig& state) {
   RedisStore::Options o;
   std::string why;
-  if (!parse_redis_url(state.redis, o.url, why)) {
+  if (!config::parse_redis_url(state.redis, o.url, why)) {
     throw StoreError(StoreErrorKind::kOther, "state.redis " + why);
   }
   o.prefix = state.prefix;
@@ -580,9 +580,9 @@ std::unique_ptr<stream::Store> make_redis_store(const config::StateConfig& state
 }
 
 std::string redacted_redis(const std::string& url) {
-  RedisUrl u;
+  config::RedisUrl u;
   std::string why;
-  return parse_redis_url(url, u, why) ? u.redacted() : std::string("redis://***");
+  return config::parse_redis_url(url, u, why) ? u.redacted() : std::string("redis://***");
 }
 
 }  // namespace pb::cluster

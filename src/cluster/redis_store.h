@@ -39,9 +39,9 @@
 #include "cluster/event_follower.h"
 #include "cluster/keys.h"
 #include "cluster/redis_connection.h"
-#include "cluster/redis_url.h"
 #include "common/mutex.h"
 #include "config/config.h"
+#include "config/redis_url.h"
 #include "stream/store.h"
 
 namespace pb::cluster {
@@ -49,7 +49,7 @@ namespace pb::cluster {
 class RedisStore : public stream::Store {
  public:
   struct Options {
-    RedisUrl url;
+    config::RedisUrl url;
     std::string prefix = "pollbridge:";
     std::chrono::milliseconds lease{3000};
     std::chrono::milliseconds timeout{1000};  // connect and each command

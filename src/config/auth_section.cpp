@@ -11,10 +11,10 @@
 #include <cstring>
 #include <string_view>
 
-#include "auth/algorithm.h"
-#include "auth/key.h"
 #include "config/keys.h"
 #include "config/loader_impl.h"
+#include "crypto/algorithm.h"
+#include "crypto/key.h"
 
 namespace pb::config {
 namespace {
@@ -268,30 +268,30 @@ bool Loader::read_jwt_key(const Field& f, JwtKeyConfig& key) {
     }
   }
   if (alg_field == nullptr) {
-    problem(f, "missing required key \"alg\" (one of " + std::string(auth::supported_alg_names()) +
-                   ")");
+    problem(f, "missing required key \"alg\" (one of " +
+                   std::string(crypto::supported_alg_names()) + ")");
     return false;
   }
   std::string alg_text;
   if (!read_string(*alg_field, alg_text)) return false;
-  const auto alg = auth::alg_from_name(alg_text);
+  const auto alg = crypto::alg_from_name(alg_text);
   if (!alg) {
     if (lower(alg_text) == "none") {
       problem(*alg_field, "alg " + quote(alg_text) +
                               " is refused: a token signed with none has no signature "
                               "(RFC 8725 §3.1)");
-    } else if (auth::alg_from_name(upper(alg_text))) {
+    } else if (crypto::alg_from_name(upper(alg_text))) {
       problem(*alg_field, "unknown alg " + quote(alg_text) +
                               " (algorithm names are case-sensitive: did you mean " +
                               quote(upper(alg_text)) + "?)");
     } else {
       problem(*alg_field,
-              "unknown alg " + quote(alg_text) + "; supported: " + auth::supported_alg_names());
+              "unknown alg " + quote(alg_text) + "; supported: " + crypto::supported_alg_names());
     }
     return false;
   }
-  key.alg = auth::alg_name(*alg);
-  const bool hmac = auth::family_of(*alg) == auth::AlgFamily::kHmac;
+  key.alg = crypto::alg_name(*alg);
+  const bool hmac = crypto::family_of(*alg) == crypto::AlgFamily::kHmac;
   if (file_field != nullptr && secret_field != nullptr) {
     problem(*secret_field, "give either file or secret, not both");
     return false;
@@ -310,7 +310,7 @@ bool Loader::read_jwt_key(const Field& f, JwtKeyConfig& key) {
     std::string secret;
     if (!read_string(*secret_field, secret)) return false;
     std::string why;
-    if (!auth::Key::make(*alg, secret, key.kid, why)) {
+    if (!crypto::Key::make(*alg, secret, key.kid, why)) {
       problem(*secret_field, "the secret " + why);
       return false;
     }
@@ -337,7 +337,7 @@ bool Loader::read_jwt_key(const Field& f, JwtKeyConfig& key) {
     problem(*file_field, quote(path) + " " + why);
     return false;
   }
-  if (!auth::Key::make(*alg, pem, key.kid, why)) {
+  if (!crypto::Key::make(*alg, pem, key.kid, why)) {
     problem(*file_field, quote(path) + " " + why);
     return false;
   }

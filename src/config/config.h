@@ -116,7 +116,7 @@ struct StateConfig {
   bool fsync = false;          // fsync every event (survives power loss)
   // Several instances coordinated through Redis (docs/cluster.md):
   // "redis://[:password@]host:6379/0" switches the store to Redis. Secret
-  // (the password): never logged, see cluster::RedisUrl::redacted().
+  // (the password): never logged, see config::RedisUrl::redacted().
   std::string redis;
   Duration lease{3000};                // poll lease; failover within about this
   std::string prefix = "pollbridge:";  // key prefix in Redis

@@ -1,7 +1,7 @@
 // The state section's cluster keys: state.redis, state.lease, state.prefix
 // (docs/configuration.md, docs/cluster.md).
-#include "cluster/redis_url.h"
 #include "config/loader_impl.h"
+#include "config/redis_url.h"
 
 namespace pb::config {
 
@@ -9,9 +9,9 @@ void Loader::read_cluster_state(const Fields& fields, StateConfig& state) {
   if (const Field* x = fields.find("redis")) {
     std::string text;
     if (read_string(*x, text)) {
-      cluster::RedisUrl url;
+      config::RedisUrl url;
       std::string why;
-      if (!cluster::parse_redis_url(text, url, why)) {
+      if (!config::parse_redis_url(text, url, why)) {
         // The URL itself is not repeated: it may hold the password.
         problem(*x, why);
       } else {

@@ -55,7 +55,7 @@ class RedisStoreTest : public ::testing::Test {
   std::unique_ptr<RedisStore> store(const std::string& owner) {
     RedisStore::Options o;
     std::string why;
-    EXPECT_TRUE(cluster::parse_redis_url(redis_->url(), o.url, why)) << why;
+    EXPECT_TRUE(config::parse_redis_url(redis_->url(), o.url, why)) << why;
     o.prefix = "t:";
     o.lease = std::chrono::milliseconds(900);
     o.timeout = std::chrono::milliseconds(500);

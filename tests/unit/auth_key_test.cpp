@@ -1,4 +1,4 @@
-// Keys (src/auth/key.h): each algorithm accepts only the material it fits.
+// Keys (src/crypto/key.h): each algorithm accepts only the material it fits.
 #include <gtest/gtest.h>
 #include <openssl/encoder.h>
 #include <openssl/pem.h>
@@ -7,7 +7,7 @@
 #include <string>
 
 #include "auth/base64url.h"
-#include "auth/key.h"
+#include "crypto/key.h"
 #include "support/file_local.h"
 #include "support/jwt_forge.h"
 
@@ -16,16 +16,16 @@ namespace PB_FILE_LOCAL {
 
 using namespace pb::testing;
 
-std::string make_why(Alg alg, const std::string& material) {
+std::string make_why(crypto::Alg alg, const std::string& material) {
   std::string why;
-  auto k = Key::make(alg, material, "", why);
-  EXPECT_EQ(k, nullptr) << alg_name(alg);
+  auto k = crypto::Key::make(alg, material, "", why);
+  EXPECT_EQ(k, nullptr) << crypto::alg_name(alg);
   return why;
 }
 
-bool fits(Alg alg, const std::string& material) {
+bool fits(crypto::Alg alg, const std::string& material) {
   std::string why;
-  return Key::make(alg, material, "", why) != nullptr;
+  return crypto::Key::make(alg, material, "", why) != nullptr;
 }
 
 std::string pkcs1_pem(const Pkey& key) {
@@ -62,73 +62,77 @@ std::string self_signed_cert_pem(const Pkey& key) {
 }
 
 TEST(AuthKeyTest, HmacSecretsMustBeAtLeastTheHashSize) {
-  EXPECT_FALSE(fits(Alg::kHS256, std::string(31, 's')));
-  EXPECT_TRUE(fits(Alg::kHS256, std::string(32, 's')));
-  EXPECT_FALSE(fits(Alg::kHS384, std::string(47, 's')));
-  EXPECT_TRUE(fits(Alg::kHS384, std::string(48, 's')));
-  EXPECT_FALSE(fits(Alg::kHS512, std::string(63, 's')));
-  EXPECT_TRUE(fits(Alg::kHS512, std::string(64, 's')));
-  EXPECT_FALSE(fits(Alg::kHS256, ""));
-  const std::string why = make_why(Alg::kHS256, "short-secret-value");
+  EXPECT_FALSE(fits(crypto::Alg::kHS256, std::string(31, 's')));
+  EXPECT_TRUE(fits(crypto::Alg::kHS256, std::string(32, 's')));
+  EXPECT_FALSE(fits(crypto::Alg::kHS384, std::string(47, 's')));
+  EXPECT_TRUE(fits(crypto::Alg::kHS384, std::string(48, 's')));
+  EXPECT_FALSE(fits(crypto::Alg::kHS512, std::string(63, 's')));
+  EXPECT_TRUE(fits(crypto::Alg::kHS512, std::string(64, 's')));
+  EXPECT_FALSE(fits(crypto::Alg::kHS256, ""));
+  const std::string why = make_why(crypto::Alg::kHS256, "short-secret-value");
   EXPECT_NE(why.find("32 bytes"), std::string::npos) << why;
   EXPECT_EQ(why.find("short-secret-value"), std::string::npos) << why;
 }
 
 TEST(AuthKeyTest, APemKeyIsNeverAnHmacSecret) {
-  const std::string why = make_why(Alg::kHS256, public_pem(rsa_2048()));
+  const std::string why = make_why(crypto::Alg::kHS256, public_pem(rsa_2048()));
   EXPECT_NE(why.find("PEM"), std::string::npos) << why;
-  EXPECT_FALSE(fits(Alg::kHS512, public_pem(ec_p256()) + std::string(64, 'x')));
+  EXPECT_FALSE(fits(crypto::Alg::kHS512, public_pem(ec_p256()) + std::string(64, 'x')));
 }
 
 TEST(AuthKeyTest, RsaAlgorithmsNeedAnRsaKeyOfAtLeast2048Bits) {
-  EXPECT_TRUE(fits(Alg::kRS256, public_pem(rsa_2048())));
-  EXPECT_TRUE(fits(Alg::kRS512, public_pem(rsa_2048())));
-  EXPECT_NE(make_why(Alg::kRS256, public_pem(ec_p256())).find("EC key"), std::string::npos);
-  EXPECT_NE(make_why(Alg::kRS256, public_pem(rsa_1024())).find("1024-bit"), std::string::npos);
-  EXPECT_NE(make_why(Alg::kRS256, public_pem(ed25519())).find("Ed25519"), std::string::npos);
-  EXPECT_FALSE(fits(Alg::kRS256, std::string(64, 's')));  // a secret
+  EXPECT_TRUE(fits(crypto::Alg::kRS256, public_pem(rsa_2048())));
+  EXPECT_TRUE(fits(crypto::Alg::kRS512, public_pem(rsa_2048())));
+  EXPECT_NE(make_why(crypto::Alg::kRS256, public_pem(ec_p256())).find("EC key"), std::string::npos);
+  EXPECT_NE(make_why(crypto::Alg::kRS256, public_pem(rsa_1024())).find("1024-bit"),
+            std::string::npos);
+  EXPECT_NE(make_why(crypto::Alg::kRS256, public_pem(ed25519())).find("Ed25519"),
+            std::string::npos);
+  EXPECT_FALSE(fits(crypto::Alg::kRS256, std::string(64, 's')));  // a secret
 }
 
 TEST(AuthKeyTest, EcdsaAlgorithmsNeedAKeyOnTheirCurve) {
-  EXPECT_TRUE(fits(Alg::kES256, public_pem(ec_p256())));
-  EXPECT_TRUE(fits(Alg::kES384, public_pem(ec_p384())));
-  EXPECT_NE(make_why(Alg::kES256, public_pem(ec_p384())).find("P-256"), std::string::npos);
-  EXPECT_NE(make_why(Alg::kES384, public_pem(ec_p256())).find("P-384"), std::string::npos);
-  EXPECT_NE(make_why(Alg::kES256, public_pem(rsa_2048())).find("RSA key"), std::string::npos);
+  EXPECT_TRUE(fits(crypto::Alg::kES256, public_pem(ec_p256())));
+  EXPECT_TRUE(fits(crypto::Alg::kES384, public_pem(ec_p384())));
+  EXPECT_NE(make_why(crypto::Alg::kES256, public_pem(ec_p384())).find("P-256"), std::string::npos);
+  EXPECT_NE(make_why(crypto::Alg::kES384, public_pem(ec_p256())).find("P-384"), std::string::npos);
+  EXPECT_NE(make_why(crypto::Alg::kES256, public_pem(rsa_2048())).find("RSA key"),
+            std::string::npos);
 }
 
 TEST(AuthKeyTest, PrivateKeysAndGarbageAreRefused) {
-  const std::string why = make_why(Alg::kRS256, private_pem(rsa_2048()));
+  const std::string why = make_why(crypto::Alg::kRS256, private_pem(rsa_2048()));
   EXPECT_NE(why.find("private key"), std::string::npos) << why;
-  EXPECT_FALSE(fits(Alg::kES256, private_pem(ec_p256())));
-  EXPECT_FALSE(fits(Alg::kRS256, "not a key"));
-  EXPECT_FALSE(fits(Alg::kRS256, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"));
+  EXPECT_FALSE(fits(crypto::Alg::kES256, private_pem(ec_p256())));
+  EXPECT_FALSE(fits(crypto::Alg::kRS256, "not a key"));
+  EXPECT_FALSE(
+      fits(crypto::Alg::kRS256, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"));
   std::string truncated = public_pem(rsa_2048());
   truncated.resize(truncated.size() / 2);
-  EXPECT_FALSE(fits(Alg::kRS256, truncated));
+  EXPECT_FALSE(fits(crypto::Alg::kRS256, truncated));
 }
 
 TEST(AuthKeyTest, Pkcs1AndCertificatesAreReadToo) {
   const std::string pkcs1 = pkcs1_pem(rsa_2048());
   ASSERT_NE(pkcs1.find("BEGIN RSA PUBLIC KEY"), std::string::npos) << pkcs1;
-  EXPECT_TRUE(fits(Alg::kRS256, pkcs1));
+  EXPECT_TRUE(fits(crypto::Alg::kRS256, pkcs1));
   const std::string cert = self_signed_cert_pem(rsa_2048());
   ASSERT_NE(cert.find("BEGIN CERTIFICATE"), std::string::npos);
   std::string why;
-  auto k = Key::make(Alg::kRS256, cert, "", why);
+  auto k = crypto::Key::make(crypto::Alg::kRS256, cert, "", why);
   ASSERT_NE(k, nullptr) << why;
   // The certificate's key verifies what the private key signed.
   const std::string input = "aGVhZGVy.cGF5bG9hZA";
   EXPECT_TRUE(k->verify(input, key_signature_bytes("RS256", rsa_2048(), input)));
   EXPECT_FALSE(k->verify(input, key_signature_bytes("RS256", rsa_2048_other(), input)));
-  EXPECT_FALSE(fits(Alg::kES256, self_signed_cert_pem(ec_p384())));
-  EXPECT_TRUE(fits(Alg::kES384, self_signed_cert_pem(ec_p384())));
+  EXPECT_FALSE(fits(crypto::Alg::kES256, self_signed_cert_pem(ec_p384())));
+  EXPECT_TRUE(fits(crypto::Alg::kES384, self_signed_cert_pem(ec_p384())));
 }
 
 TEST(AuthKeyTest, HmacVerificationComparesTheWholeTag) {
   const std::string secret(32, 'q');
   std::string why;
-  auto k = Key::make(Alg::kHS256, secret, "", why);
+  auto k = crypto::Key::make(crypto::Alg::kHS256, secret, "", why);
   ASSERT_NE(k, nullptr);
   const std::string input = "a.b";
   const std::string tag = hmac_bytes("HS256", secret, input);

@@ -1,18 +1,18 @@
 // state.redis, state.lease, state.prefix (docs/configuration.md) and the
-// Redis URL they take (src/cluster/redis_url.h).
+// Redis URL they take (src/config/redis_url.h).
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "cluster/redis_url.h"
 #include "config/loader.h"
+#include "config/redis_url.h"
 #include "support/file_local.h"
 
 namespace pb {
 namespace PB_FILE_LOCAL {
 
-using cluster::parse_redis_url;
-using cluster::RedisUrl;
+using config::parse_redis_url;
+using config::RedisUrl;
 
 const std::string kStream =
     "streams:\n"

@@ -12,7 +12,7 @@
 
 typedef struct evp_md_st EVP_MD;
 
-namespace pb::auth {
+namespace pb::crypto {
 
 enum class Alg { kHS256, kHS384, kHS512, kRS256, kRS384, kRS512, kES256, kES384 };
 
@@ -37,4 +37,4 @@ const char* supported_alg_names();
 // RFC 7518 §3.3: RSA keys of at least this many bits.
 constexpr int kMinRsaBits = 2048;
 
-}  // namespace pb::auth
+}  // namespace pb::crypto

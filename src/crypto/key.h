@@ -13,11 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "auth/algorithm.h"
+#include "crypto/algorithm.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
 
-namespace pb::auth {
+namespace pb::crypto {
 
 class Key {
  public:
@@ -50,4 +50,4 @@ class Key {
   EVP_PKEY* pkey_ = nullptr;  // RSA, ECDSA (owned)
 };
 
-}  // namespace pb::auth
+}  // namespace pb::crypto

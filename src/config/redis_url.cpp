@@ -1,8 +1,8 @@
-#include "cluster/redis_url.h"
+#include "config/redis_url.h"
 
 #include <cctype>
 
-namespace pb::cluster {
+namespace pb::config {
 namespace {
 
 int hex_value(char c) {
@@ -132,4 +132,4 @@ bool parse_redis_url(std::string_view text, RedisUrl& out, std::string& why) {
   return true;
 }
 
-}  // namespace pb::cluster
+}  // namespace pb::config

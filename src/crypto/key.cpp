@@ -1,4 +1,4 @@
-#include "auth/key.h"
+#include "crypto/key.h"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -15,7 +15,7 @@
 
 #include <vector>
 
-namespace pb::auth {
+namespace pb::crypto {
 namespace {
 
 struct BioFree {
@@ -222,4 +222,4 @@ bool Key::verify_public(std::string_view input, std::string_view signature) cons
   return ok;
 }
 
-}  // namespace pb::auth
+}  // namespace pb::crypto

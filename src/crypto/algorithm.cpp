@@ -1,9 +1,9 @@
-#include "auth/algorithm.h"
+#include "crypto/algorithm.h"
 
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 
-namespace pb::auth {
+namespace pb::crypto {
 namespace {
 
 struct AlgInfo {
@@ -75,4 +75,4 @@ const char* supported_alg_names() {
   return "HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384";
 }
 
-}  // namespace pb::auth
+}  // namespace pb::crypto

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace pb::cluster {
+namespace pb::config {
 
 struct RedisUrl {
   std::string host;  // IPv6 literals without their brackets
@@ -29,4 +29,4 @@ bool parse_redis_url(std::string_view text, RedisUrl& out, std::string& why);
 // 0..15; a server configured with more is allowed up to this).
 constexpr int kMaxRedisDb = 1 << 20;
 
-}  // namespace pb::cluster
+}  // namespace pb::config

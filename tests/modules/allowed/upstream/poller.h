@@ -1,0 +1,2 @@
+// A module-boundary fixture: upstream may include config.
+#include "config/config.h"

@@ -5,12 +5,22 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <string_view>
 
 #include <fcntl.h>
 #include <unistd.h>
 
 namespace pb::server {
 namespace {
+
+// The bridge drives httplib's internals (process_request on a buffered
+// stream, the header and Range handling request_rewrite works around, the
+// percent-decoding of header values) as cpp-httplib 0.11.4 does them, which
+// the tests of server/ and tests/attacks verified. Another version must be
+// verified again before it is built against.
+constexpr std::string_view kVerifiedHttplib = "0.11.4";
+static_assert(std::string_view(CPPHTTPLIB_VERSION) == kVerifiedHttplib,
+              "cpp-httplib is not the version server/httplib_bridge was verified against");
 
 thread_local HttplibBridge::Exchange* tl_exchange = nullptr;
 

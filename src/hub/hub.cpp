@@ -14,10 +14,11 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 
+#include "common/mutex.h"
+#include "common/thread_owner.h"
 #include "hub/worker_state.h"
 
 namespace pb::hub {
@@ -27,13 +28,12 @@ using namespace detail;
 class Worker {
  public:
   Worker(const Options& options, const std::atomic<std::int64_t>& heartbeat_ms,
-         const Gauges& gauges, Stats& stats, std::mutex& stats_mu, metrics::Histogram& fanout,
+         const Gauges& gauges, SharedStats& stats, metrics::Histogram& fanout,
          metrics::Histogram& connection)
       : options_(options),
         heartbeat_ms_(heartbeat_ms),
         gauges_(gauges),
         stats_(stats),
-        stats_mu_(stats_mu),
         fanout_(fanout),
         connection_(connection) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -50,11 +50,11 @@ class Worker {
     for (Session* s : all_) delete s;  // closes its connection
     std::vector<Message> left;
     {
-      std::lock_guard<std::mutex> lock(inbox_mu_);
+      MutexLock lock(inbox_mu_);
       left.swap(inbox_);
     }
     for (auto& m : left) {
-      if (m.kind == Message::kAttach) refuse(m.session, gauges_, stats_, stats_mu_);
+      if (m.kind == Message::kAttach) refuse(m.session, gauges_, stats_);
     }
     ::close(epfd_);
     ::close(evfd_);
@@ -69,7 +69,7 @@ class Worker {
   bool post(Message& m) {
     bool wake;
     {
-      std::lock_guard<std::mutex> lock(inbox_mu_);
+      MutexLock lock(inbox_mu_);
       if (finished_) return false;
       wake = inbox_.empty();
       inbox_.push_back(std::move(m));
@@ -95,6 +95,7 @@ class Worker {
  private:
   void run() {
     pthread_setname_np(pthread_self(), "pb-hub");  // in ps -L, top -H, /proc
+    owner_.claim();
     // A peer that closed shows up as EPIPE from writev(2), never as a
     // SIGPIPE that would kill the process (whether or not it ignores it).
     sigset_t pipe;
@@ -122,7 +123,7 @@ class Worker {
         handle_io(*s, events[i].events);
       }
       {
-        std::lock_guard<std::mutex> lock(inbox_mu_);
+        MutexLock lock(inbox_mu_);
         batch.swap(inbox_);
       }
       for (auto& m : batch) handle(m);
@@ -144,16 +145,17 @@ class Worker {
     // closed and its on_close runs exactly once.
     std::vector<Message> left;
     {
-      std::lock_guard<std::mutex> lock(inbox_mu_);
+      MutexLock lock(inbox_mu_);
       finished_ = true;
       left.swap(inbox_);
     }
     for (auto& m : left) {
-      if (m.kind == Message::kAttach) refuse(m.session, gauges_, stats_, stats_mu_);
+      if (m.kind == Message::kAttach) refuse(m.session, gauges_, stats_);
     }
   }
 
   void handle(Message& m) {
+    owner_.check();
     switch (m.kind) {
       case Message::kPublish:
         on_publish(m.feed, std::move(m.buf), m.queued);
@@ -176,7 +178,7 @@ class Worker {
       }
       case Message::kRevoke:
         for (std::size_t i = all_.size(); i-- > 0;) {
-          if (revoked(*all_[i])) close_session(*all_[i], &stats_.revoked);
+          if (revoked(*all_[i])) close_session(*all_[i], &stats_.totals.revoked);
         }
         break;
       case Message::kStop: {
@@ -196,7 +198,7 @@ class Worker {
   void on_attach(Session* s) {
     FeedState& f = feeds_[s->feed_id];
     if (stopping_ || f.closed) {
-      refuse(s, gauges_, stats_, stats_mu_);
+      refuse(s, gauges_, stats_);
       return;
     }
     s->feed = &f;
@@ -210,7 +212,7 @@ class Worker {
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = s;
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, s->io.fd(), &ev) != 0 || revoked(*s)) {
-      close_session(*s, revoked(*s) ? &stats_.revoked : nullptr);
+      close_session(*s, revoked(*s) ? &stats_.totals.revoked : nullptr);
       return;
     }
     flush(*s);
@@ -234,7 +236,7 @@ class Worker {
     for (std::size_t i = f.sessions.size(); i-- > 0;) {
       Session& s = *f.sessions[i];
       if (over_backlog(f, s, options_)) {
-        close_session(s, &stats_.evicted_slow);
+        close_session(s, &stats_.totals.evicted_slow);
         continue;
       }
       if (!s.blocked) flush(s);
@@ -349,12 +351,13 @@ class Worker {
   }
 
   void tick(SteadyClock::time_point now) {
+    owner_.check();
     const std::chrono::milliseconds heartbeat(heartbeat_ms_.load(std::memory_order_relaxed));
     const auto stall = heartbeat * kStallHeartbeats;
     for (std::size_t i = all_.size(); i-- > 0;) {
       Session& s = *all_[i];
       if (revoked(s)) {  // missed by close_revoked(): attached meanwhile
-        close_session(s, &stats_.revoked);
+        close_session(s, &stats_.totals.revoked);
         continue;
       }
       if (now >= s.close_at && !s.closing) {
@@ -366,7 +369,9 @@ class Worker {
         continue;
       }
       if (pending(s)) {
-        if (s.blocked && now - s.last_progress > stall) close_session(s, &stats_.evicted_stall);
+        if (s.blocked && now - s.last_progress > stall) {
+          close_session(s, &stats_.totals.evicted_stall);
+        }
         continue;
       }
       if (now - s.last_progress >= heartbeat) {
@@ -376,28 +381,29 @@ class Worker {
         s.last_progress = now;
       }
     }
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    stats_.heartbeats += heartbeats_;
-    stats_.bytes_written += bytes_written_;
-    stats_.expired += expired_;
+    MutexLock lock(stats_.mu);
+    stats_.totals.heartbeats += heartbeats_;
+    stats_.totals.bytes_written += bytes_written_;
+    stats_.totals.expired += expired_;
     expired_ = 0;
     heartbeats_ = 0;
     bytes_written_ = 0;
   }
 
   void close_session(Session& s, std::uint64_t* counter) {
+    owner_.check();
     if (s.dead) return;
     s.dead = true;
     gauges_.add(s.io, -1);
     s.io.close();  // also removes it from the epoll set
     const auto now = SteadyClock::now();
-    s.end.reason = counter == &stats_.evicted_slow       ? EndReason::kSlow
-                   : counter == &stats_.evicted_stall    ? EndReason::kStall
-                   : counter == &stats_.revoked          ? EndReason::kRevoked
-                   : s.end.reason == EndReason::kExpired ? EndReason::kExpired
-                   : s.closing && stopping_              ? EndReason::kShutdown
-                   : s.closing                           ? EndReason::kRetired
-                                                         : EndReason::kClosed;
+    s.end.reason = counter == &stats_.totals.evicted_slow    ? EndReason::kSlow
+                   : counter == &stats_.totals.evicted_stall ? EndReason::kStall
+                   : counter == &stats_.totals.revoked       ? EndReason::kRevoked
+                   : s.end.reason == EndReason::kExpired     ? EndReason::kExpired
+                   : s.closing && stopping_                  ? EndReason::kShutdown
+                   : s.closing                               ? EndReason::kRetired
+                                                             : EndReason::kClosed;
     s.end.duration = now - s.started;
     connection_.observe(seconds(s.end.duration));
     if (s.feed) {
@@ -422,8 +428,8 @@ class Worker {
       all_.pop_back();
     }
     {
-      std::lock_guard<std::mutex> lock(stats_mu_);
-      ++stats_.closed;
+      MutexLock lock(stats_.mu);
+      ++stats_.totals.closed;
       if (counter) ++*counter;
     }
     graveyard_.push_back(&s);
@@ -434,6 +440,7 @@ class Worker {
   // when its last session has: it is looked up by id, since close_feed (or
   // an earlier session of this loop) may have erased it already.
   void reap() {
+    owner_.check();
     for (Session* s : graveyard_) {
       FeedId id = s->feed_id;
       if (s->on_end) s->on_end(s->end);
@@ -449,18 +456,18 @@ class Worker {
   const Options& options_;
   const std::atomic<std::int64_t>& heartbeat_ms_;  // Options::heartbeat as reloads change it
   Gauges gauges_;
-  Stats& stats_;
-  std::mutex& stats_mu_;
+  SharedStats& stats_;
   metrics::Histogram& fanout_;
   metrics::Histogram& connection_;
   int epfd_ = -1;
   int evfd_ = -1;
   std::thread thread_;
-  std::mutex inbox_mu_;
-  std::vector<Message> inbox_;
-  bool finished_ = false;  // under inbox_mu_: run() has returned
+  Mutex inbox_mu_;
+  std::vector<Message> inbox_ PB_GUARDED_BY(inbox_mu_);
+  bool finished_ PB_GUARDED_BY(inbox_mu_) = false;  // run() has returned
 
-  // Owned by the worker thread.
+  // Owned by the worker thread (checked in debug builds: owner_.check()).
+  ThreadOwner owner_;
   std::unordered_map<FeedId, FeedState> feeds_;
   std::vector<Session*> all_;
   std::vector<Session*> graveyard_;
@@ -476,7 +483,7 @@ Hub::Hub(Options options) : options_(options), heartbeat_ms_(options.heartbeat.c
   for (std::size_t i = 0; i < options_.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(options_, heartbeat_ms_,
                                                 Gauges{clients_, tls_clients_, ktls_clients_},
-                                                stats_, stats_mu_, fanout_, connection_));
+                                                stats_, fanout_, connection_));
   }
 }
 
@@ -501,8 +508,8 @@ FeedId Hub::create_feed() {
 
 void Hub::publish(FeedId feed, Buffer event) {
   {
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    ++stats_.events_published;
+    MutexLock lock(stats_.mu);
+    ++stats_.totals.events_published;
   }
   const auto queued = SteadyClock::now();
   for (auto& w : workers_) {
@@ -552,13 +559,13 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
   s->close_at = close_at;
   s->revocable = std::move(revocable);
   {
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    ++stats_.attached;
+    MutexLock lock(stats_.mu);
+    ++stats_.totals.attached;
   }
   std::size_t w = next_worker_.fetch_add(1) % workers_.size();
   Message m{Message::kAttach, feed, nullptr, s};
   if (!workers_[w]->post(m)) {  // the hub stopped meanwhile
-    refuse(s, gauges, stats_, stats_mu_);
+    refuse(s, gauges, stats_);
     return false;
   }
   return true;
@@ -576,8 +583,8 @@ std::int64_t Hub::clients() const {
 }
 
 Stats Hub::stats() const {
-  std::lock_guard<std::mutex> lock(stats_mu_);
-  Stats s = stats_;
+  MutexLock lock(stats_.mu);
+  Stats s = stats_.totals;
   s.clients = clients_.load();
   s.tls_clients = tls_clients_.load();
   s.ktls_clients = ktls_clients_.load();

@@ -21,11 +21,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "hub/revocable.h"
 #include "hub/session_end.h"
 #include "hub/transport.h"
@@ -61,6 +61,17 @@ struct Stats {
 };
 
 class Worker;
+
+namespace detail {
+
+// The counted part of Stats: added to by attach(), publish() and the hub
+// threads, read by Hub::stats().
+struct SharedStats {
+  mutable Mutex mu;
+  Stats totals PB_GUARDED_BY(mu);
+};
+
+}  // namespace detail
 
 class Hub {
  public:
@@ -132,8 +143,7 @@ class Hub {
   std::atomic<std::int64_t> clients_{0};
   std::atomic<std::int64_t> tls_clients_{0};
   std::atomic<std::int64_t> ktls_clients_{0};
-  mutable std::mutex stats_mu_;
-  Stats stats_;
+  detail::SharedStats stats_;
   metrics::Histogram fanout_{metrics::kInternalBuckets};
   metrics::Histogram connection_{metrics::kConnectionBuckets};
   // Last: the workers refer to the members above, so they go first.

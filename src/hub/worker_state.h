@@ -14,10 +14,10 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "hub/hub.h"
 #include "hub/revocable.h"
 #include "hub/session_end.h"
@@ -110,12 +110,12 @@ struct Gauges {
 
 // A session that never reached a hub thread (attached while the hub
 // stopped): its socket is closed and its on_close runs, as for any other.
-inline void refuse(Session* s, const Gauges& gauges, Stats& stats, std::mutex& stats_mu) {
+inline void refuse(Session* s, const Gauges& gauges, SharedStats& stats) {
   gauges.add(s->io, -1);
   s->io.close();
   {
-    std::lock_guard<std::mutex> lock(stats_mu);
-    ++stats.closed;
+    MutexLock lock(stats.mu);
+    ++stats.totals.closed;
   }
   s->end.reason = EndReason::kShutdown;
   if (s->on_end) s->on_end(s->end);

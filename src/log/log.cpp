@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <mutex>
 
+#include "common/mutex.h"
 #include "common/time_format.h"
 #include "common/utf8.h"
 
@@ -18,12 +18,14 @@ std::atomic<int> g_format{static_cast<int>(Format::kText)};
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 std::atomic<bool> g_access{true};
 
-std::mutex& sink_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-std::function<void(std::string_view)>& sink() {
-  static std::function<void(std::string_view)> s;
+// Where lines go (set_sink), and one line at a time: the lock is held while
+// a line is written, so that lines of different threads never interleave.
+struct Sink {
+  Mutex mu;
+  std::function<void(std::string_view)> fn PB_GUARDED_BY(mu);
+};
+Sink& sink() {
+  static Sink s;
   return s;
 }
 
@@ -224,10 +226,11 @@ void write(Level l, std::string_view msg, Fields fields) {
   if (!enabled(l)) return;
   std::string line = format_line(format(), l, iso8601(SystemClock::now()), msg, fields);
   line += '\n';
-  std::lock_guard<std::mutex> lock(sink_mutex());
-  if (sink()) {
+  Sink& out = sink();
+  MutexLock lock(out.mu);
+  if (out.fn) {
     line.pop_back();
-    sink()(line);
+    out.fn(line);
     return;
   }
   const char* p = line.data();
@@ -249,14 +252,15 @@ void announce(std::string_view text, std::string_view msg, Fields fields) {
           ? format_line(Format::kJson, Level::kInfo, iso8601(SystemClock::now()), msg, fields)
           : std::string(text);
   line += '\n';
-  std::lock_guard<std::mutex> lock(sink_mutex());
+  MutexLock lock(sink().mu);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }
 
 void set_sink(std::function<void(std::string_view)> s) {
-  std::lock_guard<std::mutex> lock(sink_mutex());
-  sink() = std::move(s);
+  Sink& out = sink();
+  MutexLock lock(out.mu);
+  out.fn = std::move(s);
 }
 
 }  // namespace pb::log

@@ -53,7 +53,7 @@ ConnectionLimits::Verdict ConnectionLimits::acquire(const PeerAddress& peer) {
     return kTooMany;
   }
   if (max_per_ip_ > 0) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     const AddressBytes key = client_prefix(peer.bytes, ipv6_prefix_);
     std::uint32_t& n = per_ip_[key];
     if (n >= max_per_ip_) {
@@ -69,7 +69,7 @@ ConnectionLimits::Verdict ConnectionLimits::acquire(const PeerAddress& peer) {
 void ConnectionLimits::release(const PeerAddress& peer) {
   open_.fetch_sub(1, std::memory_order_relaxed);
   if (max_per_ip_ > 0) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = per_ip_.find(client_prefix(peer.bytes, ipv6_prefix_));
     if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
   }

@@ -15,7 +15,9 @@
 // (common/client_prefix.h).
 //
 // Threads: acquire() on the connection loop thread; release() (directly or
-// through a token) on the loop thread or a hub thread.
+// through a token) from any thread: the loop's, or whichever closes the
+// connection that carries the token (a hub thread; an HTTP worker whose
+// hand-over to the hub failed).
 #pragma once
 
 #include <netinet/in.h>
@@ -26,11 +28,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "common/client_prefix.h"
+#include "common/mutex.h"
 
 namespace pb::server {
 
@@ -75,8 +77,9 @@ class ConnectionLimits : public std::enable_shared_from_this<ConnectionLimits> {
   const std::size_t max_per_ip_;
   const unsigned ipv6_prefix_;
   std::atomic<std::int64_t> open_{0};
-  std::mutex mu_;  // per_ip_ (only used with a per-address limit)
-  std::unordered_map<AddressBytes, std::uint32_t, AddressHash> per_ip_;  // by client prefix
+  Mutex mu_;  // only taken with a per-address limit
+  std::unordered_map<AddressBytes, std::uint32_t, AddressHash> per_ip_
+      PB_GUARDED_BY(mu_);  // by client prefix
 };
 
 }  // namespace pb::server

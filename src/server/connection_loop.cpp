@@ -68,7 +68,12 @@ ConnectionLoop::~ConnectionLoop() {
   stop(std::chrono::milliseconds(0));
   // Completions that arrived after the thread left (the pool finishes its
   // tasks after the loop stopped): their connections are closed here.
-  for (Job* j : done_) {
+  std::vector<Job*> done;
+  {
+    MutexLock lock(done_mu_);
+    done.swap(done_);
+  }
+  for (Job* j : done) {
     if (j->conn->counted) limits_->release(j->conn->peer);
     delete j->conn;
     delete j;
@@ -127,6 +132,7 @@ LoopStats ConnectionLoop::stats() const {
 
 void ConnectionLoop::run() {
   pthread_setname_np(pthread_self(), "pb-front");
+  loop_thread_.claim();
   sigset_t pipe;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
@@ -150,7 +156,7 @@ void ConnectionLoop::run() {
       }
     }
     {
-      std::lock_guard<std::mutex> lock(done_mu_);
+      MutexLock lock(done_mu_);
       done.swap(done_);
       wake_pending_ = false;
     }
@@ -207,6 +213,7 @@ void ConnectionLoop::begin_stop(Clock::time_point now) {
 }
 
 void ConnectionLoop::on_accept(Clock::time_point now) {
+  loop_thread_.check();
   std::shared_ptr<TlsContext> tls = tls_ ? tls_() : nullptr;
   for (int i = 0; i < kAcceptBatch; ++i) {
     sockaddr_storage addr{};
@@ -264,6 +271,7 @@ void ConnectionLoop::on_accept(Clock::time_point now) {
 }
 
 void ConnectionLoop::on_event(Connection& c, std::uint32_t events, Clock::time_point now) {
+  loop_thread_.check();
   if (c.state == kParked) {
     // Watched only for this: the client left while its request waited.
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) close(c);
@@ -304,6 +312,7 @@ void ConnectionLoop::on_readable(Connection& c, Clock::time_point now) {
 }
 
 void ConnectionLoop::expire(Clock::time_point now) {
+  loop_thread_.check();
   for (int q = 0; q < kQueues; ++q) {
     DeadlineQueue& queue = *queues_[static_cast<std::size_t>(q)];
     while (DeadlineLink* l = queue.front()) {
@@ -347,6 +356,7 @@ void ConnectionLoop::unlink_held(Connection& c) {
 }
 
 void ConnectionLoop::close(Connection& c) {
+  loop_thread_.check();
   if (c.dead) return;
   c.dead = true;
   disarm(c);

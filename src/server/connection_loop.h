@@ -60,12 +60,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/thread_owner.h"
 #include "server/connection_limits.h"
 #include "server/deadline_queue.h"
 
@@ -158,7 +159,7 @@ class ConnectionLoop {
   void read_request(Connection& c, Clock::time_point now);
   void advance(Connection& c, Clock::time_point now);
   void dispatch(Connection& c);
-  void run_request(Job* job);  // on a worker
+  void run_request(Job* job) PB_EXCLUDES(done_mu_);  // on a worker
   void on_done(Job* job, Clock::time_point now);
   void respond(Connection& c, std::string bytes, Clock::time_point now);
   void reject(Connection& c, int status, const std::string& why, Clock::time_point now);
@@ -199,11 +200,12 @@ class ConnectionLoop {
   std::chrono::milliseconds drain_{0};
 
   // Completed requests, from the workers.
-  std::mutex done_mu_;
-  std::vector<Job*> done_;
-  bool wake_pending_ = false;  // under done_mu_: the loop was woken for done_
+  Mutex done_mu_;
+  std::vector<Job*> done_ PB_GUARDED_BY(done_mu_);
+  bool wake_pending_ PB_GUARDED_BY(done_mu_) = false;  // the loop was woken for done_
 
-  // Loop thread only.
+  // Loop thread only (checked in debug builds: loop_thread_.check()).
+  ThreadOwner loop_thread_;
   std::vector<std::unique_ptr<DeadlineQueue>> queues_;
   Connection* held_ = nullptr;  // every connection the loop holds (not handling)
   std::vector<Connection*> graveyard_;

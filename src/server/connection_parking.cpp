@@ -14,6 +14,7 @@
 namespace pb::server {
 
 void ConnectionLoop::park(Connection& c, Job& job, Clock::time_point now) {
+  loop_thread_.check();
   if (!c.admission_slot) {
     const AddressBytes client = client_prefix(c.peer.bytes, options_.ipv6_prefix);
     std::uint32_t& n = pending_[client];
@@ -49,6 +50,7 @@ void ConnectionLoop::park(Connection& c, Job& job, Clock::time_point now) {
 }
 
 void ConnectionLoop::check_parked(Clock::time_point now) {
+  loop_thread_.check();
   for (std::size_t i = 0; i < parked_.size();) {
     Connection& c = *parked_[i];
     if (now >= c.admission_deadline || (c.ready && c.ready())) {

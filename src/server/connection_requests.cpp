@@ -147,6 +147,7 @@ void ConnectionLoop::advance(Connection& c, Clock::time_point now) {
 }
 
 void ConnectionLoop::dispatch(Connection& c) {
+  loop_thread_.check();
   disarm(c);
   unwatch(c);
   unlink_held(c);
@@ -194,7 +195,7 @@ void ConnectionLoop::run_request(Job* job) {
   job->close_after = ex.close_after;
   bool wake;
   {
-    std::lock_guard<std::mutex> lock(done_mu_);
+    MutexLock lock(done_mu_);
     // A connection that went to the hub leaves the loop nothing urgent (its
     // record is freed at the loop's next turn), so the loop is not woken for
     // it. The loop may still be looking at the record right after handing it
@@ -214,6 +215,7 @@ void ConnectionLoop::run_request(Job* job) {
 }
 
 void ConnectionLoop::on_done(Job* job, Clock::time_point now) {
+  loop_thread_.check();
   Connection* c = job->conn;
   handling_.fetch_sub(1);
   counters_->states[kHandling].fetch_sub(1, std::memory_order_relaxed);

@@ -55,7 +55,7 @@ bool HttpServer::load_tls(std::vector<std::string>& problems) {
   if (!cfg_.tls.enabled()) return true;
   auto ctx = TlsContext::load(cfg_.tls, problems);
   if (!ctx) return false;
-  std::lock_guard<std::mutex> lock(tls_mu_);
+  MutexLock lock(tls_mu_);
   tls_ = std::move(ctx);
   return true;
 }
@@ -99,13 +99,13 @@ bool HttpServer::reload_tls(const config::TlsConfig& tls, std::vector<std::strin
   if (!tls.enabled()) return true;
   auto ctx = TlsContext::load(tls, problems);
   if (!ctx) return false;
-  std::lock_guard<std::mutex> lock(tls_mu_);
+  MutexLock lock(tls_mu_);
   tls_ = std::move(ctx);
   return true;
 }
 
 std::shared_ptr<TlsContext> HttpServer::tls_context() const {
-  std::lock_guard<std::mutex> lock(tls_mu_);
+  MutexLock lock(tls_mu_);
   return tls_;
 }
 

@@ -22,11 +22,11 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "config/config.h"
 #include "hub/transport.h"
 #include "server/connection_limits.h"
@@ -94,8 +94,8 @@ class HttpServer {
   std::unique_ptr<Listener> listener_;
   std::shared_ptr<ConnectionLimits> limits_;
   std::unique_ptr<ConnectionLoop> loop_;
-  mutable std::mutex tls_mu_;
-  std::shared_ptr<TlsContext> tls_;
+  mutable Mutex tls_mu_;
+  std::shared_ptr<TlsContext> tls_ PB_GUARDED_BY(tls_mu_);
   bool stopped_ = false;
 };
 

@@ -11,27 +11,31 @@ WorkerPool::~WorkerPool() {
 }
 
 void WorkerPool::start() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!threads_.empty()) return;
   stopping_ = false;
   for (std::size_t i = 0; i < count_; ++i) threads_.emplace_back([this] { run(); });
 }
 
 void WorkerPool::stop() {
+  // The threads are joined outside the lock (they take it to leave); until
+  // they have been, thread_count() still counts them.
+  std::vector<std::thread*> joining;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
+    for (auto& t : threads_) joining.push_back(&t);
   }
   cv_.notify_all();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
+  for (std::thread* t : joining) {
+    if (t->joinable()) t->join();
   }
-  threads_.clear();
   // Tasks posted after the threads left run here, so that each one's
   // completion (which owns its connection) happens exactly once.
   std::deque<std::function<void()>> left;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
+    threads_.clear();
     left.swap(tasks_);
   }
   for (auto& task : left) task();
@@ -39,14 +43,19 @@ void WorkerPool::stop() {
 
 void WorkerPool::post(std::function<void()> task) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     tasks_.push_back(std::move(task));
   }
   cv_.notify_one();
 }
 
+std::size_t WorkerPool::thread_count() const {
+  MutexLock lock(mu_);
+  return threads_.size();
+}
+
 std::size_t WorkerPool::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return tasks_.size();
 }
 
@@ -55,8 +64,8 @@ void WorkerPool::run() {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      MutexLock lock(mu_);
+      while (!stopping_ && tasks_.empty()) cv_.wait(mu_);
       if (tasks_.empty()) return;  // stopping, and nothing left
       task = std::move(tasks_.front());
       tasks_.pop_front();

@@ -4,17 +4,18 @@
 // connection loop does the reading and writing. A handler may block (a poll
 // with ?wait=true, a reload) without holding up any connection but its own.
 //
-// Threads: post() from any thread (the connection loop); tasks run on the
-// pool's threads; stop() from the thread that owns the pool.
+// Threads: post(), queued() and thread_count() from any thread (the
+// connection loop, a metrics handler); tasks run on the pool's threads;
+// start() and stop() from the thread that owns the pool.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace pb::server {
 
@@ -30,18 +31,18 @@ class WorkerPool {
   void stop();
   void post(std::function<void()> task);
 
-  std::size_t thread_count() const { return threads_.size(); }
+  std::size_t thread_count() const;
   std::size_t queued() const;
 
  private:
-  void run();
+  void run() PB_EXCLUDES(mu_);
 
   std::size_t count_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  mutable Mutex mu_;
+  CondVar cv_;  // a task was posted, or stop()
+  std::deque<std::function<void()>> tasks_ PB_GUARDED_BY(mu_);
+  bool stopping_ PB_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_ PB_GUARDED_BY(mu_);
 };
 
 }  // namespace pb::server

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/mutex.h"
 #include "config/duration.h"
 #include "log/log.h"
 
@@ -45,13 +46,17 @@ std::string header_value(const char* data, std::size_t len, std::size_t name_len
 }
 
 void log_out_of_descriptors(int err) {
-  static std::mutex mu;
-  static std::chrono::steady_clock::time_point last{};
+  // When it was last logged (by any fetcher).
+  struct LastLogged {
+    Mutex mu;
+    std::chrono::steady_clock::time_point at PB_GUARDED_BY(mu);  // the epoch: never
+  };
+  static LastLogged last;
   const auto now = std::chrono::steady_clock::now();
   {
-    std::lock_guard<std::mutex> lock(mu);
-    if (last.time_since_epoch().count() != 0 && now - last < kDescriptorLogPeriod) return;
-    last = now;
+    MutexLock lock(last.mu);
+    if (last.at.time_since_epoch().count() != 0 && now - last.at < kDescriptorLogPeriod) return;
+    last.at = now;
   }
   log::error(
       "out of file descriptors: upstream connections cannot be opened; raise the nofile limit "

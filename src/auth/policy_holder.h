@@ -5,34 +5,22 @@
 // policy stays.
 //
 // Threads: get() from any thread (HTTP workers); set() from the reloading
-// thread (main, on SIGHUP).
+// thread (App::reload: SIGHUP or POST /admin/reload). A Current<Policy>
+// (common/current.h) with an empty policy by default.
 #pragma once
 
 #include <memory>
+#include <utility>
 
 #include "auth/policy.h"
-#include "common/mutex.h"
+#include "common/current.h"
 
 namespace pb::auth {
 
-class PolicyHolder {
+class PolicyHolder : public Current<Policy> {
  public:
   explicit PolicyHolder(std::shared_ptr<const Policy> policy = std::make_shared<const Policy>())
-      : policy_(std::move(policy)) {}
-
-  std::shared_ptr<const Policy> get() const {
-    MutexLock lock(mu_);
-    return policy_;
-  }
-  void set(std::shared_ptr<const Policy> policy) {
-    MutexLock lock(mu_);
-    policy_.swap(policy);
-    // The previous policy (now in `policy`) is released after the lock.
-  }
-
- private:
-  mutable Mutex mu_;
-  std::shared_ptr<const Policy> policy_ PB_GUARDED_BY(mu_);
+      : Current<Policy>(std::move(policy)) {}
 };
 
 }  // namespace pb::auth

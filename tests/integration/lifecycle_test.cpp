@@ -284,7 +284,8 @@ TEST_F(ReadOnlyStateTest, AFullDiskIsToldToClientsOnceAndIdsContinueWhenSpaceRet
     EXPECT_EQ(json::parse(polled->body)["state"], "stale") << polled->body;
     auto listed = h.Get("/streams");
     ASSERT_TRUE(listed);
-    for (const auto& entry : json::parse(listed->body)["streams"]) {
+    const Json all = json::parse(listed->body);
+    for (const auto& entry : all["streams"]) {
       if (entry["name"] == "s") {
         EXPECT_EQ(entry["state"], "stale") << listed->body;
       }

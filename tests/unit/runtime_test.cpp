@@ -55,13 +55,8 @@ class RuntimeTest : public ::testing::Test {
     return config::parse_config(config_with(s), "runtime.yaml", config::EnvLookup(no_env));
   }
 
-  void start(const std::string& doc_extra = "") {
-    backend_.set_body(padded(R"({"v":0})"), "/doc");
-    backend_.set_body(R"({"o":0})", "/other");
-    for (int i = 0; i < 5; ++i)
-      backend_.set_body("{\"p\":" + std::to_string(i) + "}", "/p/" + std::to_string(i));
-    auto store = std::make_unique<FaultyStore>();
-    store_ = store.get();
+  // No janitor thread (tests run it by hand); test points go to hook_.
+  Runtime::Options options() {
     Runtime::Options o;
     o.janitor_thread = false;
     o.test_point = [this](std::string_view p) {
@@ -72,7 +67,17 @@ class RuntimeTest : public ::testing::Test {
       }
       if (h) h(p);
     };
-    rt_ = std::make_unique<Runtime>(parse(streams(doc_extra)), std::move(store), o);
+    return o;
+  }
+
+  void start(const std::string& doc_extra = "") {
+    backend_.set_body(padded(R"({"v":0})"), "/doc");
+    backend_.set_body(R"({"o":0})", "/other");
+    for (int i = 0; i < 5; ++i)
+      backend_.set_body("{\"p\":" + std::to_string(i) + "}", "/p/" + std::to_string(i));
+    auto store = std::make_unique<FaultyStore>();
+    store_ = store.get();
+    rt_ = std::make_unique<Runtime>(parse(streams(doc_extra)), std::move(store), options());
     rt_->start();
     ASSERT_TRUE(polled("doc"));
     ASSERT_TRUE(polled("other"));
@@ -250,19 +255,8 @@ TEST_F(RuntimeTest, AValueBeingReapedNoLongerCountsAgainstMaxInstances) {
   rt_.reset();
   backend_.set_body(R"({"p":1})", "/p/1");
   backend_.set_body(R"({"p":2})", "/p/2");
-  auto store = std::make_unique<FaultyStore>();
-  Runtime::Options o;
-  o.janitor_thread = false;
-  o.test_point = [this](std::string_view p) {
-    std::function<void(std::string_view)> h;
-    {
-      std::lock_guard<std::mutex> l(hook_mu_);
-      h = hook_;
-    }
-    if (h) h(p);
-  };
-  rt_ =
-      std::make_unique<Runtime>(parse(streams("", "    max_instances: 1\n")), std::move(store), o);
+  rt_ = std::make_unique<Runtime>(parse(streams("", "    max_instances: 1\n")),
+                                  std::make_unique<FaultyStore>(), options());
   rt_->start();
   auto p = find("p/1");
   ASSERT_TRUE(p);

@@ -69,6 +69,31 @@ const char* level_text(log::Level l) {
   return "info";
 }
 
+// Ends the process when stop() overruns its bound (it is not done() in
+// time). Threads: done() from stop(), wait() from the watchdog's thread.
+class Watchdog {
+ public:
+  void done() {
+    MutexLock l(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+  // True once done(), false when `bound` passed first.
+  bool wait(std::chrono::milliseconds bound) {
+    const auto until = std::chrono::steady_clock::now() + bound;
+    MutexLock l(mu_);
+    while (!done_) {
+      if (!cv_.wait_until(mu_, until)) return done_;
+    }
+    return true;
+  }
+
+ private:
+  Mutex mu_;
+  CondVar cv_;
+  bool done_ PB_GUARDED_BY(mu_) = false;
+};
+
 sigset_t handled_signals() {
   sigset_t signals;
   sigemptyset(&signals);
@@ -91,9 +116,10 @@ bool apply_overrides(const Overrides& o, config::Config& cfg, std::string& why) 
   return true;
 }
 
-App::App(std::string config_path, Overrides overrides)
+App::App(std::string config_path, Overrides overrides, Options options)
     : path_(std::move(config_path)),
       overrides_(std::move(overrides)),
+      options_(std::move(options)),
       running_(std::make_shared<const config::Config>()) {}
 
 App::~App() = default;
@@ -183,7 +209,7 @@ int App::start() {
     }
   }
   try {
-    policy_.set(auth::Policy::from_config(started_.auth));
+    policy_.set(auth::Policy::from_config(started_));
   } catch (const std::exception& e) {
     log::error("cannot load the access keys, not starting", {{"error", e.what()}});
     return 1;
@@ -282,19 +308,19 @@ int App::run() {
     log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;
   }
-  shutdown();
+  stop();
   return 0;
 }
 
-void App::shutdown() {
+void App::stop() {
   // server.shutdown_timeout applies live: the value in force now.
   const auto timeout = running_.get()->server.shutdown_timeout;
   // The whole shutdown is bounded: if anything hangs past the drain plus a
   // grace second, say so and leave (state is committed per event, so
   // nothing is lost by it).
-  const auto bound = timeout + std::chrono::seconds(1);
-  std::thread([bound] {
-    std::this_thread::sleep_for(bound);
+  auto watchdog = std::make_shared<Watchdog>();
+  std::thread([watchdog, bound = timeout + std::chrono::seconds(1)] {
+    if (watchdog->wait(bound)) return;
     log::error("shutdown exceeded server.shutdown_timeout; exiting now");
     std::_Exit(1);
   }).detach();
@@ -304,6 +330,7 @@ void App::shutdown() {
   runtime_->stop(timeout);
   api_.reset();
   runtime_.reset();  // closes the state store cleanly
+  watchdog->done();
   log::info("stopped");
 }
 

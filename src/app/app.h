@@ -19,9 +19,11 @@
 // thread (SIGHUP) or an HTTP worker (POST /admin/reload), one at a time.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "auth/policy_holder.h"
 #include "common/current.h"
@@ -55,7 +57,15 @@ struct ReloadAnswer {
 
 class App {
  public:
-  App(std::string config_path, Overrides overrides);
+  struct Options {
+    // Called at named points of reload() ("reload:checked", "reload:policy",
+    // "reload:streams", "reload:sessions"), outside every lock but
+    // reload's own, so that a test can hold the reload exactly there.
+    // Empty in production.
+    std::function<void(std::string_view point)> test_point;
+  };
+
+  App(std::string config_path, Overrides overrides, Options options = {});
   ~App();
   App(const App&) = delete;
   App& operator=(const App&) = delete;
@@ -66,9 +76,13 @@ class App {
   // Starts everything and listens; 0, or the exit code to leave with (the
   // reason is logged).
   int start();
-  // Until SIGTERM or SIGINT; then shuts down. The exit code.
+  // Until SIGTERM or SIGINT; then stop(). The exit code.
   int run();
   ReloadAnswer reload() PB_EXCLUDES(reload_mu_);
+  // Closes the listeners and every client, stops polling and closes the
+  // state store, bounded by server.shutdown_timeout plus a second (past
+  // that the process exits with 1). After start() succeeded; once.
+  void stop();
 
   // The port the main listener got (after start()).
   int port() const { return port_; }
@@ -80,10 +94,13 @@ class App {
   void apply_log(const config::Config& c) const;
   int open_state();
   void announce_started() const;
-  void shutdown();
+  void point(std::string_view name) const {
+    if (options_.test_point) options_.test_point(name);
+  }
 
   const std::string path_;
   const Overrides overrides_;
+  const Options options_;
   config::Config started_;           // as loaded at start, with the overrides
   Current<config::Config> running_;  // config::in_force after the last reload
   auth::PolicyHolder policy_;

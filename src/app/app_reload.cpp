@@ -47,11 +47,13 @@ ReloadAnswer App::reload() {
   // whole reload and the running policy stays.
   std::shared_ptr<const auth::Policy> next_policy;
   try {
-    next_policy = auth::Policy::from_config(next.auth);
+    next_policy = auth::Policy::from_config(next);
   } catch (const std::exception& e) {
     log::error("reload rejected: cannot load the access keys", {{"error", e.what()}});
     return rejected({e.what()});
   }
+
+  point("reload:checked");
 
   // 2. What changed, by key; restart keys keep their start-up values.
   const auto running = running_.get();
@@ -62,12 +64,15 @@ ReloadAnswer App::reload() {
   //    never served under the old, looser policy.
   policy_.set(next_policy);
   running_.set(in_force);
+  point("reload:policy");
   upstream::log_upstream_settings(*in_force);
   upstream::ensure_descriptor_limit(*in_force);
   core::ReloadResult r = runtime_->reload(*in_force);
+  point("reload:streams");
   // 4. Open sessions judged again under the new policy and streams: a
   //    revoked credential stops streaming now (docs/security.md).
   const std::size_t revoked = api_->recheck_sessions();
+  point("reload:sessions");
   if (revoked != 0) {
     log::info("reload: sessions no longer admitted are closed", {{"sessions", revoked}});
   }

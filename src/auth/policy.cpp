@@ -22,10 +22,6 @@ int status_of(Reason reason) {
   }
 }
 
-config::AuthMode mode_of(const Policy& policy, const Target& t) {
-  return t.stream != nullptr ? t.stream->auth.mode : policy.default_mode();
-}
-
 // How bad a refusal is: the worst of a request's targets is answered.
 int rank(int status) {
   switch (status) {
@@ -59,6 +55,24 @@ std::string challenge(int status, Reason reason) {
         std::string(", error=\"") + error + "\", error_description=\"" + reason_text(reason) + "\"";
   }
   return out;
+}
+
+std::shared_ptr<const Policy> Policy::from_config(const config::Config& cfg) {
+  auto base = from_config(cfg.auth);
+  auto p = std::make_shared<Policy>(*base);
+  for (const auto& s : cfg.streams) p->stream_auth_.emplace(s.name, s.auth);
+  return p;
+}
+
+const config::StreamAuth* Policy::stream_auth(const Target& t) const {
+  if (t.stream == nullptr) return nullptr;
+  auto it = stream_auth_.find(t.stream->name);
+  return it != stream_auth_.end() ? &it->second : &t.stream->auth;
+}
+
+config::AuthMode Policy::mode_of(const Target& t) const {
+  const config::StreamAuth* a = stream_auth(t);
+  return a != nullptr ? a->mode : default_mode();
 }
 
 std::shared_ptr<const Policy> Policy::from_config(const config::AuthConfig& cfg) {
@@ -160,7 +174,7 @@ Decision Policy::decide(const std::vector<Target>& targets,
                         const std::function<bool(const Target&)>& upstream_ok) const {
   Decision d;
   const bool needs_token = std::any_of(targets.begin(), targets.end(), [&](const Target& t) {
-    return mode_of(*this, t) == config::AuthMode::kRequired;
+    return mode_of(t) == config::AuthMode::kRequired;
   });
   std::optional<Authentication> auth;
   if (needs_token) auth = authenticate_fn();
@@ -176,7 +190,7 @@ Decision Policy::decide(const std::vector<Target>& targets,
 
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const Target& t = targets[i];
-    switch (mode_of(*this, t)) {
+    switch (mode_of(t)) {
       case config::AuthMode::kNone:
         break;
       case config::AuthMode::kRequired: {
@@ -185,9 +199,9 @@ Decision Policy::decide(const std::vector<Target>& targets,
         if (!p.grants.covers(t.address)) {
           refuse(Reason::kForbiddenStream,
                  "the token does not grant access to stream \"" + t.address + "\"");
-        } else if (t.stream != nullptr && !t.stream->auth.bind.empty() &&
-                   p.kind == Principal::Kind::kJwt &&
-                   !bindings_hold(t.stream->auth.bind, t.values, *p.claims)) {
+        } else if (const config::StreamAuth* a = stream_auth(t);
+                   a != nullptr && !a->bind.empty() && p.kind == Principal::Kind::kJwt &&
+                   !bindings_hold(a->bind, t.values, *p.claims)) {
           refuse(Reason::kClaimMismatch,
                  "the token does not grant access to stream \"" + t.address + "\"");
         }
@@ -216,7 +230,7 @@ Decision Policy::decide(const std::vector<Target>& targets,
 }
 
 bool Policy::may_list(const Authentication& auth, const Target& target) const {
-  switch (mode_of(*this, target)) {
+  switch (mode_of(target)) {
     case config::AuthMode::kNone:
       return true;
     case config::AuthMode::kUpstream:
@@ -227,9 +241,9 @@ bool Policy::may_list(const Authentication& auth, const Target& target) const {
   if (auth.status != 200 || !auth.principal) return false;
   const Principal& p = *auth.principal;
   if (!p.grants.covers(target.address)) return false;
-  if (target.stream != nullptr && !target.stream->auth.bind.empty() &&
-      p.kind == Principal::Kind::kJwt) {
-    return bindings_hold(target.stream->auth.bind, target.values, *p.claims);
+  const config::StreamAuth* a = stream_auth(target);
+  if (a != nullptr && !a->bind.empty() && p.kind == Principal::Kind::kJwt) {
+    return bindings_hold(a->bind, target.values, *p.claims);
   }
   return true;
 }

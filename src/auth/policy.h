@@ -102,6 +102,12 @@ class Policy {
   // Builds the keys; throws KeyError when one cannot be (the caller keeps
   // its current policy).
   static std::shared_ptr<const Policy> from_config(const config::AuthConfig& cfg);
+  // The same, judging each configured stream by the auth of `cfg.streams`
+  // rather than by the stream config a target brings: during a reload the
+  // policy is swapped before the streams, and a stream that the new file
+  // protects is protected from that moment, while its old config still
+  // serves (src/app/app.h).
+  static std::shared_ptr<const Policy> from_config(const config::Config& cfg);
 
   // The request's credential, checked (not against any stream).
   Authentication authenticate(const RequestView& request, Clock::time_point now) const;
@@ -146,6 +152,10 @@ class Policy {
   // check() and recheck(): `authenticate_fn` is called only when a target
   // needs a token; `upstream_ok` says whether an auth: upstream target may
   // go on to its upstream.
+  // The access rules of `t`'s stream: this policy's copy when its config
+  // names the stream, else the target's own; null when nothing serves it.
+  const config::StreamAuth* stream_auth(const Target& t) const;
+  config::AuthMode mode_of(const Target& t) const;
   Decision decide(const std::vector<Target>& targets,
                   const std::function<Authentication()>& authenticate_fn,
                   const std::function<bool(const Target&)>& upstream_ok) const;
@@ -159,6 +169,7 @@ class Policy {
   std::shared_ptr<const KeySet> keys_ = std::make_shared<const KeySet>();
   StaticTokens tokens_;
   JwtRules rules_;
+  std::map<std::string, config::StreamAuth> stream_auth_;  // by stream name
 };
 
 // The WWW-Authenticate value for a refusal with this status and reason.

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // Attack: many `auth: upstream` admissions with made-up credentials against
 // a slow upstream (issue 18, item 7). An admission waits for the upstream's
 // answer to its credentials; it used to wait inside an HTTP worker, so a

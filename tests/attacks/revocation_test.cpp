@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // Revoked credentials stop streaming (docs/security.md, "Revocation"):
 // every reload decides each open SSE session again under the new policy,
 // and one no longer admitted is closed within a second, logged with the

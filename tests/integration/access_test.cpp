@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // Access control through the real binary (docs/security.md): every read of
 // stream data checked the same way, with the exact status and challenge,
 // tokens never echoed, the query token removed before anything sees it,

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // Several real pollbridge processes sharing one real redis-server
 // (state.redis; docs/cluster.md): one poller in total, the same events with
 // the same ids on every instance, resume on another instance, takeover

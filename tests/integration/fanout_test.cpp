@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // Fan-out through the real binary: the pollbridge process does not grow a
 // thread per SSE client, and a client that stops reading is dropped by the
 // proxy while a reading client on the same stream receives every event.

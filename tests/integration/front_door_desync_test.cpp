@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // HTTP desync through the real binary, on raw sockets: a request smuggled in
 // the body of every kind of request pollbridge answers (every POST, OPTIONS,
 // every 405 and 404, a GET, a HEAD, an SSE request) is never answered; each

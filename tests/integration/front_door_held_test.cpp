@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // Held connections cost no thread and delay nobody: through the real binary,
 // hundreds of connections that sent nothing, half a request head, or went
 // idle after a keep-alive request (and, on the TLS port, stalled in the

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // Every front-door limit through the real binary, on raw sockets, each with
 // the exact status it must get: the whole-head deadline (408), the head size
 // (431), the body size (413) and deadline (408), idle keep-alive and the

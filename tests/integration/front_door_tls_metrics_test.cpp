@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The TLS part of /metrics through the real binary: handshakes that succeed,
 // fail (a protocol version the server refuses) and plain HTTP on the TLS
 // port are each counted under their result, and an SSE client over TLS is

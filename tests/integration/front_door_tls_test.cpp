@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // TLS served by pollbridge itself, through the real binary and real TLS
 // clients, with certificates made by the openssl command line: HTTPS and
 // ALPN, plain HTTP on the TLS port, old protocol versions refused, bad

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The instance lifecycle and the state store, tried from outside through
 // the real binary: what a client sees when a multiplexed member is
 // replaced, parameter values chosen by clients, one process per state

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // Per-user streams through the real binary (docs/security.md): a stream
 // with forward_headers is polled with each client's own values, clients
 // with the same values share one poll and one history, different values

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // State that survives restarts, crashes and reloads, with the real binary:
 // kill -9 in the middle of a sequence, clean SIGTERM, a corrupt state file,
 // SIGHUP and POST /admin/reload.

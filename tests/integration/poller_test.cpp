@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The poller against a real fake backend, with a controllable clock: what it
 // asks the backend, what it does with each kind of answer, and how long it
 // waits before the next poll.

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The Redis store (src/cluster/redis_store.h) against a real redis-server:
 // the poll lease, the fenced append, followers receiving the same events
 // with the same ids, takeover, a Redis restarted empty (new epoch) and a

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // What a reload says it did is what it did, through the real binary: the
 // live keys (CORS, retry, heartbeat, history) take effect and are listed
 // under "applied"; restart keys are named by their full path under

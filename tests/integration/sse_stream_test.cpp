@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // End-to-end behaviour of one stream: the real pollbridge binary in front of
 // a fake legacy backend, read by a real SSE client.
 #include <httplib.h>

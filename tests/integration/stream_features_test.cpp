@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // Parameterized streams, multiplexed connections, idle polling, items mode,
 // immediate polls and number fidelity, end to end through the real binary.
 #include <httplib.h>

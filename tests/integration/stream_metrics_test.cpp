@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // /metrics through the real binary: the histograms (poll duration, publish
 // delay, fan-out, connection duration), events by type, bounded labels, and
 // the page parsed by Prometheus' own promtool.

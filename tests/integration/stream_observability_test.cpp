@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // What an operator sees, through the real binary: the rate-limited log
 // events (stale/recovered, slow clients, refused limits), the SSE access
 // log, and the histograms and counters of /metrics, with bounded labels.

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // A bounded stress run through the real binary (built with the sanitizers in
 // their stages): PB_STRESS_SECONDS (default 30) of reloads, client churn on
 // plain, parameterized and multiplexed streams, and parameter values that

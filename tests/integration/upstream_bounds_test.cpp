@@ -1,10 +1,12 @@
+// ctest-labels: threaded
 // Every poll is bounded, tried from outside with hostile upstreams on raw
 // sockets beside a healthy one, through the real binary: each bad stream
 // goes stale within its timeout plus a small margin with a reason that names
 // the bound it hit, the healthy stream keeps its interval, memory stays
 // bounded, and neither a reload nor SIGTERM waits for a stuck poll.
 //
-// The suites are named Poller* so that the TSan stage runs them too.
+// The two load tests (2,000 streams, the 650x650 reversal) are in
+// upstream_load_test.cpp, outside the ThreadSanitizer stage.
 #include <httplib.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -21,6 +23,7 @@
 #include "support/proxy_process.h"
 #include "support/raw_backend.h"
 #include "support/sse_client.h"
+#include "support/streams_view.h"
 #include "support/util.h"
 
 namespace pb::testing {
@@ -29,18 +32,6 @@ namespace PB_FILE_LOCAL {
 using json::Json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// GET /streams as name -> entry.
-std::map<std::string, Json> streams_of(int port) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(2, 0);
-  auto r = c.Get("/streams");
-  std::map<std::string, Json> out;
-  if (!r || r->status != 200) return out;
-  const Json doc = json::parse(r->body);
-  for (const auto& s : doc["streams"]) out[s["name"].get<std::string>()] = s;
-  return out;
-}
 
 // A hostile answer that never ends: `head`, then `chunk` until the peer
 // gives up.
@@ -140,7 +131,7 @@ TEST_F(PollerBoundsTest, HostileUpstreamsGoStaleWithTheBoundThatStoppedThem) {
   std::map<std::string, Clock::duration> stale_after;
   std::map<std::string, std::string> reasons;
   while (stale_after.size() < bad.size() && Clock::now() - t0 < kSlowdown * 10s) {
-    for (auto& [name, s] : streams_of(proxy.port())) {
+    for (auto& [name, s] : streams_by_name(proxy.port())) {
       if (bad.count(name) && s["state"] == "stale" && !stale_after.count(name)) {
         stale_after[name] = Clock::now() - t0;
         reasons[name] = s["reason"].get<std::string>();
@@ -160,13 +151,13 @@ TEST_F(PollerBoundsTest, HostileUpstreamsGoStaleWithTheBoundThatStoppedThem) {
   }
   // Meanwhile (and for a little longer) the healthy stream polls every
   // 200 ms, bad neighbours or not.
-  auto before = streams_of(proxy.port())["healthy"];
+  auto before = streams_by_name(proxy.port())["healthy"];
   const auto t1 = Clock::now();
   while (Clock::now() - t1 < 2s) {
     rss_max = std::max(rss_max, rss_kib(proxy.pid()));
     std::this_thread::sleep_for(100ms);
   }
-  auto after = streams_of(proxy.port())["healthy"];
+  auto after = streams_by_name(proxy.port())["healthy"];
   EXPECT_EQ(after["state"], "ok");
   const auto polls = after["polls"].get<std::uint64_t>() - before["polls"].get<std::uint64_t>();
   EXPECT_GE(polls, kSlowdown == 1 ? 7u : 4u) << "2 s at 200 ms intervals";
@@ -219,7 +210,7 @@ TEST_F(PollerBoundsTest, ReloadAndShutdownDoNotWaitForAStuckPoll) {
   proxy.signal(SIGHUP);
   ASSERT_TRUE(wait_until(
       [&] { return proxy.stderr_text().find("config reloaded") != std::string::npos; }, 1s));
-  EXPECT_EQ(streams_of(proxy.port())["healthy"]["state"], "ok");
+  EXPECT_EQ(streams_by_name(proxy.port())["healthy"]["state"], "ok");
   // SIGTERM with the stuck poll in flight: exit 0 well within
   // shutdown_timeout (2 s).
   ASSERT_TRUE(wait_until([&] { return backend_.requests("/silent") >= 4u; }, 3s));
@@ -244,7 +235,7 @@ TEST_F(PollerBoundsTest, StuckParameterizedInstanceIsStillReaped) {
   }
   // Its poll never ends, yet the instance goes once nobody listens, and the
   // single slot (max_instances: 1) is free for another value.
-  ASSERT_TRUE(wait_until([&] { return streams_of(proxy.port()).empty(); }, 4s))
+  ASSERT_TRUE(wait_until([&] { return streams_by_name(proxy.port()).empty(); }, 4s))
       << "the stuck instance was not reaped";
   SseClient next(proxy.port(), "/events/p/2");
   EXPECT_EQ(next.status(), 200);
@@ -266,50 +257,14 @@ TEST_F(PollerBoundsTest, QueuedPollsDoNotTimeOutForWaitingForAConnection) {
   ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
   ASSERT_TRUE(wait_until(
       [&] {
-        auto s = streams_of(proxy.port());
+        auto s = streams_by_name(proxy.port());
         std::size_t ok = 0;
         for (auto& [n, e] : s) ok += e["state"] == "ok";
         return ok == 6;
       },
       6s));
-  for (auto& [n, e] : streams_of(proxy.port())) EXPECT_EQ(e["failures"], 0) << n;
+  for (auto& [n, e] : streams_by_name(proxy.port())) EXPECT_EQ(e["failures"], 0) << n;
   EXPECT_EQ(backend_.max_open_connections(), 1u);
-}
-
-TEST_F(PollerBoundsTest, TwoThousandStreamsShareEightConnectionsAndNoMoreThreads) {
-  std::string streams;
-  for (int i = 0; i < 2000; ++i) {
-    streams += "  - name: s" + std::to_string(i) + "\n    url: " + backend_.url("/ok") +
-               "?n=" + std::to_string(i) + "\n    interval: 1s\n";
-  }
-  ProxyProcess many(config_with(streams));
-  ASSERT_TRUE(many.started()) << many.stderr_text();
-  // Every stream polled (one round is 2,000 requests).
-  ASSERT_TRUE(wait_until([&] { return backend_.requests("/ok") >= 4000; }, kSlowdown * 20s))
-      << backend_.requests("/ok");
-  std::size_t ok = 0;
-  for (auto& [n, e] : streams_of(many.port())) ok += e["state"] == "ok";
-  EXPECT_EQ(ok, 2000u);
-  // The default max_connections_per_host (8) held throughout. The backend
-  // counts a connection as open until its own thread has read the EOF, so a
-  // kept-alive connection that libcurl found dead and replaced can overlap
-  // its successor there by one on a loaded machine (seen 3 times in 8 runs
-  // at load 8, never beyond one): one of slack for that, never more.
-  EXPECT_LE(backend_.max_open_connections(), 9u);
-  EXPECT_GE(backend_.max_open_connections(), 1u);
-  // The same threads as a proxy with one stream.
-  ProxyProcess one(one_stream_config(backend_.url("/ok")));
-  ASSERT_TRUE(one.started());
-  ASSERT_TRUE(wait_until([&] { return streams_of(one.port())["s"]["state"] == "ok"; }));
-  auto threads = [](pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
-    }
-    return -1;
-  };
-  EXPECT_EQ(threads(many.pid()), threads(one.pid()));
 }
 
 TEST_F(PollerBoundsTest, RunningOutOfDescriptorsIsReportedAsSuch) {
@@ -345,56 +300,6 @@ TEST_F(PollerBoundsTest, RunningOutOfDescriptorsIsReportedAsSuch) {
   auto ok = c.next(3s);
   ASSERT_TRUE(ok);
   EXPECT_EQ(json::parse(ok->data)["state"], "ok");
-}
-
-TEST_F(PollerBoundsTest, ReversedRowsOfA650By650DocumentGiveASnapshotInBoundedMemory) {
-  // 2.85 MB of numbers; each change reverses every row. As a JSON Patch
-  // that was 33 MB per change (11.7 times the document) and 2 GB of RSS.
-  auto matrix = [](bool reversed) {
-    std::string out = "[";
-    for (int r = 0; r < 650; ++r) {
-      out += r ? ",[" : "[";
-      for (int c = 0; c < 650; ++c) {
-        out += (c ? "," : "") + std::to_string(r * 1000 + (reversed ? 649 - c : c));
-      }
-      out += "]";
-    }
-    return out + "]";
-  };
-  // Shared with the backend's threads, which may outlive this scope a moment.
-  auto docs = std::make_shared<const std::vector<std::string>>(
-      std::vector<std::string>{matrix(false), matrix(true)});
-  auto which_doc = std::make_shared<std::atomic<int>>(0);
-  std::atomic<int>& which = *which_doc;
-  backend_.route("/matrix", [docs, which_doc](RawConnection& c, const RawRequest&) {
-    return RawBackend::ok(c, (*docs)[which_doc->load() % 2]);
-  });
-  ProxyProcess proxy(
-      config_with("  - name: m\n    url: " + backend_.url("/matrix") + "\n    interval: 100ms\n"));
-  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
-  SseClient c(proxy.port(), "/events/m");
-  auto snap = c.next(kSlowdown * 10s);
-  ASSERT_TRUE(snap);
-  ASSERT_EQ(snap->data.size(), (*docs)[0].size());
-  const long rss_start = rss_kib(proxy.pid());
-  long rss_max = rss_start;
-  for (int change = 1; change <= 2; ++change) {
-    which.store(change);
-    auto ev = c.next(kSlowdown * 10s);
-    ASSERT_TRUE(ev) << "change " << change;
-    EXPECT_EQ(ev->type, "snapshot") << "change " << change;
-    EXPECT_LE(ev->data.size(), (*docs)[change % 2].size())
-        << "an event no larger than the document";
-    if (change == 2) {
-      EXPECT_TRUE(json::equal(json::parse(ev->data), json::parse((*docs)[0])));
-    }
-    rss_max = std::max(rss_max, rss_kib(proxy.pid()));
-  }
-  std::cout << "[ measured ] 650x650 reversal: RSS " << rss_start
-            << " KiB after the first document, " << rss_max << " KiB at most over 2 changes\n";
-  // Each change holds two documents, their events in the history and the
-  // bodies being compared: tens of MB, not gigabytes.
-  EXPECT_LT(rss_max - rss_start, 128 * 1024) << "KiB";
 }
 
 }  // namespace PB_FILE_LOCAL

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // TLS to upstreams through the real binary, with a private CA made by the
 // openssl command line: ca_file adds to the system trust store (which stays
 // loaded), a client certificate gives mutual TLS, tls_verify: false is named
@@ -62,22 +63,12 @@ class TlsBackend {
   std::atomic<int> requests_{0};
 };
 
-std::map<std::string, Json> streams_of(int port) {
-  httplib::Client c("127.0.0.1", port);
-  auto r = c.Get("/streams");
-  std::map<std::string, Json> out;
-  if (!r || r->status != 200) return out;
-  const Json doc = json::parse(r->body);
-  for (const auto& s : doc["streams"]) out[s["name"].get<std::string>()] = s;
-  return out;
-}
-
 // Waits until every named stream has finished a poll; returns their entries.
 std::map<std::string, Json> settled(int port, std::size_t n) {
   std::map<std::string, Json> out;
   wait_until(
       [&] {
-        out = streams_of(port);
+        out = streams_by_name(port);
         std::size_t done = 0;
         for (auto& [name, s] : out) done += s["state"] != "pending";
         return out.size() == n && done == n;

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The policy and its keys are used from every HTTP worker at once while a
 // reload swaps them: run under TSan (scripts/test.sh, tsan stage).
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // What the hub reports about each session when it ends (for the access log)
 // and the histograms it keeps (fan-out time, connection duration), on a real
 // hub with real sockets (AF_UNIX stream pairs).

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The stream plane in process: a real pb::hub::Hub with real sockets
 // (AF_UNIX stream pairs). The hub side of a pair gets a tiny send buffer where
 // a test needs backpressure quickly: on an AF_UNIX stream socket the sender's

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The hub's TLS transport in process: a real pb::hub::Hub writing through
 // real OpenSSL sessions over AF_UNIX socket pairs (certificates from the
 // openssl command line), read by OpenSSL clients. The hub side gets a tiny

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The runtime in process: a real Runtime with an in-process store (with
 // faults a test can inject), the real hub writing to socketpairs, the real
 // poller against a fake backend over HTTP. Every race of the instance

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The scheduler with real pollers against a real backend on raw sockets:
 // removing a poller abandons its request at once and waits only for a body
 // already being processed, stopping never waits on the network, immediate

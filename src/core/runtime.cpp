@@ -8,11 +8,9 @@
 #include "common/time_format.h"
 #include "core/access_log.h"
 #include "core/mux_channel.h"
-#include "core/refusal_response.h"
 #include "core/user_key.h"
 #include "log/log.h"
 #include "log/private_id.h"
-#include "log/refusal.h"
 #include "stream/memory_store.h"
 #include "upstream/url.h"
 
@@ -59,13 +57,15 @@ bool any_retired_locked(const std::vector<std::shared_ptr<Instance>>& insts)
   return false;
 }
 
-// The client gets a short answer rather than a silent close when its
-// stream could not be attached after the handler gave up the connection
-// (written through its transport: plain or TLS).
-void refuse_socket(hub::Transport& io, const LookupError& err) {
-  std::string msg = refusal_response(err);
-  ssize_t w = io.write(msg.data(), msg.size());
-  (void)w;
+// The client gets a short answer (`render`'s, when set) rather than a
+// silent close when its stream could not be attached after the handler gave
+// up the connection (written through its transport: plain or TLS).
+void refuse_socket(hub::Transport& io, const LookupError& err, RefusalRenderer render) {
+  if (render != nullptr) {
+    std::string msg = render(err);
+    ssize_t w = io.write(msg.data(), msg.size());
+    (void)w;
+  }
   io.close();
 }
 
@@ -224,7 +224,7 @@ std::shared_ptr<Instance> Runtime::find(const InstanceRequest& req, LookupError*
         if (it->second.state == Slot::kLive) return it->second.inst;
         // Being made or replaced: wait for it rather than build a twin.
         if (!slots_cv_.wait_until(mu_, deadline)) {
-          err = {503, "stream " + address + " is being replaced; retry", 1};
+          err = {LookupFailure::kBusy, "stream " + address + " is being replaced; retry", 1};
           return nullptr;
         }
       }
@@ -238,15 +238,16 @@ std::shared_ptr<Instance> Runtime::find(const InstanceRequest& req, LookupError*
       if (m.kind == TemplateMatch::kNone) continue;
       matched = true;
       if (m.kind == TemplateMatch::kInvalid) {
-        err = {400, m.why, 0};
+        err = {LookupFailure::kInvalid, m.why, 0};
         return nullptr;
       }
       if (t->cfg.auth.forward_headers.empty() == req.per_user) {
         // A per-user stream asked for without a client (admin), or a stream
         // reloaded between the caller's access check and here (it gained or
         // lost forward_headers; the client retries).
-        err = req.per_user ? LookupError{503, "stream " + address + " was reconfigured; retry", 1}
-                           : LookupError{404,
+        err = req.per_user ? LookupError{LookupFailure::kBusy,
+                                         "stream " + address + " was reconfigured; retry", 1}
+                           : LookupError{LookupFailure::kNotFound,
                                          "stream " + address +
                                              " is per-user: it has no "
                                              "shared instance",
@@ -254,7 +255,7 @@ std::shared_ptr<Instance> Runtime::find(const InstanceRequest& req, LookupError*
         return nullptr;
       }
       if ((m.kind == TemplateMatch::kValues || req.per_user) && !create_param) {
-        err = {404, "stream " + address + " has no live instance", 0};
+        err = {LookupFailure::kNotFound, "stream " + address + " has no live instance", 0};
         return nullptr;
       }
       bool again = false;
@@ -263,11 +264,11 @@ std::shared_ptr<Instance> Runtime::find(const InstanceRequest& req, LookupError*
       break;  // raced with another creator or a reload: look again
     }
     if (!matched) {
-      err = {404, "no stream named " + address, 0};
+      err = {LookupFailure::kNotFound, "no stream named " + address, 0};
       return nullptr;
     }
     if (SteadyClock::now() >= deadline) {
-      err = {503, "stream " + address + " is being replaced; retry", 1};
+      err = {LookupFailure::kBusy, "stream " + address + " is being replaced; retry", 1};
       return nullptr;
     }
   }
@@ -279,7 +280,6 @@ std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std:
                                           LookupError* error, bool* again) {
   *again = false;
   const bool on_demand = tmpl->parameterized() || req.per_user;
-  const char* refused = nullptr;  // the limit hit, logged once the lock is released
   {
     MutexLock lock(mu_);
     // Looked up without the lock: someone may have made it meanwhile, or a
@@ -294,31 +294,26 @@ std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std:
         config::per_client_cap(tmpl->cfg, req.owner.rfind(kSubjectOwnerPrefix, 0) == 0);
     const std::string owner = on_demand && cap != 0 ? req.owner : std::string();
     if (on_demand && live >= tmpl->cfg.max_instances) {
-      *error = {503,
+      *error = {LookupFailure::kOverLimit,
                 "stream " + tmpl->cfg.name + " has reached max_instances (" +
                     std::to_string(tmpl->cfg.max_instances) + ")",
-                5};
-      refused = "streams[].max_instances";
+                5, "streams[].max_instances", tmpl->cfg.name};
+      return nullptr;
     } else if (!owner.empty() && per_owner_.count({tmpl.get(), owner}) &&
                per_owner_[{tmpl.get(), owner}] >= cap) {
       // One client cannot take the pool that others need.
-      *error = {429,
+      *error = {LookupFailure::kClientOverLimit,
                 "this client has reached stream " + tmpl->cfg.name +
                     "'s max_instances_per_client (" + std::to_string(cap) + ")",
-                5};
-      refused = "streams[].max_instances_per_client";
-    } else {
-      if (!owner.empty()) ++per_owner_[{tmpl.get(), owner}];
-      ++live;
-      Slot& slot = slots_[address];
-      slot.state = Slot::kCreating;
-      slot.tmpl = tmpl;
-      slot.owner = owner;
+                5, "streams[].max_instances_per_client", tmpl->cfg.name};
+      return nullptr;
     }
-  }
-  if (refused) {
-    log::refused(refused, error->status, "", tmpl->cfg.name);
-    return nullptr;
+    if (!owner.empty()) ++per_owner_[{tmpl.get(), owner}];
+    ++live;
+    Slot& slot = slots_[address];
+    slot.state = Slot::kCreating;
+    slot.tmpl = tmpl;
+    slot.owner = owner;
   }
   test_point("create:slot-reserved");
   std::shared_ptr<Instance> inst;
@@ -335,7 +330,7 @@ std::shared_ptr<Instance> Runtime::create(const InstanceRequest& req, const std:
                {{"stream", tmpl->cfg.name},
                 {"instance", log::instance_field(address, req.per_user)},
                 {"error", why}});
-    *error = {503, "stream " + address + " cannot be started now; retry", 1};
+    *error = {LookupFailure::kBusy, "stream " + address + " cannot be started now; retry", 1};
     return nullptr;
   }
   if (std::find(templates_.begin(), templates_.end(), tmpl) == templates_.end()) {
@@ -445,7 +440,7 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
     again.create = true;
     auto next = find(again, &err);
     if (!next) {
-      refuse_socket(io, err);
+      refuse_socket(io, err, refusal_);
       return false;
     }
     inst = std::move(next);
@@ -529,7 +524,7 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
       again.create = true;
       auto n = find(again, &err);
       if (!n) {
-        refuse_socket(io, err);
+        refuse_socket(io, err, refusal_);
         return false;
       }
       next.push_back(std::move(n));

@@ -7,7 +7,8 @@
 // An instance's slot in the registry moves creating → live → retiring →
 // gone, and its store key has one owner at a time:
 //  * a lookup that finds a slot creating or retiring waits for it (up to
-//    kLookupWait) or answers 503 with Retry-After; it never builds a twin;
+//    kLookupWait) or fails busy (kBusy, with a retry hint); it never builds
+//    a twin;
 //  * retiring cancels the poll in flight, retires the stream (its feed and
 //    every multiplexed channel listening to it close), releases the store
 //    key, and only then frees the slot;
@@ -35,6 +36,7 @@
 #include "common/mutex.h"
 #include "config/config.h"
 #include "core/instance.h"
+#include "core/lookup_error.h"
 #include "core/stream_template.h"
 #include "hub/hub.h"
 #include "stream/store.h"
@@ -50,13 +52,6 @@ struct ReloadResult {
   std::vector<std::string> changed;  // replaced: clients reconnect and resume
   std::vector<std::string> added;
   std::vector<std::string> removed;  // clients closed, saved state deleted
-};
-
-// Why a lookup failed, as the HTTP layer reports it.
-struct LookupError {
-  int status = 404;
-  std::string message;
-  int retry_after = 0;  // seconds, for a 503
 };
 
 class Runtime {
@@ -87,7 +82,7 @@ class Runtime {
   // is being made or replaced, up to kLookupWait.
   std::shared_ptr<Instance> find(const std::string& address, bool create, LookupError* error);
   // The same for a request that may name a per-user instance and counts
-  // against a client's max_instances_per_client (429 past it).
+  // against a client's max_instances_per_client (kClientOverLimit past it).
   std::shared_ptr<Instance> find(const InstanceRequest& request, LookupError* error);
 
   // The template serving `address` and its parameter values, without making
@@ -106,12 +101,16 @@ class Runtime {
   // Random per process unless main() sets one kept in the state directory;
   // set before start().
   void set_user_key(std::string secret) { user_key_ = std::move(secret); }
+  // What attach() writes on a connection it cannot attach; set before the
+  // first attach (server::Api does, when it is built). Unset, such a
+  // connection is closed unanswered.
+  void set_refusal(RefusalRenderer render) { refusal_ = render; }
 
   // Attaches a client connection (plain or TLS; ownership passes to the
   // hub) to one stream. `head` is the HTTP response head. If the instance is
   // being retired, the client goes to its successor. Returns false if it
-  // could not be attached (the connection is closed; a 503 was written to it
-  // if nothing else had been).
+  // could not be attached (the connection is closed; the refusal set by
+  // set_refusal() was written to it if nothing else had been).
   // At `close_at` the connection ends (the client's credential expired).
   // `format` is the representation the client asked for (the caller has
   // checked that resolve_format() allows it for the stream's mode).
@@ -215,6 +214,7 @@ class Runtime {
   // Per-user instances that do not persist (streams[].persist: false).
   std::unique_ptr<stream::Store> private_store_;
   std::string user_key_;
+  RefusalRenderer refusal_ = nullptr;
   hub::Hub hub_;
   upstream::Scheduler scheduler_;
 
@@ -254,7 +254,7 @@ constexpr std::chrono::seconds kJanitorPeriod{1};
 // query: cheap when nothing has expired).
 constexpr std::chrono::seconds kSweepPeriod{5};
 // How long a lookup waits for an instance that is being made or replaced
-// before answering 503 (Retry-After: 1).
+// before failing busy (kBusy, retry after 1 s).
 constexpr std::chrono::seconds kLookupWait{5};
 // Bounds of the default `retention` (history × interval) of a reaped
 // parameterized instance's saved state.

@@ -9,6 +9,8 @@
 #include "log/refusal.h"
 #include "server/client_script.h"
 #include "server/format_choice.h"
+#include "server/lookup_status.h"
+#include "server/refusal_response.h"
 #include "server/static_files.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
@@ -126,8 +128,9 @@ void announce_format(std::string& head, const std::string& name) {
 }  // namespace
 
 void lookup_error(httplib::Response& res, const core::LookupError& err) {
+  log_limit_refusal(err);
   if (err.retry_after > 0) res.set_header("Retry-After", std::to_string(err.retry_after));
-  set_error(res, err.status, err.message);
+  set_error(res, lookup_status(err.kind), err.message);
 }
 
 void set_error(httplib::Response& res, int status, const std::string& message) {
@@ -147,6 +150,11 @@ Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& p
       policy_(policy),
       running_(running),
       started_(runtime.config()) {
+  // The runtime attaches only connections this Api hands it: set before any.
+  runtime_.set_refusal([](const core::LookupError& err) {
+    log_limit_refusal(err);
+    return refusal_response(err);
+  });
   install();
   if (admin_ != nullptr) install_admin(*admin_);
 }

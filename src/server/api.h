@@ -108,7 +108,8 @@ class Api {
 
 // JSON error body: {"error":"<code>","message":"<text>"}.
 void set_error(httplib::Response& res, int status, const std::string& message);
-// A failed lookup's answer (with Retry-After when it says when to retry).
+// A failed lookup's answer: the status lookup_status() maps its kind to,
+// Retry-After when it says when to retry; a refused limit is logged.
 void lookup_error(httplib::Response& res, const core::LookupError& err);
 
 }  // namespace pb::server

@@ -17,6 +17,7 @@
 #include "common/time_format.h"
 #include "config/loader.h"
 #include "json/document.h"
+#include "server/refusal_response.h"
 #include "sse/event_id.h"
 #include "support/fake_backend.h"
 #include "support/faulty_store.h"
@@ -127,6 +128,29 @@ class RuntimeTest : public ::testing::Test {
     for (const auto& a : addresses) insts.push_back(find(a));
     rt_->attach_mux(insts, hub::Transport::plain(sv[0]), head(), last_id);
     return sv[1];
+  }
+  // Attaches a client to `address` while `meanwhile` runs with the attach
+  // held after it counted itself (its instance found, its connection
+  // taken); returns what the client then read until the connection closed.
+  std::string attach_across(const std::string& address, const std::function<void()>& meanwhile) {
+    int sv[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    auto inst = find(address);
+    EXPECT_TRUE(inst) << address;
+    auto gate = std::make_shared<Latch>();
+    hold_at("attach:counted", gate);
+    auto attached = std::async(std::launch::async, [&] {
+      return rt_->attach(inst, hub::Transport::plain(sv[0]), head(), std::nullopt);
+    });
+    EXPECT_TRUE(gate->reached());
+    meanwhile();
+    gate->open();
+    EXPECT_FALSE(attached.get()) << "attached to a stream that is gone";
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = read(sv[1], buf, sizeof buf)) > 0;) got.append(buf, n);
+    close(sv[1]);
+    return got;
   }
   std::string last_id(const std::string& address) {
     auto inst = find(address);
@@ -264,7 +288,7 @@ TEST_F(RuntimeTest, AValueBeingReapedNoLongerCountsAgainstMaxInstances) {
   ASSERT_TRUE(rt_->trigger(p, 5s));
   core::LookupError err;
   EXPECT_FALSE(rt_->find("p/2", true, &err)) << "the cap of 1 holds while p/1 is live";
-  EXPECT_EQ(err.status, 503);
+  EXPECT_EQ(err.kind, core::LookupFailure::kOverLimit);
   auto gate = std::make_shared<Latch>();
   hold_at("retire:before-release", gate);
   p.reset();
@@ -272,11 +296,11 @@ TEST_F(RuntimeTest, AValueBeingReapedNoLongerCountsAgainstMaxInstances) {
   ASSERT_TRUE(gate->reached());  // p/1 is retiring, not yet gone
   for (const auto& i : rt_->instances()) EXPECT_NE(i->key(), "p/1") << "still listed";
   auto other = rt_->find("p/2", true, &err);
-  EXPECT_TRUE(other) << err.status << " " << err.message;
+  EXPECT_TRUE(other) << err.message;
   gate->open();
   janitor.get();
   EXPECT_FALSE(rt_->find("p/3", true, &err)) << "p/2 now holds the only place";
-  EXPECT_EQ(err.status, 503);
+  EXPECT_EQ(err.kind, core::LookupFailure::kOverLimit);
 }
 
 // Before: a throw in reload's second phase left the stream marked as being
@@ -292,7 +316,7 @@ TEST_F(RuntimeTest, AFailureWhileReloadingDoesNotLeaveTheStreamUnavailable) {
   // The store still fails: an answer that says so, at once.
   auto started = std::chrono::steady_clock::now();
   EXPECT_FALSE(rt_->find("doc", true, &err));
-  EXPECT_EQ(err.status, 503);
+  EXPECT_EQ(err.kind, core::LookupFailure::kBusy);
   EXPECT_EQ(err.retry_after, 1);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
   store_->fail_loads_of("", stream::StoreErrorKind::kIo);
@@ -446,15 +470,52 @@ TEST_F(RuntimeTest, AReplacedStreamContinuesItsIdsWithTheMemoryStore) {
   EXPECT_EQ(b->seq, a->seq + 1);
 }
 
+// A client whose stream went away after its handler gave the runtime its
+// connection: the runtime writes the HTTP layer's refusal for the typed
+// error (server/refusal_response.h) and closes the connection.
+TEST_F(RuntimeTest, AClientWhoseStreamIsRemovedWhileItAttachesIsAnswered404) {
+  start();
+  rt_->set_refusal(server::refusal_response);
+  std::string got = attach_across("other", [&] {
+    std::string only_doc = streams().substr(0, streams().find("  - name: other"));
+    EXPECT_EQ(rt_->reload(parse(only_doc)).removed.size(), 2u);
+  });
+  EXPECT_EQ(got.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << got;
+  EXPECT_EQ(got.find("Retry-After"), std::string::npos) << got;
+  EXPECT_NE(got.find("no stream named other"), std::string::npos) << got;
+}
+
+TEST_F(RuntimeTest, AClientWhoseStreamCannotBeRemadeWhileItAttachesIsAnswered503) {
+  start();
+  rt_->set_refusal(server::refusal_response);
+  store_->fail_loads_of("doc", stream::StoreErrorKind::kOwned);
+  std::string got = attach_across("doc", [&] {
+    EXPECT_EQ(rt_->reload(parse(streams("    max_body: 2MiB\n"))).changed,
+              std::vector<std::string>{"doc"});
+  });
+  EXPECT_EQ(got.rfind("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n", 0), 0u) << got;
+  EXPECT_NE(got.find("stream doc cannot be started now; retry"), std::string::npos) << got;
+  store_->fail_loads_of("", stream::StoreErrorKind::kIo);
+}
+
+TEST_F(RuntimeTest, WithoutARefusalAConnectionThatCannotBeAttachedIsClosedUnanswered) {
+  start();
+  std::string got = attach_across("other", [&] {
+    std::string only_doc = streams().substr(0, streams().find("  - name: other"));
+    rt_->reload(parse(only_doc));
+  });
+  EXPECT_EQ(got, "");
+}
+
 TEST_F(RuntimeTest, ParameterValuesMustBeUtf8WithoutNul) {
   start();
   core::LookupError err;
   EXPECT_FALSE(rt_->find("p/1\xff", true, &err));
-  EXPECT_EQ(err.status, 400);
+  EXPECT_EQ(err.kind, core::LookupFailure::kInvalid);
   EXPECT_FALSE(rt_->find(std::string("p/1\0", 4), true, &err));
-  EXPECT_EQ(err.status, 400);
+  EXPECT_EQ(err.kind, core::LookupFailure::kInvalid);
   EXPECT_FALSE(rt_->find("p/x", true, &err));
-  EXPECT_EQ(err.status, 400);
+  EXPECT_EQ(err.kind, core::LookupFailure::kInvalid);
   EXPECT_TRUE(rt_->find("p/4", true, &err));
 }
 
@@ -480,7 +541,7 @@ TEST_F(RuntimeTest, RemovedStreamsAreForgottenAtReload) {
   EXPECT_EQ(store_->inner().size(), 1u);
   core::LookupError err;
   EXPECT_FALSE(rt_->find("other", true, &err));
-  EXPECT_EQ(err.status, 404);
+  EXPECT_EQ(err.kind, core::LookupFailure::kNotFound);
 }
 
 }  // namespace PB_FILE_LOCAL

@@ -66,11 +66,12 @@ std::chrono::steady_clock::time_point Presence::last() const {
 }
 
 Stream::Stream(std::string key, std::string stream, Options options, Store* store,
-               Clock::time_point now)
+               Coordinator* coordinator, Clock::time_point now)
     : key_(std::move(key)),
       stream_(std::move(stream)),
       options_(std::move(options)),
-      store_(store) {
+      store_(store),
+      coordinator_(coordinator) {
   presence_->last_ns.store(steady_ns());
   std::optional<PersistedState> saved;
   try {
@@ -98,7 +99,7 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
   if (!saved || saved->epoch.empty()) {
     lock.unlock();
     start_new_epoch(now);
-    store_->follow(key_, this);
+    coordinator_->follow(key_, this);
     return;
   }
   epoch_ = saved->epoch;
@@ -108,7 +109,7 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
   doc_changed_ = from_unix_ms(saved->doc_changed_ms);
   status_.last_success = from_unix_ms(saved->fetched_ms);
   for (const auto& ev : saved->history) remember_locked(ev);
-  if (store_->shared()) {
+  if (coordinator_->shared()) {
     // Another process polls (or did): its last success and its last
     // status are this instance's too, until this one polls itself.
     status_.polled = saved->fetched_ms != 0;
@@ -119,11 +120,11 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
     }
   }
   lock.unlock();
-  store_->follow(key_, this);
+  coordinator_->follow(key_, this);
 }
 
 Stream::~Stream() {
-  store_->unfollow(key_, this);
+  coordinator_->unfollow(key_, this);
 }
 
 void Stream::start_new_epoch(Clock::time_point now) {
@@ -259,8 +260,10 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
   }
   commit.fetched_ms = unix_ms(new_status.last_success);
   {
-    // history_ changes only here, on the writer's thread: what is computed
-    // now still holds when the events are appended below.
+    // With a local coordinator history_ changes only on this thread: what
+    // is computed now still holds when the events are appended below. A
+    // follower's on_remote() may change it meanwhile (the lease was lost);
+    // Redis trims by count and ignores keep_from.
     MutexLock lock(mu_);
     commit.keep_from = keep_from_locked(commit.events);
   }
@@ -302,7 +305,8 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
   MutexLock lock(mu_);
   // A subscriber of a format nobody used before may have attached since the
   // renditions were made: make what it needs without the lock, and look
-  // again (only this thread publishes, so nothing else changes meanwhile).
+  // again (formats are added under the lock; whatever on_remote() made
+  // current meanwhile is checked below).
   while (new_doc) {
     unsigned missing = missing_renditions_locked(commit.events.back(), snap);
     if (!missing) break;
@@ -360,8 +364,10 @@ bool Stream::update(const json::Json& next, Clock::time_point now) {
     st = status_;
   }
   // The diff runs without the lock, so that clients attaching meanwhile do
-  // not wait for it: only this (the writer's) thread ever changes doc_. May
-  // throw DiffError: nothing has changed yet.
+  // not wait for it: doc_ changes only on this thread, or in on_remote()
+  // after this process lost the lease (the fence then refuses these events,
+  // unless the lease was won back, and caught up, within this one poll).
+  // May throw DiffError: nothing has changed yet.
   std::vector<diff::Change> changes = diff::compute(prev.get(), next, options_.diff);
   const bool was_ok = st.ok;
   st.polled = true;

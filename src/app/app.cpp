@@ -15,6 +15,7 @@
 #include "server/tls_context.h"
 #include "stream/memory_store.h"
 #include "stream/sqlite_store.h"
+#include "stream/state.h"
 #include "upstream/startup_checks.h"
 
 namespace pb::app {
@@ -38,11 +39,11 @@ bool persists_user_state(const config::Config& cfg) {
 
 // The user key shared by a cluster (Redis): the first process to start
 // makes it; the others read it.
-std::string cluster_user_key(cluster::RedisStore& redis) {
+std::string cluster_user_key(stream::Coordinator& cluster) {
   const auto deadline = std::chrono::steady_clock::now() + kClusterUserKeyWait;
   for (;;) {
     try {
-      return redis.shared_secret("user-key", core::random_user_key());
+      return cluster.shared_secret("user-key", core::random_user_key());
     } catch (const stream::StoreError& e) {
       if (std::chrono::steady_clock::now() >= deadline) {
         throw std::runtime_error(
@@ -171,19 +172,19 @@ int App::check() {
 int App::open_state() {
   const config::Config& cfg = started_;
   try {
-    std::unique_ptr<stream::Store> store;
-    cluster::RedisStore* redis = nullptr;
+    stream::State state;
     if (!cfg.state.redis.empty()) {
-      store = cluster::make_redis_store(cfg.state);  // docs/cluster.md
-      redis = static_cast<cluster::RedisStore*>(store.get());
+      state = cluster::make_redis_state(cfg.state);  // docs/cluster.md
     } else if (cfg.state.dir.empty()) {
-      store = std::make_unique<stream::MemoryStore>();
+      state = stream::local_state(std::make_shared<stream::MemoryStore>());
     } else {
-      store = std::make_unique<stream::SqliteStore>(cfg.state.dir, cfg.state.fsync);
+      state = stream::local_state(
+          std::make_shared<stream::SqliteStore>(cfg.state.dir, cfg.state.fsync));
     }
-    runtime_ = std::make_unique<core::Runtime>(cfg, std::move(store));
-    if (redis != nullptr && persists_user_state(cfg)) {
-      runtime_->set_user_key(cluster_user_key(*redis));
+    stream::Coordinator& coordinator = *state.coordinator;
+    runtime_ = std::make_unique<core::Runtime>(cfg, std::move(state));
+    if (coordinator.shared() && persists_user_state(cfg)) {
+      runtime_->set_user_key(cluster_user_key(coordinator));
     } else if (!cfg.state.dir.empty() && persists_user_state(cfg)) {
       runtime_->set_user_key(core::load_or_make_user_key(cfg.state.dir));
     }

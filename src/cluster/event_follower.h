@@ -22,6 +22,7 @@
 
 #include "cluster/keys.h"
 #include "config/redis_url.h"
+#include "stream/coordinator.h"
 #include "stream/store.h"
 
 namespace pb::cluster {

@@ -568,7 +568,7 @@ std::string RedisStore::shared_secret(const std::string& name, const std::string
   return *value;
 }
 
-std::unique_ptr<stream::Store> make_redis_store(const config::StateConfig& state) {
+stream::State make_redis_state(const config::StateConfig& state) {
   RedisStore::Options o;
   std::string why;
   if (!config::parse_redis_url(state.redis, o.url, why)) {
@@ -576,7 +576,8 @@ std::unique_ptr<stream::Store> make_redis_store(const config::StateConfig& state
   }
   o.prefix = state.prefix;
   o.lease = state.lease;
-  return std::make_unique<RedisStore>(std::move(o));
+  auto redis = std::make_shared<RedisStore>(std::move(o));
+  return {redis, redis};
 }
 
 std::string redacted_redis(const std::string& url) {

@@ -20,11 +20,17 @@
 //    owned key (one pipelined round trip for all), records presence (this
 //    process has clients) and reports whether other processes have some.
 //
-// Threads: the Store methods from any thread, per store.h. All hiredis
-// contexts are driven by two dedicated threads ("pb-redis": commands and
-// lease turns; "pb-redis-follow": XREAD), never by a hub, HTTP or upstream
-// thread: callers of load()/append() wait for one round trip on pb-redis,
-// bounded by kRedisTimeout.
+// One object is both the stream::Store and the stream::Coordinator of a
+// cluster: append()'s fence is the lease that may_poll() reports, and the
+// keys a lease turn competes for are those load() took; splitting them
+// would share all of this state anyway. app hands it out as both halves
+// of a stream::State (make_redis_state), so nothing needs its type.
+//
+// Threads: the Store and Coordinator methods from any thread, per store.h
+// and coordinator.h. All hiredis contexts are driven by two dedicated
+// threads ("pb-redis": commands and lease turns; "pb-redis-follow": XREAD),
+// never by a hub, HTTP or upstream thread: callers of load()/append() wait
+// for one round trip on pb-redis, bounded (call()).
 #pragma once
 
 #include <chrono>
@@ -42,11 +48,13 @@
 #include "common/mutex.h"
 #include "config/config.h"
 #include "config/redis_url.h"
+#include "stream/coordinator.h"
+#include "stream/state.h"
 #include "stream/store.h"
 
 namespace pb::cluster {
 
-class RedisStore : public stream::Store {
+class RedisStore : public stream::Store, public stream::Coordinator {
  public:
   struct Options {
     config::RedisUrl url;
@@ -61,6 +69,7 @@ class RedisStore : public stream::Store {
   explicit RedisStore(Options options);
   ~RedisStore() override;  // lets go of every lease held
 
+  // stream::Store.
   std::optional<stream::PersistedState> load(const std::string& key, const std::string& stream,
                                              std::size_t history) override;
   void reset(const std::string& key, const std::string& stream, const std::string& epoch) override;
@@ -70,8 +79,9 @@ class RedisStore : public stream::Store {
   std::size_t sweep(std::int64_t) noexcept override { return 0; }  // Redis expires keys
   std::size_t forget_streams_except(const std::set<std::string>&) noexcept override { return 0; }
   bool persistent() const override { return true; }
-  bool shared() const override { return true; }
 
+  // stream::Coordinator.
+  bool shared() const override { return true; }
   void follow(const std::string& key, stream::Follower* f) override;
   void unfollow(const std::string& key, stream::Follower* f) noexcept override;
   bool may_poll(const std::string& key) const override;
@@ -80,13 +90,8 @@ class RedisStore : public stream::Store {
   bool request_poll(const std::string& key, std::chrono::milliseconds wait) override;
   void write_metrics(std::ostream& out) const override;
   void on_poll_requests(PollRequests poll) override;
-
-  // The value of the deployment-wide secret `name` (key P:<name>): the one
-  // another process set first, or `fresh` if none had (SET NX, then GET).
-  // Throws StoreError kIo when Redis cannot be reached. Used for the HMAC
-  // key of per-user instances, which every process must share so that a
-  // user's instance has one key in the whole cluster.
-  std::string shared_secret(const std::string& name, const std::string& fresh);
+  // Key P:<name>: SET NX, then GET.
+  std::string shared_secret(const std::string& name, const std::string& fresh) override;
 
   const std::string& owner() const { return options_.owner; }
   // Leases held now (tests, /metrics).
@@ -155,9 +160,9 @@ class RedisStore : public stream::Store {
   std::unique_ptr<EventFollower> follower_;
 };
 
-// The store for `state` (state.redis set and valid: checked by the config
-// loader).
-std::unique_ptr<stream::Store> make_redis_store(const config::StateConfig& state);
+// The store and coordinator for `state` (state.redis set and valid:
+// checked by the config loader): one RedisStore.
+stream::State make_redis_state(const config::StateConfig& state);
 // state.redis for logs: the credentials shown as ***.
 std::string redacted_redis(const std::string& url);
 

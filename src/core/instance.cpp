@@ -21,10 +21,11 @@ diff::Options diff_options(const config::StreamConfig& cfg) {
 Instance::Instance(InstanceRequest request, std::string key,
                    std::shared_ptr<const StreamTemplate> tmpl, config::StreamConfig cfg,
                    std::shared_ptr<const std::atomic<std::size_t>> history_bytes,
-                   stream::Store* store, hub::Hub& hub)
+                   stream::Store* store, stream::Coordinator* coordinator, hub::Hub& hub)
     : request_(std::move(request)),
       key_(std::move(key)),
       store_(store),
+      coordinator_(coordinator),
       tmpl_(std::move(tmpl)),
       cfg_(std::move(cfg)),
       hub_(hub) {
@@ -38,7 +39,8 @@ Instance::Instance(InstanceRequest request, std::string key,
   opts.diff = diff_options(cfg_);
   opts.live_history = tmpl_->history;
   opts.live_history_bytes = std::move(history_bytes);
-  stream_ = std::make_unique<stream::Stream>(key_, cfg_.name, opts, store, stream::Clock::now());
+  stream_ = std::make_unique<stream::Stream>(key_, cfg_.name, opts, store, coordinator,
+                                             stream::Clock::now());
   upstream::Url url{parts.scheme, parts.host,
                     parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};
   ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);

@@ -22,6 +22,7 @@
 #include "core/stream_template.h"
 #include "hub/hub.h"
 #include "ingest/ingest.h"
+#include "stream/coordinator.h"
 #include "stream/store.h"
 #include "stream/stream.h"
 #include "upstream/poller.h"
@@ -30,13 +31,13 @@ namespace pb::core {
 
 class Instance : public stream::Listener {
  public:
-  // Loads the state saved under `key` from `store` (throws
-  // stream::StoreError(kOwned) if the key already has an owner). `request`
-  // is what made it (kept so that a client arriving while it is replaced
-  // finds its successor the same way).
+  // Loads the state saved under `key` from `store` and follows it through
+  // `coordinator` (throws stream::StoreError(kOwned) if the key already has
+  // an owner). `request` is what made it (kept so that a client arriving
+  // while it is replaced finds its successor the same way).
   Instance(InstanceRequest request, std::string key, std::shared_ptr<const StreamTemplate> tmpl,
            config::StreamConfig cfg, std::shared_ptr<const std::atomic<std::size_t>> history_bytes,
-           stream::Store* store, hub::Hub& hub);
+           stream::Store* store, stream::Coordinator* coordinator, hub::Hub& hub);
   ~Instance() override;
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
@@ -49,6 +50,7 @@ class Instance : public stream::Listener {
   bool per_user() const { return request_.per_user; }
   const InstanceRequest& request() const { return request_; }
   stream::Store& store() { return *store_; }
+  stream::Coordinator& coordinator() { return *coordinator_; }
   const StreamTemplate& tmpl() const { return *tmpl_; }
   const std::shared_ptr<const StreamTemplate>& tmpl_ptr() const { return tmpl_; }
   const config::StreamConfig& cfg() const { return cfg_; }
@@ -73,6 +75,7 @@ class Instance : public stream::Listener {
   InstanceRequest request_;
   std::string key_;
   stream::Store* store_;
+  stream::Coordinator* coordinator_;
   std::shared_ptr<const StreamTemplate> tmpl_;
   config::StreamConfig cfg_;
   hub::Hub& hub_;

@@ -71,14 +71,15 @@ void refuse_socket(hub::Transport& io, const LookupError& err, RefusalRenderer r
 
 }  // namespace
 
-Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store)
-    : Runtime(cfg, std::move(store), Options{}) {}
+Runtime::Runtime(const config::Config& cfg, stream::State state)
+    : Runtime(cfg, std::move(state), Options{}) {}
 
-Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store, Options options)
+Runtime::Runtime(const config::Config& cfg, stream::State state, Options options)
     : cfg_(cfg),
       options_(std::move(options)),
       history_bytes_(std::make_shared<std::atomic<std::size_t>>(cfg.history_bytes)),
-      store_(std::move(store)),
+      store_(std::move(state.store)),
+      coordinator_(std::move(state.coordinator)),
       hub_(hub::Options{hub_threads(cfg.server.hub_threads), cfg.server.heartbeat,
                         cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
       scheduler_(kProcessingThreads) {
@@ -86,7 +87,7 @@ Runtime::Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store
   user_key_ = random_user_key();
   // A shared store (Redis): other processes' poll requests for instances
   // this one polls.
-  store_->on_poll_requests([this](const std::string& key, std::function<void()> done) {
+  coordinator_->on_poll_requests([this](const std::string& key, std::function<void()> done) {
     poll_requested(key, std::move(done));
   });
   std::set<std::string> names;
@@ -123,8 +124,8 @@ void Runtime::test_point(std::string_view point) const {
   if (options_.test_point) options_.test_point(point);
 }
 
-stream::Store* Runtime::store_for(const config::StreamConfig& cfg, bool per_user) {
-  return per_user && !cfg.auth.persist ? private_store_.get() : store_.get();
+bool Runtime::keeps_private_state(const config::StreamConfig& cfg, bool per_user) {
+  return per_user && !cfg.auth.persist;
 }
 
 std::shared_ptr<Instance> Runtime::make_instance(const InstanceRequest& req, const std::string& key,
@@ -136,8 +137,10 @@ std::shared_ptr<Instance> Runtime::make_instance(const InstanceRequest& req, con
   for (const auto& h : req.forwarded) cfg.headers.push_back(h);
   InstanceRequest kept = req;
   kept.owner.clear();
+  const bool own = keeps_private_state(tmpl->cfg, req.per_user);
   return std::make_shared<Instance>(std::move(kept), key, tmpl, cfg, history_bytes_,
-                                    store_for(tmpl->cfg, req.per_user), hub_);
+                                    own ? private_store_.get() : store_.get(),
+                                    own ? &private_coordinator_ : coordinator_.get(), hub_);
 }
 
 void Runtime::start() {
@@ -154,7 +157,7 @@ void Runtime::stop(std::chrono::milliseconds drain) {
   }
   janitor_cv_.notify_all();
   if (janitor_.joinable()) janitor_.join();
-  store_->on_poll_requests(nullptr);
+  coordinator_->on_poll_requests(nullptr);
   // Clients first, so that nobody waits on a stream that stops changing.
   hub_.stop(drain);
   scheduler_.stop();
@@ -539,7 +542,8 @@ bool Runtime::trigger(const std::shared_ptr<Instance>& inst,
   if (!inst->stream().may_poll()) {
     // Another process holds the poll lease (a shared store): it polls. The
     // local trigger above still counts should this one win the lease first.
-    return inst->store().request_poll(inst->key(), wait.value_or(std::chrono::milliseconds(0)));
+    return inst->coordinator().request_poll(inst->key(),
+                                            wait.value_or(std::chrono::milliseconds(0)));
   }
   if (!wait) return true;
   return scheduler_.wait_polled(&inst->poller(), ticket, *wait);

@@ -39,6 +39,9 @@
 #include "core/lookup_error.h"
 #include "core/stream_template.h"
 #include "hub/hub.h"
+#include "stream/coordinator.h"
+#include "stream/local_coordinator.h"
+#include "stream/state.h"
 #include "stream/store.h"
 #include "upstream/scheduler.h"
 
@@ -65,8 +68,9 @@ class Runtime {
     std::function<void(std::string_view point)> test_point;
   };
 
-  Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store);
-  Runtime(const config::Config& cfg, std::unique_ptr<stream::Store> store, Options options);
+  // `state`: the store and coordinator opened from the config's `state`.
+  Runtime(const config::Config& cfg, stream::State state);
+  Runtime(const config::Config& cfg, stream::State state, Options options);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -155,6 +159,7 @@ class Runtime {
   hub::Hub& hub() { return hub_; }
   upstream::Scheduler& scheduler() { return scheduler_; }
   stream::Store& store() { return *store_; }
+  stream::Coordinator& coordinator() { return *coordinator_; }
   std::size_t client_limit() const { return cfg_.server.max_clients; }
   // Objects retired but not yet destroyed (tests: they go on the janitor).
   std::size_t graveyard_size() const;
@@ -184,9 +189,10 @@ class Runtime {
   std::shared_ptr<Instance> make_instance(const InstanceRequest& req, const std::string& key,
                                           const std::shared_ptr<const StreamTemplate>& tmpl,
                                           const std::map<std::string, std::string>& values);
-  // Where an instance's state goes: the configured store, or the in-process
-  // one for a per-user stream that does not persist.
-  stream::Store* store_for(const config::StreamConfig& cfg, bool per_user);
+  // Whether an instance's state goes to the in-process store (with a local
+  // coordinator: nothing shared) rather than the configured ones: a
+  // per-user stream that does not persist.
+  static bool keeps_private_state(const config::StreamConfig& cfg, bool per_user);
   // Retires per-user instances of auth: upstream streams whose upstream now
   // refuses their credentials (401/403): their clients get the status event
   // and are closed.
@@ -210,9 +216,11 @@ class Runtime {
   // The top-level history_bytes as reloads change it (every instance's
   // stream reads it).
   const std::shared_ptr<std::atomic<std::size_t>> history_bytes_;
-  std::unique_ptr<stream::Store> store_;
+  const std::shared_ptr<stream::Store> store_;
+  const std::shared_ptr<stream::Coordinator> coordinator_;
   // Per-user instances that do not persist (streams[].persist: false).
   std::unique_ptr<stream::Store> private_store_;
+  stream::LocalCoordinator private_coordinator_;
   std::string user_key_;
   RefusalRenderer refusal_ = nullptr;
   hub::Hub hub_;

@@ -117,7 +117,7 @@ void Api::handle_readyz(const httplib::Request&, httplib::Response& res, bool de
   Json body = Json::object();
   // A shared store (state.redis) that cannot be reached: no event can be
   // issued (docs/cluster.md); connected clients keep being served.
-  const std::string store_problem = runtime_.store().unavailable();
+  const std::string store_problem = runtime_.coordinator().unavailable();
   const bool ready = pending.empty() && store_problem.empty();
   body["ready"] = ready;
   if (detailed && !pending.empty()) body["pending"] = pending;
@@ -152,7 +152,7 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   o << "pollbridge_http_requests_total " << requests_.load() << '\n';
   write_front_door_metrics(o, server_, hs);
   write_histogram_metrics(o, runtime_.hub());
-  runtime_.store().write_metrics(o);
+  runtime_.coordinator().write_metrics(o);
   {
     std::string auth_metrics;
     access_.write_metrics(auth_metrics);

@@ -2,8 +2,9 @@
 // sequence (epoch and last seq) and its bounded history. The embedded
 // implementation (SQLite, stream/sqlite_store.h) is the default;
 // stream/memory_store.h keeps state in the process only (it survives a
-// reload, not a restart). A distributed implementation (Redis) sits behind
-// the same interface, where owning a key is holding its lease.
+// reload, not a restart); cluster/redis_store.h shares it among processes.
+// This is persistence only: which process polls a key shared with others,
+// and how the others follow it, is stream::Coordinator (coordinator.h).
 //
 // Ownership: a key (an instance's address) has exactly one owner at a time.
 // load() or reset() makes the caller the owner; release() ends that. Calls
@@ -17,12 +18,9 @@
 // Threads: any, per the rules above.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
-#include <ostream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -81,32 +79,9 @@ struct Commit {
   std::int64_t fetched_ms = 0;
   // The oldest seq the history keeps once these events are in (the stream
   // bounds it by count and bytes); older events are dropped by the store
-  // too.
+  // too (the Redis store trims by count instead, approximately: load()
+  // still returns at most the newest `history`).
   std::uint64_t keep_from = 1;
-};
-
-// What a store shared by several processes (Redis, src/cluster) tells the
-// owner of a key about the state other processes wrote. Implemented by
-// stream::Stream. Called from the store's own threads, never under a store
-// lock that append() needs, and never after unfollow() has returned.
-class Follower {
- public:
-  virtual ~Follower() = default;
-  struct Position {
-    std::string epoch;
-    std::uint64_t seq = 0;      // last event held
-    std::uint64_t doc_seq = 0;  // event that made the document held
-  };
-  virtual Position position() const = 0;
-  // Events another process recorded. `state.history` holds the events after
-  // position().seq (oldest first; possibly with a gap when the store
-  // trimmed them), `state.doc`/`doc_text` the document at `state.doc_seq`
-  // when it is newer than the one held. Another epoch replaces everything.
-  virtual void on_remote(const PersistedState& state) = 0;
-  // The store cannot be reached (ok false, with why), or can again.
-  virtual void on_store_health(bool ok, const std::string& why) = 0;
-  // Clients connected to this process (for the cluster's presence).
-  virtual std::int64_t local_clients() const = 0;
 };
 
 class Store {
@@ -121,14 +96,18 @@ class Store {
                                              std::size_t history) = 0;
 
   // Starts a new history for `key` under `epoch` (taking ownership if the
-  // caller does not have it yet): drops what was saved. Throws StoreError.
+  // caller does not have it yet): drops what was saved. A shared store
+  // (Redis) starts it only if no process has one: another process's
+  // history is never dropped, the coordinator brings the owner to it
+  // (Follower::on_remote). Throws StoreError.
   virtual void reset(const std::string& key, const std::string& stream,
                      const std::string& epoch) = 0;
 
   // Records one update. Durable (per the store's promise) when it returns:
   // events are sent to clients only afterwards, so an id is never reissued
   // for other content. Throws StoreError, in which case nothing was
-  // recorded.
+  // recorded. With a shared store only the process that may poll the key
+  // (Coordinator::may_poll) appends: any other append is refused (kFenced).
   virtual void append(const std::string& key, const Commit& commit) = 0;
 
   // Notes a successful poll that changed nothing (for the document's age).
@@ -141,51 +120,19 @@ class Store {
   virtual void release(const std::string& key, std::int64_t expires_ms) noexcept = 0;
 
   // Deletes the saved state of released keys whose expiry has passed.
-  // Returns how many keys went. Never throws.
+  // Returns how many keys went (a store that expires keys by itself, Redis:
+  // none). Never throws.
   virtual std::size_t sweep(std::int64_t now_ms) noexcept = 0;
 
   // Deletes the saved state of every key whose configured stream is not in
   // `streams` (streams removed from the config), except keys that are
-  // owned. Returns how many keys went. Never throws.
+  // owned. Returns how many keys went. Never throws. A shared store (Redis)
+  // deletes nothing: other deployments may share it (docs/cluster.md).
   virtual std::size_t forget_streams_except(const std::set<std::string>& streams) noexcept = 0;
 
   // False when nothing outlives the process: callers skip serializing what
   // would be thrown away.
   virtual bool persistent() const = 0;
-  // True when other processes poll keys of this store too (Redis): what is
-  // loaded is what the cluster's poller saw, its status included.
-  virtual bool shared() const { return false; }
-
-  // A shared store only (the defaults suit a store owned by one process):
-  // the owner of `key` hears what other processes record (until unfollow(),
-  // which waits for a call in progress); may_poll() is false while another
-  // process holds the key's lease; listened_elsewhere() is true while
-  // another process has clients of it; unavailable() says why the store
-  // cannot be reached ("" while it can).
-  virtual void follow(const std::string& /*key*/, Follower* /*f*/) {}
-  virtual void unfollow(const std::string& /*key*/, Follower* /*f*/) noexcept {}
-  virtual bool may_poll(const std::string& /*key*/) const { return true; }
-  virtual bool listened_elsewhere(const std::string& /*key*/) const { return false; }
-  virtual std::string unavailable() const { return {}; }
-  // Prometheus text of the store's own metrics (a shared store: leases,
-  // fenced appends, whether it is reachable); nothing by default.
-  virtual void write_metrics(std::ostream& /*out*/) const {}
-
-  // A shared store: asks the process that holds `key`'s poll lease to poll
-  // it now (a webhook's POST /streams/{name}/poll reached another process).
-  // With `wait` above zero, true once that poll has finished, false when
-  // `wait` ran out or the store cannot be reached; with zero, true once the
-  // request is on its way. Other stores: false (never asked: may_poll() is
-  // always true there).
-  virtual bool request_poll(const std::string& /*key*/, std::chrono::milliseconds /*wait*/) {
-    return false;
-  }
-  // Where other processes' requests arrive: `poll(key, done)` polls a key
-  // this process holds and calls `done` once that poll has finished (from
-  // any thread). Set by the keys' owner before it loads any; cleared with
-  // null before it goes, which waits for a call in progress.
-  using PollRequests = std::function<void(const std::string& key, std::function<void()> done)>;
-  virtual void on_poll_requests(PollRequests /*poll*/) {}
 };
 
 }  // namespace pb::stream

@@ -66,11 +66,12 @@ std::chrono::steady_clock::time_point Presence::last() const {
 }
 
 Stream::Stream(std::string key, std::string stream, Options options, Store* store,
-               Clock::time_point now)
+               Coordinator* coordinator, Clock::time_point now)
     : key_(std::move(key)),
       stream_(std::move(stream)),
       options_(std::move(options)),
-      store_(store) {
+      store_(store),
+      coordinator_(coordinator) {
   presence_->last_ns.store(steady_ns());
   std::optional<PersistedState> saved;
   try {
@@ -98,7 +99,7 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
   if (!saved || saved->epoch.empty()) {
     lock.unlock();
     start_new_epoch(now);
-    store_->follow(key_, this);
+    coordinator_->follow(key_, this);
     return;
   }
   epoch_ = saved->epoch;
@@ -108,7 +109,7 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
   doc_changed_ = from_unix_ms(saved->doc_changed_ms);
   status_.last_success = from_unix_ms(saved->fetched_ms);
   for (const auto& ev : saved->history) remember_locked(ev);
-  if (store_->shared()) {
+  if (coordinator_->shared()) {
     // Another process polls (or did): its last success and its last
     // status are this instance's too, until this one polls itself.
     status_.polled = saved->fetched_ms != 0;
@@ -119,11 +120,11 @@ Stream::Stream(std::string key, std::string stream, Options options, Store* stor
     }
   }
   lock.unlock();
-  store_->follow(key_, this);
+  coordinator_->follow(key_, this);
 }
 
 Stream::~Stream() {
-  store_->unfollow(key_, this);
+  coordinator_->unfollow(key_, this);
 }
 
 void Stream::start_new_epoch(Clock::time_point now) {
@@ -259,8 +260,10 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
   }
   commit.fetched_ms = unix_ms(new_status.last_success);
   {
-    // history_ changes only here, on the writer's thread: what is computed
-    // now still holds when the events are appended below.
+    // With a local coordinator history_ changes only on this thread: what
+    // is computed now still holds when the events are appended below. A
+    // follower's on_remote() may change it meanwhile (the lease was lost);
+    // Redis trims by count and ignores keep_from.
     MutexLock lock(mu_);
     commit.keep_from = keep_from_locked(commit.events);
   }
@@ -302,7 +305,8 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
   MutexLock lock(mu_);
   // A subscriber of a format nobody used before may have attached since the
   // renditions were made: make what it needs without the lock, and look
-  // again (only this thread publishes, so nothing else changes meanwhile).
+  // again (formats are added under the lock; whatever on_remote() made
+  // current meanwhile is checked below).
   while (new_doc) {
     unsigned missing = missing_renditions_locked(commit.events.back(), snap);
     if (!missing) break;
@@ -360,8 +364,10 @@ bool Stream::update(const json::Json& next, Clock::time_point now) {
     st = status_;
   }
   // The diff runs without the lock, so that clients attaching meanwhile do
-  // not wait for it: only this (the writer's) thread ever changes doc_. May
-  // throw DiffError: nothing has changed yet.
+  // not wait for it: doc_ changes only on this thread, or in on_remote()
+  // after this process lost the lease (the fence then refuses these events,
+  // unless the lease was won back, and caught up, within this one poll).
+  // May throw DiffError: nothing has changed yet.
   std::vector<diff::Change> changes = diff::compute(prev.get(), next, options_.diff);
   const bool was_ok = st.ok;
   st.polled = true;
@@ -445,79 +451,6 @@ void Stream::fail(const std::string& reason, int http_status, Clock::time_point 
   st.http_status = http_status;
   st.recording = true;
   publish({{"status", status_data(st, now)}}, nullptr, st, now);
-}
-
-EventPtr Stream::snapshot_locked() const {
-  if (!doc_) return nullptr;
-  if (!snapshot_) {
-    snapshot_ = make_event(doc_seq_, id_of(epoch_, doc_seq_), "snapshot",
-                           diff::snapshot_data(*doc_, options_.diff.mode));
-  }
-  return snapshot_;
-}
-
-void Stream::prepare_snapshot() const {
-  snapshot();
-}
-
-EventPtr Stream::snapshot() const {
-  std::shared_ptr<const json::Json> doc;
-  std::uint64_t doc_seq;
-  std::string epoch;
-  {
-    MutexLock lock(mu_);
-    if (snapshot_ || !doc_) return snapshot_;
-    doc = doc_;
-    doc_seq = doc_seq_;
-    epoch = epoch_;
-  }
-  // The document is immutable: encode it without the lock.
-  EventPtr snap = make_event(doc_seq, id_of(epoch, doc_seq), "snapshot",
-                             diff::snapshot_data(*doc, options_.diff.mode));
-  MutexLock lock(mu_);
-  if (!snapshot_ && doc_ == doc) snapshot_ = snap;
-  return snap;
-}
-
-ResumePlan Stream::plan_resume_locked(const std::optional<std::string>& last_id,
-                                      Format format) const {
-  ResumePlan plan;
-  if (last_id) {
-    auto id = sse::parse_event_id(*last_id);
-    if (id && id->epoch == epoch_ && id->seq <= seq_) {
-      if (id->seq == seq_) {
-        plan.fresh = false;  // caught up
-        if (!status_.recording && last_status_event_) plan.events.push_back(last_status_event_);
-        return plan;
-      }
-      if (!history_.empty() && history_.front()->seq <= id->seq + 1) {
-        bool complete = true;
-        for (const auto& ev : history_) {
-          if (ev->seq <= id->seq) continue;
-          if (EventPtr r = rendition_locked(ev, format)) {
-            plan.events.push_back(std::move(r));
-          } else if (format != Format::kSnapshot) {
-            complete = false;  // no faithful replay in this format: start fresh
-            break;
-          }
-        }
-        if (complete) {
-          plan.fresh = false;
-          if (!status_.recording && last_status_event_) plan.events.push_back(last_status_event_);
-          return plan;
-        }
-        plan.events.clear();
-      }
-    }
-  }
-  // Unknown, too old, from another epoch, or no id: the current state.
-  if (EventPtr snap = snapshot_locked()) plan.events.push_back(snap);
-  bool stale = !status_.ok || !status_.recording;
-  if (stale && last_status_event_ &&
-      (last_status_event_->id.empty() || last_status_event_->seq > doc_seq_)) {
-    plan.events.push_back(last_status_event_);
-  }
-  return plan;
 }
 
 EventPtr Stream::rendition_locked(const EventPtr& ev, Format format) const {

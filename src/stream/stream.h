@@ -2,21 +2,34 @@
 // bounded history, the upstream status, and the listeners that receive each
 // event. Nothing here knows about HTTP or sockets.
 //
-// Threads: two writers change the document and the id sequence, never at
-// once. (1) The poll's processing thread: update()/unchanged()/fail(), one
-// at a time, only while this process may poll (with a shared store, while
-// it holds the instance's lease). (2) With a shared store (state.redis), the
-// follower thread: on_remote() (stream_remote.cpp) applies what the process
-// holding the lease recorded. The invariant between them: the store is the
-// order. The poll writer's events become current only once the store has
-// recorded them (a fenced append: a process that lost the lease cannot
-// record), and on_remote() applies only what the store recorded, in its
-// order, under mutex(); both make current under mutex(), so clients see
-// one sequence whichever process polled. Everything else may be called from
-// any thread. The *_locked methods require mutex() (checked by Clang's
-// thread-safety analysis): that is how a client is attached atomically with
-// respect to publishing (no gap, no duplicate). Listeners are called under
-// the lock, in publish order, and must not block.
+// Threads: two writers change the document, the id sequence and the
+// history.
+//  (1) The stream's writer, the poll's processing thread: update(),
+//      unchanged(), fail(), one at a time, each started only while the
+//      coordinator's may_poll() holds (with Redis, while this process holds
+//      the instance's lease).
+//  (2) With Redis (a shared Coordinator), the follower: on_remote()
+//      (stream_remote.cpp), from the coordinator's threads (pb-redis-follow,
+//      or pb-redis catching up as a lease is won), one call at a time,
+//      applies what the process holding the lease recorded. It runs while
+//      another process holds the lease, and as this one wins it or finds
+//      Redis on another epoch: it may overlap with (1) (a poll started
+//      before the lease was lost, or across such a lease turn). A
+//      LocalCoordinator never calls it: there, (1) is the only writer.
+// The invariant between them: the store is the order. (1)'s events become
+// current only once Store::append() has recorded them, and Redis records
+// only from the lease holder at the seq it has (the fence); (2) applies
+// only what the store recorded, in its order. Both make events current
+// under mutex(), each skipping what the other already made current
+// (publish(): its epoch has moved on or seq_ has passed its events;
+// on_remote(): events at or below seq_), so clients see the store's one
+// sequence, each event once, whichever process polled. on_store_health()
+// (the coordinator's threads) changes only the status, and tells listeners
+// with an id-less event. Everything else may be called from any thread.
+// The *_locked methods require mutex() (checked by Clang's thread-safety
+// analysis): that is how a client is attached atomically with respect to
+// publishing (no gap, no duplicate). Listeners are called under the lock,
+// in publish order, and must not block.
 //
 // The life of an update: the writer diffs against the current document
 // without the lock, assigns the next ids, records the events in the store
@@ -41,6 +54,7 @@
 #include "config/config.h"
 #include "diff/differ.h"
 #include "json/document.h"
+#include "stream/coordinator.h"
 #include "stream/event.h"
 #include "stream/format.h"
 #include "stream/store.h"
@@ -129,19 +143,21 @@ class Stream : public Follower {
     std::shared_ptr<const std::atomic<std::size_t>> live_history_bytes;
   };
 
-  // Takes ownership of `key` in `store` (which must outlive the stream) and
-  // loads its saved state; `stream` is the configured stream's name.
-  // Throws StoreError(kOwned) if the key already has an owner; any other
-  // store failure is logged and the stream starts a new epoch.
-  Stream(std::string key, std::string stream, Options options, Store* store, Clock::time_point now);
-  ~Stream() override;  // stops following a shared store's key
+  // Takes ownership of `key` in `store` and loads its saved state, then
+  // follows the key through `coordinator` (both must outlive the stream);
+  // `stream` is the configured stream's name. Throws StoreError(kOwned) if
+  // the key already has an owner; any other store failure is logged and
+  // the stream starts a new epoch.
+  Stream(std::string key, std::string stream, Options options, Store* store,
+         Coordinator* coordinator, Clock::time_point now);
+  ~Stream() override;  // stops following the key
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
   // A shared store (Redis): whether this process may poll now (it holds the
   // lease), and whether another process has clients (stream_remote.cpp).
-  bool may_poll() const { return store_->may_poll(key_); }
-  bool listened_elsewhere() const { return store_->listened_elsewhere(key_); }
+  bool may_poll() const { return coordinator_->may_poll(key_); }
+  bool listened_elsewhere() const { return coordinator_->listened_elsewhere(key_); }
   // Follower: what other processes recorded (stream_remote.cpp).
   Position position() const override PB_EXCLUDES(mu_);
   void on_remote(const PersistedState& state) override PB_EXCLUDES(mu_);
@@ -267,6 +283,7 @@ class Stream : public Follower {
   std::size_t history_limit() const;
   std::size_t history_bytes_limit() const;
   Store* const store_;
+  Coordinator* const coordinator_;
 
   mutable Mutex mu_;
   std::string epoch_ PB_GUARDED_BY(mu_);

@@ -2,7 +2,7 @@
 // events another process recorded, so that this process's clients get them
 // with the same ids, and telling clients when the store cannot be reached.
 //
-// Threads: the shared store's threads (see stream/store.h: Follower).
+// Threads: the coordinator's threads (see stream/coordinator.h: Follower).
 #include <array>
 
 #include "common/time_format.h"

@@ -12,6 +12,7 @@
 #include "config/url.h"
 #include "ingest/ingest.h"
 #include "json/document.h"
+#include "stream/local_coordinator.h"
 #include "stream/memory_store.h"
 #include "support/fake_backend.h"
 #include "support/file_local.h"
@@ -34,7 +35,7 @@ class PollerTest : public ::testing::Test {
     stream::Stream::Options opts;
     opts.diff.mode = mode;
     opts.history = 100;
-    stream_ = std::make_unique<stream::Stream>("s", "s", opts, &store_, now_);
+    stream_ = std::make_unique<stream::Stream>("s", "s", opts, &store_, &local_, now_);
     config::UrlParts parts;
     std::string why;
     ASSERT_TRUE(config::parse_url(cfg_.url, parts, why)) << why;
@@ -54,6 +55,7 @@ class PollerTest : public ::testing::Test {
   FakeBackend backend_;
   config::StreamConfig cfg_;
   stream::MemoryStore store_;
+  stream::LocalCoordinator local_;
   std::unique_ptr<stream::Stream> stream_;
   std::unique_ptr<ingest::Ingest> ingest_;
   std::unique_ptr<upstream::Poller> poller_;
@@ -102,7 +104,8 @@ TEST_F(PollerTest, AChangeTheStoreCouldNotRecordIsPolledAgainSoon) {
   cfg_.timeout = 2000ms;
   cfg_.backoff_max = 60000ms;
   stream::Stream::Options opts;
-  stream::Stream s("r", "s", opts, &store, now_);
+  stream::LocalCoordinator local;
+  stream::Stream s("r", "s", opts, &store, &local, now_);
   config::UrlParts parts;
   std::string why;
   ASSERT_TRUE(config::parse_url(cfg_.url, parts, why)) << why;

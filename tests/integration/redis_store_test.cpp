@@ -13,6 +13,7 @@
 #include "common/mutex.h"
 #include "diff/merge_patch.h"
 #include "json/document.h"
+#include "stream/local_coordinator.h"
 #include "stream/memory_store.h"
 #include "stream/stream.h"
 #include "support/file_local.h"
@@ -84,8 +85,8 @@ class RedisStoreTest : public ::testing::Test {
     n->store = store(owner);
     stream::Stream::Options opts;
     opts.history = 50;
-    n->stream =
-        std::make_unique<stream::Stream>("k", "s", opts, n->store.get(), stream::Clock::now());
+    n->stream = std::make_unique<stream::Stream>("k", "s", opts, n->store.get(), n->store.get(),
+                                                 stream::Clock::now());
     MutexLock lock(n->stream->mutex());
     n->stream->add_listener_locked(&n->rec);
     return n;
@@ -148,9 +149,10 @@ TEST_F(RedisStoreTest, AFollowerThatHearsOfTheEpochLateSendsItsEventsWithTheirId
   ASSERT_EQ(want.size(), 2u);
 
   stream::MemoryStore own;
+  stream::LocalCoordinator local;
   stream::Stream::Options opts;
   opts.history = 50;
-  stream::Stream late("k", "s", opts, &own, stream::Clock::now());
+  stream::Stream late("k", "s", opts, &own, &local, stream::Clock::now());
   Recorder rec;
   {
     MutexLock lock(late.mutex());
@@ -174,7 +176,7 @@ TEST_F(RedisStoreTest, AFollowerThatHearsOfTheEpochLateSendsItsEventsWithTheirId
   EXPECT_EQ(late.view().last_id, last_id(*leader));
   EXPECT_EQ(late.snapshot()->data, leader->stream->snapshot()->data);
   // History cut at the front (trimmed): a snapshot of the document instead.
-  stream::Stream later("k2", "s", opts, &own, stream::Clock::now());
+  stream::Stream later("k2", "s", opts, &own, &local, stream::Clock::now());
   Recorder rec2;
   {
     MutexLock lock(later.mutex());

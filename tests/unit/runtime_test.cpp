@@ -79,7 +79,8 @@ class RuntimeTest : public ::testing::Test {
       backend_.set_body("{\"p\":" + std::to_string(i) + "}", "/p/" + std::to_string(i));
     auto store = std::make_unique<FaultyStore>();
     store_ = store.get();
-    rt_ = std::make_unique<Runtime>(parse(streams(doc_extra)), std::move(store), options());
+    rt_ = std::make_unique<Runtime>(parse(streams(doc_extra)),
+                                    stream::local_state(std::move(store)), options());
     rt_->start();
     ASSERT_TRUE(polled("doc"));
     ASSERT_TRUE(polled("other"));
@@ -281,7 +282,7 @@ TEST_F(RuntimeTest, AValueBeingReapedNoLongerCountsAgainstMaxInstances) {
   backend_.set_body(R"({"p":1})", "/p/1");
   backend_.set_body(R"({"p":2})", "/p/2");
   rt_ = std::make_unique<Runtime>(parse(streams("", "    max_instances: 1\n")),
-                                  std::make_unique<FaultyStore>(), options());
+                                  stream::local_state(std::make_unique<FaultyStore>()), options());
   rt_->start();
   auto p = find("p/1");
   ASSERT_TRUE(p);

@@ -14,6 +14,7 @@
 
 #include "config/url.h"
 #include "ingest/ingest.h"
+#include "stream/local_coordinator.h"
 #include "stream/memory_store.h"
 #include "support/file_local.h"
 #include "support/raw_backend.h"
@@ -73,7 +74,7 @@ struct Subject {
     cfg.timeout = timeout;
     cfg.backoff_max = std::max<config::Duration>(interval, 1000ms);
     stream::Stream::Options opts;
-    stream = std::make_unique<stream::Stream>(url, "s", opts, &store, stream::Clock::now());
+    stream = std::make_unique<stream::Stream>(url, "s", opts, &store, &local, stream::Clock::now());
     config::UrlParts parts;
     std::string why;
     EXPECT_TRUE(config::parse_url(cfg.url, parts, why)) << why;
@@ -83,6 +84,7 @@ struct Subject {
   }
   config::StreamConfig cfg;
   stream::MemoryStore store;
+  stream::LocalCoordinator local;
   std::unique_ptr<stream::Stream> stream;
   std::unique_ptr<ingest::Ingest> ingest;
   std::unique_ptr<Poller> poller;

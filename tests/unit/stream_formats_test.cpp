@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "json/document.h"
+#include "stream/local_coordinator.h"
 #include "stream/stream.h"
 #include "support/faulty_store.h"
 #include "support/file_local.h"
@@ -42,7 +43,8 @@ json::Json doc(int a) {
 
 TEST(StreamFormatsTest, OneRenditionPerEventAndFormatWhateverTheSubscriberCount) {
   FaultyStore store;
-  Stream s("k", "k", json_patch_options(), &store, Clock::now());
+  LocalCoordinator local;
+  Stream s("k", "k", json_patch_options(), &store, &local, Clock::now());
   ASSERT_TRUE(s.update(doc(0), Clock::now()));
   std::vector<std::unique_ptr<Recorder>> subs;
   {
@@ -83,7 +85,8 @@ TEST(StreamFormatsTest, OneRenditionPerEventAndFormatWhateverTheSubscriberCount)
 
 TEST(StreamFormatsTest, ASubscriberArrivingWhileTheWriterRecordsGetsItsRendition) {
   FaultyStore store;
-  Stream s("k", "k", json_patch_options(), &store, Clock::now());
+  LocalCoordinator local;
+  Stream s("k", "k", json_patch_options(), &store, &local, Clock::now());
   ASSERT_TRUE(s.update(doc(0), Clock::now()));
   auto gate = std::make_shared<Latch>();
   store.gate_appends(gate);

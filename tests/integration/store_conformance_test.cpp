@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The persistence contract of stream::Store (src/stream/store.h), the same
 // tests run against every store: in the process (MemoryStore), embedded
 // (SqliteStore) and shared (RedisStore, on a real redis-server). Each key is

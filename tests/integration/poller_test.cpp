@@ -1,4 +1,4 @@
-// The poller against a real fake backend, with a controllable clock: what it
+// The poller against a real fake backend, on a manual clock: what it
 // asks the backend, what it does with each kind of answer, and how long it
 // waits before the next poll.
 #include "upstream/poller.h"
@@ -7,6 +7,7 @@
 
 #include <zlib.h>
 
+#include "common/clock.h"
 #include "common/time_format.h"
 #include "config/url.h"
 #include "ingest/ingest.h"
@@ -33,13 +34,13 @@ class PollerTest : public ::testing::Test {
     stream::Stream::Options opts;
     opts.diff.mode = mode;
     opts.history = 100;
-    stream_ = std::make_unique<stream::Stream>("s", "s", opts, &store_, now_);
+    stream_ = std::make_unique<stream::Stream>("s", "s", opts, &store_, clock_.system_now());
     config::UrlParts parts;
     std::string why;
     ASSERT_TRUE(config::parse_url(cfg_.url, parts, why)) << why;
     upstream::Url url{parts.scheme, parts.host, parts.port, parts.target};
     ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);
-    poller_ = std::make_unique<upstream::Poller>(cfg_, url, *ingest_, [this] { return now_; });
+    poller_ = std::make_unique<upstream::Poller>(cfg_, url, *ingest_, clock_);
   }
   std::string last_id() {
     MutexLock lock(stream_->mutex());
@@ -56,7 +57,7 @@ class PollerTest : public ::testing::Test {
   std::unique_ptr<stream::Stream> stream_;
   std::unique_ptr<ingest::Ingest> ingest_;
   std::unique_ptr<upstream::Poller> poller_;
-  SystemClock::time_point now_ = *parse_http_date("Sun, 22 Nov 2026 00:00:00 GMT");
+  ManualClock clock_{Clock::Steady::now(), *parse_http_date("Sun, 22 Nov 2026 00:00:00 GMT")};
 };
 
 TEST_F(PollerTest, NotModifiedCostsNoParseAndNoEvent) {
@@ -101,13 +102,12 @@ TEST_F(PollerTest, AChangeTheStoreCouldNotRecordIsPolledAgainSoon) {
   cfg_.timeout = 2000ms;
   cfg_.backoff_max = 60000ms;
   stream::Stream::Options opts;
-  stream::Stream s("r", "s", opts, &store, now_);
+  stream::Stream s("r", "s", opts, &store, clock_.system_now());
   config::UrlParts parts;
   std::string why;
   ASSERT_TRUE(config::parse_url(cfg_.url, parts, why)) << why;
   ingest::Ingest in(cfg_, s);
-  upstream::Poller p(cfg_, {parts.scheme, parts.host, parts.port, parts.target}, in,
-                     [this] { return now_; });
+  upstream::Poller p(cfg_, {parts.scheme, parts.host, parts.port, parts.target}, in, clock_);
   backend_.set_body(R"({"a":1})");
   EXPECT_EQ(p.poll_once(), 60000ms);
   store.refuse = true;
@@ -158,7 +158,7 @@ TEST_F(PollerTest, RetryAfterHttpDateIsObeyedAgainstTheClock) {
   Duration d = poller_->poll_once();
   EXPECT_GE(d, 300s);
   EXPECT_LE(d, 301s);
-  now_ += 200s;
+  clock_.advance(200s);
   d = poller_->poll_once();
   EXPECT_GE(d, 100s);
   EXPECT_LE(d, 101s) << "the same date is nearer now";
@@ -234,8 +234,7 @@ TEST_F(PollerTest, SelectAndIgnoreShapeTheDocument) {
   config::parse_url(cfg_.url, parts, why);
   ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);
   poller_ = std::make_unique<upstream::Poller>(
-      cfg_, upstream::Url{parts.scheme, parts.host, parts.port, parts.target}, *ingest_,
-      [this] { return now_; });
+      cfg_, upstream::Url{parts.scheme, parts.host, parts.port, parts.target}, *ingest_, clock_);
   poller_->poll_once();
   EXPECT_EQ(snapshot_doc(), R"({"list":[1]})");
   std::string id = last_id();

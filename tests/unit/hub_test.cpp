@@ -876,6 +876,7 @@ TEST(HubTest, AttachRacingWithStopStillClosesTheSocketAndRunsOnCloseOnce) {
         });
       }
       go = true;
+      // Lets the attaches race the stop at a different point each round.
       std::this_thread::sleep_for(std::chrono::milliseconds(1 + round % 3));
       hub.stop(0ms);
       for (auto& t : clients) t.join();

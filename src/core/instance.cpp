@@ -21,7 +21,8 @@ diff::Options diff_options(const config::StreamConfig& cfg) {
 Instance::Instance(InstanceRequest request, std::string key,
                    std::shared_ptr<const StreamTemplate> tmpl, config::StreamConfig cfg,
                    std::shared_ptr<const std::atomic<std::size_t>> history_bytes,
-                   stream::Store* store, stream::Coordinator* coordinator, hub::Hub& hub)
+                   stream::Store* store, stream::Coordinator* coordinator, hub::Hub& hub,
+                   const Clock& clock)
     : request_(std::move(request)),
       key_(std::move(key)),
       store_(store),
@@ -44,7 +45,7 @@ Instance::Instance(InstanceRequest request, std::string key,
   upstream::Url url{parts.scheme, parts.host,
                     parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};
   ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);
-  poller_ = std::make_unique<upstream::Poller>(cfg_, url, *ingest_);
+  poller_ = std::make_unique<upstream::Poller>(cfg_, url, *ingest_, clock);
   MutexLock lock(stream_->mutex());
   stream_->add_listener_locked(this);
 }

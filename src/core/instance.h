@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "config/config.h"
 #include "core/instance_request.h"
 #include "core/stream_template.h"
@@ -34,10 +35,12 @@ class Instance : public stream::Listener {
   // Loads the state saved under `key` from `store` and follows it through
   // `coordinator` (throws stream::StoreError(kOwned) if the key already has
   // an owner). `request` is what made it (kept so that a client arriving
-  // while it is replaced finds its successor the same way).
+  // while it is replaced finds its successor the same way). Its poller's
+  // dates come from `clock`.
   Instance(InstanceRequest request, std::string key, std::shared_ptr<const StreamTemplate> tmpl,
            config::StreamConfig cfg, std::shared_ptr<const std::atomic<std::size_t>> history_bytes,
-           stream::Store* store, stream::Coordinator* coordinator, hub::Hub& hub);
+           stream::Store* store, stream::Coordinator* coordinator, hub::Hub& hub,
+           const Clock& clock = real_clock());
   ~Instance() override;
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;

@@ -81,8 +81,9 @@ Runtime::Runtime(const config::Config& cfg, stream::State state, Options options
       store_(std::move(state.store)),
       coordinator_(std::move(state.coordinator)),
       hub_(hub::Options{hub_threads(cfg.server.hub_threads), cfg.server.heartbeat,
-                        cfg.server.client_backlog_events, cfg.server.client_backlog_bytes}),
-      scheduler_(kProcessingThreads) {
+                        cfg.server.client_backlog_events, cfg.server.client_backlog_bytes,
+                        options_.clock}),
+      scheduler_(kProcessingThreads, *options_.clock) {
   private_store_ = std::make_unique<stream::MemoryStore>();
   user_key_ = random_user_key();
   // A shared store (Redis): other processes' poll requests for instances
@@ -138,15 +139,21 @@ std::shared_ptr<Instance> Runtime::make_instance(const InstanceRequest& req, con
   InstanceRequest kept = req;
   kept.owner.clear();
   const bool own = keeps_private_state(tmpl->cfg, req.per_user);
-  return std::make_shared<Instance>(std::move(kept), key, tmpl, cfg, history_bytes_,
-                                    own ? private_store_.get() : store_.get(),
-                                    own ? &private_coordinator_ : coordinator_.get(), hub_);
+  return std::make_shared<Instance>(
+      std::move(kept), key, tmpl, cfg, history_bytes_, own ? private_store_.get() : store_.get(),
+      own ? &private_coordinator_ : coordinator_.get(), hub_, *options_.clock);
 }
 
 void Runtime::start() {
   hub_.start();
   scheduler_.start();
-  if (options_.janitor_thread) janitor_ = std::thread([this] { janitor_loop(); });
+  if (options_.janitor_thread) {
+    janitor_waker_ = options_.clock->on_advance([this] {
+      MutexLock lock(janitor_mu_);
+      janitor_cv_.notify_all();
+    });
+    janitor_ = std::thread([this] { janitor_loop(); });
+  }
 }
 
 void Runtime::stop(std::chrono::milliseconds drain) {
@@ -157,6 +164,7 @@ void Runtime::stop(std::chrono::milliseconds drain) {
   }
   janitor_cv_.notify_all();
   if (janitor_.joinable()) janitor_.join();
+  janitor_waker_.reset();
   coordinator_->on_poll_requests(nullptr);
   // Clients first, so that nobody waits on a stream that stops changing.
   hub_.stop(drain);
@@ -403,7 +411,7 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
                      std::shared_ptr<const hub::Revocable> revocable) {
   for (;;) {
     auto presence = inst->stream().presence();
-    presence->arrive();
+    presence->arrive(options_.clock->now());
     test_point("attach:counted");
     bool replaced = inst->retiring().load();
     if (!replaced) {
@@ -423,11 +431,11 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
         bool ok = hub_.attach(
             inst->feed(f), std::move(io), std::move(preamble),
             access_hook(access,
-                        [presence, f] {
+                        [presence, f, clock = options_.clock] {
                           if (f != stream::Format::kNative) {
                             presence->format_users[static_cast<std::size_t>(f)].fetch_sub(1);
                           }
-                          presence->leave();
+                          presence->leave(clock->now());
                         }),
             close_at, std::move(revocable));
         lock.unlock();
@@ -437,7 +445,7 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
       }
     }
     // Being replaced while this client connected: use the successor.
-    presence->leave();
+    presence->leave(options_.clock->now());
     LookupError err;
     InstanceRequest again = inst->request();
     again.create = true;
@@ -489,7 +497,7 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
     if (!outdated) {
       for (const auto& m : ch->members()) {
         presences.push_back(m->stream().presence());
-        presences.back()->arrive();
+        presences.back()->arrive(options_.clock->now());
       }
       for (const auto& m : ch->members()) replaced = replaced || m->retiring().load();
     }
@@ -501,9 +509,9 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
         std::vector<hub::Buffer> preamble;
         preamble.push_back(std::make_shared<const std::string>(std::move(head)));
         for (auto& b : ch->preamble_locked(last_id)) preamble.push_back(std::move(b));
-        auto closer = [sessions = ch->sessions(), presences] {
+        auto closer = [sessions = ch->sessions(), presences, clock = options_.clock] {
           sessions->fetch_sub(1);
-          for (const auto& p : presences) p->leave();
+          for (const auto& p : presences) p->leave(clock->now());
         };
         AccessInfo access =
             access_info(peer_address(io.fd()), ch->members(), last_id, !last_id.has_value());
@@ -519,7 +527,7 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
     // A member was replaced while this client connected: use the
     // successors (and a channel made of them).
     if (ch) ch->sessions()->fetch_sub(1);
-    for (const auto& p : presences) p->leave();
+    for (const auto& p : presences) p->leave(options_.clock->now());
     std::vector<std::shared_ptr<Instance>> next;
     for (const auto& i : insts) {
       LookupError err;

@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/mutex.h"
 #include "config/config.h"
 #include "core/instance.h"
@@ -66,6 +67,9 @@ class Runtime {
     // a test can hold a thread exactly there (a latch) and reproduce a race
     // deterministically. Empty in production.
     std::function<void(std::string_view point)> test_point;
+    // The time of the hub, the scheduler, the pollers and the janitor; must
+    // outlive the runtime.
+    Clock* clock = &real_clock();
   };
 
   // `state`: the store and coordinator opened from the config's `state`.
@@ -150,7 +154,7 @@ class Runtime {
 
   // Reaps idle parameterized instances and unused channels, deletes expired
   // saved state, and frees what was retired. The janitor thread calls it
-  // every kJanitorPeriod.
+  // every kJanitorPeriod of Options::clock.
   void run_janitor_once();
 
   // Live instances (not those being made or retired).
@@ -246,6 +250,7 @@ class Runtime {
   Mutex janitor_mu_;
   CondVar janitor_cv_;
   bool stopping_ PB_GUARDED_BY(janitor_mu_) = false;
+  Clock::Subscription janitor_waker_;  // a manual clock's advance() ends the wait
 };
 
 // Threads that turn upstream responses into events (parse, diff, store

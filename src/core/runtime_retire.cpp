@@ -14,11 +14,6 @@
 #include "log/private_id.h"
 
 namespace pb::core {
-namespace {
-
-using SteadyClock = std::chrono::steady_clock;
-
-}  // namespace
 
 void Runtime::retire(const std::shared_ptr<Instance>& inst, std::int64_t expires_ms) {
   // 1. No poll runs for it any more: one in flight is cancelled, not waited
@@ -56,7 +51,7 @@ void Runtime::retire(const std::shared_ptr<Instance>& inst, std::int64_t expires
 std::int64_t Runtime::expiry_for(const Instance& inst) const {
   const config::StreamConfig& cfg = inst.cfg();
   // A per-user instance kept in memory only: its data goes with it.
-  if (inst.per_user() && !cfg.auth.persist) return unix_ms(SystemClock::now());
+  if (inst.per_user() && !cfg.auth.persist) return unix_ms(options_.clock->system_now());
   auto retention = cfg.retention;
   if (retention.count() == 0) {
     const std::size_t history = inst.tmpl().history->load();
@@ -64,7 +59,7 @@ std::int64_t Runtime::expiry_for(const Instance& inst) const {
         cfg.interval * static_cast<long long>(std::min<std::size_t>(history, 1u << 20)),
         kMinDefaultRetention, kMaxDefaultRetention);
   }
-  return unix_ms(SystemClock::now()) + retention.count();
+  return unix_ms(options_.clock->system_now()) + retention.count();
 }
 
 void Runtime::retire_refused_users() {
@@ -123,7 +118,7 @@ void Runtime::run_janitor_once() {
         ++it;
       }
     }
-    auto now = SteadyClock::now();
+    auto now = options_.clock->now();
     for (auto& [address, slot] : slots_) {
       if (slot.state != Slot::kLive) continue;
       if (!slot.tmpl->parameterized() && !slot.inst->per_user()) continue;
@@ -131,7 +126,7 @@ void Runtime::run_janitor_once() {
       if (p.clients.load() != 0 || now - p.last() < slot.inst->cfg().linger) continue;
       if (mark_retiring_locked(slot, true)) reaped.push_back(slot.inst);
     }
-    auto now_ms = unix_ms(SystemClock::now());
+    auto now_ms = unix_ms(options_.clock->system_now());
     if (now_ms >= next_sweep_ms_) {
       sweep = true;
       next_sweep_ms_ = now_ms + std::chrono::milliseconds(kSweepPeriod).count();
@@ -147,8 +142,8 @@ void Runtime::run_janitor_once() {
     free_slot_locked(inst->key());
   }
   if (sweep) {
-    std::size_t gone = store_->sweep(unix_ms(SystemClock::now()));
-    private_store_->sweep(unix_ms(SystemClock::now()));
+    std::size_t gone = store_->sweep(unix_ms(options_.clock->system_now()));
+    private_store_->sweep(unix_ms(options_.clock->system_now()));
     if (gone) log::info("deleted expired saved state", {{"instances", gone}});
   }
   // Destroy what nobody else holds any more, here, on this thread.
@@ -184,9 +179,19 @@ void Runtime::run_janitor_once() {
 }
 
 void Runtime::janitor_loop() {
+  Clock& clock = *options_.clock;
   MutexLock lock(janitor_mu_);
   while (!stopping_) {
-    janitor_cv_.wait_for(janitor_mu_, kJanitorPeriod);
+    // A manual clock's advance() notifies janitor_cv_ under janitor_mu_, so a
+    // new time is never missed between the look and the wait.
+    const auto next = clock.now() + kJanitorPeriod;
+    while (!stopping_ && clock.now() < next) {
+      if (auto bound = clock.wait_bound(next)) {
+        janitor_cv_.wait_for(janitor_mu_, *bound);
+      } else {
+        janitor_cv_.wait(janitor_mu_);
+      }
+    }
     if (stopping_) break;
     lock.unlock();
     try {
@@ -197,6 +202,7 @@ void Runtime::janitor_loop() {
     } catch (...) {
       log::error("janitor failed", {{"error", "unknown exception"}});
     }
+    test_point("janitor:round");
     lock.lock();
   }
 }

@@ -35,7 +35,8 @@ class Worker {
         gauges_(gauges),
         stats_(stats),
         fanout_(fanout),
-        connection_(connection) {
+        connection_(connection),
+        clock_(*options.clock) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epfd_ < 0 || evfd_ < 0) throw std::runtime_error(std::string("epoll: ") + strerror(errno));
@@ -43,9 +44,11 @@ class Worker {
     ev.events = EPOLLIN;
     ev.data.ptr = nullptr;  // the wake-up eventfd
     epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
+    clock_waker_ = clock_.on_advance([this] { wake(); });
   }
 
   ~Worker() {
+    clock_waker_.reset();
     if (thread_.joinable()) thread_.join();
     for (Session* s : all_) delete s;  // closes its connection
     std::vector<Message> left;
@@ -67,19 +70,22 @@ class Worker {
   // False (and `m` left alone) once the thread has finished: nobody would
   // handle the message.
   bool post(Message& m) {
-    bool wake;
+    bool was_empty;
     {
       MutexLock lock(inbox_mu_);
       if (finished_) return false;
-      wake = inbox_.empty();
+      was_empty = inbox_.empty();
       inbox_.push_back(std::move(m));
     }
-    if (wake) {
-      std::uint64_t one = 1;
-      ssize_t r = ::write(evfd_, &one, sizeof one);
-      (void)r;
-    }
+    if (was_empty) wake();
     return true;
+  }
+
+  // The thread looks at its inbox and the time. Any thread.
+  void wake() {
+    std::uint64_t one = 1;
+    ssize_t r = ::write(evfd_, &one, sizeof one);
+    (void)r;
   }
 
   // Hub::stop asks every thread to stop before joining any, so that they all
@@ -104,13 +110,17 @@ class Worker {
     pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     std::vector<Message> batch;
     epoll_event events[256];
-    SteadyClock::time_point next_tick = SteadyClock::now() + kTick;
+    SteadyClock::time_point next_tick = clock_.now() + kTick;
     for (;;) {
-      int timeout = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - SteadyClock::now())
-              .count());
-      if (stopping_) timeout = std::min(timeout, 20);
-      int n = epoll_wait(epfd_, events, 256, std::max(timeout, 0));
+      int timeout = -1;  // until woken (a manual clock's advance() wakes)
+      if (auto bound = clock_.wait_bound(next_tick)) {
+        timeout = std::max(
+            static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*bound).count()),
+            0);
+      }
+      // The drain's deadline is real time.
+      if (stopping_) timeout = timeout < 0 ? 20 : std::min(timeout, 20);
+      int n = epoll_wait(epfd_, events, 256, timeout);
       for (int i = 0; i < n; ++i) {
         auto* s = static_cast<Session*>(events[i].data.ptr);
         if (s == nullptr) {
@@ -128,14 +138,14 @@ class Worker {
       }
       for (auto& m : batch) handle(m);
       batch.clear();
-      auto now = SteadyClock::now();
+      auto now = clock_.now();
       if (now >= next_tick) {
         tick(now);
         next_tick = now + kTick;
       }
       reap();
       if (stopping_) {
-        if (all_.empty() || now >= stop_deadline_) break;
+        if (all_.empty() || SteadyClock::now() >= stop_deadline_) break;
       }
     }
     for (std::size_t i = all_.size(); i-- > 0;) close_session(*all_[i], nullptr);
@@ -183,7 +193,7 @@ class Worker {
         break;
       case Message::kStop: {
         stopping_ = true;
-        stop_deadline_ = SteadyClock::now() + m.drain;
+        stop_deadline_ = SteadyClock::now() + m.drain;  // real time
         auto all = all_;
         for (Session* s : all) {
           s->closing = true;
@@ -203,7 +213,7 @@ class Worker {
     }
     s->feed = &f;
     s->next = f.head;
-    s->last_progress = SteadyClock::now();
+    s->last_progress = clock_.now();
     s->feed_slot = f.sessions.size();
     f.sessions.push_back(s);
     s->all_slot = all_.size();
@@ -283,7 +293,7 @@ class Worker {
         close_session(s, nullptr);
         return;
       }
-      s.last_progress = SteadyClock::now();
+      s.last_progress = clock_.now();
       bytes_written_ += static_cast<std::uint64_t>(w);
       s.end.bytes += static_cast<std::uint64_t>(w);
       advance(s, static_cast<std::size_t>(w), s.last_progress);
@@ -396,7 +406,7 @@ class Worker {
     s.dead = true;
     gauges_.add(s.io, -1);
     s.io.close();  // also removes it from the epoll set
-    const auto now = SteadyClock::now();
+    const auto now = clock_.now();
     s.end.reason = counter == &stats_.totals.evicted_slow    ? EndReason::kSlow
                    : counter == &stats_.totals.evicted_stall ? EndReason::kStall
                    : counter == &stats_.totals.revoked       ? EndReason::kRevoked
@@ -459,6 +469,8 @@ class Worker {
   SharedStats& stats_;
   metrics::Histogram& fanout_;
   metrics::Histogram& connection_;
+  Clock& clock_;
+  Clock::Subscription clock_waker_;
   int epfd_ = -1;
   int evfd_ = -1;
   std::thread thread_;
@@ -472,7 +484,7 @@ class Worker {
   std::vector<Session*> all_;
   std::vector<Session*> graveyard_;
   bool stopping_ = false;
-  SteadyClock::time_point stop_deadline_;
+  SteadyClock::time_point stop_deadline_;  // real time
   std::uint64_t heartbeats_ = 0;
   std::uint64_t expired_ = 0;
   std::uint64_t bytes_written_ = 0;
@@ -511,7 +523,7 @@ void Hub::publish(FeedId feed, Buffer event) {
     MutexLock lock(stats_.mu);
     ++stats_.totals.events_published;
   }
-  const auto queued = SteadyClock::now();
+  const auto queued = options_.clock->now();
   for (auto& w : workers_) {
     Message m{Message::kPublish, feed, event, nullptr};
     m.queued = queued;
@@ -555,7 +567,7 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
   s->feed_id = feed;
   s->queue = std::move(preamble);
   s->on_end = std::move(on_end);
-  s->started = SteadyClock::now();
+  s->started = options_.clock->now();
   s->close_at = close_at;
   s->revocable = std::move(revocable);
   {

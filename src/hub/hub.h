@@ -10,6 +10,10 @@
 // Last-Event-ID and resumes from history); the byte bound does not count the
 // newest event, so that a client that keeps up gets any event, however big.
 //
+// Heartbeats, stalls, close_at and the times reported (fan-out, session
+// durations) are on Options::clock; a manual clock's advance() wakes every
+// hub thread for a tick. Hub::stop's drain is real time.
+//
 // Threads: every public method may be called from any thread. publish() and
 // attach() for one feed must be called in the order the caller wants them
 // seen (pollbridge calls both under the stream's lock): a session attached
@@ -25,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/mutex.h"
 #include "hub/revocable.h"
 #include "hub/session_end.h"
@@ -43,6 +48,7 @@ struct Options {
   std::chrono::milliseconds heartbeat{15000};
   std::size_t backlog_events = 1024;
   std::size_t backlog_bytes = 8u << 20;
+  Clock* clock = &real_clock();  // must outlive the hub
 };
 
 struct Stats {

@@ -51,13 +51,15 @@ std::int64_t steady_ns() {
 }
 }  // namespace
 
-void Presence::arrive() {
-  last_ns.store(steady_ns());
+void Presence::arrive(std::chrono::steady_clock::time_point now) {
+  last_ns.store(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
   clients.fetch_add(1);
 }
 
-void Presence::leave() {
-  last_ns.store(steady_ns());
+void Presence::leave(std::chrono::steady_clock::time_point now) {
+  last_ns.store(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
   clients.fetch_sub(1);
 }
 

@@ -106,8 +106,10 @@ struct Presence {
   // here so that a hub close hook can count one out without the stream.
   std::array<std::atomic<std::int64_t>, kFormatCount> format_users{};
 
-  void arrive();
-  void leave();
+  // `now`: the runtime's clock (common/clock.h), which its janitor compares
+  // last() with.
+  void arrive(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  void leave(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
   std::chrono::steady_clock::time_point last() const;
 };
 

@@ -17,10 +17,10 @@ std::string sha256(const std::string& data) {
 
 }  // namespace
 
-Poller::Poller(const config::StreamConfig& cfg, const Url& url, Sink& sink, Now now)
+Poller::Poller(const config::StreamConfig& cfg, const Url& url, Sink& sink, const Clock& clock)
     : cfg_(cfg),
       sink_(sink),
-      now_(std::move(now)),
+      clock_(clock),
       fetcher_(cfg, url),
       backoff_(cfg.interval, cfg.backoff_max),
       rng_(std::random_device{}()),
@@ -76,7 +76,7 @@ bool Poller::moved_elsewhere() {
 FetchResult Poller::finish(CURLcode code) {
   received_ = std::chrono::steady_clock::now();
   metrics_->poll_duration.observe(std::chrono::duration<double>(received_ - begun_).count());
-  return fetcher_.finish(code, now_());
+  return fetcher_.finish(code, clock_.system_now());
 }
 
 void Poller::begin() {
@@ -92,7 +92,7 @@ Duration Poller::poll_once() {
 }
 
 Duration Poller::process(FetchResult r) {
-  SystemClock::time_point now = now_();
+  SystemClock::time_point now = clock_.system_now();
   Duration next;
   if (moved_elsewhere()) {
     // Another process polled meanwhile (a shared store): what this one saw

@@ -7,6 +7,9 @@
 // itself runs there, inside curl), then process() on a processing thread.
 // poll_once() does all of it on the calling thread (tests, tools).
 // counters() from any thread.
+//
+// Backoff and Retry-After dates use the injected clock's system time; a
+// request's measured duration (received(), /metrics) is real time.
 #pragma once
 
 #include <atomic>
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "config/config.h"
 #include "upstream/backoff.h"
 #include "upstream/fetcher.h"
@@ -42,10 +46,10 @@ struct Counters {
 
 class Poller {
  public:
-  using Now = std::function<SystemClock::time_point()>;
-
-  // `cfg` and `sink` must outlive the poller. `url` has parameters expanded.
-  Poller(const config::StreamConfig& cfg, const Url& url, Sink& sink, Now now = SystemClock::now);
+  // `cfg`, `sink` and `clock` must outlive the poller. `url` has parameters
+  // expanded.
+  Poller(const config::StreamConfig& cfg, const Url& url, Sink& sink,
+         const Clock& clock = real_clock());
 
   // Polls once on this thread and returns how long to wait before the next
   // poll.
@@ -77,7 +81,7 @@ class Poller {
 
   const config::StreamConfig& cfg_;
   Sink& sink_;
-  Now now_;
+  const Clock& clock_;
   Fetcher fetcher_;
   Backoff backoff_;
   std::string last_body_digest_;  // SHA-256 of the last body the sink recorded

@@ -4,7 +4,8 @@
 
 namespace pb::upstream {
 
-Scheduler::Scheduler(std::size_t processing_threads) : pool_(processing_threads), loop_(*this) {}
+Scheduler::Scheduler(std::size_t processing_threads, Clock& clock)
+    : clock_(clock), pool_(processing_threads), loop_(*this, clock) {}
 
 Scheduler::~Scheduler() {
   stop();
@@ -62,7 +63,7 @@ void Scheduler::add(Poller* poller) {
   e->poller = poller;
   e->origin = poller->fetcher().origin();
   e->cap = poller->config().max_connections_per_host;
-  auto now = SteadyClock::now();
+  auto now = clock_.now();
   auto window = std::min<std::chrono::milliseconds>(poller->config().interval, kFirstPollSpread);
   {
     MutexLock lock(mu_);
@@ -136,7 +137,7 @@ std::uint64_t Scheduler::trigger(Poller* poller) {
     }
     // The next poll to begin is the one that sees the change.
     ticket = e.started + 1;
-    e.last_listened = SteadyClock::now();
+    e.last_listened = clock_.now();
     schedule_locked(e, e.last_listened);
   }
   loop_.wake();
@@ -159,7 +160,7 @@ void Scheduler::trigger(Poller* poller, std::function<void()> on_polled) {
 
 bool Scheduler::wait_polled(Poller* poller, std::uint64_t ticket,
                             std::chrono::milliseconds timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;  // real time
   MutexLock lock(mu_);
   for (;;) {
     auto it = entries_.find(poller);
@@ -177,7 +178,7 @@ void Scheduler::wake(Poller* poller) {
     auto it = entries_.find(poller);
     if (it == entries_.end()) return;
     Entry& e = *it->second;
-    e.last_listened = SteadyClock::now();
+    e.last_listened = clock_.now();
     if (e.state != State::kIdle || e.removed) return;
     schedule_locked(e, e.last_listened);
   }
@@ -188,6 +189,13 @@ bool Scheduler::is_idle(Poller* poller) const {
   MutexLock lock(mu_);
   auto it = entries_.find(poller);
   return it != entries_.end() && it->second->state == State::kIdle;
+}
+
+std::optional<Scheduler::SteadyClock::time_point> Scheduler::next_due(Poller* poller) const {
+  MutexLock lock(mu_);
+  auto it = entries_.find(poller);
+  if (it == entries_.end() || it->second->state != State::kWaiting) return std::nullopt;
+  return it->second->due;
 }
 
 bool Scheduler::should_park_locked(Entry& e, SteadyClock::time_point now) const {
@@ -271,7 +279,7 @@ void Scheduler::on_done(CURL* easy, CURLcode code) {
   // The entry stays while its request is in flight (remove() waits), and
   // only this thread changes that state: reading the poller is safe here.
   FetchResult result = e->poller->finish(code);
-  const auto now = SteadyClock::now();
+  const auto now = clock_.now();
   MutexLock lock(mu_);
   slots_.release(e->origin);
   if (e->removed || stopping_) {
@@ -308,7 +316,7 @@ void Scheduler::process(Poller* poller, std::uint64_t id, FetchResult result) {
       for (auto it = done; it != w.end(); ++it) polled.push_back(std::move(it->second));
       w.erase(done, w.end());
     }
-    const auto finished = SteadyClock::now();
+    const auto finished = clock_.now();
     if (e->removed || stopping_) {
       e->state = State::kDone;
     } else if (e->again) {

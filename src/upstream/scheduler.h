@@ -16,6 +16,10 @@
 // A poll moves waiting -> queued (for a host slot) -> in flight -> pending
 // (its result waits for a processing thread) -> processing -> waiting.
 //
+// Due times, parking and admission are on the injected clock (real by
+// default): with a manual clock a poll becomes due only when a test
+// advances the time. wait_polled()'s timeout is real time.
+//
 // Threads: every public method may be called from any thread except the
 // loop and processing threads themselves (remove() and stop() wait for
 // them).
@@ -32,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/mutex.h"
 #include "config/config.h"
 #include "upstream/due_queue.h"
@@ -46,7 +51,8 @@ class Scheduler : private TransferLoop::Driver {
  public:
   using SteadyClock = std::chrono::steady_clock;
 
-  explicit Scheduler(std::size_t processing_threads);
+  // `clock` must outlive the scheduler.
+  explicit Scheduler(std::size_t processing_threads, Clock& clock = real_clock());
   ~Scheduler() override;
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -81,6 +87,9 @@ class Scheduler : private TransferLoop::Driver {
   void wake(Poller* poller);
 
   bool is_idle(Poller* poller) const;
+  // When the poller's next poll is due (on the clock), if it is waiting for
+  // one; nullopt while a poll is under way, parked or unknown.
+  std::optional<SteadyClock::time_point> next_due(Poller* poller) const;
 
  private:
   enum class State { kWaiting, kIdle, kQueued, kInFlight, kPending, kProcessing, kDone };
@@ -122,6 +131,7 @@ class Scheduler : private TransferLoop::Driver {
   // Processing thread.
   void process(Poller* poller, std::uint64_t id, FetchResult result) PB_EXCLUDES(mu_);
 
+  Clock& clock_;
   ProcessingPool pool_;
   TransferLoop loop_;
   mutable Mutex mu_;

@@ -17,7 +17,7 @@
 
 namespace pb::upstream {
 
-TransferLoop::TransferLoop(Driver& driver) : driver_(driver) {
+TransferLoop::TransferLoop(Driver& driver, Clock& clock) : driver_(driver), clock_(clock) {
   init_curl();
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -28,9 +28,11 @@ TransferLoop::TransferLoop(Driver& driver) : driver_(driver) {
   ev.events = EPOLLIN;
   ev.data.fd = wake_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  clock_waker_ = clock_.on_advance([this] { wake(); });
 }
 
 TransferLoop::~TransferLoop() {
+  clock_waker_.reset();
   stop();
   ::close(wake_fd_);
   ::close(epoll_fd_);
@@ -128,25 +130,28 @@ void TransferLoop::collect_done() {
 
 void TransferLoop::run() {
   std::vector<epoll_event> events(kMaxEpollEvents);
+  // Rounded up: waking a little late is fine, spinning until the deadline is
+  // not.
+  auto wait_ms = [](SteadyClock::duration ahead) {
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(ahead).count();
+    return static_cast<int>(std::clamp<long long>(ms, 0, 60000));
+  };
   while (!stopping_.load()) {
-    auto now = SteadyClock::now();
-    std::optional<SteadyClock::time_point> next = driver_.on_turn(now);
-    if (curl_deadline_ && *curl_deadline_ <= now) {
-      curl_deadline_.reset();
-      act(CURL_SOCKET_TIMEOUT, 0);
-      collect_done();
-      continue;
-    }
-    if (curl_deadline_ && (!next || *curl_deadline_ < *next)) next = curl_deadline_;
-    int wait_ms = -1;
+    std::optional<SteadyClock::time_point> next = driver_.on_turn(clock_.now());
+    const auto real_now = SteadyClock::now();
+    // Every turn looks at the sockets, even when curl's timer has already
+    // expired (then without blocking): a timer that curl keeps setting to
+    // "now" (a handle just added, a transfer in progress) must not starve
+    // the transfers that are waiting for their socket to be read.
+    int timeout = -1;  // until woken
     if (next) {
-      auto ahead = *next - now;
-      // Rounded up: waking a little late is fine, spinning until the
-      // deadline is not.
-      auto ms = std::chrono::ceil<std::chrono::milliseconds>(ahead).count();
-      wait_ms = static_cast<int>(std::clamp<long long>(ms, 0, 60000));
+      if (auto bound = clock_.wait_bound(*next)) timeout = wait_ms(*bound);
     }
-    int n = epoll_wait(epoll_fd_, events.data(), kMaxEpollEvents, wait_ms);
+    if (curl_deadline_) {
+      const int curl_ms = wait_ms(*curl_deadline_ - real_now);
+      timeout = timeout < 0 ? curl_ms : std::min(timeout, curl_ms);
+    }
+    int n = epoll_wait(epoll_fd_, events.data(), kMaxEpollEvents, timeout);
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
       if (fd == wake_fd_) {

@@ -6,7 +6,8 @@
 //
 // The loop knows nothing about polling: its Driver (the scheduler) gets a
 // turn on every iteration to start what is due, and hears of every request
-// that finished.
+// that finished. The Driver's times are on the injected clock (a manual
+// clock's advance() wakes the loop); curl's timer is real time.
 //
 // Threads: start(), stop() and wake() from any thread but the loop's;
 // begin() and abort() only on the loop thread (from the Driver's callbacks).
@@ -22,6 +23,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/clock.h"
+
 namespace pb::upstream {
 
 class TransferLoop {
@@ -31,14 +34,15 @@ class TransferLoop {
   class Driver {
    public:
     virtual ~Driver() = default;
-    // Loop thread, once per iteration: start what is due (begin(), abort()).
-    // Returns when it wants its next turn; nullopt: only when woken.
+    // Loop thread, once per iteration, with the clock's time: start what is
+    // due (begin(), abort()). Returns when it wants its next turn (on the
+    // clock); nullopt: only when woken.
     virtual std::optional<SteadyClock::time_point> on_turn(SteadyClock::time_point now) = 0;
     // Loop thread: a request ended with `result` and has left the loop.
     virtual void on_done(CURL* easy, CURLcode result) = 0;
   };
 
-  explicit TransferLoop(Driver& driver);
+  TransferLoop(Driver& driver, Clock& clock);
   ~TransferLoop();
   TransferLoop(const TransferLoop&) = delete;
   TransferLoop& operator=(const TransferLoop&) = delete;
@@ -62,6 +66,7 @@ class TransferLoop {
   void collect_done();
 
   Driver& driver_;
+  Clock& clock_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd
   CURLM* multi_ = nullptr;
@@ -70,6 +75,7 @@ class TransferLoop {
   std::unordered_set<CURL*> in_flight_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  Clock::Subscription clock_waker_;  // a manual clock's advance() wakes the loop
 };
 
 // Most epoll events taken per wait.

@@ -47,7 +47,18 @@ TEST_F(QueryCredentialAttackTest, PercentUFormIsTakenAsTheCredentialAndNeverLogg
     RawResponse doc = get("/streams/s?" + name + "=" + kToken);
     EXPECT_TRUE(doc.status == 200 || doc.status == 503) << name << " " << doc.status;
   }
-  std::this_thread::sleep_for(200ms);
+  // Every line the five streams cause has been written: the last is each
+  // one's "client disconnected".
+  auto disconnects = [&] {
+    const std::string logs = proxy_->stderr_text() + proxy_->stdout_text();
+    std::size_t n = 0;
+    for (auto at = logs.find("client disconnected"); at != std::string::npos;
+         at = logs.find("client disconnected", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_TRUE(pb::testing::wait_until([&] { return disconnects() >= 5; }));
   const std::string logs = proxy_->stderr_text() + proxy_->stdout_text();
   EXPECT_EQ(logs.find(kToken), std::string::npos) << "a token reached the logs";
   EXPECT_EQ(logs.find(kToken.substr(0, 16)), std::string::npos);

@@ -126,6 +126,8 @@ TEST_F(ResponseSizeAttackTest, ClientsThatDoNotReadHoldNoAmplifiedAnswers) {
     conns.emplace_back(proxy_->port());
     for (int k = 0; k < 2; ++k) conns.back().send(attack);
   }
+  // Asserts that nothing happens over a period: the answers the clients do
+  // not read never grow the process.
   std::this_thread::sleep_for(1000ms);
   EXPECT_EQ(get("/healthz").status, 200);
   const long after = rss_kib(proxy_->pid());

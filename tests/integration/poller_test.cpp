@@ -1,5 +1,5 @@
 // ctest-labels: threaded
-// The poller against a real fake backend, with a controllable clock: what it
+// The poller against a real fake backend, on a manual clock: what it
 // asks the backend, what it does with each kind of answer, and how long it
 // waits before the next poll.
 #include "upstream/poller.h"
@@ -8,6 +8,7 @@
 
 #include <zlib.h>
 
+#include "common/clock.h"
 #include "common/time_format.h"
 #include "config/url.h"
 #include "ingest/ingest.h"
@@ -35,13 +36,14 @@ class PollerTest : public ::testing::Test {
     stream::Stream::Options opts;
     opts.diff.mode = mode;
     opts.history = 100;
-    stream_ = std::make_unique<stream::Stream>("s", "s", opts, &store_, &local_, now_);
+    stream_ =
+        std::make_unique<stream::Stream>("s", "s", opts, &store_, &local_, clock_.system_now());
     config::UrlParts parts;
     std::string why;
     ASSERT_TRUE(config::parse_url(cfg_.url, parts, why)) << why;
     upstream::Url url{parts.scheme, parts.host, parts.port, parts.target};
     ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);
-    poller_ = std::make_unique<upstream::Poller>(cfg_, url, *ingest_, [this] { return now_; });
+    poller_ = std::make_unique<upstream::Poller>(cfg_, url, *ingest_, clock_);
   }
   std::string last_id() {
     MutexLock lock(stream_->mutex());
@@ -59,7 +61,7 @@ class PollerTest : public ::testing::Test {
   std::unique_ptr<stream::Stream> stream_;
   std::unique_ptr<ingest::Ingest> ingest_;
   std::unique_ptr<upstream::Poller> poller_;
-  SystemClock::time_point now_ = *parse_http_date("Sun, 22 Nov 2026 00:00:00 GMT");
+  ManualClock clock_{Clock::Steady::now(), *parse_http_date("Sun, 22 Nov 2026 00:00:00 GMT")};
 };
 
 TEST_F(PollerTest, NotModifiedCostsNoParseAndNoEvent) {
@@ -105,13 +107,12 @@ TEST_F(PollerTest, AChangeTheStoreCouldNotRecordIsPolledAgainSoon) {
   cfg_.backoff_max = 60000ms;
   stream::Stream::Options opts;
   stream::LocalCoordinator local;
-  stream::Stream s("r", "s", opts, &store, &local, now_);
+  stream::Stream s("r", "s", opts, &store, &local, clock_.system_now());
   config::UrlParts parts;
   std::string why;
   ASSERT_TRUE(config::parse_url(cfg_.url, parts, why)) << why;
   ingest::Ingest in(cfg_, s);
-  upstream::Poller p(cfg_, {parts.scheme, parts.host, parts.port, parts.target}, in,
-                     [this] { return now_; });
+  upstream::Poller p(cfg_, {parts.scheme, parts.host, parts.port, parts.target}, in, clock_);
   backend_.set_body(R"({"a":1})");
   EXPECT_EQ(p.poll_once(), 60000ms);
   store.refuse = true;
@@ -162,7 +163,7 @@ TEST_F(PollerTest, RetryAfterHttpDateIsObeyedAgainstTheClock) {
   Duration d = poller_->poll_once();
   EXPECT_GE(d, 300s);
   EXPECT_LE(d, 301s);
-  now_ += 200s;
+  clock_.advance(200s);
   d = poller_->poll_once();
   EXPECT_GE(d, 100s);
   EXPECT_LE(d, 101s) << "the same date is nearer now";
@@ -238,8 +239,7 @@ TEST_F(PollerTest, SelectAndIgnoreShapeTheDocument) {
   config::parse_url(cfg_.url, parts, why);
   ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);
   poller_ = std::make_unique<upstream::Poller>(
-      cfg_, upstream::Url{parts.scheme, parts.host, parts.port, parts.target}, *ingest_,
-      [this] { return now_; });
+      cfg_, upstream::Url{parts.scheme, parts.host, parts.port, parts.target}, *ingest_, clock_);
   poller_->poll_once();
   EXPECT_EQ(snapshot_doc(), R"({"list":[1]})");
   std::string id = last_id();

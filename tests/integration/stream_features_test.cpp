@@ -62,7 +62,7 @@ TEST_F(StreamFeaturesTest, ParameterizedStreamsShareOneInstancePerParameterSet) 
   EXPECT_TRUE(encoded);
   // Two clients on one parameter set: one poll per interval, not two.
   auto t0 = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(1s);  // a measurement window: at most so many polls in it
   std::size_t n42 = 0;
   for (const auto& r : backend_.seen()) n42 += r.at >= t0 && r.query == "customer=42";
   EXPECT_GE(n42, 3u);
@@ -152,7 +152,7 @@ TEST_F(StreamFeaturesTest, IdleStreamsStopPollingAndTheFirstClientRestartsThem) 
       },
       5s));
   std::size_t before = backend_.requests();
-  std::this_thread::sleep_for(600ms);
+  std::this_thread::sleep_for(600ms);  // asserts that nothing happens over a period
   EXPECT_EQ(backend_.requests(), before) << "no polls while idle";
   // The last document is still served, with its age.
   auto doc = http_->Get("/streams/s");
@@ -194,10 +194,11 @@ TEST_F(StreamFeaturesTest, KeepPolicyPollsWithoutClients) {
   backend_.set_body(R"({"v":1})");
   start(config_with("  - name: s\n    url: " + backend_.url() +
                     "\n    interval: 100ms\n    idle: keep\n    linger: 100ms\n"));
-  std::this_thread::sleep_for(500ms);
+  // Past the linger (three polls at 100 ms are 200 ms after the first), and
+  // still polling without a client.
+  ASSERT_TRUE(wait_until([&] { return backend_.requests() >= 3; }, 5s));
   std::size_t before = backend_.requests();
-  std::this_thread::sleep_for(500ms);
-  EXPECT_GE(backend_.requests(), before + 2);
+  EXPECT_TRUE(wait_until([&] { return backend_.requests() >= before + 2; }, 5s));
 }
 
 TEST_F(StreamFeaturesTest, ItemsModeEmitsOneEventPerChangedElement) {

@@ -260,14 +260,14 @@ TEST(StressTest, ReloadsAndClientChurnKeepEveryDocumentAndIdRight) {
   std::thread changer([&] {
     while (!stop) {
       up.change_all();
-      std::this_thread::sleep_for(15ms);
+      std::this_thread::sleep_for(15ms);  // pacing: the upstream changes every 15 ms
     }
   });
   std::atomic<int> reloads{0};
   std::thread reloader([&] {
     httplib::Client h("127.0.0.1", port);
     for (int g = 1; !stop; ++g) {
-      std::this_thread::sleep_for(400ms);
+      std::this_thread::sleep_for(400ms);  // pacing: a reload every 400 ms
       write_config(g);
       auto r = h.Post("/admin/reload", {{"Authorization", "Bearer t"}}, "", "");
       if (r && r->status == 200) ++reloads;
@@ -305,6 +305,7 @@ TEST(StressTest, ReloadsAndClientChurnKeepEveryDocumentAndIdRight) {
 
   const int seconds = stress_seconds();
   const int warm = std::min(8, seconds / 3);
+  // The run itself: a warm-up, then the measured window (memory, state).
   std::this_thread::sleep_for(std::chrono::seconds(warm));
   long rss_warm = proc_value(proxy.pid(), "VmRSS");
   std::uintmax_t db_warm = state_bytes(state);
@@ -351,7 +352,7 @@ TEST(StressTest, ReloadsAndClientChurnKeepEveryDocumentAndIdRight) {
     auto fresh = ProxyProcess::from_file(other.file("pb.yaml"));
     ASSERT_TRUE(fresh.started());
     ASSERT_TRUE(wait_until([&] { return open_fds(fresh.pid()) >= 5; }));
-    std::this_thread::sleep_for(1s);
+    std::this_thread::sleep_for(1s);  // settling: its first polls open their connections
     fds_baseline = open_fds(fresh.pid());
   }
   EXPECT_TRUE(wait_until([&] { return open_fds(proxy.pid()) <= fds_baseline + 2; }, 10s))

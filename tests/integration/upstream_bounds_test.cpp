@@ -138,7 +138,7 @@ TEST_F(PollerBoundsTest, HostileUpstreamsGoStaleWithTheBoundThatStoppedThem) {
       }
     }
     rss_max = std::max(rss_max, rss_kib(proxy.pid()));
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(50ms);  // sampling pace of a condition loop
   }
   for (const auto& [name, reason] : bad) {
     ASSERT_TRUE(stale_after.count(name)) << name << " never went stale";
@@ -155,7 +155,7 @@ TEST_F(PollerBoundsTest, HostileUpstreamsGoStaleWithTheBoundThatStoppedThem) {
   const auto t1 = Clock::now();
   while (Clock::now() - t1 < 2s) {
     rss_max = std::max(rss_max, rss_kib(proxy.pid()));
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(100ms);  // sampling pace of a measurement window
   }
   auto after = streams_by_name(proxy.port())["healthy"];
   EXPECT_EQ(after["state"], "ok");

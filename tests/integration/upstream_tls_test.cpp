@@ -109,8 +109,17 @@ TEST(PollerTlsTest, CaFileIsAddedToTheSystemStoreAndTlsVerifyFalseIsWarnedAbout)
             "TLS certificate verification failed: unable to get local issuer certificate");
   // Both poll the same backend over kept-alive connections every 200 ms: a
   // connection verified with ca_file is never handed to the stream without
-  // it (libcurl would, were ca_file known only to the TLS context).
-  std::this_thread::sleep_for(1500ms);
+  // it (libcurl would, were ca_file known only to the TLS context). Several
+  // more polls of each (the failing one backs off) prove it.
+  const auto trusted_polls = s["trusted"]["polls"].get<std::uint64_t>();
+  const auto untrusted_polls = s["untrusted"]["polls"].get<std::uint64_t>();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto now = streams_by_name(proxy.port());
+        return now["trusted"]["polls"].get<std::uint64_t>() >= trusted_polls + 5 &&
+               now["untrusted"]["polls"].get<std::uint64_t>() >= untrusted_polls + 1;
+      },
+      kSlowdown * 10s));
   s = settled(proxy.port(), 4);
   EXPECT_EQ(s["untrusted"]["state"], "stale");
   EXPECT_FALSE(s["untrusted"].contains("last_success")) << s["untrusted"].dump();

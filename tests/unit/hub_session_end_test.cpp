@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "common/clock.h"
 #include "hub/hub.h"
 #include "support/file_local.h"
 #include "support/util.h"
@@ -74,7 +75,8 @@ struct EndBox {
 };
 
 TEST(HubSessionEndTest, ReportsWhyHowLongAndTheEventsAndBytesWritten) {
-  Hub hub(Options{1, 60s, 100, 1 << 20});
+  ManualClock clock;
+  Hub hub(Options{1, 60s, 100, 1 << 20, &clock});
   hub.start();
   FeedId feed = hub.create_feed();
   Pair p = socket_pair();
@@ -91,8 +93,8 @@ TEST(HubSessionEndTest, ReportsWhyHowLongAndTheEventsAndBytesWritten) {
   }
   ASSERT_EQ(read_bytes(p.peer, total - head.size() - snap.size()).size(),
             total - head.size() - snap.size());
-  std::this_thread::sleep_for(20ms);  // a duration to measure, not synchronisation
-  ::close(p.peer);                    // the client goes
+  clock.advance(20ms);  // a duration to measure
+  ::close(p.peer);      // the client goes
   ASSERT_TRUE(wait_until([&] { return box.done(); }, 10s));
   std::lock_guard<std::mutex> lock(box.mu);
   EXPECT_EQ(box.calls, 1);
@@ -101,6 +103,7 @@ TEST(HubSessionEndTest, ReportsWhyHowLongAndTheEventsAndBytesWritten) {
   EXPECT_EQ(box.end->events, 4u) << "the snapshot and three live events; the head is no event";
   EXPECT_EQ(box.end->bytes, total);
   EXPECT_GE(box.end->duration, 20ms);
+  EXPECT_EQ(box.end->duration, 20ms) << "the clock stood still but for the 20 ms";
   EXPECT_EQ(hub.connection_histogram().snapshot().count, 1u);
   hub.stop(0ms);
 }

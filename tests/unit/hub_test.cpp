@@ -7,6 +7,8 @@
 // No test relies on a latency threshold: "not delayed" means "arrives before
 // the next event is published, within a generous timeout", and the hub's
 // threads are synchronised with by attaching a probe session to each of them.
+// Tests of heartbeats and stalls run the hub on a manual clock and advance it
+// past the hub's tick instead of waiting for time to pass.
 #include "hub/hub.h"
 
 #include <dirent.h>
@@ -28,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
+#include "hub/worker_state.h"
 #include "support/file_local.h"
 #include "support/util.h"
 
@@ -35,6 +39,7 @@ namespace pb::hub {
 namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
+using detail::kTick;
 using pb::testing::wait_until;
 
 // Generous: only reached when something is broken.
@@ -101,12 +106,11 @@ std::function<void()> count_into(const Counter& c) {
 }
 
 // Reads the client end of a session on its own thread until EOF (or until
-// destroyed), optionally in small chunks with a pause after each read.
+// destroyed), optionally in small chunks.
 class Reader {
  public:
-  explicit Reader(int fd, std::size_t chunk = 1 << 16,
-                  std::chrono::microseconds pause = std::chrono::microseconds(0))
-      : fd_(fd), chunk_(chunk), pause_(pause), thread_([this] { run(); }) {}
+  explicit Reader(int fd, std::size_t chunk = 1 << 16)
+      : fd_(fd), chunk_(chunk), thread_([this] { run(); }) {}
   ~Reader() {
     stop_ = true;
     thread_.join();
@@ -154,13 +158,11 @@ class Reader {
       }
       cv_.notify_all();
       if (n <= 0) return;
-      if (pause_.count() > 0) std::this_thread::sleep_for(pause_);
     }
   }
 
   const int fd_;
   const std::size_t chunk_;
-  const std::chrono::microseconds pause_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -563,8 +565,10 @@ TEST(HubTest, StuckClientKeepsAtMostItsBacklogOfEventsAlive) {
 }
 
 TEST(HubTest, ClientWhoseSocketTakesNothingForFourHeartbeatsIsDropped) {
+  ManualClock clock;
   Options o = big_backlog(1);
   o.heartbeat = 100ms;
+  o.clock = &clock;
   Hub hub(o);
   hub.start();
   FeedId feed = hub.create_feed();
@@ -582,7 +586,13 @@ TEST(HubTest, ClientWhoseSocketTakesNothingForFourHeartbeatsIsDropped) {
     hub.publish(feed, buf(std::move(ev)));
   }
   ASSERT_TRUE(reader.wait_size(expected.size()));
-  // Nothing more is published: only the stall rule can drop it.
+  // Nothing more is published: only the stall rule can drop it. Four
+  // heartbeats are not yet a stall; the tick after is.
+  clock.advance(400ms);
+  sync(hub);
+  sync(hub);  // the turn that handled the first probe has ticked
+  EXPECT_EQ(hub.stats().evicted_stall, 0u) << "dropped at four heartbeats, not after";
+  clock.advance(250ms);
   ASSERT_TRUE(wait_until([&] { return hub.stats().evicted_stall == 1; }, kWait))
       << "a client that takes nothing was never dropped";
   EXPECT_EQ(hub.stats().evicted_slow, 0u);
@@ -601,28 +611,61 @@ TEST(HubTest, ClientWhoseSocketTakesNothingForFourHeartbeatsIsDropped) {
 // --- heartbeats ------------------------------------------------------------
 
 TEST(HubTest, HeartbeatsGoOnlyBetweenEventsAndKeepIdleSessionsAlive) {
+  ManualClock clock;
   Options o = big_backlog(1);
-  o.heartbeat = 50ms;
+  o.heartbeat = 100ms;
+  o.clock = &clock;
   Hub hub(o);
   hub.start();
   FeedId feed = hub.create_feed();
   Pair p = socket_pair(kTinySndbuf);
-  // Every buffer is bigger than the socket holds, and the client pauses longer
-  // than a heartbeat interval between reads: heartbeats fall due many times
-  // while the session is in the middle of a buffer.
+  // Every buffer is bigger than the socket holds, and the client reads once
+  // per tick (each a heartbeat interval and more after the last write):
+  // heartbeats fall due many times while the session is in the middle of a
+  // buffer.
   std::vector<std::string> items = {event_text(98, 0, 12000)};
   for (int k = 0; k < 4; ++k) items.push_back(event_text(0, k, 12000));
   ASSERT_TRUE(hub.attach(feed, Transport::plain(p.hub), {buf(items[0])}, nullptr));
-  Reader reader(p.peer, 16384, std::chrono::milliseconds(150));
   std::size_t total = 0;
   for (const auto& s : items) total += s.size();
   for (std::size_t k = 1; k < items.size(); ++k) hub.publish(feed, buf(items[k]));
-  ASSERT_TRUE(reader.wait_size(total));
-  // Then idle: heartbeats keep coming.
-  ASSERT_TRUE(reader.wait_size(total + 3 * 3));
+  std::string got;
+  // Whether the hub has written something not yet read.
+  auto written = [&] {
+    pollfd pf{p.peer, POLLIN, 0};
+    return ::poll(&pf, 1, static_cast<int>(kWait.count())) == 1;
+  };
+  // Reads all there is.
+  auto drain = [&] {
+    char chunk[16384];
+    for (;;) {
+      ssize_t n = ::recv(p.peer, chunk, sizeof chunk, MSG_DONTWAIT);
+      if (n <= 0) return;
+      got.append(chunk, static_cast<std::size_t>(n));
+    }
+  };
+  while (got.size() < total) {
+    // The socket was emptied, so the hub's next write (its last progress) is
+    // at the present time: one tick later is short of a stall (four
+    // heartbeats).
+    ASSERT_TRUE(written()) << got.size() << " of " << total;
+    clock.advance(kTick);
+    drain();
+  }
+  // Then idle: a heartbeat at every tick.
+  for (int k = 0; k < 3; ++k) {
+    const std::size_t before = got.size();
+    clock.advance(kTick);
+    while (got.size() < before + 3) {
+      ASSERT_TRUE(written()) << "heartbeat " << k;
+      drain();
+    }
+  }
   hub.close_feed(feed);
-  ASSERT_TRUE(reader.wait_eof());
-  const std::string got = reader.data();
+  std::string rest;
+  ASSERT_TRUE(drain_to_eof(p.peer, &rest));
+  got += rest;
+  ::close(p.peer);
   std::size_t pos = 0;
   std::size_t next = 0;
   int heartbeats = 0;
@@ -639,6 +682,7 @@ TEST(HubTest, HeartbeatsGoOnlyBetweenEventsAndKeepIdleSessionsAlive) {
   }
   EXPECT_EQ(next, items.size());
   EXPECT_GE(heartbeats, 3);
+  clock.advance(kTick);  // the counters reach the stats at a tick
   EXPECT_TRUE(wait_until([&] { return hub.stats().heartbeats >= 3u; }));
 }
 
@@ -833,6 +877,7 @@ TEST(HubTest, AttachRacingWithStopStillClosesTheSocketAndRunsOnCloseOnce) {
         });
       }
       go = true;
+      // Lets the attaches race the stop at a different point each round.
       std::this_thread::sleep_for(std::chrono::milliseconds(1 + round % 3));
       hub.stop(0ms);
       for (auto& t : clients) t.join();

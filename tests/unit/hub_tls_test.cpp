@@ -8,6 +8,7 @@
 // written from their shared buffer (large ones).
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,14 +17,17 @@
 #include <atomic>
 #include <thread>
 
+#include "common/clock.h"
 #include "hub/hub.h"
 #include "support/file_local.h"
 #include "support/test_certs.h"
+#include "support/util.h"
 
 namespace pb::hub {
 namespace PB_FILE_LOCAL {
 
 using namespace std::chrono_literals;
+using pb::testing::wait_until;
 
 Buffer buf(std::string s) {
   return std::make_shared<const std::string>(std::move(s));
@@ -86,10 +90,18 @@ class HubTlsTest : public ::testing::Test {
   SSL_CTX* cctx_ = nullptr;
 };
 
+// Bytes written by the hub that the peer has not read.
+int unread(int fd) {
+  int n = 0;
+  return ::ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+}
+
 TEST_F(HubTlsTest, EveryByteArrivesInOrderThroughBlockedRetriedAndCoalescedWrites) {
+  ManualClock clock;
   Options o;
   o.threads = 2;
   o.backlog_bytes = 64u << 20;
+  o.clock = &clock;
   Hub hub(o);
   hub.start();
   FeedId feed = hub.create_feed();
@@ -106,8 +118,14 @@ TEST_F(HubTlsTest, EveryByteArrivesInOrderThroughBlockedRetriedAndCoalescedWrite
     hub.publish(feed, buf(event(k)));
     expected += event(k);
   }
-  // The clients start reading only now: the hub has long been blocked.
-  std::this_thread::sleep_for(200ms);
+  // The clients start reading only once the hub has written to every socket:
+  // with far more to write than a socket holds, it is blocked.
+  ASSERT_TRUE(wait_until([&] {
+    for (auto& p : pairs) {
+      if (unread(p.peer_fd) <= 0) return false;
+    }
+    return true;
+  }));
   std::vector<std::thread> readers;
   std::vector<std::string> got(kClients);
   for (int i = 0; i < kClients; ++i) {
@@ -117,6 +135,8 @@ TEST_F(HubTlsTest, EveryByteArrivesInOrderThroughBlockedRetriedAndCoalescedWrite
         int n = SSL_read(pairs[static_cast<std::size_t>(i)].client, chunk, sizeof chunk);
         if (n <= 0) break;
         got[static_cast<std::size_t>(i)].append(chunk, static_cast<std::size_t>(n));
+        // A slow reader at first (pacing, not waiting for time): the hub's
+        // writes block and are retried many times.
         if (got[static_cast<std::size_t>(i)].size() < 200000) std::this_thread::sleep_for(1ms);
       }
     });
@@ -128,9 +148,8 @@ TEST_F(HubTlsTest, EveryByteArrivesInOrderThroughBlockedRetriedAndCoalescedWrite
   }
   // Byte counts reach the stats at the hub's next tick.
   const std::uint64_t total = static_cast<std::uint64_t>(kClients) * expected.size();
-  for (int i = 0; i < 400 && hub.stats().bytes_written < total; ++i) {
-    std::this_thread::sleep_for(5ms);
-  }
+  clock.advance(1s);
+  EXPECT_TRUE(wait_until([&] { return hub.stats().bytes_written >= total; }));
   Stats s = hub.stats();
   EXPECT_EQ(s.clients, kClients);
   EXPECT_EQ(s.tls_clients, kClients);
@@ -154,7 +173,7 @@ TEST_F(HubTlsTest, APeerCloseNotifyEndsTheSession) {
   char got[5];
   ASSERT_EQ(SSL_read(p.client, got, 5), 5);
   SSL_shutdown(p.client);  // the browser goes away politely
-  for (int i = 0; i < 500 && closed.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(wait_until([&] { return closed.load() == 1; }));
   EXPECT_EQ(closed.load(), 1);
   EXPECT_EQ(hub.stats().tls_clients, 0);
   hub.stop(0ms);

@@ -14,6 +14,7 @@
 #include <future>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/time_format.h"
 #include "config/loader.h"
 #include "json/document.h"
@@ -57,10 +58,12 @@ class RuntimeTest : public ::testing::Test {
     return config::parse_config(config_with(s), "runtime.yaml", config::EnvLookup(no_env));
   }
 
-  // No janitor thread (tests run it by hand); test points go to hook_.
+  // No janitor thread (tests run it by hand) unless janitor_thread_; the
+  // real clock unless clock_; test points go to hook_.
   Runtime::Options options() {
     Runtime::Options o;
-    o.janitor_thread = false;
+    o.janitor_thread = janitor_thread_;
+    if (clock_ != nullptr) o.clock = clock_;
     o.test_point = [this](std::string_view p) {
       std::function<void(std::string_view)> h;
       {
@@ -72,15 +75,16 @@ class RuntimeTest : public ::testing::Test {
     return o;
   }
 
-  void start(const std::string& doc_extra = "") {
+  void start(const std::string& doc_extra = "") { start_with(streams(doc_extra)); }
+  void start_with(const std::string& stream_list) {
     backend_.set_body(padded(R"({"v":0})"), "/doc");
     backend_.set_body(R"({"o":0})", "/other");
     for (int i = 0; i < 5; ++i)
       backend_.set_body("{\"p\":" + std::to_string(i) + "}", "/p/" + std::to_string(i));
     auto store = std::make_unique<FaultyStore>();
     store_ = store.get();
-    rt_ = std::make_unique<Runtime>(parse(streams(doc_extra)),
-                                    stream::local_state(std::move(store)), options());
+    rt_ = std::make_unique<Runtime>(parse(stream_list), stream::local_state(std::move(store)),
+                                    options());
     rt_->start();
     ASSERT_TRUE(polled("doc"));
     ASSERT_TRUE(polled("other"));
@@ -161,6 +165,9 @@ class RuntimeTest : public ::testing::Test {
 
   FakeBackend backend_;
   FaultyStore* store_ = nullptr;
+  ManualClock manual_clock_;  // the runtime's with clock_ = &manual_clock_
+  ManualClock* clock_ = nullptr;
+  bool janitor_thread_ = false;
   std::unique_ptr<Runtime> rt_;
   std::mutex hook_mu_;
   std::function<void(std::string_view)> hook_;
@@ -531,6 +538,42 @@ TEST_F(RuntimeTest, ReapedInstancesLeaveNoStateBehindAfterTheirRetention) {
   EXPECT_EQ(store_->inner().size(), 2u);
   rt_->run_janitor_once();
   EXPECT_EQ(rt_->graveyard_size(), 0u);
+}
+
+// The janitor on its own thread, on a manual clock: an idle parameter
+// instance stays for its whole linger after its last client left, and goes
+// at the first round after that.
+TEST_F(RuntimeTest, TheJanitorReapsAnIdleInstanceOnceItsLingerHasPassed) {
+  clock_ = &manual_clock_;
+  janitor_thread_ = true;
+  auto rounds = std::make_shared<std::atomic<int>>(0);
+  {
+    std::lock_guard<std::mutex> l(hook_mu_);
+    hook_ = [rounds](std::string_view p) {
+      if (p == "janitor:round") rounds->fetch_add(1);
+    };
+  }
+  std::string list = streams();
+  list.replace(list.find("linger: 0s"), 10, "linger: 30s");
+  start_with(list);
+  // One janitor round at the clock's new time.
+  auto advance = [&](std::chrono::seconds d) {
+    const int before = rounds->load();
+    manual_clock_.advance(d);
+    return wait_until([&] { return rounds->load() > before; });
+  };
+  ASSERT_TRUE(polled("p/1"));
+  {
+    auto c = attach("p/1");
+    ASSERT_TRUE(c->next());
+    ASSERT_TRUE(advance(60s)) << "a client holds it, however long";
+    EXPECT_EQ(rt_->instances().size(), 3u);
+  }
+  ASSERT_TRUE(wait_until([&] { return find("p/1", false)->stream().client_count() == 0; }));
+  ASSERT_TRUE(advance(29s));
+  EXPECT_EQ(rt_->instances().size(), 3u) << "reaped before its linger";
+  ASSERT_TRUE(advance(1s));
+  EXPECT_EQ(rt_->instances().size(), 2u) << "kept past its linger";
 }
 
 TEST_F(RuntimeTest, RemovedStreamsAreForgottenAtReload) {

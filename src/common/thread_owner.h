@@ -1,7 +1,7 @@
 // Which thread owns a set of members that no lock guards ("loop thread
 // only", "owned by the worker thread"): the thread claims it when it starts,
 // and the code that touches those members checks that it runs there. The
-// check is an assert: debug builds (the sanitizer stages) catch a call from
+// check is an assert: debug builds (the asan stage) catch a call from
 // the wrong thread, release builds pay nothing but the claim.
 //
 //   ThreadOwner owner_;

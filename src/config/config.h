@@ -1,6 +1,9 @@
 // The configuration as the rest of pollbridge sees it: plain structs with
 // every default filled in and every value validated. Built by load_config()
 // (config/loader.h); nothing here knows about YAML or sockets.
+//
+// Threads: values; a Config is built by one thread and read, never
+// changed, by any thread after (a reload builds a new one).
 #pragma once
 
 #include <chrono>

@@ -432,8 +432,8 @@ std::string FieldReader::scrub(std::string text) const {
     escaped.push_back(std::move(e));
   }
   // First the cuts: the longest start of any value that ends where a quote
-  // was cut (found by fuzzing: with the shortest match of another value
-  // first, a secret's first characters stayed in the message).
+  // was cut. The longest, because a shorter match of another value would
+  // leave a secret's first characters in the message.
   static const std::string kCut = "...\"";
   for (std::size_t at = 0; (at = text.find(kCut, at)) != std::string::npos; at += kCut.size()) {
     std::size_t best = 0;

@@ -1,6 +1,8 @@
 // Accepted ranges of config values. They exist to catch typos (an extra
 // zero, a unit forgotten), not to tune anything; docs/configuration.md lists
 // them. Internal to the loader.
+//
+// Threads: constants; any thread.
 #pragma once
 
 #include <chrono>

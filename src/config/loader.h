@@ -1,8 +1,10 @@
 // Loading the YAML config file into pb::config::Config.
 //
-// Called once at start-up from the main thread. Every problem in the file is
-// collected and reported together; a config that loads is complete (all
-// defaults filled in) and valid.
+// Every problem in the file is collected and reported together; a config
+// that loads is complete (all defaults filled in) and valid.
+//
+// Threads: App::load, on the main thread (start, --check, SIGHUP) or on
+// the HTTP worker running POST /admin/reload.
 #pragma once
 
 #include <stdexcept>

@@ -1,6 +1,7 @@
-// A live stream instance: a plain stream, or one parameter set of a
-// template. It owns the stream state (and through it its store key), the
-// poller, and the hub feed that carries its events to its clients.
+// A live stream instance: a plain stream, one parameter set of a
+// template, or one set of forwarded values of a per-user stream. It owns
+// the stream state (and through it its store key), the poller, and the hub
+// feeds (one per format) that carry its events to its clients.
 //
 // Life: made by the runtime (store load included) without the runtime's
 // lock, then published in the registry; retired by the runtime (poll

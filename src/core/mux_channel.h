@@ -15,9 +15,10 @@
 //
 // Threads: on_member_event()/on_member_retired() run under that member
 // stream's lock; the *_locked methods require every member's stream lock
-// (taken in address order by the caller). Those take a dynamic set of locks
-// that Clang's analysis cannot name, so they are excluded from it; the
-// channel's own state is guarded by its mutex as usual.
+// (taken in key order by the caller: Runtime's StreamLocks). Those take a
+// dynamic set of locks that Clang's analysis cannot name, so they are
+// excluded from it; the channel's own state is guarded by its mutex as
+// usual.
 #pragma once
 
 #include <atomic>

@@ -1,8 +1,9 @@
-// The running proxy: an address-keyed registry of stream instances, each
-// with its poller and hub feed; parameterized instances made on demand;
-// multiplexed channels; the attachment of client sockets; reload and
-// reaping. The HTTP layer (server/) calls in here; main() builds one from
-// the config. docs/architecture.md draws the life of an instance.
+// The running proxy: a registry of stream instances by key (the address,
+// plus a digest for a per-user instance), each with its poller and hub
+// feed; parameterized and per-user instances made on demand; multiplexed
+// channels; the attachment of client sockets; reload and reaping. The HTTP
+// layer (server/) calls in here; App builds one from the config
+// (App::open_state). docs/architecture.md draws the life of an instance.
 //
 // An instance's slot in the registry moves creating → live → retiring →
 // gone, and its store key has one owner at a time:
@@ -106,8 +107,8 @@ class Runtime {
   Match match(const std::string& address) const;
 
   // The key that digests per-user instances' forwarded values (HMAC key).
-  // Random per process unless main() sets one kept in the state directory;
-  // set before start().
+  // Random per process unless App sets one (kept in the state directory, or
+  // the cluster's shared one); set before start().
   void set_user_key(std::string secret) { user_key_ = std::move(secret); }
   // What attach() writes on a connection it cannot attach; set before the
   // first attach (server::Api does, when it is built). Unset, such a

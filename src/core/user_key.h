@@ -4,7 +4,8 @@
 // state persists, so that a restarted pollbridge finds a user's saved
 // history under the same key; otherwise each process draws its own.
 //
-// Called once by main() at start, before the runtime starts.
+// Threads: the main thread, in App::open_state at start, before any request;
+// random_user_key() also from the Runtime's constructor (its default key).
 #pragma once
 
 #include <string>

@@ -102,7 +102,7 @@ class Worker {
   void run() {
     pthread_setname_np(pthread_self(), "pb-hub");  // in ps -L, top -H, /proc
     owner_.claim();
-    // A peer that closed shows up as EPIPE from writev(2), never as a
+    // A peer that closed shows up as EPIPE from the write, never as a
     // SIGPIPE that would kill the process (whether or not it ignores it).
     sigset_t pipe;
     sigemptyset(&pipe);

@@ -4,8 +4,8 @@
 // (moved, with its TLS session) to the hub, which writes every event through
 // the same object.
 //
-//  * Plain: write() is writev(2) of the caller's buffers, so the shared,
-//    encode-once event buffers go to the kernel as they are.
+//  * Plain: write() is sendmsg(2) of the caller's buffers (MSG_NOSIGNAL),
+//    so the shared, encode-once event buffers go to the kernel as they are.
 //  * TLS in user space: write() is SSL_write. Small buffers are coalesced into
 //    one record of at most kTlsRecordBytes (one encryption and one send for
 //    several pending events); a buffer at least that large is written from
@@ -16,7 +16,7 @@
 //    shared ring is OpenSSL's one pending record.
 //  * Kernel TLS (the server context asks for SSL_OP_ENABLE_KTLS): once the
 //    handshake is done and BIO_get_ktls_send() says the kernel encrypts,
-//    write() is writev(2) as for plain sockets. Reads still go through
+//    write() is sendmsg(2) as for plain sockets. Reads still go through
 //    OpenSSL; a peer KeyUpdate cannot be passed to the kernel by OpenSSL 3.0,
 //    so such a connection is closed (the client resumes).
 //

@@ -26,7 +26,7 @@
 namespace pb::hub {
 namespace detail {
 
-// Buffers gathered into one writev(2): several pending events go out in one
+// Buffers gathered into one sendmsg(2): several pending events go out in one
 // system call.
 constexpr int kMaxIov = 64;
 // A session whose socket has not accepted a byte for this many heartbeat

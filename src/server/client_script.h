@@ -12,7 +12,7 @@
 // made once; httplib's own per-response compression is bypassed (it would
 // compress on every request and send the identity ETag with gzip bytes).
 //
-// Threads: handlers run on httplib's worker threads; the script and its gzip
+// Threads: handlers run on the HTTP workers (pb-http); the script and its gzip
 // copy are immutable after their first use (a function-local static).
 #pragma once
 

@@ -50,8 +50,9 @@
 // earliest. Requests are handled on the WorkerPool; completions come back
 // through a queue and an eventfd.
 //
-// Threads: start()/stop()/stats() from any one thread (main); everything
-// else on the loop thread, except run_request(), which runs on the workers.
+// Threads: start() and stop() from one thread (main); stats() from any
+// thread (atomics: the /metrics handler on a worker); everything else on
+// the loop thread, except run_request(), which runs on the workers.
 #pragma once
 
 #include <atomic>

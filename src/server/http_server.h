@@ -1,4 +1,4 @@
-// The HTTP front door as main() and the API see it, assembled from the
+// The HTTP front door as App and the API see it, assembled from the
 // server/ layer:
 //
 //   Listener        pollbridge's own listening socket (listener.h)

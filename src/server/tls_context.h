@@ -20,7 +20,7 @@
 //  * SSL_MODE_RELEASE_BUFFERS (no 34 KB of buffers per idle connection),
 //    partial writes with a moving buffer (the hub's write path), and
 //    SSL_OP_ENABLE_KTLS: where the kernel has TLS offload (CONFIG_TLS), the
-//    hub writes events with writev(2) as for plain sockets.
+//    hub writes events with sendmsg(2) as for plain sockets.
 //
 // A context is immutable once built; a reload builds a new one and swaps it
 // in for new connections (sessions keep a reference to theirs).

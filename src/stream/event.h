@@ -1,5 +1,9 @@
 // One published event: immutable once made, shared by the history, the store
 // and every client that receives it.
+//
+// Threads: made on the thread that records or loads it (the stream's writer,
+// the coordinator's threads, a thread making an instance); read from any
+// thread after.
 #pragma once
 
 #include <array>

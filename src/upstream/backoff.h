@@ -1,7 +1,10 @@
 // When to poll next: the configured interval after a success; after
 // failures, exponential backoff with jitter up to a ceiling, and never sooner
-// than an upstream's Retry-After. Pure (the caller supplies randomness);
-// one instance per stream, used by the thread that polls it.
+// than an upstream's Retry-After. Pure (the caller supplies randomness).
+//
+// Threads: one per Poller, used by its process() step on a processing
+// thread (one poll of a poller at a time: upstream/poller.h), or by
+// poll_once() on the calling thread.
 #pragma once
 
 #include <chrono>

@@ -3,7 +3,8 @@
 // in a warning every time, proxies taken from the environment are logged,
 // and the file-descriptor limit is compared with what the config may need.
 //
-// Threads: any; meant for main() at start and after a reload.
+// Threads: any; called by App at start and after a reload (the reloading
+// thread).
 #pragma once
 
 #include <cstddef>

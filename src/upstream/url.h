@@ -1,6 +1,8 @@
-// Upstream URLs: the parts httplib::Client needs (parsed and validated by
-// config::parse_url), and the percent-encoding of stream parameters
-// substituted into a URL template. Pure.
+// Upstream URLs: the parts the fetcher needs (parsed and validated by
+// config::parse_url; the origin names a host's connection slots), and the
+// percent-encoding of stream parameters substituted into a URL template.
+//
+// Pure; callable from any thread.
 #pragma once
 
 #include <map>
@@ -15,7 +17,8 @@ struct Url {
   int port = 0;        // explicit or the scheme's default
   std::string target;  // path and query, at least "/"
 
-  // "scheme://host:port" as httplib::Client takes it (IPv6 in brackets).
+  // "scheme://host:port" (IPv6 in brackets): the start of the URL libcurl is
+  // given, and the key of the host's connection slots.
   std::string origin() const;
 };
 

@@ -77,8 +77,7 @@ ReloadAnswer App::reload() {
     log::info("reload: sessions no longer admitted are closed", {{"sessions", revoked}});
   }
   if (tls_next) {
-    std::vector<std::string> unused;
-    http_->reload_tls(next.server.tls, unused);
+    http_->set_tls(tls_next);
     log::info("TLS certificate reloaded",
               {{"subject", tls_next->subject()}, {"not_after", tls_next->not_after()}});
   }

@@ -95,13 +95,9 @@ void HttpServer::stop(std::chrono::milliseconds drain) {
   if (listener_) listener_->close();
 }
 
-bool HttpServer::reload_tls(const config::TlsConfig& tls, std::vector<std::string>& problems) {
-  if (!tls.enabled()) return true;
-  auto ctx = TlsContext::load(tls, problems);
-  if (!ctx) return false;
+void HttpServer::set_tls(std::shared_ptr<TlsContext> ctx) {
   MutexLock lock(tls_mu_);
   tls_ = std::move(ctx);
-  return true;
 }
 
 std::shared_ptr<TlsContext> HttpServer::tls_context() const {

@@ -12,7 +12,7 @@
 //                   (tls_context.h)
 //
 // Threads: construct, register routes, bind() and start() on the main
-// thread; reload_tls() and the accessors from any thread; stop() once, from
+// thread; set_tls() and the accessors from any thread; stop() once, from
 // the main thread.
 #pragma once
 
@@ -69,9 +69,9 @@ class HttpServer {
   // hub) and joins its threads.
   void stop(std::chrono::milliseconds drain);
 
-  // A new certificate and settings for new connections; open ones keep
-  // theirs. On failure nothing changes and `problems` says why.
-  bool reload_tls(const config::TlsConfig& tls, std::vector<std::string>& problems);
+  // A new certificate and settings (loaded and checked by the caller) for
+  // new connections; open ones keep theirs.
+  void set_tls(std::shared_ptr<TlsContext> ctx);
   bool tls_enabled() const { return cfg_.tls.enabled(); }
   std::shared_ptr<TlsContext> tls_context() const;
 

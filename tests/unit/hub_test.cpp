@@ -664,7 +664,7 @@ TEST(HubTest, HeartbeatsGoOnlyBetweenEventsAndKeepIdleSessionsAlive) {
     const std::size_t before = got.size();
     for (int tick = 0; tick < 2 && got.size() < before + 3; ++tick) {
       clock.advance(kTick);
-      while (got.size() < before + 3 && written_within(kSlowdown * 2000ms)) drain();
+      while (got.size() < before + 3 && written_within(pb::testing::kSlowdown * 2000ms)) drain();
     }
     ASSERT_GE(got.size(), before + 3) << "heartbeat " << k;
   }

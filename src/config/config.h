@@ -17,6 +17,9 @@ namespace pb::config {
 
 using Duration = std::chrono::milliseconds;
 
+// How an upstream body becomes a document (`parse:`): ingest/decode.h.
+enum class ParseMode { kJson, kXml, kCsv, kHtml };
+
 enum class DiffMode {
   kSnapshot,    // whole document on every change
   kJsonPatch,   // RFC 6902
@@ -177,6 +180,7 @@ struct StreamConfig {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  ParseMode parse = ParseMode::kJson;
   DiffMode diff = DiffMode::kJsonPatch;
   std::string select;               // RFC 6901 pointer; empty = whole document
   std::vector<std::string> ignore;  // RFC 6901 pointers dropped before diffing

@@ -155,6 +155,7 @@ std::vector<Key> make_keys() {
       PB_STREAM_KEY("body", body, kString, "", "only with POST", kStream),
       PB_STREAM_KEY("content_type", content_type, kString, "application/json", "", kStream),
       PB_STREAM_KEY("headers", headers, kStringMap, "{}", "name -> value", kStream),
+      PB_STREAM_KEY("parse", parse, kString, "json", "json | xml | csv | html", kStream),
       PB_STREAM_KEY("diff", diff, kString, "json-patch",
                     "snapshot | json-patch | merge-patch | items | text", kStream),
       PB_STREAM_KEY("select", select, kString, "", "an RFC 6901 pointer", kStream),

@@ -299,8 +299,22 @@ void Loader::read_request(const Fields& fields, StreamConfig& s) {
   }
 }
 
-// diff, select, ignore, key.
+// parse, diff, select, ignore, key.
 void Loader::read_diff_options(const Fields& fields, StreamConfig& s) {
+  if (const Field* parse_field = fields.find("parse")) {
+    static const std::vector<std::pair<std::string, ParseMode>> kParsers = {
+        {"json", ParseMode::kJson}};
+    std::string mode;
+    if (read_string(*parse_field, mode)) {
+      auto it = std::find_if(kParsers.begin(), kParsers.end(),
+                             [&](const auto& m) { return m.first == lower(mode); });
+      if (it == kParsers.end()) {
+        problem(*parse_field, quote(mode) + " is not one of json");
+      } else {
+        s.parse = it->second;
+      }
+    }
+  }
   const Field* diff_field = fields.find("diff");
   if (diff_field != nullptr) {
     static const std::vector<std::pair<std::string, DiffMode>> kModes = {

@@ -1,7 +1,7 @@
 #include "ingest/ingest.h"
 
-#include "common/utf8.h"
 #include "diff/filter.h"
+#include "ingest/decode.h"
 #include "json/document.h"
 
 namespace pb::ingest {
@@ -12,17 +12,15 @@ Ingest::Ingest(const config::StreamConfig& cfg, stream::Stream& stream)
   for (const auto& p : cfg_.ignore) ignore_.push_back(json::Pointer::parse(p));
 }
 
-upstream::Sink::Delivery Ingest::deliver(const std::string& body, SystemClock::time_point now) {
+upstream::Sink::Delivery Ingest::deliver(const std::string& body, const std::string& content_type,
+                                         SystemClock::time_point now) {
   json::Json doc;
-  if (cfg_.diff == config::DiffMode::kText) {
-    doc = json::Json(sanitize_utf8(body));
-  } else {
-    try {
-      doc = json::parse(body);
-    } catch (const json::ParseError& e) {
-      return {Delivery::kRefused, "upstream body is not JSON (at byte " +
-                                      std::to_string(e.offset()) + "): " + e.what()};
-    }
+  try {
+    doc = decode(cfg_, body, content_type);
+  } catch (const DecodeError& e) {
+    return {Delivery::kRefused, e.what()};
+  }
+  if (cfg_.diff != config::DiffMode::kText) {
     try {
       doc = diff::prepare(doc, select_, ignore_);
     } catch (const std::exception& e) {
@@ -59,23 +57,6 @@ bool Ingest::may_poll() {
 
 const std::string& Ingest::key() const {
   return stream_.key();
-}
-
-std::string sanitize_utf8(const std::string& in) {
-  static const char kReplacement[] = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(in.size());
-  std::size_t i = 0;
-  while (i < in.size()) {
-    if (const std::size_t len = utf8_sequence_length(in, i)) {
-      out.append(in, i, len);
-      i += len;
-    } else {
-      out += kReplacement;
-      ++i;
-    }
-  }
-  return out;
 }
 
 }  // namespace pb::ingest

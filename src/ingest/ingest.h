@@ -1,6 +1,5 @@
 // The ingest stage, between a stream's poller and the stream: decodes an
-// upstream body into a document (JSON, or a text document for `diff:
-// text`; the place where other upstream formats plug in), applies `select`
+// upstream body into a document (ingest/decode.h), applies `select`
 // and `ignore`, and gives the document to the stream, which diffs, records
 // and publishes it.
 //
@@ -28,7 +27,8 @@ class Ingest : public upstream::Sink {
   // parse (the loader has checked them).
   Ingest(const config::StreamConfig& cfg, stream::Stream& stream);
 
-  Delivery deliver(const std::string& body, SystemClock::time_point now) override;
+  Delivery deliver(const std::string& body, const std::string& content_type,
+                   SystemClock::time_point now) override;
   void unchanged(SystemClock::time_point now) override;
   void failed(const std::string& reason, int status, SystemClock::time_point now) override;
   std::pair<std::string, std::uint64_t> position() override;
@@ -42,9 +42,5 @@ class Ingest : public upstream::Sink {
   json::Pointer select_;
   std::vector<json::Pointer> ignore_;
 };
-
-// Replaces invalid UTF-8 sequences with U+FFFD (as a browser decoding the
-// event stream would), so text documents are always valid JSON strings.
-std::string sanitize_utf8(const std::string& in);
 
 }  // namespace pb::ingest

@@ -225,6 +225,7 @@ void Fetcher::prepare() {
   response_etag_.clear();
   response_last_modified_.clear();
   response_retry_after_.clear();
+  response_content_type_.clear();
   body_.clear();
   body_.shrink_to_fit();
   body_bytes_ = 0;
@@ -256,6 +257,7 @@ size_t Fetcher::header_line(const char* data, size_t len) {
     response_etag_.clear();
     response_last_modified_.clear();
     response_retry_after_.clear();
+    response_content_type_.clear();
     return len;
   }
   if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) {
@@ -275,6 +277,8 @@ size_t Fetcher::header_line(const char* data, size_t len) {
     response_last_modified_ = header_value(data, len, 13);
   } else if (iequals_prefix(data, len, "retry-after")) {
     response_retry_after_ = header_value(data, len, 11);
+  } else if (iequals_prefix(data, len, "content-type")) {
+    response_content_type_ = header_value(data, len, 12);
   } else if (iequals_prefix(data, len, "content-encoding")) {
     const std::string v = header_value(data, len, 16);
     encoded_ = !v.empty() && v != "identity";
@@ -445,6 +449,7 @@ FetchResult Fetcher::result_of(CURLcode code, SystemClock::time_point now) {
   last_modified_ = response_last_modified_;
   result.kind = FetchResult::Kind::kBody;
   result.body = std::move(body_);
+  result.content_type = response_content_type_;
   body_ = std::string();
   return result;
 }

@@ -36,9 +36,10 @@ namespace pb::upstream {
 struct FetchResult {
   enum class Kind { kBody, kNotModified, kFailed };
   Kind kind = Kind::kFailed;
-  int status = 0;     // HTTP status, 0 if none was received
-  std::string body;   // decompressed, for kBody
-  std::string error;  // for kFailed: what went wrong, for humans
+  int status = 0;            // HTTP status, 0 if none was received
+  std::string body;          // decompressed, for kBody
+  std::string content_type;  // the response's Content-Type, for kBody ("" if none)
+  std::string error;         // for kFailed: what went wrong, for humans
   std::optional<Duration> retry_after;
 };
 
@@ -110,6 +111,7 @@ class Fetcher {
   std::string response_etag_;
   std::string response_last_modified_;
   std::string response_retry_after_;
+  std::string response_content_type_;
   std::string body_;
   std::size_t body_bytes_ = 0;    // decoded body bytes received, kept or not
   int socket_errno_ = 0;          // errno of a socket() that failed (EMFILE, ENFILE)

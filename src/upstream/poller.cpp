@@ -39,7 +39,9 @@ Duration Poller::failed(const std::string& reason, int status, std::optional<Dur
   return d;
 }
 
-Duration Poller::body_received(std::string body, int status, SystemClock::time_point now) {
+Duration Poller::body_received(FetchResult result, SystemClock::time_point now) {
+  const std::string& body = result.body;
+  const int status = result.status;
   body_bytes_.fetch_add(body.size());
   metrics_->body_bytes.fetch_add(body.size(), std::memory_order_relaxed);
   std::string digest = sha256(body);
@@ -53,7 +55,7 @@ Duration Poller::body_received(std::string body, int status, SystemClock::time_p
   }
   parses_.fetch_add(1);
   metrics_->parses.fetch_add(1, std::memory_order_relaxed);
-  const Sink::Delivery d = sink_.deliver(body, now);
+  const Sink::Delivery d = sink_.deliver(body, result.content_type, now);
   if (d.outcome == Sink::Delivery::kRefused) return failed(d.reason, status, std::nullopt, now);
   const bool recorded = d.outcome == Sink::Delivery::kRecorded;
   health_.success(now);
@@ -119,7 +121,7 @@ Duration Poller::process(FetchResult r) {
       next = failed(r.error, r.status, r.retry_after, now);
       break;
     case FetchResult::Kind::kBody:
-      next = body_received(std::move(r.body), r.status, now);
+      next = body_received(std::move(r), now);
       break;
   }
   last_duration_us_.store(std::chrono::duration_cast<std::chrono::microseconds>(

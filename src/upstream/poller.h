@@ -77,7 +77,7 @@ class Poller {
  private:
   Duration failed(const std::string& reason, int status, std::optional<Duration> retry_after,
                   SystemClock::time_point now);
-  Duration body_received(std::string body, int status, SystemClock::time_point now);
+  Duration body_received(FetchResult result, SystemClock::time_point now);
 
   const config::StreamConfig& cfg_;
   Sink& sink_;

@@ -27,8 +27,11 @@ class Sink {
   };
 
   virtual ~Sink() = default;
-  // A body that is not byte for byte the last recorded one.
-  virtual Delivery deliver(const std::string& body, SystemClock::time_point now) = 0;
+  // A body that is not byte for byte the last recorded one, with the
+  // response's Content-Type ("" if it had none): its charset and media type
+  // are the ingest stage's to read.
+  virtual Delivery deliver(const std::string& body, const std::string& content_type,
+                           SystemClock::time_point now) = 0;
   // The upstream answered with what the stream already holds (304, or the
   // same bytes).
   virtual void unchanged(SystemClock::time_point now) = 0;

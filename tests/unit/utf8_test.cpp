@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ingest/ingest.h"
+#include "ingest/decode.h"
 #include "support/file_local.h"
 
 namespace pb {

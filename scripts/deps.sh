@@ -47,6 +47,7 @@ libbrotli-dev         build
 libre2-dev            build
 libcurl4-openssl-dev  build
 libhiredis-dev        build
+libxml2-dev           build
 ca-certificates       build
 libgtest-dev          test example
 clang-format          test

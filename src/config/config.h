@@ -158,6 +158,21 @@ struct StreamAuth {
   bool operator!=(const StreamAuth& o) const { return !(*this == o); }
 };
 
+// `xml:` of a stream with `parse: xml` (ingest/xml_mapping.h).
+struct XmlOptions {
+  // namespaces: keep — members are named `prefix:name` as written; drop (the
+  // default): local names.
+  bool keep_namespaces = false;
+  // Absolute element paths in local names ("/Envelope/Body/list/item"):
+  // always arrays, `[]` when their parent is there without them.
+  std::vector<std::string> arrays;
+
+  bool operator==(const XmlOptions& o) const {
+    return keep_namespaces == o.keep_namespaces && arrays == o.arrays;
+  }
+  bool operator!=(const XmlOptions& o) const { return !(*this == o); }
+};
+
 struct StreamConfig;
 // The effective max_instances_per_client for a client identified by its
 // token's subject (`authenticated`) or only by its IP address. Unset, it is
@@ -181,6 +196,7 @@ struct StreamConfig {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   ParseMode parse = ParseMode::kJson;
+  XmlOptions xml;  // with parse: xml
   DiffMode diff = DiffMode::kJsonPatch;
   std::string select;               // RFC 6901 pointer; empty = whole document
   std::vector<std::string> ignore;  // RFC 6901 pointers dropped before diffing

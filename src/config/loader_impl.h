@@ -68,6 +68,8 @@ class Loader : public FieldReader {
                 const std::set<std::string>& declared, StreamConfig& s);
   void read_request(const Fields& fields, StreamConfig& s);
   void read_diff_options(const Fields& fields, StreamConfig& s);
+  // xml_section.cpp: a stream's xml: section.
+  void read_xml(const Field& f, StreamConfig& s);
   void read_polling(const Fields& fields, StreamConfig& s);
   void read_client_certificate(const Fields& fields, StreamConfig& s);
   void check_routes();

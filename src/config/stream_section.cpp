@@ -303,16 +303,23 @@ void Loader::read_request(const Fields& fields, StreamConfig& s) {
 void Loader::read_diff_options(const Fields& fields, StreamConfig& s) {
   if (const Field* parse_field = fields.find("parse")) {
     static const std::vector<std::pair<std::string, ParseMode>> kParsers = {
-        {"json", ParseMode::kJson}};
+        {"json", ParseMode::kJson}, {"xml", ParseMode::kXml}};
     std::string mode;
     if (read_string(*parse_field, mode)) {
       auto it = std::find_if(kParsers.begin(), kParsers.end(),
                              [&](const auto& m) { return m.first == lower(mode); });
       if (it == kParsers.end()) {
-        problem(*parse_field, quote(mode) + " is not one of json");
+        problem(*parse_field, quote(mode) + " is not one of json, xml");
       } else {
         s.parse = it->second;
       }
+    }
+  }
+  if (const Field* xml_field = fields.find("xml")) {
+    if (s.parse != ParseMode::kXml) {
+      problem(*xml_field, "is read only with parse: xml");
+    } else {
+      read_xml(*xml_field, s);
     }
   }
   const Field* diff_field = fields.find("diff");

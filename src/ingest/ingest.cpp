@@ -38,6 +38,10 @@ void Ingest::unchanged(SystemClock::time_point now) {
   stream_.unchanged(now);
 }
 
+std::string Ingest::explain(const std::string& body, const std::string& content_type) {
+  return explain_error_body(cfg_, body, content_type);
+}
+
 void Ingest::failed(const std::string& reason, int status, SystemClock::time_point now) {
   stream_.fail(reason, status, now);
 }

@@ -30,6 +30,7 @@ class Ingest : public upstream::Sink {
   Delivery deliver(const std::string& body, const std::string& content_type,
                    SystemClock::time_point now) override;
   void unchanged(SystemClock::time_point now) override;
+  std::string explain(const std::string& body, const std::string& content_type) override;
   void failed(const std::string& reason, int status, SystemClock::time_point now) override;
   std::pair<std::string, std::uint64_t> position() override;
   bool listened() override;

@@ -77,7 +77,8 @@ Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url, const ProxySet
       url_(url.origin() + url.target),
       https_(url.scheme == "https"),
       proxy_(proxy.for_scheme(url.scheme)),
-      no_proxy_(proxy.no_proxy) {
+      no_proxy_(proxy.no_proxy),
+      keep_error_body_(cfg.parse == config::ParseMode::kXml) {
   init_curl();
   if (!cfg_.ca_file.empty()) {
     X509_STORE* probe = X509_STORE_new();
@@ -229,6 +230,7 @@ void Fetcher::prepare() {
   body_.clear();
   body_.shrink_to_fit();
   body_bytes_ = 0;
+  error_body_dropped_ = false;
   socket_errno_ = 0;
 }
 
@@ -302,7 +304,16 @@ size_t Fetcher::on_body(char* data, size_t size, size_t count, void* self) {
     f->body_too_big_ = true;
     return 0;  // aborts the transfer
   }
-  if (f->status_ >= 200 && f->status_ < 300) f->body_.append(data, len);
+  if (f->status_ >= 200 && f->status_ < 300) {
+    f->body_.append(data, len);
+  } else if (f->keep_error_body_ && f->head_done_ && !f->error_body_dropped_) {
+    if (f->body_.size() + len > kMaxErrorBody) {
+      f->error_body_dropped_ = true;
+      f->body_.clear();
+    } else {
+      f->body_.append(data, len);
+    }
+  }
   return len;
 }
 
@@ -442,7 +453,11 @@ FetchResult Fetcher::result_of(CURLcode code, SystemClock::time_point now) {
     if (!response_retry_after_.empty() && (status == 429 || status == 503)) {
       result.retry_after = parse_retry_after(response_retry_after_, now);
     }
-    body_.clear();
+    if (keep_error_body_ && !error_body_dropped_) {
+      result.body = std::move(body_);
+      result.content_type = response_content_type_;
+    }
+    body_ = std::string();
     return result;
   }
   etag_ = response_etag_;

@@ -9,7 +9,9 @@
 //    header callback);
 //  - the decoded body by `max_body` (counted in the write callback, and
 //    refused before reading when an unencoded body announces more);
-//  - redirects are not followed.
+//  - redirects are not followed;
+//  - a non-2xx body is kept only for `parse: xml` streams (a SOAP Fault),
+//    and only up to kMaxErrorBody.
 // A failure says which bound it hit ("timeout: no complete response within
 // 2s"). Connections are kept alive and shared by whoever drives the handle
 // (the scheduler's curl multi handle, or curl_easy_perform in fetch()).
@@ -36,12 +38,18 @@ namespace pb::upstream {
 struct FetchResult {
   enum class Kind { kBody, kNotModified, kFailed };
   Kind kind = Kind::kFailed;
-  int status = 0;            // HTTP status, 0 if none was received
-  std::string body;          // decompressed, for kBody
-  std::string content_type;  // the response's Content-Type, for kBody ("" if none)
+  int status = 0;  // HTTP status, 0 if none was received
+  // Decompressed, for kBody; for kFailed with a status, the error body when
+  // the stream keeps them (parse: xml, at most kMaxErrorBody), else "".
+  std::string body;
+  std::string content_type;  // the response's Content-Type, with a body ("" if none)
   std::string error;         // for kFailed: what went wrong, for humans
   std::optional<Duration> retry_after;
 };
+
+// The most of a non-2xx body kept, for streams that read them (a SOAP
+// Fault); a longer one is dropped, never cut.
+constexpr std::size_t kMaxErrorBody = 64u << 10;
 
 // curl_global_init, once per process (thread-safe).
 void init_curl();
@@ -114,6 +122,8 @@ class Fetcher {
   std::string response_content_type_;
   std::string body_;
   std::size_t body_bytes_ = 0;    // decoded body bytes received, kept or not
+  bool keep_error_body_ = false;  // parse: xml (a SOAP Fault comes with any status)
+  bool error_body_dropped_ = false;
   int socket_errno_ = 0;          // errno of a socket() that failed (EMFILE, ENFILE)
   int ca_file_certificates_ = 0;  // in ca_file
   std::atomic<bool> trust_logged_{false};

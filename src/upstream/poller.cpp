@@ -118,6 +118,11 @@ Duration Poller::process(FetchResult r) {
       next = backoff_.on_success();
       break;
     case FetchResult::Kind::kFailed:
+      if (!r.body.empty()) {
+        // A body that explains the status (a SOAP Fault) says why.
+        const std::string why = sink_.explain(r.body, r.content_type);
+        if (!why.empty()) r.error += ": " + why;
+      }
       next = failed(r.error, r.status, r.retry_after, now);
       break;
     case FetchResult::Kind::kBody:

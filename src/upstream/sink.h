@@ -2,7 +2,7 @@
 // bounds, conditional requests and backoff) and knows nothing of documents,
 // diffs or the state store: ingest/ingest.h implements this for a stream.
 //
-// Threads: deliver(), unchanged() and failed() on the thread processing the
+// Threads: deliver(), unchanged(), explain() and failed() on the thread processing the
 // poll (one at a time per poller); listened(), may_poll() and position()
 // also from the scheduler's loop thread.
 #pragma once
@@ -37,6 +37,13 @@ class Sink {
   virtual void unchanged(SystemClock::time_point now) = 0;
   // The poll failed: the document is stale for `reason`.
   virtual void failed(const std::string& reason, int status, SystemClock::time_point now) = 0;
+  // What the body of a failed response says about the failure (a SOAP
+  // Fault for `parse: xml`), "" if nothing: the poller adds it to the
+  // failure's reason. Only streams whose fetcher keeps error bodies
+  // (upstream/fetcher.h) get here.
+  virtual std::string explain(const std::string& /*body*/, const std::string& /*content_type*/) {
+    return {};
+  }
   // Where the recorded document is (epoch, sequence). With a shared store
   // another process may move it: then what this poller saw last is not it.
   virtual std::pair<std::string, std::uint64_t> position() = 0;

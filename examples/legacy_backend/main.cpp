@@ -7,6 +7,11 @@
 //   GET  /api/orders              {"updatedAt": ..., "orders": [...]}
 //   GET  /api/orders?customer=N   the same, only customer N's orders
 //   GET  /api/board               a plain-text summary (for diff: text)
+//   POST /soap/orders             a SOAP 1.1 service (SOAPAction
+//                                 "urn:example:orders/GetOrders"): the
+//                                 orders as an ISO-8859-1 envelope with
+//                                 namespaces and attributes; a Fault (HTTP
+//                                 500) for any other action
 //   POST /api/advance             apply one change now (demos and tests)
 //   GET  /healthz                 "ok"
 //
@@ -161,6 +166,27 @@ class OrderBook {
     }
     out += first ? "]}\n" : "\n]}\n";
     return out;
+  }
+
+  // The /soap/orders answer: an ISO-8859-1 SOAP 1.1 envelope, each order an
+  // element with attributes (id, status) and children; customer names in
+  // Latin-1 so that charsets show.
+  std::string orders_soap() const {
+    static const char* const kNames[] = {"Ana\xEFs", "Bj\xF6rn", "Chlo\xE9", "D\xE9sir\xE9e",
+                                         "Fran\xE7ois"};
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string out =
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+        "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+        "xmlns:o=\"urn:example:orders\">\n<soap:Body>\n<o:GetOrdersResponse>\n<o:orders>\n";
+    for (const Order& o : orders_) {
+      out += "  <o:order id=\"" + std::to_string(o.id) + "\" status=\"" +
+             status_name(o.status) + "\"><o:customer>" +
+             kNames[(o.customer - 1 + kCustomers) % kCustomers] + "</o:customer><o:product>" +
+             o.product + "</o:product><o:total currency=\"EUR\">" + money(o.total_cents) +
+             "</o:total></o:order>\n";
+    }
+    return out + "</o:orders>\n</o:GetOrdersResponse>\n</soap:Body>\n</soap:Envelope>\n";
   }
 
   // The /api/board body: orders per status, as a wall display would show it.
@@ -352,6 +378,20 @@ int main(int argc, char** argv) {
   });
   server.Get("/api/board", [&](const httplib::Request& req, httplib::Response& res) {
     reply(req, res, book.board_text(), "text/plain; charset=utf-8");
+  });
+  server.Post("/soap/orders", [&](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("SOAPAction") != "\"urn:example:orders/GetOrders\"") {
+      res.status = 500;
+      res.set_content(
+          "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+          "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>"
+          "<soap:Fault><faultcode>soap:Client</faultcode><faultstring>Unknown SOAPAction "
+          "(expected \"urn:example:orders/GetOrders\")</faultstring></soap:Fault></soap:Body>"
+          "</soap:Envelope>\n",
+          "text/xml; charset=ISO-8859-1");
+      return;
+    }
+    reply(req, res, book.orders_soap(), "text/xml; charset=ISO-8859-1");
   });
   server.Post("/api/advance", [&](const httplib::Request&, httplib::Response& res) {
     std::string what = book.advance();

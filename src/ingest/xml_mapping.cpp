@@ -130,6 +130,20 @@ class Mapper {
     it->push_back(std::move(value));
   }
 
+  // Whether `obj` has a child element of local name `name` (`prefix:name`
+  // with namespaces: keep). Absent, a forced array is `[]` under its local
+  // name.
+  bool has_local(const json::Json& obj, const std::string& name) const {
+    if (!keep_) return obj.find(name) != obj.end();
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      const std::string& key = it.key();
+      if (key.empty() || key[0] == '@' || key[0] == '#') continue;
+      const std::size_t colon = key.find(':');
+      if ((colon == std::string::npos ? key : key.substr(colon + 1)) == name) return true;
+    }
+    return false;
+  }
+
   // The text of an attribute's value (its children: text and entity
   // references).
   void attribute_text(xmlNodePtr node, std::string& out, int expansion) {
@@ -227,7 +241,7 @@ class Mapper {
     auto forced = forced_children_.find(path_);
     if (forced != forced_children_.end()) {
       for (const auto& child : forced->second) {
-        if (obj.find(child) == obj.end()) obj[child] = json::Json::array();
+        if (!has_local(obj, child)) obj[child] = json::Json::array();
       }
     }
     const std::string_view trimmed = xml_space_trimmed(text);

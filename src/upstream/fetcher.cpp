@@ -203,8 +203,13 @@ void Fetcher::prepare() {
     add(v.empty() ? k + ";" : k + ": " + v);
   }
   if (!has_accept) {
-    add(cfg_.diff == config::DiffMode::kText ? "Accept: */*"
-                                             : "Accept: application/json, */*;q=0.5");
+    if (cfg_.diff == config::DiffMode::kText) {
+      add("Accept: */*");
+    } else if (cfg_.parse == config::ParseMode::kXml) {
+      add("Accept: application/xml, text/xml, */*;q=0.5");
+    } else {
+      add("Accept: application/json, */*;q=0.5");
+    }
   }
   if (!etag_.empty()) add("If-None-Match: " + etag_);
   if (!last_modified_.empty()) add("If-Modified-Since: " + last_modified_);

@@ -180,11 +180,10 @@ class OrderBook {
         "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" "
         "xmlns:o=\"urn:example:orders\">\n<soap:Body>\n<o:GetOrdersResponse>\n<o:orders>\n";
     for (const Order& o : orders_) {
-      out += "  <o:order id=\"" + std::to_string(o.id) + "\" status=\"" +
-             status_name(o.status) + "\"><o:customer>" +
-             kNames[(o.customer - 1 + kCustomers) % kCustomers] + "</o:customer><o:product>" +
-             o.product + "</o:product><o:total currency=\"EUR\">" + money(o.total_cents) +
-             "</o:total></o:order>\n";
+      out += "  <o:order id=\"" + std::to_string(o.id) + "\" status=\"" + status_name(o.status) +
+             "\"><o:customer>" + kNames[(o.customer - 1 + kCustomers) % kCustomers] +
+             "</o:customer><o:product>" + o.product + "</o:product><o:total currency=\"EUR\">" +
+             money(o.total_cents) + "</o:total></o:order>\n";
     }
     return out + "</o:orders>\n</o:GetOrdersResponse>\n</soap:Body>\n</soap:Envelope>\n";
   }

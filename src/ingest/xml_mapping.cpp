@@ -5,6 +5,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,14 +56,41 @@ std::string_view xml_space_trimmed(std::string_view s) {
   return s;
 }
 
-std::string parse_error(xmlParserCtxtPtr ctxt) {
-  const xmlError* e = xmlCtxtGetLastError(ctxt);
-  if (e == nullptr || e->message == nullptr) return "upstream body is not well-formed XML";
-  std::string message = e->message;
+// The first error libxml2 reports for a document (later ones follow from
+// it: "Premature end of data" after a tag mismatch).
+struct FirstError {
+  bool set = false;
+  std::string message;
+  int line = 0;
+  int column = 0;
+};
+
+// libxml2's structured error callback of one parser context (its
+// `_private` points at the document's FirstError).
+void record_error(void* user_data, xmlErrorPtr error) {
+  auto* ctxt = static_cast<xmlParserCtxtPtr>(user_data);
+  auto* first = static_cast<FirstError*>(ctxt->_private);
+  if (first == nullptr || first->set || error == nullptr || error->level < XML_ERR_ERROR) return;
+  first->set = true;
+  first->message = error->message != nullptr ? error->message : "";
+  first->line = error->line;
+  first->column = error->int2;
+}
+
+std::string parse_error(const FirstError& first, xmlParserCtxtPtr ctxt) {
+  FirstError e = first;
+  if (!e.set) {
+    const xmlError* last = xmlCtxtGetLastError(ctxt);
+    if (last == nullptr || last->message == nullptr) return "upstream body is not well-formed XML";
+    e.message = last->message;
+    e.line = last->line;
+    e.column = last->int2;
+  }
+  std::string message = e.message;
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   if (message.size() > 200) message = message.substr(0, 200) + "...";
-  std::string where = "line " + std::to_string(e->line);
-  if (e->int2 > 0) where += ", column " + std::to_string(e->int2);
+  std::string where = "line " + std::to_string(e.line);
+  if (e.column > 0) where += ", column " + std::to_string(e.column);
   return "upstream body is not well-formed XML (" + where + "): " + sanitize_utf8(message);
 }
 
@@ -282,9 +310,12 @@ json::Json xml_to_json(std::string_view body, std::string_view charset,
   }
   std::unique_ptr<xmlParserCtxt, ContextDeleter> ctxt(xmlNewParserCtxt());
   if (!ctxt) throw DecodeError("out of memory reading XML");
+  FirstError first;
+  ctxt->_private = &first;
+  ctxt->sax->serror = &record_error;
   std::unique_ptr<xmlDoc, DocDeleter> doc(xmlCtxtReadMemory(
       ctxt.get(), body.data(), static_cast<int>(body.size()), nullptr, encoding, parse_options));
-  if (!doc || !ctxt->wellFormed) throw DecodeError(parse_error(ctxt.get()));
+  if (!doc || !ctxt->wellFormed) throw DecodeError(parse_error(first, ctxt.get()));
   xmlNodePtr root = xmlDocGetRootElement(doc.get());
   if (root == nullptr) throw DecodeError("upstream body is XML without a root element");
   Mapper mapper(options, max_bytes);

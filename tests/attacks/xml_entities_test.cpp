@@ -55,9 +55,10 @@ class XmlAttackTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string spy = spy_.url("/x");
-    backend_.set_body("<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM "
-                      "\"file:///etc/passwd\">]><r><a>&x;</a><b>ok</b></r>",
-                      "/file", "text/xml");
+    backend_.set_body(
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM "
+        "\"file:///etc/passwd\">]><r><a>&x;</a><b>ok</b></r>",
+        "/file", "text/xml");
     backend_.set_body("<?xml version=\"1.0\"?><!DOCTYPE r SYSTEM \"" + spy +
                           "/dtd\" [<!ENTITY % p SYSTEM \"" + spy +
                           "/param\"> %p; <!ENTITY x SYSTEM \"" + spy +
@@ -68,7 +69,8 @@ class XmlAttackTest : public ::testing::Test {
     backend_.set_body("<r>fine</r>", "/fine", "text/xml");
     std::string streams;
     for (const char* name : {"file", "net", "bomb", "deep", "fine"}) {
-      streams += std::string("  - name: ") + name + "\n    url: " + backend_.url(std::string("/") + name) +
+      streams += std::string("  - name: ") + name +
+                 "\n    url: " + backend_.url(std::string("/") + name) +
                  "\n    interval: 1h\n    parse: xml\n";
     }
     proxy_ = std::make_unique<ProxyProcess>(config_with(streams));

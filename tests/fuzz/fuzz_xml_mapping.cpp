@@ -91,8 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const pb::ingest::DecodeError&) {
     return 0;
   } catch (const std::exception& e) {
-    PB_FUZZ_CHECK(false, std::string("unexpected exception: ") + e.what() + " from " +
-                             printable(input));
+    PB_FUZZ_CHECK(false,
+                  std::string("unexpected exception: ") + e.what() + " from " + printable(input));
   }
   PB_FUZZ_CHECK(doc.is_object() && doc.size() == 1, doc.dump() + " from " + printable(input));
   const std::size_t bytes = check_value(doc, false, input);
@@ -102,8 +102,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     back = pb::json::parse(text);
   } catch (const pb::json::ParseError& e) {
-    PB_FUZZ_CHECK(false, std::string("dump does not parse back: ") + e.what() + " from " +
-                             printable(input));
+    PB_FUZZ_CHECK(
+        false, std::string("dump does not parse back: ") + e.what() + " from " + printable(input));
   }
   PB_FUZZ_CHECK(pb::json::equal(doc, back), text + " from " + printable(input));
   return 0;

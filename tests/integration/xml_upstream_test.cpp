@@ -72,7 +72,9 @@ class XmlUpstreamTest : public ::testing::Test {
         "\n    interval: 1h\n    method: POST\n"
         "    content_type: text/xml; charset=utf-8\n"
         "    headers: { SOAPAction: '\"urn:GetOrders\"' }\n"
-        "    body: '" + kRequest + "'\n"
+        "    body: '" +
+        kRequest +
+        "'\n"
         "    parse: xml\n"
         "    xml: { arrays: [/Envelope/Body/GetOrdersResponse/orders/order] }\n"
         "    select: /Envelope/Body/GetOrdersResponse/orders/order\n"
@@ -105,15 +107,16 @@ ProxyProcess* XmlUpstreamTest::proxy_ = nullptr;
 std::atomic<int> XmlUpstreamTest::state_{0};
 
 TEST_F(XmlUpstreamTest, SoapItemsFaultsAndTheLastGoodDocument) {
-  ASSERT_TRUE(wait_until([&] { return http_->Get("/streams/soap")->status == 200; },
-                         10000ms * kSlowdown));
+  ASSERT_TRUE(
+      wait_until([&] { return http_->Get("/streams/soap")->status == 200; }, 10000ms * kSlowdown));
   SseClient client(proxy_->port(), "/events/soap");
   auto first = client.next();
   ASSERT_TRUE(first);
   EXPECT_EQ(first->type, "snapshot");
-  EXPECT_EQ(Plain::parse(first->data),
-            Plain::parse("[{\"@id\":\"1\",\"@state\":\"new\",\"name\":\"Caf\xC3\xA9 cr\xC3\xA8me\"},"
-                         "{\"@id\":\"2\",\"@state\":\"new\",\"name\":\"Th\xC3\xA9\"}]"));
+  EXPECT_EQ(
+      Plain::parse(first->data),
+      Plain::parse("[{\"@id\":\"1\",\"@state\":\"new\",\"name\":\"Caf\xC3\xA9 cr\xC3\xA8me\"},"
+                   "{\"@id\":\"2\",\"@state\":\"new\",\"name\":\"Th\xC3\xA9\"}]"));
   const SeenRequest seen = backend_->last();
   EXPECT_EQ(seen.body, kRequest);
   EXPECT_EQ(seen.headers.find("Accept")->second, "application/xml, text/xml, */*;q=0.5");

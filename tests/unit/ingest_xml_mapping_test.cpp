@@ -104,11 +104,11 @@ TEST(XmlMappingTest, ContentTypeCharsetOverridesTheDeclaration) {
   EXPECT_EQ(map(latin1), Json::parse("{\"r\":\"caf\xC3\xA9\"}"));
   EXPECT_EQ(map(latin1, {}, false, "iso-8859-1"), Json::parse("{\"r\":\"caf\xC3\xA9\"}"));
   // Declared windows-1252 by the header: 0x80 is the euro sign.
-  EXPECT_EQ(map("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>\x80</r>", {}, false,
-                "windows-1252"),
-            Json::parse("{\"r\":\"\xE2\x82\xAC\"}"));
+  EXPECT_EQ(
+      map("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>\x80</r>", {}, false, "windows-1252"),
+      Json::parse("{\"r\":\"\xE2\x82\xAC\"}"));
   // A UTF-16 body with its BOM and no header.
-  EXPECT_EQ(map(std::string("\xFF\xFE<\0r\0>\0\xE9\0<\0/\0r\0>\0", 16)),
+  EXPECT_EQ(map(std::string("\xFF\xFE<\0r\0>\0\xE9\0<\0/\0r\0>\0", 18)),
             Json::parse("{\"r\":\"\xC3\xA9\"}"));
   try {
     map("<r>\xE9</r>", {}, false, "utf-8");
@@ -236,10 +236,12 @@ TEST(XmlConfigTest, BadPathsAndModesNameTheirPlace) {
             std::string::npos);
   EXPECT_NE(config_problems("    parse: xml\n    xml:\n      arrays: [/a//b]\n").find("empty"),
             std::string::npos);
-  EXPECT_NE(config_problems("    parse: xml\n    xml:\n      namespaces: strip\n")
-                .find("pb.yaml:6:19: streams[0].xml.namespaces: \"strip\" is not one of drop, keep"),
-            std::string::npos);
-  EXPECT_NE(config_problems("    xml:\n      arrays: [/a]\n").find("pb.yaml:4:5: streams[0].xml: is read only with parse: xml"),
+  EXPECT_NE(
+      config_problems("    parse: xml\n    xml:\n      namespaces: strip\n")
+          .find("pb.yaml:6:19: streams[0].xml.namespaces: \"strip\" is not one of drop, keep"),
+      std::string::npos);
+  EXPECT_NE(config_problems("    xml:\n      arrays: [/a]\n")
+                .find("pb.yaml:5:7: streams[0].xml: is read only with parse: xml"),
             std::string::npos)
       << config_problems("    xml:\n      arrays: [/a]\n");
   EXPECT_NE(config_problems("    parse: xml\n    xml:\n      array: [/a]\n").find("array"),

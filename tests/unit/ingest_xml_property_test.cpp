@@ -8,8 +8,8 @@
 // xml.arrays drawn from its own element paths.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <unistd.h>
+#include <cstdio>
 
 #include <cstdlib>
 #include <fstream>
@@ -61,8 +61,10 @@ class Generator {
 
   std::string text() {
     static const std::vector<std::string> pieces = {
-        "a", "b c", "42", " ", "\n", "\t", "&amp;", "&lt;", "&gt;", "&quot;", "'",
-        "\xC3\xA9", "\xE2\x82\xAC", "&#233;", "\xF0\x9F\x98\x80", "x-y", "  z  "};
+        "a",   "b c",      "42",           " ",      "\n",
+        "\t",  "&amp;",    "&lt;",         "&gt;",   "&quot;",
+        "'",   "\xC3\xA9", "\xE2\x82\xAC", "&#233;", "\xF0\x9F\x98\x80",
+        "x-y", "  z  "};
     std::string t;
     for (int i = upto(4); i > 0; --i) t += pieces[upto(static_cast<int>(pieces.size()) - 1)];
     return t;
@@ -104,8 +106,8 @@ class Generator {
             out += "<" + name + attrs + "/>";
             paths_->insert(path + "/" + local);
           } else {
-            out += "<" + name + attrs + ">" + content(path + "/" + local, depth + 1) + "</" +
-                   name + ">";
+            out += "<" + name + attrs + ">" + content(path + "/" + local, depth + 1) + "</" + name +
+                   ">";
           }
         }
       }
@@ -133,7 +135,8 @@ std::string read_file(const std::string& path) {
 // The reference's documents for `cases`, in order.
 Json reference(const std::vector<Case>& cases) {
   Json input = Json::array();
-  for (const auto& c : cases) input.push_back({{"xml", c.xml}, {"keep", c.keep}, {"arrays", c.arrays}});
+  for (const auto& c : cases)
+    input.push_back({{"xml", c.xml}, {"keep", c.keep}, {"arrays", c.arrays}});
   char in_path[] = "/tmp/pb-xml-ref-in-XXXXXX";
   char out_path[] = "/tmp/pb-xml-ref-out-XXXXXX";
   const int in_fd = mkstemp(in_path);
@@ -143,8 +146,8 @@ Json reference(const std::vector<Case>& cases) {
   close(in_fd);
   close(out_fd);
   std::ofstream(in_path) << input.dump();
-  const std::string cmd = std::string("python3 ") + PB_SOURCE_DIR + "/tests/unit/xml_reference.py " +
-                          in_path + " " + out_path;
+  const std::string cmd = std::string("python3 ") + PB_SOURCE_DIR +
+                          "/tests/unit/xml_reference.py " + in_path + " " + out_path;
   const int rc = std::system(cmd.c_str());
   EXPECT_EQ(rc, 0) << cmd << " (python3-xmltodict: scripts/deps.sh test)";
   const std::string text = read_file(out_path);

@@ -20,11 +20,18 @@ def local(name):
 
 
 def without_xmlns(value):
+    """Namespace declarations are not attributes: an element left with no
+    member is empty (None), one left with its text only is that text."""
     if isinstance(value, list):
         return [without_xmlns(v) for v in value]
     if isinstance(value, dict):
-        return {k: without_xmlns(v) for k, v in value.items()
-                if not (k == "@xmlns" or k.startswith("@xmlns:"))}
+        out = {k: without_xmlns(v) for k, v in value.items()
+               if not (k == "@xmlns" or k.startswith("@xmlns:"))}
+        if not out:
+            return None
+        if list(out) == ["#text"]:
+            return out["#text"]
+        return out
     return value
 
 

@@ -172,7 +172,9 @@ class OrderBook {
   // element with attributes (id, status) and children; customer names in
   // Latin-1 so that charsets show.
   std::string orders_soap() const {
-    static const char* const kNames[] = {"Ana\xEFs", "Bj\xF6rn", "Chlo\xE9", "D\xE9sir\xE9e",
+    static const char* const kNames[] = {"Ana\xEFs", "Bj\xF6rn", "Chlo\xE9",
+                                         "D\xE9sir\xE9"
+                                         "e",
                                          "Fran\xE7ois"};
     std::lock_guard<std::mutex> lock(mu_);
     std::string out =

@@ -59,9 +59,19 @@ class XmlUpstreamTest : public ::testing::Test {
         return;
       }
       const int state = state_.load();
-      if (state == 2) {
-        res.status = 500;
+      if (state == 2 || state == 4) {
+        // A Fault with 500, as SOAP 1.1 says, or with 200, as some do.
+        res.status = state == 2 ? 500 : 200;
         res.set_content(kFault, "text/xml; charset=ISO-8859-1");
+        return;
+      }
+      if (state == 3) {
+        // A Fault too large to be kept (upstream::kMaxErrorBody): only the
+        // status is known.
+        res.status = 500;
+        res.set_content("<Envelope><Body><Fault><faultstring>" + std::string(70000, 'x') +
+                            "</faultstring></Fault></Body></Envelope>",
+                        "text/xml");
         return;
       }
       res.set_content(state == 0 ? envelope({{1, "Caf\xE9 cr\xE8me"}, {2, "Th\xE9"}})
@@ -156,6 +166,19 @@ TEST_F(XmlUpstreamTest, SoapItemsFaultsAndTheLastGoodDocument) {
   auto again = late.next();
   ASSERT_TRUE(again);
   EXPECT_EQ(again->type, "status");
+
+  // An error body past 64 KiB is not read; a Fault with 200 is an error too.
+  state_ = 3;
+  poll();
+  auto big = client.next();
+  ASSERT_TRUE(big);
+  EXPECT_EQ(Plain::parse(big->data)["reason"], "upstream answered HTTP 500");
+  state_ = 4;
+  poll();
+  auto ok_fault = client.next();
+  ASSERT_TRUE(ok_fault);
+  EXPECT_EQ(Plain::parse(ok_fault->data)["reason"],
+            "SOAP Fault soap:Server: Service indisponible (d\xC3\xA9j\xC3\xA0 vu)");
   state_ = 1;
 }
 

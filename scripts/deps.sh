@@ -13,7 +13,8 @@
 #   build    compiling pollbridge, the example backend and the load client
 #   test     the C++ suite: GoogleTest, clang-format, clang and its runtime
 #            libraries (sanitizers, libFuzzer), promtool (from prometheus: the
-#            example alert rules are checked) (scripts/test.sh, fuzz.sh)
+#            example alert rules are checked), python3 (its csv module is the
+#            reference reader of the CSV property test) (scripts/test.sh, fuzz.sh)
 #   example  what a build with the tests configured adds (run-example.sh,
 #            test-js.sh when it builds pollbridge itself)
 #   js       Node.js 18+ and npm (test-js.sh)
@@ -55,6 +56,7 @@ clang                 test
 libclang-rt-14-dev    test
 openssl               test bench
 redis-server          test bench cluster
+python3               test                         cmd:python3
 prometheus            test                         cmd:promtool
 nodejs                js                           cmd:node
 npm                   js                           cmd:npm

@@ -68,6 +68,8 @@ class Loader : public FieldReader {
                 const std::set<std::string>& declared, StreamConfig& s);
   void read_request(const Fields& fields, StreamConfig& s);
   void read_diff_options(const Fields& fields, StreamConfig& s);
+  // csv_html_section.cpp: csv: and html:, after parse (read_diff_options).
+  void read_csv_html(const Fields& fields, StreamConfig& s);
   void read_polling(const Fields& fields, StreamConfig& s);
   void read_client_certificate(const Fields& fields, StreamConfig& s);
   void check_routes();

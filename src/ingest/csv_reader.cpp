@@ -14,7 +14,7 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 std::string describe(char c) {
   if (c == ' ') return "a space";
-  if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+  if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
     static const char kHex[] = "0123456789ABCDEF";
     const auto u = static_cast<unsigned char>(c);
     return std::string("byte 0x") + kHex[u >> 4] + kHex[u & 15];

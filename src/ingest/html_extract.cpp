@@ -168,6 +168,9 @@ json::Json extract_html(std::string_view body, const config::HtmlOptions& option
   if (last != nullptr &&
       (last->code == XML_ERR_INTERNAL_ERROR || last->code == XML_ERR_NO_MEMORY)) {
     std::string why = last->message != nullptr ? last->message : "parser stopped";
+    if (why.find("Excessive depth") != std::string::npos) {
+      why = "elements nested deeper than libxml2's limit of 256";
+    }
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
     throw DecodeError("HTML: " + why + " (line " + std::to_string(last->line) + ")");
   }

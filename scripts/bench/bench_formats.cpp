@@ -63,9 +63,9 @@ std::string build(std::size_t bytes, const std::string& head, const std::string&
 
 std::string json_doc(std::size_t bytes) {
   std::string out = build(bytes, "{\"orders\":[", "]}", [](char* b, std::size_t n, std::size_t i) {
-    return std::snprintf(b, n,
-                         "%s{\"id\":%zu,\"name\":\"item %zu, size M\",\"price\":%zu.50,\"open\":%s}",
-                         i ? "," : "", i, i, i % 1000, i % 2 ? "true" : "false");
+    return std::snprintf(
+        b, n, "%s{\"id\":%zu,\"name\":\"item %zu, size M\",\"price\":%zu.50,\"open\":%s}",
+        i ? "," : "", i, i, i % 1000, i % 2 ? "true" : "false");
   });
   return out;
 }
@@ -164,46 +164,57 @@ void format_table(std::size_t bytes, int runs) {
   config::StreamConfig json_cfg;
   json_cfg.select = "/orders";
   const std::string json_text = json_doc(bytes);
-  row("JSON", json_cfg, json_text, "application/json", "nlohmann::json::parse",
+  row(
+      "JSON", json_cfg, json_text, "application/json", "nlohmann::json::parse",
       [&] { return nlohmann::json::parse(json_text).size(); }, runs);
 
   config::StreamConfig xml_cfg;
   xml_cfg.parse = config::ParseMode::kXml;
   xml_cfg.select = "/orders/order";
   const std::string xml_text = xml_doc(bytes);
-  row("XML", xml_cfg, xml_text, "application/xml", "xmlReadMemory", [&] {
-    xmlDoc* d = xmlReadMemory(xml_text.data(), static_cast<int>(xml_text.size()), nullptr, nullptr,
-                              XML_PARSE_NONET);
-    const std::size_t ok = d != nullptr ? 1 : 0;
-    xmlFreeDoc(d);
-    return ok;
-  }, runs);
+  row(
+      "XML", xml_cfg, xml_text, "application/xml", "xmlReadMemory",
+      [&] {
+        xmlDoc* d = xmlReadMemory(xml_text.data(), static_cast<int>(xml_text.size()), nullptr,
+                                  nullptr, XML_PARSE_NONET);
+        const std::size_t ok = d != nullptr ? 1 : 0;
+        xmlFreeDoc(d);
+        return ok;
+      },
+      runs);
 
   config::StreamConfig csv_cfg;
   csv_cfg.parse = config::ParseMode::kCsv;
   const std::string csv_text = csv_doc(bytes);
-  row("CSV", csv_cfg, csv_text, "text/csv", "CsvReader alone", [&] {
-    ingest::CsvReader reader(csv_text, csv_cfg.csv);
-    std::vector<std::string_view> fields;
-    std::size_t n = 0;
-    while (reader.next(fields)) n += fields.size();
-    return n;
-  }, runs);
+  row(
+      "CSV", csv_cfg, csv_text, "text/csv", "CsvReader alone",
+      [&] {
+        ingest::CsvReader reader(csv_text, csv_cfg.csv);
+        std::vector<std::string_view> fields;
+        std::size_t n = 0;
+        while (reader.next(fields)) n += fields.size();
+        return n;
+      },
+      runs);
 
   config::StreamConfig html_cfg;
   html_cfg.parse = config::ParseMode::kHtml;
   html_cfg.html.rows = "//table[@id='orders']/tr[td]";
-  html_cfg.html.fields = {{"id", "td[1]"}, {"name", "td[2]"}, {"price", "td[3]"}, {"open", "td[4]"}};
+  html_cfg.html.fields = {
+      {"id", "td[1]"}, {"name", "td[2]"}, {"price", "td[3]"}, {"open", "td[4]"}};
   const std::string html_text = html_doc(bytes);
-  row("HTML", html_cfg, html_text, "text/html; charset=utf-8", "htmlReadMemory", [&] {
-    xmlDoc* d = htmlReadMemory(html_text.data(), static_cast<int>(html_text.size()), nullptr,
-                               "utf-8",
-                               HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                                   HTML_PARSE_RECOVER | HTML_PARSE_COMPACT);
-    const std::size_t ok = d != nullptr ? 1 : 0;
-    xmlFreeDoc(d);
-    return ok;
-  }, runs);
+  row(
+      "HTML", html_cfg, html_text, "text/html; charset=utf-8", "htmlReadMemory",
+      [&] {
+        xmlDoc* d =
+            htmlReadMemory(html_text.data(), static_cast<int>(html_text.size()), nullptr, "utf-8",
+                           HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                               HTML_PARSE_RECOVER | HTML_PARSE_COMPACT);
+        const std::size_t ok = d != nullptr ? 1 : 0;
+        xmlFreeDoc(d);
+        return ok;
+      },
+      runs);
 }
 
 }  // namespace pb::bench

@@ -28,12 +28,23 @@ void keep_error(void* user, xmlError* error) {
   out->offset = error->int1;
 }
 
+void drop(void*, const char*, ...) {}
+
 }  // namespace
+
+QuietLibxml2::QuietLibxml2() : context_(xmlGenericErrorContext), handler_(xmlGenericError) {
+  xmlSetGenericErrorFunc(nullptr, drop);
+}
+
+QuietLibxml2::~QuietLibxml2() {
+  xmlSetGenericErrorFunc(context_, handler_);
+}
 
 std::optional<std::string> xpath_problem(const std::string& expr, bool nodes) {
   static std::once_flag once;
   std::call_once(once, [] { xmlInitParser(); });
   if (expr.empty()) return std::string("is empty");
+  QuietLibxml2 quiet;
   std::unique_ptr<xmlDoc, void (*)(xmlDoc*)> doc(htmlNewDocNoDtD(nullptr, nullptr), xmlFreeDoc);
   if (!doc) return std::string("could not be checked (out of memory)");
   xmlNode* root =

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/utf8.h"
+#include "config/xpath_check.h"
 #include "ingest/decode.h"
 #include "json/members.h"
 
@@ -145,6 +146,7 @@ std::string normalize_space(std::string_view text) {
 json::Json extract_html(std::string_view body, const config::HtmlOptions& options,
                         const std::string& charset) {
   init_libxml2();
+  const config::QuietLibxml2 quiet;
   if (body.size() > static_cast<std::size_t>(INT_MAX)) throw DecodeError("HTML: body too large");
   const char* encoding = nullptr;
   if (!charset.empty()) {

@@ -52,7 +52,7 @@ class CsvHtmlUpstreamTest : public ::testing::Test {
         backend_->url("/report.html") +
         "\n    interval: 1h\n    parse: html\n    diff: items\n    key: id\n"
         "    html:\n      rows: \"//table[@id='report']/tr[td]\"\n"
-        "      fields: { id: td[1], status: td[2] }\n";
+        "      fields: { id: \"td[1]\", status: \"td[2]\" }\n";
     proxy_ = new ProxyProcess(config_with(streams));
   }
   static void TearDownTestSuite() {

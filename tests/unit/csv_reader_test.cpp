@@ -164,7 +164,7 @@ TEST(CsvConfigTest, OptionsLoadAndDefault) {
 
 TEST(CsvConfigTest, BadOptionsNameTheirPlace) {
   EXPECT_NE(problems("    parse: csv\n    csv: { delimiter: \";;\" }\n")
-                .find("pb.yaml:5:24: streams[0].csv.delimiter: must be one character (one "
+                .find("pb.yaml:5:23: streams[0].csv.delimiter: must be one character (one "
                       "byte), got \";;\""),
             std::string::npos)
       << problems("    parse: csv\n    csv: { delimiter: \";;\" }\n");

@@ -61,8 +61,10 @@ TEST(HtmlExtractTest, NoTbodyIsInventedAndAnExplicitOneIsKept) {
 }
 
 TEST(HtmlExtractTest, WithoutFieldsEachRowIsItsNormalizedStringValue) {
+  // The string value of a row is its text as written: cells with nothing
+  // between them run together ("IdCustomerTotal"), as XPath says.
   EXPECT_EQ(doc(kReport, opts("//table[@id='orders']/tr")),
-            "[\"Id Customer Total\",\"17 Ada Lovelace 12.50\",\"18 Grace\xC2\xA0Hopper\"]");
+            "[\"IdCustomerTotal\",\"17 Ada Lovelace 12.50\",\"18Grace\xC2\xA0Hopper\"]");
 }
 
 TEST(HtmlExtractTest, StringNumberAndBooleanResultsAreTheirXPathStrings) {
@@ -151,13 +153,14 @@ std::string problems(const std::string& stream_extra) {
 }
 
 TEST(HtmlConfigTest, RowsAndFieldsLoadInOrder) {
-  const auto s =
-      config::parse_config(
-          "streams:\n  - name: s\n    url: http://127.0.0.1:9/x\n    parse: html\n"
-          "    diff: items\n    key: id\n"
-          "    html:\n      rows: \"//tr[td]\"\n      fields: { id: td[1], a: td[2], b: \"@x\" }\n",
-          "pb.yaml", config::EnvLookup([](const std::string&) { return std::nullopt; }))
-          .streams.at(0);
+  const auto s = config::parse_config(
+                     "streams:\n  - name: s\n    url: http://127.0.0.1:9/x\n    parse: html\n"
+                     "    diff: items\n    key: id\n"
+                     "    html:\n      rows: \"//tr[td]\"\n      fields:\n        id: td[1]\n      "
+                     "  a: \"td[2]\"\n"
+                     "        b: \"@x\"\n",
+                     "pb.yaml", config::EnvLookup([](const std::string&) { return std::nullopt; }))
+                     .streams.at(0);
   EXPECT_EQ(s.parse, config::ParseMode::kHtml);
   EXPECT_EQ(s.html.rows, "//tr[td]");
   EXPECT_EQ(s.html.fields, (std::vector<std::pair<std::string, std::string>>{
@@ -171,8 +174,9 @@ TEST(HtmlConfigTest, XPathErrorsAndMissingRowsNameTheirPlace) {
             std::string::npos)
       << bad_rows;
   const std::string bad_field = problems(
-      "    parse: html\n    html:\n      rows: //tr\n      fields: { a: td[1], b: \"nope(1)\" }\n");
-  EXPECT_NE(bad_field.find("pb.yaml:7:31: streams[0].html.fields.b: \"nope(1)\" is not a valid "
+      "    parse: html\n    html:\n      rows: //tr\n      fields: { a: \"td[1]\", b: \"nope(1)\" "
+      "}\n");
+  EXPECT_NE(bad_field.find("pb.yaml:7:32: streams[0].html.fields.b: \"nope(1)\" is not a valid "
                            "XPath 1.0 expression"),
             std::string::npos)
       << bad_field;

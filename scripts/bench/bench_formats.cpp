@@ -121,10 +121,10 @@ void print_row(const char* format, const std::string& text, const std::string& o
 // Decode + select as ingest::Ingest does for a poll; the number of elements.
 std::size_t decode_select(const config::StreamConfig& cfg, const std::string& text,
                           const std::string& content_type) {
-  const json::Json doc = ingest::decode(cfg, text, content_type);
+  json::Json doc = ingest::decode(cfg, text, content_type);
   const json::Pointer select =
       cfg.select.empty() ? json::Pointer() : json::Pointer::parse(cfg.select);
-  return diff::prepare(doc, select, {}).size();
+  return diff::prepare(std::move(doc), select, {}).size();
 }
 
 void row(const char* format, const config::StreamConfig& cfg, const std::string& text,

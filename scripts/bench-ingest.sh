@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Ingest benchmark: how long pollbridge takes to parse large upstream JSON
 # documents, beside nlohmann::json parsing the same bytes (docs/benchmarks.md,
-# "Ingest: parsing upstream JSON").
+# "Ingest: parsing upstream JSON"); then a 1 MB document in each upstream
+# format (JSON, XML, CSV, HTML) through ingest::decode and select, in MB/s and
+# CPU per poll, beside the bare library doing only the parse (nlohmann::json,
+# xmlReadMemory, the CSV reader alone, htmlReadMemory): docs/benchmarks.md,
+# "Ingest: upstream formats". A format whose parse mode is not built yet says
+# "not built".
 #
 #   scripts/bench-ingest.sh            # objects of 10k, 100k, 1M members;
 #                                      # an array of 100k objects; 5 runs each
@@ -14,7 +19,8 @@
 #
 # Environment:
 #   RUNS=5   MEMBERS=10000,100000,1000000   ARRAY=100000 (0: no array row)
-#   BUILD_DIR=<repo>/build-bench
+#   FORMAT_BYTES=1048576 (0: no format table)
+#   BUILD_DIR=<repo>/build-bench   JOBS=<ninja's default> (parallel compile jobs)
 # Flags: --quick, --no-build, -h|--help
 set -euo pipefail
 
@@ -36,6 +42,7 @@ fi
 RUNS=${RUNS:-5}
 MEMBERS=${MEMBERS:-10000,100000,1000000}
 ARRAY=${ARRAY:-100000}
+FORMAT_BYTES=${FORMAT_BYTES:-1048576}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -45,11 +52,11 @@ if [[ $BUILD == 1 ]]; then
   export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-$(command -v ccache || true)}
   log "building pb-ingest-bench (Release, $BUILD_DIR)"
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPB_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$BUILD_DIR" --target pb-ingest-bench >/dev/null
+  cmake --build "$BUILD_DIR" ${JOBS:+-j "$JOBS"} --target pb-ingest-bench >/dev/null
 fi
 [[ -x $BIN ]] || { echo "bench-ingest: $BIN missing (run without --no-build)" >&2; exit 1; }
 
 model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
 printf 'Machine: %s CPUs (nproc), %s; load average %s\n\n' "$(nproc)" "${model:-unknown CPU}" \
   "$(cut -d' ' -f1-3 /proc/loadavg)"
-"$BIN" --runs "$RUNS" --members "$MEMBERS" --array "$ARRAY"
+"$BIN" --runs "$RUNS" --members "$MEMBERS" --array "$ARRAY" --format-bytes "$FORMAT_BYTES"

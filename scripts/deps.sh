@@ -13,9 +13,9 @@
 #   build    compiling pollbridge, the example backend and the load client
 #   test     the C++ suite: GoogleTest, clang-format, clang and its runtime
 #            libraries (sanitizers, libFuzzer), promtool (from prometheus: the
-#            example alert rules are checked), python3-xmltodict (the
-#            reference of the XML mapping's property test) (scripts/test.sh,
-#            fuzz.sh)
+#            example alert rules are checked), python3-xmltodict and python3
+#            (references of the XML mapping's and the CSV reader's property
+#            tests) (scripts/test.sh, fuzz.sh)
 #   example  what a build with the tests configured adds (run-example.sh,
 #            test-js.sh when it builds pollbridge itself)
 #   js       Node.js 18+ and npm (test-js.sh)
@@ -57,6 +57,7 @@ clang                 test
 libclang-rt-14-dev    test
 openssl               test bench
 redis-server          test bench cluster
+python3               test                         cmd:python3
 prometheus            test                         cmd:promtool
 python3-xmltodict     test
 nodejs                js                           cmd:node

@@ -1,10 +1,13 @@
 // Ingest benchmark: parse time of large upstream documents with pollbridge's
 // parser (src/json/document.h: ordered members, number text kept, duplicate
-// names merged) beside nlohmann::json parsing the same bytes. Prints a
-// Markdown table (median of --runs runs per row); scripts/bench-ingest.sh
-// builds and runs it.
+// names merged) beside nlohmann::json parsing the same bytes; then one
+// document of --format-bytes in each upstream format (JSON, XML, CSV, HTML)
+// through ingest::decode and select, beside the bare library doing only the
+// parse (the floor; bench_formats.cpp). Prints Markdown tables (median of
+// --runs runs per row); scripts/bench-ingest.sh builds and runs it.
 //
 //   pb-ingest-bench [--runs N] [--members 10000,100000,1000000] [--array N]
+//                   [--format-bytes 1048576 (0: no format table)]
 //
 // Single-threaded; runs on the main thread only.
 #include <algorithm>
@@ -18,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_formats.h"
 #include "json/document.h"
 
 namespace {
@@ -96,6 +100,7 @@ int main(int argc, char** argv) {
   int runs = kDefaultRuns;
   std::vector<std::size_t> members = {10000, 100000, 1000000};
   std::size_t array = 100000;
+  std::size_t format_bytes = 1u << 20;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -105,9 +110,12 @@ int main(int argc, char** argv) {
       members = parse_list(argv[++i]);
     } else if (arg == "--array" && has_value) {
       array = std::stoul(argv[++i]);
+    } else if (arg == "--format-bytes" && has_value) {
+      format_bytes = std::stoul(argv[++i]);
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--runs N] [--members 10000,100000,1000000] [--array N (0: none)]\n",
+                   "usage: %s [--runs N] [--members 10000,100000,1000000] [--array N (0: none)] "
+                   "[--format-bytes N (0: none)]\n",
                    argv[0]);
       return 2;
     }
@@ -124,5 +132,6 @@ int main(int argc, char** argv) {
     row("array of " + std::to_string(array) + " objects (4 members each)", array,
         array_of_objects(array), runs);
   }
+  if (format_bytes > 0) pb::bench::format_table(format_bytes, runs);
   return 0;
 }

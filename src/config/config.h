@@ -173,6 +173,28 @@ struct XmlOptions {
   bool operator!=(const XmlOptions& o) const { return !(*this == o); }
 };
 
+// csv: how a `parse: csv` body is read (ingest/csv_reader.h). One byte
+// each; the loader refuses CR, LF and a delimiter equal to the quote.
+struct CsvOptions {
+  bool header = true;  // the first row names the columns: rows become objects
+  char delimiter = ',';
+  char quote = '"';
+
+  bool operator==(const CsvOptions& o) const {
+    return header == o.header && delimiter == o.delimiter && quote == o.quote;
+  }
+};
+
+// html: what a `parse: html` body becomes (ingest/html_extract.h): one
+// object per node `rows` selects, one member per field, in the order of the
+// config. XPath 1.0 expressions, compiled by the loader.
+struct HtmlOptions {
+  std::string rows;                                         // empty only without parse: html
+  std::vector<std::pair<std::string, std::string>> fields;  // name -> XPath relative to a row
+
+  bool operator==(const HtmlOptions& o) const { return rows == o.rows && fields == o.fields; }
+};
+
 struct StreamConfig;
 // The effective max_instances_per_client for a client identified by its
 // token's subject (`authenticated`) or only by its IP address. Unset, it is
@@ -197,6 +219,8 @@ struct StreamConfig {
   std::vector<std::pair<std::string, std::string>> headers;
   ParseMode parse = ParseMode::kJson;
   XmlOptions xml;  // with parse: xml
+  CsvOptions csv;    // with parse: csv
+  HtmlOptions html;  // with parse: html
   DiffMode diff = DiffMode::kJsonPatch;
   std::string select;               // RFC 6901 pointer; empty = whole document
   std::vector<std::string> ignore;  // RFC 6901 pointers dropped before diffing

@@ -70,6 +70,8 @@ class Loader : public FieldReader {
   void read_diff_options(const Fields& fields, StreamConfig& s);
   // xml_section.cpp: a stream's xml: section.
   void read_xml(const Field& f, StreamConfig& s);
+  // csv_html_section.cpp: csv: and html:, after parse (read_diff_options).
+  void read_csv_html(const Fields& fields, StreamConfig& s);
   void read_polling(const Fields& fields, StreamConfig& s);
   void read_client_certificate(const Fields& fields, StreamConfig& s);
   void check_routes();

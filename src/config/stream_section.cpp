@@ -83,6 +83,7 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
   read_url(fields, prefix, entry_pos, declared, s);
   read_request(fields, s);
   read_diff_options(fields, s);
+  read_csv_html(fields, s);
   read_polling(fields, s);
   read_stream_auth(fields, config, declared, s);  // after headers: they must not overlap
 
@@ -303,13 +304,16 @@ void Loader::read_request(const Fields& fields, StreamConfig& s) {
 void Loader::read_diff_options(const Fields& fields, StreamConfig& s) {
   if (const Field* parse_field = fields.find("parse")) {
     static const std::vector<std::pair<std::string, ParseMode>> kParsers = {
-        {"json", ParseMode::kJson}, {"xml", ParseMode::kXml}};
+        {"json", ParseMode::kJson},
+        {"xml", ParseMode::kXml},
+        {"csv", ParseMode::kCsv},
+        {"html", ParseMode::kHtml}};
     std::string mode;
     if (read_string(*parse_field, mode)) {
       auto it = std::find_if(kParsers.begin(), kParsers.end(),
                              [&](const auto& m) { return m.first == lower(mode); });
       if (it == kParsers.end()) {
-        problem(*parse_field, quote(mode) + " is not one of json, xml");
+        problem(*parse_field, quote(mode) + " is not one of json, xml, csv, html");
       } else {
         s.parse = it->second;
       }

@@ -34,13 +34,26 @@ void sweep(Json& container) {
   }
 }
 
+Json drop_ignored(Json doc, const std::vector<json::Pointer>& ignore);
+
 }  // namespace
 
 Json prepare(const Json& body, const json::Pointer& select,
              const std::vector<json::Pointer>& ignore) {
   const Json* selected = select.find(body);
   if (selected == nullptr) throw DiffError("select " + select.str() + ": no such value");
-  Json doc = *selected;
+  return drop_ignored(*selected, ignore);
+}
+
+Json prepare(Json&& body, const json::Pointer& select, const std::vector<json::Pointer>& ignore) {
+  Json* selected = select.find(body);
+  if (selected == nullptr) throw DiffError("select " + select.str() + ": no such value");
+  return drop_ignored(std::move(*selected), ignore);
+}
+
+namespace {
+
+Json drop_ignored(Json doc, const std::vector<json::Pointer>& ignore) {
   if (ignore.empty()) return doc;
 
   // Mark first, erase second, so that erasing one array element does not
@@ -67,5 +80,7 @@ Json prepare(const Json& body, const json::Pointer& select,
   }
   return doc;
 }
+
+}  // namespace
 
 }  // namespace pb::diff

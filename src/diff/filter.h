@@ -23,5 +23,8 @@ namespace pb::diff {
 // or if an ignore pointer is the root (that would ignore everything).
 Json prepare(const Json& body, const json::Pointer& select,
              const std::vector<json::Pointer>& ignore);
+// The same, taking the selected part out of `body` instead of copying it
+// (the ingest stage drops the body afterwards).
+Json prepare(Json&& body, const json::Pointer& select, const std::vector<json::Pointer>& ignore);
 
 }  // namespace pb::diff

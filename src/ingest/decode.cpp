@@ -1,5 +1,7 @@
 #include "ingest/decode.h"
 
+#include "ingest/csv_reader.h"
+#include "ingest/html_extract.h"
 #include "ingest/soap_fault.h"
 #include "ingest/xml_mapping.h"
 
@@ -37,8 +39,14 @@ json::Json decode(const config::StreamConfig& cfg, const std::string& body,
       return doc;
     }
     case config::ParseMode::kCsv:
+      // The reader takes UTF-8: the Content-Type's charset converted first
+      // (UTF-8, declared or not, checked), so no field holds an invalid
+      // sequence.
+      return read_csv(to_utf8(body, charset, cfg.max_body), cfg.csv);
     case config::ParseMode::kHtml:
-      throw DecodeError("this parse mode is not built yet");
+      // libxml2 converts HTML itself: the Content-Type's charset when there
+      // is one, else the page's <meta charset>; not converted before it.
+      return extract_html(body, cfg.html, charset);
   }
   return decode_json(cfg, body, charset);
 }

@@ -22,7 +22,7 @@ upstream::Sink::Delivery Ingest::deliver(const std::string& body, const std::str
   }
   if (cfg_.diff != config::DiffMode::kText) {
     try {
-      doc = diff::prepare(doc, select_, ignore_);
+      doc = diff::prepare(std::move(doc), select_, ignore_);
     } catch (const std::exception& e) {
       return {Delivery::kRefused, e.what()};
     }

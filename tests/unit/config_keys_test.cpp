@@ -97,6 +97,8 @@ TEST(ConfigKeysTest, EveryFieldOfTheConfigStructsHasARow) {
       << "JwtKeyConfig" << hint;
   EXPECT_EQ(count("streams[]"), field_count<config::StreamConfig>()) << "StreamConfig" << hint;
   EXPECT_EQ(count("streams[].auth"), field_count<config::StreamAuth>()) << "StreamAuth" << hint;
+  EXPECT_EQ(count("streams[].csv"), field_count<config::CsvOptions>()) << "CsvOptions" << hint;
+  EXPECT_EQ(count("streams[].html"), field_count<config::HtmlOptions>()) << "HtmlOptions" << hint;
 }
 
 std::string read_doc() {
@@ -149,7 +151,7 @@ TEST(ConfigKeysTest, TheLoaderKnowsEveryKeyOfTheTable) {
       "keys.yaml", config::EnvLookup([](const std::string&) { return std::nullopt; }));
   EXPECT_EQ(cfg.streams.at(0).max_instances_per_client, 3u);
   for (const char* section : {"", "server", "server.tls", "state", "log", "auth", "auth.jwt",
-                              "auth.jwt.keys[]", "streams[]"}) {
+                              "auth.jwt.keys[]", "streams[]", "streams[].csv", "streams[].html"}) {
     EXPECT_FALSE(config::child_keys(section).empty()) << section;
   }
   try {

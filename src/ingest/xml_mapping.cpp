@@ -22,9 +22,11 @@ namespace {
 // DTD), XINCLUDE or HUGE (lifts the amplification and depth limits).
 constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
 
-// Each node visited costs this much of the budget besides its text, so that
-// an entity expanding to many empty elements is bounded too.
-constexpr std::size_t kNodeCost = 16;
+// Without entities every element or attribute takes at least this many
+// bytes of the body (`<a/>`, ` a=""`): a document may map to at most
+// max_bytes / kMinItemBytes of them, so that an entity expanding to many
+// empty elements is bounded like a body of that size.
+constexpr std::size_t kMinItemBytes = 4;
 
 // Whatever libxml2 would load from outside the body (external DTDs,
 // external entities): nothing. With the options above it is not asked; this
@@ -117,13 +119,26 @@ class Mapper {
   }
 
  private:
+  [[noreturn]] void too_large(xmlNodePtr at) const {
+    // Nodes expanded from an entity have no line of their own.
+    const long line = xmlGetLineNo(at);
+    throw DecodeError("XML document larger than max_body (" + std::to_string(max_bytes_) +
+                      " bytes) once mapped, entities expanded" +
+                      (line > 0 ? " (line " + std::to_string(line) + ")" : std::string()));
+  }
+  // Bytes of names and text: at most max_bytes in all.
   void spend(std::size_t n, xmlNodePtr at) {
-    if (n > budget_) {
-      throw DecodeError("XML document larger than max_body (" + std::to_string(max_bytes_) +
-                        " bytes) once mapped, entities expanded (line " +
-                        std::to_string(xmlGetLineNo(at)) + ")");
-    }
+    if (n > budget_) too_large(at);
     budget_ -= n;
+  }
+  // An element or attribute mapped.
+  void item(xmlNodePtr at) {
+    if (++items_ > max_bytes_ / kMinItemBytes + 1) too_large(at);
+  }
+  // Any node walked (comments and processing instructions included, which
+  // take at least one byte each without entities).
+  void visit(xmlNodePtr at) {
+    if (++visits_ > max_bytes_ + 1) too_large(at);
   }
 
   std::string name_of(xmlNodePtr node) const {
@@ -176,7 +191,7 @@ class Mapper {
   // references).
   void attribute_text(xmlNodePtr node, std::string& out, int expansion) {
     for (xmlNodePtr n = node; n != nullptr; n = n->next) {
-      spend(kNodeCost, n);
+      visit(n);
       if (n->type == XML_TEXT_NODE && n->content != nullptr) {
         const std::size_t len = xmlStrlen(n->content);
         spend(len, n);
@@ -205,7 +220,7 @@ class Mapper {
   void map_children(xmlNodePtr first, json::Json& obj, std::string& text, std::size_t depth,
                     int expansion) {
     for (xmlNodePtr n = first; n != nullptr; n = n->next) {
-      spend(kNodeCost, n);
+      visit(n);
       switch (n->type) {
         case XML_ELEMENT_NODE: {
           const std::size_t saved = path_.size();
@@ -214,6 +229,7 @@ class Mapper {
           const bool forced = arrays_.count(path_) > 0;
           const std::string name = name_of(n);
           spend(name.size(), n);
+          item(n);
           json::Json value = map_element(n, depth + 1);
           path_.resize(saved);
           add_child(obj, name, std::move(value), forced);
@@ -259,7 +275,8 @@ class Mapper {
         name += ':';
       }
       name += reinterpret_cast<const char*>(a->name);
-      spend(name.size() + kNodeCost, element);
+      spend(name.size(), element);
+      item(element);
       std::string value;
       attribute_text(a->children, value, 0);
       obj[name] = std::move(value);
@@ -284,6 +301,8 @@ class Mapper {
   bool keep_;
   std::size_t budget_;
   std::size_t max_bytes_;
+  std::size_t items_ = 0;
+  std::size_t visits_ = 0;
   std::set<std::string> arrays_;
   // parent path -> names of its children that are forced arrays
   std::map<std::string, std::set<std::string>> forced_children_;

@@ -122,6 +122,7 @@ TEST_F(XmlAttackTest, EntitiesAreNeverResolvedAndBombsAndDepthAreRefused) {
 
   // Memory: the bomb (3 GB expanded) left the proxy's peak RSS small.
   const long rss = peak_rss_kib(proxy_->pid());
+  RecordProperty("proxy_peak_rss_kib", std::to_string(rss));
   EXPECT_GT(rss, 0);
   EXPECT_LT(rss, 200 * 1024 * kSlowdown) << "peak RSS " << rss << " KiB";
 }

@@ -161,6 +161,23 @@ TEST(XmlMappingTest, InternalEntitiesExpandWithinTheBudget) {
       << error_of(wide, 64 << 10);
 }
 
+TEST(XmlMappingTest, EntitiesOfManyElementsAreBoundedLikeABodyOfMaxBodyBytes) {
+  // 100 empty elements, referenced 100 times: 10,000 elements from 1 KB.
+  std::string doc = "<!DOCTYPE r [<!ENTITY e \"";
+  for (int i = 0; i < 100; ++i) doc += "<a/>";
+  doc += "\">]><r>";
+  for (int i = 0; i < 100; ++i) doc += "&e;";
+  doc += "</r>";
+  EXPECT_EQ(error_of(doc, 40100), "");  // 10,000 elements of 4 bytes each
+  EXPECT_EQ(error_of(doc, 39000),
+            "XML document larger than max_body (39000 bytes) once mapped, entities expanded");
+  // Without entities a body within max_body always maps.
+  std::string plain = "<r>";
+  for (int i = 0; i < 2000; ++i) plain += "<a/>";
+  plain += "</r>";
+  EXPECT_EQ(error_of(plain, plain.size()), "");
+}
+
 TEST(XmlMappingTest, ExternalEntitiesAndDtdsAreNeverRead) {
   EXPECT_EQ(map("<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>"),
             Json::parse(R"({"r":null})"));

@@ -97,6 +97,10 @@ TEST(ConfigKeysTest, EveryFieldOfTheConfigStructsHasARow) {
       << "JwtKeyConfig" << hint;
   EXPECT_EQ(count("streams[]"), field_count<config::StreamConfig>()) << "StreamConfig" << hint;
   EXPECT_EQ(count("streams[].auth"), field_count<config::StreamAuth>()) << "StreamAuth" << hint;
+  EXPECT_EQ(count("streams[].pages"), field_count<config::PagesConfig>()) << "PagesConfig" << hint;
+  EXPECT_EQ(count("streams[].oauth2"), field_count<config::OAuth2Config>())
+      << "OAuth2Config" << hint;
+  EXPECT_EQ(count("streams[].login"), field_count<config::LoginConfig>()) << "LoginConfig" << hint;
 }
 
 std::string read_doc() {

@@ -42,9 +42,12 @@ Poller::Poller(const config::StreamConfig& cfg, const Url& url, Sink& sink, cons
   }
   if (cfg_.oauth2.enabled()) {
     const auto& o = cfg_.oauth2;
-    // NUL separates the parts: none of them may hold one.
-    token_key_ = o.token_url + std::string(1, '\0') + o.client_id + std::string(1, '\0') + o.scope +
-                 std::string(1, '\0') + o.audience;
+    // NUL separates the parts: none of them may hold one. The secret is
+    // part of the key (a reload that changes it does not reuse a token got
+    // with the old one); the key is never logged.
+    const std::string sep(1, '\0');
+    token_key_ =
+        o.token_url + sep + o.client_id + sep + o.scope + sep + o.audience + sep + o.client_secret;
   }
   if (cfg_.login.enabled()) {
     cookies_ = std::make_unique<CookieShare>();

@@ -9,8 +9,10 @@ TokenCache& TokenCache::shared() {
   return cache;
 }
 
-std::chrono::seconds TokenCache::margin(std::chrono::seconds expires_in) {
-  return std::min<std::chrono::seconds>(expires_in / 10, std::chrono::seconds(60));
+std::chrono::milliseconds TokenCache::margin(std::chrono::seconds expires_in) {
+  return std::min<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(expires_in) / 10,
+      std::chrono::seconds(60));
 }
 
 TokenCache::Acquired TokenCache::acquire(const std::string& key, SteadyClock::time_point now,

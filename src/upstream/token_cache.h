@@ -56,7 +56,7 @@ class TokenCache {
   void invalidate(const std::string& key, const std::string& token);
 
   // How long before expiry a token is renewed.
-  static std::chrono::seconds margin(std::chrono::seconds expires_in);
+  static std::chrono::milliseconds margin(std::chrono::seconds expires_in);
 
  private:
   struct Entry {

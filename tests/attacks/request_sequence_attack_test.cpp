@@ -2,7 +2,9 @@
 // next link to another host (the stream's credentials must not follow it),
 // a next link back to a page already read (a loop), an endless list, and a
 // login page that redirects forever. Each is refused within one poll, the
-// last good document stays, and the requests sent are counted.
+// last good document stays, and the requests sent are counted. And hostile
+// parameter values (quotes, <, &) in templated JSON, XML and form bodies
+// stay values.
 #include <httplib.h>
 
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include "support/fake_backend.h"
 #include "support/file_local.h"
 #include "support/proxy_process.h"
+#include "support/sse_client.h"
 #include "support/streams_view.h"
 #include "support/util.h"
 
@@ -45,6 +48,8 @@ class RequestSequenceAttackTest : public ::testing::Test {
         res.set_content("{\"items\":[" + page +
                             "],\"next\":\"?page=" + std::to_string(std::stoi(page) + 1) + "\"}",
                         "application/json");
+      } else if (req.path == "/tj" || req.path == "/tx" || req.path == "/tf") {
+        res.set_content("{}", "application/json");
       } else if (req.path == "/login" || req.path == "/app") {
         // A login page that redirects to itself forever; an application
         // that sends every request to it.
@@ -64,7 +69,19 @@ class RequestSequenceAttackTest : public ::testing::Test {
         "  - name: endless\n    url: " + base +
         "/endless\n    interval: 1h\n    pages: { next: /next, items: /items, max: 3 }\n" +
         "  - name: trap\n    url: " + base + "/app\n    interval: 1h\n    login: { url: \"" + base +
-        "/login\", body: \"password=Secret\" }\n"));
+        "/login\", body: \"password=Secret\" }\n" +
+        templated("tj", "application/json", R"('{"q":"{v}","n":{"x":1}}')") +
+        templated("tx", "text/xml; charset=utf-8", R"("<q>{v}</q>")") +
+        templated("tf", "application/x-www-form-urlencoded", R"("q={v}&n=1")")));
+  }
+  // A parameterized stream posting `body` (YAML, quoted) as `type`.
+  static std::string templated(const std::string& name, const std::string& type,
+                               const std::string& body) {
+    return "  - name: " + name + "\n    path: /events/" + name +
+           "/{v}\n    params: { v: \".+\" }\n" +
+           "    url: http://127.0.0.1:" + std::to_string(backend_->port()) + "/" + name +
+           "\n    interval: 1h\n    method: POST\n    content_type: \"" + type +
+           "\"\n    body: " + body + "\n";
   }
   static void TearDownTestSuite() {
     delete proxy_;
@@ -128,6 +145,21 @@ TEST_F(RequestSequenceAttackTest, ALoginThatRedirectsForeverIsRateLimited) {
   EXPECT_EQ(count("/login"), 1u);
   EXPECT_LE(count("/app"), 2u);
   EXPECT_EQ(proxy_->stderr_text().find("Secret"), std::string::npos);
+}
+
+TEST_F(RequestSequenceAttackTest, HostileParameterValuesStayValuesInTemplatedBodies) {
+  const std::string value = "x%22y%5Cz%3Cq%3E%26%27w";  // x"y\z<q>&'w
+  std::vector<std::unique_ptr<SseClient>> clients;
+  for (const char* name : {"tj", "tx", "tf"}) {
+    clients.push_back(
+        std::make_unique<SseClient>(proxy_->port(), std::string("/events/") + name + "/" + value));
+  }
+  for (auto& c : clients) ASSERT_TRUE(c->next().has_value());  // polled
+  std::map<std::string, std::string> bodies;
+  for (const auto& r : backend_->seen()) bodies[r.path] = r.body;
+  EXPECT_EQ(bodies["/tj"], R"({"q":"x\"y\\z\u003cq\u003e\u0026'w","n":{"x":1}})");
+  EXPECT_EQ(bodies["/tx"], R"(<q>x&quot;y\z&lt;q&gt;&amp;&apos;w</q>)");
+  EXPECT_EQ(bodies["/tf"], "q=x%22y%5Cz%3Cq%3E%26%27w&n=1");
 }
 
 }  // namespace PB_FILE_LOCAL

@@ -39,9 +39,9 @@ struct ListApi {
   }
   void handle(const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu);
-    seen.push_back(req.path + "?" +
-                   (req.has_param("page") ? "page=" + req.get_param_value("page")
-                                          : "cursor=" + req.get_param_value("cursor")));
+    seen.push_back(req.path == "/link"
+                       ? "/link?page=" + (req.has_param("page") ? req.get_param_value("page") : "1")
+                       : req.path + "?cursor=" + req.get_param_value("cursor"));
     if (req.path == "/link") {
       const std::size_t n = req.has_param("page") ? std::stoul(req.get_param_value("page")) : 1;
       if (n < 1 || n > pages.size() || static_cast<int>(n) == fail_page) {

@@ -96,6 +96,7 @@ TEST(TokenCacheTest, OneRequestAtATimeAndRenewalBeforeExpiry) {
   EXPECT_EQ(cache.acquire("k", t0 + 281s, t0 + 281s, t0 + 285s).verdict, V::kFetch);
   EXPECT_EQ(upstream::TokenCache::margin(3600s), 60s);
   EXPECT_EQ(upstream::TokenCache::margin(100s), 10s);
+  EXPECT_EQ(upstream::TokenCache::margin(1s), 100ms);
 }
 
 std::string load_error(const std::string& streams) {

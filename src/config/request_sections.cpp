@@ -138,6 +138,12 @@ void Loader::read_oauth2(const Field& f, StreamConfig& s) {
       ok = false;
     }
   }
+  for (const auto& name : s.auth.forward_headers) {
+    if (lower(name) == "authorization") {
+      problem(f, "sets Authorization: Bearer; it cannot be forwarded too (forward_headers)");
+      ok = false;
+    }
+  }
   if (ok) s.oauth2 = std::move(o);
 }
 

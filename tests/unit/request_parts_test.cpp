@@ -131,6 +131,12 @@ TEST(RequestConfigTest, RefusalsNameTheirPlace) {
                        "client_secret: b }\n")
                 .find("remove the Authorization header"),
             std::string::npos);
+  EXPECT_NE(load_error("  - name: s\n    url: http://127.0.0.1:9/\n"
+                       "    forward_headers: [Authorization]\n"
+                       "    oauth2: { token_url: \"http://127.0.0.1:9/t\", client_id: a, "
+                       "client_secret: b }\n")
+                .find("cannot be forwarded too"),
+            std::string::npos);
   EXPECT_NE(load_error("  - name: s\n    url: http://127.0.0.1:9/\n    login: { body: x }\n")
                 .find("missing required key \"url\""),
             std::string::npos);

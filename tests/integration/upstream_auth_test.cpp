@@ -224,7 +224,7 @@ TEST_F(UpstreamAuthTest, ATokenIsReusedUntilItExpiresAndARevokedOneIsRenewedOnce
         poll("short");
         return app_->tokens_for("short") > before;
       },
-      5000ms));
+      5000ms * kSlowdown));
   EXPECT_EQ(entry("short")["state"], "ok");
 }
 

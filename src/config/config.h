@@ -195,6 +195,58 @@ struct HtmlOptions {
   bool operator==(const HtmlOptions& o) const { return rows == o.rows && fields == o.fields; }
 };
 
+// A paged list (streams[].pages): one poll reads every page and the
+// document is their items concatenated. Off while `next` is empty.
+struct PagesConfig {
+  // "link": the RFC 8288 Link header's rel="next"; otherwise an RFC 6901
+  // pointer to the next page's URL (or, with cursor_param, to a cursor).
+  std::string next;
+  std::string items;         // pointer to each page's array; "": the page is the array
+  std::string cursor_param;  // query parameter that carries the cursor; "": `next` is a URL
+  std::size_t max = 20;      // most pages read in one poll
+
+  bool enabled() const { return !next.empty(); }
+  bool operator==(const PagesConfig& o) const {
+    return next == o.next && items == o.items && cursor_param == o.cursor_param && max == o.max;
+  }
+};
+
+// OAuth2 client credentials (RFC 6749 section 4.4; streams[].oauth2). Off
+// while `token_url` is empty. The secret and every token are secret: never
+// logged, never in /streams or /metrics.
+struct OAuth2Config {
+  std::string token_url;
+  std::string client_id;
+  std::string client_secret;
+  std::string scope;           // "": not sent
+  std::string audience;        // "": not sent
+  std::string auth = "basic";  // basic (HTTP Basic) | post (in the form)
+  std::vector<std::pair<std::string, std::string>> params;  // extra form fields
+
+  bool enabled() const { return !token_url.empty(); }
+  bool operator==(const OAuth2Config& o) const {
+    return token_url == o.token_url && client_id == o.client_id &&
+           client_secret == o.client_secret && scope == o.scope && audience == o.audience &&
+           auth == o.auth && params == o.params;
+  }
+};
+
+// A login request whose cookies (a session) are sent with every poll
+// (streams[].login). Off while `url` is empty. Body and headers are secret.
+struct LoginConfig {
+  std::string url;
+  std::string method = "POST";
+  std::string body;
+  std::string content_type = "application/x-www-form-urlencoded";
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  bool enabled() const { return !url.empty(); }
+  bool operator==(const LoginConfig& o) const {
+    return url == o.url && method == o.method && body == o.body && content_type == o.content_type &&
+           headers == o.headers;
+  }
+};
+
 struct StreamConfig;
 // The effective max_instances_per_client for a client identified by its
 // token's subject (`authenticated`) or only by its IP address. Unset, it is
@@ -218,7 +270,7 @@ struct StreamConfig {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   ParseMode parse = ParseMode::kJson;
-  XmlOptions xml;  // with parse: xml
+  XmlOptions xml;    // with parse: xml
   CsvOptions csv;    // with parse: csv
   HtmlOptions html;  // with parse: html
   DiffMode diff = DiffMode::kJsonPatch;
@@ -247,6 +299,9 @@ struct StreamConfig {
   // return (deleted afterwards). 0: history × interval, clamped to 1 min..24 h.
   Duration retention{0};
   StreamAuth auth;
+  PagesConfig pages;
+  OAuth2Config oauth2;
+  LoginConfig login;
 
   // Position of the stream's entry in the config file, for error messages.
   std::string where;

@@ -74,6 +74,14 @@ class Loader : public FieldReader {
   void read_csv_html(const Fields& fields, StreamConfig& s);
   void read_polling(const Fields& fields, StreamConfig& s);
   void read_client_certificate(const Fields& fields, StreamConfig& s);
+  // request_sections.cpp: pages:, oauth2:, login:.
+  void read_pages(const Field& f, StreamConfig& s);
+  void read_oauth2(const Field& f, StreamConfig& s);
+  void read_login(const Field& f, StreamConfig& s);
+  // A body with {param} placeholders needs a content type they can be
+  // escaped for.
+  void check_body_template(const Fields& fields, const std::set<std::string>& declared,
+                           const StreamConfig& s);
   void check_routes();
 
   std::vector<StreamInfo> infos_;

@@ -86,6 +86,11 @@ void Loader::read_stream(const YAML::Node& entry, std::size_t index, Config& con
   read_csv_html(fields, s);
   read_polling(fields, s);
   read_stream_auth(fields, config, declared, s);  // after headers: they must not overlap
+  // After headers and diff: they are checked against them.
+  if (const Field* x = fields.find("pages")) read_pages(*x, s);
+  if (const Field* x = fields.find("oauth2")) read_oauth2(*x, s);
+  if (const Field* x = fields.find("login")) read_login(*x, s);
+  check_body_template(fields, declared, s);
 
   config.streams.push_back(std::move(s));
   infos_.push_back(std::move(info));

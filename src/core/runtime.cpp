@@ -12,6 +12,7 @@
 #include "log/log.h"
 #include "log/private_id.h"
 #include "stream/memory_store.h"
+#include "upstream/body_template.h"
 #include "upstream/url.h"
 
 namespace pb::core {
@@ -134,6 +135,7 @@ std::shared_ptr<Instance> Runtime::make_instance(const InstanceRequest& req, con
                                                  const std::map<std::string, std::string>& values) {
   config::StreamConfig cfg = tmpl->cfg;
   cfg.url = upstream::expand_template(cfg.url, values);
+  cfg.body = upstream::expand_body(cfg.body, cfg.content_type, values);
   // A per-user instance is polled with its client's own values.
   for (const auto& h : req.forwarded) cfg.headers.push_back(h);
   InstanceRequest kept = req;

@@ -32,6 +32,12 @@ class Ingest : public upstream::Sink {
   void unchanged(SystemClock::time_point now) override;
   std::string explain(const std::string& body, const std::string& content_type) override;
   void failed(const std::string& reason, int status, SystemClock::time_point now) override;
+  PageRead read_page(std::size_t index, const std::string& body, const std::string& content_type,
+                     bool want_next) override;
+  Delivery deliver_pages(std::size_t count, SystemClock::time_point now) override;
+  void drop_pages() override;
+  std::optional<std::map<std::string, std::string>> object_members(
+      const std::string& body) override;
   std::pair<std::string, std::uint64_t> position() override;
   bool listened() override;
   bool may_poll() override;
@@ -42,6 +48,10 @@ class Ingest : public upstream::Sink {
   stream::Stream& stream_;
   json::Pointer select_;
   std::vector<json::Pointer> ignore_;
+  Delivery publish(json::Json doc, SystemClock::time_point now);
+  json::Pointer page_items_;
+  json::Pointer page_next_;        // with pages.next a pointer
+  std::vector<json::Json> pages_;  // each page's items, for deliver_pages()
 };
 
 }  // namespace pb::ingest

@@ -90,11 +90,12 @@ Fetcher::Fetcher(const config::StreamConfig& cfg, const Url& url, const ProxySet
   }
 }
 
-void Fetcher::open_handle() {
+void Fetcher::open_handle(const std::string& url, const std::string& method,
+                          const std::string& body) {
   easy_ = curl_easy_init();
   if (easy_ == nullptr) throw std::runtime_error("curl_easy_init failed");
   auto set = [this](CURLoption opt, auto value) { curl_easy_setopt(easy_, opt, value); };
-  set(CURLOPT_URL, url_.c_str());
+  set(CURLOPT_URL, url.c_str());
   // Sent as written: parameter values are percent-encoded already, and
   // dot segments are the upstream's business.
   set(CURLOPT_PATH_AS_IS, 1L);
@@ -129,12 +130,19 @@ void Fetcher::open_handle() {
     has_user_agent = has_user_agent || lower == "user-agent";
   }
   if (!has_user_agent) set(CURLOPT_USERAGENT, "pollbridge/" PB_VERSION);
-  if (cfg_.method == "POST") {
+  if (method == "POST") {
     set(CURLOPT_POST, 1L);
-    set(CURLOPT_POSTFIELDS, cfg_.body.c_str());
-    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(cfg_.body.size()));
+    // Copied: the body may be a temporary (a token request's form).
+    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    set(CURLOPT_COPYPOSTFIELDS, body.c_str());
   } else {
     set(CURLOPT_HTTPGET, 1L);
+  }
+  if (cookie_share_ != nullptr) {
+    // The session's cookies (RFC 6265, curl's cookie engine) live in the
+    // share, so they survive this handle.
+    set(CURLOPT_SHARE, cookie_share_);
+    set(CURLOPT_COOKIEFILE, "");
   }
   if (https_) {
     set(CURLOPT_SSL_VERIFYPEER, cfg_.tls_verify ? 1L : 0L);
@@ -177,11 +185,52 @@ void Fetcher::forget_validators() {
 }
 
 void Fetcher::prepare() {
+  start_request(url_, &etag_, &last_modified_);
+  own_validators_ = true;
+}
+
+void Fetcher::prepare_page(const std::string& url, const std::string& etag,
+                           const std::string& last_modified) {
+  start_request(url, &etag, &last_modified);
+  own_validators_ = false;
+}
+
+void Fetcher::set_time_left(std::chrono::milliseconds left) {
+  if (easy_ == nullptr) return;
+  const long ms = static_cast<long>(std::max<std::chrono::milliseconds::rep>(left.count(), 1));
+  curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, ms);
+  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, ms);
+}
+
+void Fetcher::prepare_other(const OtherRequest& request) {
+  close_handle();
+  open_handle(request.url, request.method, request.body);
+  curl_slist* list = nullptr;
+  for (const auto& [k, v] : request.headers) {
+    const std::string line = v.empty() ? k + ";" : k + ": " + v;
+    if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) continue;
+    list = curl_slist_append(list, line.c_str());
+  }
+  if (request.method == "POST") {
+    list = curl_slist_append(list, ("Content-Type: " + request.content_type).c_str());
+  }
+  list = curl_slist_append(list, "Expect:");
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list);
+  curl_slist_free_all(headers_);
+  headers_ = list;
+  own_validators_ = false;
+  keep_any_body_ = true;
+  reset_response();
+}
+
+void Fetcher::start_request(const std::string& url, const std::string* etag,
+                            const std::string* last_modified) {
   // A handle per request: between polls a stream holds no libcurl state
   // (about 30 KiB a handle once used); connections, the DNS cache and TLS
   // sessions live in the multi handle and its connection cache.
   close_handle();
-  open_handle();
+  open_handle(url, cfg_.method, cfg_.body);
+  keep_any_body_ = false;
   curl_slist* list = nullptr;
   auto add = [&list](const std::string& line) {
     // A line break or NUL would end the header early and start another one
@@ -211,15 +260,19 @@ void Fetcher::prepare() {
       add("Accept: application/json, */*;q=0.5");
     }
   }
-  if (!etag_.empty()) add("If-None-Match: " + etag_);
-  if (!last_modified_.empty()) add("If-Modified-Since: " + last_modified_);
+  if (!etag->empty()) add("If-None-Match: " + *etag);
+  if (!last_modified->empty()) add("If-Modified-Since: " + *last_modified);
+  if (!bearer_.empty()) add("Authorization: Bearer " + bearer_);
   if (cfg_.method == "POST" && !has_content_type) add("Content-Type: " + cfg_.content_type);
   // No "Expect: 100-continue" round trip before a POST body.
   add("Expect:");
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list);
   curl_slist_free_all(headers_);
   headers_ = list;
+  reset_response();
+}
 
+void Fetcher::reset_response() {
   error_[0] = '\0';
   status_ = 0;
   header_bytes_ = 0;
@@ -232,6 +285,8 @@ void Fetcher::prepare() {
   response_last_modified_.clear();
   response_retry_after_.clear();
   response_content_type_.clear();
+  response_links_.clear();
+  response_location_.clear();
   body_.clear();
   body_.shrink_to_fit();
   body_bytes_ = 0;
@@ -265,6 +320,8 @@ size_t Fetcher::header_line(const char* data, size_t len) {
     response_last_modified_.clear();
     response_retry_after_.clear();
     response_content_type_.clear();
+    response_links_.clear();
+    response_location_.clear();
     return len;
   }
   if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) {
@@ -286,6 +343,10 @@ size_t Fetcher::header_line(const char* data, size_t len) {
     response_retry_after_ = header_value(data, len, 11);
   } else if (iequals_prefix(data, len, "content-type")) {
     response_content_type_ = header_value(data, len, 12);
+  } else if (iequals_prefix(data, len, "link")) {
+    response_links_.push_back(header_value(data, len, 4));
+  } else if (iequals_prefix(data, len, "location")) {
+    response_location_ = header_value(data, len, 8);
   } else if (iequals_prefix(data, len, "content-encoding")) {
     const std::string v = header_value(data, len, 16);
     encoded_ = !v.empty() && v != "identity";
@@ -309,7 +370,7 @@ size_t Fetcher::on_body(char* data, size_t size, size_t count, void* self) {
     f->body_too_big_ = true;
     return 0;  // aborts the transfer
   }
-  if (f->status_ >= 200 && f->status_ < 300) {
+  if ((f->status_ >= 200 && f->status_ < 300) || f->keep_any_body_) {
     f->body_.append(data, len);
   } else if (f->keep_error_body_ && f->head_done_ && !f->error_body_dropped_) {
     if (f->body_.size() + len > kMaxErrorBody) {
@@ -448,6 +509,8 @@ FetchResult Fetcher::result_of(CURLcode code, SystemClock::time_point now) {
   long status = 0;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
   result.status = static_cast<int>(status);
+  result.links = std::move(response_links_);
+  result.location = response_location_;
   if (status == 304) {
     result.kind = FetchResult::Kind::kNotModified;
     return result;
@@ -458,15 +521,19 @@ FetchResult Fetcher::result_of(CURLcode code, SystemClock::time_point now) {
     if (!response_retry_after_.empty() && (status == 429 || status == 503)) {
       result.retry_after = parse_retry_after(response_retry_after_, now);
     }
-    if (keep_error_body_ && !error_body_dropped_) {
+    if (keep_any_body_ || (keep_error_body_ && !error_body_dropped_)) {
       result.body = std::move(body_);
       result.content_type = response_content_type_;
     }
     body_ = std::string();
     return result;
   }
-  etag_ = response_etag_;
-  last_modified_ = response_last_modified_;
+  if (own_validators_) {
+    etag_ = response_etag_;
+    last_modified_ = response_last_modified_;
+  }
+  result.etag = response_etag_;
+  result.last_modified = response_last_modified_;
   result.kind = FetchResult::Kind::kBody;
   result.body = std::move(body_);
   result.content_type = response_content_type_;

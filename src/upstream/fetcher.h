@@ -25,8 +25,11 @@
 #include <openssl/x509.h>
 
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config.h"
 #include "upstream/backoff.h"
@@ -45,6 +48,21 @@ struct FetchResult {
   std::string content_type;  // the response's Content-Type, with a body ("" if none)
   std::string error;         // for kFailed: what went wrong, for humans
   std::optional<Duration> retry_after;
+  std::string etag;                // the response's validators (2xx)
+  std::string last_modified;       //
+  std::vector<std::string> links;  // its Link header values (RFC 8288), in order
+  std::string location;            // its Location header (3xx)
+};
+
+// A request of a poll that is not the stream's own (a token request, a
+// login): sent as described here, with the stream's bounds and TLS
+// settings, and its body kept whatever the status (up to max_body).
+struct OtherRequest {
+  std::string url;
+  std::string method = "POST";
+  std::string body;
+  std::string content_type;  // sent with POST
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // The most of a non-2xx body kept, for streams that read them (a SOAP
@@ -73,12 +91,30 @@ class Fetcher {
   // Sets up the next request: headers with the current validators, empty
   // buffers.
   void prepare();
+  // The stream's request to another URL of its origin (a further page),
+  // sending these validators instead of the fetcher's own (which it leaves
+  // alone).
+  void prepare_page(const std::string& url, const std::string& etag,
+                    const std::string& last_modified);
+  // A request that is not the stream's (see OtherRequest).
+  void prepare_other(const OtherRequest& request);
+  // "Authorization: Bearer <token>" on the stream's requests ("": none).
+  void set_bearer(std::string token) { bearer_ = std::move(token); }
+  // A cookie jar shared by every request of this fetcher (login sessions):
+  // a curl share handle with CURL_LOCK_DATA_COOKIE, owned by the caller.
+  void set_cookie_share(CURLSH* share) { cookie_share_ = share; }
+  // What remains of the poll's deadline, for the request about to be sent
+  // (after a prepare, before the handle is driven).
+  void set_time_left(std::chrono::milliseconds left);
   // The finished request (curl's result code for it) as a result; the
   // handle is released.
   FetchResult finish(CURLcode code, SystemClock::time_point now);
 
   // prepare(), curl_easy_perform() and finish() on this thread (tests, tools).
   FetchResult fetch(SystemClock::time_point now);
+
+  // Drops a prepared request's handle (a poll abandoned between requests).
+  void abandon() { close_handle(); }
 
   // Forgets the validators: the next request is unconditional.
   void forget_validators();
@@ -91,7 +127,10 @@ class Fetcher {
   static CURLcode on_ssl_ctx(CURL* easy, void* ssl_ctx, void* self);
   static int on_verify(X509_STORE_CTX* store_ctx, void* self);
   size_t header_line(const char* data, size_t len);
-  void open_handle();
+  void open_handle(const std::string& url, const std::string& method, const std::string& body);
+  void start_request(const std::string& url, const std::string* etag,
+                     const std::string* last_modified);
+  void reset_response();
   FetchResult result_of(CURLcode code, SystemClock::time_point now);
   void close_handle();
   std::string describe(CURLcode code) const;
@@ -107,6 +146,10 @@ class Fetcher {
   char error_[CURL_ERROR_SIZE] = {};
   std::string etag_;
   std::string last_modified_;
+  bool own_validators_ = true;  // the current request's 2xx updates etag_, last_modified_
+  bool keep_any_body_ = false;  // the current request keeps the body of every status
+  std::string bearer_;
+  CURLSH* cookie_share_ = nullptr;
 
   // The response being received (reset by prepare()).
   int status_ = 0;
@@ -120,6 +163,8 @@ class Fetcher {
   std::string response_last_modified_;
   std::string response_retry_after_;
   std::string response_content_type_;
+  std::vector<std::string> response_links_;
+  std::string response_location_;
   std::string body_;
   std::size_t body_bytes_ = 0;    // decoded body bytes received, kept or not
   bool keep_error_body_ = false;  // parse: xml (a SOAP Fault comes with any status)

@@ -1,10 +1,19 @@
-// One stream instance's poll: the request (a Fetcher), then what came back
+// One stream instance's poll: its requests (a Fetcher), then what came back
 // handed to its sink (the ingest stage: decoding, select/ignore, the
 // stream), or why it failed; and how long to wait before the next poll.
 //
-// Threads: the scheduler runs a poll in two steps, never two polls of one
-// poller at once: begin() and finish() on its loop thread (the request
-// itself runs there, inside curl), then process() on a processing thread.
+// A poll is a short sequence of requests (poll_steps.cpp): [a login when
+// there is no session] -> [an OAuth2 token when there is none] -> page 1 ->
+// page 2 ... (pages:); a 401 with oauth2: gets one new token and one retry,
+// a 401, 403 or redirect to the login path with login: one new login and
+// one retry. `timeout` is the deadline of the whole sequence.
+//
+// Threads: the scheduler runs each request of a poll in two steps, never
+// two at once for one poller: begin() and finish() on its loop thread (the
+// request itself runs there, inside curl), then process() on a processing
+// thread, which says whether the poll is done, another request is prepared
+// (the scheduler sends it: begin() again), or process() wants to be called
+// again later without a response (a token another poll is fetching).
 // poll_once() does all of it on the calling thread (tests, tools).
 // counters() from any thread.
 //
@@ -17,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,6 +36,7 @@
 #include "upstream/backoff.h"
 #include "upstream/fetcher.h"
 #include "upstream/health_log.h"
+#include "upstream/pager.h"
 #include "upstream/sink.h"
 
 namespace pb::metrics {
@@ -51,18 +62,35 @@ class Poller {
   Poller(const config::StreamConfig& cfg, const Url& url, Sink& sink,
          const Clock& clock = real_clock());
 
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
   // Polls once on this thread and returns how long to wait before the next
   // poll.
   Duration poll_once();
 
-  // The scheduler's steps. begin(): a request is about to be sent (counted;
-  // prepares the fetcher, whose handle the caller then drives). finish(): the
-  // request ended with `code`. process(): what the result means for the
-  // stream (parse, diff, publish); returns the wait before the next poll.
+  // What process() says.
+  struct Outcome {
+    enum Kind {
+      kDone,     // the poll is over; `delay` until the next one
+      kSend,     // another request is prepared: begin() and drive it
+      kRecheck,  // call process(nullopt) again after `delay`
+    } kind = kDone;
+    Duration delay{0};
+  };
+
+  // The scheduler's steps. begin(): a request is about to be sent (a new
+  // poll is counted and its first request prepared; a prepared request gets
+  // what remains of the deadline); false: nothing to send now, call
+  // process(nullopt) after recheck_delay(). finish(): the request ended
+  // with `code`. process(): what the result means (parse, diff, publish, or
+  // the next request of the poll).
   Fetcher& fetcher() { return fetcher_; }
-  void begin();
+  bool begin();
+  Duration recheck_delay() const { return recheck_; }
   FetchResult finish(CURLcode code);
-  Duration process(FetchResult result);
+  Outcome process(std::optional<FetchResult> result);
 
   Counters counters() const;
   Sink& sink() { return sink_; }
@@ -75,9 +103,28 @@ class Poller {
   metrics::StreamMetrics& metrics() { return *metrics_; }
 
  private:
+  enum class Step { kNone, kLogin, kToken, kTokenWait, kPage, kFailed };
   Duration failed(const std::string& reason, int status, std::optional<Duration> retry_after,
                   SystemClock::time_point now);
   Duration body_received(FetchResult result, SystemClock::time_point now);
+  Duration single_result(FetchResult r, SystemClock::time_point now);
+  Duration not_modified(SystemClock::time_point now);
+  Duration same_or_new(const std::string& digest, SystemClock::time_point now,
+                       const std::function<Sink::Delivery()>& deliver, int status);
+  // poll_steps.cpp: the requests of a poll.
+  Outcome next_request();
+  Outcome after_login(FetchResult r);
+  Outcome after_token(FetchResult r);
+  Outcome after_page(FetchResult r);
+  Outcome after_list_page(FetchResult r);
+  Outcome list_complete();
+  Outcome fail_poll(const std::string& reason, int status,
+                    std::optional<Duration> retry_after = std::nullopt);
+  Outcome done(Duration next);
+  Outcome send();
+  void prepare_page();
+  std::chrono::milliseconds time_left() const;
+  bool login_redirect(const FetchResult& r) const;
 
   const config::StreamConfig& cfg_;
   Sink& sink_;
@@ -96,6 +143,22 @@ class Poller {
       failures_count_{0}, body_bytes_{0};
   std::atomic<std::int64_t> last_duration_us_{0};
   std::atomic<unsigned> failures_{0};
+  // The current poll's sequence (one thread at a time, see above).
+  Step step_ = Step::kNone;
+  bool prepared_ = false;  // a request of the current poll is prepared on the fetcher
+  Duration recheck_{0};
+  std::string pending_failure_;  // begin() found the poll failed before any request
+  std::chrono::steady_clock::time_point deadline_{};
+  bool token_retried_ = false;    // a 401 got its new token already
+  bool relogged_ = false;         // a refused session got its new login already
+  std::unique_ptr<Pager> pager_;  // with pages:
+  std::string token_key_;         // with oauth2: the token cache's key
+  std::string token_;             // the token in use (secret)
+  bool token_owner_ = false;      // this poll sends the key's token request
+  struct CookieShare;
+  std::unique_ptr<CookieShare> cookies_;  // with login: the session's jar
+  bool logged_in_ = false;
+  std::optional<std::chrono::steady_clock::time_point> last_login_;
   std::chrono::steady_clock::time_point begun_{};     // when the current poll's request was sent
   std::chrono::steady_clock::time_point received_{};  // when its response was received
   HealthLog health_;

@@ -120,6 +120,11 @@ std::uint64_t Scheduler::trigger(Poller* poller) {
     auto it = entries_.find(poller);
     if (it == entries_.end() || it->second->removed) return 0;
     Entry& e = *it->second;
+    if (e.continuing || e.recheck) {
+      // A poll of several requests is under way: once more after it.
+      e.again = true;
+      return e.started + 1;
+    }
     switch (e.state) {
       case State::kQueued:
         // Not sent yet: that request sees the change.
@@ -208,10 +213,25 @@ bool Scheduler::should_park_locked(Entry& e, SteadyClock::time_point now) const 
   return now - e.last_listened >= cfg.linger;
 }
 
+void Scheduler::submit_locked(Entry& e, std::optional<FetchResult> result) {
+  e.state = State::kPending;
+  Poller* poller = e.poller;
+  const std::uint64_t id = e.id;
+  pool_.submit(
+      [this, poller, id, r = std::move(result)]() mutable { process(poller, id, std::move(r)); });
+}
+
 void Scheduler::send_locked(Entry& e, SteadyClock::time_point now) {
+  if (!e.continuing) e.sent = now;
+  e.continuing = false;
+  if (!e.poller->begin()) {
+    // Nothing to send yet: the poller looks again after its delay.
+    slots_.release(e.origin);
+    e.recheck = true;
+    schedule_locked(e, now + e.poller->recheck_delay());
+    return;
+  }
   e.state = State::kInFlight;
-  e.sent = now;
-  e.poller->begin();
   CURL* easy = e.poller->fetcher().handle();
   curl_easy_setopt(easy, CURLOPT_PRIVATE, &e);
   loop_.begin(easy);
@@ -249,8 +269,15 @@ std::optional<Scheduler::SteadyClock::time_point> Scheduler::on_turn(SteadyClock
   // through std::function.
   auto current = [this](const DueQueue::Item& i)
                      PB_NO_THREAD_SAFETY_ANALYSIS { return current_locked(i); };
+  for (const std::string& origin : resumed_) admit_locked(origin, now);
+  resumed_.clear();
   while (auto item = due_.pop_due(now, current)) {
     Entry& e = *entries_.at(static_cast<Poller*>(const_cast<void*>(item->key)));
+    if (e.recheck) {
+      e.recheck = false;
+      submit_locked(e, std::nullopt);
+      continue;
+    }
     if (should_park_locked(e, now)) {
       e.state = State::kIdle;
       continue;
@@ -286,28 +313,40 @@ void Scheduler::on_done(CURL* easy, CURLcode code) {
     e->state = State::kDone;
     done_cv_.notify_all();
   } else {
-    e->state = State::kPending;
-    Poller* poller = e->poller;
-    const std::uint64_t id = e->id;
-    pool_.submit(
-        [this, poller, id, r = std::move(result)]() mutable { process(poller, id, std::move(r)); });
+    submit_locked(*e, std::move(result));
   }
   admit_locked(e->origin, now);
 }
 
-void Scheduler::process(Poller* poller, std::uint64_t id, FetchResult result) {
+void Scheduler::process(Poller* poller, std::uint64_t id, std::optional<FetchResult> result) {
   {
     MutexLock lock(mu_);
     Entry* e = find_locked(poller, id);
     if (e == nullptr || e->removed || e->state != State::kPending) return;
     e->state = State::kProcessing;
   }
-  const Duration delay = poller->process(std::move(result));
+  const Poller::Outcome outcome = poller->process(std::move(result));
+  const Duration delay = outcome.delay;
   std::vector<std::function<void()>> polled;
   {
     MutexLock lock(mu_);
     Entry* e = find_locked(poller, id);
     if (e == nullptr) return;  // cannot happen: remove() waits for this
+    if (outcome.kind != Poller::Outcome::kDone && !e->removed && !stopping_) {
+      // The poll goes on.
+      if (outcome.kind == Poller::Outcome::kSend) {
+        e->state = State::kQueued;
+        e->continuing = true;
+        slots_.enqueue(e->origin, {e->poller, e->id});
+        resumed_.push_back(e->origin);
+      } else {
+        e->recheck = true;
+        schedule_locked(*e, clock_.now() + delay);
+      }
+      done_cv_.notify_all();
+      loop_.wake();
+      return;
+    }
     e->finished = e->started;
     if (!stopping_) {
       auto& w = e->on_polled;

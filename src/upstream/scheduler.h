@@ -14,7 +14,11 @@
 //    diff, stream update and store commit), at most one task per poller at a
 //    time, so CPU work and commits never stall the loop.
 // A poll moves waiting -> queued (for a host slot) -> in flight -> pending
-// (its result waits for a processing thread) -> processing -> waiting.
+// (its result waits for a processing thread) -> processing -> waiting; a
+// poll of several requests (a login, a token, pages) goes from processing
+// back to queued for each further request (it waits for a host slot like
+// any request), or to waiting with `recheck` when its poller must look
+// again later (a token another poll is fetching).
 //
 // Due times, parking and admission are on the injected clock (real by
 // default): with a manual clock a poll becomes due only when a test
@@ -105,8 +109,12 @@ class Scheduler : private TransferLoop::Driver {
     SteadyClock::time_point last_listened;  // last time it had a client
     SteadyClock::time_point sent;           // when the current request was sent
     bool again = false;                     // poll again right after the current poll
-    std::uint64_t started = 0;              // polls begun
-    std::uint64_t finished = 0;             // polls ended
+    // The current poll goes on: its next request is queued (continuing),
+    // or its poller wants process() again when due (recheck).
+    bool continuing = false;
+    bool recheck = false;
+    std::uint64_t started = 0;   // polls begun
+    std::uint64_t finished = 0;  // polls ended
     bool removed = false;
     // trigger() callbacks: the ticket each waits for.
     std::vector<std::pair<std::uint64_t, std::function<void()>>> on_polled;
@@ -129,7 +137,9 @@ class Scheduler : private TransferLoop::Driver {
   bool current_locked(const DueQueue::Item& item) const PB_REQUIRES(mu_);
 
   // Processing thread.
-  void process(Poller* poller, std::uint64_t id, FetchResult result) PB_EXCLUDES(mu_);
+  void process(Poller* poller, std::uint64_t id, std::optional<FetchResult> result)
+      PB_EXCLUDES(mu_);
+  void submit_locked(Entry& e, std::optional<FetchResult> result) PB_REQUIRES(mu_);
 
   Clock& clock_;
   ProcessingPool pool_;
@@ -140,6 +150,9 @@ class Scheduler : private TransferLoop::Driver {
   DueQueue due_ PB_GUARDED_BY(mu_);
   HostSlots slots_ PB_GUARDED_BY(mu_);
   std::vector<Poller*> cancels_ PB_GUARDED_BY(mu_);  // in flight, to be abandoned by the loop
+  // Origins where a poll's next request was queued by a processing thread:
+  // the loop admits what it can there at its next turn.
+  std::vector<std::string> resumed_ PB_GUARDED_BY(mu_);
   std::uint64_t next_id_ PB_GUARDED_BY(mu_) = 1;
   std::uint64_t next_token_ PB_GUARDED_BY(mu_) = 1;
   bool stopping_ PB_GUARDED_BY(mu_) = false;

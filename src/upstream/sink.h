@@ -7,7 +7,10 @@
 // also from the scheduler's loop thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -44,6 +47,38 @@ class Sink {
   virtual std::string explain(const std::string& /*body*/, const std::string& /*content_type*/) {
     return {};
   }
+
+  // Paged lists (pages:). read_page(): page `index` of the poll's list
+  // (0 starts a new list): its items are kept for deliver_pages(); `next`
+  // is the value at pages.next when that is a pointer (nullopt for null,
+  // "" or a missing member; a number as its text). `error` says why the
+  // page cannot be read ("" if it can).
+  struct PageRead {
+    std::string error;
+    std::optional<std::string> next;
+  };
+  virtual PageRead read_page(std::size_t index, const std::string& body,
+                             const std::string& content_type, bool want_next) {
+    (void)index, (void)body, (void)content_type, (void)want_next;
+    return {"this stream does not read paged lists", std::nullopt};
+  }
+  // The document made of pages 0..count-1's items concatenated, delivered
+  // as deliver() does; the kept items are dropped.
+  virtual Delivery deliver_pages(std::size_t count, SystemClock::time_point now) {
+    (void)count, (void)now;
+    return {Delivery::kRefused, "this stream does not read paged lists"};
+  }
+  // The kept items are dropped (a failed or unchanged list).
+  virtual void drop_pages() {}
+  // The top-level members of a JSON object body whose values are strings
+  // or numbers, as text (a token endpoint's answer); nullopt if the body is
+  // not a JSON object.
+  virtual std::optional<std::map<std::string, std::string>> object_members(
+      const std::string& body) {
+    (void)body;
+    return std::nullopt;
+  }
+
   // Where the recorded document is (epoch, sequence). With a shared store
   // another process may move it: then what this poller saw last is not it.
   virtual std::pair<std::string, std::uint64_t> position() = 0;

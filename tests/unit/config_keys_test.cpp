@@ -99,6 +99,10 @@ TEST(ConfigKeysTest, EveryFieldOfTheConfigStructsHasARow) {
   EXPECT_EQ(count("streams[].auth"), field_count<config::StreamAuth>()) << "StreamAuth" << hint;
   EXPECT_EQ(count("streams[].csv"), field_count<config::CsvOptions>()) << "CsvOptions" << hint;
   EXPECT_EQ(count("streams[].html"), field_count<config::HtmlOptions>()) << "HtmlOptions" << hint;
+  EXPECT_EQ(count("streams[].pages"), field_count<config::PagesConfig>()) << "PagesConfig" << hint;
+  EXPECT_EQ(count("streams[].oauth2"), field_count<config::OAuth2Config>())
+      << "OAuth2Config" << hint;
+  EXPECT_EQ(count("streams[].login"), field_count<config::LoginConfig>()) << "LoginConfig" << hint;
 }
 
 std::string read_doc() {

@@ -180,7 +180,7 @@ TEST(CsvConfigTest, BadOptionsNameTheirPlace) {
                 .find("pb.yaml:4:10: streams[0].csv: applies only with parse: csv"),
             std::string::npos)
       << problems("    csv: { header: false }\n");
-  EXPECT_NE(problems("    parse: tsv\n").find("\"tsv\" is not one of json, csv, html"),
+  EXPECT_NE(problems("    parse: tsv\n").find("\"tsv\" is not one of json, xml, csv, html"),
             std::string::npos);
 }
 

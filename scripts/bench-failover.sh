@@ -12,7 +12,8 @@
 #   ROUNDS=3 DOWN_AFTER=500 scripts/bench-failover.sh
 #
 # Environment: BUILD_DIR (default build/), ROUNDS (5), DOWN_AFTER (ms,
-# 1000), FAILOVER_TIMEOUT (ms, 3000), INTERVAL (pollbridge's, ms, 100).
+# 1000), FAILOVER_TIMEOUT (ms, 3000), INTERVAL (pollbridge's, ms, 100),
+# KEEP=1 (keep the logs and configs; their folder is printed).
 # Needs redis-server (scripts/deps.sh bench) and python3.
 set -euo pipefail
 
@@ -129,7 +130,24 @@ try:
     threading.Thread(target=client, daemon=True).start()
     wait(lambda: len(events) > 5, what="events at the client")
 
-    times = []
+    # When Sentinel announces each switch (+switch-master on one sentinel):
+    # the part of the failover that is Sentinel's own.
+    switches = []
+    def listen_switches():
+        s = socket.create_connection(("127.0.0.1", sentinels[1]))
+        s.sendall(b"SUBSCRIBE +switch-master\r\n")
+        buf = b""
+        while True:
+            data = s.recv(4096)
+            if not data: return
+            buf += data
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                if line.startswith(NAME.encode() + b" "): switches.append(time.monotonic())
+    threading.Thread(target=listen_switches, daemon=True).start()
+    time.sleep(0.2)
+
+    times, sentinel_times = [], []
     for r in range(rounds):
         m = master(); other = [p for p in ports if p != m][0]
         wait(lambda: "state=online" in redis(m, "INFO", "replication"), what="replica in sync")
@@ -143,7 +161,12 @@ try:
         wait(lambda: any(t > t0 for t, _ in events[n_before:]), 60, "the first event after the kill")
         first = next(t for t, _ in events[n_before:] if t > t0)
         times.append(first - t0)
-        print(f"round {r + 1}: {1000 * (first - t0):.0f} ms (master {m} -> {master()})", flush=True)
+        wait(lambda: any(t > t0 for t in switches), 10, "+switch-master")
+        switched = next(t for t in switches if t > t0)
+        sentinel_times.append(switched - t0)
+        print(f"round {r + 1}: first event {1000 * (first - t0):.0f} ms after the kill; "
+              f"+switch-master at {1000 * (switched - t0):.0f} ms; pollbridge's part "
+              f"{1000 * (first - switched):.0f} ms (master {m} -> {master()})", flush=True)
         nodes[m] = start_node(m, replica_of=other)
     cpu = "?"
     try:
@@ -152,6 +175,11 @@ try:
         pass
     print(f"\nfailover, kill -9 of the master to the first event after it, {rounds} rounds:")
     print(f"  median {1000 * statistics.median(times):.0f} ms, worst {1000 * max(times):.0f} ms")
+    own = [a - b for a, b in zip(times, sentinel_times)]
+    print(f"  of which Sentinel (kill to +switch-master): median "
+          f"{1000 * statistics.median(sentinel_times):.0f} ms, worst {1000 * max(sentinel_times):.0f} ms")
+    print(f"  and pollbridge (+switch-master to the event): median "
+          f"{1000 * statistics.median(own):.0f} ms, worst {1000 * max(own):.0f} ms")
     print(f"  down-after-milliseconds {down_after}, failover-timeout {failover_timeout}, "
           f"quorum 2 of 3 sentinels, poll interval {interval} ms, state.lease 3s")
     print(f"  machine: {cpu}, {os.cpu_count()} CPUs, {platform.platform()}")
@@ -162,5 +190,8 @@ finally:
         try: p.wait(timeout=5)
         except Exception: pass
     backend.shutdown()
-    shutil.rmtree(tmp, ignore_errors=True)
+    if os.environ.get("KEEP") == "1":
+        print(f"  kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 PY

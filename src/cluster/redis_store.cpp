@@ -195,6 +195,10 @@ void RedisStore::run() {
         conn.ensure();
         backoff = kReconnectFirst;
         set_health(true, "");
+        // Back (a restart, a failover): renew the leases now, not at the
+        // next period, as a holder's own trust in its lease ran out
+        // meanwhile (may_poll() is false until a turn renews it).
+        next_turn = SteadyClock::now();
       } catch (const RedisError& e) {
         lost(e.what());
       }
@@ -364,10 +368,15 @@ void RedisStore::turn(RedisConnection& c) {
     catch_up(c, it.address);
     MutexLock lock(mu_);
     auto k = keys_.find(it.address);
-    if (k == keys_.end() || k->second.token.empty() || k->second.leader) continue;
+    if (k == keys_.end() || k->second.token.empty()) continue;
+    // Also when this process still believed it led: a lease won again
+    // (it expired during an outage or a failover) is trusted from now, not
+    // from the next turn.
+    const bool was_leader = k->second.leader;
     k->second.leader = true;
     k->second.leader_until =
         sent + std::chrono::duration_cast<SteadyClock::duration>(options_.lease * kLeaseSafety);
+    if (was_leader) continue;
     log::info("poll lease held; this instance polls",
               {{"instance", it.address}, {"token", k->second.token}});
   }

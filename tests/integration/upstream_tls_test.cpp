@@ -21,6 +21,7 @@
 #include "support/file_local.h"
 #include "support/http_proxy.h"
 #include "support/proxy_process.h"
+#include "support/streams_view.h"
 #include "support/test_ca.h"
 #include "support/util.h"
 

@@ -120,28 +120,19 @@ TEST(RedisUrlTest, RefusesABadSentinelUrl) {
 
 TEST(ClusterConfigTest, ReadsASentinelUrlAndTheSentinelsPassword) {
   config::Config c = config::parse_config(
-      "state:
-  redis: "redis+sentinel://:${MASTER_PW}@s1:26379,s2:26379/main"
-"
-      "  sentinel_password: "${SENTINEL_PW}"
-" +
+      "state:\n  redis: \"redis+sentinel://:${MASTER_PW}@s1:26379,s2:26379/main\"\n"
+      "  sentinel_password: \"${SENTINEL_PW}\"\n" +
           kStream,
       "pb.yaml", env_of({{"MASTER_PW", "m-secret"}, {"SENTINEL_PW", "s-secret"}}));
   EXPECT_EQ(c.state.redis, "redis+sentinel://:m-secret@s1:26379,s2:26379/main");
   EXPECT_EQ(c.state.sentinel_password, "s-secret");
   // Checked at load, at the key's place, without repeating the secret.
-  std::string p = problems("state:
-                           redis
-                           : "redis+sentinel://:${PW}@s1:26379"
-                             " + kStream,
+  std::string p = problems("state:\n  redis: \"redis+sentinel://:${PW}@s1:26379\"\n" + kStream,
                            env_of({{"PW", "zz9"}}));
   EXPECT_NE(p.find("pb.yaml:2:"), std::string::npos) << p;
   EXPECT_NE(p.find("master's name"), std::string::npos) << p;
   EXPECT_EQ(p.find("zz9"), std::string::npos) << p;
-  p = problems("state:
-  redis: "redis://h:6379/0"
-  sentinel_password: "x"
-" + kStream);
+  p = problems("state:\n  redis: \"redis://h:6379/0\"\n  sentinel_password: \"x\"\n" + kStream);
   EXPECT_NE(p.find("pb.yaml:3:"), std::string::npos) << p;
   EXPECT_NE(p.find("redis+sentinel://"), std::string::npos) << p;
 }

@@ -3,6 +3,7 @@
 // replica and three `redis-server --sentinel` with short timings, shared by
 // every case of this file (started once: a topology costs seconds). Cases:
 // a sentinel that is down or names a replica, all sentinels down at start,
+// a failover with the old master alive,
 // kill -9 of the master under two pollbridge instances with listening
 // clients, and a failover that loses writes (the replica stopped while the
 // master takes appends, then promoted).
@@ -247,6 +248,58 @@ TEST_F(RedisSentinelTest, AllSentinelsDownAtStartIsReportedAndRetried) {
        {proc.stderr_text(), get(proc.port(), "/metrics"), get(proc.port(), "/streams"), readyz}) {
     EXPECT_EQ(text.find("s-secret-81"), std::string::npos);
   }
+}
+
+// A failover with the old master alive (SENTINEL FAILOVER; as a partition
+// would look from pollbridge's side): no connection is lost by itself, so
+// the switch must be heard (+switch-master) or met (-READONLY); the events
+// go to the new master, never to the demoted one.
+TEST_F(RedisSentinelTest, AFailoverWithTheOldMasterAliveMovesBothConnections) {
+  const int m = master_index();
+  ASSERT_GE(m, 0);
+  ProxyProcess proc(config(url()));
+  ASSERT_TRUE(proc.started()) << proc.stderr_text();
+  SseClient client(proc.port(), "/events/s");
+  std::vector<SseEvent> log;
+  backend_.set_body(body(30));
+  ASSERT_TRUE(read_until(client, needle(30), log));
+  const std::string seq = nodes_[m]->command({"HGET", "st:{s}:meta", "seq"});
+  ASSERT_TRUE(wait_until([&] {
+    return nodes_[1 - m]->command({"HGET", "st:{s}:meta", "seq"}) == seq;
+  }));
+  // pollbridge listens for +switch-master on the first sentinel listed.
+  ASSERT_TRUE(wait_until([&] {
+    return sentinels_[0]->command({"CLIENT", "LIST"}).find("sub=1") != std::string::npos;
+  })) << sentinels_[0]->command({"CLIENT", "LIST"});
+  ASSERT_EQ(sentinels_[0]->command({"SENTINEL", "FAILOVER", kName}), "OK");
+  ASSERT_TRUE(wait_promoted(1 - m));
+  // Sentinel names the promoted replica before it announces the switch
+  // (+switch-master ends its failover): a change polled in between goes
+  // to the old master, still writable, and is lost when it is made a
+  // replica (then detected: a new epoch). The switch heard, every append
+  // goes to the new master.
+  EXPECT_TRUE(wait_until([&] {
+    return metric_series(get(proc.port(), "/metrics"), "pollbridge_cluster_failovers_total") == 1;
+  })) << proc.stderr_text();
+  backend_.set_body(body(31));
+  ASSERT_TRUE(read_until(client, needle(31), log)) << proc.stderr_text();
+  expect_one_payload_per_id({&log});
+  // Recorded on the new master: its epoch and sequence are the event's.
+  const std::string id = log.back().id;
+  ASSERT_TRUE(wait_until([&] {
+    return nodes_[1 - m]->command({"HGET", "st:{s}:meta", "epoch"}) + "-" +
+               nodes_[1 - m]->command({"HGET", "st:{s}:meta", "seq"}) ==
+           id;
+  })) << id;
+  // The demoted master follows the new one again before the next case
+  // (Sentinel would tell it within its 10 s INFO period; faster here).
+  nodes_[m]->command({"REPLICAOF", "127.0.0.1", port_str(1 - m)});
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return nodes_[1 - m]->command({"INFO", "replication"}).find("state=online") !=
+               std::string::npos;
+      },
+      10000ms));
 }
 
 // kill -9 of the master while clients listen on two instances: Sentinel

@@ -31,6 +31,12 @@
 // threads ("pb-redis": commands and lease turns; "pb-redis-follow": XREAD),
 // never by a hub, HTTP or upstream thread: callers of load()/append() wait
 // for one round trip on pb-redis, bounded (call()).
+//
+// With a redis+sentinel:// URL both connections find the master through one
+// shared Sentinel (cluster/sentinel.h), whose own thread ("pb-sentinel")
+// listens for +switch-master and wakes pb-redis to reconnect. Lost writes
+// (Redis behind what this process recorded, as after a failover to a
+// replica that lagged) start a new epoch at a lease turn (lua_scripts.cpp).
 #pragma once
 
 #include <chrono>

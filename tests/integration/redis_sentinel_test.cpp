@@ -179,7 +179,11 @@ class RedisSentinelTest : public ::testing::Test {
            "history: 100\n"
            "state:\n  redis: \"" +
            redis_url + "\"\n  lease: 3s\n  prefix: \"st:\"\n" + extra_state +
-           "streams:\n  - name: s\n    url: " + backend_.url("/doc") + "\n    interval: 100ms\n";
+           "streams:\n  - name: s\n    url: " + backend_.url("/doc") +
+           "\n    interval: 100ms\n"
+           "  - name: p\n    url: " +
+           backend_.url("/items/{id}") +
+           "\n    path: /events/p/{id}\n    params: { id: \"[0-9]+\" }\n    interval: 100ms\n";
   }
 
   static RedisServer* nodes_[2];
@@ -302,7 +306,8 @@ TEST_F(RedisSentinelTest, AFailoverWithTheOldMasterAliveMovesBothConnections) {
       10000ms));
 }
 
-// kill -9 of the master while clients listen on two instances: Sentinel
+// kill -9 of the master while clients listen on two instances (and on a
+// parameterized instance made on one of them): Sentinel
 // promotes the replica, both instances move to it, events resume with the
 // documents exact and no id twice.
 TEST_F(RedisSentinelTest, KillNineOfTheMasterResumesEventsOnTwoInstances) {
@@ -312,6 +317,11 @@ TEST_F(RedisSentinelTest, KillNineOfTheMasterResumesEventsOnTwoInstances) {
   ASSERT_TRUE(p1.started()) << p1.stderr_text();
   ASSERT_TRUE(p2.started()) << p2.stderr_text();
   SseClient a(p1.port(), "/events/s"), b(p2.port(), "/events/s");
+  // A parameterized instance, listened to on the second instance only.
+  backend_.set_body(body(50), "/items/7");
+  SseClient pc(p2.port(), "/events/p/7");
+  std::vector<SseEvent> plog;
+  ASSERT_TRUE(read_until(pc, needle(50), plog));
   std::vector<SseEvent> alog, blog;
   for (int n = 0; n <= 2; ++n) {
     backend_.set_body(body(n));
@@ -330,8 +340,11 @@ TEST_F(RedisSentinelTest, KillNineOfTheMasterResumesEventsOnTwoInstances) {
   ASSERT_TRUE(read_until(a, needle(3), alog, 10000ms)) << p1.stderr_text();
   ASSERT_TRUE(read_until(b, needle(3), blog, 10000ms)) << p2.stderr_text();
   backend_.set_body(body(4));
+  backend_.set_body(body(51), "/items/7");
   ASSERT_TRUE(read_until(a, needle(4), alog));
   ASSERT_TRUE(read_until(b, needle(4), blog));
+  ASSERT_TRUE(read_until(pc, needle(51), plog)) << p2.stderr_text();
+  expect_one_payload_per_id({&plog});
   expect_one_payload_per_id({&alog, &blog});
   EXPECT_EQ(alog.back().id, blog.back().id);
   EXPECT_EQ(get(p1.port(), "/streams/s"), get(p2.port(), "/streams/s"));

@@ -11,13 +11,14 @@ namespace pb::cluster {
 
 EventFollower::EventFollower(config::RedisUrl url, std::chrono::milliseconds timeout,
                              Targets targets, Deliver deliver, std::string polls_key,
-                             PollEntry on_poll_entry)
+                             PollEntry on_poll_entry, std::shared_ptr<Sentinel> sentinel)
     : url_(std::move(url)),
       timeout_(timeout),
       targets_(std::move(targets)),
       deliver_(std::move(deliver)),
       polls_key_(std::move(polls_key)),
-      on_poll_entry_(std::move(on_poll_entry)) {
+      on_poll_entry_(std::move(on_poll_entry)),
+      sentinel_(std::move(sentinel)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -29,7 +30,10 @@ EventFollower::~EventFollower() {
 void EventFollower::run() {
   pthread_setname_np(pthread_self(), "pb-redis-follow");
   // The socket timeout must outlast the block.
-  RedisConnection conn(url_, kFollowBlock + timeout_, {&read_script()});
+  RedisConnection conn(url_, kFollowBlock + timeout_, {&read_script()}, sentinel_);
+  // Through Sentinel a lost master is usually a failover: look again soon
+  // (the new master is there within Sentinel's failover time).
+  const std::chrono::milliseconds most = sentinel_ ? kSentinelBackoffMax : kFollowBackoffMax;
   std::chrono::milliseconds backoff{100};
   bool reported = false;
   std::string polls_from;  // last poll request seen; "" until read from Redis
@@ -105,7 +109,7 @@ void EventFollower::run() {
            waited += std::chrono::milliseconds(50)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      backoff = std::min(backoff * 2, most);
     }
   }
 }

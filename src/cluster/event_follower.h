@@ -16,11 +16,13 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cluster/keys.h"
+#include "cluster/sentinel.h"
 #include "config/redis_url.h"
 #include "stream/coordinator.h"
 #include "stream/store.h"
@@ -40,8 +42,10 @@ class EventFollower {
   using Fields = std::map<std::string, std::string>;
   using PollEntry = std::function<void(const Fields& fields)>;
 
+  // `sentinel`: the store's, for a redis+sentinel:// URL (else null).
   EventFollower(config::RedisUrl url, std::chrono::milliseconds timeout, Targets targets,
-                Deliver deliver, std::string polls_key, PollEntry on_poll_entry);
+                Deliver deliver, std::string polls_key, PollEntry on_poll_entry,
+                std::shared_ptr<Sentinel> sentinel = nullptr);
   ~EventFollower();  // stops and joins
   EventFollower(const EventFollower&) = delete;
   EventFollower& operator=(const EventFollower&) = delete;
@@ -55,6 +59,7 @@ class EventFollower {
   Deliver deliver_;
   std::string polls_key_;
   PollEntry on_poll_entry_;
+  std::shared_ptr<Sentinel> sentinel_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
@@ -65,5 +70,9 @@ class EventFollower {
 constexpr std::chrono::milliseconds kFollowBlock{500};
 // Entries read per instance per round (the rest follow in the next).
 constexpr std::size_t kFollowBatch = 1000;
+// Longest wait before following again after an error; shorter through
+// Sentinel, where a lost master is usually a failover in progress.
+constexpr std::chrono::milliseconds kFollowBackoffMax{2000};
+constexpr std::chrono::milliseconds kSentinelBackoffMax{300};
 
 }  // namespace pb::cluster

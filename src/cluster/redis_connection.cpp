@@ -2,6 +2,8 @@
 
 #include <sys/time.h>
 
+#include <optional>
+
 namespace pb::cluster {
 namespace {
 
@@ -55,8 +57,14 @@ long long integer_of(const redisReply* r) {
 }
 
 RedisConnection::RedisConnection(config::RedisUrl url, std::chrono::milliseconds timeout,
-                                 std::vector<const Script*> scripts)
-    : url_(std::move(url)), timeout_(timeout), scripts_(std::move(scripts)) {}
+                                 std::vector<const Script*> scripts,
+                                 std::shared_ptr<Sentinel> sentinel)
+    : url_(std::move(url)),
+      timeout_(timeout),
+      scripts_(std::move(scripts)),
+      sentinel_(std::move(sentinel)) {
+  if (url_.via_sentinel() && !sentinel_) throw RedisError("a sentinel URL needs a Sentinel");
+}
 
 RedisConnection::~RedisConnection() {
   close();
@@ -65,6 +73,7 @@ RedisConnection::~RedisConnection() {
 void RedisConnection::close() {
   if (ctx_ != nullptr) redisFree(ctx_);
   ctx_ = nullptr;
+  pending_ = 0;
 }
 
 void RedisConnection::fail(const std::string& what) {
@@ -78,12 +87,14 @@ void RedisConnection::set_timeout(std::chrono::milliseconds timeout) {
   if (ctx_ != nullptr) redisSetTimeout(ctx_, to_timeval(timeout_));
 }
 
-void RedisConnection::ensure() {
-  if (ctx_ != nullptr) return;
-  ctx_ = redisConnectWithTimeout(url_.host.c_str(), url_.port, to_timeval(timeout_));
-  if (ctx_ == nullptr) throw RedisError("cannot connect to " + url_.redacted());
-  if (ctx_->err) fail("cannot connect to " + url_.redacted());
+void RedisConnection::open(const std::string& host, int port, const std::string& shown) {
+  ctx_ = redisConnectWithTimeout(host.c_str(), port, to_timeval(timeout_));
+  if (ctx_ == nullptr) throw RedisError("cannot connect to " + shown);
+  if (ctx_->err) fail("cannot connect to " + shown);
   if (redisSetTimeout(ctx_, to_timeval(timeout_)) != REDIS_OK) fail("cannot set the timeout");
+  // This connection's generation until found() says otherwise (so that
+  // the commands below do not close it again).
+  if (sentinel_) generation_ = sentinel_->generation();
   if (!url_.password.empty()) {
     Args auth = {"AUTH"};
     if (!url_.user.empty()) auth.push_back(url_.user);
@@ -93,8 +104,59 @@ void RedisConnection::ensure() {
       // Redis' own text (WRONGPASS ...) holds no secret; ours neither.
       std::string why = error_of(r.get());
       close();
-      throw RedisError("authentication to " + url_.redacted() + " refused: " + why);
+      throw RedisError("authentication to " + shown + " refused: " + why);
     }
+  }
+}
+
+void RedisConnection::open_master() {
+  // Asked in turn, starting with the one that named the master last time.
+  std::string tried;
+  const std::size_t n = sentinel_->count(), first = sentinel_->preferred();
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = (first + k) % n;
+    std::string why;
+    std::optional<config::RedisEndpoint> m = sentinel_->ask(i, why);
+    if (!m) {
+      tried += (tried.empty() ? "" : "; ") + std::string("sentinel ") + std::to_string(i + 1) +
+               ": " + why;
+      continue;
+    }
+    try {
+      open(m->host, m->port, "master " + m->text());
+      // A sentinel that has not seen the failover yet (or was given a
+      // wrong config) may name a replica: writes there would fail or,
+      // worse, be lost at the next resync.
+      Reply role = command({"ROLE"});
+      if (role->type != REDIS_REPLY_ARRAY || role->elements < 1 ||
+          string_of(role->element[0]) != "master") {
+        const std::string said = role->type == REDIS_REPLY_ARRAY && role->elements >= 1
+                                     ? string_of(role->element[0])
+                                     : error_of(role.get());
+        close();
+        throw RedisError(m->text() + " is not a master (ROLE: " + said + ")");
+      }
+      generation_ = sentinel_->found(*m, i);
+      return;
+    } catch (const RedisError& e) {
+      close();
+      tried += (tried.empty() ? "" : "; ") + std::string("sentinel ") + std::to_string(i + 1) +
+               " named " + m->text() + ": " + e.what();
+    }
+  }
+  throw RedisError("no sentinel of " + url_.redacted() + " named a reachable master (" + tried +
+                   ")");
+}
+
+void RedisConnection::ensure() {
+  if (ctx_ != nullptr && pending_ == 0 && sentinel_ && sentinel_->generation() != generation_) {
+    close();  // the master changed since this connection was made (never mid-pipeline)
+  }
+  if (ctx_ != nullptr) return;
+  if (sentinel_) {
+    open_master();
+  } else {
+    open(url_.host, url_.port, url_.redacted());
   }
   for (const Script* s : scripts_) {
     // Loaded once per connection (a restarted Redis has none), so that
@@ -130,6 +192,7 @@ void RedisConnection::append(const Args& args) {
       REDIS_OK) {
     fail("cannot queue a command");
   }
+  ++pending_;
 }
 
 Reply RedisConnection::read() {
@@ -138,7 +201,23 @@ Reply RedisConnection::read() {
   if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
     fail("lost the connection to " + url_.redacted());
   }
-  return Reply(static_cast<redisReply*>(raw));
+  if (pending_ > 0) --pending_;
+  Reply r(static_cast<redisReply*>(raw));
+  check_role_error(r.get());
+  return r;
+}
+
+void RedisConnection::check_role_error(const redisReply* r) {
+  if (!sentinel_ || r == nullptr || r->type != REDIS_REPLY_ERROR) return;
+  const std::string err = error_of(r);
+  for (const char* code : {"READONLY", "LOADING", "MASTERDOWN"}) {
+    if (err.rfind(code, 0) == 0) {
+      // No longer (or not yet) a master that takes writes: the next call
+      // asks the sentinels again. Replies still queued are lost with it.
+      close();
+      return;
+    }
+  }
 }
 
 Reply RedisConnection::command(const Args& args) {

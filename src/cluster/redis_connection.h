@@ -4,6 +4,12 @@
 // timeout closes the connection (the next call reconnects), so a reply is
 // never read out of order.
 //
+// With a redis+sentinel:// URL the address is the master the sentinels name
+// (cluster/sentinel.h), checked with ROLE at each connect: a replica is
+// refused and the next sentinel asked. A -READONLY, -LOADING or
+// -MASTERDOWN reply, or a failover the Sentinel object heard of, closes the
+// connection, so the next call looks the master up again.
+//
 // Debian 12's hiredis is 0.14: RESP2 only, no TLS, no async timeouts (this
 // is why the connection is synchronous with socket timeouts, driven from
 // dedicated threads, instead of the async API on the hub's loops).
@@ -20,6 +26,7 @@
 #include <vector>
 
 #include "cluster/script.h"
+#include "cluster/sentinel.h"
 #include "config/redis_url.h"
 
 namespace pb::cluster {
@@ -42,8 +49,11 @@ class RedisConnection {
 
   // `timeout` bounds the connect and every command (reading its reply).
   // `scripts` are loaded on every (re)connect (they must outlive this).
+  // `sentinel` (shared by the store's connections) is required for a
+  // redis+sentinel:// URL and unused otherwise.
   RedisConnection(config::RedisUrl url, std::chrono::milliseconds timeout,
-                  std::vector<const Script*> scripts = {});
+                  std::vector<const Script*> scripts = {},
+                  std::shared_ptr<Sentinel> sentinel = nullptr);
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
@@ -72,11 +82,21 @@ class RedisConnection {
 
  private:
   [[noreturn]] void fail(const std::string& what);
+  // Connects to host:port and authenticates (ctx_ set). Throws RedisError.
+  void open(const std::string& host, int port, const std::string& shown);
+  // Through the sentinels: the first master they name that ROLE confirms.
+  void open_master();
+  // Closes when `r` says this is no longer a writable master (sentinel
+  // mode only).
+  void check_role_error(const redisReply* r);
 
   config::RedisUrl url_;
   std::chrono::milliseconds timeout_;
   std::vector<const Script*> scripts_;
   redisContext* ctx_ = nullptr;
+  std::shared_ptr<Sentinel> sentinel_;
+  std::uint64_t generation_ = 0;  // the sentinel's, when connected
+  std::size_t pending_ = 0;       // commands queued whose replies are not read yet
 };
 
 // The text of an error reply, or "" if `r` is not one.

@@ -86,7 +86,7 @@ void RedisStore::on_poll_entry(const EventFollower::Fields& f) {
 }
 
 void RedisStore::write_metrics(std::ostream& o) const {
-  MutexLock lock(mu_);
+  MutexLock lock(mu_);  // location() takes no lock of this store's
   std::size_t leases = 0;
   for (const auto& [address, k] : keys_) leases += k.leader ? 1 : 0;
   o << "# HELP pollbridge_cluster_redis_up Whether the shared store (state.redis) is reachable.\n"
@@ -108,12 +108,31 @@ void RedisStore::write_metrics(std::ostream& o) const {
        "# TYPE pollbridge_cluster_fenced_appends_total counter\n"
        "pollbridge_cluster_fenced_appends_total "
     << fenced_
+    << "\n# HELP pollbridge_cluster_lost_writes_total New epochs this process started because "
+       "Redis had lost events it recorded (a failover to a replica that lagged).\n"
+       "# TYPE pollbridge_cluster_lost_writes_total counter\n"
+       "pollbridge_cluster_lost_writes_total "
+    << lost_writes_
     << "\n# HELP pollbridge_cluster_poll_requests_total Poll requests sent to the lease "
        "holder, and served for other processes.\n"
        "# TYPE pollbridge_cluster_poll_requests_total counter\n"
        "pollbridge_cluster_poll_requests_total{direction=\"sent\"} "
     << poll_requests_sent_ << "\npollbridge_cluster_poll_requests_total{direction=\"served\"} "
     << poll_requests_served_ << '\n';
+  // The master's address only (never the URL: it may hold the password).
+  const Location where = location();
+  o << "# HELP pollbridge_cluster_failovers_total Times the Redis master changed (Sentinel "
+       "failovers seen by this process).\n"
+       "# TYPE pollbridge_cluster_failovers_total counter\n"
+       "pollbridge_cluster_failovers_total "
+    << where.failovers << '\n';
+  if (!where.address.empty()) {
+    o << "# HELP pollbridge_cluster_redis_master The Redis master this process writes to now "
+         "(host:port).\n"
+         "# TYPE pollbridge_cluster_redis_master gauge\n"
+         "pollbridge_cluster_redis_master{address=\""
+      << where.address << "\"} 1\n";
+  }
 }
 
 }  // namespace pb::cluster

@@ -46,13 +46,22 @@ RedisStore::RedisStore(Options options) : options_(std::move(options)) {
     unavailable_ = "not connected to Redis yet";
   }
   polls_key_ = options_.prefix + "polls";
+  if (options_.url.via_sentinel()) {
+    sentinel_ = std::make_shared<Sentinel>(options_.url, options_.timeout, [this] {
+      {
+        MutexLock lock(mu_);
+        reconnect_now_ = true;
+      }
+      cv_.notify_all();
+    });
+  }
   thread_ = std::thread([this] { run(); });
   follower_ = std::make_unique<EventFollower>(
       options_.url, options_.timeout, [this] { return follow_targets(); },
       [this](const std::string& address, const stream::PersistedState& st) {
         deliver(address, st);
       },
-      polls_key_, [this](const EventFollower::Fields& f) { on_poll_entry(f); });
+      polls_key_, [this](const EventFollower::Fields& f) { on_poll_entry(f); }, sentinel_);
   log::info("state in Redis", {{"redis", options_.url.redacted()},
                                {"prefix", options_.prefix},
                                {"lease_ms", static_cast<std::int64_t>(options_.lease.count())},
@@ -61,6 +70,9 @@ RedisStore::RedisStore(Options options) : options_(std::move(options)) {
 
 RedisStore::~RedisStore() {
   follower_.reset();
+  // The connections keep the Sentinel (and its on_switch, which only
+  // wakes pb-redis) until their threads end: pb-redis is joined below.
+  sentinel_.reset();
   {
     MutexLock lock(mu_);
     stopping_ = true;
@@ -142,25 +154,38 @@ void RedisStore::set_health(bool ok, const std::string& why) {
 
 void RedisStore::run() {
   pthread_setname_np(pthread_self(), "pb-redis");
-  RedisConnection conn(options_.url, options_.timeout,
-                       {&fenced_append_script(), &lease_script(), &read_script(), &init_script(),
-                        &release_script()});
+  RedisConnection conn(
+      options_.url, options_.timeout,
+      {&fenced_append_script(), &lease_script(), &read_script(), &init_script(), &release_script()},
+      sentinel_);
+  // Through Sentinel a lost master is usually a failover in progress: look
+  // again soon (kSentinelBackoffMax) rather than after seconds.
+  const auto most = sentinel_ ? kSentinelBackoffMax : kReconnectMax;
   auto next_turn = SteadyClock::now();
   auto retry_at = SteadyClock::time_point{};
   auto backoff = kReconnectFirst;
   auto lost = [&](const std::string& why) {
     set_health(false, why);
     retry_at = SteadyClock::now() + backoff;
-    backoff = std::min(backoff * 2, kReconnectMax);
+    backoff = std::min(backoff * 2, most);
   };
   for (;;) {
     std::deque<Job> jobs;
     bool stop = false;
     {
       MutexLock lock(mu_);
-      while (!stopping_ && jobs_.empty() && SteadyClock::now() < next_turn) {
+      while (!stopping_ && jobs_.empty() && !turn_now_ && !reconnect_now_ &&
+             SteadyClock::now() < next_turn) {
         cv_.wait_until(mu_, next_turn);
       }
+      if (reconnect_now_) {
+        retry_at = {};
+        backoff = kReconnectFirst;
+        next_turn = SteadyClock::now();
+      }
+      reconnect_now_ = false;
+      if (turn_now_) next_turn = SteadyClock::now();
+      turn_now_ = false;
       jobs.swap(jobs_);
       stop = stopping_;
     }
@@ -170,6 +195,10 @@ void RedisStore::run() {
         conn.ensure();
         backoff = kReconnectFirst;
         set_health(true, "");
+        // Back (a restart, a failover): renew the leases now, not at the
+        // next period, as a holder's own trust in its lease ran out
+        // meanwhile (may_poll() is false until a turn renews it).
+        next_turn = SteadyClock::now();
       } catch (const RedisError& e) {
         lost(e.what());
       }
@@ -234,6 +263,7 @@ void RedisStore::turn(RedisConnection& c) {
     stream::Follower::Position pos;
     bool clients = false;
     bool followed = false;    // its stream is made: a lease may be taken
+    std::string behind;       // an append found Redis behind (Key::behind)
     std::int64_t others = 0;  // other processes with clients, at the last turn
   };
   std::vector<Item> items;
@@ -243,7 +273,8 @@ void RedisStore::turn(RedisConnection& c) {
     {
       MutexLock lock(mu_);
       for (auto& [address, k] : keys_) {
-        items.push_back({address, k.token, k.leader, {}, false, k.follower != nullptr, k.others});
+        items.push_back(
+            {address, k.token, k.leader, {}, false, k.follower != nullptr, k.behind, k.others});
         if (k.follower != nullptr) fs.emplace_back(items.size() - 1, k.follower);
       }
     }
@@ -262,20 +293,33 @@ void RedisStore::turn(RedisConnection& c) {
     // have clients: the poller should be where the clients are (`idle:
     // stop` parks a poller without clients).
     const bool want = it.followed && (it.clients || it.others == 0);
-    c.append_eval(
-        lease_script(), {ks.meta, ks.events, ks.lease, ks.presence},
-        {options_.owner, lease_ms, it.token, sse::new_epoch(), it.pos.epoch,
-         std::to_string(it.pos.seq), want ? "1" : "0", it.clients ? "1" : "0", presence_ms});
+    // The event held at the local seq, so that the script can tell Redis
+    // lost it even when another took its place (lua_scripts.cpp: lease).
+    const std::string digest =
+        it.pos.last ? sha1_hex(it.pos.last->type + "\n" + it.pos.last->data) : std::string();
+    c.append_eval(lease_script(), {ks.meta, ks.events, ks.lease, ks.presence},
+                  {options_.owner, lease_ms, it.token, sse::new_epoch(), it.pos.epoch,
+                   std::to_string(it.pos.seq), want ? "1" : "0", it.clients ? "1" : "0",
+                   presence_ms, digest});
   }
   std::vector<std::size_t> behind;  // items to catch up
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Item& it = items[i];
     Reply r = c.read_eval(lease_script());
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5)
       throw RedisError("unexpected lease reply");
     std::string token = string_of(r->element[0]);
     std::string epoch = string_of(r->element[1]);
     std::int64_t others = integer_of(r->element[3]);
+    const bool restarted = integer_of(r->element[4]) == 1;
+    if (restarted) {
+      log::warn(
+          "Redis lost events this instance recorded (a failover to a replica that lagged?); "
+          "a new epoch starts, clients get a snapshot",
+          {{"instance", it.address},
+           {"held_seq", static_cast<std::int64_t>(it.pos.seq)},
+           {"epoch", epoch}});
+    }
     const bool won = !token.empty() && token != it.token;
     const bool lost = token.empty() && !it.token.empty();
     {
@@ -289,6 +333,10 @@ void RedisStore::turn(RedisConnection& c) {
         continue;
       }
       k->second.others = others;
+      if (restarted) ++lost_writes_;
+      // The epoch moved on (restarted here or by another process): what
+      // the refused append saw is history.
+      if (restarted || epoch != it.pos.epoch) k->second.behind.clear();
       if (!token.empty() && !won && !it.clients && others > 0) {
         // Held without clients while another process has some: handed
         // over (released at once; one of those takes it at its next turn).
@@ -320,10 +368,15 @@ void RedisStore::turn(RedisConnection& c) {
     catch_up(c, it.address);
     MutexLock lock(mu_);
     auto k = keys_.find(it.address);
-    if (k == keys_.end() || k->second.token.empty() || k->second.leader) continue;
+    if (k == keys_.end() || k->second.token.empty()) continue;
+    // Also when this process still believed it led: a lease won again
+    // (it expired during an outage or a failover) is trusted from now, not
+    // from the next turn.
+    const bool was_leader = k->second.leader;
     k->second.leader = true;
     k->second.leader_until =
         sent + std::chrono::duration_cast<SteadyClock::duration>(options_.lease * kLeaseSafety);
+    if (was_leader) continue;
     log::info("poll lease held; this instance polls",
               {{"instance", it.address}, {"token", k->second.token}});
   }
@@ -464,6 +517,7 @@ void RedisStore::append(const std::string& key, const stream::Commit& commit) {
     if (integer_of(r->element[0]) != 1) *refused = string_of(r->element[1]);
   });
   if (refused->empty()) return;
+  const bool behind = *refused == "behind";
   {
     MutexLock lock(mu_);
     ++fenced_;
@@ -471,7 +525,20 @@ void RedisStore::append(const std::string& key, const stream::Commit& commit) {
     if (k != keys_.end()) {
       k->second.leader = false;
       if (*refused == "lease") k->second.token.clear();
+      if (behind) {
+        k->second.behind = "Redis lost events of " + key + " (sequence " +
+                           std::to_string(commit.events.front()->seq - 1) +
+                           " recorded, fewer held)";
+        // The next lease turn starts the new epoch: now, not in lease/3.
+        turn_now_ = true;
+      }
     }
+  }
+  cv_.notify_all();
+  if (behind) {
+    log::warn("append refused: Redis is behind this instance (lost writes); a new epoch follows",
+              {{"instance", key}});
+    throw StoreError(StoreErrorKind::kBehind, "Redis lost events this instance recorded");
   }
   log::warn("append refused by the fence; stepping down", {{"instance", key}, {"why", *refused}});
   throw StoreError(StoreErrorKind::kFenced, "append refused by Redis: " + *refused);
@@ -540,7 +607,13 @@ bool RedisStore::listened_elsewhere(const std::string& key) const {
 
 std::string RedisStore::unavailable() const {
   MutexLock lock(mu_);
-  return unavailable_;
+  if (!unavailable_.empty()) return unavailable_;
+  // Reachable, but refusing this process's appends until a new epoch
+  // starts (docs/cluster.md, "Failover").
+  for (const auto& [address, k] : keys_) {
+    if (!k.behind.empty()) return k.behind;
+  }
+  return {};
 }
 
 std::size_t RedisStore::leases_held() const {
@@ -548,6 +621,13 @@ std::size_t RedisStore::leases_held() const {
   std::size_t n = 0;
   for (const auto& [address, k] : keys_) n += k.leader ? 1 : 0;
   return n;
+}
+
+stream::Coordinator::Location RedisStore::location() const {
+  if (!sentinel_) {
+    return {config::RedisEndpoint{options_.url.host, options_.url.port}.text(), 0};
+  }
+  return {sentinel_->master(), sentinel_->failovers()};
 }
 
 std::uint64_t RedisStore::fenced() const {
@@ -574,6 +654,7 @@ stream::State make_redis_state(const config::StateConfig& state) {
   if (!config::parse_redis_url(state.redis, o.url, why)) {
     throw StoreError(StoreErrorKind::kOther, "state.redis " + why);
   }
+  o.url.sentinel_password = state.sentinel_password;
   o.prefix = state.prefix;
   o.lease = state.lease;
   auto redis = std::make_shared<RedisStore>(std::move(o));

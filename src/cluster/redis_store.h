@@ -31,6 +31,12 @@
 // threads ("pb-redis": commands and lease turns; "pb-redis-follow": XREAD),
 // never by a hub, HTTP or upstream thread: callers of load()/append() wait
 // for one round trip on pb-redis, bounded (call()).
+//
+// With a redis+sentinel:// URL both connections find the master through one
+// shared Sentinel (cluster/sentinel.h), whose own thread ("pb-sentinel")
+// listens for +switch-master and wakes pb-redis to reconnect. Lost writes
+// (Redis behind what this process recorded, as after a failover to a
+// replica that lagged) start a new epoch at a lease turn (lua_scripts.cpp).
 #pragma once
 
 #include <chrono>
@@ -98,6 +104,9 @@ class RedisStore : public stream::Store, public stream::Coordinator {
   std::size_t leases_held() const;
   // Appends refused by the fence since start.
   std::uint64_t fenced() const;
+  // Where Redis is now (the master, through Sentinel) and how often the
+  // master changed.
+  Location location() const override;
 
  private:
   struct Key {
@@ -109,6 +118,9 @@ class RedisStore : public stream::Store, public stream::Coordinator {
     std::chrono::steady_clock::time_point leader_until{};  // lease is safe to assume until
     std::int64_t others = 0;                               // other processes with clients
     std::int64_t touched_ms = 0;
+    // An append was refused because Redis lost events this process
+    // recorded: why, until a lease turn started the new epoch.
+    std::string behind;
   };
   using Job = std::function<void(RedisConnection*)>;  // null: Redis is unreachable now
 
@@ -142,6 +154,10 @@ class RedisStore : public stream::Store, public stream::Coordinator {
   bool stopping_ PB_GUARDED_BY(mu_) = false;
   std::string unavailable_ PB_GUARDED_BY(mu_);
   std::uint64_t fenced_ PB_GUARDED_BY(mu_) = 0;
+  // New epochs started because Redis lost writes (lease turns).
+  std::uint64_t lost_writes_ PB_GUARDED_BY(mu_) = 0;
+  // A lease turn is due now (an append found Redis behind).
+  bool turn_now_ PB_GUARDED_BY(mu_) = false;
   std::uint64_t poll_requests_sent_ PB_GUARDED_BY(mu_) = 0;
   std::uint64_t poll_requests_served_ PB_GUARDED_BY(mu_) = 0;
   // This process's poll requests that wait for their answer: request id ->
@@ -156,6 +172,10 @@ class RedisStore : public stream::Store, public stream::Coordinator {
   // Held while a follower is called (by either thread), so that unfollow()
   // returns only once no call is in progress. Taken before mu_.
   mutable Mutex call_mu_;
+  // For a redis+sentinel:// URL: finds the master for both connections.
+  std::shared_ptr<Sentinel> sentinel_;
+  // The master changed: pb-redis reconnects now, not after its backoff.
+  bool reconnect_now_ PB_GUARDED_BY(mu_) = false;
   std::thread thread_;
   std::unique_ptr<EventFollower> follower_;
 };

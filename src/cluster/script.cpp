@@ -4,14 +4,19 @@
 
 namespace pb::cluster {
 
-Script::Script(std::string n, std::string t) : name(std::move(n)), text(std::move(t)) {
+std::string sha1_hex(const std::string& bytes) {
   unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
   static const char kHex[] = "0123456789abcdef";
+  std::string out;
   for (unsigned char b : digest) {
-    sha1 += kHex[b >> 4];
-    sha1 += kHex[b & 15];
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
   }
+  return out;
 }
+
+Script::Script(std::string n, std::string t)
+    : name(std::move(n)), text(std::move(t)), sha1(sha1_hex(text)) {}
 
 }  // namespace pb::cluster

@@ -8,6 +8,9 @@
 
 namespace pb::cluster {
 
+// SHA-1 of `bytes`, lower-case hex (as Redis' redis.sha1hex).
+std::string sha1_hex(const std::string& bytes);
+
 struct Script {
   Script(std::string name, std::string text);
   std::string name;  // for errors and logs

@@ -126,6 +126,9 @@ struct StateConfig {
   std::string redis;
   Duration lease{3000};                // poll lease; failover within about this
   std::string prefix = "pollbridge:";  // key prefix in Redis
+  // The sentinels' password (redis+sentinel:// URLs; the URL's own
+  // password is the master's). Secret: never logged.
+  std::string sentinel_password;
 };
 
 // Who may read a stream (streams[].auth).

@@ -113,8 +113,12 @@ std::vector<Key> make_keys() {
 
       PB_KEY("state.dir", state.dir, kString, "./data", "", kRestart),
       PB_KEY("state.fsync", state.fsync, kBool, "false", "", kRestart),
-      PB_KEY("state.redis", state.redis, kString, "", "redis://[[user]:password@]host[:port][/db]",
+      PB_KEY("state.redis", state.redis, kString, "",
+             "redis://[[user]:password@]host[:port][/db] or "
+             "redis+sentinel://[[user]:password@]host:port[,host:port...]/MASTER_NAME[/db]",
              kRestart),
+      PB_KEY("state.sentinel_password", state.sentinel_password, kString, "",
+             "needs a redis+sentinel:// state.redis", kRestart),
       PB_KEY("state.lease", state.lease, kDuration, "3s", "500ms..1m", kRestart),
       PB_KEY("state.prefix", state.prefix, kString, "pollbridge:", "no spaces, at most 256 bytes",
              kRestart),

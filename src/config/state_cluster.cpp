@@ -1,5 +1,5 @@
-// The state section's cluster keys: state.redis, state.lease, state.prefix
-// (docs/configuration.md, docs/cluster.md).
+// The state section's cluster keys: state.redis, state.sentinel_password,
+// state.lease, state.prefix (docs/configuration.md, docs/cluster.md).
 #include "config/loader_impl.h"
 #include "config/redis_url.h"
 
@@ -16,6 +16,18 @@ void Loader::read_cluster_state(const Fields& fields, StateConfig& state) {
         problem(*x, why);
       } else {
         state.redis = std::move(text);
+      }
+    }
+  }
+  if (const Field* x = fields.find("sentinel_password")) {
+    std::string text;
+    if (read_string(*x, text)) {
+      if (!state.redis.empty() && state.redis.rfind("redis+sentinel://", 0) != 0) {
+        problem(*x, "needs state.redis to be a redis+sentinel:// URL");
+      } else if (has_control_char(text, false)) {
+        problem(*x, "must not contain control characters");
+      } else {
+        state.sentinel_password = std::move(text);
       }
     }
   }

@@ -522,6 +522,15 @@ void Api::handle_streams(const httplib::Request& req, httplib::Response& res) {
   }
   Json body = Json::object();
   body["streams"] = std::move(list);
+  // A shared store (state.redis): where it is now, without credentials,
+  // and how often its master changed (docs/cluster.md).
+  const stream::Coordinator::Location where = runtime_.coordinator().location();
+  if (!where.address.empty()) {
+    Json store = Json::object();
+    store["redis_master"] = where.address;
+    store["failovers"] = where.failovers;
+    body["store"] = std::move(store);
+  }
   res.set_header("Cache-Control", "no-cache");
   res.set_content(json::dump(body) + "\n", "application/json");
 }

@@ -37,6 +37,9 @@ class Follower {
     std::string epoch;
     std::uint64_t seq = 0;      // last event held
     std::uint64_t doc_seq = 0;  // event that made the document held
+    // The event at seq when held (null otherwise): a shared store checks
+    // that it still holds this very event (lost writes, docs/cluster.md).
+    EventPtr last;
   };
   virtual Position position() const = 0;
   // Events another process recorded. `state.history` holds the events after
@@ -92,6 +95,14 @@ class Coordinator {
 
   // Why the shared store cannot be reached ("" while it can).
   virtual std::string unavailable() const = 0;
+  // Where the shared store is now (host:port, never credentials: a Redis
+  // master found through Sentinel moves) and how often it moved; an empty
+  // address for a store of this process only.
+  struct Location {
+    std::string address;
+    std::uint64_t failovers = 0;
+  };
+  virtual Location location() const { return {}; }
   // Prometheus text of the coordinator's own metrics (leases, fenced
   // appends, whether the shared store is reachable).
   virtual void write_metrics(std::ostream& out) const = 0;

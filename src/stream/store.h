@@ -42,6 +42,8 @@ enum class StoreErrorKind {
   kOwned,     // load() of a key that already has an owner (a caller bug)
   kFenced,    // a shared store (Redis) refused an append: another process holds the
               // lease, or has appended since (the caller steps down, drops the events)
+  kBehind,    // a shared store refused an append because it lost events the caller
+              // recorded (a failover to a lagging replica): it starts a new epoch
   kOther,
 };
 

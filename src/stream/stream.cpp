@@ -36,6 +36,9 @@ const char* store_problem(StoreErrorKind k) {
       return "I/O error";
     case StoreErrorKind::kCorrupt:
       return "database damaged";
+    case StoreErrorKind::kBehind:
+      return "the shared store lost events (a failover to a replica that lagged); a new epoch "
+             "starts";
     default:
       return "failed";
   }

@@ -13,7 +13,8 @@ namespace pb::stream {
 
 Follower::Position Stream::position() const {
   MutexLock lock(mu_);
-  return {epoch_, seq_, doc_seq_};
+  EventPtr last = !history_.empty() && history_.back()->seq == seq_ ? history_.back() : nullptr;
+  return {epoch_, seq_, doc_seq_, std::move(last)};
 }
 
 void Stream::publish_locked(const EventPtr& ev) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "cluster/redis_store.h"
@@ -54,12 +55,13 @@ class RedisStoreTest : public ::testing::Test {
     redis_ = std::make_unique<RedisServer>();
   }
 
-  std::unique_ptr<RedisStore> store(const std::string& owner) {
+  std::unique_ptr<RedisStore> store(
+      const std::string& owner, std::chrono::milliseconds lease = std::chrono::milliseconds(900)) {
     RedisStore::Options o;
     std::string why;
     EXPECT_TRUE(config::parse_redis_url(redis_->url(), o.url, why)) << why;
     o.prefix = "t:";
-    o.lease = std::chrono::milliseconds(900);
+    o.lease = lease;
     o.timeout = std::chrono::milliseconds(500);
     o.owner = owner;
     return std::make_unique<RedisStore>(std::move(o));
@@ -80,9 +82,10 @@ class RedisStoreTest : public ::testing::Test {
     }
   };
 
-  std::unique_ptr<Node> node(const std::string& owner) {
+  std::unique_ptr<Node> node(const std::string& owner,
+                             std::chrono::milliseconds lease = std::chrono::milliseconds(900)) {
     auto n = std::make_unique<Node>();
-    n->store = store(owner);
+    n->store = store(owner, lease);
     stream::Stream::Options opts;
     opts.history = 50;
     n->stream = std::make_unique<stream::Stream>("k", "s", opts, n->store.get(), n->store.get(),
@@ -249,6 +252,46 @@ TEST_F(RedisStoreTest, AStaleHolderIsFencedAndStepsDown) {
   EXPECT_FALSE(update(*a, R"({"n":3})"));
   EXPECT_EQ(a->store->fenced(), 2u);
   EXPECT_EQ(redis_->command({"HGET", "t:{k}:meta", "seq"}), "7");
+}
+
+// Redis went back under the holder with its lease intact (a failover to a
+// replica that lagged): its append is refused as behind, the stream says it
+// cannot record (stale, with the reason), and the lease turn that refusal
+// wakes starts a new epoch; the next change is a snapshot in it.
+TEST_F(RedisStoreTest, AHolderThatFindsRedisBehindSaysSoThenStartsANewEpoch) {
+  auto a = node("a", std::chrono::milliseconds(3000));
+  ASSERT_TRUE(wait_until([&] { return a->stream->may_poll(); }));
+  for (int n = 1; n <= 3; ++n) ASSERT_TRUE(update(*a, R"({"n":)" + std::to_string(n) + "}"));
+  const std::string old_epoch = a->stream->view().epoch;
+  // Right after a lease turn (the lease just renewed: one turn a second),
+  // so that the append below meets the rewrite before any turn does.
+  ASSERT_TRUE(wait_until([&] {
+    return std::stol(redis_->command({"PTTL", "t:{k}:lease"})) > 2950;
+  }));
+  ASSERT_EQ(redis_->command({"XDEL", "t:{k}:events", "2-0", "3-0"}), "2");
+  redis_->command({"HSET", "t:{k}:meta", "seq", "1", "doc_seq", "1"});
+  EXPECT_FALSE(update(*a, R"({"n":4})"));
+  {
+    const stream::DocumentView v = a->stream->view();
+    EXPECT_FALSE(v.status.recording);
+    EXPECT_NE(v.status.store_error.find("lost events"), std::string::npos) << v.status.store_error;
+    EXPECT_STREQ(stream::state_name(v.status), "stale");
+  }
+  const auto told = a->rec.events().back();
+  EXPECT_EQ(told->type, "status");
+  EXPECT_TRUE(told->id.empty());
+  EXPECT_NE(told->data.find("\"recording\":false"), std::string::npos) << told->data;
+  ASSERT_TRUE(wait_until([&] { return a->stream->view().epoch != old_epoch; }));
+  EXPECT_EQ(a->store->unavailable(), "");
+  ASSERT_TRUE(wait_until([&] { return a->stream->may_poll(); }));
+  ASSERT_TRUE(update(*a, R"({"n":5})"));
+  const auto last = a->rec.events().back();
+  EXPECT_EQ(last->type, "snapshot");
+  EXPECT_NE(last->id.rfind(old_epoch, 0), 0u) << last->id;
+  EXPECT_TRUE(a->stream->view().status.recording);
+  std::ostringstream m;
+  a->store->write_metrics(m);
+  EXPECT_NE(m.str().find("pollbridge_cluster_lost_writes_total 1\n"), std::string::npos) << m.str();
 }
 
 TEST_F(RedisStoreTest, TakeoverContinuesTheSameSequence) {

@@ -71,7 +71,7 @@ class Owner : public stream::Follower {
     loaded_ = state_.store->load(key_, stream, history);
     MutexLock lock(mu_);
     if (loaded_) {
-      pos_ = {loaded_->epoch, loaded_->seq, loaded_->doc_seq};
+      pos_ = {loaded_->epoch, loaded_->seq, loaded_->doc_seq, nullptr};
       doc_changed_ms_ = loaded_->doc_changed_ms;
     } else {
       pos_.epoch = sse::new_epoch();
@@ -134,7 +134,7 @@ class Owner : public stream::Follower {
   // write): its epoch, if another one started the history.
   void on_remote(const PersistedState& st) override {
     MutexLock lock(mu_);
-    pos_ = {st.epoch, st.seq, st.doc_seq};
+    pos_ = {st.epoch, st.seq, st.doc_seq, nullptr};
   }
   void on_store_health(bool, const std::string&) override {}
   std::int64_t local_clients() const override { return 0; }

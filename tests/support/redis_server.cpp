@@ -56,7 +56,8 @@ bool RedisServer::available() {
   return access(kBinary, X_OK) == 0;
 }
 
-RedisServer::RedisServer(std::string password) : password_(std::move(password)) {
+RedisServer::RedisServer(std::string password, std::vector<std::string> extra)
+    : password_(std::move(password)), extra_(std::move(extra)) {
   char tmpl[] = "/tmp/pb-redis-XXXXXX";
   dir_ = mkdtemp(tmpl);
   port_ = free_port();
@@ -85,6 +86,7 @@ void RedisServer::start() {
     args.push_back("--requirepass");
     args.push_back(password_);
   }
+  args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = fork();
   if (pid_ == 0) {
     std::vector<char*> argv;

@@ -19,7 +19,8 @@ class RedisServer {
   static bool available();
 
   // Starts it (fails the test if it does not answer PING within seconds).
-  explicit RedisServer(std::string password = "");
+  // `extra` is added to its command line (e.g. {"--replicaof", host, port}).
+  explicit RedisServer(std::string password = "", std::vector<std::string> extra = {});
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -33,6 +34,8 @@ class RedisServer {
   void kill();
   // Starts it again on the same port, empty.
   void start();
+  // What start() adds to the command line from now on.
+  void set_extra(std::vector<std::string> extra) { extra_ = std::move(extra); }
   void signal(int sig) const;
 
   // Runs one command on a fresh connection; returns the reply as text
@@ -42,6 +45,7 @@ class RedisServer {
 
  private:
   std::string password_;
+  std::vector<std::string> extra_;
   std::string dir_;
   int port_ = 0;
   pid_t pid_ = -1;

@@ -1,4 +1,4 @@
-// The request-side sections of a stream (docs/upstreams-requests.md):
+// The request-side sections of a stream (docs/upstreams.md):
 // pages: (a paged list read whole by each poll), oauth2: (client
 // credentials) and login: (a session cookie).
 #include <algorithm>

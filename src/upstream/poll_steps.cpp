@@ -86,6 +86,8 @@ bool Poller::begin() {
   if (!prepared_) {
     // A new poll.
     begun_ = std::chrono::steady_clock::now();
+    received_ = begun_;
+    duration_observed_ = false;
     deadline_ = begun_ + cfg_.timeout;
     polls_.fetch_add(1);
     metrics_->polls.fetch_add(1, std::memory_order_relaxed);
@@ -299,7 +301,10 @@ Poller::Outcome Poller::after_page(FetchResult r) {
                          std::to_string(r.status) + ")",
                      r.status);
   }
-  if (!pager_) return done(single_result(std::move(r), clock_.system_now()));
+  if (!pager_) {
+    observe_duration();
+    return done(single_result(std::move(r), clock_.system_now()));
+  }
   return after_list_page(std::move(r));
 }
 
@@ -337,6 +342,7 @@ Poller::Outcome Poller::after_list_page(FetchResult r) {
 }
 
 Poller::Outcome Poller::list_complete() {
+  observe_duration();
   const auto now = clock_.system_now();
   if (moved_elsewhere()) {
     // Another process published meanwhile: deliver the whole list.

@@ -179,11 +179,17 @@ Duration Poller::single_result(FetchResult r, SystemClock::time_point now) {
   return body_received(std::move(r), now);
 }
 
+void Poller::observe_duration() {
+  if (duration_observed_) return;
+  duration_observed_ = true;
+  metrics_->poll_duration.observe(std::chrono::duration<double>(received_ - begun_).count());
+}
+
 Poller::Outcome Poller::done(Duration next) {
   step_ = Step::kNone;
   prepared_ = false;
+  observe_duration();
   const auto end = std::chrono::steady_clock::now();
-  metrics_->poll_duration.observe(std::chrono::duration<double>(end - begun_).count());
   last_duration_us_.store(
       std::chrono::duration_cast<std::chrono::microseconds>(end - begun_).count());
   return {Outcome::kDone, next};
@@ -191,6 +197,7 @@ Poller::Outcome Poller::done(Duration next) {
 
 Poller::Outcome Poller::fail_poll(const std::string& reason, int status,
                                   std::optional<Duration> retry_after) {
+  observe_duration();
   fetcher_.abandon();
   if (pager_) pager_->abandon();
   sink_.drop_pages();

@@ -161,6 +161,12 @@ class Poller {
   std::optional<std::chrono::steady_clock::time_point> last_login_;
   std::chrono::steady_clock::time_point begun_{};     // when the current poll's request was sent
   std::chrono::steady_clock::time_point received_{};  // when its response was received
+  bool duration_observed_ = false;  // the current poll is in the poll-duration histogram
+  // Puts the current poll (its first request sent to its last response
+  // received) into the poll-duration histogram, once: called before the
+  // outcome reaches the sink, so that whoever sees the poll's event or
+  // status in /metrics sees the poll too.
+  void observe_duration();
   HealthLog health_;
   std::shared_ptr<metrics::StreamMetrics> metrics_;
 };

@@ -38,13 +38,15 @@ bool persists_user_state(const config::Config& cfg) {
 }
 
 // The user key shared by a cluster (Redis): the first process to start
-// makes it; the others read it.
+// makes it; the others read it. Retried while Redis (or a replica's
+// acknowledgement of the key) is missing.
 std::string cluster_user_key(stream::Coordinator& cluster) {
   const auto deadline = std::chrono::steady_clock::now() + kClusterUserKeyWait;
-  for (;;) {
+  for (bool told = false;; told = true) {
     try {
       return cluster.shared_secret("user-key", core::random_user_key());
     } catch (const stream::StoreError& e) {
+      if (!told) log::warn("waiting for the cluster's user key", {{"error", e.what()}});
       if (std::chrono::steady_clock::now() >= deadline) {
         throw std::runtime_error(
             std::string("per-user streams with persist: true need the cluster's user key "

@@ -169,4 +169,17 @@ return 0
   return s;
 }
 
+const Script& shared_secret_script() {
+  // KEYS: the secret. ARGV: a fresh value, set if the key is missing.
+  // Returns the value. Always a write (SET of the value found), so that the
+  // caller's WAIT covers this value whoever set it first.
+  static const Script s("shared_secret", R"lua(
+local v = redis.call('GET', KEYS[1])
+if not v then v = ARGV[1] end
+redis.call('SET', KEYS[1], v)
+return v
+)lua");
+  return s;
+}
+
 }  // namespace pb::cluster

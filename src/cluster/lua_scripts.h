@@ -6,7 +6,9 @@
 //    new epoch when Redis has lost the instance's state;
 //  * read: the state after a given seq (one consistent read);
 //  * init: starts an instance's history if Redis has none;
-//  * release: lets go of a lease (only if still held) and of presence.
+//  * release: lets go of a lease (only if still held) and of presence;
+//  * shared_secret: a deployment-wide secret, made if missing, and written
+//    again (so that WAIT can confirm a replica holds it).
 //
 // Immutable; any thread.
 #pragma once
@@ -20,5 +22,6 @@ const Script& lease_script();
 const Script& read_script();
 const Script& init_script();
 const Script& release_script();
+const Script& shared_secret_script();
 
 }  // namespace pb::cluster

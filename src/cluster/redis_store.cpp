@@ -154,10 +154,10 @@ void RedisStore::set_health(bool ok, const std::string& why) {
 
 void RedisStore::run() {
   pthread_setname_np(pthread_self(), "pb-redis");
-  RedisConnection conn(
-      options_.url, options_.timeout,
-      {&fenced_append_script(), &lease_script(), &read_script(), &init_script(), &release_script()},
-      sentinel_);
+  RedisConnection conn(options_.url, options_.timeout,
+                       {&fenced_append_script(), &lease_script(), &read_script(), &init_script(),
+                        &release_script(), &shared_secret_script()},
+                       sentinel_);
   // Through Sentinel a lost master is usually a failover in progress: look
   // again soon (kSentinelBackoffMax) rather than after seconds.
   const auto most = sentinel_ ? kSentinelBackoffMax : kReconnectMax;
@@ -638,12 +638,33 @@ std::uint64_t RedisStore::fenced() const {
 std::string RedisStore::shared_secret(const std::string& name, const std::string& fresh) {
   auto value = std::make_shared<std::string>();
   const std::string key = options_.prefix + name;
-  call([key, fresh, value](RedisConnection& c) {
-    Reply set = c.command({"SET", key, fresh, "NX"});
-    if (!error_of(set.get()).empty()) throw RedisError("SET failed: " + error_of(set.get()));
-    Reply get = c.command({"GET", key});
-    if (get->type != REDIS_REPLY_STRING) throw RedisError("GET " + key + " gave no value");
-    *value = string_of(get.get());
+  const bool through_sentinel = sentinel_ != nullptr;
+  const auto wait = options_.timeout / 2;  // within the socket timeout
+  call([key, fresh, value, through_sentinel, wait](RedisConnection& c) {
+    Reply got = c.eval(shared_secret_script(), {key}, {fresh});
+    if (got->type != REDIS_REPLY_STRING) {
+      throw RedisError("the shared secret has no value: " + error_of(got.get()));
+    }
+    // A value a failover can lose is never used (docs/cluster.md, "The
+    // per-user key in a failover"): replication is asynchronous, so it is
+    // used only once a replica acknowledged it. Through Sentinel there is a
+    // replica by definition (the one a failover promotes); with plain
+    // redis:// only when the master lists one (a managed service that
+    // fails over by itself).
+    bool replicated = through_sentinel;
+    if (!replicated) {
+      Reply role = c.command({"ROLE"});
+      replicated = role->type == REDIS_REPLY_ARRAY && role->elements >= 3 &&
+                   role->element[2]->type == REDIS_REPLY_ARRAY && role->element[2]->elements > 0;
+    }
+    if (replicated) {
+      Reply acked = c.command({"WAIT", "1", std::to_string(wait.count())});
+      if (acked->type != REDIS_REPLY_INTEGER || acked->integer < 1) {
+        throw RedisError("no replica acknowledged the shared secret within " +
+                         std::to_string(wait.count()) + " ms");
+      }
+    }
+    *value = string_of(got.get());
   });
   return *value;
 }

@@ -89,8 +89,9 @@ class Coordinator {
   // process set first, or `fresh` if none had (then `fresh` is it). Every
   // process of a cluster gets the same value (the HMAC key of per-user
   // instances, so that a user's instance has one key in the whole
-  // cluster). Throws StoreError kIo when the shared store cannot be
-  // reached.
+  // cluster). Returns only a value a failover cannot lose (acknowledged by
+  // a replica, where there are replicas). Throws StoreError kIo when the
+  // shared store cannot be reached or no replica acknowledged in time.
   virtual std::string shared_secret(const std::string& name, const std::string& fresh) = 0;
 
   // Why the shared store cannot be reached ("" while it can).

@@ -5,12 +5,15 @@
 // a sentinel that is down or names a replica, all sentinels down at start,
 // a failover with the old master alive,
 // kill -9 of the master under two pollbridge instances with listening
-// clients, and a failover that loses writes (the replica stopped while the
-// master takes appends, then promoted).
+// clients, a failover that loses writes (the replica stopped while the
+// master takes appends, then promoted), poll requests across instances and
+// a per-user stream through a failover, and a per-user key that a failover
+// would lose (never used).
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
 
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,6 +45,7 @@ using testing::wait_until;
 using namespace std::chrono_literals;
 
 constexpr const char* kName = "pbmain";
+constexpr const char* kAdmin = "sentinel-admin-token";
 
 std::string get(int port, const std::string& path, int* status = nullptr) {
   httplib::Client h("127.0.0.1", port);
@@ -49,6 +53,21 @@ std::string get(int port, const std::string& path, int* status = nullptr) {
   auto r = h.Get(path.c_str());
   if (status) *status = r ? r->status : -1;
   return r ? r->body : std::string();
+}
+
+// A GET with the admin token (/metrics needs it once a stream has access
+// control).
+std::string get_admin(int port, const std::string& path) {
+  httplib::Client h("127.0.0.1", port);
+  h.set_read_timeout(5, 0);
+  auto r = h.Get(path.c_str(), {{"Authorization", std::string("Bearer ") + kAdmin}});
+  return r ? r->body : std::string();
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
 }
 
 std::string body(int n) {
@@ -184,6 +203,31 @@ class RedisSentinelTest : public ::testing::Test {
            "  - name: p\n    url: " +
            backend_.url("/items/{id}") +
            "\n    path: /events/p/{id}\n    params: { id: \"[0-9]+\" }\n    interval: 100ms\n";
+  }
+
+  // config() plus an admin token, a stream polled only on request
+  // ("slow") and a per-user stream that persists ("mine": its instances'
+  // keys derive from the shared per-user key, P:user-key).
+  std::string per_user_config() const {
+    std::string yaml = config(url());
+    const std::string retry = "  retry: 300ms\n";
+    yaml.replace(yaml.find(retry), retry.size(),
+                 retry + "  admin_token: \"" + std::string(kAdmin) + "\"\n");
+    return yaml + "  - name: slow\n    url: " + backend_.url("/slow") +
+           "\n    interval: 60s\n    timeout: 2s\n"
+           "  - name: mine\n    url: " +
+           backend_.url("/mine") +
+           "\n    forward_headers: [Cookie]\n    auth: upstream\n    persist: true\n"
+           "    interval: 100ms\n";
+  }
+  // The pid in the lease token of `address` on node `i`
+  // ("host:pid:random#fence"), -1 if nobody holds it.
+  static pid_t lease_holder(int i, const std::string& address) {
+    const std::string token = nodes_[i]->command({"GET", "st:{" + address + "}:lease"});
+    const auto a = token.find(':');
+    const auto b = a == std::string::npos ? a : token.find(':', a + 1);
+    if (b == std::string::npos) return -1;
+    return static_cast<pid_t>(std::stol(token.substr(a + 1, b - a - 1)));
   }
 
   static RedisServer* nodes_[2];
@@ -401,6 +445,122 @@ TEST_F(RedisSentinelTest, AFailoverThatLosesWritesStartsANewEpochWithASnapshot) 
     return metric_series(get(proc.port(), "/metrics"), "pollbridge_cluster_lost_writes_total") == 1;
   }));
   heal(m);
+}
+
+// Poll requests across instances and a per-user stream through a failover
+// (SENTINEL FAILOVER: the old master stays up, so the follower's
+// connection is not lost; it must move on +switch-master to hear the
+// requests): afterwards the instance that does not hold the lease still
+// has the holder poll at once when asked, and its clients get the event;
+// both instances go on serving one instance per user.
+TEST_F(RedisSentinelTest, PollRequestsAndPerUserStreamsSurviveAFailover) {
+  const int m = master_index();
+  ASSERT_GE(m, 0);
+  backend_.set_body(body(60), "/slow");
+  backend_.set_body(body(70), "/mine");
+  ProxyProcess p1(per_user_config());
+  ASSERT_TRUE(p1.started()) << p1.stderr_text();
+  ProxyProcess p2(per_user_config());
+  ASSERT_TRUE(p2.started()) << p2.stderr_text();
+  ProxyProcess* procs[2] = {&p1, &p2};
+  const SseClient::Headers alice = {{"Cookie", "session=alice"}};
+  SseClient s1(p1.port(), "/events/slow"), s2(p2.port(), "/events/slow");
+  SseClient a1(p1.port(), "/events/mine", alice), a2(p2.port(), "/events/mine", alice);
+  std::vector<SseEvent> slog[2], alog[2];
+  SseClient* slow[2] = {&s1, &s2};
+  SseClient* mine[2] = {&a1, &a2};
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(read_until(*slow[i], needle(60), slog[i])) << i;
+    ASSERT_TRUE(read_until(*mine[i], needle(70), alog[i])) << i;
+  }
+  EXPECT_EQ(alog[0].back().id, alog[1].back().id) << "one instance of alice";
+  // The replica has it all (so that this case loses nothing), and both
+  // instances listen for +switch-master on the first sentinel.
+  ASSERT_TRUE(wait_until([&] {
+    for (const char* key : {"st:{s}:meta", "st:{slow}:meta"}) {
+      if (nodes_[1 - m]->command({"HGET", key, "seq"}) != nodes_[m]->command({"HGET", key, "seq"}))
+        return false;
+    }
+    return nodes_[1 - m]->command({"GET", "st:user-key"}) ==
+               nodes_[m]->command({"GET", "st:user-key"}) &&
+           occurrences(sentinels_[0]->command({"CLIENT", "LIST"}), "sub=1") >= 2;
+  })) << sentinels_[0]->command({"CLIENT", "LIST"});
+  ASSERT_EQ(sentinels_[0]->command({"SENTINEL", "FAILOVER", kName}), "OK");
+  ASSERT_TRUE(wait_promoted(1 - m));
+  for (auto* p : procs) {
+    ASSERT_TRUE(wait_until([&] {
+      return metric_series(get_admin(p->port(), "/metrics"),
+                           "pollbridge_cluster_failovers_total") == 1;
+    })) << p->stderr_text();
+  }
+  // The lease survived on the new master: ask the other instance.
+  const pid_t holder = lease_holder(1 - m, "slow");
+  ASSERT_TRUE(holder == p1.pid() || holder == p2.pid()) << holder;
+  const int asked = holder == p1.pid() ? 1 : 0;
+  backend_.set_body(body(61), "/slow");
+  httplib::Client h("127.0.0.1", procs[asked]->port());
+  h.set_read_timeout(10, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = h.Post("/streams/slow/poll?wait=true",
+                  {{"Authorization", std::string("Bearer ") + kAdmin}}, "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body << procs[asked]->stderr_text();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  EXPECT_EQ(metric_series(get_admin(procs[asked]->port(), "/metrics"),
+                          "pollbridge_cluster_poll_requests_total{direction=\"sent\"}"),
+            1);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(read_until(*slow[i], needle(61), slog[i], 3000ms)) << i;
+    expect_one_payload_per_id({&slog[i]});
+  }
+  // Alice's instance goes on, the same on both instances.
+  backend_.set_body(body(71), "/mine");
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(read_until(*mine[i], needle(71), alog[i])) << i;
+  EXPECT_EQ(alog[0].back().id, alog[1].back().id) << "one instance of alice";
+  expect_one_payload_per_id({&alog[0], &alog[1]});
+  // The demoted master follows the new one again before the next case.
+  nodes_[m]->command({"REPLICAOF", "127.0.0.1", port_str(1 - m)});
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return nodes_[1 - m]->command({"INFO", "replication"}).find("state=online") !=
+               std::string::npos;
+      },
+      10000ms));
+}
+
+// The shared per-user key is used only once a replica holds it: written
+// while the replica is cut off, then the master killed and the stale
+// replica promoted, it is lost; a process using it meanwhile would key
+// every user differently from a process started afterwards (two pollers
+// per user, other ids on each). The first process waits until the key it
+// gets is replicated; both then agree on alice's instance.
+TEST_F(RedisSentinelTest, ThePerUserKeyIsUsedOnlyOnceAReplicaHoldsIt) {
+  const int m = master_index();
+  ASSERT_GE(m, 0);
+  backend_.set_body(body(80), "/mine");
+  nodes_[m]->command({"DEL", "st:user-key"});
+  ASSERT_TRUE(wait_until([&] { return nodes_[1 - m]->command({"EXISTS", "st:user-key"}) == "0"; }));
+  nodes_[1 - m]->signal(SIGSTOP);
+  ASSERT_EQ(nodes_[m]->command({"CLIENT", "KILL", "TYPE", "replica"}), "1");
+  auto starting = std::async(std::launch::async,
+                             [this] { return std::make_unique<ProxyProcess>(per_user_config()); });
+  ASSERT_TRUE(wait_until([&] { return nodes_[m]->command({"EXISTS", "st:user-key"}) == "1"; }));
+  nodes_[m]->kill();
+  nodes_[1 - m]->signal(SIGCONT);
+  ASSERT_TRUE(wait_promoted(1 - m));
+  heal(m);
+  std::unique_ptr<ProxyProcess> p1 = starting.get();
+  ASSERT_TRUE(p1->started()) << p1->stderr_text();
+  EXPECT_NE(p1->stderr_text().find("waiting for the cluster's user key"), std::string::npos);
+  ProxyProcess p2(per_user_config());
+  ASSERT_TRUE(p2.started()) << p2.stderr_text();
+  const SseClient::Headers alice = {{"Cookie", "session=alice"}};
+  SseClient a1(p1->port(), "/events/mine", alice), a2(p2.port(), "/events/mine", alice);
+  std::vector<SseEvent> l1, l2;
+  ASSERT_TRUE(read_until(a1, needle(80), l1));
+  ASSERT_TRUE(read_until(a2, needle(80), l2));
+  EXPECT_EQ(l1.back().id, l2.back().id) << "two instances of alice: two user keys";
+  EXPECT_EQ(nodes_[m]->command({"STRLEN", "st:user-key"}), "32");
 }
 
 }  // namespace PB_FILE_LOCAL

@@ -505,7 +505,7 @@ TEST_F(RedisSentinelTest, PollRequestsAndPerUserStreamsSurviveAFailover) {
                   {{"Authorization", std::string("Bearer ") + kAdmin}}, "", "text/plain");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body << procs[asked]->stderr_text();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5000ms) << "a lost request waits 10 s";
   EXPECT_EQ(metric_series(get_admin(procs[asked]->port(), "/metrics"),
                           "pollbridge_cluster_poll_requests_total{direction=\"sent\"}"),
             1);

@@ -22,4 +22,30 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// RFC 9110 5.6.2 token characters (tchar): methods, header names, media
+// type parameters.
+inline bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace pb

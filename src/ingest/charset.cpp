@@ -27,35 +27,10 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// RFC 9110 token characters.
-bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 // A charset name as messages show it: token characters only, at most 40.
 std::string shown(std::string_view charset) {
   std::string out;
-  for (char c : charset.substr(0, 40)) out += is_token_char(c) ? c : '?';
+  for (char c : charset.substr(0, 40)) out += is_tchar(c) ? c : '?';
   if (charset.size() > 40) out += "...";
   return out;
 }
@@ -92,7 +67,7 @@ std::string charset_of(std::string_view content_type) {
     ++i;  // past ';'
     while (i < content_type.size() && is_space(content_type[i])) ++i;
     const std::size_t name_begin = i;
-    while (i < content_type.size() && is_token_char(content_type[i])) ++i;
+    while (i < content_type.size() && is_tchar(content_type[i])) ++i;
     const std::string name = lowered(content_type.substr(name_begin, i - name_begin));
     std::string value;
     if (i < content_type.size() && content_type[i] == '=') {
@@ -165,7 +140,7 @@ std::string to_utf8(std::string_view body, std::string_view charset, std::size_t
   // Only token characters reach iconv: glibc reads suffixes such as
   // "//IGNORE" or "//TRANSLIT" from the name, which would hide errors.
   for (char c : charset) {
-    if (!is_token_char(c)) throw DecodeError("unknown charset \"" + shown(charset) + "\"");
+    if (!is_tchar(c)) throw DecodeError("unknown charset \"" + shown(charset) + "\"");
   }
   const std::string name(charset);
   iconv_t cd = iconv_open("UTF-8", name.c_str());

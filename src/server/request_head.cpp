@@ -9,31 +9,6 @@
 namespace pb::server {
 namespace {
 
-// RFC 9110 5.6.2.
-bool is_tchar(unsigned char c) {
-  if (std::isalnum(c)) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::string_view trim(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -114,7 +89,7 @@ int parse_request_head(std::string_view head, RequestHead& out, std::string& why
   std::string_view version = rl.substr(sp2 + 1);
   if (method.empty()) return bad(why, "no method");
   for (char c : method) {
-    if (!is_tchar(static_cast<unsigned char>(c))) return bad(why, "invalid method");
+    if (!is_tchar(c)) return bad(why, "invalid method");
   }
   if (target.empty()) return bad(why, "no request target");
   for (char c : target) {
@@ -151,7 +126,7 @@ int parse_request_head(std::string_view head, RequestHead& out, std::string& why
       return bad(why, "a header line without name");
     std::string_view name = line.substr(0, colon);
     for (char c : name) {
-      if (!is_tchar(static_cast<unsigned char>(c))) return bad(why, "invalid header name");
+      if (!is_tchar(c)) return bad(why, "invalid header name");
     }
     std::string_view raw = line.substr(colon + 1);
     for (char c : raw) {

@@ -6,6 +6,7 @@
 // requests per client (reuse, expiry, one request for concurrent
 // instances), logins (re-login once, rate-limited when broken).
 #include <httplib.h>
+#include <cstdint>
 
 #include <gtest/gtest.h>
 
@@ -52,11 +53,14 @@ struct AuthApp {
     static const std::string kTable =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
-    int val = 0, bits = -8;
+    // Unsigned and cut to the bits still to be read: a long header never
+    // shifts past the type (UBSan).
+    std::uint32_t val = 0;
+    int bits = -8;
     for (char c : auth.substr(6)) {
       const auto pos = kTable.find(c);
       if (pos == std::string::npos) break;
-      val = (val << 6) + static_cast<int>(pos);
+      val = ((val << 6) | static_cast<std::uint32_t>(pos)) & 0xFFFFFFu;
       bits += 6;
       if (bits >= 0) {
         out += static_cast<char>((val >> bits) & 0xFF);

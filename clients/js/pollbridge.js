@@ -456,7 +456,7 @@ function viaLongPoll(url, headers, link, o) {
     let status = 0;
     let after = 0;
     try {
-      for (;;) {
+      while (!c.signal.aborted) {
         const sent = Date.now();
         const res = await (o.fetch || fetch)(String(u), { headers, signal: c.signal, cache: 'no-store' });
         if (res.status !== 200) {

@@ -706,9 +706,11 @@ class Link {
   // open and then show nothing. Two signs of one:
   //   - nothing at all (no event; with the fetch reader not even a byte)
   //     within bufferTimeout of the request. EventSource hides comments and
-  //     the `retry` line pollbridge sends first, so a quiet EventSource is
-  //     asked about with firstBytes() (another bufferTimeout at most) before
-  //     it is believed to be buffered;
+  //     the `retry` line pollbridge sends first, so an EventSource that
+  //     showed nothing by half of bufferTimeout is checked with
+  //     firstBytes(): a GET of the same URL whose first bytes must come
+  //     within the other half (they come within a round trip unless
+  //     something buffers);
   //   - QUICK_ENDS connections in a row that opened and ended within
   //     bufferTimeout having delivered nothing.
   // Then the Link reconnects with long-poll from its replicas' ids: events
@@ -730,7 +732,8 @@ class Link {
   watchStart(cb) {
     this.delivered = false;
     this.started = Date.now();
-    if (this.fallback && this.kind !== 'long-poll') this.quiet = setTimeout(cb(this.silent), this.bufferMs);
+    const es = this.kind === 'eventsource';
+    if (this.fallback && this.kind !== 'long-poll') this.quiet = setTimeout(cb(this.silent), es ? this.bufferMs / 2 : this.bufferMs);
   }
 
   // Something came on the connection: it is not buffered.
@@ -742,7 +745,7 @@ class Link {
 
   async silent() {
     const gen = this.gen;
-    if (this.kind === 'eventsource' && (await firstBytes(this.url, this.headers, this.g.o, this.bufferMs))) return;
+    if (this.kind === 'eventsource' && (await firstBytes(this.url, this.headers, this.g.o, this.bufferMs / 2))) return;
     if (gen === this.gen && !this.delivered) this.toLongPoll(`nothing within ${this.bufferMs} ms`);
   }
 

@@ -1,0 +1,130 @@
+// The long-poll transport and the fallback to it over real HTTP:
+//
+//  * against a fake pollbridge (lib/fake-longpoll.mjs, kept to the wire
+//    contract) whose events the test publishes one by one: forced long-poll
+//    keeps multiplexed documents right and in order; behind a proxy that
+//    buffers bodies up to 64 KiB (lib/buffering-proxy.mjs) both streaming
+//    transports switch to long-poll within bufferTimeout and lose no event
+//    published before, during or after the switch; without the proxy a quiet
+//    EventSource stays (its first bytes are checked, not its silence);
+//  * against the real binary: forced long-poll across a restart (state on
+//    disk: resumed, no gap), and the fallback behind the buffering proxy.
+// The example page behind the buffering proxy in Chromium is in
+// browser.test.mjs.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { EventSource } from 'eventsource';
+import { watch } from '../../clients/js/pollbridge.js';
+import { BufferingProxy } from './lib/buffering-proxy.mjs';
+import { FakeLongPollServer } from './lib/fake-longpoll.mjs';
+import { FakeUpstream, Pollbridge, sleep, waitFor } from './lib/harness.mjs';
+
+const BUFFER_MS = 600;
+// How late a switch may come after bufferTimeout (a loaded CI machine).
+const MARGIN_MS = 1500;
+
+function record(url, options) {
+  const log = { changes: [], statuses: [], errors: [], switchedAt: 0 };
+  const w = watch(url, {
+    shared: false,
+    EventSource,
+    bufferTimeout: BUFFER_MS,
+    streamRetryAfter: 3600000,
+    onChange: (doc, change) => log.changes.push({ stream: change.stream, type: change.type, id: change.id }),
+    onStatus: (s) => {
+      log.statuses.push(`${s.transport} ${s.state}${s.reason ? `: ${s.reason}` : ''}`);
+      if (s.transport === 'long-poll' && !log.switchedAt) log.switchedAt = Date.now();
+    },
+    onError: (e) => log.errors.push(e.message),
+    ...options,
+  });
+  return { w, log };
+}
+
+const seq = (id) => Number(id.split('-')[1]);
+// Every change of `stream` after its first snapshot is the next seq: none lost, none twice.
+function assertConsecutive(log, stream) {
+  const ids = log.changes.filter((c) => c.stream === stream).map((c) => c.id.split(',')[0]);
+  for (let k = 1; k < ids.length; k++) assert.equal(seq(ids[k]), seq(ids[k - 1]) + 1, `${stream}: ${ids.slice(Math.max(0, k - 3), k + 2).join(' ')}`);
+  return ids;
+}
+
+describe('long-poll and the fallback against a fake pollbridge', () => {
+  let server;
+  let proxy;
+  before(async () => {
+    server = await new FakeLongPollServer({ timeout: 800 }).start();
+    proxy = await new BufferingProxy(server.baseUrl).start();
+  });
+  after(async () => {
+    await proxy.stop();
+    await server.stop();
+  });
+
+  test('forced long-poll: two streams, documents right, events in order, waiting requests answered by events', async () => {
+    server.add('a', { v: 0 });
+    server.add('b', 'text 0');
+    const { w, log } = record(`${server.baseUrl}/events?stream=a&stream=b`, { transport: 'long-poll' });
+    await waitFor(() => w.documents.a && w.documents.b !== undefined, { what: 'both snapshots' });
+    assert.equal(w.status.transport, 'long-poll');
+    for (let n = 1; n <= 5; n++) {
+      server.publish('a', 'patch', [{ op: 'replace', path: '/v', value: n }], { v: n });
+      if (n % 2) server.publish('b', 'snapshot', `text ${n}`);
+      await sleep(n * 60); // sometimes the next request is waiting, sometimes several are due
+    }
+    await waitFor(() => w.documents.a.v === 5 && w.documents.b === 'text 5', { what: 'the last events' });
+    assert.deepEqual(log.changes.filter((c) => c.stream === 'a').map((c) => c.type), ['snapshot', 'patch', 'patch', 'patch', 'patch', 'patch']);
+    assertConsecutive(log, 'a');
+    assert.deepEqual(log.errors, []);
+    assert.equal(log.statuses.at(-1), 'long-poll live');
+    assert.ok(server.requests.every((r) => r.transport === 'long-poll'));
+    w.close();
+  });
+
+  for (const transport of ['auto', 'fetch']) {
+    test(`${transport} behind a buffering proxy: long-poll within bufferTimeout, no event lost or applied twice`, async () => {
+      const name = `buffered-${transport}`;
+      server.add(name, { v: 0 });
+      let n = 0;
+      const publisher = setInterval(() => {
+        n++;
+        server.publish(name, 'patch', [{ op: 'replace', path: '/v', value: n }], { v: n });
+      }, 40);
+      const started = Date.now();
+      const { w, log } = record(`${proxy.baseUrl}/events/${name}`, { transport });
+      try {
+        await waitFor(() => log.switchedAt, { what: 'the switch to long-poll' });
+        const took = log.switchedAt - started;
+        assert.ok(took >= BUFFER_MS - 50 && took < BUFFER_MS + MARGIN_MS, `switched after ${took} ms (bufferTimeout ${BUFFER_MS})`);
+        await waitFor(() => w.document && w.document.v >= n - 1 && w.document.v > 5, { what: 'the document through long-poll' });
+      } finally {
+        clearInterval(publisher);
+      }
+      await waitFor(() => w.document.v === n, { what: `the last event (${n})` });
+      const ids = assertConsecutive(log, name);
+      assert.equal(seq(ids.at(-1)), n + 1, 'every event, the snapshot being the first');
+      assert.equal(log.changes[0].type, 'snapshot');
+      assert.equal(w.status.transport, 'long-poll');
+      assert.equal(w.status.state, 'live');
+      assert.deepEqual(log.errors, []);
+      w.close();
+    });
+  }
+
+  test('auto without the proxy: a quiet EventSource is kept (its first bytes came)', async () => {
+    // No document yet: the stream sends its retry line and nothing else,
+    // which an EventSource does not show.
+    server.add('quiet');
+    const before = server.requests.length;
+    const { w, log } = record(`${server.baseUrl}/events/quiet`);
+    await sleep(BUFFER_MS * 3);
+    const asked = server.requests.slice(before).map((r) => r.transport);
+    assert.deepEqual(asked, ['sse', 'sse'], 'the EventSource, and one GET reading its first bytes');
+    assert.equal(w.status.transport, 'eventsource');
+    assert.deepEqual(log.statuses, ['eventsource reconnecting: connecting', 'eventsource live']);
+    server.publish('quiet', 'snapshot', { v: 1 });
+    await waitFor(() => w.document && w.document.v === 1, { what: 'the first document, streamed' });
+    assert.equal(server.requests.length, before + 2);
+    w.close();
+  });
+});

@@ -18,6 +18,7 @@ import { watch } from '../../clients/js/pollbridge.js';
 import { BufferingProxy } from './lib/buffering-proxy.mjs';
 import { FakeLongPollServer } from './lib/fake-longpoll.mjs';
 import { FakeUpstream, Pollbridge, sleep, waitFor } from './lib/harness.mjs';
+import { FakeBus, FakeLocks, openTab } from './lib/tabs.mjs';
 
 const BUFFER_MS = 600;
 // How late a switch may come after bufferTimeout (a loaded CI machine).
@@ -110,6 +111,36 @@ describe('long-poll and the fallback against a fake pollbridge', () => {
       w.close();
     });
   }
+
+  test('tabs behind the buffering proxy: the leader falls back, the follower shows long-poll too, one request at a time', async () => {
+    server.add('shared', { v: 0 });
+    const locks = new FakeLocks();
+    const bus = new FakeBus();
+    const options = { transport: 'auto', EventSource, bufferTimeout: BUFFER_MS, streamRetryAfter: 3600000 };
+    const url = `${proxy.baseUrl}/events/shared`;
+    const leader = await openTab('leader', url, { locks, bus, options });
+    await waitFor(() => leader.watch.leader, { what: 'the first tab to lead' });
+    const follower = await openTab('follower', url, { locks, bus, options });
+    try {
+      await waitFor(() => leader.watch.status.transport === 'long-poll' && follower.watch.status.transport === 'long-poll', {
+        what: 'both tabs on long-poll',
+      });
+      await waitFor(() => follower.watch.document && follower.watch.document.v === 0, { what: "the follower's copy" });
+      const before = server.requests.length;
+      for (let n = 1; n <= 3; n++) {
+        server.publish('shared', 'patch', [{ op: 'replace', path: '/v', value: n }], { v: n });
+        await waitFor(() => leader.watch.document.v === n && follower.watch.document.v === n, { what: `both tabs at ${n}` });
+      }
+      assert.equal(follower.watch.leader, false);
+      assert.equal(follower.watch.status.state, 'live');
+      // One tab asks: about one request per event, never two waiting at once.
+      assert.ok(server.requests.length - before <= 4, `${server.requests.length - before} requests for 3 events`);
+      assert.deepEqual([...leader.errors, ...follower.errors], []);
+    } finally {
+      leader.watch.close();
+      follower.watch.close();
+    }
+  });
 
   test('auto without the proxy: a quiet EventSource is kept (its first bytes came)', async () => {
     // No document yet: the stream sends its retry line and nothing else,

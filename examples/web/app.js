@@ -9,7 +9,8 @@
 // mux.html: orders and the plain-text board on one multiplexed connection.
 // Options for trying things out: ?shared=0 (this tab's own connection),
 // ?transport=fetch (the fetch reader), ?transport=long-poll or
-// ?transport=eventsource (default: auto), ?token=... (sent as the token),
+// ?transport=eventsource (default: auto), ?bufferTimeout=ms (how soon a
+// buffered stream gives way to long-poll), ?token=... (sent as the token),
 // ?api=http://host:port (a pollbridge on another origin; it must list this
 // page's origin in server.cors_origins).
 //
@@ -198,6 +199,8 @@ function start() {
     // Default 'auto': EventSource, or long-poll when something on the way buffers it.
     transport: ['eventsource', 'fetch', 'long-poll'].includes(params.get('transport')) ? params.get('transport') : 'auto',
     token: params.get('token') || undefined,
+    // ?bufferTimeout=ms: how soon a buffered stream gives way to long-poll (default 5 s).
+    bufferTimeout: /^\d{1,6}$/.test(params.get('bufferTimeout') || '') ? Number(params.get('bufferTimeout')) : undefined,
     onChange(doc, change) {
       state.eventCount++;
       state.lastEventId = watch.lastEventId;

@@ -159,3 +159,85 @@ describe('long-poll and the fallback against a fake pollbridge', () => {
     w.close();
   });
 });
+
+describe('long-poll and the fallback against the real binary', () => {
+  let upstream;
+  let pb;
+  let proxy;
+  let version = 0;
+  const change = async () => {
+    version++;
+    upstream.set('/doc', { v: version, pad: '.'.repeat(200) });
+    return pb.poll('doc');
+  };
+  before(async () => {
+    upstream = await new FakeUpstream().start();
+    upstream.set('/doc', { v: 0, pad: '.'.repeat(200) });
+    upstream.set('/board', 'board 0\n', 'text/plain');
+    pb = await new Pollbridge({
+      streams: [
+        { name: 'doc', url: upstream.url('/doc'), interval: '1h', diff: 'json-patch' },
+        { name: 'board', url: upstream.url('/board'), interval: '1h', diff: 'text' },
+      ],
+      server: { longpoll_timeout: '2s' },
+      persist: true,
+    }).start();
+    await waitFor(async () => (await fetch(`${pb.baseUrl}/streams/doc`)).status === 200, { what: 'the first poll' });
+    proxy = await new BufferingProxy(pb.baseUrl).start();
+  });
+  after(async () => {
+    if (proxy) await proxy.stop();
+    if (pb) await pb.dispose();
+    if (upstream) await upstream.stop();
+  });
+
+  test('forced long-poll: documents right, events in order, resumed after a restart without a gap', async () => {
+    const { w, log } = record(`${pb.baseUrl}/events?stream=doc&stream=board`, { transport: 'long-poll' });
+    await waitFor(() => w.documents.doc && w.documents.board === 'board 0\n', { what: 'both snapshots' });
+    for (let n = 0; n < 3; n++) await change();
+    upstream.set('/board', 'board 1\n', 'text/plain');
+    await pb.poll('board');
+    await waitFor(() => w.documents.doc.v === version && w.documents.board === 'board 1\n', { what: 'the changes' });
+    // An empty answer after longpoll_timeout, then the request after it.
+    await sleep(2300);
+    await change();
+    await waitFor(() => w.documents.doc.v === version, { what: 'a change after an empty answer' });
+    const port = pb.port;
+    await pb.stop();
+    await waitFor(() => w.status.state === 'reconnecting', { what: 'the client to notice' });
+    upstream.set('/doc', { v: ++version, pad: '.'.repeat(200) }); // changed while down: the first poll after the restart
+    await pb.start(`127.0.0.1:${port}`);
+    await waitFor(() => w.documents.doc.v === version && w.status.state === 'live', { what: 'the change made while pollbridge was down' });
+    await change();
+    await waitFor(() => w.documents.doc.v === version, { what: 'a change after the restart' });
+    const types = log.changes.filter((c) => c.stream === 'doc').map((c) => c.type);
+    assert.equal(types.filter((t) => t === 'snapshot').length, 1, `resumed, not started again: ${types.join(' ')}`);
+    assertConsecutive(log, 'doc');
+    assert.equal(w.status.transport, 'long-poll');
+    assert.deepEqual(log.errors, []);
+    w.close();
+  });
+
+  test('auto behind the buffering proxy: long-poll within bufferTimeout, every change, none twice', async () => {
+    const started = Date.now();
+    const { w, log } = record(`${proxy.baseUrl}/events/doc`);
+    const first = version;
+    const changer = (async () => {
+      while (!log.switchedAt || Date.now() - log.switchedAt < 500) {
+        await change();
+        await sleep(80);
+      }
+    })();
+    await waitFor(() => log.switchedAt, { what: 'the switch to long-poll' });
+    const took = log.switchedAt - started;
+    assert.ok(took >= BUFFER_MS - 50 && took < BUFFER_MS + MARGIN_MS, `switched after ${took} ms (bufferTimeout ${BUFFER_MS})`);
+    await changer;
+    await waitFor(() => w.document && w.document.v === version, { what: `the last change (${version})` });
+    assert.ok(version - first >= 5, `changes during the switch: ${version - first}`);
+    assert.equal(log.changes[0].type, 'snapshot');
+    assertConsecutive(log, 'doc');
+    assert.equal(w.status.transport, 'long-poll');
+    assert.deepEqual(log.errors, []);
+    w.close();
+  });
+});

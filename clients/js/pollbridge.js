@@ -293,14 +293,22 @@ class Replica {
 
 const TYPES = ['snapshot', 'patch', 'merge-patch', 'created', 'updated', 'deleted', 'status'];
 
-// The HTTP status of a GET (0 when there is none), learnt without reading the
-// body: EventSource does not tell why it failed.
+// Retry-After (seconds, or an HTTP date) in ms; 0 without one.
+function retryAfter(res) {
+  const h = res.headers && res.headers.get('retry-after');
+  const ms = !h ? 0 : /^\d+$/.test(h) ? h * 1000 : Date.parse(h) - Date.now();
+  return ms > 0 ? ms : 0;
+}
+
+// [HTTP status (0 when there is none), Retry-After in ms] of a GET, learnt
+// without reading the body: EventSource does not tell why it failed.
 async function probe(url, headers, o) {
   const c = new AbortController();
   try {
-    return (await (o.fetch || fetch)(url, { headers, signal: c.signal, cache: 'no-store' })).status;
+    const res = await (o.fetch || fetch)(url, { headers, signal: c.signal, cache: 'no-store' });
+    return [res.status, retryAfter(res)];
   } catch {
-    return 0;
+    return [0, 0];
   } finally {
     c.abort();
   }
@@ -323,13 +331,6 @@ async function firstBytes(url, headers, o, ms) {
   }
 }
 
-// Retry-After (seconds, or an HTTP date) in ms; 0 without one.
-function retryAfter(res) {
-  const h = res.headers && res.headers.get('retry-after');
-  const ms = !h ? 0 : /^\d+$/.test(h) ? h * 1000 : Date.parse(h) - Date.now();
-  return ms > 0 ? ms : 0;
-}
-
 function viaEventSource(url, headers, link, o) {
   const es = new (o.EventSource || globalThis.EventSource)(url);
   let open = false;
@@ -341,7 +342,8 @@ function viaEventSource(url, headers, link, o) {
   // and a token it chooses, after a delay it chooses.
   es.onerror = async () => {
     es.close();
-    link.failed(open ? 0 : await probe(url, headers, o));
+    const [status, after] = open ? [0, 0] : await probe(url, headers, o);
+    link.failed(status, 0, after);
   };
   for (const t of TYPES) es.addEventListener(t, (e) => link.message(t, e.data, e.lastEventId));
   return { close: () => es.close() };
@@ -660,7 +662,7 @@ class Link {
       const q = new URLSearchParams(g.extra);
       if (token && !headers.Authorization) q.set(g.tokenParam, token);
       const qs = String(q);
-      const status = await probe(`${g.base}/events/${pathOf(s)}${qs ? '?' + qs : ''}`, headers, g.o);
+      const [status] = await probe(`${g.base}/events/${pathOf(s)}${qs ? '?' + qs : ''}`, headers, g.o);
       if (status === 400 || status === 404) refused.push([s, status]);
     }
     if (gen !== this.gen || !refused.length) return false;

@@ -344,6 +344,18 @@ describe('the fallback from streaming to long-poll', () => {
     w.close();
   });
 
+  test("EventSource refused: the probe's Retry-After is honoured too", async () => {
+    start('http://pb.test/events/s', { transport: 'eventsource' });
+    await clock.settle();
+    ScriptedEventSource.last().fail(); // never opened: the client asks why
+    await clock.settle();
+    net.one().answer(503, { error: 'unavailable' }, { 'retry-after': '4' });
+    await clock.tick(3999);
+    assert.equal(ScriptedEventSource.all.length, 1, 'not before Retry-After');
+    await clock.tick(1);
+    assert.equal(ScriptedEventSource.all.length, 2);
+  });
+
   test('an unknown transport is refused', () => {
     assert.throws(() => watch('http://pb.test/events/s', { transport: 'websocket', shared: false }), TypeError);
   });

@@ -8,10 +8,13 @@
 //    published before, during or after the switch; without the proxy a quiet
 //    EventSource stays (its first bytes are checked, not its silence);
 //  * against the real binary: forced long-poll across a restart (state on
-//    disk: resumed, no gap), and the fallback behind the buffering proxy.
+//    disk: resumed, no gap), in each format, with a token function across
+//    the token's expiry (401, a fresh token, the place kept), and the
+//    fallback behind the buffering proxy.
 // The example page behind the buffering proxy in Chromium is in
 // browser.test.mjs.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { EventSource } from 'eventsource';
 import { watch } from '../../clients/js/pollbridge.js';
@@ -218,6 +221,26 @@ describe('long-poll and the fallback against the real binary', () => {
     w.close();
   });
 
+  test('forced long-poll in each format: every watch keeps the document', async () => {
+    const formats = [undefined, 'merge-patch', 'snapshot'];
+    const watches = formats.map((format) => record(`${pb.baseUrl}/events/doc`, { transport: 'long-poll', format }));
+    const holds = () => watches.every(({ w }) => w.document && w.document.v === version);
+    await waitFor(holds, { what: 'the snapshots' });
+    for (let n = 0; n < 3; n++) {
+      await change();
+      await waitFor(holds, { what: `every format at ${version}` });
+    }
+    const [own, merge, snapshot] = watches.map(({ log }) => log.changes.slice(1).map((c) => c.type));
+    assert.deepEqual(own, ['patch', 'patch', 'patch']);
+    // A change published while no request of that format waited comes as a snapshot (docs/protocol.md).
+    assert.ok(merge.every((t) => t === 'merge-patch' || t === 'snapshot'), merge.join(' '));
+    assert.deepEqual(snapshot, ['snapshot', 'snapshot', 'snapshot']);
+    for (const { w, log } of watches) {
+      assert.deepEqual(log.errors, []);
+      w.close();
+    }
+  });
+
   test('auto behind the buffering proxy: long-poll within bufferTimeout, every change, none twice', async () => {
     const started = Date.now();
     const { w, log } = record(`${proxy.baseUrl}/events/doc`);
@@ -238,6 +261,67 @@ describe('long-poll and the fallback against the real binary', () => {
     assertConsecutive(log, 'doc');
     assert.equal(w.status.transport, 'long-poll');
     assert.deepEqual(log.errors, []);
+    w.close();
+  });
+});
+
+// HS256 JWTs for the auth section below (as in formats.test.mjs).
+const SECRET = '0123456789abcdef0123456789abcdef-js-longpoll';
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+function jwt(exp) {
+  const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'tester', iss: 'https://id.test', aud: 'pollbridge', exp, streams: ['doc'] })}`;
+  return `${head}.${createHmac('sha256', SECRET).update(head).digest('base64url')}`;
+}
+
+const pad = '.'.repeat(80);
+
+describe('long-poll with tokens through the real binary', () => {
+  let upstream;
+  let pb;
+  before(async () => {
+    upstream = await new FakeUpstream().start();
+    upstream.set('/doc', { v: 1, pad }); // big enough that a change is a patch
+    pb = await new Pollbridge({
+      streams: [{ name: 'doc', url: upstream.url('/doc'), interval: '1h' }],
+      server: { longpoll_timeout: '1s' },
+      auth: { jwt: { keys: [{ alg: 'HS256', secret: SECRET }], issuer: 'https://id.test', audience: 'pollbridge', leeway: '0s' } },
+    }).start();
+    const probeToken = jwt(Math.floor(Date.now() / 1000) + 60);
+    await waitFor(async () => (await fetch(`${pb.baseUrl}/streams/doc`, { headers: { Authorization: `Bearer ${probeToken}` } })).status === 200, {
+      what: 'the first poll',
+    });
+  });
+  after(async () => {
+    if (pb) await pb.dispose();
+    if (upstream) await upstream.stop();
+  });
+
+  test('the token goes as Authorization: Bearer; once it expired, a 401 brings a fresh one and the place is kept', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const tokens = [jwt(exp), jwt(exp + 3600)];
+    const asked = [];
+    const requests = [];
+    const recordingFetch = (url, init) => {
+      requests.push({ url: String(url), headers: { ...(init && init.headers) } });
+      return fetch(url, init);
+    };
+    const { w, log } = record(`${pb.baseUrl}/events/doc`, {
+      transport: 'long-poll',
+      fetch: recordingFetch,
+      token: async () => tokens[Math.min(asked.push(Date.now()) - 1, 1)],
+    });
+    await waitFor(() => w.document && w.document.v === 1, { what: 'the snapshot' });
+    assert.equal(requests[0].headers.Authorization, `Bearer ${tokens[0]}`);
+    assert.ok(requests.every((r) => !r.url.includes(tokens[0])), 'never in the URL');
+    await waitFor(() => asked.length === 2, { what: 'a fresh token after the expiry', timeout: 6000 });
+    upstream.set('/doc', { v: 2, pad });
+    await pb.poll('doc');
+    await waitFor(() => w.document.v === 2, { what: 'the change after the refresh' });
+    assert.equal(requests.at(-1).headers.Authorization, `Bearer ${tokens[1]}`);
+    assert.deepEqual(log.changes.map((c) => c.type), ['snapshot', 'patch'], 'resumed: no fresh snapshot');
+    assert.ok(!log.statuses.some((s) => s.includes('unauthorized')), log.statuses.join(' | '));
+    assert.deepEqual(log.errors, []);
+    assert.ok(!pb.output.includes(tokens[0]) && !pb.output.includes(tokens[1]), 'tokens are not logged');
     w.close();
   });
 });

@@ -66,7 +66,7 @@ export interface WatchOptions {
    * then reconnects at once, from its place).
    */
   token?: string | (() => string | Promise<string>);
-  /** Query parameter carrying the token with the EventSource transport (default `access_token`). */
+  /** Query parameter carrying the token with EventSource, and with long-poll after a fallback from it (default `access_token`). */
   tokenParam?: string;
   /**
    * `auto` (default): the browser's EventSource (the token in the query),

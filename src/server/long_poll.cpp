@@ -1,5 +1,6 @@
 #include "server/long_poll.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <utility>
@@ -68,7 +69,10 @@ void LongPoll::handle(const httplib::Request& req, httplib::Response& res,
   // A run after a wait: the deadline set by the first run.
   const std::optional<SteadyClock::time_point> parked =
       HttpServer::admission_deadline(ParkKind::kLongPoll);
-  const SteadyClock::time_point deadline = parked ? *parked : now + timeout;
+  // Not past the credential's end either: the run then refuses it (401),
+  // as an SSE session closes at close_at.
+  const SteadyClock::time_point deadline =
+      parked ? *parked : std::min(now + timeout, admitted.close_at);
   if (!parked) requests_.fetch_add(1, std::memory_order_relaxed);
 
   core::LongPollRequest lp;

@@ -1,17 +1,20 @@
 // Scripted stand-ins for the unit tests of the client's state machine
-// (longpoll.test.mjs): a clock whose time moves only when the test says, an
+// (client.test.mjs, longpoll.test.mjs): a clock whose time moves only when the test says, an
 // EventSource and a fetch whose every answer the test gives by hand.
 //
 //  * FakeClock replaces globalThis.setTimeout / clearTimeout and Date.now
 //    while installed (Node 18 has no mock.timers). tick(ms) runs the timers
 //    that fall due in order, letting promise reactions run after each one
 //    (setImmediate is left real for that).
-//  * ScriptedEventSource: open(), emit(type, id, stream, data), fail().
+//  * ScriptedEventSource: open(), emit(type, id, stream, data), raw(type,
+//    id, text), fail(); next(n) waits for the n-th one made.
 //  * ScriptedFetch: records each request; the test answers it with
 //    answer(status, json, headers) (a JSON body, as long-poll has), stream()
 //    (200 text/event-stream whose body the test writes with push(), or
 //    never), or refuse() (a network error). An aborted request rejects the
 //    way fetch does.
+
+import { waitFor } from './harness.mjs';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -99,11 +102,18 @@ export class ScriptedEventSource {
   emit(type, id, stream, data) {
     this.listeners[type]({ lastEventId: id, data: JSON.stringify({ stream, data }) });
   }
+  raw(type, id, text) {
+    this.listeners[type]({ lastEventId: id, data: text });
+  }
   fail() {
     this.onerror();
   }
   static last() {
     return ScriptedEventSource.all.at(-1);
+  }
+  static async next(count) {
+    await waitFor(() => ScriptedEventSource.all.length >= count, { what: `connection ${count}` });
+    return ScriptedEventSource.all[count - 1];
   }
 }
 

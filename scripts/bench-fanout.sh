@@ -12,7 +12,11 @@
 # pollbridge's upstream-requests-per-interval check; then the front door's
 # three tables: connect rate, TLS fan-out (both servers with ssl on and the
 # same certificate) and held connections (idle keep-alive + slowloris up to
-# the fd limit, a newcomer's time to its first event). Prints markdown tables
+# the fd limit, a newcomer's time to its first event; then as many waiting
+# long-polls, then as many idle SSE subscribers, each with the server's
+# memory per connection and threads); the long-poll fan-out (pollbridge's
+# ?transport=long-poll against nchan's longpoll subscribers, same load).
+# Prints markdown tables
 # and keeps them, the raw JSON results and the server logs in OUT_DIR.
 #
 # Environment:
@@ -23,8 +27,12 @@
 #   WARMUP=2             seconds of unmeasured publishing before that
 #   STORM_CLIENTS=5000   clients in the reconnect storm (0: skip)
 #   UPSTREAM_CLIENTS=10000  clients for the upstream-requests check (0: skip)
-#   RUNS="fanout connect tls held cluster"  which parts to run (fanout: the
-#                        client counts above, the storm and the upstream check)
+#   RUNS="fanout connect tls longpoll held cluster"  which parts to run (fanout:
+#                        the client counts above, the storm and the upstream
+#                        check); "compression" is reserved for issue 21's
+#                        compression table (not in this script yet)
+#   LONGPOLL_CLIENTS=5000  long-poll fan-out: client counts (same RATE, PAYLOAD,
+#                        DURATION as the SSE runs)
 #   CLUSTER_CLIENTS="3000 9000"  cluster table: at each total client count, one
 #                        instance without Redis, one with Redis, then three
 #                        instances sharing one redis-server, the clients
@@ -35,6 +43,8 @@
 #   CONNECT_CLIENTS="5000 19500" CONNECT_REPEAT=3   connect-rate table
 #   TLS_CLIENTS="1000 5000"      TLS fan-out table
 #   HELD_CLIENTS=max     held connections ("max": fd limit - 1000, rounded to 500)
+#   HELD_WAITING=<HELD_CLIENTS>  waiting long-polls (and idle SSE subscribers)
+#                        held after them, each batch alone (0: skip)
 #   TARGETS="pollbridge nchan"
 #   BUILD_DIR=<repo>/build-bench   OUT_DIR=<BUILD_DIR>/bench-results/<time>
 #   PB_PORT=18080 NCHAN_PORT=18081 BACKEND_PORT=18082
@@ -70,6 +80,7 @@ if [[ $QUICK == 1 ]]; then
   CONNECT_REPEAT=${CONNECT_REPEAT:-1}
   TLS_CLIENTS=${TLS_CLIENTS:-200}
   HELD_CLIENTS=${HELD_CLIENTS:-400}
+  LONGPOLL_CLIENTS=${LONGPOLL_CLIENTS:-200}
   CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-300}
 fi
 CLIENTS=${CLIENTS:-"1000 5000 10000 max"}
@@ -81,7 +92,8 @@ STORM_CLIENTS=${STORM_CLIENTS:-5000}
 UPSTREAM_CLIENTS=${UPSTREAM_CLIENTS:-10000}
 UPSTREAM_INTERVALS=${UPSTREAM_INTERVALS:-10}
 TARGETS=${TARGETS:-"pollbridge nchan"}
-RUNS=${RUNS:-"fanout connect tls held cluster"}
+RUNS=${RUNS:-"fanout connect tls longpoll held cluster"}
+LONGPOLL_CLIENTS=${LONGPOLL_CLIENTS:-5000}
 CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-"3000 9000"}
 CONNECT_CLIENTS=${CONNECT_CLIENTS:-"5000 19500"}
 CONNECT_REPEAT=${CONNECT_REPEAT:-3}
@@ -229,6 +241,9 @@ TLS_CLIENTS=$(cap "$TLS_CLIENTS")
 # Held: each process needs one descriptor per held connection; leave room
 # for the newcomers and the processes' own.
 [[ $HELD_CLIENTS == max ]] && HELD_CLIENTS=$(( (FD_LIMIT - 1000) / 500 * 500 ))
+HELD_WAITING=${HELD_WAITING:-$HELD_CLIENTS}
+(( HELD_WAITING > HELD_CLIENTS )) && HELD_WAITING=$HELD_CLIENTS
+LONGPOLL_CLIENTS=$(cap "$LONGPOLL_CLIENTS")
 
 # The certificate both servers present in TLS runs (self-signed, EC P-256:
 # the load client does not verify it; the cost measured is the server's).
@@ -344,13 +359,15 @@ wait_loadgen() {
 }
 
 run_nchan() {  # run_nchan CLIENTS EXTRA...
-  local n=$1
+  local n=$1 path=/sub
   shift
   for p in "$NCHAN_PORT"; do port_free "$p" || die "port $p is in use"; done
   log "nginx+nchan: $n clients $*"
   : > "$RUN_DIR/server.pids"
   start_nginx
-  run_loadgen --target nchan --port "$NCHAN_PORT" --path /sub --clients "$n" "$@"
+  # Long-poll runs subscribe to the longpoll location.
+  [[ " $* " == *" --mode longpoll "* ]] && path=/sub-lp
+  run_loadgen --target nchan --port "$NCHAN_PORT" --path "$path" --clients "$n" "$@"
   wait_loadgen
   stop_nginx
 }
@@ -495,9 +512,25 @@ if has_run tls; then
   done
   TLS_ON=0
 fi
+if has_run longpoll; then
+  k=0
+  for n in $LONGPOLL_CLIENTS; do
+    log "long-poll fan-out: $n clients"
+    each_target $k "$n" --mode longpoll
+    k=$((k + 1))
+  done
+fi
 if has_run held; then
-  log "held connections: $HELD_CLIENTS (half idle keep-alive, half slowloris)"
-  each_target 0 "$HELD_CLIENTS" --mode held --newcomers 5 --settle 2
+  log "held connections: $HELD_CLIENTS (half idle keep-alive, half slowloris);" \
+    "then $HELD_WAITING waiting long-polls, then $HELD_WAITING idle SSE subscribers"
+  each_target 0 "$HELD_CLIENTS" --mode held --newcomers 5 --settle 2 --waiting "$HELD_WAITING"
+fi
+# Issue 21's compression table (bytes on the wire and CPU per delivery,
+# compressed and not, beside nginx's gzip filter) needs the compression
+# branch's server.compression; its runs go here, as each_target calls with
+# the load client's compression options.
+if has_run compression; then
+  log "compression: not measured by this version of the script (issue 21, item 2)"
 fi
 
 if has_run cluster && [[ " $TARGETS " == *" pollbridge "* ]]; then
@@ -516,7 +549,8 @@ fi
   echo "Command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\`" \
     "(CLIENTS=\"$CLIENTS\" RATE=$RATE PAYLOAD=$PAYLOAD DURATION=$DURATION WARMUP=$WARMUP" \
     "STORM_CLIENTS=$STORM_CLIENTS UPSTREAM_CLIENTS=$UPSTREAM_CLIENTS NICE=$NICE" \
-    "RUNS=\"$RUNS\" TARGETS=\"$TARGETS\" CLUSTER_CLIENTS=\"$CLUSTER_CLIENTS\")"
+    "RUNS=\"$RUNS\" TARGETS=\"$TARGETS\" CLUSTER_CLIENTS=\"$CLUSTER_CLIENTS\"" \
+    "LONGPOLL_CLIENTS=\"$LONGPOLL_CLIENTS\" HELD_CLIENTS=$HELD_CLIENTS HELD_WAITING=$HELD_WAITING)"
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \
     "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"

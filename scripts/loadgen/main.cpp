@@ -34,6 +34,7 @@
 
 #include "client_pool.h"
 #include "front_door_runs.h"
+#include "longpoll_run.h"
 #include "proc_stats.h"
 #include "publisher.h"
 #include "report.h"
@@ -77,12 +78,15 @@ publishing:
   --token TOKEN             pollbridge's admin token
   --backend-port PORT       port of the embedded legacy backend (pollbridge target)
 run:
-  --mode fanout|upstream-count|connect|held
+  --mode fanout|upstream-count|connect|held|longpoll
+                            longpoll: --path without query (nchan: /sub-lp)
   --tls                     the server's port speaks TLS
   --repeat 3                connect: rounds on fresh connections
   --newcomers 5             held: newcomers timed while everything is held
   --idle-path /healthz      held: what the idle keep-alive connections asked for
   --newcomer-path PATH      held: the newcomers' stream (nchan: /sub-latest)
+  --waiting N               held: then N waiting long-polls, then N idle SSE subscribers
+  --longpoll-path PATH      held: the waiting long-polls' path (nchan: /sub-lp)
   --clients 1000            SSE connections
   --duration 10             seconds of measured publishing
   --warmup 2                seconds of unmeasured publishing first
@@ -287,6 +291,34 @@ int run(const Args& args) {
   result["server_base"] = proc_json(base);
   result["tls"] = args.flag("tls");
 
+  if (mode == "longpoll") {
+    pbl::LongPollRun run;
+    run.pool.target = target;
+    run.pool.host = host;
+    run.pool.port = port;
+    run.pool.path = args.get("path", target == pbl::Target::kNchan ? "/sub-lp" : "/events/bench");
+    run.pool.clients = clients;
+    run.pool.src_addrs =
+        static_cast<int>(args.num("src-addrs", static_cast<double>(1 + clients / 20000)));
+    run.pool.connect_concurrency = static_cast<std::size_t>(args.num("connect-concurrency", 256));
+    run.pool.log_anomalies = static_cast<int>(args.num("log-anomalies", 20));
+    run.server_pids = pids;
+    run.rate = rate;
+    run.duration = duration;
+    run.warmup = warmup;
+    run.settle = settle;
+    run.connect_timeout = args.num("connect-timeout", 120);
+    run.straggler_timeout = args.num("straggler-timeout", 10);
+    if (!pbl::run_longpoll(run, publisher, result)) return 1;
+    result["loadavg_end"] = loadavg1();
+    publisher.stop_async();
+    const std::string line = result.dump();
+    std::cout << line << std::endl;
+    if (!args.get("out").empty()) std::ofstream(args.get("out"), std::ios::app) << line << "\n";
+    std::cerr.flush();
+    std::_Exit(0);
+  }
+
   if (mode == "connect" || mode == "held") {
     pbl::FrontDoorRun run;
     run.pool.host = host;
@@ -309,6 +341,17 @@ int run(const Args& args) {
     }
     run.settle_s = settle;
     result[mode] = mode == "connect" ? pbl::run_connect_rate(run) : pbl::run_held(run);
+    run.waiting = static_cast<std::size_t>(args.num("waiting", 0));
+    if (mode == "held" && run.waiting > 0) {
+      // The batch above is closed: each of these holds as many again.
+      const std::string stream = target == pbl::Target::kNchan ? "/sub" : "/events/bench";
+      run.longpoll_path =
+          args.get("longpoll-path",
+                   target == pbl::Target::kNchan ? "/sub-lp" : "/events/bench?transport=long-poll");
+      run.longpoll_position = target == pbl::Target::kPollbridge;
+      run.sse_path = args.get("sse-path", stream);
+      result["held_waiting"] = pbl::run_held_waiting(run);
+    }
     result["loadavg_end"] = loadavg1();
     publisher.stop_async();
     const std::string line = result.dump();

@@ -47,9 +47,15 @@
 #                        held after them, each batch alone (0: skip)
 #   TARGETS="pollbridge nchan"
 #   BUILD_DIR=<repo>/build-bench   OUT_DIR=<BUILD_DIR>/bench-results/<time>
+#   POLLBRIDGE=<BUILD_DIR>/pollbridge  the binary under test (e.g. a copy of
+#                        the previous build, for a before/after comparison)
 #   PB_PORT=18080 NCHAN_PORT=18081 BACKEND_PORT=18082
 #   NICE=0               run servers and load client at this nice value (e.g.
 #                        -10 on a machine shared with other work; same for both)
+#   PERF=0               1: `perf record -g` on the server's processes over each
+#                        run's measured window (fan-out, TLS and long-poll runs);
+#                        perf-runN-<target>.data, .txt (top symbols) and
+#                        .syscalls (perf stat of write/epoll_wait/... counts)
 # Flags: --quick, --no-install (skip apt-get), --no-build, -h|--help
 set -euo pipefail
 
@@ -126,6 +132,7 @@ PB_PID=""
 PB_PIDS=()  # the cluster runs' instances
 REDIS_PID=""
 LOADGEN_PID=""
+PERF_PID=""
 
 stop_pid() {  # stop_pid PID: TERM, then KILL after 5 s; only our own children
   local pid=$1 i
@@ -144,6 +151,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_pid "$LOADGEN_PID"
+  stop_pid "$PERF_PID"
   stop_pid "$PB_PID"
   local p
   for p in "${PB_PIDS[@]}"; do stop_pid "$p"; done
@@ -163,12 +171,15 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- install ---
 # nginx + nchan, procps and the build tools: scripts/deps.sh has the package
 # names (and keeps nginx's own service from starting while it installs).
+PERF=${PERF:-0}
 [[ $INSTALL == 1 ]] && "$ROOT/scripts/deps.sh" build bench
+[[ $INSTALL == 1 && $PERF == 1 ]] && "$ROOT/scripts/deps.sh" profile
+[[ $PERF == 1 ]] && { command -v perf >/dev/null || die "perf missing (scripts/deps.sh profile)"; }
 [[ -e /usr/lib/nginx/modules/ngx_nchan_module.so ]] || die "nchan module missing (libnginx-mod-nchan)"
 
 # ------------------------------------------------------------------ build ---
 LOADGEN="$BUILD_DIR/pb-loadgen"
-POLLBRIDGE="$BUILD_DIR/pollbridge"
+POLLBRIDGE=${POLLBRIDGE:-$BUILD_DIR/pollbridge}
 if [[ $BUILD == 1 ]]; then
   log "building Release in $BUILD_DIR"
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPB_BUILD_TESTS=OFF >/dev/null
@@ -358,6 +369,39 @@ wait_loadgen() {
   return 0
 }
 
+# PERF=1: perf over the measured window of the current run. It starts when
+# the load client says its clients are in place, then waits the idle sample
+# (1 s), the warm-up and the pause after it, and records DURATION seconds.
+start_profile() {  # start_profile TARGET
+  [[ $PERF == 1 ]] || return 0
+  local target=$1 log=$RUN_LOG data="$OUT_DIR/perf-run$RUN_NO-$1.data"
+  (
+    for ((i = 0; i < 1200; i++)); do
+      grep -q "clients streaming after\|long-poll clients waiting" "$log" 2>/dev/null && break
+      sleep 0.1
+    done
+    sleep "$(awk -v w="$WARMUP" 'BEGIN { print 1 + w + 0.6 }')"
+    pids=$(tr -s ' \n' ',' < "$RUN_DIR/server.pids" | sed 's/,$//')
+    [[ -n $pids ]] || exit 0
+    # Syscalls over the same window: writes and epoll wake-ups per delivery.
+    perf stat -x, -o "$OUT_DIR/perf-run$RUN_NO-$target.syscalls" -p "$pids" \
+      -e syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendmsg \
+      -e syscalls:sys_enter_epoll_wait,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom \
+      -- sleep "$DURATION" >/dev/null 2>&1 &
+    perf record -q -g -p "$pids" -o "$data" -- sleep "$DURATION" >/dev/null 2>&1 || exit 0
+    wait
+    perf report -i "$data" --stdio --no-children -g none --sort dso,sym --percent-limit 0.5 \
+      2>/dev/null | grep -v '^$' | head -n 80 \
+      > "$OUT_DIR/perf-run$RUN_NO-$target.txt" || true
+  ) &
+  PERF_PID=$!
+}
+wait_profile() {
+  [[ -n $PERF_PID ]] || return 0
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
+}
+
 run_nchan() {  # run_nchan CLIENTS EXTRA...
   local n=$1 path=/sub
   shift
@@ -368,7 +412,9 @@ run_nchan() {  # run_nchan CLIENTS EXTRA...
   # Long-poll runs subscribe to the longpoll location.
   [[ " $* " == *" --mode longpoll "* ]] && path=/sub-lp
   run_loadgen --target nchan --port "$NCHAN_PORT" --path "$path" --clients "$n" "$@"
+  start_profile nchan
   wait_loadgen
+  wait_profile
   stop_nginx
 }
 
@@ -388,7 +434,9 @@ run_pollbridge() {  # run_pollbridge CLIENTS INTERVAL EXTRA...
     return 0
   fi
   start_pollbridge
+  start_profile pollbridge
   wait_loadgen
+  wait_profile
   save_metrics "$OUT_DIR/pollbridge-metrics-run$RUN_NO.txt"
   stop_pollbridge
 }

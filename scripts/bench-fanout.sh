@@ -386,7 +386,8 @@ start_profile() {  # start_profile TARGET
     # Syscalls over the same window: writes and epoll wake-ups per delivery.
     perf stat -x, -o "$OUT_DIR/perf-run$RUN_NO-$target.syscalls" -p "$pids" \
       -e syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendmsg \
-      -e syscalls:sys_enter_epoll_wait,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom \
+      -e syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex \
+      -e syscalls:sys_enter_read,syscalls:sys_enter_recvfrom \
       -- sleep "$DURATION" >/dev/null 2>&1 &
     perf record -q -g -p "$pids" -o "$data" -- sleep "$DURATION" >/dev/null 2>&1 || exit 0
     wait

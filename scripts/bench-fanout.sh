@@ -222,6 +222,12 @@ if [[ $EUID == 0 ]]; then
   [[ $(sysctl -n net.core.somaxconn) -lt $BACKLOG ]] && set_sysctl net.core.somaxconn $BACKLOG
   [[ $(sysctl -n net.ipv4.tcp_max_syn_backlog) -lt $BACKLOG ]] && set_sysctl net.ipv4.tcp_max_syn_backlog $BACKLOG
   set_sysctl net.ipv4.ip_local_port_range "1024 65000"
+  # The wider range includes the bench's own ports: keep them out of it, or a
+  # client's (or another process's) outgoing connection can hold one just
+  # when a server is about to listen there (seen once: a cluster instance
+  # could not bind its port).
+  set_sysctl net.ipv4.ip_local_reserved_ports \
+    "$(echo "$PB_PORT $NCHAN_PORT $BACKEND_PORT $REDIS_PORT $CLUSTER_PORTS" | tr -s ' ' ',')"
 fi
 LIMITS_NOTE+=("net.core.somaxconn = $(sysctl -n net.core.somaxconn), listen backlog $BACKLOG for both servers")
 

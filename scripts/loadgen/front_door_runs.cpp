@@ -157,7 +157,10 @@ json hold_batch(const FrontDoorRun& run, const std::string& request, const char*
 
 json run_held_waiting(const FrontDoorRun& run) {
   const std::string host = "Host: " + run.pool.host + ":" + std::to_string(run.pool.port) + "\r\n";
-  std::string path = run.longpoll_path;
+  // pollbridge's defaults: the stream the newcomers use.
+  std::string path =
+      run.longpoll_path.empty() ? run.pool.path + "?transport=long-poll" : run.longpoll_path;
+  const std::string sse_path = run.sse_path.empty() ? run.pool.path : run.sse_path;
   json out;
   if (run.longpoll_position) {
     // pollbridge: the newest position, from a first long-poll (the snapshot).
@@ -174,7 +177,7 @@ json run_held_waiting(const FrontDoorRun& run) {
   out["waiting"] =
       hold_batch(run, "GET " + path + " HTTP/1.1\r\n" + host + "\r\n", "waiting long-polls");
   out["sse"] = hold_batch(run,
-                          "GET " + run.sse_path + " HTTP/1.1\r\n" + host +
+                          "GET " + sse_path + " HTTP/1.1\r\n" + host +
                               "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n",
                           "idle SSE subscribers");
   return out;

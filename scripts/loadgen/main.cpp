@@ -200,6 +200,19 @@ void idle(pbl::ClientPool& pool, double seconds) {
   run_for(pool, seconds, [] { return false; });
 }
 
+// Writes the run's JSON line (stdout, and appended to --out) and leaves:
+// stopping the embedded backend would wait out the keep-alive timeout of the
+// server's polling connection, and the results are written.
+[[noreturn]] void finish(json& result, const Args& args, pbl::Publisher& publisher) {
+  result["loadavg_end"] = loadavg1();
+  publisher.stop_async();
+  const std::string line = result.dump();
+  std::cout << line << std::endl;
+  if (!args.get("out").empty()) std::ofstream(args.get("out"), std::ios::app) << line << "\n";
+  std::cerr.flush();
+  std::_Exit(0);
+}
+
 int run(const Args& args) {
   const std::string target_name = args.get("target", "nchan");
   pbl::Target target;
@@ -310,13 +323,7 @@ int run(const Args& args) {
     run.connect_timeout = args.num("connect-timeout", 120);
     run.straggler_timeout = args.num("straggler-timeout", 10);
     if (!pbl::run_longpoll(run, publisher, result)) return 1;
-    result["loadavg_end"] = loadavg1();
-    publisher.stop_async();
-    const std::string line = result.dump();
-    std::cout << line << std::endl;
-    if (!args.get("out").empty()) std::ofstream(args.get("out"), std::ios::app) << line << "\n";
-    std::cerr.flush();
-    std::_Exit(0);
+    finish(result, args, publisher);
   }
 
   if (mode == "connect" || mode == "held") {
@@ -342,23 +349,14 @@ int run(const Args& args) {
     run.settle_s = settle;
     result[mode] = mode == "connect" ? pbl::run_connect_rate(run) : pbl::run_held(run);
     run.waiting = static_cast<std::size_t>(args.num("waiting", 0));
-    if (mode == "held" && run.waiting > 0) {
-      // The batch above is closed: each of these holds as many again.
-      const std::string stream = target == pbl::Target::kNchan ? "/sub" : "/events/bench";
-      run.longpoll_path =
-          args.get("longpoll-path",
-                   target == pbl::Target::kNchan ? "/sub-lp" : "/events/bench?transport=long-poll");
-      run.longpoll_position = target == pbl::Target::kPollbridge;
-      run.sse_path = args.get("sse-path", stream);
+    if (mode == "held" && run.waiting > 0) {  // the batch above is closed
+      const bool nchan = target == pbl::Target::kNchan;
+      run.longpoll_path = args.get("longpoll-path", nchan ? "/sub-lp" : "");
+      run.longpoll_position = !nchan;
+      run.sse_path = args.get("sse-path", nchan ? "/sub" : "");
       result["held_waiting"] = pbl::run_held_waiting(run);
     }
-    result["loadavg_end"] = loadavg1();
-    publisher.stop_async();
-    const std::string line = result.dump();
-    std::cout << line << std::endl;
-    if (!args.get("out").empty()) std::ofstream(args.get("out"), std::ios::app) << line << "\n";
-    std::cerr.flush();
-    std::_Exit(0);
+    finish(result, args, publisher);
   }
 
   // 2. Connect.
@@ -577,23 +575,10 @@ int run(const Args& args) {
                 << "), dups " << ss.dups << "\n";
     }
   }
-  result["loadavg_end"] = loadavg1();
   result["streaming_final"] = pool.streaming();
   result["setup"] = phase_json(pool.stats(pbl::Phase::kSetup));
   pool.close_all();
-  publisher.stop_async();
-
-  const std::string line = result.dump();
-  std::cout << line << std::endl;
-  const std::string out = args.get("out");
-  if (!out.empty()) {
-    std::ofstream f(out, std::ios::app);
-    f << line << "\n";
-  }
-  // Stopping the embedded backend would wait out the keep-alive timeout of
-  // the server's polling connection; the results are written, so leave now.
-  std::cerr.flush();
-  std::_Exit(0);
+  finish(result, args, publisher);
 }
 
 }  // namespace

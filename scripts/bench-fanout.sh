@@ -378,11 +378,14 @@ wait_loadgen() {
 # PERF=1: perf over the measured window of the current run. It starts when
 # the load client says its clients are in place, then waits the idle sample
 # (1 s), the warm-up and the pause after it, and records DURATION seconds.
-start_profile() {  # start_profile TARGET
+start_profile() {  # start_profile TARGET RUN-ARGS...: only fan-out, TLS and long-poll runs
   [[ $PERF == 1 ]] || return 0
   local target=$1 log=$RUN_LOG data="$OUT_DIR/perf-run$RUN_NO-$1.data"
+  shift
+  case " $* " in *" --mode connect "* | *" --mode held "* | *" --mode upstream-count "*) return 0 ;; esac
   (
     for ((i = 0; i < 1200; i++)); do
+      [[ -e $log ]] || exit 0  # the run ended (or failed) first
       grep -q "clients streaming after\|long-poll clients waiting" "$log" 2>/dev/null && break
       sleep 0.1
     done
@@ -398,7 +401,7 @@ start_profile() {  # start_profile TARGET
     perf record -q -g -p "$pids" -o "$data" -- sleep "$DURATION" >/dev/null 2>&1 || exit 0
     wait
     perf report -i "$data" --stdio --no-children -g none --sort dso,sym --percent-limit 0.5 \
-      2>/dev/null | grep -v '^$' | head -n 80 \
+      2>/dev/null | grep -v '^$' | cut -c1-160 | head -n 80 \
       > "$OUT_DIR/perf-run$RUN_NO-$target.txt" || true
   ) &
   PERF_PID=$!
@@ -419,7 +422,7 @@ run_nchan() {  # run_nchan CLIENTS EXTRA...
   # Long-poll runs subscribe to the longpoll location.
   [[ " $* " == *" --mode longpoll "* ]] && path=/sub-lp
   run_loadgen --target nchan --port "$NCHAN_PORT" --path "$path" --clients "$n" "$@"
-  start_profile nchan
+  start_profile nchan "$@"
   wait_loadgen
   wait_profile
   stop_nginx
@@ -441,7 +444,7 @@ run_pollbridge() {  # run_pollbridge CLIENTS INTERVAL EXTRA...
     return 0
   fi
   start_pollbridge
-  start_profile pollbridge
+  start_profile pollbridge "$@"
   wait_loadgen
   wait_profile
   save_metrics "$OUT_DIR/pollbridge-metrics-run$RUN_NO.txt"

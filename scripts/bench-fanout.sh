@@ -12,7 +12,11 @@
 # pollbridge's upstream-requests-per-interval check; then the front door's
 # three tables: connect rate, TLS fan-out (both servers with ssl on and the
 # same certificate) and held connections (idle keep-alive + slowloris up to
-# the fd limit, a newcomer's time to its first event). Prints markdown tables
+# the fd limit, a newcomer's time to its first event; then as many waiting
+# long-polls, then as many idle SSE subscribers, each with the server's
+# memory per connection and threads); the long-poll fan-out (pollbridge's
+# ?transport=long-poll against nchan's longpoll subscribers, same load).
+# Prints markdown tables
 # and keeps them, the raw JSON results and the server logs in OUT_DIR.
 #
 # Environment:
@@ -23,8 +27,12 @@
 #   WARMUP=2             seconds of unmeasured publishing before that
 #   STORM_CLIENTS=5000   clients in the reconnect storm (0: skip)
 #   UPSTREAM_CLIENTS=10000  clients for the upstream-requests check (0: skip)
-#   RUNS="fanout connect tls held cluster"  which parts to run (fanout: the
-#                        client counts above, the storm and the upstream check)
+#   RUNS="fanout connect tls longpoll held cluster"  which parts to run (fanout:
+#                        the client counts above, the storm and the upstream
+#                        check); "compression" is reserved for issue 21's
+#                        compression table (not in this script yet)
+#   LONGPOLL_CLIENTS=5000  long-poll fan-out: client counts (same RATE, PAYLOAD,
+#                        DURATION as the SSE runs)
 #   CLUSTER_CLIENTS="3000 9000"  cluster table: at each total client count, one
 #                        instance without Redis, one with Redis, then three
 #                        instances sharing one redis-server, the clients
@@ -35,11 +43,19 @@
 #   CONNECT_CLIENTS="5000 19500" CONNECT_REPEAT=3   connect-rate table
 #   TLS_CLIENTS="1000 5000"      TLS fan-out table
 #   HELD_CLIENTS=max     held connections ("max": fd limit - 1000, rounded to 500)
+#   HELD_WAITING=<HELD_CLIENTS>  waiting long-polls (and idle SSE subscribers)
+#                        held after them, each batch alone (0: skip)
 #   TARGETS="pollbridge nchan"
 #   BUILD_DIR=<repo>/build-bench   OUT_DIR=<BUILD_DIR>/bench-results/<time>
+#   POLLBRIDGE=<BUILD_DIR>/pollbridge  the binary under test (e.g. a copy of
+#                        the previous build, for a before/after comparison)
 #   PB_PORT=18080 NCHAN_PORT=18081 BACKEND_PORT=18082
 #   NICE=0               run servers and load client at this nice value (e.g.
 #                        -10 on a machine shared with other work; same for both)
+#   PERF=0               1: `perf record -g` on the server's processes over each
+#                        run's measured window (fan-out, TLS and long-poll runs);
+#                        perf-runN-<target>.data, .txt (top symbols) and
+#                        .syscalls (perf stat of write/epoll_wait/... counts)
 # Flags: --quick, --no-install (skip apt-get), --no-build, -h|--help
 set -euo pipefail
 
@@ -70,6 +86,7 @@ if [[ $QUICK == 1 ]]; then
   CONNECT_REPEAT=${CONNECT_REPEAT:-1}
   TLS_CLIENTS=${TLS_CLIENTS:-200}
   HELD_CLIENTS=${HELD_CLIENTS:-400}
+  LONGPOLL_CLIENTS=${LONGPOLL_CLIENTS:-200}
   CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-300}
 fi
 CLIENTS=${CLIENTS:-"1000 5000 10000 max"}
@@ -81,7 +98,8 @@ STORM_CLIENTS=${STORM_CLIENTS:-5000}
 UPSTREAM_CLIENTS=${UPSTREAM_CLIENTS:-10000}
 UPSTREAM_INTERVALS=${UPSTREAM_INTERVALS:-10}
 TARGETS=${TARGETS:-"pollbridge nchan"}
-RUNS=${RUNS:-"fanout connect tls held cluster"}
+RUNS=${RUNS:-"fanout connect tls longpoll held cluster"}
+LONGPOLL_CLIENTS=${LONGPOLL_CLIENTS:-5000}
 CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-"3000 9000"}
 CONNECT_CLIENTS=${CONNECT_CLIENTS:-"5000 19500"}
 CONNECT_REPEAT=${CONNECT_REPEAT:-3}
@@ -114,6 +132,7 @@ PB_PID=""
 PB_PIDS=()  # the cluster runs' instances
 REDIS_PID=""
 LOADGEN_PID=""
+PERF_PID=""
 
 stop_pid() {  # stop_pid PID: TERM, then KILL after 5 s; only our own children
   local pid=$1 i
@@ -132,6 +151,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_pid "$LOADGEN_PID"
+  stop_pid "$PERF_PID"
   stop_pid "$PB_PID"
   local p
   for p in "${PB_PIDS[@]}"; do stop_pid "$p"; done
@@ -151,12 +171,15 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- install ---
 # nginx + nchan, procps and the build tools: scripts/deps.sh has the package
 # names (and keeps nginx's own service from starting while it installs).
+PERF=${PERF:-0}
 [[ $INSTALL == 1 ]] && "$ROOT/scripts/deps.sh" build bench
+[[ $INSTALL == 1 && $PERF == 1 ]] && "$ROOT/scripts/deps.sh" profile
+[[ $PERF == 1 ]] && { command -v perf >/dev/null || die "perf missing (scripts/deps.sh profile)"; }
 [[ -e /usr/lib/nginx/modules/ngx_nchan_module.so ]] || die "nchan module missing (libnginx-mod-nchan)"
 
 # ------------------------------------------------------------------ build ---
 LOADGEN="$BUILD_DIR/pb-loadgen"
-POLLBRIDGE="$BUILD_DIR/pollbridge"
+POLLBRIDGE=${POLLBRIDGE:-$BUILD_DIR/pollbridge}
 if [[ $BUILD == 1 ]]; then
   log "building Release in $BUILD_DIR"
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPB_BUILD_TESTS=OFF >/dev/null
@@ -199,6 +222,12 @@ if [[ $EUID == 0 ]]; then
   [[ $(sysctl -n net.core.somaxconn) -lt $BACKLOG ]] && set_sysctl net.core.somaxconn $BACKLOG
   [[ $(sysctl -n net.ipv4.tcp_max_syn_backlog) -lt $BACKLOG ]] && set_sysctl net.ipv4.tcp_max_syn_backlog $BACKLOG
   set_sysctl net.ipv4.ip_local_port_range "1024 65000"
+  # The wider range includes the bench's own ports: keep them out of it, or a
+  # client's (or another process's) outgoing connection can hold one just
+  # when a server is about to listen there (seen once: a cluster instance
+  # could not bind its port).
+  set_sysctl net.ipv4.ip_local_reserved_ports \
+    "$(echo "$PB_PORT $NCHAN_PORT $BACKEND_PORT $REDIS_PORT $CLUSTER_PORTS" | tr -s ' ' ',')"
 fi
 LIMITS_NOTE+=("net.core.somaxconn = $(sysctl -n net.core.somaxconn), listen backlog $BACKLOG for both servers")
 
@@ -229,6 +258,9 @@ TLS_CLIENTS=$(cap "$TLS_CLIENTS")
 # Held: each process needs one descriptor per held connection; leave room
 # for the newcomers and the processes' own.
 [[ $HELD_CLIENTS == max ]] && HELD_CLIENTS=$(( (FD_LIMIT - 1000) / 500 * 500 ))
+HELD_WAITING=${HELD_WAITING:-$HELD_CLIENTS}
+(( HELD_WAITING > HELD_CLIENTS )) && HELD_WAITING=$HELD_CLIENTS
+LONGPOLL_CLIENTS=$(cap "$LONGPOLL_CLIENTS")
 
 # The certificate both servers present in TLS runs (self-signed, EC P-256:
 # the load client does not verify it; the cost measured is the server's).
@@ -343,15 +375,56 @@ wait_loadgen() {
   return 0
 }
 
+# PERF=1: perf over the measured window of the current run. It starts when
+# the load client says its clients are in place, then waits the idle sample
+# (1 s), the warm-up and the pause after it, and records DURATION seconds.
+start_profile() {  # start_profile TARGET RUN-ARGS...: only fan-out, TLS and long-poll runs
+  [[ $PERF == 1 ]] || return 0
+  local target=$1 log=$RUN_LOG data="$OUT_DIR/perf-run$RUN_NO-$1.data"
+  shift
+  case " $* " in *" --mode connect "* | *" --mode held "* | *" --mode upstream-count "*) return 0 ;; esac
+  (
+    for ((i = 0; i < 1200; i++)); do
+      [[ -e $log ]] || exit 0  # the run ended (or failed) first
+      grep -q "clients streaming after\|long-poll clients waiting" "$log" 2>/dev/null && break
+      sleep 0.1
+    done
+    sleep "$(awk -v w="$WARMUP" 'BEGIN { print 1 + w + 0.6 }')"
+    pids=$(tr -s ' \n' ',' < "$RUN_DIR/server.pids" | sed 's/,$//')
+    [[ -n $pids ]] || exit 0
+    # Syscalls over the same window: writes and epoll wake-ups per delivery.
+    perf stat -x, -o "$OUT_DIR/perf-run$RUN_NO-$target.syscalls" -p "$pids" \
+      -e syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendmsg \
+      -e syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex \
+      -e syscalls:sys_enter_read,syscalls:sys_enter_recvfrom \
+      -- sleep "$DURATION" >/dev/null 2>&1 &
+    perf record -q -g -p "$pids" -o "$data" -- sleep "$DURATION" >/dev/null 2>&1 || exit 0
+    wait
+    perf report -i "$data" --stdio --no-children -g none --sort dso,sym --percent-limit 0.5 \
+      2>/dev/null | grep -v '^$' | cut -c1-160 | head -n 80 \
+      > "$OUT_DIR/perf-run$RUN_NO-$target.txt" || true
+  ) &
+  PERF_PID=$!
+}
+wait_profile() {
+  [[ -n $PERF_PID ]] || return 0
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
+}
+
 run_nchan() {  # run_nchan CLIENTS EXTRA...
-  local n=$1
+  local n=$1 path=/sub
   shift
   for p in "$NCHAN_PORT"; do port_free "$p" || die "port $p is in use"; done
   log "nginx+nchan: $n clients $*"
   : > "$RUN_DIR/server.pids"
   start_nginx
-  run_loadgen --target nchan --port "$NCHAN_PORT" --path /sub --clients "$n" "$@"
+  # Long-poll runs subscribe to the longpoll location.
+  [[ " $* " == *" --mode longpoll "* ]] && path=/sub-lp
+  run_loadgen --target nchan --port "$NCHAN_PORT" --path "$path" --clients "$n" "$@"
+  start_profile nchan "$@"
   wait_loadgen
+  wait_profile
   stop_nginx
 }
 
@@ -371,7 +444,9 @@ run_pollbridge() {  # run_pollbridge CLIENTS INTERVAL EXTRA...
     return 0
   fi
   start_pollbridge
+  start_profile pollbridge "$@"
   wait_loadgen
+  wait_profile
   save_metrics "$OUT_DIR/pollbridge-metrics-run$RUN_NO.txt"
   stop_pollbridge
 }
@@ -495,9 +570,25 @@ if has_run tls; then
   done
   TLS_ON=0
 fi
+if has_run longpoll; then
+  k=0
+  for n in $LONGPOLL_CLIENTS; do
+    log "long-poll fan-out: $n clients"
+    each_target $k "$n" --mode longpoll
+    k=$((k + 1))
+  done
+fi
 if has_run held; then
-  log "held connections: $HELD_CLIENTS (half idle keep-alive, half slowloris)"
-  each_target 0 "$HELD_CLIENTS" --mode held --newcomers 5 --settle 2
+  log "held connections: $HELD_CLIENTS (half idle keep-alive, half slowloris);" \
+    "then $HELD_WAITING waiting long-polls, then $HELD_WAITING idle SSE subscribers"
+  each_target 0 "$HELD_CLIENTS" --mode held --newcomers 5 --settle 2 --waiting "$HELD_WAITING"
+fi
+# Issue 21's compression table (bytes on the wire and CPU per delivery,
+# compressed and not, beside nginx's gzip filter) needs the compression
+# branch's server.compression; its runs go here, as each_target calls with
+# the load client's compression options.
+if has_run compression; then
+  log "compression: not measured by this version of the script (issue 21, item 2)"
 fi
 
 if has_run cluster && [[ " $TARGETS " == *" pollbridge "* ]]; then
@@ -516,7 +607,9 @@ fi
   echo "Command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\`" \
     "(CLIENTS=\"$CLIENTS\" RATE=$RATE PAYLOAD=$PAYLOAD DURATION=$DURATION WARMUP=$WARMUP" \
     "STORM_CLIENTS=$STORM_CLIENTS UPSTREAM_CLIENTS=$UPSTREAM_CLIENTS NICE=$NICE" \
-    "RUNS=\"$RUNS\" TARGETS=\"$TARGETS\" CLUSTER_CLIENTS=\"$CLUSTER_CLIENTS\")"
+    "RUNS=\"$RUNS\" TARGETS=\"$TARGETS\" CLUSTER_CLIENTS=\"$CLUSTER_CLIENTS\"" \
+    "LONGPOLL_CLIENTS=\"$LONGPOLL_CLIENTS\" TLS_CLIENTS=\"$TLS_CLIENTS\" HELD_CLIENTS=$HELD_CLIENTS" \
+    "HELD_WAITING=$HELD_WAITING PERF=$PERF POLLBRIDGE=$POLLBRIDGE)"
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \
     "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"

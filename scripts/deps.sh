@@ -23,6 +23,7 @@
 #   package  the .deb and its test: dpkg-shlibdeps, systemd-analyze, fakeroot
 #            (scripts/test.sh stage "package")
 #   bench    nginx with nchan, procps (bench-fanout.sh)
+#   profile  perf (bench-fanout.sh with PERF=1)
 #   cluster  redis-server and nginx for three instances behind a load
 #            balancer (examples/cluster/cluster.sh)
 #
@@ -69,8 +70,9 @@ systemd               package
 nginx                 bench cluster
 libnginx-mod-nchan    bench
 procps                bench
+linux-perf            profile                      cmd:perf
 '
-GROUPS_KNOWN="build test example js browser package bench cluster"
+GROUPS_KNOWN="build test example js browser package bench cluster profile"
 
 list=0
 groups=()

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "held.h"
+#include "longpoll_pool.h"  // find_last_id
 #include "proc_stats.h"
 #include "publisher.h"  // monotonic_ns
 
@@ -105,6 +106,80 @@ json run_held(const FrontDoorRun& run) {
             << " slowloris) in " << held.setup_s() << " s; newcomer median "
             << out["newcomer_median_ms"].get<double>() << " ms; still open " << held.still_open()
             << "\n";
+  return out;
+}
+
+namespace {
+
+// `n` connections that each sent `request` and then wait for an answer that
+// does not come; the server's RSS and threads before and with them held.
+json hold_batch(const FrontDoorRun& run, const std::string& request, const char* what) {
+  HeldOptions h;
+  h.host = run.pool.host;
+  h.port = run.pool.port;
+  h.slow = run.waiting;  // "slow": sent, then nothing more from either side
+  h.slow_request = request;
+  h.src_addrs = run.pool.src_addrs;
+  h.concurrency = run.pool.connect_concurrency;
+  const ProcSample before = sample_processes(run.server_pids);
+  json out;
+  {
+    HeldConnections held(h);
+    std::string error;
+    if (!held.open(error)) out["error"] = error;
+    out["held"] = held.slow_ready();
+    out["setup_s"] = held.setup_s();
+    std::this_thread::sleep_for(std::chrono::duration<double>(run.settle_s));
+    const ProcSample with = sample_processes(run.server_pids);
+    out["server_before"] = sample_json(before);
+    out["server_held"] = sample_json(with);
+    if (before.ok && with.ok && held.slow_ready() > 0) {
+      out["rss_per_held_kib"] = static_cast<double>(with.rss_kib - before.rss_kib) /
+                                static_cast<double>(held.slow_ready());
+      out["pss_per_held_kib"] = static_cast<double>(with.pss_kib - before.pss_kib) /
+                                static_cast<double>(held.slow_ready());
+    }
+    // Waiting long-polls: none answered yet (an answer means the server did
+    // not park it). SSE subscribers may have their first bytes: not counted.
+    out["still_open"] = held.still_open();
+    std::cerr << "  " << what << ": " << held.slow_ready() << " held in " << held.setup_s()
+              << " s, server threads " << before.threads << " -> " << with.threads << ", RSS "
+              << (with.rss_kib - before.rss_kib) << " KiB; still waiting " << held.still_open()
+              << "\n";
+  }
+  // The server lets go of the closed connections before the next batch.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  out["server_after"] = sample_json(sample_processes(run.server_pids));
+  return out;
+}
+
+}  // namespace
+
+json run_held_waiting(const FrontDoorRun& run) {
+  const std::string host = "Host: " + run.pool.host + ":" + std::to_string(run.pool.port) + "\r\n";
+  // pollbridge's defaults: the stream the newcomers use.
+  std::string path =
+      run.longpoll_path.empty() ? run.pool.path + "?transport=long-poll" : run.longpoll_path;
+  const std::string sse_path = run.sse_path.empty() ? run.pool.path : run.sse_path;
+  json out;
+  if (run.longpoll_position) {
+    // pollbridge: the newest position, from a first long-poll (the snapshot).
+    const std::string body =
+        fetch_once(run.pool.host, run.pool.port, "GET " + path + " HTTP/1.1\r\n" + host + "\r\n");
+    const std::string id = find_last_id(body);
+    if (id.empty()) {
+      out["error"] = "no last_id from " + path;
+      return out;
+    }
+    path += "&lastEventId=" + id;
+  }
+  out["longpoll_path"] = path;
+  out["waiting"] =
+      hold_batch(run, "GET " + path + " HTTP/1.1\r\n" + host + "\r\n", "waiting long-polls");
+  out["sse"] = hold_batch(run,
+                          "GET " + sse_path + " HTTP/1.1\r\n" + host +
+                              "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n",
+                          "idle SSE subscribers");
   return out;
 }
 

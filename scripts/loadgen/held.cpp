@@ -200,4 +200,30 @@ double HeldConnections::newcomer_ms() const {
   return result;
 }
 
+std::string fetch_once(const std::string& host, int port, const std::string& request) {
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_port = htons(static_cast<std::uint16_t>(port));
+  inet_pton(AF_INET, host.c_str(), &server.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {};
+  std::string in;
+  const std::int64_t end = monotonic_ns() + 10 * 1000000000LL;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    while (monotonic_ns() < end && !response_complete(in)) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[16384];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  if (!response_complete(in)) return {};
+  return in.substr(in.find("\r\n\r\n") + 4);
+}
+
 }  // namespace pbl

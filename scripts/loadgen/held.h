@@ -69,4 +69,8 @@ class HeldConnections {
   double setup_s_ = 0;
 };
 
+// One request on a fresh blocking connection; the response's body (a
+// Content-Length body), or empty on failure or after 10 s.
+std::string fetch_once(const std::string& host, int port, const std::string& request);
+
 }  // namespace pbl

@@ -106,6 +106,12 @@ bool HttpReader::parse_head() {
       content_type_ = value;
     } else if (name == "transfer-encoding") {
       chunked_ = lower(value).find("chunked") != std::string::npos;
+    } else if (name == "etag") {
+      etag_ = value;
+    } else if (name == "last-modified") {
+      last_modified_ = value;
+    } else if (name == "connection") {
+      connection_close_ = lower(value).find("close") != std::string::npos;
     } else if (name == "content-length") {
       has_length_ = true;
       remaining_ = std::strtoull(value.c_str(), nullptr, 10);

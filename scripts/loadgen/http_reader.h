@@ -42,6 +42,11 @@ class HttpReader {
   int status_code() const { return status_code_; }
   const std::string& content_type() const { return content_type_; }
   bool chunked() const { return chunked_; }
+  // For the long-poll client: nchan's position headers, and whether the
+  // server keeps the connection for the next request.
+  const std::string& etag() const { return etag_; }
+  const std::string& last_modified() const { return last_modified_; }
+  bool connection_close() const { return connection_close_; }
   const std::string& error() const { return error_; }
 
  private:
@@ -55,6 +60,9 @@ class HttpReader {
   int status_code_ = 0;
   std::string content_type_;
   bool chunked_ = false;
+  std::string etag_;
+  std::string last_modified_;
+  bool connection_close_ = false;
   bool has_length_ = false;
   std::uint64_t remaining_ = 0;  // Content-Length left, or bytes of the current chunk
   Chunk chunk_ = Chunk::kSize;

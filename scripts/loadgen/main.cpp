@@ -34,6 +34,7 @@
 
 #include "client_pool.h"
 #include "front_door_runs.h"
+#include "longpoll_run.h"
 #include "proc_stats.h"
 #include "publisher.h"
 #include "report.h"
@@ -77,12 +78,15 @@ publishing:
   --token TOKEN             pollbridge's admin token
   --backend-port PORT       port of the embedded legacy backend (pollbridge target)
 run:
-  --mode fanout|upstream-count|connect|held
+  --mode fanout|upstream-count|connect|held|longpoll
+                            longpoll: --path without query (nchan: /sub-lp)
   --tls                     the server's port speaks TLS
   --repeat 3                connect: rounds on fresh connections
   --newcomers 5             held: newcomers timed while everything is held
   --idle-path /healthz      held: what the idle keep-alive connections asked for
   --newcomer-path PATH      held: the newcomers' stream (nchan: /sub-latest)
+  --waiting N               held: then N waiting long-polls, then N idle SSE subscribers
+  --longpoll-path PATH      held: the waiting long-polls' path (nchan: /sub-lp)
   --clients 1000            SSE connections
   --duration 10             seconds of measured publishing
   --warmup 2                seconds of unmeasured publishing first
@@ -196,6 +200,19 @@ void idle(pbl::ClientPool& pool, double seconds) {
   run_for(pool, seconds, [] { return false; });
 }
 
+// Writes the run's JSON line (stdout, and appended to --out) and leaves:
+// stopping the embedded backend would wait out the keep-alive timeout of the
+// server's polling connection, and the results are written.
+[[noreturn]] void finish(json& result, const Args& args, pbl::Publisher& publisher) {
+  result["loadavg_end"] = loadavg1();
+  publisher.stop_async();
+  const std::string line = result.dump();
+  std::cout << line << std::endl;
+  if (!args.get("out").empty()) std::ofstream(args.get("out"), std::ios::app) << line << "\n";
+  std::cerr.flush();
+  std::_Exit(0);
+}
+
 int run(const Args& args) {
   const std::string target_name = args.get("target", "nchan");
   pbl::Target target;
@@ -287,6 +304,28 @@ int run(const Args& args) {
   result["server_base"] = proc_json(base);
   result["tls"] = args.flag("tls");
 
+  if (mode == "longpoll") {
+    pbl::LongPollRun run;
+    run.pool.target = target;
+    run.pool.host = host;
+    run.pool.port = port;
+    run.pool.path = args.get("path", target == pbl::Target::kNchan ? "/sub-lp" : "/events/bench");
+    run.pool.clients = clients;
+    run.pool.src_addrs =
+        static_cast<int>(args.num("src-addrs", static_cast<double>(1 + clients / 20000)));
+    run.pool.connect_concurrency = static_cast<std::size_t>(args.num("connect-concurrency", 256));
+    run.pool.log_anomalies = static_cast<int>(args.num("log-anomalies", 20));
+    run.server_pids = pids;
+    run.rate = rate;
+    run.duration = duration;
+    run.warmup = warmup;
+    run.settle = settle;
+    run.connect_timeout = args.num("connect-timeout", 120);
+    run.straggler_timeout = args.num("straggler-timeout", 10);
+    if (!pbl::run_longpoll(run, publisher, result)) return 1;
+    finish(result, args, publisher);
+  }
+
   if (mode == "connect" || mode == "held") {
     pbl::FrontDoorRun run;
     run.pool.host = host;
@@ -309,13 +348,15 @@ int run(const Args& args) {
     }
     run.settle_s = settle;
     result[mode] = mode == "connect" ? pbl::run_connect_rate(run) : pbl::run_held(run);
-    result["loadavg_end"] = loadavg1();
-    publisher.stop_async();
-    const std::string line = result.dump();
-    std::cout << line << std::endl;
-    if (!args.get("out").empty()) std::ofstream(args.get("out"), std::ios::app) << line << "\n";
-    std::cerr.flush();
-    std::_Exit(0);
+    run.waiting = static_cast<std::size_t>(args.num("waiting", 0));
+    if (mode == "held" && run.waiting > 0) {  // the batch above is closed
+      const bool nchan = target == pbl::Target::kNchan;
+      run.longpoll_path = args.get("longpoll-path", nchan ? "/sub-lp" : "");
+      run.longpoll_position = !nchan;
+      run.sse_path = args.get("sse-path", nchan ? "/sub" : "");
+      result["held_waiting"] = pbl::run_held_waiting(run);
+    }
+    finish(result, args, publisher);
   }
 
   // 2. Connect.
@@ -534,23 +575,10 @@ int run(const Args& args) {
                 << "), dups " << ss.dups << "\n";
     }
   }
-  result["loadavg_end"] = loadavg1();
   result["streaming_final"] = pool.streaming();
   result["setup"] = phase_json(pool.stats(pbl::Phase::kSetup));
   pool.close_all();
-  publisher.stop_async();
-
-  const std::string line = result.dump();
-  std::cout << line << std::endl;
-  const std::string out = args.get("out");
-  if (!out.empty()) {
-    std::ofstream f(out, std::ios::app);
-    f << line << "\n";
-  }
-  // Stopping the embedded backend would wait out the keep-alive timeout of
-  // the server's polling connection; the results are written, so leave now.
-  std::cerr.flush();
-  std::_Exit(0);
+  finish(result, args, publisher);
 }
 
 }  // namespace

@@ -161,6 +161,90 @@ void print_front_door(std::ostream& out, const std::map<long, std::map<std::stri
                         cell(j, "/held/server_held/threads", -1) + " → " +
                         cell(j, "/held/server_after/threads", -1);
                }},
+              {"waiting long-polls held / still waiting (then closed)",
+               [](const json& j) {
+                 return cell(j, "/held_waiting/waiting/held", -1) + " / " +
+                        cell(j, "/held_waiting/waiting/still_open", -1);
+               }},
+              {"server RSS per waiting long-poll (KiB)",
+               [](const json& j) { return cell(j, "/held_waiting/waiting/rss_per_held_kib", 2); }},
+              {"server threads (before → waiting long-polls held)",
+               [](const json& j) {
+                 return cell(j, "/held_waiting/waiting/server_before/threads", -1) + " → " +
+                        cell(j, "/held_waiting/waiting/server_held/threads", -1);
+               }},
+              {"idle SSE subscribers held (then closed)",
+               [](const json& j) { return cell(j, "/held_waiting/sse/held", -1); }},
+              {"server RSS per idle SSE subscriber (KiB)",
+               [](const json& j) { return cell(j, "/held_waiting/sse/rss_per_held_kib", 2); }},
+              {"server threads (before → SSE subscribers held)",
+               [](const json& j) {
+                 return cell(j, "/held_waiting/sse/server_before/threads", -1) + " → " +
+                        cell(j, "/held_waiting/sse/server_held/threads", -1);
+               }},
+              {"machine load average (start → end)",
+               [](const json& j) {
+                 return cell(j, "/loadavg_start", 2) + " → " + cell(j, "/loadavg_end", 2);
+               }},
+          });
+  }
+}
+
+// Long-poll fan-out (bench-fanout.sh RUNS=longpoll), one table per count.
+void print_longpoll(std::ostream& out, const std::map<long, std::map<std::string, json>>& runs) {
+  for (const auto& [clients, m] : runs) {
+    const json& any = m.begin()->second;
+    out << "### Long-poll fan-out: " << grouped(static_cast<double>(clients))
+        << " long-poll clients, " << num(any, json::json_pointer("/rate")) << " events/s, "
+        << any.value("payload", 0) << " B payload, " << num(any, json::json_pointer("/duration_s"))
+        << " s\n\n";
+    double cpu[2] = {-1, -1};
+    for (int t = 0; t < 2; ++t) {
+      auto it = m.find(kTargets[t]);
+      if (it != m.end()) cpu[t] = num(it->second, json::json_pointer("/steady/cpu_per_100k"));
+    }
+    const std::string ratio =
+        cpu[0] > 0 && cpu[1] > 0 ? fixed(cpu[0] / cpu[1], 2) : std::string("–");
+    table(out, m,
+          {
+              {"clients waiting (time to connect)",
+               [](const json& j) {
+                 return grouped(num(j, json::json_pointer("/connected"))) + " (" +
+                        cell(j, "/connect_s", 2) + " s)";
+               }},
+              {"deliveries/s (offered)",
+               [](const json& j) {
+                 return cell(j, "/steady/deliveries_per_s", -1) + " (" +
+                        cell(j, "/steady/offered_per_s", -1) + ")";
+               }},
+              {"delivery latency p50 (ms)",
+               [](const json& j) { return cell(j, "/steady/latency/p50_ms", 1); }},
+              {"delivery latency p99 (ms)",
+               [](const json& j) { return cell(j, "/steady/latency/p99_ms", 1); }},
+              {"delivery latency max (ms)",
+               [](const json& j) { return cell(j, "/steady/latency/max_ms", 1); }},
+              {"delivered / expected",
+               [](const json& j) {
+                 return cell(j, "/steady/delivered", -1) + " / " + cell(j, "/steady/expected", -1);
+               }},
+              {"lost by clients ; dups",
+               [](const json& j) {
+                 return cell(j, "/steady/lost_by_clients", -1) + " ; " +
+                        cell(j, "/steady/dups", -1);
+               }},
+              {"requests (empty answers)",
+               [](const json& j) {
+                 return cell(j, "/steady/requests", -1) + " (" +
+                        cell(j, "/steady/empty_answers", -1) + ")";
+               }},
+              {"events per answer",
+               [](const json& j) { return cell(j, "/steady/events_per_answer", 2); }},
+              {"server CPU s per 100k deliveries",
+               [](const json& j) { return cell(j, "/steady/cpu_per_100k", 3); }},
+              {"CPU per delivery, pollbridge ÷ nchan",
+               [&](const json& j) { return j.value("target", "") == "nchan" ? "" : ratio; }},
+              {"server RSS per waiting client (KiB)",
+               [](const json& j) { return cell(j, "/rss_per_client_kib", 2); }},
               {"machine load average (start → end)",
                [](const json& j) {
                  return cell(j, "/loadavg_start", 2) + " → " + cell(j, "/loadavg_end", 2);
@@ -208,7 +292,7 @@ bool print_report(const std::string& path, std::ostream& out) {
   }
   // Keyed by (TLS, clients): TLS runs get tables of their own.
   std::map<std::pair<bool, long>, std::map<std::string, json>> fanout;
-  std::map<long, std::map<std::string, json>> storm, connect, held;
+  std::map<long, std::map<std::string, json>> storm, connect, held, longpoll;
   std::vector<json> upstream;
   // Runs labelled "cluster: ..." (bench-fanout.sh RUNS=cluster), by total
   // clients, in the order run: the first is the reference.
@@ -233,6 +317,10 @@ bool print_report(const std::string& path, std::ostream& out) {
       held[clients][target] = j;
       continue;
     }
+    if (mode == "longpoll") {
+      longpoll[clients][target] = j;
+      continue;
+    }
     if (j.value("label", "").rfind("cluster", 0) == 0) {
       if (j.contains("steady")) cluster[clients].push_back(j);
       continue;
@@ -242,6 +330,7 @@ bool print_report(const std::string& path, std::ostream& out) {
   }
 
   print_front_door(out, connect, fanout, held);
+  print_longpoll(out, longpoll);
 
   for (const auto& [key, by_target] : fanout) {
     const long clients = key.second;

@@ -7,6 +7,7 @@
 #include "client_pool.h"
 #include "histogram.h"
 #include "http_reader.h"
+#include "longpoll_pool.h"
 #include "sse_parser.h"
 
 namespace pbl {
@@ -174,6 +175,35 @@ void test_find() {
   check(find_u64("{\"a\":\"\\\"seq\\\"\",\"seq\":5}", "\"seq\"", v) && v == 5, "key after string");
 }
 
+// The long-poll client's readers: pollbridge's JSON answer, nchan's headers.
+void test_longpoll() {
+  const std::string answer =
+      "{\"events\":[{\"id\":\"e1-7\",\"event\":\"snapshot\",\"data\":{\"seq\":7,\"ts\":70,"
+      "\"pad\":\"xx\"}},{\"id\":\"e1-8\",\"event\":\"snapshot\",\"data\":{\"seq\":8,"
+      "\"ts\":80,\"pad\":\"xx\"}}],\"last_id\":\"e1-8\"}";
+  const auto docs = find_seq_ts(answer);
+  check(docs.size() == 2 && docs[0] == std::make_pair<std::uint64_t, std::uint64_t>(7, 70) &&
+            docs[1] == std::make_pair<std::uint64_t, std::uint64_t>(8, 80),
+        "long-poll answer: both events in order");
+  check(find_last_id(answer) == "e1-8", "long-poll answer: last_id");
+  check(find_seq_ts("{\"events\":[],\"last_id\":\"e1-8\"}").empty(), "empty answer");
+  check(find_last_id("{\"events\":[]}").empty(), "no last_id");
+
+  struct Head : HttpReader::BodySink {
+    bool on_head(const HttpReader&) override { return true; }
+    void on_body(const char*, std::size_t) override {}
+  } sink;
+  HttpReader r;
+  const std::string nchan =
+      "HTTP/1.1 200 OK\r\nLast-Modified: Thu, 01 Jan 2026 00:00:01 GMT\r\nEtag: 0\r\n"
+      "Connection: keep-alive\r\nContent-Length: 2\r\n\r\n{}";
+  check(r.feed(nchan.data(), nchan.size(), sink) == HttpReader::Status::kEnd,
+        "nchan answer ends at its length");
+  check(r.last_modified() == "Thu, 01 Jan 2026 00:00:01 GMT" && r.etag() == "0" &&
+            !r.connection_close(),
+        "nchan position headers");
+}
+
 }  // namespace
 
 bool run_self_test() {
@@ -181,6 +211,7 @@ bool run_self_test() {
   test_http();
   test_histogram();
   test_find();
+  test_longpoll();
   if (g_failures == 0) std::cerr << "pb-loadgen self-test: ok\n";
   return g_failures == 0;
 }

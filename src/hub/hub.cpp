@@ -112,12 +112,8 @@ class Worker {
     epoll_event events[256];
     SteadyClock::time_point next_tick = clock_.now() + kTick;
     for (;;) {
-      int timeout = -1;  // until woken (a manual clock's advance() wakes)
-      if (auto bound = clock_.wait_bound(next_tick)) {
-        timeout = std::max(
-            static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*bound).count()),
-            0);
-      }
+      // Until woken (a manual clock's advance() wakes) or the next tick.
+      int timeout = epoll_timeout_ms(clock_.wait_bound(next_tick));
       // The drain's deadline is real time.
       if (stopping_) timeout = timeout < 0 ? 20 : std::min(timeout, 20);
       int n = epoll_wait(epfd_, events, 256, timeout);

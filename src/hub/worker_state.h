@@ -8,12 +8,14 @@
 // queue) and Gauges (atomics, read by Hub::stats() from any thread).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,18 @@ constexpr int kMaxIov = 64;
 constexpr int kStallHeartbeats = 4;
 // How often idle sessions are checked for a due heartbeat.
 constexpr std::chrono::milliseconds kTick{250};
+
+// epoll_wait's timeout for a hub thread that may block `bound` long (none:
+// until woken, -1). Rounded up, as the connection loop and the transfer loop
+// do: truncated, the last fraction of a millisecond before every tick became
+// a run of epoll_wait(0) calls (hundreds a second per idle thread, seen with
+// perf at 1,000 TLS clients; see docs/benchmarks.md, issue 21).
+inline int epoll_timeout_ms(std::optional<std::chrono::steady_clock::duration> bound) {
+  if (!bound) return -1;
+  if (*bound <= std::chrono::steady_clock::duration::zero()) return 0;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(*bound).count();
+  return static_cast<int>(std::min<long long>(ms, 60000));
+}
 
 inline const Buffer& heartbeat_buffer() {
   static const Buffer kBuf = std::make_shared<const std::string>(":\n\n");

@@ -894,5 +894,20 @@ TEST(HubTest, AttachRacingWithStopStillClosesTheSocketAndRunsOnCloseOnce) {
   }
 }
 
+// A hub thread blocks until its next tick; the last fraction of a
+// millisecond before it must not become epoll_wait(0) calls in a loop.
+TEST(HubTest, WaitTimeoutIsRoundedUpSoAnIdleThreadNeverSpinsBeforeItsTick) {
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  EXPECT_EQ(detail::epoll_timeout_ms(std::nullopt), -1);
+  EXPECT_EQ(detail::epoll_timeout_ms(std::chrono::steady_clock::duration::zero()), 0);
+  EXPECT_EQ(detail::epoll_timeout_ms(milliseconds(-5)), 0);
+  EXPECT_EQ(detail::epoll_timeout_ms(microseconds(1)), 1);
+  EXPECT_EQ(detail::epoll_timeout_ms(microseconds(999)), 1);
+  EXPECT_EQ(detail::epoll_timeout_ms(microseconds(249001)), 250);
+  EXPECT_EQ(detail::epoll_timeout_ms(milliseconds(250)), 250);
+  EXPECT_EQ(detail::epoll_timeout_ms(std::chrono::hours(2)), 60000);
+}
+
 }  // namespace PB_FILE_LOCAL
 }  // namespace pb::hub

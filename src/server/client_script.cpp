@@ -1,4 +1,5 @@
 #include "server/client_script.h"
+#include "server/httplib_bridge.h"
 
 #include <openssl/sha.h>
 #include <zlib.h>
@@ -116,7 +117,7 @@ bool none_match_hits(const std::string& if_none_match, const std::string& etag) 
 
 void serve_client_script(const httplib::Request& req, httplib::Response& res) {
   const ClientScript& script = client_script();
-  bool gz = !script.gzip.bytes.empty() && accepts_gzip(req.get_header_value("Accept-Encoding"));
+  bool gz = !script.gzip.bytes.empty() && accepts_gzip(HttplibBridge::accept_encoding(req).value_or(""));
   const ScriptRepresentation& rep = gz ? script.gzip : script.identity;
 
   bool versioned = req.has_param("v") && req.get_param_value("v") == script.version;

@@ -119,4 +119,35 @@ void compress_response(const httplib::Request& req, httplib::Response& res,
   }
 }
 
+void write_compression_metrics(std::ostream& o) {
+  const auto& c = sse::compression_counters();
+  auto metric = [&](const char* name, const char* type, const char* help) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  metric("pollbridge_compressed_sessions", "gauge", "SSE clients receiving a compressed stream.");
+  for (sse::Coding coding : {sse::Coding::kGzip, sse::Coding::kDeflate}) {
+    o << "pollbridge_compressed_sessions{coding=\"" << sse::coding_name(coding) << "\"} "
+      << c.sessions[static_cast<std::size_t>(coding)].load() << '\n';
+  }
+  metric("pollbridge_compressed_events_total", "counter",
+         "Events compressed for a compressed feed (once per feed event, not per client).");
+  o << "pollbridge_compressed_events_total " << c.events.load() << '\n';
+  metric("pollbridge_compressed_event_bytes_total", "counter",
+         "Bytes of those events before (plain) and after (coded) compression.");
+  o << "pollbridge_compressed_event_bytes_total{side=\"plain\"} " << c.event_plain.load() << '\n';
+  o << "pollbridge_compressed_event_bytes_total{side=\"coded\"} " << c.event_coded.load() << '\n';
+  metric("pollbridge_compressed_openings_total", "counter",
+         "Per-client openings compressed (retry line, snapshot or replay of a compressed SSE "
+         "client).");
+  o << "pollbridge_compressed_openings_total " << c.preambles.load() << '\n';
+  metric("pollbridge_compressed_responses_total", "counter", "HTTP answers compressed.");
+  o << "pollbridge_compressed_responses_total " << c.responses.load() << '\n';
+  metric("pollbridge_compressed_response_bytes_total", "counter",
+         "Bytes of those answers before (plain) and after (coded) compression.");
+  o << "pollbridge_compressed_response_bytes_total{side=\"plain\"} " << c.response_plain.load()
+    << '\n';
+  o << "pollbridge_compressed_response_bytes_total{side=\"coded\"} " << c.response_coded.load()
+    << '\n';
+}
+
 }  // namespace pb::server

@@ -22,6 +22,7 @@
 #include <httplib.h>
 
 #include <cstddef>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,5 +57,8 @@ void announce_coding(httplib::Response& res, sse::Coding coding, bool offered);
 // The post-routing step: compresses the answer as described above.
 void compress_response(const httplib::Request& req, httplib::Response& res,
                        const config::ServerConfig& server);
+
+// The compression lines of /metrics (docs/operations.md).
+void write_compression_metrics(std::ostream& o);
 
 }  // namespace pb::server

@@ -13,10 +13,10 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
-#include <vector>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "hub/hub.h"
 #include "sse/deflate_blocks.h"

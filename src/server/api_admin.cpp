@@ -11,9 +11,9 @@
 #include "json/document.h"
 #include "metrics/stream_metrics.h"
 #include "server/api.h"
-#include "server/response_coding.h"
 #include "server/front_door_metrics.h"
 #include "server/histogram_metrics.h"
+#include "server/response_coding.h"
 
 namespace pb::server {
 

@@ -117,7 +117,8 @@ bool none_match_hits(const std::string& if_none_match, const std::string& etag) 
 
 void serve_client_script(const httplib::Request& req, httplib::Response& res) {
   const ClientScript& script = client_script();
-  bool gz = !script.gzip.bytes.empty() && accepts_gzip(HttplibBridge::accept_encoding(req).value_or(""));
+  bool gz =
+      !script.gzip.bytes.empty() && accepts_gzip(HttplibBridge::accept_encoding(req).value_or(""));
   const ScriptRepresentation& rep = gz ? script.gzip : script.identity;
 
   bool versioned = req.has_param("v") && req.get_param_value("v") == script.version;

@@ -132,7 +132,8 @@ void HttplibBridge::handle(Exchange& ex) {
     // Hidden from httplib's own compression (see the header).
     auto range = req.headers.equal_range("Accept-Encoding");
     for (auto it = range.first; it != range.second; ++it) {
-      ex.accept_encoding = ex.accept_encoding ? *ex.accept_encoding + ", " + it->second : it->second;
+      ex.accept_encoding =
+          ex.accept_encoding ? *ex.accept_encoding + ", " + it->second : it->second;
     }
     req.headers.erase("Accept-Encoding");
     req.ranges.clear();  // none can be left (without_range_headers)

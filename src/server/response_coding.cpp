@@ -88,7 +88,8 @@ void announce_coding(std::string& head, sse::Coding coding, bool offered) {
 }
 
 void announce_coding(httplib::Response& res, sse::Coding coding, bool offered) {
-  if (coding != sse::Coding::kIdentity) res.set_header("Content-Encoding", sse::coding_name(coding));
+  if (coding != sse::Coding::kIdentity)
+    res.set_header("Content-Encoding", sse::coding_name(coding));
   if (offered) add_vary(res, "Accept-Encoding");
 }
 

@@ -85,8 +85,10 @@ Coding negotiate(const std::string* accept_encoding, const std::vector<Coding>& 
       if (eq == std::string_view::npos) continue;
       if (iequals(trim(param.substr(0, eq)), "q")) {
         auto v = parse_qvalue(trim(param.substr(eq + 1)));
-        if (!v) ok = false;
-        else quality = *v;
+        if (!v)
+          ok = false;
+        else
+          quality = *v;
       }
     }
     if (!ok) continue;

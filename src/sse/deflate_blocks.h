@@ -33,13 +33,13 @@ namespace pb::sse {
 
 // The process's compression work, for /metrics (docs/operations.md).
 struct CompressionCounters {
-  std::atomic<std::uint64_t> events{0};         // shared event pieces made
-  std::atomic<std::uint64_t> event_plain{0};    // their bytes before
-  std::atomic<std::uint64_t> event_coded{0};    // and after
-  std::atomic<std::uint64_t> preambles{0};      // per-client openings made
-  std::atomic<std::uint64_t> responses{0};      // HTTP responses compressed
-  std::atomic<std::uint64_t> response_plain{0}; // their bytes before
-  std::atomic<std::uint64_t> response_coded{0}; // and after
+  std::atomic<std::uint64_t> events{0};                   // shared event pieces made
+  std::atomic<std::uint64_t> event_plain{0};              // their bytes before
+  std::atomic<std::uint64_t> event_coded{0};              // and after
+  std::atomic<std::uint64_t> preambles{0};                // per-client openings made
+  std::atomic<std::uint64_t> responses{0};                // HTTP responses compressed
+  std::atomic<std::uint64_t> response_plain{0};           // their bytes before
+  std::atomic<std::uint64_t> response_coded{0};           // and after
   std::atomic<std::int64_t> sessions[kCodingCount] = {};  // compressed SSE sessions now
 };
 CompressionCounters& compression_counters();

@@ -230,9 +230,7 @@ TEST_F(CompressionTest, TheDocumentHasOneEntityTagPerCoding) {
 
 // Last of the suite: it reloads the shared proxy (and puts it back).
 TEST_F(CompressionTest, CompressionOffInTheConfigGivesPlainBytes) {
-  {
-    std::ofstream(proxy_->config_path()) << config("[]");
-  }
+  { std::ofstream(proxy_->config_path()) << config("[]"); }
   proxy_->signal(SIGHUP);
   httplib::Client c("127.0.0.1", proxy_->port());
   c.set_decompress(false);
@@ -245,9 +243,7 @@ TEST_F(CompressionTest, CompressionOffInTheConfigGivesPlainBytes) {
   EXPECT_FALSE(sse->has_header("Content-Encoding"));
   EXPECT_EQ(sse->header("Vary").find("Accept-Encoding"), std::string::npos);
   ASSERT_TRUE(sse->next());
-  {
-    std::ofstream(proxy_->config_path()) << config("[gzip, deflate]");
-  }
+  { std::ofstream(proxy_->config_path()) << config("[gzip, deflate]"); }
   proxy_->signal(SIGHUP);
   EXPECT_TRUE(wait_until([&] {
     auto r = c.Get("/streams/s", {{"Accept-Encoding", "gzip"}});
@@ -260,9 +256,9 @@ TEST(CompressionTlsTest, ACompressedStreamOverTls) {
   ASSERT_TRUE(certs.ok()) << certs.error();
   FakeBackend backend;
   backend.set_body(document(0));
-  ProxyProcess proxy(one_stream_config(
-      backend.url(), "", "",
-      "  tls: { cert: \"" + certs.cert + "\", key: \"" + certs.key + "\" }\n"));
+  ProxyProcess proxy(
+      one_stream_config(backend.url(), "", "",
+                        "  tls: { cert: \"" + certs.cert + "\", key: \"" + certs.key + "\" }\n"));
   ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
   TlsClientOptions tls;
   tls.ca_file = certs.ca;

@@ -154,7 +154,8 @@ TEST(DeflateBlocksTest, ClientsJoiningAtDifferentTimesDecodeTheSameSharedPieces)
     EXPECT_EQ(got_a, want_a);
     // A client that joined after event 2 with another opening (a replay)
     // and the same shared pieces from event 3 on.
-    const std::string second_own = encode_retry(std::chrono::milliseconds(500)) + plain[1] + plain[2];
+    const std::string second_own =
+        encode_retry(std::chrono::milliseconds(500)) + plain[1] + plain[2];
     StreamingInflater b(coding);
     std::string got_b = b.feed(open_stream(coding, second_own), 64);
     std::string want_b = second_own;

@@ -575,7 +575,8 @@ TEST(ConfigTest, CompressionIsAListOfKnownCodings) {
   EXPECT_EQ(parse("server:\n  compression: [deflate, GZIP, gzip]\n" + kStream).server.compression,
             (std::vector<std::string>{"deflate", "gzip"}));
   EXPECT_EQ(problems("server:\n  compression: [gzip, br]\n" + kStream),
-            "pb.yaml:2:16: server.compression: \"br\" is not a coding pollbridge compresses with (gzip, deflate)");
+            "pb.yaml:2:16: server.compression: \"br\" is not a coding pollbridge compresses with "
+            "(gzip, deflate)");
   EXPECT_NE(problems("server:\n  compression: gzip\n" + kStream), "");
 }
 

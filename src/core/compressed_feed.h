@@ -51,8 +51,9 @@ class CompressedFeed {
 
 // A compressed session's preamble (docs/architecture.md, "Compression"):
 // the HTTP head (the first buffer, up to its blank line) stays plain; what
-// follows it (retry line, snapshot or replay) becomes the client's own
-// opening piece, after the coding's header.
+// follows it (retry line, snapshot or replay) is compressed for this client
+// alone, after the coding's header: one piece per buffer, so that the hub
+// counts its events as for a plain session.
 std::vector<hub::Buffer> compressed_preamble(const std::vector<hub::Buffer>& preamble,
                                              sse::Coding coding);
 // The heartbeat of a compressed session (one shared buffer).

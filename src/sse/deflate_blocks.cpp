@@ -73,13 +73,22 @@ std::string coding_header(Coding coding) {
 }
 
 std::string open_stream(Coding coding, std::string_view plain) {
-  std::string out = coding_header(coding);
+  return open_stream(coding, std::vector<std::string_view>{plain}).front();
+}
+
+std::vector<std::string> open_stream(Coding coding, const std::vector<std::string_view>& parts) {
+  std::vector<std::string> out;
+  out.reserve(parts.size());
   z_stream z{};
   if (deflateInit2(&z, kLevel, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("deflateInit2 failed");
   }
   try {
-    deflate_all(z, plain, Z_FULL_FLUSH, out);
+    for (std::string_view part : parts) {
+      out.emplace_back(out.empty() ? coding_header(coding) : std::string());
+      deflate_all(z, part, Z_FULL_FLUSH, out.back());
+    }
+    if (out.empty()) out.push_back(coding_header(coding));
   } catch (...) {
     deflateEnd(&z);
     throw;

@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sse/content_coding.h"
 
@@ -68,6 +69,10 @@ std::string coding_header(Coding coding);
 // What a client gets before the shared pieces: the header, then its own
 // `plain` (response preamble: retry, snapshot or replay) as one piece.
 std::string open_stream(Coding coding, std::string_view plain);
+// The same as several pieces, one per part (each ended by a full flush, one
+// compressor for them all): the header and `parts[0]`, then one piece per
+// later part, so that a session can count them one by one.
+std::vector<std::string> open_stream(Coding coding, const std::vector<std::string_view>& parts);
 // The piece of one heartbeat comment (":\n\n"), made once.
 const std::string& compressed_heartbeat();
 // A whole gzip or zlib body (header, data, trailer) for a one-shot HTTP

@@ -157,7 +157,14 @@ TEST(DeflateBlocksTest, ClientsJoiningAtDifferentTimesDecodeTheSameSharedPieces)
     const std::string second_own =
         encode_retry(std::chrono::milliseconds(500)) + plain[1] + plain[2];
     StreamingInflater b(coding);
-    std::string got_b = b.feed(open_stream(coding, second_own), 64);
+    // Its opening in three pieces of one compressor (as the runtime sends a
+    // replay: one buffer per event), each readable on its own.
+    const std::string retry = encode_retry(std::chrono::milliseconds(500));
+    std::vector<std::string> opening = open_stream(coding, {retry, plain[1], plain[2]});
+    ASSERT_EQ(opening.size(), 3u);
+    std::string got_b;
+    for (std::size_t i = 0; i < opening.size(); ++i) got_b += b.feed(opening[i], 64);
+    EXPECT_EQ(got_b, second_own);
     std::string want_b = second_own;
     for (std::size_t i = 3; i < pieces.size(); ++i) {
       got_b += b.feed(compressed_heartbeat(), 1);

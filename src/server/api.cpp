@@ -262,7 +262,10 @@ void Api::install() {
     handle_readyz(req, res, operator_view_public() || has_admin_token(req));
   });
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_public_metrics(req, res); });
-  register_client_script(s);  // GET /pollbridge.js
+  register_client_script(s, [this] {  // GET /pollbridge.js
+    const auto& offered = running_.get()->server.compression;
+    return std::find(offered.begin(), offered.end(), "gzip") != offered.end();
+  });
 
   // Last: the API's routes win (server/static_files.h).
   if (!started_.server.static_dir.empty()) register_static_files(s, started_.server.static_dir);

@@ -238,6 +238,9 @@ TEST_F(CompressionTest, CompressionOffInTheConfigGivesPlainBytes) {
     auto r = c.Get("/streams/s", {{"Accept-Encoding", "gzip"}});
     return r && r->status == 200 && !r->has_header("Content-Encoding");
   })) << proxy_->stderr_text();
+  auto script = c.Get("/pollbridge.js", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(script);
+  EXPECT_FALSE(script->has_header("Content-Encoding"));
   auto sse = connect("gzip");
   ASSERT_EQ(sse->status(), 200);
   EXPECT_FALSE(sse->has_header("Content-Encoding"));

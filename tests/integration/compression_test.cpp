@@ -205,6 +205,11 @@ TEST_F(CompressionTest, TheDocumentHasOneEntityTagPerCoding) {
   EXPECT_LT(gz->body.size() * 3, plain->body.size());
   EXPECT_EQ(gz->get_header_value("Content-Length"), std::to_string(gz->body.size()));
   EXPECT_NE(gz->get_header_value("Vary").find("Accept-Encoding"), std::string::npos);
+  // HEAD says what GET would.
+  auto head = c.Head("/streams/s", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_EQ(head->get_header_value("ETag"), gz->get_header_value("ETag"));
   const std::string plain_tag = plain->get_header_value("ETag");
   const std::string gz_tag = gz->get_header_value("ETag");
   EXPECT_NE(plain_tag, gz_tag);

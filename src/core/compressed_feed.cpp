@@ -2,25 +2,25 @@
 
 namespace pb::core {
 
-std::vector<hub::Buffer> compressed_preamble(const std::vector<hub::Buffer>& preamble,
-                                             sse::Coding coding) {
-  // The HTTP head with the coding's header and the retry line's piece is
-  // the first buffer, then one piece per snapshot or replayed event: the
-  // hub counts the items after the head as events (the access log).
+std::vector<hub::Buffer> CompressedFeed::opening(const std::vector<hub::Buffer>& preamble,
+                                                 sse::Coding coding) {
   const std::string& head = *preamble.front();
   std::size_t end = head.find("\r\n\r\n");
   end = end == std::string::npos ? head.size() : end + 4;
-  std::vector<std::string_view> parts;
-  parts.reserve(preamble.size());
-  parts.push_back(std::string_view(head).substr(end));
-  for (std::size_t i = 1; i < preamble.size(); ++i) parts.push_back(*preamble[i]);
-  std::vector<std::string> pieces = sse::open_stream(coding, parts);
   std::vector<hub::Buffer> out;
-  out.reserve(pieces.size());
-  out.push_back(std::make_shared<const std::string>(head.substr(0, end) + pieces[0]));
-  for (std::size_t i = 1; i < pieces.size(); ++i) {
-    out.push_back(std::make_shared<const std::string>(std::move(pieces[i])));
+  out.reserve(preamble.size());
+  out.push_back(
+      std::make_shared<const std::string>(head.substr(0, end) + sse::coding_header(coding) +
+                                          sse::piece(std::string_view(head).substr(end))));
+  for (std::size_t i = 1; i < preamble.size(); ++i) {
+    const hub::Buffer& plain = preamble[i];
+    if (cached_plain_.lock() != plain) {
+      cached_piece_ = std::make_shared<const std::string>(sse::piece(*plain));
+      cached_plain_ = plain;
+    }
+    out.push_back(cached_piece_);
   }
+  sse::compression_counters().preambles.fetch_add(1, std::memory_order_relaxed);
   return out;
 }
 

@@ -41,21 +41,27 @@ class CompressedFeed {
   }
   void close() { hub_.close_feed(feed_); }
 
+  // A compressed session's preamble (docs/architecture.md, "Compression"),
+  // from the plain one: the HTTP head (the first buffer, up to its blank
+  // line) stays plain and carries the coding's header and the piece of the
+  // rest of that buffer (the retry line); then one independent piece per
+  // later buffer (snapshot or replayed event), so that the hub counts them
+  // as a plain session's events. The piece of the last event buffer
+  // compressed here is kept and reused while that buffer lives: clients
+  // arriving without an id share the snapshot's piece. Called under the
+  // same lock as publish().
+  std::vector<hub::Buffer> opening(const std::vector<hub::Buffer>& preamble, sse::Coding coding);
+
  private:
   hub::Hub& hub_;
   const hub::FeedId feed_;
   sse::BlockDeflater deflater_;
   const std::shared_ptr<std::atomic<std::int64_t>> users_ =
       std::make_shared<std::atomic<std::int64_t>>(0);
+  std::weak_ptr<const std::string> cached_plain_;  // opening(): the last event compressed
+  hub::Buffer cached_piece_;
 };
 
-// A compressed session's preamble (docs/architecture.md, "Compression"):
-// the HTTP head (the first buffer, up to its blank line) stays plain; what
-// follows it (retry line, snapshot or replay) is compressed for this client
-// alone, after the coding's header: one piece per buffer, so that the hub
-// counts its events as for a plain session.
-std::vector<hub::Buffer> compressed_preamble(const std::vector<hub::Buffer>& preamble,
-                                             sse::Coding coding);
 // The heartbeat of a compressed session (one shared buffer).
 const hub::Buffer& compressed_heartbeat_buffer();
 // Counts a compressed session in `users` (its feed's) and in the gauge by

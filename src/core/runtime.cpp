@@ -434,7 +434,7 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
         const bool coded = coding != sse::Coding::kIdentity;
         std::function<void()> uncount;
         if (coded) {
-          preamble = compressed_preamble(preamble, coding);
+          preamble = inst->compressed(f).opening(preamble, coding);
           uncount = count_compressed(inst->compressed(f).users(), coding);
         }
         bool ok = hub_.attach(
@@ -522,7 +522,7 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
         const bool coded = coding != sse::Coding::kIdentity;
         std::function<void()> uncount;
         if (coded) {
-          preamble = compressed_preamble(preamble, coding);
+          preamble = ch->compressed().opening(preamble, coding);
           uncount = count_compressed(ch->compressed().users(), coding);
         }
         auto closer = [sessions = ch->sessions(), presences, clock = options_.clock, uncount] {

@@ -73,41 +73,27 @@ std::string coding_header(Coding coding) {
 }
 
 std::string open_stream(Coding coding, std::string_view plain) {
-  return open_stream(coding, std::vector<std::string_view>{plain}).front();
+  return coding_header(coding) + piece(plain);
 }
 
-std::vector<std::string> open_stream(Coding coding, const std::vector<std::string_view>& parts) {
-  std::vector<std::string> out;
-  out.reserve(parts.size());
+std::string piece(std::string_view plain) {
   z_stream z{};
   if (deflateInit2(&z, kLevel, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("deflateInit2 failed");
   }
+  std::string out;
   try {
-    for (std::string_view part : parts) {
-      out.emplace_back(out.empty() ? coding_header(coding) : std::string());
-      deflate_all(z, part, Z_FULL_FLUSH, out.back());
-    }
-    if (out.empty()) out.push_back(coding_header(coding));
+    deflate_all(z, plain, Z_FULL_FLUSH, out);
   } catch (...) {
     deflateEnd(&z);
     throw;
   }
   deflateEnd(&z);
-  compression_counters().preambles.fetch_add(1, std::memory_order_relaxed);
   return out;
 }
 
 const std::string& compressed_heartbeat() {
-  static const std::string kPiece = [] {
-    z_stream z{};
-    std::string out;
-    if (deflateInit2(&z, kLevel, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
-      deflate_all(z, ":\n\n", Z_FULL_FLUSH, out);
-      deflateEnd(&z);
-    }
-    return out;
-  }();
+  static const std::string kPiece = piece(":\n\n");
   return kPiece;
 }
 

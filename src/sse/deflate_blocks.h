@@ -26,7 +26,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "sse/content_coding.h"
 
@@ -69,10 +68,9 @@ std::string coding_header(Coding coding);
 // What a client gets before the shared pieces: the header, then its own
 // `plain` (response preamble: retry, snapshot or replay) as one piece.
 std::string open_stream(Coding coding, std::string_view plain);
-// The same as several pieces, one per part (each ended by a full flush, one
-// compressor for them all): the header and `parts[0]`, then one piece per
-// later part, so that a session can count them one by one.
-std::vector<std::string> open_stream(Coding coding, const std::vector<std::string_view>& parts);
+// One piece of `plain` made by a compressor of its own: independent of any
+// other piece, so that it can be shared by clients (a snapshot).
+std::string piece(std::string_view plain);
 // The piece of one heartbeat comment (":\n\n"), made once.
 const std::string& compressed_heartbeat();
 // A whole gzip or zlib body (header, data, trailer) for a one-shot HTTP

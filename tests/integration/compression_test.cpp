@@ -137,6 +137,14 @@ TEST_F(CompressionTest, CompressedAndPlainClientsGetTheSameEventsEachAsSoonAsSen
   EXPECT_EQ(metric("pollbridge_compressed_events_total") - before, 3);
   EXPECT_LT(gzip->wire_bytes() * 3, gzip->raw().size()) << "compressed on the wire";
   EXPECT_EQ(plain->wire_bytes(), plain->raw().size());
+  // A compressed client resuming from the snapshot's id gets the replay
+  // (one piece per event) and then the live events.
+  SseClient resumed(proxy_->port(), "/events/s",
+                    {{"Accept-Encoding", "gzip"}, {"Last-Event-ID", first->id}});
+  ASSERT_EQ(resumed.header("Content-Encoding"), "gzip");
+  auto replay = resumed.take(3);
+  ASSERT_EQ(replay.size(), 3u);
+  EXPECT_EQ(replay.back().id, plain->last_event_id());
   // A heartbeat goes out compressed too: the stream still decodes after it.
   EXPECT_FALSE(gzip->next(1500ms));
   EXPECT_GT(gzip->comments(), 0);
@@ -146,6 +154,10 @@ TEST_F(CompressionTest, CompressedAndPlainClientsGetTheSameEventsEachAsSoonAsSen
   auto got = gzip->next(1s * kSlowdown);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->data, want->data);
+  auto live = resumed.next(1s * kSlowdown);
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->id, want->id);
+  EXPECT_EQ(live->data, want->data);
 }
 
 TEST_F(CompressionTest, AClientThatDidNotAskOrRefusedGetsPlainBytes) {

@@ -2,10 +2,12 @@
 # Runs the JavaScript tests (tests/js) of the browser client
 # (clients/js/pollbridge.js) and of pollbridge's wire contract:
 #   client.test.mjs        appliers and the watch() state machine (unit)
+#   longpoll.test.mjs      long-poll and the fallback to it, fake clock (unit)
 #   event-stream.test.mjs  the fetch reader: WHATWG parsing, reconnects, tokens
 #   property.test.mjs      random documents through the binary vs fast-json-patch
 #   sharing.test.mjs       tab sharing: leader election, handover races
 #   formats.test.mjs       formats per subscriber, token expiry, real binary
+#   fallback.test.mjs      long-poll, behind a buffering proxy: fake and real
 #   bundle.test.mjs        size (esbuild + gzip, budget 8 KiB), versions, .d.ts
 #   eventsource.test.mjs   the wire contract through npm's eventsource
 #   browser.test.mjs       the example page in headless Chromium, 8 tabs
@@ -61,7 +63,7 @@ say "installing the pinned npm packages (npm ci)"
 npm ci --no-audit --no-fund --ignore-scripts
 say "running the tests against $PB_BINARY"
 rm -f "$ROOT/build/pollbridge-js-size.txt"
-node --test "$@" client.test.mjs event-stream.test.mjs property.test.mjs sharing.test.mjs formats.test.mjs \
+node --test "$@" client.test.mjs longpoll.test.mjs event-stream.test.mjs property.test.mjs sharing.test.mjs formats.test.mjs fallback.test.mjs \
   bundle.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs cors.test.mjs compression.test.mjs
 if [ -f "$ROOT/build/pollbridge-js-size.txt" ]; then
   say "$(cat "$ROOT/build/pollbridge-js-size.txt")"

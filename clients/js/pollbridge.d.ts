@@ -44,9 +44,14 @@ export interface StreamStatus {
 export interface Status {
   state: 'live' | 'stale' | 'reconnecting' | 'unauthorized';
   reason?: string;
+  /** The transport in use (onStatus is called when it changes). */
+  transport: Transport;
   /** Each watched stream's last status event (null before one). */
   streams: Record<string, StreamStatus | null>;
 }
+
+/** A transport a connection uses. */
+export type Transport = 'eventsource' | 'fetch' | 'long-poll';
 
 export interface WatchOptions {
   /** A document changed (documents are shared: treat them as read-only). */
@@ -61,14 +66,25 @@ export interface WatchOptions {
    * then reconnects at once, from its place).
    */
   token?: string | (() => string | Promise<string>);
-  /** Query parameter carrying the token with the EventSource transport (default `access_token`). */
+  /** Query parameter carrying the token with EventSource, and with long-poll after a fallback from it (default `access_token`). */
   tokenParam?: string;
   /**
-   * `eventsource` (default): the browser's EventSource, the token in the
-   * query. `fetch`: a fetch-based reader; the token goes as
-   * `Authorization: Bearer`.
+   * `auto` (default): the browser's EventSource (the token in the query),
+   * falling back to long-poll when the stream looks buffered.
+   * `fetch`: a fetch-based reader, the token as `Authorization: Bearer`,
+   * falling back to long-poll (token in the header) the same way.
+   * `eventsource`: EventSource only, never long-poll.
+   * `long-poll`: long-poll only (the token as `Authorization: Bearer`).
    */
-  transport?: 'eventsource' | 'fetch';
+  transport?: 'auto' | Transport;
+  /**
+   * `auto` and `fetch`: a streaming connection on which nothing arrives
+   * within this many ms is taken as buffered by something on the way, and
+   * the client goes on with long-poll (default 5000; 0: never).
+   */
+  bufferTimeout?: number;
+  /** After a fallback to long-poll, streaming is tried again after this many ms (default 300000). */
+  streamRetryAfter?: number;
   /**
    * The representation pollbridge sends changes in (`?format=`); default:
    * the stream's own. Documents are the same whatever the format.

@@ -16,8 +16,11 @@
 //      detection;
 //   3. the transports: EventSource, and a fetch-based reader implementing the
 //      WHATWG event-stream rules (for an Authorization header);
-//   4. Link: the one SSE connection (always the multiplexed endpoint) with
+//   3b. the long-poll transport (one JSON answer per request);
+//   4. Link: the one connection (always the multiplexed endpoint) with
 //      resuming, backoff, token refresh and isolation of refused streams;
+//   4b. the fallback: from streaming to long-poll behind a buffering proxy,
+//      and back (methods of Link, kept together at its end);
 //   5. Group: the streams a tab watches, shared with the other tabs of the
 //      origin (Web Locks elect the tab that holds the Link; BroadcastChannel
 //      carries its events to the others);
@@ -284,20 +287,46 @@ class Replica {
 
 // ---------------------------------------------------------------------------
 // 3. Transports. transport(url, headers, link, options) opens one connection,
-// calls link.opened(), link.message(type, data, lastEventId) and finally once
-// link.failed(httpStatus or 0, retryMs), and returns {close()}.
+// calls link.opened(), link.message(type, data, lastEventId), link.alive()
+// for any sign of life (the fetch reader: any bytes), and finally once
+// link.failed(httpStatus or 0, retryMs, retryAfterMs), and returns {close()}.
 
 const TYPES = ['snapshot', 'patch', 'merge-patch', 'created', 'updated', 'deleted', 'status'];
 
-// The HTTP status of a GET (0 when there is none), learnt without reading the
-// body: EventSource does not tell why it failed.
+// Retry-After (seconds, or an HTTP date) in ms; 0 without one.
+function retryAfter(res) {
+  const h = res.headers && res.headers.get('retry-after');
+  const ms = !h ? 0 : /^\d+$/.test(h) ? h * 1000 : Date.parse(h) - Date.now();
+  return ms > 0 ? ms : 0;
+}
+
+// [HTTP status (0 when there is none), Retry-After in ms] of a GET, learnt
+// without reading the body: EventSource does not tell why it failed.
 async function probe(url, headers, o) {
   const c = new AbortController();
   try {
-    return (await (o.fetch || fetch)(url, { headers, signal: c.signal, cache: 'no-store' })).status;
+    const res = await (o.fetch || fetch)(url, { headers, signal: c.signal, cache: 'no-store' });
+    return [res.status, retryAfter(res)];
   } catch {
-    return 0;
+    return [0, 0];
   } finally {
+    c.abort();
+  }
+}
+
+// Whether the first bytes of a GET's body arrive within `ms`. Asked when an
+// EventSource showed nothing: it hides comments and the `retry` line that
+// pollbridge always sends first, so its silence alone proves nothing.
+async function firstBytes(url, headers, o, ms) {
+  const c = new AbortController();
+  const timer = setTimeout(() => c.abort(), ms);
+  try {
+    const res = await (o.fetch || fetch)(url, { headers, signal: c.signal, cache: 'no-store' });
+    return res.status === 200 && !(await res.body.getReader().read()).done;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
     c.abort();
   }
 }
@@ -313,7 +342,8 @@ function viaEventSource(url, headers, link, o) {
   // and a token it chooses, after a delay it chooses.
   es.onerror = async () => {
     es.close();
-    link.failed(open ? 0 : await probe(url, headers, o));
+    const [status, after] = open ? [0, 0] : await probe(url, headers, o);
+    link.failed(status, 0, after);
   };
   for (const t of TYPES) es.addEventListener(t, (e) => link.message(t, e.data, e.lastEventId));
   return { close: () => es.close() };
@@ -376,11 +406,13 @@ function viaFetch(url, headers, link, o) {
   (async () => {
     const feed = eventStreamParser((t, d, id) => TYPES.includes(t) && link.message(t, d, id));
     let status = 0;
+    let after = 0;
     try {
       idle();
       const res = await (o.fetch || fetch)(url, { headers, signal: c.signal, cache: 'no-store' });
       if (res.status !== 200 || !/^text\/event-stream/i.test(res.headers.get('content-type'))) {
         status = res.status === 200 ? 0 : res.status;
+        after = retryAfter(res);
         throw 0;
       }
       link.opened();
@@ -388,6 +420,7 @@ function viaFetch(url, headers, link, o) {
       const decoder = new TextDecoder();
       for (let r; !(r = await reader.read()).done; ) {
         idle();
+        link.alive();
         feed(decoder.decode(r.value, { stream: true }));
       }
     } catch {
@@ -395,10 +428,68 @@ function viaFetch(url, headers, link, o) {
     }
     clearTimeout(timer);
     c.abort();
-    link.failed(status, feed.retry);
+    link.failed(status, feed.retry, after);
   })();
   return { close: () => c.abort() };
 }
+
+// ---------------------------------------------------------------------------
+// 3b. Long-poll (docs/protocol.md, Long-poll): one request at a time with
+// ?transport=long-poll, answered {"events":[{id, event, data}],"last_id"}
+// with the events after its position (`data` is the payload itself, not a
+// string); the next request goes at once from `last_id`. A request with
+// nothing to answer waits on the server (server.longpoll_timeout), so
+// "opened" cannot wait for an answer: it is the first answer, or the first
+// request still waiting after LP_OPEN_MS (a refusal comes at once).
+
+const LP_OPEN_MS = 1000;
+// An empty answer quicker than this (a server or proxy that does not hold
+// the request) delays the next request by as much: never a request loop.
+const LP_MIN_MS = 1000;
+
+function viaLongPoll(url, headers, link, o) {
+  const c = new AbortController();
+  const u = new URL(url);
+  u.searchParams.set('transport', 'long-poll');
+  let up = false;
+  const opened = () => up || ((up = true), link.opened());
+  const timer = setTimeout(opened, LP_OPEN_MS);
+  (async () => {
+    let status = 0;
+    let after = 0;
+    try {
+      while (!c.signal.aborted) {
+        const sent = Date.now();
+        const res = await (o.fetch || fetch)(String(u), { headers, signal: c.signal, cache: 'no-store' });
+        if (res.status !== 200) {
+          status = res.status;
+          after = retryAfter(res);
+          throw 0;
+        }
+        const body = await res.json();
+        if (!isObject(body) || !Array.isArray(body.events)) throw 0;
+        opened();
+        link.alive();
+        for (const e of body.events) if (isObject(e) && TYPES.includes(e.event)) link.message(e.event, e.data, e.id || '', true);
+        if (typeof body.last_id === 'string' && body.last_id) u.searchParams.set('lastEventId', body.last_id);
+        if (!body.events.length && Date.now() - sent < LP_MIN_MS) await new Promise((r) => setTimeout(r, LP_MIN_MS));
+      }
+    } catch {
+      // ended below
+    }
+    clearTimeout(timer);
+    c.abort();
+    link.failed(status, 0, after);
+  })();
+  return {
+    close() {
+      clearTimeout(timer);
+      c.abort();
+    },
+  };
+}
+
+const TRANSPORTS = { eventsource: viaEventSource, fetch: viaFetch, 'long-poll': viaLongPoll };
 
 // ---------------------------------------------------------------------------
 // 4. Link: the connection, held by one tab of a group.
@@ -411,6 +502,11 @@ const RETRY_MAX_MS = 30000;
 const REFUSED_MS = 30000;
 // New streams from other tabs within this window share one reconnect.
 const GROW_MS = 20;
+// The fallback's defaults (4b): bufferTimeout, streamRetryAfter, and the
+// number of connections in a row ending at once that mean a buffering proxy.
+const BUFFER_MS = 5000;
+const STREAM_RETRY_MS = 300000;
+const QUICK_ENDS = 3;
 
 // Whether `token` is a JWT whose `exp` has passed (false for other tokens).
 function expired(token) {
@@ -432,7 +528,15 @@ class Link {
     this.failures = 0;
     this.retry = RETRY_MS;
     this.streams = [];
+    this.lp = false; // fallen back to long-poll (4b)
+    this.quick = 0; // connections in a row that ended at once, delivering nothing
     this.open();
+  }
+
+  // The transport of the next (or current) connection.
+  get kind() {
+    const t = this.g.o.transport;
+    return t === 'long-poll' || this.lp ? 'long-poll' : t === 'fetch' ? 'fetch' : 'eventsource';
   }
 
   // (Re)connects now for the group's current streams, resuming each from
@@ -442,6 +546,7 @@ class Link {
     const o = g.o;
     const gen = ++this.gen;
     clearTimeout(this.timer);
+    clearTimeout(this.quiet);
     if (this.t) this.t.close();
     this.t = null;
     this.wasOpen = false;
@@ -462,26 +567,32 @@ class Link {
     this.streams = streams;
     g.prune(streams);
     const id = streams.map((s) => g.rep(s).id).join(',');
-    const fetchy = o.transport === 'fetch';
+    const kind = this.kind;
+    // The token goes in a header with the fetch reader and forced
+    // long-poll; in the query otherwise (so that a long-poll fallback from
+    // EventSource uses the place the server took before).
+    const header = o.transport === 'fetch' || o.transport === 'long-poll';
     const q = new URLSearchParams(g.extra);
     for (const s of streams) q.append('stream', s);
-    const headers = fetchy ? { Accept: 'text/event-stream' } : {};
-    if (token && fetchy) headers.Authorization = 'Bearer ' + token;
+    const headers = kind === 'fetch' ? { Accept: 'text/event-stream' } : {};
+    if (token && header) headers.Authorization = 'Bearer ' + token;
     else if (token) q.set(g.tokenParam, token);
     // An id made of commas only names nothing: start fresh.
     if (/[^,]/.test(id)) {
-      if (fetchy) headers['Last-Event-ID'] = id;
+      if (kind === 'fetch') headers['Last-Event-ID'] = id;
       else q.set('lastEventId', id);
     }
     this.url = `${g.base}/events?${q}`;
     this.headers = headers;
     const cb = (f) => (...a) => gen === this.gen && f.apply(this, a);
-    this.t = (fetchy ? viaFetch : viaEventSource)(
+    this.t = TRANSPORTS[kind](
       this.url,
       headers,
-      { opened: cb(this.opened), message: cb(this.message), failed: cb(this.failed) },
+      { opened: cb(this.opened), message: cb(this.message), failed: cb(this.failed), alive: cb(this.alive) },
       o,
     );
+    this.watchStart(cb);
+    if (g.conn.transport !== kind) g.setConn(g.conn.state, g.conn.reason, kind);
     g.announce();
   }
 
@@ -493,10 +604,12 @@ class Link {
     this.g.setConn('live');
   }
 
-  message(type, text, lastEventId) {
-    let env;
+  // `text` is the event's data; long-poll gives it `parsed`.
+  message(type, text, lastEventId, parsed) {
+    this.alive();
+    let env = text;
     try {
-      env = JSON.parse(text);
+      if (!parsed) env = JSON.parse(text);
     } catch {
       env = null;
     }
@@ -507,10 +620,11 @@ class Link {
     this.g.event(env.stream, type, env.data, lastEventId.split(',')[i] || '');
   }
 
-  async failed(status, retry) {
+  async failed(status, retry, after) {
     const g = this.g;
     const gen = this.gen;
     this.t = null;
+    clearTimeout(this.quiet);
     if (retry) this.retry = retry;
     // An open stream that ends once its token has expired was closed by the
     // server for that reason (docs/security.md, Expiry): a fresh token, and
@@ -528,8 +642,9 @@ class Link {
       }
       return this.retryLater('unauthorized', `HTTP ${status}`);
     }
+    if (!status && this.endedAtOnce()) return;
     if ((status === 400 || status === 404) && ((await this.isolate()) || gen !== this.gen)) return;
-    this.retryLater('reconnecting', status ? `HTTP ${status}` : 'connection lost');
+    this.retryLater('reconnecting', status ? `HTTP ${status}` : 'connection lost', after);
   }
 
   // One refused stream must not take the others down: finds the streams not
@@ -547,7 +662,7 @@ class Link {
       const q = new URLSearchParams(g.extra);
       if (token && !headers.Authorization) q.set(g.tokenParam, token);
       const qs = String(q);
-      const status = await probe(`${g.base}/events/${pathOf(s)}${qs ? '?' + qs : ''}`, headers, g.o);
+      const [status] = await probe(`${g.base}/events/${pathOf(s)}${qs ? '?' + qs : ''}`, headers, g.o);
       if (status === 400 || status === 404) refused.push([s, status]);
     }
     if (gen !== this.gen || !refused.length) return false;
@@ -562,9 +677,10 @@ class Link {
     return true;
   }
 
-  retryLater(state, reason) {
+  // Reconnects after the backoff delay, or the server's Retry-After (ms) if longer.
+  retryLater(state, reason, after = 0) {
     this.g.setConn(state, reason);
-    const delay = Math.min(this.retry * 2 ** this.failures++, RETRY_MAX_MS) * (1 + Math.random() / 2);
+    const delay = Math.max(Math.min(this.retry * 2 ** this.failures++, RETRY_MAX_MS) * (1 + Math.random() / 2), after);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.open(), delay);
   }
@@ -579,8 +695,84 @@ class Link {
   close() {
     this.gen++;
     clearTimeout(this.timer);
+    clearTimeout(this.quiet);
+    clearTimeout(this.streamTimer);
     if (this.t) this.t.close();
     this.t = null;
+  }
+
+  // -------------------------------------------------------------------------
+  // 4b. The fallback (transport 'auto', the default, and 'fetch'; off with
+  // bufferTimeout: 0). Proxies, gateways and antivirus scanners that buffer
+  // a response until it ends or fills a buffer let a streaming connection
+  // open and then show nothing. Two signs of one:
+  //   - nothing at all (no event; with the fetch reader not even a byte)
+  //     within bufferTimeout of the request. EventSource hides comments and
+  //     the `retry` line pollbridge sends first, so an EventSource that
+  //     showed nothing by half of bufferTimeout is checked with
+  //     firstBytes(): a GET of the same URL whose first bytes must come
+  //     within the other half (they come within a round trip unless
+  //     something buffers);
+  //   - QUICK_ENDS connections in a row that opened and ended within
+  //     bufferTimeout having delivered nothing.
+  // Then the Link reconnects with long-poll from its replicas' ids: events
+  // after them come by long-poll, duplicates are skipped by id, so nothing
+  // is lost or applied twice. After streamRetryAfter it streams again (and
+  // stays if the stream works; if not, back to long-poll the same way).
+
+  get fallback() {
+    const t = this.g.o.transport;
+    return (t === undefined || t === 'auto' || t === 'fetch') && this.bufferMs > 0;
+  }
+
+  get bufferMs() {
+    const b = this.g.o.bufferTimeout;
+    return b === undefined ? BUFFER_MS : b;
+  }
+
+  // A connection starts: watch it for silence.
+  watchStart(cb) {
+    this.delivered = false;
+    this.started = Date.now();
+    const es = this.kind === 'eventsource';
+    if (this.fallback && this.kind !== 'long-poll') this.quiet = setTimeout(cb(this.silent), es ? this.bufferMs / 2 : this.bufferMs);
+  }
+
+  // Something came on the connection: it is not buffered.
+  alive() {
+    this.delivered = true;
+    this.quick = 0;
+    clearTimeout(this.quiet);
+  }
+
+  async silent() {
+    const gen = this.gen;
+    if (this.kind === 'eventsource' && (await firstBytes(this.url, this.headers, this.g.o, this.bufferMs / 2))) return;
+    if (gen === this.gen && !this.delivered) this.toLongPoll(`nothing within ${this.bufferMs} ms`);
+  }
+
+  // A connection ended with no HTTP error: true if that made the Link switch.
+  endedAtOnce() {
+    if (!this.fallback || this.kind === 'long-poll' || !this.wasOpen || this.delivered) return false;
+    if (Date.now() - this.started >= this.bufferMs || ++this.quick < QUICK_ENDS) return false;
+    this.toLongPoll(`${QUICK_ENDS} connections ended at once`);
+    return true;
+  }
+
+  toLongPoll(why) {
+    const o = this.g.o;
+    this.lp = true;
+    this.quick = 0;
+    clearTimeout(this.streamTimer);
+    this.streamTimer = setTimeout(
+      () => {
+        this.lp = false;
+        this.open();
+      },
+      o.streamRetryAfter === undefined ? STREAM_RETRY_MS : o.streamRetryAfter,
+    );
+    this.g.setConn('reconnecting', `streaming looks buffered (${why}): long-poll`);
+    this.open();
   }
 }
 
@@ -624,7 +816,7 @@ class Group {
     this.peers = new Map(); // leader: tab -> its streams
     this.known = []; // the leader's union, as it last said
     this.refused = {}; // stream -> why the server refused it
-    this.conn = { state: 'reconnecting', reason: 'connecting' };
+    this.conn = { state: 'reconnecting', reason: 'connecting', transport: o.transport === 'long-poll' || o.transport === 'fetch' ? o.transport : 'eventsource' };
     this.link = null;
     const locks = o.locks || (globalThis.navigator && navigator.locks);
     const Channel = o.BroadcastChannel || globalThis.BroadcastChannel;
@@ -731,8 +923,8 @@ class Group {
     for (const w of this.watches) call(w.o.onError, e);
   }
 
-  setConn(state, reason) {
-    this.conn = { state, reason };
+  setConn(state, reason, transport = this.link ? this.link.kind : this.conn.transport) {
+    this.conn = { state, reason, transport };
     this.announce();
     for (const w of this.watches) w.update();
   }
@@ -780,7 +972,7 @@ class Group {
         this.known = m.streams;
         this.refused = m.refused;
         this.prune(m.streams);
-        return this.setConn(m.conn.state, m.conn.reason);
+        return this.setConn(m.conn.state, m.conn.reason, m.conn.transport);
     }
   }
 
@@ -889,12 +1081,14 @@ class Watch {
       reason = stale.map((s) => label(s, streams[s].reason || 'upstream failing')).join('; ');
     }
     const was = this.status;
-    this.status = { state, reason, streams };
-    if (!was || was.state !== state || was.reason !== reason) call(this.o.onStatus, this.status);
+    const transport = g.conn.transport;
+    this.status = { state, reason, transport, streams };
+    if (!was || was.state !== state || was.reason !== reason || was.transport !== transport) call(this.o.onStatus, this.status);
   }
 }
 
 const FORMATS = ['snapshot', 'json-patch', 'merge-patch'];
+const TRANSPORT_OPTIONS = ['auto', 'eventsource', 'fetch', 'long-poll'];
 
 /**
  * Keeps the documents of `url`: /events/{stream} or /events?stream=a&stream=b
@@ -911,6 +1105,9 @@ export function watch(url, o = {}) {
   if (q.has(tokenParam) && o.token === undefined) o.token = q.get(tokenParam);
   // The representation (docs/protocol.md, Formats): part of the query, so
   // tabs asking for different ones do not share a connection.
+  if (o.transport !== undefined && !TRANSPORT_OPTIONS.includes(o.transport)) {
+    throw new TypeError(`pollbridge.watch: transport must be one of ${TRANSPORT_OPTIONS.join(', ')}`);
+  }
   if (o.format !== undefined) {
     if (!FORMATS.includes(o.format)) throw new TypeError(`pollbridge.watch: format must be one of ${FORMATS.join(', ')}`);
     q.set('format', o.format);
@@ -921,7 +1118,7 @@ export function watch(url, o = {}) {
   const base = u.origin + m[1];
   const w = new Watch(streams, o);
   const shared = o.shared !== false;
-  const scope = JSON.stringify([base, extra, o.transport || 'eventsource', tokenParam, shared === true ? '' : String(o.shared)]);
+  const scope = JSON.stringify([base, extra, o.transport || 'auto', tokenParam, shared === true ? '' : String(o.shared)]);
   let g = shared && groups.get(scope);
   if (!g) {
     g = new Group(scope, base, extra, o, shared);

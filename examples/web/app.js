@@ -8,7 +8,9 @@
 //   ?customer=N           one customer's orders as RFC 7386 merge patches
 // mux.html: orders and the plain-text board on one multiplexed connection.
 // Options for trying things out: ?shared=0 (this tab's own connection),
-// ?transport=fetch (the fetch reader), ?token=... (sent as the token),
+// ?transport=fetch (the fetch reader), ?transport=long-poll or
+// ?transport=eventsource (default: auto), ?bufferTimeout=ms (how soon a
+// buffered stream gives way to long-poll), ?token=... (sent as the token),
 // ?api=http://host:port (a pollbridge on another origin; it must list this
 // page's origin in server.cors_origins).
 //
@@ -17,7 +19,8 @@
 //
 // window.pollbridgeState is kept current for tests and for poking around in
 // the console: {view, url, document, documents, lastEventId, stale,
-// staleReason, connection, leader, eventCount, counts, errors, changes}.
+// staleReason, connection, transport, leader, eventCount, counts, errors,
+// changes}.
 import pollbridge from '/pollbridge.js?v=0.1.0';
 
 const LOG_LENGTH = 40;
@@ -41,6 +44,7 @@ const state = {
   stale: false,
   staleReason: '',
   connection: 'reconnecting',
+  transport: '', // eventsource, fetch or long-poll: the one in use
   leader: false,
   eventCount: 0,
   counts: {},
@@ -134,6 +138,7 @@ function renderConnection() {
   const pill = $('connection');
   pill.textContent = state.connection;
   pill.className = `pill ${state.connection}`;
+  pill.title = `transport: ${state.transport}`;
   $('last-id').textContent = state.lastEventId || '–';
   $('event-count').textContent = String(state.eventCount);
   $('role').textContent = state.leader ? 'this tab holds the connection' : 'through another tab';
@@ -191,8 +196,11 @@ function start() {
   const api = /^https?:\/\/[^/]+$/.test(params.get('api') || '') ? params.get('api') : '';
   const watch = pollbridge.watch(api + view.url, {
     shared: params.get('shared') !== '0',
-    transport: params.get('transport') === 'fetch' ? 'fetch' : 'eventsource',
+    // Default 'auto': EventSource, or long-poll when something on the way buffers it.
+    transport: ['eventsource', 'fetch', 'long-poll'].includes(params.get('transport')) ? params.get('transport') : 'auto',
     token: params.get('token') || undefined,
+    // ?bufferTimeout=ms: how soon a buffered stream gives way to long-poll (default 5 s).
+    bufferTimeout: /^\d{1,6}$/.test(params.get('bufferTimeout') || '') ? Number(params.get('bufferTimeout')) : undefined,
     onChange(doc, change) {
       state.eventCount++;
       state.lastEventId = watch.lastEventId;
@@ -214,6 +222,7 @@ function start() {
     },
     onStatus(status) {
       state.connection = status.state;
+      state.transport = status.transport;
       state.leader = watch.leader;
       state.stale = status.state === 'stale';
       state.staleReason = state.stale ? status.reason : '';

@@ -70,15 +70,17 @@ RedisStore::RedisStore(Options options) : options_(std::move(options)) {
 
 RedisStore::~RedisStore() {
   follower_.reset();
-  // The connections keep the Sentinel (and its on_switch, which only
-  // wakes pb-redis) until their threads end: pb-redis is joined below.
-  sentinel_.reset();
   {
     MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Only now: pb-redis reads sentinel_ while it runs (TSan caught a reset
+  // racing its first read). The Sentinel's on_switch wakes pb-redis
+  // through mu_, so it must not outlive this object: this is its last
+  // owner once both connections are gone.
+  sentinel_.reset();
 }
 
 void RedisStore::post(Job job) {

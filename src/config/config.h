@@ -53,6 +53,9 @@ struct ServerConfig {
   int port = 8080;
   Duration heartbeat{15000};  // SSE comment interval
   Duration retry{3000};       // SSE retry: field
+  // How long a long-poll request with nothing to answer waits before it is
+  // answered with no events (server/long_poll.h).
+  Duration longpoll_timeout{25000};
   // Threads that parse and route HTTP requests. SSE connections leave them
   // once validated, so this bounds concurrent handshakes, not clients.
   std::size_t workers = 8;

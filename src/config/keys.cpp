@@ -56,6 +56,7 @@ std::vector<Key> make_keys() {
           }},
       PB_KEY("server.heartbeat", server.heartbeat, kDuration, "15s", "1s..1h", kLive),
       PB_KEY("server.retry", server.retry, kDuration, "3s", "0s..1h", kLive),
+      PB_KEY("server.longpoll_timeout", server.longpoll_timeout, kDuration, "25s", "1s..5m", kLive),
       PB_KEY("server.workers", server.workers, kInteger, "8", "1..256", kRestart),
       PB_KEY("server.hub_threads", server.hub_threads, kInteger, "0", "0..64", kRestart),
       PB_KEY("server.backlog", server.backlog, kInteger, "4096", "1..65535", kRestart),

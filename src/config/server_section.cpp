@@ -63,6 +63,8 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
   }
   if (const Field* x = fields->find("retry"))
     read_duration(*x, Duration(0), kMaxRetry, server.retry);
+  if (const Field* x = fields->find("longpoll_timeout"))
+    read_duration(*x, kMinLongPollTimeout, kMaxLongPollTimeout, server.longpoll_timeout);
   if (const Field* x = fields->find("workers")) read_integer(*x, 1, kMaxWorkers, server.workers);
   if (const Field* x = fields->find("hub_threads")) {
     read_integer(*x, 0, kMaxHubThreads, server.hub_threads);

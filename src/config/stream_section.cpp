@@ -391,6 +391,13 @@ void Loader::read_diff_options(const Fields& fields, StreamConfig& s) {
     }
   }
   if (s.diff == DiffMode::kText) {
+    // diff: text keeps the body as it came: nothing parses it.
+    if (const Field* parse_field = fields.find("parse");
+        parse_field != nullptr && s.parse != ParseMode::kJson) {
+      problem(*parse_field,
+              "reads the body into a document, which diff: text does not use: drop parse, or "
+              "use a document diff (snapshot, json-patch, merge-patch, items)");
+    }
     const std::pair<const Field*, bool> used[] = {{select_field, !s.select.empty()},
                                                   {ignore_field, !s.ignore.empty()},
                                                   {key_field, !s.key.empty()}};

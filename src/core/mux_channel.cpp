@@ -71,15 +71,21 @@ void MuxChannel::on_member_retired() {
   }
 }
 
+std::string json_payload(config::DiffMode mode, const stream::Event& ev) {
+  if (mode == config::DiffMode::kText && ev.type == "snapshot") {
+    return json::dump(json::Json(ev.data));
+  }
+  return ev.data;
+}
+
+std::string mux_data(const std::string& quoted_address, config::DiffMode mode,
+                     const stream::Event& ev) {
+  return "{\"stream\":" + quoted_address + ",\"data\":" + json_payload(mode, ev) + "}";
+}
+
 std::string MuxChannel::encode(std::size_t index, const stream::Event& ev,
                                const std::vector<std::string>& positions) const {
-  std::string data = "{\"stream\":" + quoted_addresses_[index] + ",\"data\":";
-  if (members_[index]->cfg().diff == config::DiffMode::kText && ev.type == "snapshot") {
-    data += json::dump(json::Json(ev.data));
-  } else {
-    data += ev.data;
-  }
-  data += "}";
+  const std::string data = mux_data(quoted_addresses_[index], members_[index]->cfg().diff, ev);
   // An event without an id (nothing recorded) keeps the client's position.
   std::string id = ev.id.empty() ? std::string() : sse::join_composite(positions);
   return sse::encode_event(id, ev.type, data);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/mutex.h"
+#include "config/config.h"
 #include "core/compressed_feed.h"
 #include "hub/hub.h"
 #include "stream/stream.h"
@@ -35,6 +36,13 @@
 namespace pb::core {
 
 class Instance;
+
+// An event's data as JSON: a text stream's snapshot is its text, which
+// becomes a JSON string; every other payload already is JSON.
+std::string json_payload(config::DiffMode mode, const stream::Event& ev);
+// The data of a multiplexed event: {"stream":<address>,"data":<payload>}.
+std::string mux_data(const std::string& quoted_address, config::DiffMode mode,
+                     const stream::Event& ev);
 
 class MuxChannel {
  public:

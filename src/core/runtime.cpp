@@ -9,6 +9,7 @@
 #include "core/access_log.h"
 #include "core/compressed_feed.h"
 #include "core/mux_channel.h"
+#include "core/stream_locks.h"
 #include "core/user_key.h"
 #include "log/log.h"
 #include "log/private_id.h"
@@ -26,37 +27,6 @@ std::size_t hub_threads(std::size_t configured) {
   if (configured) return configured;
   std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
   return std::min(cores, kMaxAutoHubThreads);
-}
-
-// Locks the streams of several instances in address order: the one lock
-// order for holding more than one stream lock (a publish holds one stream
-// lock, then a channel's own lock). A dynamic set, which Clang's analysis
-// cannot follow.
-class StreamLocks {
- public:
-  explicit StreamLocks(const std::vector<std::shared_ptr<Instance>>& insts)
-      PB_NO_THREAD_SAFETY_ANALYSIS {
-    for (const auto& i : insts) order_.push_back(i.get());
-    std::sort(order_.begin(), order_.end(),
-              [](Instance* a, Instance* b) { return a->key() < b->key(); });
-    for (Instance* i : order_) i->stream().mutex().lock();
-  }
-  ~StreamLocks() PB_NO_THREAD_SAFETY_ANALYSIS { release(); }
-  void release() PB_NO_THREAD_SAFETY_ANALYSIS {
-    for (auto it = order_.rbegin(); it != order_.rend(); ++it) (*it)->stream().mutex().unlock();
-    order_.clear();
-  }
-
- private:
-  std::vector<Instance*> order_;
-};
-
-bool any_retired_locked(const std::vector<std::shared_ptr<Instance>>& insts)
-    PB_NO_THREAD_SAFETY_ANALYSIS {
-  for (const auto& i : insts) {
-    if (i->stream().retired_locked()) return true;
-  }
-  return false;
 }
 
 // The client gets a short answer (`render`'s, when set) rather than a

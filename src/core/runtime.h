@@ -38,6 +38,7 @@
 #include "common/mutex.h"
 #include "config/config.h"
 #include "core/instance.h"
+#include "core/long_poll.h"
 #include "core/lookup_error.h"
 #include "core/stream_template.h"
 #include "hub/hub.h"
@@ -142,6 +143,13 @@ class Runtime {
                   stream::Format format = stream::Format::kNative,
                   std::shared_ptr<const hub::Revocable> revocable = nullptr,
                   sse::Coding coding = sse::Coding::kIdentity);
+
+  // Answers a long-poll request (core/long_poll.h) on one instance, or
+  // several multiplexed (in request order): the events after its position,
+  // or what to wait on when there are none yet. Like attach(), an instance
+  // being replaced is asked through its successor.
+  LongPollResult long_poll(std::vector<std::shared_ptr<Instance>> insts,
+                           const LongPollRequest& req);
 
   // Requests an immediate poll (from the process holding the poll lease,
   // with a shared store); with `wait`, returns once it has finished (false

@@ -14,10 +14,10 @@
 // older generation may have been decided by the old policy and missed the
 // list: add() says so, and the caller judges it once more itself.
 //
-// The hook for other waiting sessions (a future long-poll): hold an
-// Admission, add() it, and watch revoked(); on_revoked() listeners are told
-// after every re-check that revoked something (the hub closes its marked
-// sessions at once).
+// Waiting long-polls (server/long_poll.h) use it too: they hold an
+// Admission, add() it, and their park watches revoked(); on_revoked()
+// listeners are told after every re-check that revoked something (the hub
+// closes its marked sessions at once).
 //
 // Threads: add() and generation() from HTTP workers; begin_recheck() and
 // notify_revoked() from the reloading thread; listeners registered before

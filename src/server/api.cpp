@@ -148,6 +148,7 @@ Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& p
       server_(server),
       admin_(admin),
       access_(runtime, policy, runtime.config().server.ipv6_prefix),
+      long_poll_(runtime, running, access_),
       policy_(policy),
       running_(running),
       started_(runtime.config()) {
@@ -328,7 +329,9 @@ void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
 }
 
 bool Api::accept_sse(const httplib::Request& req, httplib::Response& res) {
-  if (static_cast<std::size_t>(runtime_.hub().clients()) >= started_.server.max_clients) {
+  // SSE sessions and waiting long-polls alike.
+  const std::int64_t clients = runtime_.hub().clients() + long_poll_.waiting();
+  if (static_cast<std::size_t>(clients) >= started_.server.max_clients) {
     refused_.fetch_add(1);
     log::refused("server.max_clients", 503, req.remote_addr);
     res.set_header("Retry-After", "5");
@@ -389,6 +392,9 @@ hub::Transport Api::take_connection(httplib::Response& res) {
 }
 
 void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
+  bool bad_transport = false;
+  const bool long_poll = LongPoll::requested(req, res, bad_transport);
+  if (bad_transport) return;
   if (!accept_sse(req, res)) return;  // before anything is created for it
   FormatChoice format;
   if (!sse_format(req, res, format)) return;
@@ -408,6 +414,10 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
     format_header = stream::resolve_format(inst->cfg().diff, format.format)
                         ? std::string(stream::format_name(format.format))
                         : std::string(mode_name(inst->cfg().diff));
+  }
+  if (long_poll) {
+    long_poll_.handle(req, res, {inst}, *admitted, format.format, false, format_header);
+    return;
   }
   const auto running = running_.get();
   const sse::Coding coding = choose_coding(req, running->server);
@@ -437,6 +447,9 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
     set_error(res, 400, "at most " + std::to_string(kMaxMuxStreams) + " streams per connection");
     return;
   }
+  bool bad_transport = false;
+  const bool long_poll = LongPoll::requested(req, res, bad_transport);
+  if (bad_transport) return;
   if (!accept_sse(req, res)) return;
   FormatChoice format;
   if (!sse_format(req, res, format)) return;
@@ -468,6 +481,10 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
   const std::string format_header = format.format != stream::Format::kNative
                                         ? std::string(stream::format_name(format.format))
                                         : std::string();
+  if (long_poll) {
+    long_poll_.handle(req, res, std::move(insts), *admitted, format.format, true, format_header);
+    return;
+  }
   const auto running = running_.get();
   const sse::Coding coding = choose_coding(req, running->server);
   const bool offered = !running->server.compression.empty();

@@ -28,6 +28,7 @@
 #include "core/runtime.h"
 #include "server/access.h"
 #include "server/http_server.h"
+#include "server/long_poll.h"
 
 namespace pb::server {
 
@@ -98,6 +99,7 @@ class Api {
   HttpServer& server_;
   HttpServer* admin_;
   Access access_;
+  LongPoll long_poll_;
   Reloader reloader_;
   const auth::PolicyHolder& policy_;  // the policy in force (swapped on reload)
   const Current<config::Config>& running_;

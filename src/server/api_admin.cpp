@@ -158,6 +158,7 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   {
     std::string auth_metrics;
     access_.write_metrics(auth_metrics);
+    long_poll_.write_metrics(auth_metrics);
     o << auth_metrics;
   }
 

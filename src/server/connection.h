@@ -19,6 +19,7 @@
 #include "server/connection_limits.h"
 #include "server/connection_loop.h"
 #include "server/deadline_queue.h"
+#include "server/park_kind.h"
 #include "server/request_head.h"
 
 namespace pb::server {
@@ -62,6 +63,7 @@ struct Connection {
   std::string parked_request;
   std::function<bool()> ready;
   Clock::time_point admission_deadline{};
+  ParkKind parked_kind = ParkKind::kAdmission;
 
   static constexpr std::size_t kNotParked = static_cast<std::size_t>(-1);
 };
@@ -76,9 +78,11 @@ struct Job {
   bool close_after = false;
   // A rerun after a park: the park's deadline. Out: the handler parked.
   Clock::time_point admission_deadline{};
+  ParkKind parked_kind = ParkKind::kAdmission;
   bool parked = false;
   std::function<bool()> ready;
   Clock::time_point park_until{};
+  ParkKind park_kind = ParkKind::kAdmission;
 };
 
 struct ConnectionLoop::Counters {

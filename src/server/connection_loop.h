@@ -39,8 +39,10 @@
 //    each parked connection's condition (a few atomic loads), and once it
 //    holds or its deadline passed, the same request goes to a worker again.
 //    At most max_pending_admissions_per_client connections of one client
-//    (an IPv6 one by its ipv6_prefix) wait at once: one more gets 429 with
-//    Retry-After and is closed. A client that closes its side while parked
+//    (an IPv6 one by its ipv6_prefix) wait for an admission at once: one
+//    more gets 429 with Retry-After and is closed. A long-poll waiting for
+//    its next event parks the same way (ParkKind::kLongPoll), without that
+//    count: it counts as a client (server/long_poll.h). A client that closes its side while parked
 //    is closed at once.
 //  * A connection silent since accept, an idle keep-alive connection, and a
 //    stalled TLS handshake are closed without an answer when their deadline

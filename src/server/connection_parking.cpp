@@ -15,7 +15,7 @@ namespace pb::server {
 
 void ConnectionLoop::park(Connection& c, Job& job, Clock::time_point now) {
   loop_thread_.check();
-  if (!c.admission_slot) {
+  if (job.park_kind == ParkKind::kAdmission && !c.admission_slot) {
     const AddressBytes client = client_prefix(c.peer.bytes, options_.ipv6_prefix);
     std::uint32_t& n = pending_[client];
     if (n >= options_.max_pending_admissions_per_client) {
@@ -42,6 +42,7 @@ void ConnectionLoop::park(Connection& c, Job& job, Clock::time_point now) {
   c.parked_close = job.close;
   c.ready = std::move(job.ready);
   c.admission_deadline = job.park_until;
+  c.parked_kind = job.park_kind;
   c.parked_at = parked_.size();
   parked_.push_back(&c);
   // Only the client leaving matters meanwhile: bytes it sends (a pipelined
@@ -72,6 +73,7 @@ void ConnectionLoop::rerun(Connection& c) {
   job->request = std::move(c.parked_request);
   job->close = c.parked_close || stopping_;
   job->admission_deadline = c.admission_deadline;
+  job->parked_kind = c.parked_kind;
   c.parked_request.clear();
   c.ready = nullptr;  // what it holds (an instance) is not kept past the wait
   pool_.post([this, job] { run_request(job); });

@@ -186,11 +186,13 @@ void ConnectionLoop::run_request(Job* job) {
   ex.local_ip = options_.local_ip;
   ex.local_port = options_.local_port;
   ex.admission_deadline = job->admission_deadline;
+  ex.parked_kind = job->parked_kind;
   bridge_.handle(ex);
   job->taken = ex.taken;
   job->parked = ex.parked;
   job->ready = std::move(ex.ready);
   job->park_until = ex.park_until;
+  job->park_kind = ex.park_kind;
   job->response = std::move(ex.response);
   job->close_after = ex.close_after;
   bool wake;

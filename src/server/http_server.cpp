@@ -125,12 +125,13 @@ hub::Transport HttpServer::take_connection() {
   return HttplibBridge::take_connection();
 }
 
-bool HttpServer::park(std::function<bool()> ready, std::chrono::steady_clock::time_point until) {
-  return HttplibBridge::park(std::move(ready), until);
+bool HttpServer::park(std::function<bool()> ready, std::chrono::steady_clock::time_point until,
+                      ParkKind kind) {
+  return HttplibBridge::park(std::move(ready), until, kind);
 }
 
-std::optional<std::chrono::steady_clock::time_point> HttpServer::admission_deadline() {
-  return HttplibBridge::admission_deadline();
+std::optional<std::chrono::steady_clock::time_point> HttpServer::admission_deadline(ParkKind kind) {
+  return HttplibBridge::admission_deadline(kind);
 }
 
 }  // namespace pb::server

@@ -31,6 +31,7 @@
 #include "hub/transport.h"
 #include "server/connection_limits.h"
 #include "server/connection_loop.h"
+#include "server/park_kind.h"
 
 namespace pb::server {
 
@@ -84,8 +85,10 @@ class HttpServer {
   static hub::Transport take_connection();
   // From inside a request handler: waits on the connection loop, without a
   // thread, and runs the request again (HttplibBridge::park).
-  static bool park(std::function<bool()> ready, std::chrono::steady_clock::time_point until);
-  static std::optional<std::chrono::steady_clock::time_point> admission_deadline();
+  static bool park(std::function<bool()> ready, std::chrono::steady_clock::time_point until,
+                   ParkKind kind = ParkKind::kAdmission);
+  static std::optional<std::chrono::steady_clock::time_point> admission_deadline(
+      ParkKind kind = ParkKind::kAdmission);
 
  private:
   config::ServerConfig cfg_;

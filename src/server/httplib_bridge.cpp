@@ -166,19 +166,23 @@ hub::Transport HttplibBridge::take_connection() {
   return std::move(*ex->io);
 }
 
-bool HttplibBridge::park(std::function<bool()> ready, std::chrono::steady_clock::time_point until) {
+bool HttplibBridge::park(std::function<bool()> ready, std::chrono::steady_clock::time_point until,
+                         ParkKind kind) {
   Exchange* ex = tl_exchange;
   if (ex == nullptr || ex->taken || ex->io == nullptr || !ex->io->valid()) return false;
   ex->parked = true;
   ex->ready = std::move(ready);
   ex->park_until = until;
+  ex->park_kind = kind;
   ex->response.clear();
   return true;
 }
 
-std::optional<std::chrono::steady_clock::time_point> HttplibBridge::admission_deadline() {
+std::optional<std::chrono::steady_clock::time_point> HttplibBridge::admission_deadline(
+    ParkKind kind) {
   Exchange* ex = tl_exchange;
-  if (ex == nullptr || ex->admission_deadline == std::chrono::steady_clock::time_point{}) {
+  if (ex == nullptr || ex->admission_deadline == std::chrono::steady_clock::time_point{} ||
+      ex->parked_kind != kind) {
     return std::nullopt;
   }
   return ex->admission_deadline;

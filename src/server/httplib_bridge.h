@@ -63,6 +63,7 @@
 #include <vector>
 
 #include "hub/transport.h"
+#include "server/park_kind.h"
 
 namespace pb::server {
 
@@ -88,8 +89,9 @@ class HttplibBridge : public httplib::Server {
     std::optional<std::string> accept_encoding;
 
     // Set when the request runs again after a park(): the deadline given
-    // then (steady clock).
+    // then (steady clock), and the kind of that park.
     std::chrono::steady_clock::time_point admission_deadline{};
+    ParkKind parked_kind = ParkKind::kAdmission;
 
     std::string response;      // the bytes to write (empty when taken or parked)
     bool taken = false;        // the connection went to the hub
@@ -98,6 +100,7 @@ class HttplibBridge : public httplib::Server {
     bool parked = false;
     std::function<bool()> ready;
     std::chrono::steady_clock::time_point park_until{};
+    ParkKind park_kind = ParkKind::kAdmission;
   };
 
   // The values httplib announces in its Keep-Alive response header.
@@ -131,10 +134,12 @@ class HttplibBridge : public httplib::Server {
   // run the request again once `ready()` (called on the loop thread, often:
   // it must be cheap and never block) is true or `until` has passed. False
   // outside a handler or when the connection was taken.
-  static bool park(std::function<bool()> ready, std::chrono::steady_clock::time_point until);
-  // From inside a request handler: the deadline of the park() this request
-  // ran again after, if it did.
-  static std::optional<std::chrono::steady_clock::time_point> admission_deadline();
+  static bool park(std::function<bool()> ready, std::chrono::steady_clock::time_point until,
+                   ParkKind kind = ParkKind::kAdmission);
+  // From inside a request handler: the deadline of the park() of `kind`
+  // this request ran again after, if it did.
+  static std::optional<std::chrono::steady_clock::time_point> admission_deadline(
+      ParkKind kind = ParkKind::kAdmission);
 
  private:
   std::function<std::string()> credential_param_;

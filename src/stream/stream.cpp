@@ -299,6 +299,7 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
         // recorded. Clients keep their last id and resume from it later.
         EventPtr ev = make_event(0, "", "status", status_data(status_, now));
         last_status_event_ = ev;
+        presence_->changes.fetch_add(1);
         for (Listener* l : listeners_) l->on_event(ev);
       }
       if (!before.recording) return false;
@@ -354,6 +355,7 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
     ++published_;
     if (ev->type == "status") last_status_event_ = ev;
     if (retired_) continue;
+    presence_->changes.fetch_add(1);
     for (Listener* l : listeners_) l->on_event(ev);
   }
   return true;
@@ -534,6 +536,7 @@ void Stream::remove_listener_locked(Listener* l) {
 void Stream::retire_locked() {
   if (retired_) return;
   retired_ = true;
+  presence_->changes.fetch_add(1);
   std::vector<Listener*> ls;
   ls.swap(listeners_);
   for (Listener* l : ls) l->on_retired();

@@ -105,6 +105,12 @@ struct Presence {
   // Subscribers per resolved format (see Stream::add_format_user_locked);
   // here so that a hub close hook can count one out without the stream.
   std::array<std::atomic<std::int64_t>, kFormatCount> format_users{};
+  // Counts every event handed to the listeners and the stream's retirement,
+  // under the stream's lock: a waiting long-poll (server/long_poll.h)
+  // remembers it and is woken when it moves, without holding the stream.
+  std::atomic<std::uint64_t> changes{0};
+  // Long-polls waiting on this instance now (counted in `clients` too).
+  std::atomic<std::int64_t> waiting{0};
 
   // `now`: the runtime's clock (common/clock.h), which its janitor compares
   // last() with.
@@ -220,6 +226,11 @@ class Stream : public Follower {
   const std::string& epoch_locked() const PB_REQUIRES(mu_) { return epoch_; }
   // Ends the stream: every listener is removed and told (on_retired). No
   // event is published afterwards.
+  // The id of the latest event, "<epoch>-0" before the first one (a
+  // position a long-poll client can come back with); empty before start.
+  std::string position_locked() const PB_REQUIRES(mu_) {
+    return epoch_.empty() ? std::string() : id_of(epoch_, seq_);
+  }
   void retire_locked() PB_REQUIRES(mu_);
   bool retired_locked() const PB_REQUIRES(mu_) { return retired_; }
 

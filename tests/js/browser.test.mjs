@@ -10,7 +10,9 @@
 //    pollbridge restarts (state on disk) and every tab recovers, again
 //    without a gap;
 //  * tokens: as a query parameter, and as Authorization: Bearer through the
-//    fetch reader across origins (CORS preflight).
+//    fetch reader across origins (CORS preflight);
+//  * behind a proxy that buffers bodies up to 64 KiB (lib/buffering-proxy.mjs)
+//    the page still shows the document: its client falls back to long-poll.
 //
 // Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM), driven by
 // playwright-core over its DevTools pipe; nothing is downloaded. Screenshots
@@ -20,6 +22,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { BufferingProxy } from './lib/buffering-proxy.mjs';
 import { FakeUpstream, Pollbridge, makeTestCertificates, repoRoot, sleep, waitFor } from './lib/harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -400,6 +403,51 @@ describe(`${TABS} tabs of one origin share one connection`, () => {
     for (const p of pages) assert.deepEqual((await stateOf(p)).errors, []);
     await pages[0].screenshot({ path: path.join(ARTIFACTS, 'after-restart.png') });
     assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe('the example page behind a proxy that buffers bodies up to 64 KiB (issue 21)', () => {
+  let upstream;
+  let proxy;
+  let buffering;
+  let context;
+  before(async () => {
+    upstream = await new FakeUpstream().start();
+    upstream.set('/api/orders', { orders: [order(1, 'new', 10), order(2, 'paid', 20)] });
+    proxy = await new Pollbridge({
+      streams: [{ name: 'orders', url: upstream.url('/api/orders'), interval: '100ms', diff: 'json-patch', key: 'id' }],
+      server: { static_dir: STATIC, longpoll_timeout: '2s' },
+    }).start();
+    buffering = await new BufferingProxy(proxy.baseUrl).start();
+    context = await browser.newContext();
+  });
+  after(async () => {
+    if (context) await context.close();
+    if (buffering) await buffering.stop();
+    if (proxy) await proxy.dispose();
+    if (upstream) await upstream.stop();
+  });
+
+  test('the page shows the document and its changes, by long-poll', async () => {
+    const page = await context.newPage();
+    const errors = [];
+    watchErrors(page, errors);
+    const started = Date.now();
+    await page.goto(`${buffering.baseUrl}/?bufferTimeout=1000`);
+    await waitFor(async () => (await stateOf(page)).document?.orders?.length === 2, { what: 'the document behind the proxy' });
+    const s = await stateOf(page);
+    assert.equal(s.transport, 'long-poll');
+    assert.equal(s.connection, 'live');
+    assert.ok(Date.now() - started < 1000 + 5000, `shown after ${Date.now() - started} ms`);
+    upstream.set('/api/orders', { orders: [order(1, 'shipped', 10), order(2, 'paid', 20), order(3, 'new', 5)] });
+    await waitFor(async () => (await stateOf(page)).document?.orders?.length === 3, { what: 'a change by long-poll' });
+    const after = await stateOf(page);
+    assert.equal(after.document.orders[0].status, 'shipped');
+    assert.deepEqual(after.errors, []);
+    assert.ok(buffering.requests.some((u) => u.includes('transport=long-poll')), 'long-polls went through the proxy');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'behind-buffering-proxy.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 });
 

@@ -17,6 +17,7 @@ import {
 } from '../../clients/js/pollbridge.js';
 import pollbridge from '../../clients/js/pollbridge.js';
 import { waitFor } from './lib/harness.mjs';
+import { ScriptedEventSource } from './lib/scripted.mjs';
 
 const apply = (doc, ...ops) => applyPatch(doc, ops);
 const rejects = (doc, ops, pattern) =>
@@ -213,41 +214,6 @@ test('the default export carries the API', () => {
 
 // --- the state machine -----------------------------------------------------
 
-// An EventSource the test drives: open(), emit(type, id, data), fail().
-class ScriptedEventSource {
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.closed = false;
-    this.listeners = {};
-    ScriptedEventSource.all.push(this);
-  }
-  addEventListener(type, f) {
-    this.listeners[type] = f;
-  }
-  close() {
-    this.closed = true;
-  }
-  open() {
-    this.onopen();
-  }
-  emit(type, id, stream, data) {
-    this.listeners[type]({ lastEventId: id, data: JSON.stringify({ stream, data }) });
-  }
-  raw(type, id, text) {
-    this.listeners[type]({ lastEventId: id, data: text });
-  }
-  fail() {
-    this.onerror();
-  }
-  static last() {
-    return ScriptedEventSource.all[ScriptedEventSource.all.length - 1];
-  }
-  static async next(count) {
-    await waitFor(() => ScriptedEventSource.all.length >= count, { what: `connection ${count}` });
-    return ScriptedEventSource.all[count - 1];
-  }
-}
 
 // base64url of a JSON value (a JWT segment).
 const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');

@@ -991,6 +991,12 @@ TEST(ConfigTest, TextDiffTakesNoJsonOptions) {
             "pb.yaml:6:13: streams[0].ignore: applies to JSON documents and cannot be used with "
             "diff: text");
   EXPECT_EQ(problems(kStream + "    diff: text\n    select: \"\"\n    ignore: []\n"), "");
+  // Nothing parses a text stream's body: a parser there would be ignored.
+  EXPECT_EQ(problems(kStream + "    diff: text\n    parse: csv\n"),
+            "pb.yaml:5:12: streams[0].parse: reads the body into a document, which diff: text "
+            "does not use: drop parse, or use a document diff (snapshot, json-patch, "
+            "merge-patch, items)");
+  EXPECT_EQ(problems(kStream + "    diff: text\n    parse: json\n"), "");
 }
 
 TEST(ConfigTest, PointerProblems) {

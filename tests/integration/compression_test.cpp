@@ -245,6 +245,20 @@ TEST_F(CompressionTest, TheDocumentHasOneEntityTagPerCoding) {
   EXPECT_FALSE(small->has_header("Content-Encoding"));
 }
 
+TEST_F(CompressionTest, ALongPollAnswerIsCompressedForAClientThatAsks) {
+  httplib::Client c("127.0.0.1", proxy_->port());
+  c.set_decompress(false);
+  auto gz = c.Get("/events/s?transport=long-poll", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(gz);
+  ASSERT_EQ(gz->status, 200) << gz->body;
+  EXPECT_EQ(gz->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_NE(gz->get_header_value("Vary").find("Accept-Encoding"), std::string::npos);
+  auto plain = c.Get("/events/s?transport=long-poll");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->has_header("Content-Encoding"));
+  EXPECT_LT(gz->body.size() * 3, plain->body.size());
+}
+
 // Last of the suite: it reloads the shared proxy (and puts it back).
 TEST_F(CompressionTest, CompressionOffInTheConfigGivesPlainBytes) {
   { std::ofstream(proxy_->config_path()) << config("[]"); }

@@ -11,6 +11,7 @@
 #   bundle.test.mjs        size (esbuild + gzip, budget 8 KiB), versions, .d.ts
 #   eventsource.test.mjs   the wire contract through npm's eventsource
 #   browser.test.mjs       the example page in headless Chromium, 8 tabs
+#   compression.test.mjs   gzip streams through zlib.createGunzip() and Chromium
 # Works on a clean clone of a fresh Debian machine: installs Node.js/npm and
 # Chromium from apt when they are missing (scripts/deps.sh), the pinned npm
 # packages with `npm ci`, and builds pollbridge unless PB_BINARY names one.
@@ -63,7 +64,7 @@ npm ci --no-audit --no-fund --ignore-scripts
 say "running the tests against $PB_BINARY"
 rm -f "$ROOT/build/pollbridge-js-size.txt"
 node --test "$@" client.test.mjs longpoll.test.mjs event-stream.test.mjs property.test.mjs sharing.test.mjs formats.test.mjs fallback.test.mjs \
-  bundle.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs cors.test.mjs
+  bundle.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs cors.test.mjs compression.test.mjs
 if [ -f "$ROOT/build/pollbridge-js-size.txt" ]; then
   say "$(cat "$ROOT/build/pollbridge-js-size.txt")"
 fi

@@ -101,6 +101,9 @@ struct ServerConfig {
   std::string admin_token;
   // Allowed CORS origins ("*" for any). Empty: no CORS headers.
   std::vector<std::string> cors_origins;
+  // Content codings offered to clients that ask (Accept-Encoding), in order
+  // of preference: "gzip", "deflate". Empty: every response is plain.
+  std::vector<std::string> compression{"gzip"};
   // Bound on a graceful shutdown (SIGTERM/SIGINT).
   Duration shutdown_timeout{5000};
   // Folder served at "/" (e.g. the example's browser page). Empty: nothing

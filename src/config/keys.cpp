@@ -98,6 +98,8 @@ std::vector<Key> make_keys() {
              "no spaces or control characters", kLive),
       PB_KEY("server.cors_origins", server.cors_origins, kStringList, "[]",
              "\"*\" or scheme://host[:port] origins", kLive),
+      PB_KEY("server.compression", server.compression, kStringList, "[gzip]", "gzip, deflate",
+             kLive),
       PB_KEY("server.shutdown_timeout", server.shutdown_timeout, kDuration, "5s", "0s..10m", kLive),
       PB_KEY("server.static_dir", server.static_dir, kString, "", "an existing directory",
              kRestart),

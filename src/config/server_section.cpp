@@ -143,6 +143,24 @@ void Loader::read_server(const Field& f, ServerConfig& server) {
       if (ok) server.cors_origins = std::move(parsed);
     }
   }
+  if (const Field* x = fields->find("compression")) {
+    std::vector<std::string> names;
+    if (read_string_list(*x, false, names)) {
+      std::vector<std::string> codings;
+      bool ok = true;
+      for (std::string name : names) {
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (name != "gzip" && name != "deflate") {
+          problem(*x, quote(name) + " is not a coding pollbridge compresses with (gzip, deflate)");
+          ok = false;
+        } else if (std::find(codings.begin(), codings.end(), name) == codings.end()) {
+          codings.push_back(std::move(name));
+        }
+      }
+      if (ok) server.compression = std::move(codings);
+    }
+  }
   if (const Field* x = fields->find("shutdown_timeout")) {
     read_duration(*x, Duration(0), kMaxShutdownTimeout, server.shutdown_timeout);
   }

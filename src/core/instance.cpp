@@ -31,6 +31,7 @@ Instance::Instance(InstanceRequest request, std::string key,
       cfg_(std::move(cfg)),
       hub_(hub) {
   for (auto& f : feeds_) f = hub.create_feed();
+  for (auto& c : compressed_) c = std::make_unique<CompressedFeed>(hub);
   config::UrlParts parts;
   std::string why;
   if (!config::parse_url(cfg_.url, parts, why)) {
@@ -65,18 +66,21 @@ void Instance::on_event(const stream::EventPtr& ev) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
   }
   hub_.publish(feeds_[0], ev->wire);
+  compressed_[0]->publish(ev->wire);
   for (std::size_t i = 1; i < feeds_.size(); ++i) {
     auto format = static_cast<stream::Format>(i);
     if (stream_->format_users(format) <= 0) continue;
     // The stream lock is held (this is a listener call).
     if (stream::EventPtr r = stream_->rendition_for_listener(ev, format)) {
       hub_.publish(feeds_[i], r->wire);
+      compressed_[i]->publish(r->wire);
     }
   }
 }
 
 void Instance::on_retired() {
   for (auto f : feeds_) hub_.close_feed(f);
+  for (auto& c : compressed_) c->close();
 }
 
 }  // namespace pb::core

@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "config/config.h"
+#include "core/compressed_feed.h"
 #include "core/instance_request.h"
 #include "core/stream_template.h"
 #include "hub/hub.h"
@@ -63,6 +64,10 @@ class Instance : public stream::Listener {
   hub::FeedId feed() const { return feeds_[0]; }
   // The feed of the subscribers of one (resolved) format: kNative is feed().
   hub::FeedId feed(stream::Format format) const { return feeds_[static_cast<std::size_t>(format)]; }
+  // The compressed sibling of feed(format) (core/compressed_feed.h).
+  CompressedFeed& compressed(stream::Format format) {
+    return *compressed_[static_cast<std::size_t>(format)];
+  }
 
   // Forwards each published event to the hub, and its rendition to the feed
   // of each format in use (called under the stream lock).
@@ -85,6 +90,7 @@ class Instance : public stream::Listener {
   hub::Hub& hub_;
   // One feed per format; those of formats nobody uses carry nothing.
   std::array<hub::FeedId, stream::kFormatCount> feeds_{};
+  std::array<std::unique_ptr<CompressedFeed>, stream::kFormatCount> compressed_;
   std::unique_ptr<stream::Stream> stream_;
   std::unique_ptr<ingest::Ingest> ingest_;  // between the poller and the stream
   std::unique_ptr<upstream::Poller> poller_;

@@ -9,7 +9,7 @@ namespace pb::core {
 
 MuxChannel::MuxChannel(std::vector<std::shared_ptr<Instance>> members, hub::Hub& hub,
                        stream::Format format)
-    : members_(std::move(members)), hub_(hub), feed_(hub.create_feed()) {
+    : members_(std::move(members)), hub_(hub), feed_(hub.create_feed()), compressed_(hub) {
   for (std::size_t i = 0; i < members_.size(); ++i) {
     formats_.push_back(
         stream::resolve_format(members_[i]->cfg().diff, format).value_or(stream::Format::kNative));
@@ -54,6 +54,7 @@ void MuxChannel::stop_locked() {
   if (!feed_closed_) {
     feed_closed_ = true;
     hub_.close_feed(feed_);
+    compressed_.close();
   }
 }
 
@@ -66,6 +67,7 @@ void MuxChannel::on_member_retired() {
   if (!feed_closed_) {
     feed_closed_ = true;
     hub_.close_feed(feed_);
+    compressed_.close();
   }
 }
 
@@ -97,7 +99,9 @@ void MuxChannel::on_member_event(std::size_t index, const stream::EventPtr& ev) 
   stream::EventPtr r = members_[index]->stream().rendition_for_listener(ev, formats_[index]);
   if (!r) return;
   if (!r->id.empty()) positions_[index] = r->id;
-  hub_.publish(feed_, std::make_shared<const std::string>(encode(index, *r, positions_)));
+  auto buf = std::make_shared<const std::string>(encode(index, *r, positions_));
+  hub_.publish(feed_, buf);
+  compressed_.publish(buf);
 }
 
 std::vector<hub::Buffer> MuxChannel::preamble_locked(const std::optional<std::string>& last_id) {

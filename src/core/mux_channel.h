@@ -29,6 +29,7 @@
 
 #include "common/mutex.h"
 #include "config/config.h"
+#include "core/compressed_feed.h"
 #include "hub/hub.h"
 #include "stream/stream.h"
 
@@ -56,6 +57,9 @@ class MuxChannel {
 
   const std::vector<std::shared_ptr<Instance>>& members() const { return members_; }
   hub::FeedId feed() const { return feed_; }
+  // The compressed sibling of feed() (core/compressed_feed.h); published to
+  // under mu_ with the plain feed.
+  CompressedFeed& compressed() { return compressed_; }
 
   // Begins listening to the members, unless already started (whoever
   // attaches first starts it; later attachers find it started).
@@ -92,6 +96,7 @@ class MuxChannel {
   std::vector<stream::Format> formats_;        // each member's resolved format
   hub::Hub& hub_;
   const hub::FeedId feed_;
+  CompressedFeed compressed_;
   Mutex mu_;
   std::vector<std::string> positions_ PB_GUARDED_BY(mu_);  // latest id of each member
   bool started_ PB_GUARDED_BY(mu_) = false;

@@ -7,6 +7,7 @@
 
 #include "common/time_format.h"
 #include "core/access_log.h"
+#include "core/compressed_feed.h"
 #include "core/mux_channel.h"
 #include "core/stream_locks.h"
 #include "core/user_key.h"
@@ -380,7 +381,7 @@ bool Runtime::mark_retiring_locked(Slot& slot, bool unless_used) {
 bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
                      const std::optional<std::string>& last_id,
                      hub::SteadyClock::time_point close_at, stream::Format format,
-                     std::shared_ptr<const hub::Revocable> revocable) {
+                     std::shared_ptr<const hub::Revocable> revocable, sse::Coding coding) {
   for (;;) {
     auto presence = inst->stream().presence();
     presence->arrive(options_.clock->now());
@@ -400,16 +401,23 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
         for (const auto& ev : plan.events) preamble.push_back(ev->wire);
         AccessInfo access = access_info(peer_address(io.fd()), {inst}, last_id, plan.fresh);
         if (f != stream::Format::kNative) inst->stream().add_format_user_locked(f);
+        const bool coded = coding != sse::Coding::kIdentity;
+        std::function<void()> uncount;
+        if (coded) {
+          preamble = inst->compressed(f).opening(preamble, coding);
+          uncount = count_compressed(inst->compressed(f).users(), coding);
+        }
         bool ok = hub_.attach(
-            inst->feed(f), std::move(io), std::move(preamble),
+            coded ? inst->compressed(f).feed() : inst->feed(f), std::move(io), std::move(preamble),
             access_hook(access,
-                        [presence, f, clock = options_.clock] {
+                        [presence, f, clock = options_.clock, uncount] {
                           if (f != stream::Format::kNative) {
                             presence->format_users[static_cast<std::size_t>(f)].fetch_sub(1);
                           }
+                          if (uncount) uncount();
                           presence->leave(clock->now());
                         }),
-            close_at, std::move(revocable));
+            close_at, std::move(revocable), coded ? compressed_heartbeat_buffer() : nullptr);
         lock.unlock();
         log_connect(access);
         scheduler_.wake(&inst->poller());
@@ -433,7 +441,7 @@ bool Runtime::attach(std::shared_ptr<Instance> inst, hub::Transport io, std::str
 bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io,
                          std::string head, const std::optional<std::string>& last_id,
                          hub::SteadyClock::time_point close_at, stream::Format format,
-                         std::shared_ptr<const hub::Revocable> revocable) {
+                         std::shared_ptr<const hub::Revocable> revocable, sse::Coding coding) {
   std::string key;
   for (const auto& i : insts) key += i->key() + "\n";
   key += stream::format_name(format);  // one channel per list and format
@@ -481,15 +489,23 @@ bool Runtime::attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Tran
         std::vector<hub::Buffer> preamble;
         preamble.push_back(std::make_shared<const std::string>(std::move(head)));
         for (auto& b : ch->preamble_locked(last_id)) preamble.push_back(std::move(b));
-        auto closer = [sessions = ch->sessions(), presences, clock = options_.clock] {
+        const bool coded = coding != sse::Coding::kIdentity;
+        std::function<void()> uncount;
+        if (coded) {
+          preamble = ch->compressed().opening(preamble, coding);
+          uncount = count_compressed(ch->compressed().users(), coding);
+        }
+        auto closer = [sessions = ch->sessions(), presences, clock = options_.clock, uncount] {
+          if (uncount) uncount();
           sessions->fetch_sub(1);
           for (const auto& p : presences) p->leave(clock->now());
         };
         AccessInfo access =
             access_info(peer_address(io.fd()), ch->members(), last_id, !last_id.has_value());
         bool ok =
-            hub_.attach(ch->feed(), std::move(io), std::move(preamble),
-                        access_hook(access, std::move(closer)), close_at, std::move(revocable));
+            hub_.attach(coded ? ch->compressed().feed() : ch->feed(), std::move(io),
+                        std::move(preamble), access_hook(access, std::move(closer)), close_at,
+                        std::move(revocable), coded ? compressed_heartbeat_buffer() : nullptr);
         locks.release();
         log_connect(access);
         for (const auto& m : ch->members()) scheduler_.wake(&m->poller());

@@ -42,6 +42,7 @@
 #include "core/lookup_error.h"
 #include "core/stream_template.h"
 #include "hub/hub.h"
+#include "sse/content_coding.h"
 #include "stream/coordinator.h"
 #include "stream/local_coordinator.h"
 #include "stream/state.h"
@@ -125,18 +126,23 @@ class Runtime {
   // `format` is the representation the client asked for (the caller has
   // checked that resolve_format() allows it for the stream's mode).
   // `revocable`: the admission a reload may revoke (hub::Hub::attach).
+  // `coding`: gzip or deflate attaches the client to the instance's
+  // compressed feed (core/compressed_feed.h); `head` then already names the
+  // coding, and what follows its blank line is compressed with the replay.
   bool attach(std::shared_ptr<Instance> inst, hub::Transport io, std::string head,
               const std::optional<std::string>& last_id,
               hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max(),
               stream::Format format = stream::Format::kNative,
-              std::shared_ptr<const hub::Revocable> revocable = nullptr);
+              std::shared_ptr<const hub::Revocable> revocable = nullptr,
+              sse::Coding coding = sse::Coding::kIdentity);
   // Attaches a client connection to several streams multiplexed on one
   // connection (composite ids).
   bool attach_mux(std::vector<std::shared_ptr<Instance>> insts, hub::Transport io, std::string head,
                   const std::optional<std::string>& last_id,
                   hub::SteadyClock::time_point close_at = hub::SteadyClock::time_point::max(),
                   stream::Format format = stream::Format::kNative,
-                  std::shared_ptr<const hub::Revocable> revocable = nullptr);
+                  std::shared_ptr<const hub::Revocable> revocable = nullptr,
+                  sse::Coding coding = sse::Coding::kIdentity);
 
   // Answers a long-poll request (core/long_poll.h) on one instance, or
   // several multiplexed (in request order): the events after its position,

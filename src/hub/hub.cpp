@@ -316,7 +316,7 @@ class Worker {
       w -= left;
       s.off = 0;
       if (s.qpos < s.queue.size()) {
-        if (s.queue[s.qpos] != heartbeat_buffer()) {
+        if (s.queue[s.qpos] != s.heartbeat) {
           if (s.head_done) ++s.end.events;  // a snapshot or replayed event
           s.head_done = true;
         }
@@ -381,7 +381,7 @@ class Worker {
         continue;
       }
       if (now - s.last_progress >= heartbeat) {
-        s.queue.push_back(heartbeat_buffer());
+        s.queue.push_back(s.heartbeat);
         ++heartbeats_;
         flush(s);
         s.last_progress = now;
@@ -543,7 +543,7 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
 
 bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
                  std::function<void(const SessionEnd&)> on_end, SteadyClock::time_point close_at,
-                 std::shared_ptr<const Revocable> revocable) {
+                 std::shared_ptr<const Revocable> revocable, Buffer heartbeat) {
   if (!running_.load()) {
     io.close();
     if (on_end) on_end(SessionEnd{EndReason::kShutdown});
@@ -566,6 +566,7 @@ bool Hub::attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
   s->started = options_.clock->now();
   s->close_at = close_at;
   s->revocable = std::move(revocable);
+  s->heartbeat = heartbeat ? std::move(heartbeat) : heartbeat_buffer();
   {
     MutexLock lock(stats_.mu);
     ++stats_.totals.attached;

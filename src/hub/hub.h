@@ -116,11 +116,13 @@ class Hub {
   // or by attach itself when the hub is stopped: reason kShutdown). With
   // `revocable`, the session is closed (reason kRevoked, nothing more
   // written) once it is marked revoked: at once after close_revoked(), at
-  // the latest on the next tick.
+  // the latest on the next tick. `heartbeat`, when set, is what the session
+  // writes as its heartbeat instead of the comment line ":\n\n" (a
+  // compressed session's piece: sse/deflate_blocks.h).
   bool attach(FeedId feed, Transport io, std::vector<Buffer> preamble,
               std::function<void(const SessionEnd&)> on_end,
               SteadyClock::time_point close_at = SteadyClock::time_point::max(),
-              std::shared_ptr<const Revocable> revocable = nullptr);
+              std::shared_ptr<const Revocable> revocable = nullptr, Buffer heartbeat = nullptr);
   // Without any hook.
   bool attach(FeedId feed, Transport io, std::vector<Buffer> preamble, std::nullptr_t,
               SteadyClock::time_point close_at = SteadyClock::time_point::max()) {

@@ -61,6 +61,7 @@ struct Session {
   FeedId feed_id = 0;
   FeedState* feed = nullptr;
   std::vector<Buffer> queue;  // the session's own items, sent before feed events
+  Buffer heartbeat;           // its comment line (heartbeat_buffer(), or compressed)
   std::size_t qpos = 0;
   std::size_t off = 0;     // bytes of the first pending item already written
   std::uint64_t next = 0;  // index of the next feed event to send

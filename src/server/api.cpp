@@ -11,6 +11,7 @@
 #include "server/format_choice.h"
 #include "server/lookup_status.h"
 #include "server/refusal_response.h"
+#include "server/response_coding.h"
 #include "server/static_files.h"
 #include "sse/encoder.h"
 #include "sse/event_id.h"
@@ -262,7 +263,10 @@ void Api::install() {
     handle_readyz(req, res, operator_view_public() || has_admin_token(req));
   });
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_public_metrics(req, res); });
-  register_client_script(s);  // GET /pollbridge.js
+  register_client_script(s, [this] {  // GET /pollbridge.js
+    const auto& offered = running_.get()->server.compression;
+    return std::find(offered.begin(), offered.end(), "gzip") != offered.end();
+  });
 
   // Last: the API's routes win (server/static_files.h).
   if (!started_.server.static_dir.empty()) register_static_files(s, started_.server.static_dir);
@@ -288,6 +292,7 @@ void Api::install() {
   s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     requests_.fetch_add(1);
     add_cors(req, res);
+    compress_response(req, res, running_.get()->server);
     // A response that closes its connection announces no keep-alive.
     if (res.get_header_value("Connection") == "close") res.headers.erase("Keep-Alive");
   });
@@ -320,7 +325,7 @@ void Api::add_cors(const httplib::Request& req, httplib::Response& res) const {
       }
     }
   }
-  if (!res.has_header("Vary")) res.set_header("Vary", "Origin");
+  add_vary(res, "Origin");
 }
 
 bool Api::accept_sse(const httplib::Request& req, httplib::Response& res) {
@@ -414,17 +419,22 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
     long_poll_.handle(req, res, {inst}, *admitted, format.format, false, format_header);
     return;
   }
+  const auto running = running_.get();
+  const sse::Coding coding = choose_coding(req, running->server);
+  const bool offered = !running->server.compression.empty();
   if (answer_head(req, res)) {
     if (!format_header.empty()) res.set_header("X-Pollbridge-Format", format_header);
+    announce_coding(res, coding, offered);
     return;
   }
   hub::Transport io = take_connection(res);
   if (!io.valid()) return;
   std::string head = sse_head(req);
   if (!format_header.empty()) announce_format(head, format_header);
+  announce_coding(head, coding, offered);
   access_.track(admitted->admission);
   runtime_.attach(inst, std::move(io), std::move(head), resume_id_of(req), admitted->close_at,
-                  format.format, admitted->admission);
+                  format.format, admitted->admission, coding);
 }
 
 void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
@@ -475,17 +485,22 @@ void Api::handle_mux(const httplib::Request& req, httplib::Response& res) {
     long_poll_.handle(req, res, std::move(insts), *admitted, format.format, true, format_header);
     return;
   }
+  const auto running = running_.get();
+  const sse::Coding coding = choose_coding(req, running->server);
+  const bool offered = !running->server.compression.empty();
   if (answer_head(req, res)) {
     if (!format_header.empty()) res.set_header("X-Pollbridge-Format", format_header);
+    announce_coding(res, coding, offered);
     return;
   }
   hub::Transport io = take_connection(res);
   if (!io.valid()) return;
   std::string head = sse_head(req);
   if (!format_header.empty()) announce_format(head, format_header);
+  announce_coding(head, coding, offered);
   access_.track(admitted->admission);
   runtime_.attach_mux(insts, std::move(io), std::move(head), resume_id_of(req), admitted->close_at,
-                      format.format, admitted->admission);
+                      format.format, admitted->admission, coding);
 }
 
 void Api::handle_streams(const httplib::Request& req, httplib::Response& res) {
@@ -573,7 +588,10 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
     set_error(res, 503, v.status.ok ? "no document yet" : "no document yet: " + v.status.reason);
     return;
   }
-  std::string etag = "\"" + v.doc_id + "\"";
+  // One entity tag per coding (server/response_coding.h).
+  const sse::Coding coding = choose_coding(req, running_.get()->server);
+  if (!running_.get()->server.compression.empty()) add_vary(res, "Accept-Encoding");
+  std::string etag = coded_etag("\"" + v.doc_id + "\"", coding);
   res.set_header("ETag", etag);
   res.set_header("Last-Modified", http_date(v.changed));
   if (v.status.last_success.time_since_epoch().count()) {
@@ -597,7 +615,10 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
   // The shared, cached encoding (made without the stream's lock). If the
   // document changed since the view, the ETag follows what is sent.
   stream::EventPtr snap = inst->stream().snapshot();
-  if (snap && snap->id != v.doc_id) res.set_header("ETag", "\"" + snap->id + "\"");
+  if (snap && snap->id != v.doc_id) {
+    res.headers.erase("ETag");
+    res.set_header("ETag", coded_etag("\"" + snap->id + "\"", coding));
+  }
   bool text = inst->cfg().diff == config::DiffMode::kText;
   res.set_content(snap ? snap->data : std::string(),
                   text ? "text/plain; charset=utf-8" : "application/json");

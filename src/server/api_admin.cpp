@@ -13,6 +13,7 @@
 #include "server/api.h"
 #include "server/front_door_metrics.h"
 #include "server/histogram_metrics.h"
+#include "server/response_coding.h"
 
 namespace pb::server {
 
@@ -152,6 +153,7 @@ void Api::handle_metrics(const httplib::Request&, httplib::Response& res) {
   o << "pollbridge_http_requests_total " << requests_.load() << '\n';
   write_front_door_metrics(o, server_, hs);
   write_histogram_metrics(o, runtime_.hub());
+  write_compression_metrics(o);
   runtime_.coordinator().write_metrics(o);
   {
     std::string auth_metrics;

@@ -1,4 +1,5 @@
 #include "server/client_script.h"
+#include "server/httplib_bridge.h"
 
 #include <openssl/sha.h>
 #include <zlib.h>
@@ -114,9 +115,10 @@ bool none_match_hits(const std::string& if_none_match, const std::string& etag) 
   return false;
 }
 
-void serve_client_script(const httplib::Request& req, httplib::Response& res) {
+void serve_client_script(const httplib::Request& req, httplib::Response& res, bool gzip_offered) {
   const ClientScript& script = client_script();
-  bool gz = !script.gzip.bytes.empty() && accepts_gzip(req.get_header_value("Accept-Encoding"));
+  bool gz = gzip_offered && !script.gzip.bytes.empty() &&
+            accepts_gzip(HttplibBridge::accept_encoding(req).value_or(""));
   const ScriptRepresentation& rep = gz ? script.gzip : script.identity;
 
   bool versioned = req.has_param("v") && req.get_param_value("v") == script.version;
@@ -147,8 +149,11 @@ void serve_client_script(const httplib::Request& req, httplib::Response& res) {
       });
 }
 
-void register_client_script(httplib::Server& server) {
-  server.Get(kClientScriptPath, serve_client_script);
+void register_client_script(httplib::Server& server, std::function<bool()> gzip_offered) {
+  server.Get(kClientScriptPath, [gzip_offered = std::move(gzip_offered)](
+                                    const httplib::Request& req, httplib::Response& res) {
+    serve_client_script(req, res, !gzip_offered || gzip_offered());
+  });
 }
 
 }  // namespace pb::server

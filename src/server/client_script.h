@@ -18,6 +18,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -43,11 +44,14 @@ struct ClientScript {
 // The client as built into this binary.
 const ClientScript& client_script();
 
-// Answers a GET or HEAD of kClientScriptPath.
-void serve_client_script(const httplib::Request& req, httplib::Response& res);
+// Answers a GET or HEAD of kClientScriptPath; the gzip copy only when
+// `gzip_offered` (server.compression lists gzip) and the client accepts it.
+void serve_client_script(const httplib::Request& req, httplib::Response& res,
+                         bool gzip_offered = true);
 
-// Routes GET (and HEAD) kClientScriptPath to serve_client_script.
-void register_client_script(httplib::Server& server);
+// Routes GET (and HEAD) kClientScriptPath to serve_client_script, asking
+// `gzip_offered` (when set) per request.
+void register_client_script(httplib::Server& server, std::function<bool()> gzip_offered = nullptr);
 
 // RFC 9110 12.5.3: whether `accept_encoding` allows gzip (q > 0 for gzip,
 // x-gzip or *; an absent header allows only identity here).

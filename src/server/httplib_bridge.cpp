@@ -114,6 +114,7 @@ void HttplibBridge::handle(Exchange& ex) {
   std::string unranged = without_range_headers(ex.request);
   if (!unranged.empty()) ex.request = unranged;
   BufferedStream strm(ex);
+  ex.accept_encoding.reset();  // a parked request runs again
   tl_exchange = &ex;
   bool closed = false;
   process_request(strm, ex.close, closed, [&ex](httplib::Request& req) {
@@ -128,6 +129,13 @@ void HttplibBridge::handle(Exchange& ex) {
     req.set_header("LOCAL_ADDR", req.local_addr);
     req.set_header("LOCAL_PORT", std::to_string(req.local_port));
     req.headers.erase("Expect");
+    // Hidden from httplib's own compression (see the header).
+    auto range = req.headers.equal_range("Accept-Encoding");
+    for (auto it = range.first; it != range.second; ++it) {
+      ex.accept_encoding =
+          ex.accept_encoding ? *ex.accept_encoding + ", " + it->second : it->second;
+    }
+    req.headers.erase("Accept-Encoding");
     req.ranges.clear();  // none can be left (without_range_headers)
   });
   tl_exchange = nullptr;
@@ -137,6 +145,16 @@ void HttplibBridge::handle(Exchange& ex) {
     return;
   }
   ex.close_after = ex.close || says_close(ex.response);
+}
+
+std::optional<std::string> HttplibBridge::accept_encoding(const httplib::Request& req) {
+  if (tl_exchange != nullptr) return tl_exchange->accept_encoding;
+  std::optional<std::string> joined;
+  auto range = req.headers.equal_range("Accept-Encoding");
+  for (auto it = range.first; it != range.second; ++it) {
+    joined = joined ? *joined + ", " + it->second : it->second;
+  }
+  return joined;
 }
 
 hub::Transport HttplibBridge::take_connection() {

@@ -31,6 +31,12 @@
 //    this Server never listens. The bridge therefore holds a descriptor of
 //    /dev/null in svr_sock_ for its lifetime: httplib never uses it for I/O
 //    (stop() closes it only while listen() runs, which never happens here).
+//  * `Accept-Encoding` is taken out of the request before routing
+//    (setup_request) and kept in the exchange (accept_encoding()): Debian's
+//    httplib is built with CPPHTTPLIB_ZLIB_SUPPORT and BROTLI and would
+//    otherwise compress a JSON or text body itself, choosing by substring
+//    (`gzip;q=0` still gets gzip) and after the handler set its ETag.
+//    pollbridge compresses in one place instead (response_coding.h).
 //  * A handler that accepts an SSE request calls take_connection(): the
 //    connection (plain socket or TLS session) leaves the loop for the hub and
 //    whatever httplib writes for that request is dropped.
@@ -78,6 +84,9 @@ class HttplibBridge : public httplib::Server {
     // The values of the credential query parameter taken out of the target
     // before httplib saw it (set_credential_param).
     std::vector<std::string> query_credentials;
+    // The request's Accept-Encoding fields (joined by ", "), hidden from
+    // httplib; unset when it sent none.
+    std::optional<std::string> accept_encoding;
 
     // Set when the request runs again after a park(): the deadline given
     // then (steady clock), and the kind of that park.
@@ -112,6 +121,10 @@ class HttplibBridge : public httplib::Server {
   }
   // From inside a request handler: the values removed from its target.
   static std::vector<std::string> query_credentials();
+
+  // The request's Accept-Encoding (from the exchange inside a request
+  // handler; outside one, the request's own field). Unset when none was sent.
+  static std::optional<std::string> accept_encoding(const httplib::Request& req);
 
   // From inside a request handler: takes the connection away for the hub.
   // Returns an invalid Transport outside a handler or when already taken.

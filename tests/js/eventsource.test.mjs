@@ -49,10 +49,12 @@ async function setup(t, { doc = initialOrders(), stream = {}, upstreamPath = '/a
   return { upstream, proxy, connect };
 }
 
-// The response head and first chunk of a GET, then the connection is closed.
+// The response head and first chunk of a GET that does not ask for
+// compression (compression.test.mjs reads compressed streams), then the
+// connection is closed.
 function firstBytes(url) {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { 'Accept-Encoding': 'gzip, br' } }, (res) => {
+    const req = http.get(url, { headers: { 'Accept-Encoding': 'identity' } }, (res) => {
       res.setEncoding('utf8');
       res.once('data', (head) => {
         req.destroy();

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cctype>
 #include <cerrno>
@@ -77,8 +78,38 @@ SseClient::SseClient(Adopt, int fd) : fd_(fd) {
   read_head(std::chrono::steady_clock::now() + std::chrono::seconds(10));
 }
 
+struct SseClient::Inflater {
+  z_stream z{};
+  explicit Inflater(bool gzip) { inflateInit2(&z, gzip ? 15 + 16 : 15); }
+  ~Inflater() { inflateEnd(&z); }
+};
+
 SseClient::~SseClient() {
   close();
+}
+
+bool SseClient::deliver(const char* data, std::size_t n) {
+  wire_bytes_ += n;
+  if (!inflater_) {
+    buf_.append(data, n);
+    return true;
+  }
+  z_stream& z = inflater_->z;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+  z.avail_in = static_cast<uInt>(n);
+  for (;;) {
+    char out[16384];
+    z.next_out = reinterpret_cast<Bytef*>(out);
+    z.avail_out = sizeof out;
+    int r = inflate(&z, Z_SYNC_FLUSH);
+    buf_.append(out, sizeof out - z.avail_out);
+    if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END) {
+      eof_ = true;  // not a valid stream of its coding
+      return false;
+    }
+    if (z.avail_in == 0 && z.avail_out != 0) return true;
+    if (r == Z_STREAM_END || (r == Z_BUF_ERROR && z.avail_out != 0)) return true;
+  }
 }
 
 void SseClient::close() {
@@ -96,9 +127,10 @@ bool SseClient::read_more(std::chrono::steady_clock::time_point deadline) {
       deadline - std::chrono::steady_clock::now());
   if (left.count() < 0) return false;
   if (tls_) {
-    int n = tls_->recv(buf_, left);
+    std::string got;
+    int n = tls_->recv(got, left);
     if (n == 0) eof_ = true;
-    return n > 0;
+    return n > 0 && deliver(got.data(), got.size());
   }
   pollfd p{fd_, POLLIN, 0};
   int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -109,8 +141,7 @@ bool SseClient::read_more(std::chrono::steady_clock::time_point deadline) {
     eof_ = true;
     return false;
   }
-  buf_.append(chunk, static_cast<std::size_t>(n));
-  return true;
+  return deliver(chunk, static_cast<std::size_t>(n));
 }
 
 bool SseClient::read_head(std::chrono::steady_clock::time_point deadline) {
@@ -135,6 +166,16 @@ bool SseClient::read_head(std::chrono::steady_clock::time_point deadline) {
           headers_.emplace_back(h.substr(0, colon), v);
         }
         pos = e + 2;
+      }
+      std::string coding = lower(header("Content-Encoding"));
+      if (coding == "gzip" || coding == "deflate") {
+        inflater_ = std::make_unique<Inflater>(coding == "gzip");
+        std::string coded;
+        coded.swap(buf_);
+        wire_bytes_ = 0;
+        deliver(coded.data(), coded.size());
+      } else {
+        wire_bytes_ = buf_.size();
       }
       raw_ = buf_;
       return true;

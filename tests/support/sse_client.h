@@ -1,7 +1,10 @@
 // A real SSE client for tests: a blocking TCP connection that sends one GET,
 // reads the response head and then parses the event stream byte by byte with
 // the WHATWG rules (CR, LF and CRLF line ends; data lines joined with LF;
-// the last-event-id buffer persists across events; comments counted).
+// the last-event-id buffer persists across events; comments counted). A
+// response with `Content-Encoding: gzip` or `deflate` is decoded as its bytes
+// arrive (zlib's streaming inflate), so events are read as soon as their
+// compressed bytes are.
 #pragma once
 
 #include <chrono>
@@ -59,12 +62,16 @@ class SseClient {
   int comments() const { return comments_; }
   std::optional<long> retry() const { return retry_; }
   const std::string& last_event_id() const { return last_id_; }
-  const std::string& raw() const { return raw_; }  // every body byte received
+  const std::string& raw() const { return raw_; }  // every body byte received (decoded)
+  // Body bytes as they came over the connection (compressed, when coded).
+  std::size_t wire_bytes() const { return wire_bytes_; }
   bool eof() const { return eof_; }
   void close();
 
  private:
   bool read_more(std::chrono::steady_clock::time_point deadline);
+  // Appends body bytes from the connection to buf_, decoded when coded.
+  bool deliver(const char* data, std::size_t n);
   bool read_head(std::chrono::steady_clock::time_point deadline);
   // Parses complete lines from buf_; returns an event if one was dispatched.
   std::optional<SseEvent> parse();
@@ -86,6 +93,9 @@ class SseClient {
   bool had_id_ = false;
   int comments_ = 0;
   std::optional<long> retry_;
+  struct Inflater;
+  std::unique_ptr<Inflater> inflater_;  // set for a coded response
+  std::size_t wire_bytes_ = 0;
 };
 
 }  // namespace pb::testing

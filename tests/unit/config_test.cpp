@@ -569,6 +569,17 @@ TEST(ConfigEnvTest, ProcessEnvReadsTheEnvironment) {
 }
 
 // ---------------------------------------------------------------------------
+TEST(ConfigTest, CompressionIsAListOfKnownCodings) {
+  EXPECT_EQ(parse(kStream).server.compression, (std::vector<std::string>{"gzip"}));
+  EXPECT_TRUE(parse("server:\n  compression: []\n" + kStream).server.compression.empty());
+  EXPECT_EQ(parse("server:\n  compression: [deflate, GZIP, gzip]\n" + kStream).server.compression,
+            (std::vector<std::string>{"deflate", "gzip"}));
+  EXPECT_EQ(problems("server:\n  compression: [gzip, br]\n" + kStream),
+            "pb.yaml:2:16: server.compression: \"br\" is not a coding pollbridge compresses with "
+            "(gzip, deflate)");
+  EXPECT_NE(problems("server:\n  compression: gzip\n" + kStream), "");
+}
+
 // Document-level problems
 
 // Found by tests/fuzz/fuzz_config_file: on a file starting with ","

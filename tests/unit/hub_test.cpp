@@ -693,6 +693,36 @@ TEST(HubTest, HeartbeatsGoOnlyBetweenEventsAndKeepIdleSessionsAlive) {
   EXPECT_TRUE(wait_until([&] { return hub.stats().heartbeats >= 3u; }));
 }
 
+TEST(HubTest, ASessionWritesItsOwnHeartbeatBuffer) {
+  ManualClock clock;
+  Options o = big_backlog(1);
+  o.heartbeat = 100ms;
+  o.clock = &clock;
+  Hub hub(o);
+  hub.start();
+  FeedId feed = hub.create_feed();
+  Pair own = socket_pair();
+  Pair plain = socket_pair();
+  // A compressed session's heartbeat is a piece of its coding, not ":\n\n".
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(own.hub), {buf("head|")}, nullptr,
+                         SteadyClock::time_point::max(), nullptr, buf("<hb>")));
+  ASSERT_TRUE(hub.attach(feed, Transport::plain(plain.hub), {buf("head|")}, nullptr));
+  Reader a(own.peer);
+  Reader b(plain.peer);
+  ASSERT_TRUE(a.wait_size(5));
+  ASSERT_TRUE(b.wait_size(5));
+  for (int tick = 0; tick < 100 && (a.size() < 9 || b.size() < 8); ++tick) {
+    clock.advance(kTick);
+    a.wait_size(9, 20ms);
+    b.wait_size(8, 20ms);
+  }
+  EXPECT_EQ(a.data().substr(0, 9), "head|<hb>");
+  EXPECT_EQ(b.data().substr(0, 8), "head|:\n\n");
+  hub.publish(feed, buf("ev"));
+  EXPECT_TRUE(b.wait_size(10));
+  EXPECT_NE(b.data().find("ev"), std::string::npos);
+}
+
 // --- closing ---------------------------------------------------------------
 
 TEST(HubTest, CloseFeedWritesWhatIsPendingThenClosesThatFeedsSessionsOnly) {

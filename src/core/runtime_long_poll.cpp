@@ -121,6 +121,22 @@ Answer answer_mux_locked(const std::vector<std::shared_ptr<Instance>>& insts,
   return a;
 }
 
+// What a request with nothing to answer waits on: each instance's change
+// count now, and a subscription to its format meanwhile. Under every
+// instance's lock (StreamLocks: a dynamic set the analysis cannot follow).
+std::shared_ptr<LongPollWait> wait_locked(const std::vector<std::shared_ptr<Instance>>& insts,
+                                          stream::Format format,
+                                          Clock* clock) PB_NO_THREAD_SAFETY_ANALYSIS {
+  std::vector<LongPollWait::Member> members;
+  for (const auto& i : insts) {
+    const stream::Format f =
+        stream::resolve_format(i->cfg().diff, format).value_or(stream::Format::kNative);
+    if (f != stream::Format::kNative) i->stream().add_format_user_locked(f);
+    members.push_back({i->stream().presence(), i->stream().presence()->changes.load(), f});
+  }
+  return std::make_shared<LongPollWait>(std::move(members), clock);
+}
+
 }  // namespace
 
 LongPollWait::LongPollWait(std::vector<Member> members, Clock* clock)
@@ -174,15 +190,8 @@ LongPollResult Runtime::long_poll(std::vector<std::shared_ptr<Instance>> insts,
         if (a.events == 0 && !req.give_up) {
           // Nothing yet: wait for the next change of any of them, counted
           // as their client and as a subscriber of the format meanwhile.
-          std::vector<LongPollWait::Member> members;
-          for (const auto& i : insts) {
-            const stream::Format f =
-                stream::resolve_format(i->cfg().diff, req.format).value_or(stream::Format::kNative);
-            if (f != stream::Format::kNative) i->stream().add_format_user_locked(f);
-            members.push_back({i->stream().presence(), i->stream().presence()->changes.load(), f});
-          }
           r.kind = LongPollResult::kWait;
-          r.wait = std::make_shared<LongPollWait>(std::move(members), options_.clock);
+          r.wait = wait_locked(insts, req.format, options_.clock);
         } else {
           r.kind = LongPollResult::kAnswer;
           r.body = a.finish(position);

@@ -7,12 +7,12 @@
 
 #include <climits>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "common/utf8.h"
 #include "config/xpath_check.h"
 #include "ingest/decode.h"
+#include "ingest/libxml2_init.h"
 #include "json/members.h"
 
 namespace pb::ingest {
@@ -38,11 +38,6 @@ struct FreeXmlChar {
 };
 using XPathObject = std::unique_ptr<xmlXPathObject, FreeXPathObject>;
 using XPathComp = std::unique_ptr<xmlXPathCompExpr, FreeXPathComp>;
-
-void init_libxml2() {
-  static std::once_flag once;
-  std::call_once(once, [] { xmlInitParser(); });
-}
 
 // The context reports XPath errors here instead of libxml2's global
 // handler (stderr); the last one is kept for the message.

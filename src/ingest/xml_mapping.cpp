@@ -8,12 +8,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "ingest/charset.h"
+#include "ingest/libxml2_init.h"
 
 namespace pb::ingest {
 namespace {
@@ -27,22 +27,6 @@ constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NO
 // max_bytes / kMinItemBytes of them, so that an entity expanding to many
 // empty elements is bounded like a body of that size.
 constexpr std::size_t kMinItemBytes = 4;
-
-// Whatever libxml2 would load from outside the body (external DTDs,
-// external entities): nothing. With the options above it is not asked; this
-// holds even if an option slipped in.
-xmlParserInputPtr refuse_external(const char* /*url*/, const char* /*id*/,
-                                  xmlParserCtxtPtr /*ctxt*/) {
-  return nullptr;
-}
-
-void init_libxml2() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    xmlInitParser();
-    xmlSetExternalEntityLoader(&refuse_external);
-  });
-}
 
 struct ContextDeleter {
   void operator()(xmlParserCtxtPtr c) const { xmlFreeParserCtxt(c); }

@@ -1,15 +1,10 @@
 #include "auth/credential_source.h"
+#include "common/ascii.h"
 
 #include <cctype>
 
 namespace pb::auth {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // RFC 9110 §11.2 token68.
 bool is_token68(std::string_view s) {
@@ -96,12 +91,12 @@ void for_each_cookie(std::string_view header, Fn&& fn) {
   while (pos <= header.size()) {
     std::size_t end = header.find(';', pos);
     if (end == std::string_view::npos) end = header.size();
-    const std::string_view pair = trim(header.substr(pos, end - pos));
+    const std::string_view pair = trim_ows(header.substr(pos, end - pos));
     if (!pair.empty()) {
       const std::size_t eq = pair.find('=');
-      const std::string_view name = trim(pair.substr(0, eq));
+      const std::string_view name = trim_ows(pair.substr(0, eq));
       const std::string_view value =
-          eq == std::string_view::npos ? std::string_view() : trim(pair.substr(eq + 1));
+          eq == std::string_view::npos ? std::string_view() : trim_ows(pair.substr(eq + 1));
       fn(name, value, pair);
     }
     pos = end + 1;
@@ -139,12 +134,12 @@ Credential find_credential(const RequestView& request, std::string_view cookie) 
   };
   for (const auto& [name, raw] : request.headers) {
     if (iequals(name, "authorization")) {
-      const std::string_view value = trim(raw);
+      const std::string_view value = trim_ows(raw);
       const std::size_t sp = value.find_first_of(" \t");
       const std::string_view scheme = value.substr(0, sp);
       if (!iequals(scheme, "bearer")) continue;  // not pollbridge's
       const std::string_view token =
-          sp == std::string_view::npos ? std::string_view() : trim(value.substr(sp));
+          sp == std::string_view::npos ? std::string_view() : trim_ows(value.substr(sp));
       // Two Bearer fields are a repeated parameter even when equal.
       if (++bearer_fields > 1) conflict = true;
       if (!is_token68(token)) {

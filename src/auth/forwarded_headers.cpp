@@ -1,16 +1,11 @@
 #include "auth/forwarded_headers.h"
+#include "common/ascii.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 namespace pb::auth {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 void append_length_prefixed(std::string& out, std::string_view s) {
   const std::uint64_t n = s.size();
@@ -29,7 +24,7 @@ HeaderList forwarded_values(const RequestView& request, const config::StreamConf
     for (const auto& [name, raw] : request.headers) {
       if (!iequals(name, wanted)) continue;
       std::string value = is_cookie && !token_cookie.empty() ? strip_cookie(raw, token_cookie)
-                                                             : std::string(trim(raw));
+                                                             : std::string(trim_ows(raw));
       if (value.empty()) continue;
       if (!joined.empty()) joined += is_cookie ? "; " : ", ";
       joined += value;

@@ -7,6 +7,7 @@
 #include "auth/base64url.h"
 #include "auth/strict_json.h"
 #include "auth/token_time.h"
+#include "common/ascii.h"
 
 namespace pb::auth {
 namespace {
@@ -18,18 +19,12 @@ JwtResult refuse(Reason reason) {
   return JwtResult{reason, std::nullopt};
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // RFC 7515 §4.1.9: a media type, "application/" optional, compared without
 // case. JWT (RFC 7519 §5.1) and at+jwt (RFC 9068) are access-token types;
 // others (secevent+jwt, logout+jwt, dpop+jwt, ...) are different kinds of
 // JWT that must not be accepted as credentials here (RFC 8725 §3.11).
 bool accepted_typ(std::string_view typ) {
-  std::string t = lower(typ);
+  std::string t = lowercase(typ);
   if (t.rfind("application/", 0) == 0) t = t.substr(12);
   return t == "jwt" || t == "at+jwt";
 }

@@ -1,4 +1,5 @@
 #include "cluster/redis_connection.h"
+#include "cluster/socket_timeout.h"
 
 #include <sys/time.h>
 
@@ -6,13 +7,6 @@
 
 namespace pb::cluster {
 namespace {
-
-timeval to_timeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
 
 RedisConnection::Args eval_args(const char* verb, const std::string& body,
                                 const RedisConnection::Args& keys,

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "cluster/socket_timeout.h"
 #include "log/log.h"
 
 namespace pb::cluster {
@@ -21,13 +22,6 @@ struct ReplyDelete {
   void operator()(redisReply* r) const { freeReplyObject(r); }
 };
 using OwnedReply = std::unique_ptr<redisReply, ReplyDelete>;
-
-timeval to_timeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
 
 OwnedReply run(redisContext* c, const std::vector<std::string>& args) {
   std::vector<const char*> argv;

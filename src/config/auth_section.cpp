@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "config/keys.h"
 #include "config/loader_impl.h"
 #include "crypto/algorithm.h"
@@ -276,7 +277,7 @@ bool Loader::read_jwt_key(const Field& f, JwtKeyConfig& key) {
   if (!read_string(*alg_field, alg_text)) return false;
   const auto alg = crypto::alg_from_name(alg_text);
   if (!alg) {
-    if (lower(alg_text) == "none") {
+    if (lowercase(alg_text) == "none") {
       problem(*alg_field, "alg " + quote(alg_text) +
                               " is refused: a token signed with none has no signature "
                               "(RFC 8725 §3.1)");
@@ -356,10 +357,10 @@ void Loader::read_stream_auth(const Fields& fields, const Config& config,
     std::string mode;
     mode_ok = false;
     if (read_string(*auth_field, mode)) {
-      if (lower(mode) == "none") {
+      if (lowercase(mode) == "none") {
         a.mode = AuthMode::kNone;
         mode_ok = true;
-      } else if (lower(mode) == "required") {
+      } else if (lowercase(mode) == "required") {
         if (!config.auth.enabled) {
           problem(*auth_field,
                   "required needs the top-level auth: section (the keys or tokens "
@@ -368,7 +369,7 @@ void Loader::read_stream_auth(const Fields& fields, const Config& config,
           a.mode = AuthMode::kRequired;
           mode_ok = true;
         }
-      } else if (lower(mode) == "upstream") {
+      } else if (lowercase(mode) == "upstream") {
         a.mode = AuthMode::kUpstream;
         mode_ok = true;
       } else {
@@ -385,7 +386,7 @@ void Loader::read_stream_auth(const Fields& fields, const Config& config,
       std::map<std::string, std::size_t> seen;
       for (std::size_t i = 0; i < names.size(); ++i) {
         const std::string& name = names[i];
-        const std::string lower_name = lower(name);
+        const std::string lower_name = lowercase(name);
         if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
           problem(*forward_field, quote(name) +
                                       " is not a valid header name (letters, digits "
@@ -400,8 +401,9 @@ void Loader::read_stream_auth(const Fields& fields, const Config& config,
           problem(*forward_field, name + " is listed twice (header names ignore case)");
           continue;
         }
-        const bool fixed = std::any_of(s.headers.begin(), s.headers.end(),
-                                       [&](const auto& h) { return lower(h.first) == lower_name; });
+        const bool fixed = std::any_of(s.headers.begin(), s.headers.end(), [&](const auto& h) {
+          return lowercase(h.first) == lower_name;
+        });
         if (fixed) {
           problem(*forward_field, name +
                                       " is also set in headers; a header is either fixed "

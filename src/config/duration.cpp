@@ -1,4 +1,5 @@
 #include "config/duration.h"
+#include "common/ascii.h"
 
 #include <cctype>
 #include <limits>
@@ -27,12 +28,6 @@ bool all_digits(std::string_view text) {
     if (!is_digit(c)) return false;
   }
   return true;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 constexpr char kDurationExamples[] = "is not a duration (examples: 250ms, 2s, 1m30s, 1h)";
@@ -178,7 +173,7 @@ bool parse_size(std::string_view text, std::uint64_t& out, std::string& why) {
       {"mib", 1ull << 20},
       {"gib", 1ull << 30},
   };
-  const std::string name = lower(unit);
+  const std::string name = lowercase(unit);
   for (const auto& u : kUnits) {
     if (u.name != name) continue;
     if (number > std::numeric_limits<std::uint64_t>::max() / u.bytes) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 
+#include "common/ascii.h"
 #include "config/duration.h"
 #include "json/pointer.h"
 
@@ -99,12 +100,6 @@ std::string kind_of(const YAML::Node& node) {
   }
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string upper(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -114,7 +109,7 @@ std::optional<std::string> suggest(const std::string& key, const std::vector<std
   std::optional<std::string> best;
   std::size_t best_distance = kMaxSuggestionDistance + 1;
   for (const auto& candidate : known) {
-    const std::size_t d = edit_distance(lower(key), candidate);
+    const std::size_t d = edit_distance(lowercase(key), candidate);
     if (d < best_distance) {
       best_distance = d;
       best = candidate;
@@ -234,7 +229,7 @@ bool FieldReader::read_string(const Field& f, std::string& out) {
 bool FieldReader::read_bool(const Field& f, bool& out) {
   auto text = scalar(f, "true or false");
   if (!text) return false;
-  const std::string v = lower(*text);
+  const std::string v = lowercase(*text);
   if (v == "true" || v == "yes" || v == "on") {
     out = true;
     return true;

@@ -55,7 +55,6 @@ std::string quote(std::string_view text);
 // problem is always one line.
 std::string visible(std::string_view text);
 std::string kind_of(const YAML::Node& node);
-std::string lower(std::string_view text);
 std::string upper(std::string_view text);
 // The known key closest to `key`, if any is close enough.
 std::optional<std::string> suggest(const std::string& key, const std::vector<std::string>& known);

@@ -3,6 +3,7 @@
 // credentials) and login: (a session cookie).
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "config/body_template.h"
 #include "config/keys.h"
 #include "config/loader_impl.h"
@@ -115,7 +116,7 @@ void Loader::read_oauth2(const Field& f, StreamConfig& s) {
   if (const Field* x = fields->find("auth")) {
     std::string mode;
     if (read_string(*x, mode)) {
-      mode = lower(mode);
+      mode = lowercase(mode);
       if (mode == "basic" || mode == "post") {
         o.auth = mode;
       } else {
@@ -133,13 +134,13 @@ void Loader::read_oauth2(const Field& f, StreamConfig& s) {
     }
   }
   for (const auto& [name, value] : s.headers) {
-    if (lower(name) == "authorization") {
+    if (lowercase(name) == "authorization") {
       problem(f, "sets Authorization: Bearer; remove the Authorization header");
       ok = false;
     }
   }
   for (const auto& name : s.auth.forward_headers) {
-    if (lower(name) == "authorization") {
+    if (lowercase(name) == "authorization") {
       problem(f, "sets Authorization: Bearer; it cannot be forwarded too (forward_headers)");
       ok = false;
     }

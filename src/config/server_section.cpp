@@ -6,6 +6,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "config/url.h"
 
 namespace pb::config {
@@ -19,7 +20,7 @@ bool parse_origin(std::string_view text, std::string& out, std::string& why) {
     return true;
   }
   const std::size_t sep = text.find("://");
-  const std::string scheme = lower(text.substr(0, sep));
+  const std::string scheme = lowercase(text.substr(0, sep));
   if (sep == std::string_view::npos || (scheme != "http" && scheme != "https") ||
       sep + 3 == text.size()) {
     why =
@@ -41,7 +42,7 @@ bool parse_origin(std::string_view text, std::string& out, std::string& why) {
       return false;
     }
   }
-  out = lower(text);
+  out = lowercase(text);
   return true;
 }
 
@@ -231,7 +232,7 @@ void Loader::read_tls(const Field& f, TlsConfig& tls) {
   if (const Field* x = fields->find("min_version")) {
     std::string v;
     if (read_string(*x, v)) {
-      std::string l = lower(v);
+      std::string l = lowercase(v);
       if (l.rfind("tlsv", 0) == 0) l = l.substr(4);
       if (l == "1.2" || l == "1.3") {
         tls.min_version = l;

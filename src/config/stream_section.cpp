@@ -5,6 +5,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "config/duration.h"
 #include "config/param_pattern.h"
 #include "config/tls_files.h"
@@ -273,7 +274,7 @@ void Loader::read_request(const Fields& fields, StreamConfig& s) {
       std::map<std::string, int> seen;  // lower-cased name -> line
       for (const Field& h : headers->list) {
         const std::string& name = h.key.Scalar();
-        const std::string lower_name = lower(name);
+        const std::string lower_name = lowercase(name);
         if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
           problem(h.key_pos(), x->name + ": " + quote(name) +
                                    " is not a valid header name (letters, digits and "
@@ -316,7 +317,7 @@ void Loader::read_diff_options(const Fields& fields, StreamConfig& s) {
     std::string mode;
     if (read_string(*parse_field, mode)) {
       auto it = std::find_if(kParsers.begin(), kParsers.end(),
-                             [&](const auto& m) { return m.first == lower(mode); });
+                             [&](const auto& m) { return m.first == lowercase(mode); });
       if (it == kParsers.end()) {
         problem(*parse_field, quote(mode) + " is not one of json, xml, csv, html");
       } else {
@@ -342,7 +343,7 @@ void Loader::read_diff_options(const Fields& fields, StreamConfig& s) {
     std::string mode;
     if (read_string(*diff_field, mode)) {
       auto it = std::find_if(kModes.begin(), kModes.end(),
-                             [&](const auto& m) { return m.first == lower(mode); });
+                             [&](const auto& m) { return m.first == lowercase(mode); });
       if (it == kModes.end()) {
         problem(*diff_field,
                 quote(mode) + " is not one of snapshot, json-patch, merge-patch, items, text");
@@ -428,9 +429,9 @@ void Loader::read_polling(const Fields& fields, StreamConfig& s) {
   if (const Field* x = fields.find("idle")) {
     std::string idle;
     if (read_string(*x, idle)) {
-      if (lower(idle) == "stop") {
+      if (lowercase(idle) == "stop") {
         s.idle = IdlePolicy::kStop;
-      } else if (lower(idle) == "keep") {
+      } else if (lowercase(idle) == "keep") {
         s.idle = IdlePolicy::kKeep;
       } else {
         problem(*x, quote(idle) + " is not one of stop, keep");

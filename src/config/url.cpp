@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "config/path_template.h"
 
 namespace pb::config {
@@ -64,12 +65,6 @@ bool parse_port(std::string_view text, int& port) {
   return true;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 bool parse_url(std::string_view text, UrlParts& out, std::string& why) {
@@ -98,7 +93,7 @@ bool parse_url(std::string_view text, UrlParts& out, std::string& why) {
     return false;
   }
   UrlParts parts;
-  parts.scheme = lower(text.substr(0, sep));
+  parts.scheme = lowercase(text.substr(0, sep));
   if (parts.scheme != "http" && parts.scheme != "https") {
     why = "has scheme \"" + std::string(text.substr(0, sep)) +
           "\"; only http:// and https:// are supported";

@@ -5,6 +5,7 @@
 // Threads: the loading thread (a Loader belongs to one load).
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "config/keys.h"
 #include "config/loader_impl.h"
 
@@ -47,9 +48,9 @@ void Loader::read_xml(const Field& f, StreamConfig& s) {
   if (const Field* x = fields->find("namespaces")) {
     std::string mode;
     if (read_string(*x, mode)) {
-      if (lower(mode) == "keep") {
+      if (lowercase(mode) == "keep") {
         s.xml.keep_namespaces = true;
-      } else if (lower(mode) == "drop") {
+      } else if (lowercase(mode) == "drop") {
         s.xml.keep_namespaces = false;
       } else {
         problem(*x, quote(mode) + " is not one of drop, keep");

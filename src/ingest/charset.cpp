@@ -17,16 +17,6 @@ std::string lowered(std::string_view s) {
   return out;
 }
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // A charset name as messages show it: token characters only, at most 40.
 std::string shown(std::string_view charset) {
   std::string out;
@@ -55,7 +45,7 @@ class Iconv {
 }  // namespace
 
 std::string media_type_of(std::string_view content_type) {
-  return lowered(trim(content_type.substr(0, content_type.find(';'))));
+  return lowered(trim_ows(content_type.substr(0, content_type.find(';'))));
 }
 
 std::string charset_of(std::string_view content_type) {
@@ -65,7 +55,7 @@ std::string charset_of(std::string_view content_type) {
   std::size_t i = content_type.find(';');
   while (i != std::string_view::npos && i < content_type.size()) {
     ++i;  // past ';'
-    while (i < content_type.size() && is_space(content_type[i])) ++i;
+    while (i < content_type.size() && is_ows(content_type[i])) ++i;
     const std::size_t name_begin = i;
     while (i < content_type.size() && is_tchar(content_type[i])) ++i;
     const std::string name = lowered(content_type.substr(name_begin, i - name_begin));
@@ -82,10 +72,10 @@ std::string charset_of(std::string_view content_type) {
       } else {
         const std::size_t b = i;
         while (i < content_type.size() && content_type[i] != ';') ++i;
-        value = std::string(trim(content_type.substr(b, i - b)));
+        value = std::string(trim_ows(content_type.substr(b, i - b)));
       }
     }
-    if (name == "charset") return lowered(trim(value));
+    if (name == "charset") return lowered(trim_ows(value));
     i = content_type.find(';', i);
   }
   return {};

@@ -101,7 +101,7 @@ const char* type_name(xmlXPathObjectType type) {
   }
 }
 
-bool is_space(char c) {
+bool is_html_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
@@ -115,7 +115,7 @@ std::string normalize_space(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     const char c = text[i];
-    if (is_space(c)) {
+    if (is_html_space(c)) {
       pending_space = !out.empty();
       ++i;
       continue;

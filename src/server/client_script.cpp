@@ -1,4 +1,5 @@
 #include "server/client_script.h"
+#include "common/ascii.h"
 #include "server/httplib_bridge.h"
 
 #include <openssl/sha.h>
@@ -49,17 +50,6 @@ std::string gzip(std::string_view in) {
   return rc == Z_STREAM_END ? out : "";
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(std::string_view s) {
-  std::size_t b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return "";
-  return std::string(s.substr(b, s.find_last_not_of(" \t") - b + 1));
-}
-
 }  // namespace
 
 const ClientScript& client_script() {
@@ -87,10 +77,10 @@ bool accepts_gzip(const std::string& accept_encoding) {
         start, comma == std::string::npos ? std::string::npos : comma - start);
     start = comma == std::string::npos ? accept_encoding.size() + 1 : comma + 1;
     std::size_t semi = item.find(';');
-    std::string coding = lower(trim(item.substr(0, semi)));
+    std::string coding = lowercase(trim_ows(item.substr(0, semi)));
     double q = 1;
     if (semi != std::string::npos) {
-      std::string params = lower(trim(item.substr(semi + 1)));
+      std::string params = lowercase(trim_ows(item.substr(semi + 1)));
       if (params.rfind("q=", 0) == 0) q = std::strtod(params.c_str() + 2, nullptr);
     }
     if (coding == "gzip" || coding == "x-gzip") gzip_q = q;
@@ -100,7 +90,7 @@ bool accepts_gzip(const std::string& accept_encoding) {
 }
 
 bool none_match_hits(const std::string& if_none_match, const std::string& etag) {
-  if (trim(if_none_match) == "*") return true;
+  if (trim_ows(if_none_match) == "*") return true;
   auto opaque = [](std::string t) { return t.rfind("W/", 0) == 0 ? t.substr(2) : t; };
   std::string want = opaque(etag);
   std::size_t i = 0;

@@ -1,21 +1,10 @@
 #include "server/format_choice.h"
+#include "common/ascii.h"
 
 #include <cctype>
 
 namespace pb::server {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // RFC 9110 12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ),
 // in thousandths; -1 when malformed.
@@ -52,15 +41,15 @@ stream::Format format_from_accept(std::string_view accept) {
     std::string_view range = accept.substr(0, comma);
     accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
     std::size_t semi = range.find(';');
-    auto format = format_of_media_type(lower(trim(range.substr(0, semi))));
+    auto format = format_of_media_type(lowercase(trim_ows(range.substr(0, semi))));
     if (!format) continue;
     int q = 1000;
     while (semi != std::string_view::npos) {
       range = range.substr(semi + 1);
       semi = range.find(';');
-      std::string_view param = trim(range.substr(0, semi));
+      std::string_view param = trim_ows(range.substr(0, semi));
       if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
-        q = parse_q(trim(param.substr(2)));
+        q = parse_q(trim_ows(param.substr(2)));
       }
     }
     if (q > best_q) {  // strictly: the first of equals wins; q=0 or malformed never

@@ -9,18 +9,12 @@
 namespace pb::server {
 namespace {
 
-std::string_view trim(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
 // Calls fn on each comma-separated, trimmed, non-empty element.
 template <typename Fn>
 void each_token(std::string_view v, Fn fn) {
   while (!v.empty()) {
     std::size_t comma = v.find(',');
-    std::string_view item = trim(v.substr(0, comma));
+    std::string_view item = trim_ows(v.substr(0, comma));
     if (!item.empty()) fn(item);
     if (comma == std::string_view::npos) break;
     v.remove_prefix(comma + 1);
@@ -133,7 +127,7 @@ int parse_request_head(std::string_view head, RequestHead& out, std::string& why
       auto u = static_cast<unsigned char>(c);
       if ((u < 0x20 && u != '\t') || u == 0x7f) return bad(why, "control character in a header");
     }
-    std::string_view value = trim(raw);
+    std::string_view value = trim_ows(raw);
     if (iequals(name, "Content-Length")) {
       if (++lengths > 1) return bad(why, "Content-Length given more than once");
       if (value.empty()) return bad(why, "empty Content-Length");

@@ -9,12 +9,6 @@
 namespace pb::sse {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // RFC 9110 12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ),
 // in thousandths.
 std::optional<int> parse_qvalue(std::string_view v) {
@@ -70,7 +64,7 @@ Coding negotiate(const std::string* accept_encoding, const std::vector<Coding>& 
     std::string_view item = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     std::size_t semi = item.find(';');
-    std::string_view token = trim(item.substr(0, semi));
+    std::string_view token = trim_ows(item.substr(0, semi));
     if (token.empty()) continue;  // empty list elements are allowed (RFC 9110 5.6.1)
     if (!is_token(token)) continue;
     int quality = 1000;
@@ -79,12 +73,12 @@ Coding negotiate(const std::string* accept_encoding, const std::vector<Coding>& 
     while (semi != std::string_view::npos) {
       std::string_view params = item.substr(semi + 1);
       std::size_t next = params.find(';');
-      std::string_view param = trim(params.substr(0, next));
+      std::string_view param = trim_ows(params.substr(0, next));
       semi = next == std::string_view::npos ? next : semi + 1 + next;
       std::size_t eq = param.find('=');
       if (eq == std::string_view::npos) continue;
-      if (iequals(trim(param.substr(0, eq)), "q")) {
-        auto v = parse_qvalue(trim(param.substr(eq + 1)));
+      if (iequals(trim_ows(param.substr(0, eq)), "q")) {
+        auto v = parse_qvalue(trim_ows(param.substr(eq + 1)));
         if (!v)
           ok = false;
         else

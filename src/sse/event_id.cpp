@@ -1,4 +1,5 @@
 #include "sse/event_id.h"
+#include "common/ascii.h"
 
 #include <openssl/rand.h>
 
@@ -68,20 +69,11 @@ std::string join_composite(const std::vector<std::string>& ids) {
   return out;
 }
 
-namespace {
-std::string trim(const std::string& s) {
-  std::size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  std::size_t e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-}  // namespace
-
 std::optional<std::string> resume_id(const std::string* header, const std::string* query) {
   for (const std::string* v : {header, query}) {
     if (v == nullptr) continue;
-    std::string t = trim(*v);
-    if (!t.empty()) return t;
+    std::string_view t = trim_ows(*v);
+    if (!t.empty()) return std::string(t);
   }
   return std::nullopt;
 }

@@ -1,4 +1,5 @@
 #include "upstream/link_header.h"
+#include "common/ascii.h"
 
 #include <cctype>
 #include <sstream>
@@ -6,20 +7,11 @@
 namespace pb::upstream {
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Reads one link-value from `v` at `i`: returns its target if its rel holds
 // "next"; leaves `i` after the comma that ends it (or at the end).
 std::optional<std::string> read_link_value(const std::string& v, std::size_t& i, bool& ok) {
   ok = false;
-  while (i < v.size() && (is_space(v[i]) || v[i] == ',')) ++i;
+  while (i < v.size() && (is_ows(v[i]) || v[i] == ',')) ++i;
   if (i >= v.size()) return std::nullopt;
   std::optional<std::string> target;
   bool next = false;
@@ -34,18 +26,18 @@ std::optional<std::string> read_link_value(const std::string& v, std::size_t& i,
   }
   // Parameters until the comma that ends this link-value (outside quotes).
   while (i < v.size() && v[i] != ',') {
-    while (i < v.size() && is_space(v[i])) ++i;
+    while (i < v.size() && is_ows(v[i])) ++i;
     if (i < v.size() && v[i] == ';') {
       ++i;
-      while (i < v.size() && is_space(v[i])) ++i;
+      while (i < v.size() && is_ows(v[i])) ++i;
       std::size_t name_start = i;
-      while (i < v.size() && v[i] != '=' && v[i] != ';' && v[i] != ',' && !is_space(v[i])) ++i;
-      const std::string name = lower(v.substr(name_start, i - name_start));
-      while (i < v.size() && is_space(v[i])) ++i;
+      while (i < v.size() && v[i] != '=' && v[i] != ';' && v[i] != ',' && !is_ows(v[i])) ++i;
+      const std::string name = lowercase(v.substr(name_start, i - name_start));
+      while (i < v.size() && is_ows(v[i])) ++i;
       std::string value;
       if (i < v.size() && v[i] == '=') {
         ++i;
-        while (i < v.size() && is_space(v[i])) ++i;
+        while (i < v.size() && is_ows(v[i])) ++i;
         if (i < v.size() && v[i] == '"') {
           ++i;
           while (i < v.size() && v[i] != '"') {
@@ -54,11 +46,11 @@ std::optional<std::string> read_link_value(const std::string& v, std::size_t& i,
           }
           if (i < v.size()) ++i;  // the closing quote
         } else {
-          while (i < v.size() && v[i] != ';' && v[i] != ',' && !is_space(v[i])) value += v[i++];
+          while (i < v.size() && v[i] != ';' && v[i] != ',' && !is_ows(v[i])) value += v[i++];
         }
       }
       if (name == "rel") {
-        std::istringstream types(lower(value));
+        std::istringstream types(lowercase(value));
         std::string t;
         while (types >> t) next = next || t == "next";
       }

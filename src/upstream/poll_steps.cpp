@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "config/duration.h"
 #include "metrics/stream_metrics.h"
 #include "upstream/link_header.h"
@@ -67,11 +68,6 @@ std::string safe_error_code(const std::string& code) {
     if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return "";
   }
   return code;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace
@@ -257,7 +253,7 @@ Poller::Outcome Poller::after_token(FetchResult r) {
     return refuse("oauth2 token: the answer has no access_token");
   }
   auto type = members->find("token_type");
-  if (type != members->end() && lower(type->second) != "bearer") {
+  if (type != members->end() && lowercase(type->second) != "bearer") {
     return refuse("oauth2 token: token_type is not Bearer");
   }
   std::optional<std::chrono::seconds> expires;

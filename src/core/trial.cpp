@@ -36,7 +36,7 @@ bool trial_target(const config::StreamConfig& stream,
       const std::string name = seg.substr(1, seg.size() - 2);
       auto v = values.find(name);
       if (v == values.end()) {
-        why = "stream " + stream.name + " needs --param " + name + "=VALUE";
+        why = "stream " + stream.name + " needs a value for its parameter " + name;
         return false;
       }
       if (v->second.find('/') != std::string::npos) {

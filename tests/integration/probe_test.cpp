@@ -271,8 +271,8 @@ TEST_F(ProbeTest, ParseErrorNamesItsPlace) {
 TEST_F(ProbeTest, TimeoutIsAFailedPoll) {
   Result r = probe({"slow", "--json"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("timed out"), std::string::npos) << r.err;
-  EXPECT_NE(Plain::parse(r.out)["status"]["reason"].get<std::string>().find("timed out"),
+  EXPECT_NE(r.err.find("timeout: no complete response within 100ms"), std::string::npos) << r.err;
+  EXPECT_NE(Plain::parse(r.out)["status"]["reason"].get<std::string>().find("timeout"),
             std::string::npos);
 }
 
@@ -293,7 +293,8 @@ TEST_F(ProbeTest, ParameterizedStreamTakesItsParameters) {
 
   Result missing = probe({"item"});
   EXPECT_EQ(missing.code, 2);
-  EXPECT_NE(missing.err.find("needs --param id=VALUE"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("needs a value for its parameter id"), std::string::npos)
+      << missing.err;
   Result refused = probe({"item", "--param", "id=abc"});
   EXPECT_EQ(refused.code, 2);
   EXPECT_NE(refused.err.find("does not match its pattern"), std::string::npos) << refused.err;

@@ -68,7 +68,7 @@ int probe_refused(const std::string& msg) {
 }
 
 // "NAME=VALUE" split at its first '='; false if there is none or no name.
-bool split_assignment(const std::string& text, std::pair<std::string, std::string>& out) {
+bool probe_split_assignment(const std::string& text, std::pair<std::string, std::string>& out) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0) return false;
   out = {text.substr(0, eq), text.substr(eq + 1)};
@@ -96,7 +96,7 @@ std::optional<int> parse_probe_args(int argc, char** argv, ProbeArgs& a) {
     } else if (arg.rfind("--config=", 0) == 0) {
       a.config = arg.substr(9);
     } else if (arg == "--param") {
-      if (!value() || !split_assignment(v, kv)) {
+      if (!value() || !probe_split_assignment(v, kv)) {
         return probe_usage_error("--param expects NAME=VALUE");
       }
       if (!a.params.emplace(kv.first, kv.second).second) {
@@ -104,7 +104,7 @@ std::optional<int> parse_probe_args(int argc, char** argv, ProbeArgs& a) {
       }
     } else if (arg == "--forward") {
       // The value may be a credential: it is never printed.
-      if (!value() || !split_assignment(v, kv)) {
+      if (!value() || !probe_split_assignment(v, kv)) {
         return probe_usage_error("--forward expects HEADER=VALUE");
       }
       a.forwarded.push_back(std::move(kv));

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "app/app.h"
+#include "app/probe_command.h"
 #include "log/log.h"
 
 namespace {
@@ -31,6 +32,8 @@ int usage_error(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `pollbridge probe ...` (app/probe_command.h): a command of its own.
+  if (argc > 1 && std::string(argv[1]) == "probe") return pb::app::probe_main(argc - 1, argv + 1);
   std::string config = "config/pollbridge.yaml";
   bool check = false;
   pb::app::Overrides o;
@@ -43,7 +46,7 @@ int main(int argc, char** argv) {
     };
     std::string v;
     if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
+      std::cout << kUsage << "\n" << pb::app::kProbeUsageText;
       return 0;
     } else if (a == "--version") {
       std::cout << "pollbridge " << PB_VERSION << "\n";

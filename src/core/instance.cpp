@@ -1,22 +1,8 @@
 #include "core/instance.h"
 
-#include <stdexcept>
-
-#include "config/url.h"
-#include "diff/differ.h"
 #include "metrics/stream_metrics.h"
 
 namespace pb::core {
-namespace {
-
-diff::Options diff_options(const config::StreamConfig& cfg) {
-  diff::Options o;
-  o.mode = cfg.diff;
-  o.key = diff::KeySpec::parse(cfg.key);
-  return o;
-}
-
-}  // namespace
 
 Instance::Instance(InstanceRequest request, std::string key,
                    std::shared_ptr<const StreamTemplate> tmpl, config::StreamConfig cfg,
@@ -32,23 +18,12 @@ Instance::Instance(InstanceRequest request, std::string key,
       hub_(hub) {
   for (auto& f : feeds_) f = hub.create_feed();
   for (auto& c : compressed_) c = std::make_unique<CompressedFeed>(hub);
-  config::UrlParts parts;
-  std::string why;
-  if (!config::parse_url(cfg_.url, parts, why)) {
-    throw std::invalid_argument("stream " + key_ + ": url " + why);
-  }
   stream::Stream::Options opts;
-  opts.diff = diff_options(cfg_);
   opts.live_history = tmpl_->history;
   opts.live_history_bytes = std::move(history_bytes);
-  stream_ = std::make_unique<stream::Stream>(key_, cfg_.name, opts, store, coordinator,
-                                             stream::Clock::now());
-  upstream::Url url{parts.scheme, parts.host,
-                    parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};
-  ingest_ = std::make_unique<ingest::Ingest>(cfg_, *stream_);
-  poller_ = std::make_unique<upstream::Poller>(cfg_, url, *ingest_, clock);
-  MutexLock lock(stream_->mutex());
-  stream_->add_listener_locked(this);
+  chain_ = std::make_unique<PollChain>(key_, cfg_, std::move(opts), store, coordinator, clock);
+  MutexLock lock(stream().mutex());
+  stream().add_listener_locked(this);
 }
 
 Instance::~Instance() = default;
@@ -58,9 +33,9 @@ void Instance::on_event(const stream::EventPtr& ev) {
   // /metrics does not count yet. Published from within the poll's
   // processing: the poller knows when its response arrived
   // (docs/operations.md, pollbridge_publish_delay_seconds).
-  metrics::StreamMetrics& m = poller_->metrics();
+  metrics::StreamMetrics& m = poller().metrics();
   m.count_event(ev->type);
-  auto received = poller_->received();
+  auto received = poller().received();
   if (received.time_since_epoch().count() != 0) {  // else: not from a poll
     m.publish_delay.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
@@ -69,9 +44,9 @@ void Instance::on_event(const stream::EventPtr& ev) {
   compressed_[0]->publish(ev->wire);
   for (std::size_t i = 1; i < feeds_.size(); ++i) {
     auto format = static_cast<stream::Format>(i);
-    if (stream_->format_users(format) <= 0) continue;
+    if (stream().format_users(format) <= 0) continue;
     // The stream lock is held (this is a listener call).
-    if (stream::EventPtr r = stream_->rendition_for_listener(ev, format)) {
+    if (stream::EventPtr r = stream().rendition_for_listener(ev, format)) {
       hub_.publish(feeds_[i], r->wire);
       compressed_[i]->publish(r->wire);
     }

@@ -22,13 +22,12 @@
 #include "config/config.h"
 #include "core/compressed_feed.h"
 #include "core/instance_request.h"
+#include "core/poll_chain.h"
 #include "core/stream_template.h"
 #include "hub/hub.h"
-#include "ingest/ingest.h"
 #include "stream/coordinator.h"
 #include "stream/store.h"
 #include "stream/stream.h"
-#include "upstream/poller.h"
 
 namespace pb::core {
 
@@ -59,8 +58,8 @@ class Instance : public stream::Listener {
   const StreamTemplate& tmpl() const { return *tmpl_; }
   const std::shared_ptr<const StreamTemplate>& tmpl_ptr() const { return tmpl_; }
   const config::StreamConfig& cfg() const { return cfg_; }
-  stream::Stream& stream() { return *stream_; }
-  upstream::Poller& poller() { return *poller_; }
+  stream::Stream& stream() { return chain_->stream(); }
+  upstream::Poller& poller() { return chain_->poller(); }
   hub::FeedId feed() const { return feeds_[0]; }
   // The feed of the subscribers of one (resolved) format: kNative is feed().
   hub::FeedId feed(stream::Format format) const { return feeds_[static_cast<std::size_t>(format)]; }
@@ -91,9 +90,7 @@ class Instance : public stream::Listener {
   // One feed per format; those of formats nobody uses carry nothing.
   std::array<hub::FeedId, stream::kFormatCount> feeds_{};
   std::array<std::unique_ptr<CompressedFeed>, stream::kFormatCount> compressed_;
-  std::unique_ptr<stream::Stream> stream_;
-  std::unique_ptr<ingest::Ingest> ingest_;  // between the poller and the stream
-  std::unique_ptr<upstream::Poller> poller_;
+  std::unique_ptr<PollChain> chain_;  // poller -> ingest -> stream, as `pollbridge probe` has it
   std::atomic<bool> retiring_{false};
 };
 

@@ -9,13 +9,12 @@
 #include "core/access_log.h"
 #include "core/compressed_feed.h"
 #include "core/mux_channel.h"
+#include "core/poll_chain.h"
 #include "core/stream_locks.h"
 #include "core/user_key.h"
 #include "log/log.h"
 #include "log/private_id.h"
 #include "stream/memory_store.h"
-#include "upstream/body_template.h"
-#include "upstream/url.h"
 
 namespace pb::core {
 namespace {
@@ -104,11 +103,7 @@ bool Runtime::keeps_private_state(const config::StreamConfig& cfg, bool per_user
 std::shared_ptr<Instance> Runtime::make_instance(const InstanceRequest& req, const std::string& key,
                                                  const std::shared_ptr<const StreamTemplate>& tmpl,
                                                  const std::map<std::string, std::string>& values) {
-  config::StreamConfig cfg = tmpl->cfg;
-  cfg.url = upstream::expand_template(cfg.url, values);
-  cfg.body = upstream::expand_body(cfg.body, cfg.content_type, values);
-  // A per-user instance is polled with its client's own values.
-  for (const auto& h : req.forwarded) cfg.headers.push_back(h);
+  config::StreamConfig cfg = instance_config(tmpl->cfg, values, req.forwarded);
   InstanceRequest kept = req;
   kept.owner.clear();
   const bool own = keeps_private_state(tmpl->cfg, req.per_user);

@@ -259,4 +259,45 @@ int run_pollbridge(const std::vector<std::string>& args, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+CommandRun::CommandRun(std::vector<std::string> args, ProxyProcess::Env env) {
+  std::vector<std::string> argv{PB_BINARY_PATH};
+  for (auto& a : args) argv.push_back(std::move(a));
+  pid_ = spawn(argv, dir_.file("out"), dir_.file("err"), env);
+}
+
+CommandRun::~CommandRun() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+  }
+  std::string err = stderr_text();
+  if (err.find("Sanitizer") != std::string::npos ||
+      err.find("runtime error:") != std::string::npos) {
+    ADD_FAILURE() << "sanitizer report from pollbridge:\n" << err;
+  }
+}
+
+int CommandRun::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return exit_status_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      pid_ = -1;
+      return exit_status_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+std::string CommandRun::stdout_text() const {
+  return slurp(dir_.file("out"));
+}
+std::string CommandRun::stderr_text() const {
+  return slurp(dir_.file("err"));
+}
+
 }  // namespace pb::testing

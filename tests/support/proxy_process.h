@@ -76,4 +76,28 @@ long rss_kib(pid_t pid);
 // captures combined output.
 int run_pollbridge(const std::vector<std::string>& args, std::string* output);
 
+// The binary started with `args` as they are (a subcommand such as
+// `pollbridge probe ...`), its standard output and error kept apart, in the
+// environment ProxyProcess gives (`env` over the test's, no proxy
+// variables). Killed (SIGKILL) on destruction if still running; a sanitizer
+// report on its stderr fails the test.
+class CommandRun {
+ public:
+  explicit CommandRun(std::vector<std::string> args, ProxyProcess::Env env = {});
+  ~CommandRun();
+  CommandRun(const CommandRun&) = delete;
+  CommandRun& operator=(const CommandRun&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits for exit; the exit status (or 128+signal), -1 on timeout.
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  std::string stdout_text() const;
+  std::string stderr_text() const;
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  int exit_status_ = -1;
+};
+
 }  // namespace pb::testing

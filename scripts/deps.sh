@@ -15,12 +15,15 @@
 #            libraries (sanitizers, libFuzzer), promtool (from prometheus: the
 #            example alert rules are checked), python3-xmltodict and python3
 #            (references of the XML mapping's and the CSV reader's property
-#            tests) (scripts/test.sh, fuzz.sh)
+#            tests), python3-jsonschema and python3-yaml (the config's
+#            JSON Schema checked against every config: tests/schema)
+#            (scripts/test.sh, fuzz.sh)
 #   example  what a build with the tests configured adds (run-example.sh,
 #            test-js.sh when it builds pollbridge itself)
 #   js       Node.js 18+ and npm (test-js.sh)
 #   browser  Chromium for the browser test (test-js.sh, unless $CHROMIUM)
-#   package  the .deb and its test: dpkg-shlibdeps, systemd-analyze, fakeroot
+#   package  the .deb and its test: dpkg-shlibdeps, systemd-analyze, fakeroot,
+#            lintian
 #            (scripts/test.sh stage "package")
 #   bench    nginx with nchan, procps (bench-fanout.sh)
 #   profile  perf (bench-fanout.sh with PERF=1)
@@ -61,10 +64,13 @@ redis-server          test bench cluster
 python3               test                         cmd:python3
 prometheus            test                         cmd:promtool
 python3-xmltodict     test
+python3-jsonschema    test
+python3-yaml          test
 nodejs                js                           cmd:node
 npm                   js                           cmd:npm
 chromium              browser
 dpkg-dev              package
+lintian               package
 fakeroot              package
 systemd               package
 nginx                 bench cluster

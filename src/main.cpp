@@ -4,6 +4,8 @@
 
 #include "app/app.h"
 #include "app/probe_command.h"
+#include "config/man_page.h"
+#include "config/schema.h"
 #include "log/log.h"
 
 namespace {
@@ -11,6 +13,7 @@ namespace {
 const char* kUsage =
     "usage: pollbridge [--config FILE] [--check] [--listen HOST:PORT] [--memory]\n"
     "                  [--log-format text|json] [--log-level LEVEL] [--version] [--help]\n"
+    "       pollbridge --print-schema | --print-man\n"
     "\n"
     "Polls the legacy HTTP endpoints named in the config, diffs successive\n"
     "responses and serves the changes as Server-Sent Events.\n"
@@ -21,6 +24,8 @@ const char* kUsage =
     "  --memory            keep state in memory only (overrides state.dir)\n"
     "  --log-format F      text (default) or json: one object per line on stderr\n"
     "  --log-level L       debug, info (default), warn or error\n"
+    "  --print-schema      print the config's JSON Schema (draft 2020-12) and exit\n"
+    "  --print-man         print the manual page pollbridge.yaml(5) (roff) and exit\n"
     "  --version           print the version and exit\n"
     "  --help              print this help and exit\n";
 
@@ -50,6 +55,12 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--version") {
       std::cout << "pollbridge " << PB_VERSION << "\n";
+      return 0;
+    } else if (a == "--print-schema") {
+      std::cout << pb::config::json_schema();
+      return 0;
+    } else if (a == "--print-man") {
+      std::cout << pb::config::yaml_man_page();
       return 0;
     } else if (a == "--check") {
       check = true;

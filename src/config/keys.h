@@ -3,9 +3,10 @@
 //
 // The loader takes each section's known keys from here (an unknown key is
 // an error with a suggestion), reload works out what changed from here
-// (diff_config, stream_key_changes), and the JSON Schema of the file is to be
-// generated from here. tests/unit/config_keys_test.cpp fails when a field of
-// the structs in config/config.h has no row, when docs/configuration.md
+// (diff_config, stream_key_changes), and the JSON Schema of the file
+// (config/schema.h, `pollbridge --print-schema`) and the manual page
+// pollbridge.yaml(5) (config/man_page.h) are generated from here. tests/unit/config_keys_test.cpp
+// fails when a field of the structs in config/config.h has no row, when docs/configuration.md
 // misses a key, or when its list of restart keys disagrees with this one.
 //
 // Threads: immutable tables; any thread.
@@ -25,11 +26,19 @@ enum class KeyType {
   kBool,
   kDuration,    // "250ms", "2s", "1m30s"
   kSize,        // "64KiB", "4MiB" or a number of bytes
-  kStringList,  // a list of strings, or one string
+  kStringList,  // a list of strings, or one string (unless kListOnly)
   kStringMap,   // a map of strings (headers, params, bind)
   kListen,      // "host:port"
   kSection,     // a map of further keys
   kSectionList  // a list of maps of further keys
+};
+
+// What the schema and the manual page add to a row.
+enum KeyFlag : unsigned {
+  kRequired = 1u,  // must be present in its section or list entry
+  kValues = 2u,    // `range` lists the allowed values: "a | b | c", exactly
+  kAnyCase = 4u,   // with kValues: compared without regard to case
+  kListOnly = 8u,  // a kStringList that must be a list (one string is refused)
 };
 
 // What a reload does when the key's value changed.
@@ -56,6 +65,10 @@ struct Key {
   bool (*stream_differs)(const StreamConfig& a, const StreamConfig& b);
   // Copies the key's value from `from` (with `differs`).
   void (*keep)(Config& to, const Config& from);
+  unsigned flags;  // KeyFlag bits
+  // One line: the JSON Schema's description and pollbridge.yaml(5)'s text
+  // (docs/configuration.md says more).
+  std::string_view description;
 };
 
 // Every key, in the order docs/configuration.md lists them.

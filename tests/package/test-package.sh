@@ -9,6 +9,8 @@
 #      its own that knows the host's copies of the dependencies, maintainer
 #      scripts run chrootless with DPKG_ROOT), runs the installed binary's
 #      --check on the installed config and starts it on that config;
+#   2b. runs lintian (no error, every warning overridden with its reason) and
+#      checks the generated files (schema, manual pages) match the binary;
 #   4. checks the unit: `systemd-analyze verify` (any warning fails) plus a
 #      small parser for the keys and values the package promises;
 #   5. reinstalls over an edited conffile and a disabled unit, removes and
@@ -16,7 +18,7 @@
 #
 #   tests/package/test-package.sh BUILD_DIR EXPECTED_VERSION   (e.g. 0.1.0-1)
 #
-# Needs dpkg-dev (dpkg-shlibdeps), systemd (systemd-analyze) and, as
+# Needs dpkg-dev (dpkg-shlibdeps), systemd (systemd-analyze), lintian and, as
 # non-root, fakeroot: `scripts/deps.sh package`. KEEP=1 keeps the scratch
 # directory.
 # shellcheck disable=SC2016,SC2317  # bash -c scripts take "$1"; functions run via check/trap
@@ -143,6 +145,44 @@ for soname in "${needed[@]}"; do
 done
 
 check "Depends has procps (/bin/kill, for ExecReload)" grep -qx procps <<<"$dep_names"
+
+# ----------------------------------------------------------------- lintian ---
+# Debian's checker: no error, and every warning either fixed or overridden
+# with its reason (packaging/debian/lintian-overrides). Informational tags
+# (I:, P:) do not fail.
+check "/usr/share/doc/pollbridge/changelog.Debian.gz" has -rw-r--r-- /usr/share/doc/pollbridge/changelog.Debian.gz
+check "changelog.Debian.gz's latest entry is version $WANT_VERSION (packaging/debian/changelog)" \
+  bash -c 'gzip -dc "$1" | head -1 | grep -q "^pollbridge ($2) "' _ \
+  "$WORK/data/usr/share/doc/pollbridge/changelog.Debian.gz" "$WANT_VERSION"
+check "/usr/share/doc/pollbridge/copyright" has -rw-r--r-- /usr/share/doc/pollbridge/copyright
+check "/usr/share/man/man1/pollbridge.1.gz" has -rw-r--r-- /usr/share/man/man1/pollbridge.1.gz
+check "/usr/share/man/man5/pollbridge.yaml.5.gz" has -rw-r--r-- /usr/share/man/man5/pollbridge.yaml.5.gz
+check "/usr/share/pollbridge/pollbridge.schema.json" has -rw-r--r-- /usr/share/pollbridge/pollbridge.schema.json
+check "the packaged schema is what the packaged binary prints (--print-schema)" \
+  cmp -s "$WORK/data/usr/share/pollbridge/pollbridge.schema.json" <("$WORK/data/usr/bin/pollbridge" --print-schema)
+check "pollbridge.yaml(5) is what the packaged binary prints (--print-man)" \
+  cmp -s <(gzip -dc "$WORK/data/usr/share/man/man5/pollbridge.yaml.5.gz") <("$WORK/data/usr/bin/pollbridge" --print-man)
+if command -v man >/dev/null; then
+  # As lintian's groff-message check: a long URL that cannot be justified
+  # or broken is not a fault of the page.
+  for page in man1/pollbridge.1.gz man5/pollbridge.yaml.5.gz; do
+    warnings=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z \
+      "$WORK/data/usr/share/man/$page" 2>&1 >/dev/null | grep -v "cannot adjust line\|can't break line")
+    check "man $page: renders without a warning${warnings:+ ($warnings)}" test -z "$warnings"
+  done
+fi
+if command -v lintian >/dev/null; then
+  lintian --no-cfg --display-info "$DEB" >"$WORK/lintian.out" 2>&1
+  lintian_errors=$(grep -c '^E:' "$WORK/lintian.out")
+  lintian_warnings=$(grep -c '^W:' "$WORK/lintian.out")
+  check "lintian: no error ($(grep '^E:' "$WORK/lintian.out" | head -5 | tr '\n' ' '))" test "$lintian_errors" = 0
+  check "lintian: no warning that is not overridden ($(grep '^W:' "$WORK/lintian.out" | head -5 | tr '\n' ' '))" \
+    test "$lintian_warnings" = 0
+  check "lintian ran on it (it names the package or says nothing)" \
+    bash -c '! grep -q "^internal error\|^error:" "$1"' _ "$WORK/lintian.out"
+else
+  fail "lintian is missing (scripts/deps.sh package)"
+fi
 
 # ------------------------------------------------------ install (scratch) ---
 # The scratch root's dpkg database holds this machine's status entries of

@@ -7,12 +7,14 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 
-#include "publisher.h"  // realtime_ns, monotonic_ns
+#include "bench_documents.h"  // find_patch_u64
+#include "publisher.h"        // realtime_ns, monotonic_ns
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -44,6 +46,12 @@ struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
   std::uint32_t events_on_socket = 0;
   std::uint64_t last_seq = 0;
   bool have_seq = false;
+  // The response's Content-Encoding: none, inflated (a sampled connection)
+  // or only counted.
+  enum class Coding : std::uint8_t { kNone, kInflate, kCountOnly };
+  Coding coding = Coding::kNone;
+  bool z_live = false;
+  z_stream z{};
 
   Storm storm = Storm::kNone;
   bool storm_head = false;
@@ -51,7 +59,18 @@ struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
   std::int64_t storm_disconnect_ns = 0;
 
   bool on_head(const HttpReader& reader) override { return pool->on_head(*this, reader); }
-  void on_body(const char* data, std::size_t size) override { sse.feed(data, size, *this); }
+  void on_body(const char* data, std::size_t size) override {
+    if (coding == Coding::kNone) {
+      sse.feed(data, size, *this);
+    } else {
+      pool->on_encoded_body(*this, data, size);
+    }
+  }
+  void end_inflate() {
+    if (z_live) inflateEnd(&z);
+    z_live = false;
+  }
+  ~Conn() override { end_inflate(); }
   void on_event(const SseEvent& event) override { pool->on_event(*this, event); }
 };
 
@@ -80,7 +99,10 @@ bool find_u64(std::string_view json, std::string_view key, std::uint64_t& out) {
 }
 
 ClientPool::ClientPool(PoolOptions options, const std::atomic<std::uint64_t>& published_seq)
-    : options_(std::move(options)), published_(published_seq), read_buf_(kReadBuffer) {}
+    : options_(std::move(options)),
+      published_(published_seq),
+      inflate_buf_(kReadBuffer),
+      read_buf_(kReadBuffer) {}
 
 ClientPool::~ClientPool() {
   close_all();
@@ -182,6 +204,9 @@ void ClientPool::start_connect(Conn& c) {
           std::to_string(options_.ports[c.index % options_.ports.size()]) +
           "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
           "User-Agent: pb-loadgen\r\n";
+  if (!options_.accept_encoding.empty()) {
+    c.out += "Accept-Encoding: " + options_.accept_encoding + "\r\n";
+  }
   c.sent_last_id = c.sse.last_event_id();
   c.events_on_socket = 0;
   if (!c.sent_last_id.empty()) c.out += "Last-Event-ID: " + c.sent_last_id + "\r\n";
@@ -215,7 +240,13 @@ void ClientPool::close_fd(Conn& c, bool abortive) {
   if (c.st == Conn::St::kConnecting || c.st == Conn::St::kTls || c.st == Conn::St::kHead) {
     --in_flight_;
   }
-  if (c.st == Conn::St::kStreaming) --streaming_;
+  if (c.st == Conn::St::kStreaming) {
+    --streaming_;
+    if (c.coding != Conn::Coding::kNone) --encoded_;
+    if (c.coding == Conn::Coding::kInflate) --inflated_;
+  }
+  c.coding = Conn::Coding::kNone;
+  c.end_inflate();
   c.out.clear();
 }
 
@@ -365,6 +396,7 @@ bool ClientPool::read_once(Conn& c) {
                                          : "closed by server before the response head");
     return false;
   }
+  stats_[static_cast<int>(phase_)].wire_bytes += static_cast<std::uint64_t>(n);
   const std::uint32_t gen = c.generation;
   const HttpReader::Status s = c.http.feed(read_buf_.data(), static_cast<std::size_t>(n), c);
   if (c.generation != gen || c.fd < 0) return false;  // closed from a callback
@@ -387,6 +419,27 @@ bool ClientPool::on_head(Conn& c, const HttpReader& reader) {
     last_error_ = "Content-Type " + reader.content_type();
     return false;
   }
+  const std::string& coding = reader.content_encoding();
+  if (!coding.empty() && coding != "identity") {
+    if (coding != "gzip" && coding != "deflate") {
+      last_error_ = "Content-Encoding " + coding;
+      return false;
+    }
+    content_encoding_ = coding;
+    c.coding = Conn::Coding::kCountOnly;
+    if (c.index % std::max<std::size_t>(1, options_.inflate_every) == 0) {
+      // 32 + 15: zlib detects the gzip or zlib wrapper itself.
+      c.z = z_stream{};
+      if (inflateInit2(&c.z, 32 + 15) != Z_OK) {
+        last_error_ = "inflateInit2 failed";
+        return false;
+      }
+      c.z_live = true;
+      c.coding = Conn::Coding::kInflate;
+      ++inflated_;
+    }
+    ++encoded_;
+  }
   --in_flight_;
   ++streaming_;
   c.st = Conn::St::kStreaming;
@@ -398,11 +451,38 @@ bool ClientPool::on_head(Conn& c, const HttpReader& reader) {
   return true;
 }
 
+void ClientPool::on_encoded_body(Conn& c, const char* data, std::size_t size) {
+  if (c.coding != Conn::Coding::kInflate) return;  // counted as wire bytes only
+  PhaseStats& s = stats_[static_cast<int>(phase_)];
+  s.inflated_wire += size;
+  c.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+  c.z.avail_in = static_cast<uInt>(size);
+  const std::uint32_t gen = c.generation;
+  while (c.z.avail_in > 0 || c.z.avail_out == 0) {
+    c.z.next_out = reinterpret_cast<Bytef*>(inflate_buf_.data());
+    c.z.avail_out = static_cast<uInt>(inflate_buf_.size());
+    const int rc = inflate(&c.z, Z_SYNC_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+      ++s.bad_events;
+      fail(c, std::string("inflate: ") + (c.z.msg ? c.z.msg : "error"));
+      return;
+    }
+    const std::size_t out = inflate_buf_.size() - c.z.avail_out;
+    s.inflated_bytes += out;
+    if (out > 0) c.sse.feed(inflate_buf_.data(), out, c);
+    if (c.generation != gen || c.fd < 0) return;  // closed from a callback
+    if (rc == Z_STREAM_END || (rc == Z_BUF_ERROR && out == 0)) break;
+  }
+}
+
 void ClientPool::on_event(Conn& c, const SseEvent& event) {
   const std::int64_t now = realtime_ns();
   PhaseStats& s = stats_[static_cast<int>(phase_)];
   std::uint64_t seq = 0, ts = 0;
-  if (!find_u64(event.data, "\"seq\"", seq) || !find_u64(event.data, "\"ts\"", ts)) {
+  // A document has "seq" and "ts" members; a JSON patch (the orders shape)
+  // replaces "/seq" and "/ts".
+  if (!(find_u64(event.data, "\"seq\"", seq) && find_u64(event.data, "\"ts\"", ts)) &&
+      !(find_patch_u64(event.data, "seq", seq) && find_patch_u64(event.data, "ts", ts))) {
     ++s.bad_events;
     return;
   }

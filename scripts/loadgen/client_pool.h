@@ -9,6 +9,14 @@
 // id, as EventSource does. The reconnect storm closes every client on a
 // schedule and tracks when each one has resumed.
 //
+// With `accept_encoding`, the request asks for a compressed stream
+// (`Accept-Encoding: gzip`); a connection answered with a Content-Encoding is
+// inflated with zlib and parsed like any other when it is one of the sampled
+// ones (every `inflate_every`-th client), and otherwise only its bytes are
+// counted, so the load client's own CPU stays bounded. Bytes read from every
+// socket are counted per phase (wire bytes: compressed, with the HTTP
+// chunking) beside the bytes after inflating (sampled connections).
+//
 // With `tls`, each connection runs a non-blocking TLS handshake before its
 // request and reads through OpenSSL.
 //
@@ -55,6 +63,11 @@ struct PoolOptions {
   // Speak TLS (OpenSSL, a full handshake per connection, the certificate
   // not verified: the benchmark measures the server, not the chain).
   bool tls = false;
+  // Sent as Accept-Encoding when not empty ("gzip").
+  std::string accept_encoding;
+  // Of the connections answered with a Content-Encoding, inflate and check
+  // those whose index is a multiple of this (1: all of them).
+  std::size_t inflate_every = 1;
 };
 
 enum class Phase : int { kSetup = 0, kSteady = 1, kStorm = 2 };
@@ -69,6 +82,9 @@ struct PhaseStats {
   std::uint64_t disconnects = 0;  // streams that ended without us closing them
   std::uint64_t connect_errors = 0;
   std::int64_t last_delivery_ns = 0;  // CLOCK_REALTIME of the last windowed event
+  std::uint64_t wire_bytes = 0;       // read from the sockets (TLS: decrypted)
+  std::uint64_t inflated_bytes = 0;   // body bytes after inflating (sampled connections)
+  std::uint64_t inflated_wire = 0;    // the compressed body bytes those came from
   Histogram latency;                  // windowed events only
   // Every jump a connection made: seqs first+1 .. next-1 were skipped. Kept
   // (up to kMaxGapRanges) to tell losses from changes nobody was sent.
@@ -94,6 +110,13 @@ class ClientPool {
 
   std::size_t clients() const { return conns_.size(); }
   std::size_t streaming() const { return streaming_; }
+  // Streaming connections whose response has a Content-Encoding, and how
+  // many of those are inflated and checked; whose events count as
+  // deliveries, with every plain connection.
+  std::size_t encoded() const { return encoded_; }
+  std::size_t inflated() const { return inflated_; }
+  // The Content-Encoding of the last encoded response head ("" if none).
+  const std::string& content_encoding() const { return content_encoding_; }
 
   void set_phase(Phase phase) { phase_ = phase; }
   // Events with lo <= seq <= hi count as deliveries (latency recorded).
@@ -138,6 +161,7 @@ class ClientPool {
   bool read_once(Conn& c);  // false: nothing more now (or the connection failed)
   bool on_head(Conn& c, const HttpReader& reader);
   void on_event(Conn& c, const SseEvent& event);
+  void on_encoded_body(Conn& c, const char* data, std::size_t size);
   void fail(Conn& c, const std::string& why);
   void close_fd(Conn& c, bool abortive);
   void pump();
@@ -154,6 +178,10 @@ class ClientPool {
   std::deque<std::pair<std::int64_t, std::uint32_t>> retry_queue_;  // (due, index), FIFO
   std::size_t in_flight_ = 0;  // connecting or waiting for a head
   std::size_t streaming_ = 0;
+  std::size_t encoded_ = 0;
+  std::size_t inflated_ = 0;
+  std::string content_encoding_;
+  std::vector<char> inflate_buf_;
   bool paced_ = true;
   bool closing_ = false;
 

@@ -72,7 +72,9 @@ server under test:
   --server-pid-file FILE    pids of the server processes to sample (nginx: workers)
 publishing:
   --rate 10                 changes per second
-  --payload 512             bytes of padding in each document
+  --payload 512             bytes of padding in each document (shape pad)
+  --shape pad|orders|large  the document (bench_documents.h): padding, the example's
+                            orders (pollbridge: a json-patch stream), a ~50 KB catalogue
   --publish-path /pub       nchan publisher location
   --trigger-path /streams/bench/poll?wait=true   pollbridge's poll trigger (answers once polled)
   --token TOKEN             pollbridge's admin token
@@ -81,6 +83,8 @@ run:
   --mode fanout|upstream-count|connect|held|longpoll
                             longpoll: --path without query (nchan: /sub-lp)
   --tls                     the server's port speaks TLS
+  --accept-encoding gzip    ask for a compressed stream (empty: plain)
+  --inflate-every 1         of the compressed streams, inflate and check every K-th
   --repeat 3                connect: rounds on fresh connections
   --newcomers 5             held: newcomers timed while everything is held
   --idle-path /healthz      held: what the idle keep-alive connections asked for
@@ -264,6 +268,12 @@ int run(const Args& args) {
   po.publish_path = args.get("publish-path", "/pub");
   po.backend_port = static_cast<int>(args.num("backend-port", 0));
   po.payload = payload;
+  if (!pbl::parse_shape(args.get("shape", "pad"), po.shape)) {
+    std::cerr << "--shape must be pad, orders or large\n";
+    return 2;
+  }
+  result["shape"] = args.get("shape", "pad");
+  result["accept_encoding"] = args.get("accept-encoding");
   po.tls = args.flag("tls");
   pbl::Publisher publisher(po);
   std::string error;
@@ -370,6 +380,8 @@ int run(const Args& args) {
   opt.connect_concurrency = static_cast<std::size_t>(args.num("connect-concurrency", 256));
   opt.log_anomalies = static_cast<int>(args.num("log-anomalies", 20));
   opt.tls = args.flag("tls");
+  opt.accept_encoding = args.get("accept-encoding");
+  opt.inflate_every = static_cast<std::size_t>(args.num("inflate-every", 1));
   pbl::ClientPool pool(opt, publisher.published_counter());
   if (!pool.init(error)) {
     std::cerr << "pb-loadgen: " << error << "\n";
@@ -511,7 +523,25 @@ int run(const Args& args) {
     steady["backend_requests"] = publisher.backend_requests() - backend0;
     const double cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
     steady["server_cpu_s"] = cpu;
-    steady["cpu_per_100k"] = st.delivered ? cpu / static_cast<double>(st.delivered) * 1e5 : 0.0;
+    // Compressed streams not sampled are not parsed: their deliveries are
+    // taken to be those of the checked connections, scaled up.
+    const std::size_t checked = receivers - pool.encoded() + pool.inflated();
+    const double deliveries = checked ? static_cast<double>(st.delivered) *
+                                            static_cast<double>(receivers) /
+                                            static_cast<double>(checked)
+                                      : 0.0;
+    steady["checked_receivers"] = checked;
+    steady["encoded_receivers"] = pool.encoded();
+    steady["content_encoding"] = pool.content_encoding();
+    steady["deliveries_est"] = deliveries;
+    steady["cpu_per_100k"] = deliveries > 0 ? cpu / deliveries * 1e5 : 0.0;
+    steady["wire_bytes"] = st.wire_bytes;
+    steady["wire_bytes_per_event"] =
+        expected ? static_cast<double>(st.wire_bytes) / static_cast<double>(expected) : 0.0;
+    if (st.inflated_wire > 0) {
+      steady["inflate_ratio"] =
+          static_cast<double>(st.inflated_wire) / static_cast<double>(st.inflated_bytes);
+    }
     steady["loadgen_cpu_s"] = self1.cpu_seconds - self0.cpu_seconds;
     if (!extra_pids.empty() && extra0.ok && extra1.ok) {
       const double extra_cpu = extra1.cpu_seconds - extra0.cpu_seconds;

@@ -38,12 +38,17 @@
 #include "proc_stats.h"
 #include "publisher.h"
 #include "report.h"
+#include "result_json.h"
 #include "selftest.h"
 
 namespace {
 
 using nlohmann::json;
+using pbl::histogram_json;
+using pbl::loadavg1;
 using pbl::monotonic_ns;
+using pbl::phase_json;
+using pbl::proc_json;
 using pbl::realtime_ns;
 
 struct Args {
@@ -144,49 +149,11 @@ bool tcp_reachable(const std::string& host, int port) {
   return ok;
 }
 
-double ms(std::uint64_t us) {
-  return static_cast<double>(us) / 1000.0;
-}
-
-// The 1-minute load average: the machine may be shared, and a busy box
-// changes every number in the table.
-double loadavg1() {
-  std::ifstream in("/proc/loadavg");
-  double v = -1;
-  in >> v;
-  return v;
-}
-
-json histogram_json(const pbl::Histogram& h) {
-  return json{{"count", h.count()},
-              {"p50_ms", ms(h.quantile_us(0.50))},
-              {"p90_ms", ms(h.quantile_us(0.90))},
-              {"p99_ms", ms(h.quantile_us(0.99))},
-              {"p999_ms", ms(h.quantile_us(0.999))},
-              {"max_ms", ms(h.max_us())},
-              {"mean_ms", h.mean_us() / 1000.0}};
-}
-
-json proc_json(const pbl::ProcSample& s) {
-  return json{{"cpu_s", s.cpu_seconds}, {"rss_kib", s.rss_kib}, {"pss_kib", s.pss_kib},
-              {"threads", s.threads},   {"fds", s.fds},         {"ok", s.ok}};
-}
-
 json poll_json(const pbl::Publisher::PollStats& p) {
   json j = histogram_json(p.change_to_fetch);
   j["fetched"] = p.fetched;
   j["folded"] = p.folded;
   return j;
-}
-
-json phase_json(const pbl::PhaseStats& s) {
-  return json{{"events", s.events},
-              {"delivered", s.delivered},
-              {"gaps", s.gaps},
-              {"dups", s.dups},
-              {"bad_events", s.bad_events},
-              {"disconnects", s.disconnects},
-              {"connect_errors", s.connect_errors}};
 }
 
 // Runs the epoll loop for `seconds` (or until `until` returns true).
@@ -553,10 +520,10 @@ int run(const Args& args) {
     result["steady"] = steady;
     result["server_loaded"] = proc_json(cpu1);
     std::cerr << "[" << target_name << "] " << clients << " clients: delivered " << st.delivered
-              << "/" << expected << ", p50 " << ms(st.latency.quantile_us(0.5)) << " ms, p99 "
-              << ms(st.latency.quantile_us(0.99)) << " ms, max " << ms(st.latency.max_us())
-              << " ms, gaps " << st.gaps << ", dups " << st.dups << ", server cpu " << cpu
-              << " s\n";
+              << "/" << expected << ", p50 " << pbl::us_to_ms(st.latency.quantile_us(0.5))
+              << " ms, p99 " << pbl::us_to_ms(st.latency.quantile_us(0.99)) << " ms, max "
+              << pbl::us_to_ms(st.latency.max_us()) << " ms, gaps " << st.gaps << ", dups "
+              << st.dups << ", server cpu " << cpu << " s\n";
 
     // 6. Reconnect storm.
     if (args.flag("storm")) {

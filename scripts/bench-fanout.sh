@@ -21,7 +21,8 @@
 # that send `Accept-Encoding: gzip` and clients that do not: pollbridge's
 # server.compression (each event deflated once per feed and shared) against
 # nginx's gzip filter in front of nchan (`gzip on; gzip_types
-# text/event-stream;`, one compressor per connection).
+# text/event-stream;` on a location proxying nchan's, one compressor per
+# connection: nchan's eventsource output itself bypasses the gzip filter).
 # Prints markdown tables
 # and keeps them, the raw JSON results and the server logs in OUT_DIR.
 #
@@ -135,7 +136,7 @@ COMPRESSION_RATE=${COMPRESSION_RATE:-2}
 INFLATE_EVERY=${INFLATE_EVERY:-10}
 BUILD_JOBS=${BUILD_JOBS:-2}
 TLS_ON=0  # set around a TLS run: both servers listen with the bench certificate
-GZIP_ON=0  # set around the compression runs: nginx's gzip filter on
+GZIP_ON=0  # set around the compression runs: nchan's clients go through nginx's gzip proxy
 PB_EXTRA=()  # the compression runs' orders stream: pollbridge's own path and trigger
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results/$(date +%Y%m%d-%H%M%S)}
@@ -324,15 +325,14 @@ start_nginx() {
   local prefix="$RUN_DIR/nginx" i
   rm -rf "$prefix"
   mkdir -p "$prefix/tmp"
-  local ssl="" ssl_conf="" gzip=""
-  [[ $GZIP_ON == 1 ]] && gzip="gzip on; gzip_types text/event-stream;"
+  local ssl="" ssl_conf=""
   if [[ $TLS_ON == 1 ]]; then
     ssl="ssl"
     ssl_conf="ssl_certificate $CERT; ssl_certificate_key $KEY; ssl_protocols TLSv1.2 TLSv1.3; ssl_prefer_server_ciphers on; ssl_session_tickets on;"
   fi
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$NCHAN_PORT|g" -e "s|@NOFILE@|$FD_LIMIT|g" \
     -e "s|@WORKER_CONNECTIONS@|$((FD_LIMIT - 64))|g" -e "s|@BACKLOG@|$BACKLOG|g" \
-    -e "s|@SSL@|$ssl|g" -e "s|@SSL_CONF@|$ssl_conf|g" -e "s|@GZIP@|$gzip|g" \
+    -e "s|@SSL@|$ssl|g" -e "s|@SSL_CONF@|$ssl_conf|g" \
     "$BENCH_DIR/nginx-nchan.conf.in" > "$prefix/nginx.conf"
   "${NICE_CMD[@]}" nginx -p "$prefix" -c "$prefix/nginx.conf" -g 'daemon off;' >> "$RUN_DIR/nginx.log" 2>&1 &
   NGINX_PID=$!
@@ -457,6 +457,8 @@ run_nchan() {  # run_nchan CLIENTS EXTRA...
   start_nginx
   # Long-poll runs subscribe to the longpoll location.
   [[ " $* " == *" --mode longpoll "* ]] && path=/sub-lp
+  # Compression runs: through nginx's gzip filter (nginx-nchan.conf.in).
+  [[ $GZIP_ON == 1 ]] && path=/sub-gz
   run_loadgen --target nchan --port "$NCHAN_PORT" --path "$path" --clients "$n" "$@"
   start_profile nchan "$@"
   wait_loadgen
@@ -620,10 +622,10 @@ if has_run held; then
   each_target 0 "$HELD_CLIENTS" --mode held --newcomers 5 --settle 2 --waiting "$HELD_WAITING"
 fi
 # Issue 21's compression table: each stream shape, plain then gzip clients,
-# both servers side by side (the order alternating). nginx runs with its
-# gzip filter on throughout (a client without Accept-Encoding gets plain
-# bytes from it, as from pollbridge); pollbridge with its default
-# server.compression ([gzip]).
+# both servers side by side (the order alternating). nchan's clients connect
+# to nginx's /sub-gz, a proxy of /sub with the gzip filter on (nchan's own
+# eventsource responses bypass that filter), plain and gzip clients alike;
+# pollbridge runs with its default server.compression ([gzip]).
 if has_run compression; then
   GZIP_ON=1
   k=0

@@ -47,8 +47,10 @@
 #                        change per event), a `diff: snapshot` stream, nchan
 #                        published the whole document (scripts/loadgen/
 #                        bench_documents.h)
-#   COMPRESSION_RATE=2   changes per second in the compression runs (5,000
-#                        clients × 50 KB × 2/s is 500 MB/s uncompressed)
+#   COMPRESSION_RATE=2   changes per second in the compression runs, orders
+#   COMPRESSION_LARGE_RATE=0.5  the same for the ~50 KB document (5,000 clients
+#                        × 50 KB × 0.5/s is already 125 MB/s of plain SSE)
+#   COMPRESSION_DURATION=20  seconds of measured publishing per compression run
 #   INFLATE_EVERY=10     compressed runs: the load client inflates (zlib) and
 #                        checks every K-th compressed stream (quick: 1) and only
 #                        counts the bytes of the others; their deliveries are
@@ -112,6 +114,7 @@ if [[ $QUICK == 1 ]]; then
   LONGPOLL_CLIENTS=${LONGPOLL_CLIENTS:-200}
   CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-300}
   COMPRESSION_CLIENTS=${COMPRESSION_CLIENTS:-200}
+  COMPRESSION_DURATION=${COMPRESSION_DURATION:-5}
   INFLATE_EVERY=${INFLATE_EVERY:-1}
 fi
 CLIENTS=${CLIENTS:-"1000 5000 10000 max"}
@@ -133,6 +136,8 @@ HELD_CLIENTS=${HELD_CLIENTS:-max}
 COMPRESSION_CLIENTS=${COMPRESSION_CLIENTS:-5000}
 COMPRESSION_SHAPES=${COMPRESSION_SHAPES:-"orders large"}
 COMPRESSION_RATE=${COMPRESSION_RATE:-2}
+COMPRESSION_LARGE_RATE=${COMPRESSION_LARGE_RATE:-0.5}
+COMPRESSION_DURATION=${COMPRESSION_DURATION:-20}
 INFLATE_EVERY=${INFLATE_EVERY:-10}
 BUILD_JOBS=${BUILD_JOBS:-2}
 TLS_ON=0  # set around a TLS run: both servers listen with the bench certificate
@@ -634,9 +639,11 @@ if has_run compression; then
       PB_EXTRA=()
       [[ $shape == orders ]] && PB_EXTRA=(--path /events/orders
         --trigger-path '/streams/orders/poll?wait=true')
+      rate=$COMPRESSION_RATE
+      [[ $shape == large ]] && rate=$COMPRESSION_LARGE_RATE
       for enc in "" gzip; do
         log "compression: $n clients, $shape documents, Accept-Encoding '${enc:-none}'"
-        each_target $k "$n" --shape "$shape" --rate "$COMPRESSION_RATE" \
+        each_target $k "$n" --shape "$shape" --rate "$rate" --duration "$COMPRESSION_DURATION" \
           --accept-encoding "$enc" --inflate-every "$INFLATE_EVERY" \
           --label "compression: $shape"
         k=$((k + 1))
@@ -667,6 +674,7 @@ fi
     "LONGPOLL_CLIENTS=\"$LONGPOLL_CLIENTS\" TLS_CLIENTS=\"$TLS_CLIENTS\" HELD_CLIENTS=$HELD_CLIENTS" \
     "HELD_WAITING=$HELD_WAITING COMPRESSION_CLIENTS=\"$COMPRESSION_CLIENTS\"" \
     "COMPRESSION_SHAPES=\"$COMPRESSION_SHAPES\" COMPRESSION_RATE=$COMPRESSION_RATE" \
+    "COMPRESSION_LARGE_RATE=$COMPRESSION_LARGE_RATE COMPRESSION_DURATION=$COMPRESSION_DURATION" \
     "INFLATE_EVERY=$INFLATE_EVERY PERF=$PERF POLLBRIDGE=$POLLBRIDGE)"
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \

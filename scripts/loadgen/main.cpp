@@ -480,8 +480,15 @@ int run(const Args& args) {
     steady["publish_rate"] =
         static_cast<double>(count) / std::max(static_cast<double>(publish_end_rt - start_rt) / 1e9,
                                               static_cast<double>(count) / rate);
+    // Compressed streams not sampled are not parsed: their deliveries are
+    // taken to be those of the checked connections, scaled up.
+    const std::size_t checked = receivers - pool.encoded() + pool.inflated();
+    const double deliveries = checked ? static_cast<double>(st.delivered) *
+                                            static_cast<double>(receivers) /
+                                            static_cast<double>(checked)
+                                      : 0.0;
     steady["span_s"] = span_s;
-    steady["deliveries_per_s"] = span_s > 0 ? static_cast<double>(st.delivered) / span_s : 0.0;
+    steady["deliveries_per_s"] = span_s > 0 ? deliveries / span_s : 0.0;
     steady["offered_per_s"] = rate * static_cast<double>(receivers);
     steady["latency"] = histogram_json(st.latency);
     steady["publish_rtt"] = histogram_json(publisher.publish_rtt());
@@ -490,21 +497,16 @@ int run(const Args& args) {
     steady["backend_requests"] = publisher.backend_requests() - backend0;
     const double cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
     steady["server_cpu_s"] = cpu;
-    // Compressed streams not sampled are not parsed: their deliveries are
-    // taken to be those of the checked connections, scaled up.
-    const std::size_t checked = receivers - pool.encoded() + pool.inflated();
-    const double deliveries = checked ? static_cast<double>(st.delivered) *
-                                            static_cast<double>(receivers) /
-                                            static_cast<double>(checked)
-                                      : 0.0;
     steady["checked_receivers"] = checked;
+    steady["expected_checked"] = count * checked;
     steady["encoded_receivers"] = pool.encoded();
     steady["content_encoding"] = pool.content_encoding();
     steady["deliveries_est"] = deliveries;
     steady["cpu_per_100k"] = deliveries > 0 ? cpu / deliveries * 1e5 : 0.0;
     steady["wire_bytes"] = st.wire_bytes;
+    // Per delivered event (all of them when the server keeps up).
     steady["wire_bytes_per_event"] =
-        expected ? static_cast<double>(st.wire_bytes) / static_cast<double>(expected) : 0.0;
+        deliveries > 0 ? static_cast<double>(st.wire_bytes) / deliveries : 0.0;
     if (st.inflated_wire > 0) {
       steady["inflate_ratio"] =
           static_cast<double>(st.inflated_wire) / static_cast<double>(st.inflated_bytes);

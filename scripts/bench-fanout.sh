@@ -15,7 +15,14 @@
 # the fd limit, a newcomer's time to its first event; then as many waiting
 # long-polls, then as many idle SSE subscribers, each with the server's
 # memory per connection and threads); the long-poll fan-out (pollbridge's
-# ?transport=long-poll against nchan's longpoll subscribers, same load).
+# ?transport=long-poll against nchan's longpoll subscribers, same load); the
+# compression table (RUNS=compression, not in the default RUNS): bytes on the
+# wire per event and CPU per delivery for two streams, each with clients
+# that send `Accept-Encoding: gzip` and clients that do not: pollbridge's
+# server.compression (each event deflated once per feed and shared) against
+# nginx's gzip filter in front of nchan (`gzip on; gzip_types
+# text/event-stream;` on a location proxying nchan's, one compressor per
+# connection: nchan's eventsource output itself bypasses the gzip filter).
 # Prints markdown tables
 # and keeps them, the raw JSON results and the server logs in OUT_DIR.
 #
@@ -29,8 +36,25 @@
 #   UPSTREAM_CLIENTS=10000  clients for the upstream-requests check (0: skip)
 #   RUNS="fanout connect tls longpoll held cluster"  which parts to run (fanout:
 #                        the client counts above, the storm and the upstream
-#                        check); "compression" is reserved for issue 21's
-#                        compression table (not in this script yet)
+#                        check); "compression" (issue 21's compression table)
+#                        runs only when named
+#   COMPRESSION_CLIENTS=5000  compression table: client counts (quick: 200)
+#   COMPRESSION_SHAPES="orders large"  its streams: "orders", documents like the
+#                        example backend's /api/orders (20 orders, one status
+#                        changes per event), pollbridge polling them as a
+#                        `diff: json-patch` stream and nchan published the same
+#                        patch; "large", a ~50 KB JSON catalogue (3 of 400 items
+#                        change per event), a `diff: snapshot` stream, nchan
+#                        published the whole document (scripts/loadgen/
+#                        bench_documents.h)
+#   COMPRESSION_RATE=2   changes per second in the compression runs, orders
+#   COMPRESSION_LARGE_RATE=0.5  the same for the ~50 KB document (5,000 clients
+#                        × 50 KB × 0.5/s is already 125 MB/s of plain SSE)
+#   COMPRESSION_DURATION=20  seconds of measured publishing per compression run
+#   INFLATE_EVERY=10     compressed runs: the load client inflates (zlib) and
+#                        checks every K-th compressed stream (quick: 1) and only
+#                        counts the bytes of the others; their deliveries are
+#                        scaled from the checked ones
 #   LONGPOLL_CLIENTS=5000  long-poll fan-out: client counts (same RATE, PAYLOAD,
 #                        DURATION as the SSE runs)
 #   CLUSTER_CLIENTS="3000 9000"  cluster table: at each total client count, one
@@ -46,6 +70,7 @@
 #   HELD_WAITING=<HELD_CLIENTS>  waiting long-polls (and idle SSE subscribers)
 #                        held after them, each batch alone (0: skip)
 #   TARGETS="pollbridge nchan"
+#   BUILD_JOBS=2         parallel compile jobs for the build
 #   BUILD_DIR=<repo>/build-bench   OUT_DIR=<BUILD_DIR>/bench-results/<time>
 #   POLLBRIDGE=<BUILD_DIR>/pollbridge  the binary under test (e.g. a copy of
 #                        the previous build, for a before/after comparison)
@@ -88,6 +113,9 @@ if [[ $QUICK == 1 ]]; then
   HELD_CLIENTS=${HELD_CLIENTS:-400}
   LONGPOLL_CLIENTS=${LONGPOLL_CLIENTS:-200}
   CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-300}
+  COMPRESSION_CLIENTS=${COMPRESSION_CLIENTS:-200}
+  COMPRESSION_DURATION=${COMPRESSION_DURATION:-5}
+  INFLATE_EVERY=${INFLATE_EVERY:-1}
 fi
 CLIENTS=${CLIENTS:-"1000 5000 10000 max"}
 RATE=${RATE:-10}
@@ -105,7 +133,16 @@ CONNECT_CLIENTS=${CONNECT_CLIENTS:-"5000 19500"}
 CONNECT_REPEAT=${CONNECT_REPEAT:-3}
 TLS_CLIENTS=${TLS_CLIENTS:-"1000 5000"}
 HELD_CLIENTS=${HELD_CLIENTS:-max}
+COMPRESSION_CLIENTS=${COMPRESSION_CLIENTS:-5000}
+COMPRESSION_SHAPES=${COMPRESSION_SHAPES:-"orders large"}
+COMPRESSION_RATE=${COMPRESSION_RATE:-2}
+COMPRESSION_LARGE_RATE=${COMPRESSION_LARGE_RATE:-0.5}
+COMPRESSION_DURATION=${COMPRESSION_DURATION:-20}
+INFLATE_EVERY=${INFLATE_EVERY:-10}
+BUILD_JOBS=${BUILD_JOBS:-2}
 TLS_ON=0  # set around a TLS run: both servers listen with the bench certificate
+GZIP_ON=0  # set around the compression runs: nchan's clients go through nginx's gzip proxy
+PB_EXTRA=()  # the compression runs' orders stream: pollbridge's own path and trigger
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results/$(date +%Y%m%d-%H%M%S)}
 PB_PORT=${PB_PORT:-18080}
@@ -185,7 +222,7 @@ if [[ $BUILD == 1 ]]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPB_BUILD_TESTS=OFF >/dev/null
   targets=(pb-loadgen)
   [[ " $TARGETS " == *" pollbridge "* ]] && targets+=(pollbridge)
-  cmake --build "$BUILD_DIR" --target "${targets[@]}"
+  cmake --build "$BUILD_DIR" -j "$BUILD_JOBS" --target "${targets[@]}"
 fi
 [[ -x $LOADGEN ]] || die "no load client at $LOADGEN"
 "$LOADGEN" --self-test
@@ -261,6 +298,7 @@ TLS_CLIENTS=$(cap "$TLS_CLIENTS")
 HELD_WAITING=${HELD_WAITING:-$HELD_CLIENTS}
 (( HELD_WAITING > HELD_CLIENTS )) && HELD_WAITING=$HELD_CLIENTS
 LONGPOLL_CLIENTS=$(cap "$LONGPOLL_CLIENTS")
+COMPRESSION_CLIENTS=$(cap "$COMPRESSION_CLIENTS")
 
 # The certificate both servers present in TLS runs (self-signed, EC P-256:
 # the load client does not verify it; the cost measured is the server's).
@@ -320,11 +358,14 @@ stop_nginx() {
 
 write_pb_config() {  # write_pb_config INTERVAL [PORT FILE STATE]
   local tls="" port=${2:-$PB_PORT} file=${3:-$RUN_DIR/pollbridge.yaml}
-  local state=${4:-'  dir: ""'}
+  local state=${4:-'  dir: ""'} extra=""
+  # The compression runs' orders stream: the same backend document, as
+  # the example's orders stream sends it (json-patch).
+  [[ $GZIP_ON == 1 ]] && extra="  - name: orders\\n    url: http://127.0.0.1:$BACKEND_PORT/doc\\n    diff: json-patch\\n    interval: $1\\n    history: 1000"
   [[ $TLS_ON == 1 ]] && tls="  tls: { cert: \"$CERT\", key: \"$KEY\" }"
   sed -e "s|@PORT@|$port|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" -e "s|@TOKEN@|$TOKEN|g" \
     -e "s|@INTERVAL@|$1|g" -e "s|@BACKLOG@|$BACKLOG|g" -e "s|@TLS@|$tls|g" \
-    -e "s|@STATE@|$state|g" "$BENCH_DIR/pollbridge.yaml.in" > "$file"
+    -e "s|@STATE@|$state|g" -e "s|@EXTRA_STREAMS@|$extra|g" "$BENCH_DIR/pollbridge.yaml.in" > "$file"
 }
 
 start_pollbridge() {
@@ -421,6 +462,8 @@ run_nchan() {  # run_nchan CLIENTS EXTRA...
   start_nginx
   # Long-poll runs subscribe to the longpoll location.
   [[ " $* " == *" --mode longpoll "* ]] && path=/sub-lp
+  # Compression runs: through nginx's gzip filter (nginx-nchan.conf.in).
+  [[ $GZIP_ON == 1 ]] && path=/sub-gz
   run_loadgen --target nchan --port "$NCHAN_PORT" --path "$path" --clients "$n" "$@"
   start_profile nchan "$@"
   wait_loadgen
@@ -438,7 +481,7 @@ run_pollbridge() {  # run_pollbridge CLIENTS INTERVAL EXTRA...
   # The load client serves pollbridge's upstream: start it first, then
   # pollbridge; the load client waits for pollbridge's port.
   run_loadgen --target pollbridge --port "$PB_PORT" --path /events/bench --token "$TOKEN" \
-    --backend-port "$BACKEND_PORT" --clients "$n" "$@"
+    --backend-port "$BACKEND_PORT" --clients "$n" "$@" "${PB_EXTRA[@]}"
   if ! wait_port "$BACKEND_PORT" 10; then
     wait_loadgen
     return 0
@@ -583,12 +626,32 @@ if has_run held; then
     "then $HELD_WAITING waiting long-polls, then $HELD_WAITING idle SSE subscribers"
   each_target 0 "$HELD_CLIENTS" --mode held --newcomers 5 --settle 2 --waiting "$HELD_WAITING"
 fi
-# Issue 21's compression table (bytes on the wire and CPU per delivery,
-# compressed and not, beside nginx's gzip filter) needs the compression
-# branch's server.compression; its runs go here, as each_target calls with
-# the load client's compression options.
+# Issue 21's compression table: each stream shape, plain then gzip clients,
+# both servers side by side (the order alternating). nchan's clients connect
+# to nginx's /sub-gz, a proxy of /sub with the gzip filter on (nchan's own
+# eventsource responses bypass that filter), plain and gzip clients alike;
+# pollbridge runs with its default server.compression ([gzip]).
 if has_run compression; then
-  log "compression: not measured by this version of the script (issue 21, item 2)"
+  GZIP_ON=1
+  k=0
+  for n in $COMPRESSION_CLIENTS; do
+    for shape in $COMPRESSION_SHAPES; do
+      PB_EXTRA=()
+      [[ $shape == orders ]] && PB_EXTRA=(--path /events/orders
+        --trigger-path '/streams/orders/poll?wait=true')
+      rate=$COMPRESSION_RATE
+      [[ $shape == large ]] && rate=$COMPRESSION_LARGE_RATE
+      for enc in "" gzip; do
+        log "compression: $n clients, $shape documents, Accept-Encoding '${enc:-none}'"
+        each_target $k "$n" --shape "$shape" --rate "$rate" --duration "$COMPRESSION_DURATION" \
+          --accept-encoding "$enc" --inflate-every "$INFLATE_EVERY" \
+          --label "compression: $shape"
+        k=$((k + 1))
+      done
+    done
+  done
+  PB_EXTRA=()
+  GZIP_ON=0
 fi
 
 if has_run cluster && [[ " $TARGETS " == *" pollbridge "* ]]; then
@@ -609,7 +672,10 @@ fi
     "STORM_CLIENTS=$STORM_CLIENTS UPSTREAM_CLIENTS=$UPSTREAM_CLIENTS NICE=$NICE" \
     "RUNS=\"$RUNS\" TARGETS=\"$TARGETS\" CLUSTER_CLIENTS=\"$CLUSTER_CLIENTS\"" \
     "LONGPOLL_CLIENTS=\"$LONGPOLL_CLIENTS\" TLS_CLIENTS=\"$TLS_CLIENTS\" HELD_CLIENTS=$HELD_CLIENTS" \
-    "HELD_WAITING=$HELD_WAITING PERF=$PERF POLLBRIDGE=$POLLBRIDGE)"
+    "HELD_WAITING=$HELD_WAITING COMPRESSION_CLIENTS=\"$COMPRESSION_CLIENTS\"" \
+    "COMPRESSION_SHAPES=\"$COMPRESSION_SHAPES\" COMPRESSION_RATE=$COMPRESSION_RATE" \
+    "COMPRESSION_LARGE_RATE=$COMPRESSION_LARGE_RATE COMPRESSION_DURATION=$COMPRESSION_DURATION" \
+    "INFLATE_EVERY=$INFLATE_EVERY PERF=$PERF POLLBRIDGE=$POLLBRIDGE)"
   echo
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))," \
     "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"

@@ -7,22 +7,19 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 
-#include "publisher.h"  // realtime_ns, monotonic_ns
-
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
+#include "bench_documents.h"  // find_patch_u64
+#include "publisher.h"        // realtime_ns, monotonic_ns
 
 namespace pbl {
 
 namespace {
 constexpr std::size_t kReadBuffer = 64 * 1024;
-constexpr int kMaxEvents = 1024;
 }  // namespace
 
 struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
@@ -42,8 +39,13 @@ struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
   std::string sent_last_id;  // Last-Event-ID of the current request (diagnostics)
   std::string prev_id;       // id of the previous event with a seq (diagnostics)
   std::uint32_t events_on_socket = 0;
-  std::uint64_t last_seq = 0;
-  bool have_seq = false;
+  SeqPosition pos;
+  // The response's Content-Encoding: none, inflated (a sampled connection)
+  // or only counted.
+  enum class Coding : std::uint8_t { kNone, kInflate, kCountOnly };
+  Coding coding = Coding::kNone;
+  bool z_live = false;
+  z_stream z{};
 
   Storm storm = Storm::kNone;
   bool storm_head = false;
@@ -51,7 +53,18 @@ struct ClientPool::Conn final : HttpReader::BodySink, SseParser::Sink {
   std::int64_t storm_disconnect_ns = 0;
 
   bool on_head(const HttpReader& reader) override { return pool->on_head(*this, reader); }
-  void on_body(const char* data, std::size_t size) override { sse.feed(data, size, *this); }
+  void on_body(const char* data, std::size_t size) override {
+    if (coding == Coding::kNone) {
+      sse.feed(data, size, *this);
+    } else {
+      pool->on_encoded_body(*this, data, size);
+    }
+  }
+  void end_inflate() {
+    if (z_live) inflateEnd(&z);
+    z_live = false;
+  }
+  ~Conn() override { end_inflate(); }
   void on_event(const SseEvent& event) override { pool->on_event(*this, event); }
 };
 
@@ -80,26 +93,24 @@ bool find_u64(std::string_view json, std::string_view key, std::uint64_t& out) {
 }
 
 ClientPool::ClientPool(PoolOptions options, const std::atomic<std::uint64_t>& published_seq)
-    : options_(std::move(options)), published_(published_seq), read_buf_(kReadBuffer) {}
+    : options_(std::move(options)),
+      published_(published_seq),
+      inflate_buf_(kReadBuffer),
+      read_buf_(kReadBuffer) {}
 
 ClientPool::~ClientPool() {
   close_all();
-  if (epfd_ >= 0) ::close(epfd_);
   if (tls_ctx_) SSL_CTX_free(tls_ctx_);
 }
 
 bool ClientPool::init(std::string& error) {
   if (options_.ports.empty()) options_.ports.push_back(options_.port);
-  for (int port : options_.ports) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (inet_pton(AF_INET, options_.host.c_str(), &a.sin_addr) != 1) {
-      error = "not a numeric IPv4 address: " + options_.host;
-      return false;
-    }
-    servers_.push_back(a);
-  }
+  SocketOptions so;
+  so.host = options_.host;
+  so.ports = options_.ports;
+  so.src_addrs = options_.src_addrs;
+  so.reconnect_delay_ms = options_.reconnect_delay_ms;
+  if (!init_sockets(so, error)) return false;
   if (options_.tls) {
     tls_ctx_ = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(tls_ctx_, SSL_VERIFY_NONE, nullptr);
@@ -107,11 +118,6 @@ bool ClientPool::init(std::string& error) {
     SSL_CTX_set_mode(tls_ctx_, SSL_MODE_RELEASE_BUFFERS);
     static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     SSL_CTX_set_alpn_protos(tls_ctx_, kAlpn, sizeof kAlpn);
-  }
-  epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epfd_ < 0) {
-    error = std::string("epoll_create1: ") + std::strerror(errno);
-    return false;
   }
   conns_.reserve(options_.clients);
   for (std::size_t i = 0; i < options_.clients; ++i) {
@@ -128,99 +134,81 @@ void ClientPool::connect_all() {
   for (auto& c : conns_) {
     if (c->st == Conn::St::kIdle) {
       c->st = Conn::St::kQueued;
-      connect_queue_.push_back(c->index);
+      queue_connect(c->index);
     }
   }
-  pump();
+  pump_queues();
 }
 
-void ClientPool::pump() {
-  const std::int64_t now = monotonic_ns();
-  while (!retry_queue_.empty() && retry_queue_.front().first <= now) {
-    Conn& c = *conns_[retry_queue_.front().second];
-    retry_queue_.pop_front();
-    if (c.st == Conn::St::kRetryWait) {
-      c.st = Conn::St::kQueued;
-      connect_queue_.push_back(c.index);
-    }
-  }
-  while (!connect_queue_.empty() && (!paced_ || in_flight_ < options_.connect_concurrency)) {
-    Conn& c = *conns_[connect_queue_.front()];
-    connect_queue_.pop_front();
-    if (c.st == Conn::St::kQueued) start_connect(c);
-  }
+bool ClientPool::take_retry(std::uint32_t index) {
+  Conn& c = *conns_[index];
+  if (c.st != Conn::St::kRetryWait) return false;
+  c.st = Conn::St::kQueued;
+  return true;
+}
+
+bool ClientPool::may_start() const {
+  return !paced_ || in_flight_ < options_.connect_concurrency;
+}
+
+void ClientPool::start_queued(std::uint32_t index) {
+  Conn& c = *conns_[index];
+  if (c.st == Conn::St::kQueued) start_connect(c);
 }
 
 void ClientPool::start_connect(Conn& c) {
   ++c.generation;
   c.http.reset();
   c.sse.reset_stream();
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  std::string error;
+  const int fd = open_socket(c.index, c.generation, error);
   if (fd < 0) {
-    last_error_ = std::string("socket: ") + std::strerror(errno);
-    ++stats_[static_cast<int>(phase_)].connect_errors;
+    last_error_ = error;
+    ++seq_.current().connect_errors;
     c.st = Conn::St::kRetryWait;
-    retry_queue_.emplace_back(monotonic_ns() + options_.reconnect_delay_ms * 1000000LL, c.index);
+    queue_retry(c.index);
     return;
   }
   c.fd = fd;
   c.st = Conn::St::kConnecting;
   ++in_flight_;
-  if (options_.src_addrs > 1) {
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_addr.s_addr =
-        htonl(0x7f000001u + c.index % static_cast<unsigned>(options_.src_addrs));
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
-      fail(c, std::string("bind: ") + std::strerror(errno));
-      return;
-    }
-  }
-  c.out = "GET " + options_.path + " HTTP/1.1\r\nHost: " + options_.host + ":" +
-          std::to_string(options_.ports[c.index % options_.ports.size()]) +
+  c.out = "GET " + options_.path + " HTTP/1.1\r\nHost: " + host() + ":" +
+          std::to_string(port_of(c.index)) +
           "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
           "User-Agent: pb-loadgen\r\n";
+  if (!options_.accept_encoding.empty()) {
+    c.out += "Accept-Encoding: " + options_.accept_encoding + "\r\n";
+  }
   c.sent_last_id = c.sse.last_event_id();
   c.events_on_socket = 0;
   if (!c.sent_last_id.empty()) c.out += "Last-Event-ID: " + c.sent_last_id + "\r\n";
   c.out += "\r\n";
-
-  epoll_event ev{};
-  ev.events = EPOLLOUT;
-  ev.data.u64 = (static_cast<std::uint64_t>(c.generation) << 32) | c.index;
-  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    fail(c, std::string("epoll_ctl: ") + std::strerror(errno));
-    return;
-  }
-  const sockaddr_in& server = servers_[c.index % servers_.size()];
-  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server), sizeof server);
-  if (rc != 0 && errno != EINPROGRESS) fail(c, std::string("connect: ") + std::strerror(errno));
 }
 
 void ClientPool::close_fd(Conn& c, bool abortive) {
   if (c.fd < 0) return;
-  if (abortive) {
-    linger lg{1, 0};
-    ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  }
   if (c.ssl) {
     SSL_free(c.ssl);
     c.ssl = nullptr;
     ERR_clear_error();
   }
-  ::close(c.fd);  // also leaves the epoll set
+  close_socket(c.fd, abortive);
   c.fd = -1;
   if (c.st == Conn::St::kConnecting || c.st == Conn::St::kTls || c.st == Conn::St::kHead) {
     --in_flight_;
   }
-  if (c.st == Conn::St::kStreaming) --streaming_;
+  if (c.st == Conn::St::kStreaming) {
+    --streaming_;
+    if (c.coding != Conn::Coding::kNone) --encoded_;
+    if (c.coding == Conn::Coding::kInflate) --inflated_;
+  }
+  c.coding = Conn::Coding::kNone;
+  c.end_inflate();
   c.out.clear();
 }
 
 void ClientPool::fail(Conn& c, const std::string& why) {
-  PhaseStats& s = stats_[static_cast<int>(phase_)];
+  PhaseStats& s = seq_.current();
   if (c.st == Conn::St::kStreaming) {
     ++s.disconnects;
   } else {
@@ -229,24 +217,21 @@ void ClientPool::fail(Conn& c, const std::string& why) {
   last_error_ = why;
   close_fd(c, false);
   c.st = Conn::St::kRetryWait;
-  if (!closing_) {
-    retry_queue_.emplace_back(monotonic_ns() + options_.reconnect_delay_ms * 1000000LL, c.index);
-  }
+  queue_retry(c.index);
 }
 
 void ClientPool::poll(int timeout_ms) {
-  epoll_event events[kMaxEvents];
-  const int n = ::epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
-  for (int i = 0; i < n; ++i) {
-    const std::uint32_t index = static_cast<std::uint32_t>(events[i].data.u64 & 0xffffffffu);
-    const std::uint32_t gen = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
-    if (index >= conns_.size()) continue;
-    Conn& c = *conns_[index];
-    if (c.generation != gen || c.fd < 0) continue;
-    on_io(c, events[i].events);
-  }
+  dispatch(timeout_ms);
   if (storm_active_) storm_tick(monotonic_ns());
-  pump();
+  pump_queues();
+}
+
+void ClientPool::on_socket_event(std::uint32_t index, std::uint32_t generation,
+                                 std::uint32_t events) {
+  if (index >= conns_.size()) return;
+  Conn& c = *conns_[index];
+  if (c.generation != generation || c.fd < 0) return;
+  on_io(c, events);
 }
 
 void ClientPool::on_io(Conn& c, std::uint32_t events) {
@@ -300,10 +285,7 @@ void ClientPool::tls_handshake(Conn& c) {
 }
 
 void ClientPool::set_interest(Conn& c, std::uint32_t events) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.u64 = (static_cast<std::uint64_t>(c.generation) << 32) | c.index;
-  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
+  SocketPool::set_interest(c.fd, c.index, c.generation, events);
 }
 
 void ClientPool::send_request(Conn& c) {
@@ -365,6 +347,7 @@ bool ClientPool::read_once(Conn& c) {
                                          : "closed by server before the response head");
     return false;
   }
+  seq_.current().wire_bytes += static_cast<std::uint64_t>(n);
   const std::uint32_t gen = c.generation;
   const HttpReader::Status s = c.http.feed(read_buf_.data(), static_cast<std::size_t>(n), c);
   if (c.generation != gen || c.fd < 0) return false;  // closed from a callback
@@ -387,6 +370,27 @@ bool ClientPool::on_head(Conn& c, const HttpReader& reader) {
     last_error_ = "Content-Type " + reader.content_type();
     return false;
   }
+  const std::string& coding = reader.content_encoding();
+  if (!coding.empty() && coding != "identity") {
+    if (coding != "gzip" && coding != "deflate") {
+      last_error_ = "Content-Encoding " + coding;
+      return false;
+    }
+    content_encoding_ = coding;
+    c.coding = Conn::Coding::kCountOnly;
+    if (c.index % std::max<std::size_t>(1, options_.inflate_every) == 0) {
+      // 32 + 15: zlib detects the gzip or zlib wrapper itself.
+      c.z = z_stream{};
+      if (inflateInit2(&c.z, 32 + 15) != Z_OK) {
+        last_error_ = "inflateInit2 failed";
+        return false;
+      }
+      c.z_live = true;
+      c.coding = Conn::Coding::kInflate;
+      ++inflated_;
+    }
+    ++encoded_;
+  }
   --in_flight_;
   ++streaming_;
   c.st = Conn::St::kStreaming;
@@ -398,69 +402,56 @@ bool ClientPool::on_head(Conn& c, const HttpReader& reader) {
   return true;
 }
 
-void ClientPool::on_event(Conn& c, const SseEvent& event) {
-  const std::int64_t now = realtime_ns();
-  PhaseStats& s = stats_[static_cast<int>(phase_)];
-  std::uint64_t seq = 0, ts = 0;
-  if (!find_u64(event.data, "\"seq\"", seq) || !find_u64(event.data, "\"ts\"", ts)) {
-    ++s.bad_events;
-    return;
-  }
-  ++s.events;
-  ++c.events_on_socket;
-  if (c.have_seq && seq != c.last_seq + 1) {
-    if (logged_anomalies_ < options_.log_anomalies) {
-      ++logged_anomalies_;
-      std::fprintf(stderr,
-                   "anomaly: client %u phase %d: seq %llu (id \"%.*s\", type \"%.*s\") after seq "
-                   "%llu (id \"%s\"): %s; event %d on this socket, sent Last-Event-ID \"%s\"\n",
-                   c.index, static_cast<int>(phase_), static_cast<unsigned long long>(seq),
-                   static_cast<int>(event.id.size()), event.id.data(),
-                   static_cast<int>(event.type.size()), event.type.data(),
-                   static_cast<unsigned long long>(c.last_seq), c.prev_id.c_str(),
-                   seq <= c.last_seq ? "duplicate" : "gap", static_cast<int>(c.events_on_socket),
-                   c.sent_last_id.c_str());
-    }
-    if (seq <= c.last_seq) {
-      ++s.dups;
+void ClientPool::on_encoded_body(Conn& c, const char* data, std::size_t size) {
+  if (c.coding != Conn::Coding::kInflate) return;  // counted as wire bytes only
+  PhaseStats& s = seq_.current();
+  s.inflated_wire += size;
+  c.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+  c.z.avail_in = static_cast<uInt>(size);
+  const std::uint32_t gen = c.generation;
+  while (c.z.avail_in > 0 || c.z.avail_out == 0) {
+    c.z.next_out = reinterpret_cast<Bytef*>(inflate_buf_.data());
+    c.z.avail_out = static_cast<uInt>(inflate_buf_.size());
+    const int rc = inflate(&c.z, Z_SYNC_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+      ++s.bad_events;
+      fail(c, std::string("inflate: ") + (c.z.msg ? c.z.msg : "error"));
       return;
     }
-    s.gaps += seq - c.last_seq - 1;
-    if (s.gap_ranges.size() < kMaxGapRanges) {
-      s.gap_ranges.emplace_back(c.last_seq, seq);
-    } else {
-      s.gap_ranges_complete = false;
-    }
+    const std::size_t out = inflate_buf_.size() - c.z.avail_out;
+    s.inflated_bytes += out;
+    if (out > 0) c.sse.feed(inflate_buf_.data(), out, c);
+    if (c.generation != gen || c.fd < 0) return;  // closed from a callback
+    if (rc == Z_STREAM_END || (rc == Z_BUF_ERROR && out == 0)) break;
   }
-  c.have_seq = true;
-  c.last_seq = seq;
+}
+
+void ClientPool::on_event(Conn& c, const SseEvent& event) {
+  const std::int64_t now = realtime_ns();
+  std::uint64_t seq = 0, ts = 0;
+  // A document has "seq" and "ts" members; a JSON patch (the orders shape)
+  // replaces "/seq" and "/ts".
+  if (!(find_u64(event.data, "\"seq\"", seq) && find_u64(event.data, "\"ts\"", ts)) &&
+      !(find_patch_u64(event.data, "seq", seq) && find_patch_u64(event.data, "ts", ts))) {
+    ++seq_.current().bad_events;
+    return;
+  }
+  ++c.events_on_socket;
+  if (c.pos.anomalous(seq) && logged_anomalies_ < options_.log_anomalies) {
+    ++logged_anomalies_;
+    std::fprintf(stderr,
+                 "anomaly: client %u phase %d: seq %llu (id \"%.*s\", type \"%.*s\") after seq "
+                 "%llu (id \"%s\"): %s; event %d on this socket, sent Last-Event-ID \"%s\"\n",
+                 c.index, static_cast<int>(seq_.phase()), static_cast<unsigned long long>(seq),
+                 static_cast<int>(event.id.size()), event.id.data(),
+                 static_cast<int>(event.type.size()), event.type.data(),
+                 static_cast<unsigned long long>(c.pos.last_seq), c.prev_id.c_str(),
+                 seq <= c.pos.last_seq ? "duplicate" : "gap", static_cast<int>(c.events_on_socket),
+                 c.sent_last_id.c_str());
+  }
+  if (!seq_.record(c.pos, seq, ts, now)) return;
   if (options_.log_anomalies > 0) c.prev_id.assign(event.id);
-  if (seq >= seen_.size()) seen_.resize(std::max<std::size_t>(seq + 1, seen_.size() * 2), 0);
-  seen_[seq] = 1;
-  if (seq >= window_lo_ && seq <= window_hi_) {
-    ++s.delivered;
-    s.latency.record_us((now - static_cast<std::int64_t>(ts)) / 1000);
-    s.last_delivery_ns = now;
-  }
   if (c.storm == Conn::Storm::kReconnecting && c.storm_head) check_resumed(c, monotonic_ns());
-}
-
-std::uint64_t ClientPool::unseen(std::uint64_t lo, std::uint64_t hi) const {
-  std::uint64_t missing = 0;
-  for (std::uint64_t s = lo; s <= hi; ++s) {
-    if (s >= seen_.size() || !seen_[s]) ++missing;
-  }
-  return missing;
-}
-
-std::int64_t ClientPool::lost_by_clients(Phase phase) const {
-  const PhaseStats& s = stats_[static_cast<int>(phase)];
-  if (!s.gap_ranges_complete) return -1;
-  std::int64_t lost = 0;
-  for (const auto& [from, to] : s.gap_ranges) {
-    for (std::uint64_t q = from + 1; q < to; ++q) lost += q < seen_.size() && seen_[q];
-  }
-  return lost;
 }
 
 void ClientPool::start_storm(double spread_seconds) {
@@ -487,7 +478,7 @@ void ClientPool::storm_tick(std::int64_t now) {
     c.storm = Conn::Storm::kReconnecting;
     c.storm_head = false;
     c.storm_disconnect_ns = now;
-    c.storm_target = c.have_seq ? c.last_seq : 0;
+    c.storm_target = c.pos.have_seq ? c.pos.last_seq : 0;
     // A client that is between connections keeps its own schedule.
     if (c.st == Conn::St::kStreaming || c.st == Conn::St::kHead || c.st == Conn::St::kConnecting ||
         c.st == Conn::St::kTls) {
@@ -500,7 +491,7 @@ void ClientPool::storm_tick(std::int64_t now) {
 
 void ClientPool::check_resumed(Conn& c, std::int64_t now) {
   if (c.storm != Conn::Storm::kReconnecting || !c.storm_head) return;
-  if (c.have_seq ? c.last_seq < c.storm_target : c.storm_target > 0) return;
+  if (c.pos.have_seq ? c.pos.last_seq < c.storm_target : c.storm_target > 0) return;
   c.storm = Conn::Storm::kResumed;
   ++storm_resumed_;
   storm_last_resume_ns_ = std::max(storm_last_resume_ns_, now);
@@ -513,8 +504,7 @@ void ClientPool::close_all() {
     close_fd(*c, true);
     c->st = Conn::St::kIdle;
   }
-  connect_queue_.clear();
-  retry_queue_.clear();
+  clear_queues();
 }
 
 }  // namespace pbl

@@ -9,6 +9,14 @@
 // id, as EventSource does. The reconnect storm closes every client on a
 // schedule and tracks when each one has resumed.
 //
+// With `accept_encoding`, the request asks for a compressed stream
+// (`Accept-Encoding: gzip`); a connection answered with a Content-Encoding is
+// inflated with zlib and parsed like any other when it is one of the sampled
+// ones (every `inflate_every`-th client), and otherwise only its bytes are
+// counted, so the load client's own CPU stays bounded. Bytes read from every
+// socket are counted per phase (wire bytes: compressed, with the HTTP
+// chunking) beside the bytes after inflating (sampled connections).
+//
 // With `tls`, each connection runs a non-blocking TLS handshake before its
 // request and reads through OpenSSL.
 //
@@ -20,13 +28,14 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "histogram.h"
+#include "seq_check.h"
+#include "socket_pool.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 #include "http_reader.h"
@@ -55,35 +64,17 @@ struct PoolOptions {
   // Speak TLS (OpenSSL, a full handshake per connection, the certificate
   // not verified: the benchmark measures the server, not the chain).
   bool tls = false;
+  // Sent as Accept-Encoding when not empty ("gzip").
+  std::string accept_encoding;
+  // Of the connections answered with a Content-Encoding, inflate and check
+  // those whose index is a multiple of this (1: all of them).
+  std::size_t inflate_every = 1;
 };
 
-enum class Phase : int { kSetup = 0, kSteady = 1, kStorm = 2 };
-constexpr int kPhases = 3;
-
-struct PhaseStats {
-  std::uint64_t events = 0;       // events with a parsable document
-  std::uint64_t delivered = 0;    // events whose seq is in the measured window
-  std::uint64_t gaps = 0;         // seqs skipped by a connection
-  std::uint64_t dups = 0;         // seqs a connection got again (or out of order)
-  std::uint64_t bad_events = 0;   // events without "seq"/"ts"
-  std::uint64_t disconnects = 0;  // streams that ended without us closing them
-  std::uint64_t connect_errors = 0;
-  std::int64_t last_delivery_ns = 0;  // CLOCK_REALTIME of the last windowed event
-  Histogram latency;                  // windowed events only
-  // Every jump a connection made: seqs first+1 .. next-1 were skipped. Kept
-  // (up to kMaxGapRanges) to tell losses from changes nobody was sent.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> gap_ranges;
-  bool gap_ranges_complete = true;
-};
-
-constexpr std::size_t kMaxGapRanges = 4u << 20;
-
-class ClientPool {
+class ClientPool final : SocketPool {
  public:
   ClientPool(PoolOptions options, const std::atomic<std::uint64_t>& published_seq);
-  ~ClientPool();
-  ClientPool(const ClientPool&) = delete;
-  ClientPool& operator=(const ClientPool&) = delete;
+  ~ClientPool() override;
 
   bool init(std::string& error);
 
@@ -94,20 +85,21 @@ class ClientPool {
 
   std::size_t clients() const { return conns_.size(); }
   std::size_t streaming() const { return streaming_; }
+  // Streaming connections whose response has a Content-Encoding, and how
+  // many of those are inflated and checked; whose events count as
+  // deliveries, with every plain connection.
+  std::size_t encoded() const { return encoded_; }
+  std::size_t inflated() const { return inflated_; }
+  // The Content-Encoding of the last encoded response head ("" if none).
+  const std::string& content_encoding() const { return content_encoding_; }
 
-  void set_phase(Phase phase) { phase_ = phase; }
+  void set_phase(Phase phase) { seq_.set_phase(phase); }
   // Events with lo <= seq <= hi count as deliveries (latency recorded).
-  void set_window(std::uint64_t lo, std::uint64_t hi) {
-    window_lo_ = lo;
-    window_hi_ = hi;
-  }
-  const PhaseStats& stats(Phase phase) const { return stats_[static_cast<int>(phase)]; }
-  // Seqs in [lo, hi] that no client received.
-  std::uint64_t unseen(std::uint64_t lo, std::uint64_t hi) const;
-  // The phase's skipped seqs that some client did receive: deliveries the
-  // server lost, as opposed to changes it never sent anyone. -1 if too many
-  // gaps were recorded to tell.
-  std::int64_t lost_by_clients(Phase phase) const;
+  void set_window(std::uint64_t lo, std::uint64_t hi) { seq_.set_window(lo, hi); }
+  const PhaseStats& stats(Phase phase) const { return seq_.stats(phase); }
+  // See SeqCheck.
+  std::uint64_t unseen(std::uint64_t lo, std::uint64_t hi) const { return seq_.unseen(lo, hi); }
+  std::int64_t lost_by_clients(Phase phase) const { return seq_.lost_by_clients(phase); }
 
   // Reconnect storm: client i closes at start + i * spread / N and connects
   // again at once with its Last-Event-ID. It is resumed when it has its 200
@@ -128,6 +120,12 @@ class ClientPool {
   struct Conn;
   friend struct Conn;
 
+  bool take_retry(std::uint32_t index) override;
+  bool may_start() const override;
+  void start_queued(std::uint32_t index) override;
+  void on_socket_event(std::uint32_t index, std::uint32_t generation,
+                       std::uint32_t events) override;
+
   void start_connect(Conn& c);
   void tls_handshake(Conn& c);
   void send_request(Conn& c);
@@ -138,30 +136,24 @@ class ClientPool {
   bool read_once(Conn& c);  // false: nothing more now (or the connection failed)
   bool on_head(Conn& c, const HttpReader& reader);
   void on_event(Conn& c, const SseEvent& event);
+  void on_encoded_body(Conn& c, const char* data, std::size_t size);
   void fail(Conn& c, const std::string& why);
   void close_fd(Conn& c, bool abortive);
-  void pump();
   void storm_tick(std::int64_t now);
   void check_resumed(Conn& c, std::int64_t now);
 
   PoolOptions options_;
   const std::atomic<std::uint64_t>& published_;
-  std::vector<sockaddr_in> servers_;  // client i: servers_[i % size]
-  int epfd_ = -1;
   SSL_CTX* tls_ctx_ = nullptr;
   std::vector<std::unique_ptr<Conn>> conns_;
-  std::deque<std::uint32_t> connect_queue_;
-  std::deque<std::pair<std::int64_t, std::uint32_t>> retry_queue_;  // (due, index), FIFO
   std::size_t in_flight_ = 0;  // connecting or waiting for a head
   std::size_t streaming_ = 0;
+  std::size_t encoded_ = 0;
+  std::size_t inflated_ = 0;
+  std::string content_encoding_;
+  std::vector<char> inflate_buf_;
   bool paced_ = true;
-  bool closing_ = false;
-
-  Phase phase_ = Phase::kSetup;
-  std::uint64_t window_lo_ = UINT64_MAX;
-  std::uint64_t window_hi_ = 0;
-  PhaseStats stats_[kPhases];
-  std::vector<std::uint8_t> seen_;  // by seq: some client got it
+  SeqCheck seq_;
 
   bool storm_active_ = false;
   double storm_spread_ns_ = 0;
@@ -173,7 +165,6 @@ class ClientPool {
 
   int logged_anomalies_ = 0;
   std::vector<char> read_buf_;
-  std::string last_error_;
 };
 
 // Finds `"key":<unsigned integer>` in a JSON text (keys at any depth; the

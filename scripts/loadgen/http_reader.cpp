@@ -106,6 +106,8 @@ bool HttpReader::parse_head() {
       content_type_ = value;
     } else if (name == "transfer-encoding") {
       chunked_ = lower(value).find("chunked") != std::string::npos;
+    } else if (name == "content-encoding") {
+      content_encoding_ = lower(value);
     } else if (name == "etag") {
       etag_ = value;
     } else if (name == "last-modified") {

@@ -42,6 +42,9 @@ class HttpReader {
   int status_code() const { return status_code_; }
   const std::string& content_type() const { return content_type_; }
   bool chunked() const { return chunked_; }
+  // Lower-cased Content-Encoding ("gzip", "deflate"); empty when the body is
+  // sent as is. The body handed to the sink is still encoded.
+  const std::string& content_encoding() const { return content_encoding_; }
   // For the long-poll client: nchan's position headers, and whether the
   // server keeps the connection for the next request.
   const std::string& etag() const { return etag_; }
@@ -60,6 +63,7 @@ class HttpReader {
   int status_code_ = 0;
   std::string content_type_;
   bool chunked_ = false;
+  std::string content_encoding_;
   std::string etag_;
   std::string last_modified_;
   bool connection_close_ = false;

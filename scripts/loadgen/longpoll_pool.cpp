@@ -1,5 +1,7 @@
 #include "longpoll_pool.h"
 
+#include "client_pool.h"  // find_u64
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sys/epoll.h>
@@ -11,15 +13,10 @@
 #include <cstdio>
 #include <cstring>
 
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
-
 namespace pbl {
 
 namespace {
 constexpr std::size_t kReadBuffer = 64 * 1024;
-constexpr int kMaxEvents = 1024;
 
 // Query-string escaping of an event id (pollbridge's ids are safe already;
 // this keeps the client correct if they ever are not).
@@ -57,8 +54,7 @@ struct LongPollPool::Conn final : HttpReader::BodySink {
   std::string last_id;
   std::string last_modified;
   std::string etag;
-  std::uint64_t last_seq = 0;
-  bool have_seq = false;
+  SeqPosition pos;
 
   bool on_head(const HttpReader& reader) override {
     status = reader.status_code();
@@ -101,21 +97,15 @@ LongPollPool::LongPollPool(LongPollOptions options)
 
 LongPollPool::~LongPollPool() {
   close_all();
-  if (epfd_ >= 0) ::close(epfd_);
 }
 
 bool LongPollPool::init(std::string& error) {
-  server_.sin_family = AF_INET;
-  server_.sin_port = htons(static_cast<std::uint16_t>(options_.port));
-  if (inet_pton(AF_INET, options_.host.c_str(), &server_.sin_addr) != 1) {
-    error = "not a numeric IPv4 address: " + options_.host;
-    return false;
-  }
-  epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epfd_ < 0) {
-    error = std::string("epoll_create1: ") + std::strerror(errno);
-    return false;
-  }
+  SocketOptions so;
+  so.host = options_.host;
+  so.ports = {options_.port};
+  so.src_addrs = options_.src_addrs;
+  so.reconnect_delay_ms = options_.reconnect_delay_ms;
+  if (!init_sockets(so, error)) return false;
   conns_.reserve(options_.clients);
   for (std::size_t i = 0; i < options_.clients; ++i) {
     auto c = std::make_unique<Conn>();
@@ -131,72 +121,44 @@ void LongPollPool::connect_all() {
   for (auto& c : conns_) {
     if (c->st == Conn::St::kIdle) {
       c->st = Conn::St::kQueued;
-      connect_queue_.push_back(c->index);
+      queue_connect(c->index);
     }
   }
-  pump();
+  pump_queues();
 }
 
-void LongPollPool::pump() {
-  const std::int64_t now = monotonic_ns();
-  while (!retry_queue_.empty() && retry_queue_.front().first <= now) {
-    Conn& c = *conns_[retry_queue_.front().second];
-    retry_queue_.pop_front();
-    if (c.st == Conn::St::kRetryWait) {
-      c.st = Conn::St::kQueued;
-      connect_queue_.push_back(c.index);
-    }
-  }
-  while (!connect_queue_.empty() && connecting_ < options_.connect_concurrency) {
-    Conn& c = *conns_[connect_queue_.front()];
-    connect_queue_.pop_front();
-    if (c.st == Conn::St::kQueued) start_connect(c);
-  }
+bool LongPollPool::take_retry(std::uint32_t index) {
+  Conn& c = *conns_[index];
+  if (c.st != Conn::St::kRetryWait) return false;
+  c.st = Conn::St::kQueued;
+  return true;
+}
+
+void LongPollPool::start_queued(std::uint32_t index) {
+  Conn& c = *conns_[index];
+  if (c.st == Conn::St::kQueued) start_connect(c);
 }
 
 void LongPollPool::start_connect(Conn& c) {
   ++c.generation;
-  if (c.sockets_before) ++counts_[static_cast<int>(phase_)].reconnects;
+  if (c.sockets_before) ++counts_now().reconnects;
   c.sockets_before = true;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  std::string error;
+  const int fd = open_socket(c.index, c.generation, error);
   if (fd < 0) {
-    last_error_ = std::string("socket: ") + std::strerror(errno);
-    ++stats_[static_cast<int>(phase_)].connect_errors;
+    last_error_ = error;
+    ++seq_.current().connect_errors;
     c.st = Conn::St::kRetryWait;
-    retry_queue_.emplace_back(monotonic_ns() + options_.reconnect_delay_ms * 1000000LL, c.index);
+    queue_retry(c.index);
     return;
   }
   c.fd = fd;
   c.st = Conn::St::kConnecting;
   ++connecting_;
-  if (options_.src_addrs > 1) {
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_addr.s_addr =
-        htonl(0x7f000001u + c.index % static_cast<unsigned>(options_.src_addrs));
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
-      fail(c, std::string("bind: ") + std::strerror(errno));
-      return;
-    }
-  }
-  epoll_event ev{};
-  ev.events = EPOLLOUT;
-  ev.data.u64 = (static_cast<std::uint64_t>(c.generation) << 32) | c.index;
-  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    fail(c, std::string("epoll_ctl: ") + std::strerror(errno));
-    return;
-  }
-  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server_), sizeof server_);
-  if (rc != 0 && errno != EINPROGRESS) fail(c, std::string("connect: ") + std::strerror(errno));
 }
 
 void LongPollPool::set_interest(Conn& c, std::uint32_t events) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.u64 = (static_cast<std::uint64_t>(c.generation) << 32) | c.index;
-  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
+  SocketPool::set_interest(c.fd, c.index, c.generation, events);
 }
 
 void LongPollPool::send_request(Conn& c) {
@@ -214,8 +176,8 @@ void LongPollPool::send_request(Conn& c) {
     if (!c.last_modified.empty()) headers += "If-Modified-Since: " + c.last_modified + "\r\n";
     if (!c.etag.empty()) headers += "If-None-Match: " + c.etag + "\r\n";
   }
-  c.out = "GET " + target + " HTTP/1.1\r\nHost: " + options_.host + ":" +
-          std::to_string(options_.port) + "\r\nUser-Agent: pb-loadgen\r\n" + headers + "\r\n";
+  c.out = "GET " + target + " HTTP/1.1\r\nHost: " + host() + ":" + std::to_string(port_of(0)) +
+          "\r\nUser-Agent: pb-loadgen\r\n" + headers + "\r\n";
   // A request of a few hundred bytes fits the socket's buffer.
   const ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
   if (w != static_cast<ssize_t>(c.out.size())) {
@@ -228,23 +190,19 @@ void LongPollPool::send_request(Conn& c) {
     ++waiting_;
     set_interest(c, EPOLLIN | EPOLLRDHUP);
   }
-  ++counts_[static_cast<int>(phase_)].requests;
+  ++counts_now().requests;
 }
 
 void LongPollPool::close_fd(Conn& c, bool abortive) {
   if (c.fd < 0) return;
-  if (abortive) {
-    linger lg{1, 0};
-    ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  }
-  ::close(c.fd);
+  close_socket(c.fd, abortive);
   c.fd = -1;
   if (c.st == Conn::St::kConnecting) --connecting_;
   if (c.st == Conn::St::kWaiting) --waiting_;
 }
 
 void LongPollPool::fail(Conn& c, const std::string& why) {
-  PhaseStats& s = stats_[static_cast<int>(phase_)];
+  PhaseStats& s = seq_.current();
   if (c.st == Conn::St::kWaiting) {
     ++s.disconnects;
   } else {
@@ -253,23 +211,20 @@ void LongPollPool::fail(Conn& c, const std::string& why) {
   last_error_ = why;
   close_fd(c, false);
   c.st = Conn::St::kRetryWait;
-  if (!closing_) {
-    retry_queue_.emplace_back(monotonic_ns() + options_.reconnect_delay_ms * 1000000LL, c.index);
-  }
+  queue_retry(c.index);
 }
 
 void LongPollPool::poll(int timeout_ms) {
-  epoll_event events[kMaxEvents];
-  const int n = ::epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
-  for (int i = 0; i < n; ++i) {
-    const auto index = static_cast<std::uint32_t>(events[i].data.u64 & 0xffffffffu);
-    const auto gen = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
-    if (index >= conns_.size()) continue;
-    Conn& c = *conns_[index];
-    if (c.generation != gen || c.fd < 0) continue;
-    on_io(c, events[i].events);
-  }
-  pump();
+  dispatch(timeout_ms);
+  pump_queues();
+}
+
+void LongPollPool::on_socket_event(std::uint32_t index, std::uint32_t generation,
+                                   std::uint32_t events) {
+  if (index >= conns_.size()) return;
+  Conn& c = *conns_[index];
+  if (c.generation != generation || c.fd < 0) return;
+  on_io(c, events);
 }
 
 void LongPollPool::on_io(Conn& c, std::uint32_t events) {
@@ -316,22 +271,22 @@ void LongPollPool::on_readable(Conn& c) {
 
 void LongPollPool::on_answer(Conn& c) {
   const std::int64_t now = realtime_ns();
-  const int ph = static_cast<int>(phase_);
+  LongPollCounts& counts = counts_now();
   if (c.status == 200) {
-    ++counts_[ph].answers;
+    ++counts.answers;
     if (!c.ever_answered) {
       c.ever_answered = true;
       ++answered_;
     }
     const auto docs = find_seq_ts(c.body);
-    if (docs.empty()) ++counts_[ph].empty_answers;
+    if (docs.empty()) ++counts.empty_answers;
     for (const auto& [seq, ts] : docs) deliver(c, seq, ts, now);
     if (options_.target == Target::kPollbridge) {
       std::string id = find_last_id(c.body);
       if (!id.empty()) c.last_id = std::move(id);
     }
   } else if (c.status == 304 || c.status == 408) {
-    ++counts_[ph].empty_answers;  // nchan's timeout answers: ask again
+    ++counts.empty_answers;  // nchan's timeout answers: ask again
   } else {
     fail(c, "HTTP " + std::to_string(c.status));
     return;
@@ -339,59 +294,21 @@ void LongPollPool::on_answer(Conn& c) {
   if (c.http.connection_close()) {
     close_fd(c, false);
     c.st = Conn::St::kQueued;
-    connect_queue_.push_back(c.index);
+    queue_connect(c.index);
     return;
   }
   send_request(c);
 }
 
 void LongPollPool::deliver(Conn& c, std::uint64_t seq, std::uint64_t ts, std::int64_t now) {
-  PhaseStats& s = stats_[static_cast<int>(phase_)];
-  ++s.events;
-  if (c.have_seq && seq != c.last_seq + 1) {
-    if (logged_anomalies_ < options_.log_anomalies) {
-      ++logged_anomalies_;
-      std::fprintf(stderr, "anomaly: long-poll client %u phase %d: seq %llu after %llu (%s)\n",
-                   c.index, static_cast<int>(phase_), static_cast<unsigned long long>(seq),
-                   static_cast<unsigned long long>(c.last_seq),
-                   seq <= c.last_seq ? "duplicate" : "gap");
-    }
-    if (seq <= c.last_seq) {
-      ++s.dups;
-      return;
-    }
-    s.gaps += seq - c.last_seq - 1;
-    if (s.gap_ranges.size() < kMaxGapRanges) {
-      s.gap_ranges.emplace_back(c.last_seq, seq);
-    } else {
-      s.gap_ranges_complete = false;
-    }
+  if (c.pos.anomalous(seq) && logged_anomalies_ < options_.log_anomalies) {
+    ++logged_anomalies_;
+    std::fprintf(stderr, "anomaly: long-poll client %u phase %d: seq %llu after %llu (%s)\n",
+                 c.index, static_cast<int>(seq_.phase()), static_cast<unsigned long long>(seq),
+                 static_cast<unsigned long long>(c.pos.last_seq),
+                 seq <= c.pos.last_seq ? "duplicate" : "gap");
   }
-  c.have_seq = true;
-  c.last_seq = seq;
-  if (seq >= seen_.size()) seen_.resize(std::max<std::size_t>(seq + 1, seen_.size() * 2), 0);
-  seen_[seq] = 1;
-  if (seq >= window_lo_ && seq <= window_hi_) {
-    ++s.delivered;
-    s.latency.record_us((now - static_cast<std::int64_t>(ts)) / 1000);
-    s.last_delivery_ns = now;
-  }
-}
-
-std::uint64_t LongPollPool::unseen(std::uint64_t lo, std::uint64_t hi) const {
-  std::uint64_t missing = 0;
-  for (std::uint64_t s = lo; s <= hi; ++s) missing += s >= seen_.size() || !seen_[s];
-  return missing;
-}
-
-std::int64_t LongPollPool::lost_by_clients(Phase phase) const {
-  const PhaseStats& s = stats_[static_cast<int>(phase)];
-  if (!s.gap_ranges_complete) return -1;
-  std::int64_t lost = 0;
-  for (const auto& [from, to] : s.gap_ranges) {
-    for (std::uint64_t q = from + 1; q < to; ++q) lost += q < seen_.size() && seen_[q];
-  }
-  return lost;
+  seq_.record(c.pos, seq, ts, now);
 }
 
 void LongPollPool::close_all() {
@@ -400,8 +317,7 @@ void LongPollPool::close_all() {
     close_fd(*c, true);
     c->st = Conn::St::kIdle;
   }
-  connect_queue_.clear();
-  retry_queue_.clear();
+  clear_queues();
 }
 
 }  // namespace pbl

@@ -22,14 +22,14 @@
 #include <netinet/in.h>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "client_pool.h"  // PhaseStats, Phase
 #include "http_reader.h"
 #include "publisher.h"  // Target
+#include "seq_check.h"
+#include "socket_pool.h"
 
 namespace pbl {
 
@@ -53,12 +53,10 @@ struct LongPollCounts {
   std::uint64_t reconnects = 0;     // new sockets after the first one
 };
 
-class LongPollPool {
+class LongPollPool final : SocketPool {
  public:
   explicit LongPollPool(LongPollOptions options);
-  ~LongPollPool();
-  LongPollPool(const LongPollPool&) = delete;
-  LongPollPool& operator=(const LongPollPool&) = delete;
+  ~LongPollPool() override;
 
   bool init(std::string& error);
   void connect_all();
@@ -69,15 +67,13 @@ class LongPollPool {
   // Connections that had at least one 200 answer.
   std::size_t answered() const { return answered_; }
 
-  void set_phase(Phase phase) { phase_ = phase; }
-  void set_window(std::uint64_t lo, std::uint64_t hi) {
-    window_lo_ = lo;
-    window_hi_ = hi;
-  }
-  const PhaseStats& stats(Phase phase) const { return stats_[static_cast<int>(phase)]; }
+  void set_phase(Phase phase) { seq_.set_phase(phase); }
+  void set_window(std::uint64_t lo, std::uint64_t hi) { seq_.set_window(lo, hi); }
+  const PhaseStats& stats(Phase phase) const { return seq_.stats(phase); }
   const LongPollCounts& counts(Phase phase) const { return counts_[static_cast<int>(phase)]; }
-  std::uint64_t unseen(std::uint64_t lo, std::uint64_t hi) const;
-  std::int64_t lost_by_clients(Phase phase) const;
+  // See SeqCheck.
+  std::uint64_t unseen(std::uint64_t lo, std::uint64_t hi) const { return seq_.unseen(lo, hi); }
+  std::int64_t lost_by_clients(Phase phase) const { return seq_.lost_by_clients(phase); }
 
   void close_all();
   const std::string& last_error() const { return last_error_; }
@@ -86,7 +82,13 @@ class LongPollPool {
   struct Conn;
   friend struct Conn;
 
-  void pump();
+  bool take_retry(std::uint32_t index) override;
+  bool may_start() const override { return connecting_ < options_.connect_concurrency; }
+  void start_queued(std::uint32_t index) override;
+  void on_socket_event(std::uint32_t index, std::uint32_t generation,
+                       std::uint32_t events) override;
+  LongPollCounts& counts_now() { return counts_[static_cast<int>(seq_.phase())]; }
+
   void start_connect(Conn& c);
   void send_request(Conn& c);
   void set_interest(Conn& c, std::uint32_t events);
@@ -98,25 +100,15 @@ class LongPollPool {
   void close_fd(Conn& c, bool abortive);
 
   LongPollOptions options_;
-  sockaddr_in server_{};
-  int epfd_ = -1;
   std::vector<std::unique_ptr<Conn>> conns_;
-  std::deque<std::uint32_t> connect_queue_;
-  std::deque<std::pair<std::int64_t, std::uint32_t>> retry_queue_;
   std::size_t connecting_ = 0;
   std::size_t waiting_ = 0;
   std::size_t answered_ = 0;
-  bool closing_ = false;
 
-  Phase phase_ = Phase::kSetup;
-  std::uint64_t window_lo_ = UINT64_MAX;
-  std::uint64_t window_hi_ = 0;
-  PhaseStats stats_[kPhases];
+  SeqCheck seq_;
   LongPollCounts counts_[kPhases];
-  std::vector<std::uint8_t> seen_;
   int logged_anomalies_ = 0;
   std::vector<char> read_buf_;
-  std::string last_error_;
 };
 
 // The value of `"last_id":"…"` in a pollbridge long-poll answer; empty if

@@ -5,30 +5,12 @@
 #include <iostream>
 
 #include "proc_stats.h"
+#include "result_json.h"
 
 namespace pbl {
 namespace {
 
 using nlohmann::json;
-
-double ms(std::uint64_t us) {
-  return static_cast<double>(us) / 1000.0;
-}
-
-json latency_json(const Histogram& h) {
-  return json{{"count", h.count()},
-              {"p50_ms", ms(h.quantile_us(0.50))},
-              {"p90_ms", ms(h.quantile_us(0.90))},
-              {"p99_ms", ms(h.quantile_us(0.99))},
-              {"p999_ms", ms(h.quantile_us(0.999))},
-              {"max_ms", ms(h.max_us())},
-              {"mean_ms", h.mean_us() / 1000.0}};
-}
-
-json sample_json(const ProcSample& s) {
-  return json{{"cpu_s", s.cpu_seconds}, {"rss_kib", s.rss_kib}, {"pss_kib", s.pss_kib},
-              {"threads", s.threads},   {"fds", s.fds},         {"ok", s.ok}};
-}
 
 template <typename Pred>
 bool run_for(LongPollPool& pool, double seconds, Pred until) {
@@ -67,7 +49,7 @@ bool run_longpoll(const LongPollRun& run, Publisher& publisher, json& result) {
 
   run_for(pool, run.settle, [] { return false; });
   const ProcSample idle = sample_processes(run.server_pids);
-  result["server_idle"] = sample_json(idle);
+  result["server_idle"] = proc_json(idle);
   if (base.ok && idle.ok && pool.waiting() > 0) {
     result["rss_per_client_kib"] =
         static_cast<double>(idle.rss_kib - base.rss_kib) / static_cast<double>(pool.waiting());
@@ -126,8 +108,8 @@ bool run_longpoll(const LongPollRun& run, Publisher& publisher, json& result) {
   steady["span_s"] = span_s;
   steady["deliveries_per_s"] = span_s > 0 ? static_cast<double>(st.delivered) / span_s : 0.0;
   steady["offered_per_s"] = run.rate * static_cast<double>(receivers);
-  steady["latency"] = latency_json(st.latency);
-  steady["publish_rtt"] = latency_json(publisher.publish_rtt());
+  steady["latency"] = histogram_json(st.latency);
+  steady["publish_rtt"] = histogram_json(publisher.publish_rtt());
   steady["requests"] = n.requests;
   steady["answers"] = n.answers;
   steady["empty_answers"] = n.empty_answers;
@@ -140,11 +122,11 @@ bool run_longpoll(const LongPollRun& run, Publisher& publisher, json& result) {
   steady["loadgen_cpu_s"] = self1.cpu_seconds - self0.cpu_seconds;
   steady["waiting_end"] = pool.waiting();
   result["steady"] = steady;
-  result["server_loaded"] = sample_json(cpu1);
+  result["server_loaded"] = proc_json(cpu1);
   std::cerr << "[" << name << "] " << clients << " long-poll clients: delivered " << st.delivered
-            << "/" << expected << ", p50 " << ms(st.latency.quantile_us(0.5)) << " ms, p99 "
-            << ms(st.latency.quantile_us(0.99)) << " ms, gaps " << st.gaps << ", dups " << st.dups
-            << ", requests " << n.requests << ", server cpu " << cpu << " s\n";
+            << "/" << expected << ", p50 " << us_to_ms(st.latency.quantile_us(0.5)) << " ms, p99 "
+            << us_to_ms(st.latency.quantile_us(0.99)) << " ms, gaps " << st.gaps << ", dups "
+            << st.dups << ", requests " << n.requests << ", server cpu " << cpu << " s\n";
   pool.close_all();
   return true;
 }

@@ -38,12 +38,17 @@
 #include "proc_stats.h"
 #include "publisher.h"
 #include "report.h"
+#include "result_json.h"
 #include "selftest.h"
 
 namespace {
 
 using nlohmann::json;
+using pbl::histogram_json;
+using pbl::loadavg1;
 using pbl::monotonic_ns;
+using pbl::phase_json;
+using pbl::proc_json;
 using pbl::realtime_ns;
 
 struct Args {
@@ -72,7 +77,9 @@ server under test:
   --server-pid-file FILE    pids of the server processes to sample (nginx: workers)
 publishing:
   --rate 10                 changes per second
-  --payload 512             bytes of padding in each document
+  --payload 512             bytes of padding in each document (shape pad)
+  --shape pad|orders|large  the document (bench_documents.h): padding, the example's
+                            orders (pollbridge: a json-patch stream), a ~50 KB catalogue
   --publish-path /pub       nchan publisher location
   --trigger-path /streams/bench/poll?wait=true   pollbridge's poll trigger (answers once polled)
   --token TOKEN             pollbridge's admin token
@@ -81,6 +88,8 @@ run:
   --mode fanout|upstream-count|connect|held|longpoll
                             longpoll: --path without query (nchan: /sub-lp)
   --tls                     the server's port speaks TLS
+  --accept-encoding gzip    ask for a compressed stream (empty: plain)
+  --inflate-every 1         of the compressed streams, inflate and check every K-th
   --repeat 3                connect: rounds on fresh connections
   --newcomers 5             held: newcomers timed while everything is held
   --idle-path /healthz      held: what the idle keep-alive connections asked for
@@ -140,49 +149,11 @@ bool tcp_reachable(const std::string& host, int port) {
   return ok;
 }
 
-double ms(std::uint64_t us) {
-  return static_cast<double>(us) / 1000.0;
-}
-
-// The 1-minute load average: the machine may be shared, and a busy box
-// changes every number in the table.
-double loadavg1() {
-  std::ifstream in("/proc/loadavg");
-  double v = -1;
-  in >> v;
-  return v;
-}
-
-json histogram_json(const pbl::Histogram& h) {
-  return json{{"count", h.count()},
-              {"p50_ms", ms(h.quantile_us(0.50))},
-              {"p90_ms", ms(h.quantile_us(0.90))},
-              {"p99_ms", ms(h.quantile_us(0.99))},
-              {"p999_ms", ms(h.quantile_us(0.999))},
-              {"max_ms", ms(h.max_us())},
-              {"mean_ms", h.mean_us() / 1000.0}};
-}
-
-json proc_json(const pbl::ProcSample& s) {
-  return json{{"cpu_s", s.cpu_seconds}, {"rss_kib", s.rss_kib}, {"pss_kib", s.pss_kib},
-              {"threads", s.threads},   {"fds", s.fds},         {"ok", s.ok}};
-}
-
 json poll_json(const pbl::Publisher::PollStats& p) {
   json j = histogram_json(p.change_to_fetch);
   j["fetched"] = p.fetched;
   j["folded"] = p.folded;
   return j;
-}
-
-json phase_json(const pbl::PhaseStats& s) {
-  return json{{"events", s.events},
-              {"delivered", s.delivered},
-              {"gaps", s.gaps},
-              {"dups", s.dups},
-              {"bad_events", s.bad_events},
-              {"disconnects", s.disconnects},
-              {"connect_errors", s.connect_errors}};
 }
 
 // Runs the epoll loop for `seconds` (or until `until` returns true).
@@ -264,6 +235,12 @@ int run(const Args& args) {
   po.publish_path = args.get("publish-path", "/pub");
   po.backend_port = static_cast<int>(args.num("backend-port", 0));
   po.payload = payload;
+  if (!pbl::parse_shape(args.get("shape", "pad"), po.shape)) {
+    std::cerr << "--shape must be pad, orders or large\n";
+    return 2;
+  }
+  result["shape"] = args.get("shape", "pad");
+  result["accept_encoding"] = args.get("accept-encoding");
   po.tls = args.flag("tls");
   pbl::Publisher publisher(po);
   std::string error;
@@ -370,6 +347,8 @@ int run(const Args& args) {
   opt.connect_concurrency = static_cast<std::size_t>(args.num("connect-concurrency", 256));
   opt.log_anomalies = static_cast<int>(args.num("log-anomalies", 20));
   opt.tls = args.flag("tls");
+  opt.accept_encoding = args.get("accept-encoding");
+  opt.inflate_every = static_cast<std::size_t>(args.num("inflate-every", 1));
   pbl::ClientPool pool(opt, publisher.published_counter());
   if (!pool.init(error)) {
     std::cerr << "pb-loadgen: " << error << "\n";
@@ -501,8 +480,15 @@ int run(const Args& args) {
     steady["publish_rate"] =
         static_cast<double>(count) / std::max(static_cast<double>(publish_end_rt - start_rt) / 1e9,
                                               static_cast<double>(count) / rate);
+    // Compressed streams not sampled are not parsed: their deliveries are
+    // taken to be those of the checked connections, scaled up.
+    const std::size_t checked = receivers - pool.encoded() + pool.inflated();
+    const double deliveries = checked ? static_cast<double>(st.delivered) *
+                                            static_cast<double>(receivers) /
+                                            static_cast<double>(checked)
+                                      : 0.0;
     steady["span_s"] = span_s;
-    steady["deliveries_per_s"] = span_s > 0 ? static_cast<double>(st.delivered) / span_s : 0.0;
+    steady["deliveries_per_s"] = span_s > 0 ? deliveries / span_s : 0.0;
     steady["offered_per_s"] = rate * static_cast<double>(receivers);
     steady["latency"] = histogram_json(st.latency);
     steady["publish_rtt"] = histogram_json(publisher.publish_rtt());
@@ -511,7 +497,20 @@ int run(const Args& args) {
     steady["backend_requests"] = publisher.backend_requests() - backend0;
     const double cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
     steady["server_cpu_s"] = cpu;
-    steady["cpu_per_100k"] = st.delivered ? cpu / static_cast<double>(st.delivered) * 1e5 : 0.0;
+    steady["checked_receivers"] = checked;
+    steady["expected_checked"] = count * checked;
+    steady["encoded_receivers"] = pool.encoded();
+    steady["content_encoding"] = pool.content_encoding();
+    steady["deliveries_est"] = deliveries;
+    steady["cpu_per_100k"] = deliveries > 0 ? cpu / deliveries * 1e5 : 0.0;
+    steady["wire_bytes"] = st.wire_bytes;
+    // Per delivered event (all of them when the server keeps up).
+    steady["wire_bytes_per_event"] =
+        deliveries > 0 ? static_cast<double>(st.wire_bytes) / deliveries : 0.0;
+    if (st.inflated_wire > 0) {
+      steady["inflate_ratio"] =
+          static_cast<double>(st.inflated_wire) / static_cast<double>(st.inflated_bytes);
+    }
     steady["loadgen_cpu_s"] = self1.cpu_seconds - self0.cpu_seconds;
     if (!extra_pids.empty() && extra0.ok && extra1.ok) {
       const double extra_cpu = extra1.cpu_seconds - extra0.cpu_seconds;
@@ -523,10 +522,10 @@ int run(const Args& args) {
     result["steady"] = steady;
     result["server_loaded"] = proc_json(cpu1);
     std::cerr << "[" << target_name << "] " << clients << " clients: delivered " << st.delivered
-              << "/" << expected << ", p50 " << ms(st.latency.quantile_us(0.5)) << " ms, p99 "
-              << ms(st.latency.quantile_us(0.99)) << " ms, max " << ms(st.latency.max_us())
-              << " ms, gaps " << st.gaps << ", dups " << st.dups << ", server cpu " << cpu
-              << " s\n";
+              << "/" << expected << ", p50 " << pbl::us_to_ms(st.latency.quantile_us(0.5))
+              << " ms, p99 " << pbl::us_to_ms(st.latency.quantile_us(0.99)) << " ms, max "
+              << pbl::us_to_ms(st.latency.max_us()) << " ms, gaps " << st.gaps << ", dups "
+              << st.dups << ", server cpu " << cpu << " s\n";
 
     // 6. Reconnect storm.
     if (args.flag("storm")) {

@@ -20,27 +20,14 @@ std::int64_t monotonic_ns() {
 }
 
 Publisher::Publisher(PublisherOptions options)
-    : options_(std::move(options)), pad_(options_.payload, 'x') {
-  doc_ = make_document(0, realtime_ns());
+    : options_(std::move(options)), maker_(options_.shape, options_.payload) {
+  doc_ = maker_.next(0, realtime_ns()).document;
   etag_ = "\"0\"";
 }
 
 Publisher::~Publisher() {
   stop_async();
   stop();
-}
-
-std::string Publisher::make_document(std::uint64_t seq, std::int64_t ts) const {
-  std::string doc;
-  doc.reserve(pad_.size() + 64);
-  doc += "{\"seq\":";
-  doc += std::to_string(seq);
-  doc += ",\"ts\":";
-  doc += std::to_string(ts);
-  doc += ",\"pad\":\"";
-  doc += pad_;
-  doc += "\"}";
-  return doc;
 }
 
 bool Publisher::start(std::string& error) {
@@ -106,10 +93,10 @@ void Publisher::stop() {
 bool Publisher::publish_one(std::int64_t ts_ns) {
   const std::uint64_t seq = next_seq_.fetch_add(1);
   const std::int64_t ts = ts_ns ? ts_ns : realtime_ns();
-  std::string doc = make_document(seq, ts);
+  DocumentMaker::Change change = maker_.next(seq, ts);
   if (options_.target == Target::kPollbridge) {
     std::lock_guard<std::mutex> lock(doc_mutex_);
-    doc_ = std::move(doc);
+    doc_ = std::move(change.document);
     etag_ = "\"" + std::to_string(seq) + "\"";
     doc_seq_ = seq;
     doc_changed_ns_ = monotonic_ns();
@@ -124,7 +111,7 @@ bool Publisher::publish_one(std::int64_t ts_ns) {
           ? client_->Post(options_.trigger_path.c_str(),
                           httplib::Headers{{"Authorization", "Bearer " + options_.token}}, "",
                           "text/plain")
-          : client_->Post(options_.publish_path.c_str(), doc, "application/json");
+          : client_->Post(options_.publish_path.c_str(), change.message, "application/json");
   published_.store(seq);
   {
     std::lock_guard<std::mutex> lock(error_mutex_);

@@ -8,8 +8,10 @@
 //     its interval.
 //   nchan: a change POSTs the document to nginx+nchan's publisher location.
 //
-// The document is {"seq":n,"ts":<ns>,"pad":"<payload bytes>"}: seq counts
-// changes from 1, ts is CLOCK_REALTIME in ns taken right before the change.
+// The document (bench_documents.h, --shape) carries "seq" and "ts": seq
+// counts changes from 1, ts is CLOCK_REALTIME in ns taken right before the
+// change. nchan is published the shape's message for the change: the
+// document, or (orders) the JSON patch pollbridge would send.
 //
 // Threads: start()/stop() and the accessors from the main thread; publishing
 // runs on the publisher's own thread (run_async) or the caller's
@@ -24,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_documents.h"
 #include "histogram.h"
 
 namespace httplib {
@@ -44,7 +47,8 @@ struct PublisherOptions {
   std::string publish_path = "/pub";                 // nchan
   std::string backend_host = "127.0.0.1";            // pollbridge's upstream
   int backend_port = 0;
-  std::size_t payload = 512;
+  std::size_t payload = 512;  // the pad shape's padding
+  Shape shape = Shape::kPad;
   bool tls = false;  // the server's port speaks TLS (certificate not verified)
 };
 
@@ -104,10 +108,8 @@ class Publisher {
   std::vector<std::int64_t> backend_request_times() const;
 
  private:
-  std::string make_document(std::uint64_t seq, std::int64_t ts) const;
-
   PublisherOptions options_;
-  std::string pad_;
+  DocumentMaker maker_;  // publishing thread (one publish_one at a time)
 
   // Current document (pollbridge target), read by the backend threads.
   mutable std::mutex doc_mutex_;

@@ -3,69 +3,23 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "report_compression.h"
+#include "report_tables.h"
 
 namespace pbl {
 
 namespace {
 
 using nlohmann::json;
+using namespace report;
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-std::string grouped(double v) {
-  const long long n = static_cast<long long>(v + (v < 0 ? -0.5 : 0.5));
-  std::string s = std::to_string(n < 0 ? -n : n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
-    s.insert(static_cast<std::size_t>(i), ",");
-  return n < 0 ? "-" + s : s;
-}
-
-double num(const json& j, const json::json_pointer& p, double def = -1) {
-  if (!j.contains(p)) return def;
-  const json& v = j.at(p);
-  return v.is_number() ? v.get<double>() : def;
-}
-
-std::string cell(const json& j, const char* pointer, int digits) {
-  const json::json_pointer p(pointer);
-  if (!j.contains(p) || !j.at(p).is_number()) return "–";
-  return digits < 0 ? grouped(j.at(p).get<double>()) : fixed(j.at(p).get<double>(), digits);
-}
-
-const char* kTargets[] = {"pollbridge", "nchan"};
-const char* kHeads[] = {"pollbridge", "nginx+nchan"};
-
-using Row = std::function<std::string(const json&)>;
-
-void table(std::ostream& out, const std::map<std::string, json>& by_target,
-           const std::vector<std::pair<std::string, Row>>& rows) {
-  out << "| |";
-  for (int t = 0; t < 2; ++t) {
-    if (by_target.count(kTargets[t])) out << " " << kHeads[t] << " |";
-  }
-  out << "\n|---|";
-  for (int t = 0; t < 2; ++t) {
-    if (by_target.count(kTargets[t])) out << "---:|";
-  }
-  out << "\n";
-  for (const auto& [name, fn] : rows) {
-    out << "| " << name << " |";
-    for (int t = 0; t < 2; ++t) {
-      auto it = by_target.find(kTargets[t]);
-      if (it != by_target.end()) out << " " << fn(it->second) << " |";
-    }
-    out << "\n";
-  }
-  out << "\n";
+void table(std::ostream& out, const std::map<std::string, json>& by_target, const Rows& rows) {
+  report::table(out, target_columns(by_target), rows);
 }
 
 // Tables 1-3 of the front door: connect rate, TLS fan-out (summary; the
@@ -80,13 +34,11 @@ void print_front_door(std::ostream& out, const std::map<long, std::map<std::stri
     };
     return get("pollbridge") + " / " + get("nchan");
   };
-  auto ratio = [](const std::map<std::string, json>& m, const char* pointer) {
+  auto ratio_of = [](const std::map<std::string, json>& m, const char* pointer) {
     auto a = m.find("pollbridge");
     auto b = m.find("nchan");
     if (a == m.end() || b == m.end()) return std::string("–");
-    double x = num(a->second, json::json_pointer(pointer));
-    double y = num(b->second, json::json_pointer(pointer));
-    return x > 0 && y > 0 ? fixed(x / y, 2) : std::string("–");
+    return report::ratio(num(a->second, pointer), num(b->second, pointer));
   };
   if (!connect.empty()) {
     out << "### Connect rate: N clients connect and get their response head\n\n"
@@ -104,7 +56,7 @@ void print_front_door(std::ostream& out, const std::map<long, std::map<std::stri
       };
       out << "| " << grouped(static_cast<double>(clients)) << " | "
           << both(m, "/connect/median_s", 2) << " | " << rounds("pollbridge") << " | "
-          << rounds("nchan") << " | " << ratio(m, "/connect/median_s") << " |\n";
+          << rounds("nchan") << " | " << ratio_of(m, "/connect/median_s") << " |\n";
     }
     out << "\n";
   }
@@ -119,7 +71,7 @@ void print_front_door(std::ostream& out, const std::map<long, std::map<std::stri
       out << "| " << grouped(static_cast<double>(key.second)) << " | "
           << both(m, "/steady/latency/p99_ms", 1) << " | " << both(m, "/steady/latency/p50_ms", 1)
           << " | " << both(m, "/steady/deliveries_per_s", -1) << " | "
-          << both(m, "/steady/cpu_per_100k", 3) << " | " << ratio(m, "/steady/cpu_per_100k")
+          << both(m, "/steady/cpu_per_100k", 3) << " | " << ratio_of(m, "/steady/cpu_per_100k")
           << " | " << both(m, "/steady/lost_by_clients", -1) << " ; " << both(m, "/steady/dups", -1)
           << " |\n";
     }
@@ -182,10 +134,7 @@ void print_front_door(std::ostream& out, const std::map<long, std::map<std::stri
                  return cell(j, "/held_waiting/sse/server_before/threads", -1) + " → " +
                         cell(j, "/held_waiting/sse/server_held/threads", -1);
                }},
-              {"machine load average (start → end)",
-               [](const json& j) {
-                 return cell(j, "/loadavg_start", 2) + " → " + cell(j, "/loadavg_end", 2);
-               }},
+              load_row(),
           });
   }
 }
@@ -195,38 +144,23 @@ void print_longpoll(std::ostream& out, const std::map<long, std::map<std::string
   for (const auto& [clients, m] : runs) {
     const json& any = m.begin()->second;
     out << "### Long-poll fan-out: " << grouped(static_cast<double>(clients))
-        << " long-poll clients, " << num(any, json::json_pointer("/rate")) << " events/s, "
-        << any.value("payload", 0) << " B payload, " << num(any, json::json_pointer("/duration_s"))
-        << " s\n\n";
+        << " long-poll clients, " << num(any, "/rate") << " events/s, " << any.value("payload", 0)
+        << " B payload, " << num(any, "/duration_s") << " s\n\n";
     double cpu[2] = {-1, -1};
+    const char* const targets[] = {"pollbridge", "nchan"};
     for (int t = 0; t < 2; ++t) {
-      auto it = m.find(kTargets[t]);
-      if (it != m.end()) cpu[t] = num(it->second, json::json_pointer("/steady/cpu_per_100k"));
+      auto it = m.find(targets[t]);
+      if (it != m.end()) cpu[t] = num(it->second, "/steady/cpu_per_100k");
     }
-    const std::string ratio =
-        cpu[0] > 0 && cpu[1] > 0 ? fixed(cpu[0] / cpu[1], 2) : std::string("–");
+    const std::string cpu_ratio = ratio(cpu[0], cpu[1]);
     table(out, m,
           {
-              {"clients waiting (time to connect)",
-               [](const json& j) {
-                 return grouped(num(j, json::json_pointer("/connected"))) + " (" +
-                        cell(j, "/connect_s", 2) + " s)";
-               }},
-              {"deliveries/s (offered)",
-               [](const json& j) {
-                 return cell(j, "/steady/deliveries_per_s", -1) + " (" +
-                        cell(j, "/steady/offered_per_s", -1) + ")";
-               }},
-              {"delivery latency p50 (ms)",
-               [](const json& j) { return cell(j, "/steady/latency/p50_ms", 1); }},
-              {"delivery latency p99 (ms)",
-               [](const json& j) { return cell(j, "/steady/latency/p99_ms", 1); }},
-              {"delivery latency max (ms)",
-               [](const json& j) { return cell(j, "/steady/latency/max_ms", 1); }},
-              {"delivered / expected",
-               [](const json& j) {
-                 return cell(j, "/steady/delivered", -1) + " / " + cell(j, "/steady/expected", -1);
-               }},
+              connected_row("clients waiting (time to connect)"),
+              deliveries_row(),
+              latency_row("/steady", "p50"),
+              latency_row("/steady", "p99"),
+              latency_row("/steady", "max"),
+              delivered_row("/steady"),
               {"lost by clients ; dups",
                [](const json& j) {
                  return cell(j, "/steady/lost_by_clients", -1) + " ; " +
@@ -239,16 +173,12 @@ void print_longpoll(std::ostream& out, const std::map<long, std::map<std::string
                }},
               {"events per answer",
                [](const json& j) { return cell(j, "/steady/events_per_answer", 2); }},
-              {"server CPU s per 100k deliveries",
-               [](const json& j) { return cell(j, "/steady/cpu_per_100k", 3); }},
+              cpu_row(),
               {"CPU per delivery, pollbridge ÷ nchan",
-               [&](const json& j) { return j.value("target", "") == "nchan" ? "" : ratio; }},
+               [&](const json& j) { return j.value("target", "") == "nchan" ? "" : cpu_ratio; }},
               {"server RSS per waiting client (KiB)",
                [](const json& j) { return cell(j, "/rss_per_client_kib", 2); }},
-              {"machine load average (start → end)",
-               [](const json& j) {
-                 return cell(j, "/loadavg_start", 2) + " → " + cell(j, "/loadavg_end", 2);
-               }},
+              load_row(),
           });
   }
 }
@@ -258,17 +188,16 @@ void print_longpoll(std::ostream& out, const std::map<long, std::map<std::string
 void print_cluster(std::ostream& out, const std::map<long, std::vector<json>>& cluster) {
   for (const auto& [clients, runs] : cluster) {
     out << "### Several instances through Redis: " << grouped(static_cast<double>(clients))
-        << " clients in total, " << num(runs.front(), json::json_pointer("/rate"))
-        << " events/s\n\n"
+        << " clients in total, " << num(runs.front(), "/rate") << " events/s\n\n"
         << "| setup | instances | p50 (ms) | p99 (ms) | max (ms) | p99 ÷ first row | delivered / "
            "expected | lost ; dups | poll request p50 (ms) | pollbridge CPU s per 100k "
            "deliveries | Redis CPU ms per event |\n"
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-    const double ref = num(runs.front(), json::json_pointer("/steady/latency/p99_ms"));
+    const double ref = num(runs.front(), "/steady/latency/p99_ms");
     for (const json& j : runs) {
       std::string label = j.value("label", "");
       if (label.rfind("cluster: ", 0) == 0) label = label.substr(9);
-      const double p99 = num(j, json::json_pointer("/steady/latency/p99_ms"));
+      const double p99 = num(j, "/steady/latency/p99_ms");
       out << "| " << label << " | " << cell(j, "/instances", -1) << " | "
           << cell(j, "/steady/latency/p50_ms", 1) << " | " << cell(j, "/steady/latency/p99_ms", 1)
           << " | " << cell(j, "/steady/latency/max_ms", 1) << " | "
@@ -297,6 +226,7 @@ bool print_report(const std::string& path, std::ostream& out) {
   // Runs labelled "cluster: ..." (bench-fanout.sh RUNS=cluster), by total
   // clients, in the order run: the first is the reference.
   std::map<long, std::vector<json>> cluster;
+  std::vector<json> compression;  // labelled "compression: <shape>"
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
@@ -321,6 +251,10 @@ bool print_report(const std::string& path, std::ostream& out) {
       longpoll[clients][target] = j;
       continue;
     }
+    if (j.value("label", "").rfind("compression", 0) == 0) {
+      compression.push_back(j);
+      continue;
+    }
     if (j.value("label", "").rfind("cluster", 0) == 0) {
       if (j.contains("steady")) cluster[clients].push_back(j);
       continue;
@@ -331,43 +265,25 @@ bool print_report(const std::string& path, std::ostream& out) {
 
   print_front_door(out, connect, fanout, held);
   print_longpoll(out, longpoll);
+  print_compression(out, compression);
 
   for (const auto& [key, by_target] : fanout) {
     const long clients = key.second;
     const json& any = by_target.begin()->second;
     out << "### " << (key.first ? "TLS, " : "") << grouped(static_cast<double>(clients))
-        << " clients, " << num(any, json::json_pointer("/rate")) << " events/s, "
-        << any.value("payload", 0) << " B payload, " << num(any, json::json_pointer("/duration_s"))
-        << " s\n\n";
+        << " clients, " << num(any, "/rate") << " events/s, " << any.value("payload", 0)
+        << " B payload, " << num(any, "/duration_s") << " s\n\n";
     table(out, by_target,
           {
-              {"clients connected (time to connect)",
-               [](const json& j) {
-                 return grouped(num(j, json::json_pointer("/connected"))) + " (" +
-                        cell(j, "/connect_s", 2) + " s)";
-               }},
-              {"delivery latency p50 (ms)",
-               [](const json& j) { return cell(j, "/steady/latency/p50_ms", 1); }},
-              {"delivery latency p99 (ms)",
-               [](const json& j) { return cell(j, "/steady/latency/p99_ms", 1); }},
-              {"delivery latency max (ms)",
-               [](const json& j) { return cell(j, "/steady/latency/max_ms", 1); }},
-              {"deliveries/s (offered)",
-               [](const json& j) {
-                 return cell(j, "/steady/deliveries_per_s", -1) + " (" +
-                        cell(j, "/steady/offered_per_s", -1) + ")";
-               }},
+              connected_row("clients connected (time to connect)"),
+              latency_row("/steady", "p50"),
+              latency_row("/steady", "p99"),
+              latency_row("/steady", "max"),
+              deliveries_row(),
               {"events published/s (achieved)",
                [](const json& j) { return cell(j, "/steady/publish_rate", 1); }},
-              {"publish request p50 / max (ms)",
-               [](const json& j) {
-                 return cell(j, "/steady/publish_rtt/p50_ms", 1) + " / " +
-                        cell(j, "/steady/publish_rtt/max_ms", 1);
-               }},
-              {"delivered / expected",
-               [](const json& j) {
-                 return cell(j, "/steady/delivered", -1) + " / " + cell(j, "/steady/expected", -1);
-               }},
+              publish_rtt_row("/steady"),
+              delivered_row("/steady"),
               {"gaps (seqs skipped, all clients)",
                [](const json& j) { return cell(j, "/steady/gaps", -1); }},
               {"… of those, lost deliveries",
@@ -375,16 +291,8 @@ bool print_report(const std::string& path, std::ostream& out) {
               {"changes no client received",
                [](const json& j) { return cell(j, "/steady/unseen_by_all", -1); }},
               {"duplicates", [](const json& j) { return cell(j, "/steady/dups", -1); }},
-              {"change → upstream GET p50 / max (ms); folded",
-               [](const json& j) {
-                 if (!j.contains(json::json_pointer("/steady/upstream_fetch")))
-                   return std::string("n/a");
-                 return cell(j, "/steady/upstream_fetch/p50_ms", 1) + " / " +
-                        cell(j, "/steady/upstream_fetch/max_ms", 1) + "; " +
-                        cell(j, "/steady/upstream_fetch/folded", -1);
-               }},
-              {"server CPU s per 100k deliveries",
-               [](const json& j) { return cell(j, "/steady/cpu_per_100k", 3); }},
+              upstream_fetch_row("/steady"),
+              cpu_row(),
               {"server RSS per idle client (KiB)",
                [](const json& j) { return cell(j, "/rss_per_client_kib", 2); }},
               {"server PSS per idle client (KiB)",
@@ -408,17 +316,14 @@ bool print_report(const std::string& path, std::ostream& out) {
                [](const json& j) { return cell(j, "/steady/disconnects", -1); }},
               {"load client CPU s",
                [](const json& j) { return cell(j, "/steady/loadgen_cpu_s", 2); }},
-              {"machine load average (start → end)",
-               [](const json& j) {
-                 return cell(j, "/loadavg_start", 2) + " → " + cell(j, "/loadavg_end", 2);
-               }},
+              load_row(),
           });
   }
 
   for (const auto& [clients, by_target] : storm) {
     out << "### Reconnect storm, " << grouped(static_cast<double>(clients))
         << " clients (all close and reconnect with Last-Event-ID over "
-        << num(by_target.begin()->second, json::json_pointer("/storm/spread_s")) << " s)\n\n";
+        << num(by_target.begin()->second, "/storm/spread_s") << " s)\n\n";
     table(out, by_target,
           {
               {"clients resumed",
@@ -439,27 +344,13 @@ bool print_report(const std::string& path, std::ostream& out) {
               {"seq gaps (all clients)", [](const json& j) { return cell(j, "/storm/gaps", -1); }},
               {"changes no client received",
                [](const json& j) { return cell(j, "/storm/unseen_by_all", -1); }},
-              {"change → upstream GET p50 / max (ms); folded",
-               [](const json& j) {
-                 if (!j.contains(json::json_pointer("/storm/upstream_fetch")))
-                   return std::string("n/a");
-                 return cell(j, "/storm/upstream_fetch/p50_ms", 1) + " / " +
-                        cell(j, "/storm/upstream_fetch/max_ms", 1) + "; " +
-                        cell(j, "/storm/upstream_fetch/folded", -1);
-               }},
-              {"publish request p50 / max (ms)",
-               [](const json& j) {
-                 return cell(j, "/storm/publish_rtt/p50_ms", 1) + " / " +
-                        cell(j, "/storm/publish_rtt/max_ms", 1);
-               }},
+              upstream_fetch_row("/storm"),
+              publish_rtt_row("/storm"),
               {"failed reconnect attempts",
                [](const json& j) { return cell(j, "/storm/connect_errors", -1); }},
               {"events published during the storm",
                [](const json& j) { return cell(j, "/storm/published", -1); }},
-              {"delivered / expected",
-               [](const json& j) {
-                 return cell(j, "/storm/delivered", -1) + " / " + cell(j, "/storm/expected", -1);
-               }},
+              delivered_row("/storm"),
           });
   }
 

@@ -1,9 +1,11 @@
 #include "selftest.h"
 
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "bench_documents.h"
 #include "client_pool.h"
 #include "histogram.h"
 #include "http_reader.h"
@@ -204,6 +206,44 @@ void test_longpoll() {
         "nchan position headers");
 }
 
+// The compression runs' documents: the large one is about 50 KB and stays
+// valid JSON as it changes; the orders shape's patch carries seq and ts as
+// the load client reads them; a gzip head is seen.
+void test_documents() {
+  DocumentMaker large(Shape::kLarge, 0);
+  const std::string d0 = large.next(0, 5).document;
+  const std::string d3 = large.next(3, 7).document;
+  check(d0.size() > 45000 && d0.size() < 60000,
+        "large document about 50 KB (" + std::to_string(d0.size()) + ")");
+  check(d0 != d3 && d0.size() / 100 == d3.size() / 100, "large document changes a little");
+  check(nlohmann::json::parse(d3, nullptr, false).is_object(), "large document is JSON");
+  std::uint64_t v = 0;
+  check(find_u64(d3, "\"seq\"", v) && v == 3, "large document seq");
+  DocumentMaker orders(Shape::kOrders, 0);
+  orders.next(0, 1);
+  const DocumentMaker::Change c = orders.next(1, 1234);
+  std::uint64_t seq = 0, ts = 0;
+  check(find_patch_u64(c.message, "seq", seq) && seq == 1 && find_patch_u64(c.message, "ts", ts) &&
+            ts == 1234,
+        "orders patch: seq and ts");
+  check(!find_patch_u64("[{\"op\":\"remove\",\"path\":\"/seq\"}]", "seq", seq),
+        "patch without a value");
+  check(nlohmann::json::parse(c.message, nullptr, false).is_array() &&
+            nlohmann::json::parse(c.document, nullptr, false).is_object(),
+        "orders patch and document are JSON");
+
+  struct Head : HttpReader::BodySink {
+    bool on_head(const HttpReader&) override { return true; }
+    void on_body(const char*, std::size_t) override {}
+  } sink;
+  HttpReader r;
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: GZIP\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  r.feed(head.data(), head.size(), sink);
+  check(r.content_encoding() == "gzip", "Content-Encoding, lower-cased");
+}
+
 }  // namespace
 
 bool run_self_test() {
@@ -212,6 +252,7 @@ bool run_self_test() {
   test_histogram();
   test_find();
   test_longpoll();
+  test_documents();
   if (g_failures == 0) std::cerr << "pb-loadgen self-test: ok\n";
   return g_failures == 0;
 }

@@ -163,10 +163,12 @@ Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& p
 
 bool Api::is_admin_path(const httplib::Request& req) {
   static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
-  return req.path == "/admin/reload" || std::regex_match(req.path, kPoll);
+  return req.path == "/admin/reload" || req.path == "/admin" || req.path.rfind("/admin/", 0) == 0 ||
+         std::regex_match(req.path, kPoll);
 }
 
 bool Api::handle_admin(const httplib::Request& req, httplib::Response& res) {
+  if (handle_console(req, res)) return true;
   static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
   std::smatch m;
   if (req.method == "POST" && std::regex_match(req.path, m, kPoll)) {

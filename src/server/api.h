@@ -8,6 +8,7 @@
 //   GET  /streams/{stream}           current document (ETag, 304)
 //   POST /streams/{stream}/poll      poll now (admin token)
 //   POST /admin/reload               reload the config file (admin token)
+//   /admin/...                       the operator's console (api_console.cpp)
 //   GET  /healthz, /readyz, /metrics
 //   GET  /pollbridge.js              the browser client (server/client_script.h)
 //
@@ -59,6 +60,8 @@ class Api {
   // POST /admin/reload and POST /streams/{stream}/poll (true: answered).
   bool handle_admin(const httplib::Request& req, httplib::Response& res);
   static bool is_admin_path(const httplib::Request& req);
+  // The operator's console under /admin/ (api_console.cpp; true: answered).
+  bool handle_console(const httplib::Request& req, httplib::Response& res);
   void handle_events(const httplib::Request& req, httplib::Response& res);
   void handle_mux(const httplib::Request& req, httplib::Response& res);
   void handle_streams(const httplib::Request& req, httplib::Response& res);

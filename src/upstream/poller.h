@@ -34,6 +34,7 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "upstream/backoff.h"
+#include "upstream/duration_ring.h"
 #include "upstream/fetcher.h"
 #include "upstream/health_log.h"
 #include "upstream/pager.h"
@@ -93,6 +94,8 @@ class Poller {
   Outcome process(std::optional<FetchResult> result);
 
   Counters counters() const;
+  // The last polls' durations (the console's chart).
+  const DurationRing& durations() const { return durations_; }
   Sink& sink() { return sink_; }
   const config::StreamConfig& config() const { return cfg_; }
   unsigned consecutive_failures() const { return failures_.load(); }
@@ -142,6 +145,7 @@ class Poller {
   std::atomic<std::uint64_t> polls_{0}, not_modified_{0}, same_body_{0}, parses_{0},
       failures_count_{0}, body_bytes_{0};
   std::atomic<std::int64_t> last_duration_us_{0};
+  DurationRing durations_;
   std::atomic<unsigned> failures_{0};
   // The current poll's sequence (one thread at a time, see above).
   Step step_ = Step::kNone;

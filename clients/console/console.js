@@ -1,7 +1,10 @@
 // pollbridge's operator console (docs/console.md). The page holds no data:
 // everything comes from the admin endpoints with the admin token as a
-// bearer token. The overview is read from GET /admin/state once a second,
-// the open detail from GET /admin/streams/{id}.
+// bearer token. The overview is pollbridge's own event stream of its state,
+// GET /admin/events (a snapshot, then RFC 6902 patches), read with fetch
+// (EventSource cannot send the token) through the product's own browser
+// client code (/admin/pollbridge.js: its SSE parser and patch applier); the
+// open detail is read from GET /admin/streams/{id} once a second.
 //
 // Markup contract (tests and users' scripts rely on it):
 //   [data-stream=ID][data-state=pending|ok|stale]  one row per instance
@@ -9,6 +12,8 @@
 //   [data-document]                                the detail's document (JSON text)
 //   [data-events="id id …"]                        the detail's last events
 //   #connection[data-auth=none|ok|unauthorized]    whether the token was accepted
+
+import { applyPatch, eventStreamParser } from './pollbridge.js';
 
 const TOKEN_KEY = 'pollbridge-admin-token';
 const REFRESH_MS = 1000;
@@ -37,6 +42,8 @@ function setAuth(state, text) {
   c.dataset.auth = state;
   c.textContent = text;
   $('unauthorized').hidden = state !== 'unauthorized';
+  // Connected: only "Forget token" stays.
+  $('token-form').dataset.connected = String(state === 'ok');
   $('overview').hidden = state === 'unauthorized';
   if (state === 'unauthorized') {
     $('rows').replaceChildren();
@@ -79,9 +86,11 @@ function chart(durations, now) {
   svg.setAttribute('height', h);
   svg.setAttribute('class', 'chart');
   const recent = durations.filter(([end]) => now - end <= CHART_WINDOW_MS);
+  // The last five minutes, or less while there is less history.
+  const span = Math.min(CHART_WINDOW_MS, Math.max(30000, recent.length ? now - recent[0][0] : 0));
   const max = Math.max(1, ...recent.map(([, us]) => us));
   const points = recent.map(([end, us]) => {
-    const x = w - ((now - end) / CHART_WINDOW_MS) * w;
+    const x = w - ((now - end) / span) * w;
     const y = h - 2 - (us / max) * (h - 4);
     return `${x.toFixed(1)},${y.toFixed(1)}`;
   });
@@ -89,7 +98,7 @@ function chart(durations, now) {
   line.setAttribute('points', points.join(' '));
   svg.append(line);
   const last = recent.length ? recent[recent.length - 1][1] : null;
-  const label = last === null ? 'no polls in the last 5 minutes' : `last poll took ${(last / 1000).toFixed(1)} ms, highest ${(max / 1000).toFixed(1)} ms over 5 minutes`;
+  const label = last === null ? 'no polls in the last 5 minutes' : `last poll took ${(last / 1000).toFixed(1)} ms, highest ${(max / 1000).toFixed(1)} ms over the last ${Math.round(span / 1000)} s`;
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', label);
   const title = document.createElementNS(SVG, 'title');
@@ -204,25 +213,74 @@ function render(state) {
   if (changes.length) $('changes').textContent = changes.join('. ');
 }
 
-async function refresh() {
+let overview = null;
+let feed = null; // the AbortController of the open /admin/events request
+
+function unauthorized() {
+  setAuth('unauthorized', 'Unauthorized');
+  sessionStorage.removeItem(TOKEN_KEY);
+  token = null;
+  stopFeed();
+}
+
+function stopFeed() {
+  if (feed) feed.abort();
+  feed = null;
   clearTimeout(timer);
+}
+
+// One connection to GET /admin/events; reconnects a second after it ends.
+async function connect() {
+  stopFeed();
   if (!token) return;
+  const controller = new AbortController();
+  feed = controller;
   try {
-    const state = await api('/admin/state');
-    setAuth('ok', `Live · ${new Date(state.now_ms).toLocaleTimeString()}`);
-    render(state);
-    if (detailId) await refreshDetail();
-  } catch (err) {
-    if (err.unauthorized) {
-      setAuth('unauthorized', 'Unauthorized');
-      sessionStorage.removeItem(TOKEN_KEY);
-      token = null;
+    const res = await fetch('/admin/events', {
+      cache: 'no-store',
+      headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    if (res.status === 401 || res.status === 403) {
+      unauthorized();
       return;
     }
-    $('connection').dataset.auth = 'ok';
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+    const parse = eventStreamParser((type, data) => {
+      if (type === 'snapshot') overview = JSON.parse(data);
+      else if (type === 'patch' && overview) overview = applyPatch(overview, JSON.parse(data));
+      else return;
+      setAuth('ok', `Live · ${new Date(overview.now_ms).toLocaleTimeString()}`);
+      render(overview);
+    });
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parse(value);
+    }
+    throw new Error('the stream ended');
+  } catch (err) {
+    if (controller.signal.aborted) return;
     $('connection').textContent = `Cannot reach pollbridge (${err.message}); retrying`;
   }
-  timer = setTimeout(refresh, REFRESH_MS);
+  if (feed === controller) timer = setTimeout(connect, REFRESH_MS);
+}
+
+// The open detail, once a second.
+let detailTimer = null;
+async function detailLoop() {
+  clearTimeout(detailTimer);
+  if (!detailId || !token) return;
+  try {
+    await refreshDetail();
+  } catch (err) {
+    if (err.unauthorized) {
+      unauthorized();
+      return;
+    }
+  }
+  detailTimer = setTimeout(detailLoop, REFRESH_MS);
 }
 
 async function pollNow(id, button) {
@@ -371,11 +429,12 @@ function openDetail(id) {
   $('events').dataset.events = '';
   $('events').replaceChildren();
   $('detail').hidden = false;
-  refreshDetail().then(() => $('detail-title').focus && $('close-detail').focus());
+  detailLoop().then(() => $('close-detail').focus());
 }
 
 function closeDetail() {
   detailId = null;
+  clearTimeout(detailTimer);
   $('detail').hidden = true;
 }
 
@@ -387,12 +446,12 @@ function start() {
     $('token').value = '';
     sessionStorage.setItem(TOKEN_KEY, token);
     setAuth('none', 'Connecting…');
-    refresh();
+    connect();
   });
   $('forget').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
     token = null;
-    clearTimeout(timer);
+    stopFeed();
     $('rows').replaceChildren();
     closeDetail();
     setAuth('none', 'Not connected');
@@ -400,7 +459,7 @@ function start() {
   $('close-detail').addEventListener('click', closeDetail);
   if (token) {
     setAuth('none', 'Connecting…');
-    refresh();
+    connect();
   } else {
     setAuth('none', 'Give the admin token to connect');
   }

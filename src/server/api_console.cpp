@@ -3,7 +3,9 @@
 // nothing there (404) while server.admin_token is empty.
 //
 //   GET  /admin/                       the page (and /admin/console.js, .css)
-//   GET  /admin/state                  every live instance (admin token)
+//   GET  /admin/pollbridge.js          the browser client (its patch and SSE code)
+//   GET  /admin/events                 the overview as an event stream (admin token)
+//   GET  /admin/state                  the overview once (admin token)
 //   GET  /admin/streams/{id}           one instance's detail (admin token)
 //   POST /admin/streams/{id}/poll      poll it now (admin token)
 //
@@ -13,6 +15,7 @@
 // Threads: the HTTP workers (pb-http), like the rest of Api.
 #include "json/document.h"
 #include "server/api.h"
+#include "server/client_script.h"
 #include "server/console_assets.h"
 #include "server/console_state.h"
 
@@ -54,6 +57,14 @@ bool Api::handle_console(const httplib::Request& req, httplib::Response& res) {
     res.set_header("Location", "/admin/");
     return true;
   }
+  if (path == "/admin/events") {
+    handle_console_events(req, res);
+    return true;
+  }
+  if (path == "/admin/pollbridge.js") {
+    serve_client_script(req, res);
+    return true;
+  }
   if (path == "/admin/state" || path.rfind(streams, 0) == 0) {
     if (!admin_allowed(req, res)) return true;
     json::Json body;
@@ -75,6 +86,17 @@ bool Api::handle_console(const httplib::Request& req, httplib::Response& res) {
     set_error(res, 404, "nothing at " + path);
   }
   return true;
+}
+
+void Api::handle_console_events(const httplib::Request& req, httplib::Response& res) {
+  if (!admin_allowed(req, res)) return;
+  if (answer_head(req, res)) return;
+  if (!accept_sse(req, res)) return;
+  std::call_once(console_feed_once_,
+                 [this] { console_feed_ = std::make_unique<ConsoleFeed>(runtime_); });
+  hub::Transport io = take_connection(res);
+  if (!io.valid()) return;
+  console_feed_->attach(std::move(io), sse_head(req));
 }
 
 }  // namespace pb::server

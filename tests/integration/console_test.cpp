@@ -8,10 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include "diff/json_patch.h"
 #include "json/document.h"
 #include "support/fake_backend.h"
 #include "support/file_local.h"
 #include "support/proxy_process.h"
+#include "support/sse_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
@@ -80,6 +82,30 @@ TEST(ConsoleTest, PageDataAndPollNeedTheTokenAndSecretsAreMasked) {
             std::string::npos);
   EXPECT_EQ(detail["config"]["headers"][2]["value"].get<std::string>(), "application/json");
   EXPECT_EQ(detail["config"]["headers"][0]["value"].get<std::string>(), "***");
+
+  // The overview as an event stream: 401 without the token; a snapshot, then
+  // patches (now_ms moves every second) that apply to it, ids in sequence.
+  {
+    SseClient refused(proxy.port(), "/admin/events");
+    EXPECT_EQ(refused.status(), 401);
+    SseClient feed(proxy.port(), "/admin/events",
+                   {{"Authorization", "Bearer console-admin-token"}});
+    ASSERT_EQ(feed.status(), 200);
+    auto snap = feed.next();
+    ASSERT_TRUE(snap);
+    EXPECT_EQ(snap->type, "snapshot");
+    json::Json doc = json::parse(snap->data);
+    EXPECT_EQ(doc["streams"][0]["id"].get<std::string>(), "s");
+    auto patch = feed.next(std::chrono::milliseconds(3000));
+    ASSERT_TRUE(patch);
+    EXPECT_EQ(patch->type, "patch");
+    const auto seq = [](const std::string& id) {
+      return std::stoull(id.substr(id.rfind('-') + 1));
+    };
+    EXPECT_EQ(seq(patch->id), seq(snap->id) + 1);
+    diff::apply_json_patch(doc, json::parse(patch->data));
+    EXPECT_EQ(doc["streams"][0]["id"].get<std::string>(), "s");
+  }
 
   // Poll now: one more upstream request.
   const auto before = backend.requests();

@@ -1,6 +1,7 @@
 // The operator's console (/admin/, docs/console.md) in headless Chromium
 // against the real binary and fake upstreams: a row per stream, a stream
-// going stale and recovering shown live, "poll now" causing exactly one
+// going stale and recovering shown live (through GET /admin/events, the
+// overview as pollbridge's own event stream), "poll now" causing exactly one
 // upstream request, the detail following a changing document with its
 // event ids, a wrong token refused (unauthorized, no data), and the layout
 // on a phone. The markup it reads (data-stream, data-state, data-action,
@@ -35,6 +36,7 @@ describe('the console', () => {
   let proxy;
   let page;
   const errors = [];
+  const requested = [];
   let doc = { orders: [{ id: 1, status: 'new' }] };
 
   before(async () => {
@@ -60,6 +62,7 @@ describe('the console', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
   });
 
   after(async () => {
@@ -79,6 +82,10 @@ describe('the console', () => {
     assert.equal(await page.locator('[data-stream] [data-action="poll"]').count(), 3);
     assert.ok(!page.url().includes(ADMIN_TOKEN), page.url());
     assert.equal(await page.locator('#connection').getAttribute('data-auth'), 'ok');
+    // Live through pollbridge's own event stream, with the product's client code.
+    assert.ok(requested.includes('/admin/events'), requested.join(' '));
+    assert.ok(requested.includes('/admin/pollbridge.js'), requested.join(' '));
+    assert.ok(!requested.includes('/admin/state'), requested.join(' '));
   });
 
   test('a stream going stale and recovering shows live', async () => {

@@ -6,6 +6,7 @@
 #include "common/mutex.h"
 #include "common/time_format.h"
 #include "log/private_id.h"
+#include "server/config_names.h"
 #include "sse/event_id.h"
 #include "stream/format.h"
 
@@ -14,54 +15,12 @@ namespace {
 
 using json::Json;
 
-constexpr const char* kMasked = "***";
-
-const char* console_diff_name(config::DiffMode m) {
-  switch (m) {
-    case config::DiffMode::kSnapshot:
-      return "snapshot";
-    case config::DiffMode::kJsonPatch:
-      return "json-patch";
-    case config::DiffMode::kMergePatch:
-      return "merge-patch";
-    case config::DiffMode::kItems:
-      return "items";
-    case config::DiffMode::kText:
-      return "text";
-  }
-  return "?";
-}
-
-const char* console_parse_name(config::ParseMode m) {
-  switch (m) {
-    case config::ParseMode::kJson:
-      return "json";
-    case config::ParseMode::kXml:
-      return "xml";
-    case config::ParseMode::kCsv:
-      return "csv";
-    case config::ParseMode::kHtml:
-      return "html";
-  }
-  return "?";
-}
-
-const char* console_auth_name(config::AuthMode m) {
-  switch (m) {
-    case config::AuthMode::kNone:
-      return "none";
-    case config::AuthMode::kRequired:
-      return "required";
-    case config::AuthMode::kUpstream:
-      return "upstream";
-  }
-  return "?";
-}
+constexpr const char* kConsoleMasked = "***";
 
 // Header values shown as they are: those that never carry a credential.
 // Every other header's value is masked (an allow-list, so that a custom
 // "X-Api-Key" is masked without anyone listing it).
-bool harmless_header(std::string name) {
+bool console_harmless_header(std::string name) {
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   static const char* const kShown[] = {"accept",          "accept-language", "accept-encoding",
                                        "content-type",    "user-agent",      "cache-control",
@@ -72,7 +31,7 @@ bool harmless_header(std::string name) {
 
 // The URL with any user:password@ and every query value masked; parameter
 // placeholders ({id}) and names stay.
-std::string masked_url(const std::string& url) {
+std::string console_masked_url(const std::string& url) {
   std::string out = url;
   const std::size_t scheme = out.find("://");
   if (scheme != std::string::npos) {
@@ -80,7 +39,7 @@ std::string masked_url(const std::string& url) {
     const std::size_t end = out.find_first_of("/?#", host);
     const std::size_t at = out.find('@', host);
     if (at != std::string::npos && (end == std::string::npos || at < end)) {
-      out.replace(host, at - host, kMasked);
+      out.replace(host, at - host, kConsoleMasked);
     }
   }
   const std::size_t q = out.find('?');
@@ -92,25 +51,25 @@ std::string masked_url(const std::string& url) {
     if (amp == std::string::npos) amp = out.size();
     const std::string item = out.substr(i, amp - i);
     const std::size_t eq = item.find('=');
-    masked += eq == std::string::npos ? item : item.substr(0, eq + 1) + kMasked;
+    masked += eq == std::string::npos ? item : item.substr(0, eq + 1) + kConsoleMasked;
     if (amp < out.size()) masked += '&';
     i = amp + 1;
   }
   return masked;
 }
 
-Json masked_headers(const std::vector<std::pair<std::string, std::string>>& headers) {
+Json console_masked_headers(const std::vector<std::pair<std::string, std::string>>& headers) {
   Json out = Json::array();
   for (const auto& [name, value] : headers) {
     Json h = Json::object();
     h["name"] = name;
-    h["value"] = harmless_header(name) ? value : std::string(kMasked);
+    h["value"] = console_harmless_header(name) ? value : std::string(kConsoleMasked);
     out.push_back(std::move(h));
   }
   return out;
 }
 
-Json durations_json(const upstream::DurationRing& ring) {
+Json console_durations_json(const upstream::DurationRing& ring) {
   Json out = Json::array();
   for (const upstream::PollDuration& d : ring.recent()) {
     Json pair = Json::array();
@@ -121,7 +80,7 @@ Json durations_json(const upstream::DurationRing& ring) {
   return out;
 }
 
-Json overview_row(core::Runtime& runtime, core::Instance& inst) {
+Json console_row(core::Runtime& runtime, core::Instance& inst) {
   const stream::DocumentView v = inst.stream().view();
   const upstream::Counters c = inst.poller().counters();
   Json s = Json::object();
@@ -151,7 +110,7 @@ Json overview_row(core::Runtime& runtime, core::Instance& inst) {
   s["polls"] = c.polls;
   s["failures"] = c.failures;
   s["last_duration_us"] = c.last_duration_us;
-  s["durations"] = durations_json(inst.poller().durations());
+  s["durations"] = console_durations_json(inst.poller().durations());
   return s;
 }
 
@@ -178,7 +137,7 @@ Json console_overview(core::Runtime& runtime) {
     if (a->cfg().name != b->cfg().name) return a->cfg().name < b->cfg().name;
     return console_id(*a) < console_id(*b);
   });
-  for (const auto& inst : instances) list.push_back(overview_row(runtime, *inst));
+  for (const auto& inst : instances) list.push_back(console_row(runtime, *inst));
   Json body = Json::object();
   body["now_ms"] = unix_ms(std::chrono::system_clock::now());
   body["streams"] = std::move(list);
@@ -188,13 +147,13 @@ Json console_overview(core::Runtime& runtime) {
 Json masked_stream_config(const config::StreamConfig& cfg) {
   Json c = Json::object();
   c["name"] = cfg.name;
-  c["url"] = masked_url(cfg.url);
+  c["url"] = console_masked_url(cfg.url);
   c["path"] = cfg.path;
   c["method"] = cfg.method;
-  if (!cfg.body.empty()) c["body"] = kMasked;
-  c["headers"] = masked_headers(cfg.headers);
-  c["parse"] = console_parse_name(cfg.parse);
-  c["diff"] = console_diff_name(cfg.diff);
+  if (!cfg.body.empty()) c["body"] = kConsoleMasked;
+  c["headers"] = console_masked_headers(cfg.headers);
+  c["parse"] = parse_mode_name(cfg.parse);
+  c["diff"] = diff_mode_name(cfg.diff);
   c["select"] = cfg.select;
   Json ignore = Json::array();
   for (const auto& p : cfg.ignore) ignore.push_back(p);
@@ -205,27 +164,27 @@ Json masked_stream_config(const config::StreamConfig& cfg) {
   c["history"] = cfg.history;
   c["max_body"] = cfg.max_body;
   c["tls_verify"] = cfg.tls_verify;
-  c["auth"] = console_auth_name(cfg.auth.mode);
+  c["auth"] = auth_mode_name(cfg.auth.mode);
   if (cfg.oauth2.enabled()) {
     Json o = Json::object();
-    o["token_url"] = masked_url(cfg.oauth2.token_url);
-    o["client_id"] = kMasked;
-    o["client_secret"] = kMasked;
+    o["token_url"] = console_masked_url(cfg.oauth2.token_url);
+    o["client_id"] = kConsoleMasked;
+    o["client_secret"] = kConsoleMasked;
     c["oauth2"] = std::move(o);
   }
   if (cfg.login.enabled()) {
     Json l = Json::object();
-    l["url"] = masked_url(cfg.login.url);
+    l["url"] = console_masked_url(cfg.login.url);
     l["method"] = cfg.login.method;
-    if (!cfg.login.body.empty()) l["body"] = kMasked;
-    l["headers"] = masked_headers(cfg.login.headers);
+    if (!cfg.login.body.empty()) l["body"] = kConsoleMasked;
+    l["headers"] = console_masked_headers(cfg.login.headers);
     c["login"] = std::move(l);
   }
   return c;
 }
 
 Json console_detail(core::Runtime& runtime, core::Instance& inst) {
-  Json d = overview_row(runtime, inst);
+  Json d = console_row(runtime, inst);
   d["config"] = masked_stream_config(inst.cfg());
   stream::Stream& st = inst.stream();
   if (stream::EventPtr snap = st.snapshot()) {

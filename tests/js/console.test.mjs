@@ -46,6 +46,7 @@ describe('the console', () => {
     upstream.set('/orders', doc);
     upstream.set('/stock', { apples: 3, pears: 5 });
     quiet.set('/prices', { eur: 1 });
+    quiet.set('/customer/7', { name: 'seven' });
     proxy = await new Pollbridge({
       streams: [
         { name: 'orders', url: upstream.url('/orders'), interval: '200ms', timeout: '2s', key: 'id' },
@@ -56,6 +57,14 @@ describe('the console', () => {
           interval: '1h',
           timeout: '2s',
           headers: { Authorization: 'Bearer upstream-secret' },
+        },
+        {
+          name: 'customer',
+          url: quiet.url('/customer/{c}'),
+          path: '/events/customer/{c}',
+          params: { c: '^[0-9]{1,3}$' },
+          interval: '1h',
+          timeout: '2s',
         },
       ],
     }).start();
@@ -165,5 +174,22 @@ describe('the console', () => {
       await context.close();
     }
     assert.deepEqual(errors, []);
+  });
+
+  test("a parameterized stream's instance is grouped under it, and poll now reaches it", async () => {
+    // A subscriber makes the instance (and keeps it while connected).
+    const subscriber = new AbortController();
+    const res = await fetch(`${proxy.baseUrl}/events/customer/7`, { signal: subscriber.signal });
+    assert.equal(res.status, 200);
+    const row = page.locator('[data-stream="customer/7"]');
+    await waitFor(async () => (await row.count()) === 1 && (await row.getAttribute('data-kind')) === 'parameterized', {
+      what: 'the instance row',
+    });
+    assert.equal(await page.locator('tr[data-group="customer"]').count(), 1);
+    const before = quiet.requests;
+    await row.locator('[data-action="poll"]').click();
+    await waitFor(() => quiet.requests === before + 1, { what: 'one request for customer/7' });
+    assert.equal(await row.locator('td.num').first().textContent(), '1', 'its one client');
+    subscriber.abort();
   });
 });

@@ -357,7 +357,10 @@ function renderDetail(d) {
   const facts = $('detail-facts');
   facts.replaceChildren();
   fact(facts, 'State', d.state + (d.reason ? ` — ${d.reason}` : ''));
-  fact(facts, 'Upstream status', d.http_status ? `HTTP ${d.http_status}` : d.state === 'ok' ? 'answering' : '—');
+  const up = d.upstream;
+  fact(facts, 'Upstream answered', up ? (up.status ? `HTTP ${up.status}` : 'no response') + ` · ${ago(up.at_ms, Date.now())}` : '—');
+  fact(facts, 'Upstream headers', up ? Object.entries(up.headers).map(([k, v]) => `${k}: ${v}`).join('\n') || '—' : '—');
+  if (up && up.error) fact(facts, 'Upstream error', up.error);
   fact(facts, 'Last poll', ago(d.last_success_ms, Date.now()));
   fact(facts, 'Last change', ago(d.changed_ms, Date.now()));
   fact(facts, 'Last event id', d.last_id || '—');

@@ -186,6 +186,22 @@ Json masked_stream_config(const config::StreamConfig& cfg) {
 Json console_detail(core::Runtime& runtime, core::Instance& inst) {
   Json d = console_row(runtime, inst);
   d["config"] = masked_stream_config(inst.cfg());
+  const upstream::ResponseSummary last = inst.poller().last_response();
+  if (last.received) {
+    // The headers a poll keeps; none carries a credential but Location's
+    // query, masked like the config's URLs.
+    Json u = Json::object();
+    u["status"] = last.status;
+    u["at_ms"] = unix_ms(last.at);
+    Json headers = Json::object();
+    if (!last.content_type.empty()) headers["Content-Type"] = last.content_type;
+    if (!last.etag.empty()) headers["ETag"] = last.etag;
+    if (!last.last_modified.empty()) headers["Last-Modified"] = last.last_modified;
+    if (!last.location.empty()) headers["Location"] = console_masked_url(last.location);
+    u["headers"] = std::move(headers);
+    if (!last.error.empty()) u["error"] = last.error;
+    d["upstream"] = std::move(u);
+  }
   stream::Stream& st = inst.stream();
   if (stream::EventPtr snap = st.snapshot()) {
     d["document_id"] = snap->id;

@@ -37,6 +37,7 @@
 #include "upstream/duration_ring.h"
 #include "upstream/fetcher.h"
 #include "upstream/health_log.h"
+#include "upstream/last_response.h"
 #include "upstream/pager.h"
 #include "upstream/sink.h"
 
@@ -96,6 +97,8 @@ class Poller {
   Counters counters() const;
   // The last polls' durations (the console's chart).
   const DurationRing& durations() const { return durations_; }
+  // The stream's own upstream's last answer (the console's detail).
+  ResponseSummary last_response() const { return last_response_.get(); }
   Sink& sink() { return sink_; }
   const config::StreamConfig& config() const { return cfg_; }
   unsigned consecutive_failures() const { return failures_.load(); }
@@ -146,6 +149,7 @@ class Poller {
       failures_count_{0}, body_bytes_{0};
   std::atomic<std::int64_t> last_duration_us_{0};
   DurationRing durations_;
+  LastResponse last_response_;
   std::atomic<unsigned> failures_{0};
   // The current poll's sequence (one thread at a time, see above).
   Step step_ = Step::kNone;

@@ -82,6 +82,9 @@ TEST(ConsoleTest, PageDataAndPollNeedTheTokenAndSecretsAreMasked) {
             std::string::npos);
   EXPECT_EQ(detail["config"]["headers"][2]["value"].get<std::string>(), "application/json");
   EXPECT_EQ(detail["config"]["headers"][0]["value"].get<std::string>(), "***");
+  // The upstream's last answer, with the headers a poll keeps.
+  EXPECT_EQ(detail["upstream"]["status"], 200) << r->body;
+  EXPECT_TRUE(detail["upstream"]["headers"].contains("Content-Type")) << r->body;
 
   // The overview as an event stream: 401 without the token; a snapshot, then
   // patches (now_ms moves every second) that apply to it, ids in sequence.

@@ -133,6 +133,7 @@ describe('the console', () => {
     const seqs = ids.map((id) => Number(id.split('-').pop()));
     assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'ids in order');
     assert.equal(await page.locator('#events li').count(), ids.length);
+    assert.match(await page.locator('#detail-facts').textContent(), /HTTP 200/);
     // The tree view shows the same document, collapsible.
     assert.ok(await page.locator('#doc-tree details').count() >= 1);
 

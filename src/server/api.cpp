@@ -187,7 +187,8 @@ void Api::install_admin(HttpServer& admin) {
     set_error(res, is_admin_path(req) ? 405 : 404,
               is_admin_path(req) ? "only POST is allowed on " + req.path
                                  : "the admin listener serves /admin/reload, "
-                                   "/streams/{stream}/poll, /healthz, /readyz and /metrics");
+                                   "/streams/{stream}/poll, the console at /admin/, "
+                                   "/healthz, /readyz and /metrics");
     if (is_admin_path(req)) res.set_header("Allow", "POST");
     return httplib::Server::HandlerResponse::Handled;
   });

@@ -1,3 +1,4 @@
+// ctest-labels: threaded
 // The operator's console's server side (docs/console.md) through the real
 // binary: the page under /admin/ with its Content-Security-Policy, the data
 // endpoints refused without the admin token, secrets masked in a stream's

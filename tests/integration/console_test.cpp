@@ -136,5 +136,37 @@ TEST(ConsoleTest, AbsentWithoutAnAdminToken) {
   }
 }
 
+TEST(ConsoleTest, PerUserInstancesHaveAnOpaqueLabelAndCanBePolled) {
+  FakeBackend backend;
+  backend.set_body(R"({"mine":true})");
+  ProxyProcess proxy(
+      "server:\n  listen: \"127.0.0.1:0\"\n  admin_token: \"console-admin-token\"\n"
+      "state: { dir: \"\" }\nstreams:\n  - name: mine\n    url: " +
+      backend.url() + "\n    forward_headers: [X-User]\n    interval: 1h\n");
+  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
+  SseClient alice(proxy.port(), "/events/mine", {{"X-User", "alice-identity-42"}});
+  ASSERT_EQ(alice.status(), 200);
+  ASSERT_TRUE(alice.next());  // polled: the instance exists
+  httplib::Client c("127.0.0.1", proxy.port());
+  auto r = c.Get("/admin/state", kAdmin);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.find("alice"), std::string::npos) << r->body;
+  json::Json state = json::parse(r->body);
+  ASSERT_EQ(state["streams"].size(), 1u);
+  const std::string id = state["streams"][0]["id"].get<std::string>();
+  EXPECT_EQ(state["streams"][0]["kind"].get<std::string>(), "per-user");
+  EXPECT_EQ(id.rfind("u-", 0), 0u) << id;
+  r = c.Get("/admin/streams/" + id, kAdmin);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.find("alice"), std::string::npos) << r->body;
+  const auto before = backend.requests();
+  r = c.Post("/admin/streams/" + id + "/poll", kAdmin, "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_TRUE(wait_until([&] { return backend.requests() == before + 1; }));
+}
+
 }  // namespace PB_FILE_LOCAL
 }  // namespace pb::testing

@@ -21,6 +21,6 @@ set(PB_MODULES
   "ingest:common config diff json stream upstream"
   "cluster:common config json log sse stream"
   "core:auth common config diff hub ingest json log metrics sse stream upstream"
-  "server:auth common config core hub json log metrics sse stream"
+  "server:auth common config core diff hub json log metrics sse stream"
   "app:auth cluster common config core json log server stream upstream"
 )

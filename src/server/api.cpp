@@ -8,6 +8,7 @@
 #include "json/document.h"
 #include "log/refusal.h"
 #include "server/client_script.h"
+#include "server/config_names.h"
 #include "server/format_choice.h"
 #include "server/lookup_status.h"
 #include "server/refusal_response.h"
@@ -20,22 +21,6 @@ namespace pb::server {
 namespace {
 
 using json::Json;
-
-const char* mode_name(config::DiffMode m) {
-  switch (m) {
-    case config::DiffMode::kSnapshot:
-      return "snapshot";
-    case config::DiffMode::kJsonPatch:
-      return "json-patch";
-    case config::DiffMode::kMergePatch:
-      return "merge-patch";
-    case config::DiffMode::kItems:
-      return "items";
-    case config::DiffMode::kText:
-      return "text";
-  }
-  return "?";
-}
 
 const char* error_code(int status) {
   switch (status) {
@@ -115,7 +100,7 @@ bool format_available(const core::Instance& inst, const FormatChoice& choice,
                          ? "; a text stream sends only snapshots (format=snapshot)"
                          : "; it offers format=snapshot besides its own events";
   set_error(res, 400,
-            "stream " + inst.address() + " (diff: " + mode_name(inst.cfg().diff) +
+            "stream " + inst.address() + " (diff: " + diff_mode_name(inst.cfg().diff) +
                 ") cannot be sent as " + std::string(stream::format_name(choice.format)) + what);
   return false;
 }
@@ -163,10 +148,12 @@ Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& p
 
 bool Api::is_admin_path(const httplib::Request& req) {
   static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
-  return req.path == "/admin/reload" || std::regex_match(req.path, kPoll);
+  return req.path == "/admin/reload" || req.path == "/admin" || req.path.rfind("/admin/", 0) == 0 ||
+         std::regex_match(req.path, kPoll);
 }
 
 bool Api::handle_admin(const httplib::Request& req, httplib::Response& res) {
+  if (handle_console(req, res)) return true;
   static const std::regex kPoll(R"(^/streams/(.+)/poll$)");
   std::smatch m;
   if (req.method == "POST" && std::regex_match(req.path, m, kPoll)) {
@@ -200,7 +187,8 @@ void Api::install_admin(HttpServer& admin) {
     set_error(res, is_admin_path(req) ? 405 : 404,
               is_admin_path(req) ? "only POST is allowed on " + req.path
                                  : "the admin listener serves /admin/reload, "
-                                   "/streams/{stream}/poll, /healthz, /readyz and /metrics");
+                                   "/streams/{stream}/poll, the console at /admin/, "
+                                   "/healthz, /readyz and /metrics");
     if (is_admin_path(req)) res.set_header("Allow", "POST");
     return httplib::Server::HandlerResponse::Handled;
   });
@@ -413,7 +401,7 @@ void Api::handle_events(const httplib::Request& req, httplib::Response& res) {
   if (format.format != stream::Format::kNative) {
     format_header = stream::resolve_format(inst->cfg().diff, format.format)
                         ? std::string(stream::format_name(format.format))
-                        : std::string(mode_name(inst->cfg().diff));
+                        : std::string(diff_mode_name(inst->cfg().diff));
   }
   if (long_poll) {
     long_poll_.handle(req, res, {inst}, *admitted, format.format, false, format_header);
@@ -515,7 +503,7 @@ void Api::handle_streams(const httplib::Request& req, httplib::Response& res) {
     s["name"] = inst->address();
     s["stream"] = inst->cfg().name;
     s["url"] = redacted_url(inst->cfg().url);
-    s["diff"] = mode_name(inst->cfg().diff);
+    s["diff"] = diff_mode_name(inst->cfg().diff);
     s["state"] = stream::state_name(v.status);
     if (!v.status.ok) {
       s["reason"] = v.status.reason;

@@ -8,6 +8,7 @@
 //   GET  /streams/{stream}           current document (ETag, 304)
 //   POST /streams/{stream}/poll      poll now (admin token)
 //   POST /admin/reload               reload the config file (admin token)
+//   /admin/...                       the operator's console (api_console.cpp)
 //   GET  /healthz, /readyz, /metrics
 //   GET  /pollbridge.js              the browser client (server/client_script.h)
 //
@@ -21,12 +22,15 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "common/current.h"
 #include "core/runtime.h"
 #include "server/access.h"
+#include "server/console_feed.h"
 #include "server/http_server.h"
 #include "server/long_poll.h"
 
@@ -59,6 +63,10 @@ class Api {
   // POST /admin/reload and POST /streams/{stream}/poll (true: answered).
   bool handle_admin(const httplib::Request& req, httplib::Response& res);
   static bool is_admin_path(const httplib::Request& req);
+  // The operator's console under /admin/ (api_console.cpp; true: answered).
+  bool handle_console(const httplib::Request& req, httplib::Response& res);
+  // GET /admin/events: the console's overview as an event stream.
+  void handle_console_events(const httplib::Request& req, httplib::Response& res);
   void handle_events(const httplib::Request& req, httplib::Response& res);
   void handle_mux(const httplib::Request& req, httplib::Response& res);
   void handle_streams(const httplib::Request& req, httplib::Response& res);
@@ -106,6 +114,9 @@ class Api {
   const config::Config& started_;  // the start-up config (static_dir, max_clients)
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> requests_{0};
+  // Made at the first GET /admin/events (its thread runs only then).
+  std::once_flag console_feed_once_;
+  std::unique_ptr<ConsoleFeed> console_feed_;
 };
 
 // JSON error body: {"error":"<code>","message":"<text>"}.

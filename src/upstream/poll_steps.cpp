@@ -208,9 +208,20 @@ Poller::Outcome Poller::process(std::optional<FetchResult> r) {
     case Step::kToken:
       o = after_token(std::move(*r));
       break;
-    default:
+    default: {
+      ResponseSummary seen;
+      seen.received = true;
+      seen.status = r->status;
+      seen.content_type = r->content_type;
+      seen.etag = r->etag;
+      seen.last_modified = r->last_modified;
+      seen.location = r->location;
+      seen.error = r->error;
+      seen.at = clock_.system_now();
+      last_response_.record(std::move(seen));
       o = after_page(std::move(*r));
       break;
+    }
   }
   if (step_ == Step::kFailed && o.kind != Outcome::kDone) return fail_poll(pending_failure_, 0);
   return o;

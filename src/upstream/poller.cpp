@@ -190,8 +190,13 @@ Poller::Outcome Poller::done(Duration next) {
   prepared_ = false;
   observe_duration();
   const auto end = std::chrono::steady_clock::now();
-  last_duration_us_.store(
-      std::chrono::duration_cast<std::chrono::microseconds>(end - begun_).count());
+  const std::int64_t took =
+      std::chrono::duration_cast<std::chrono::microseconds>(end - begun_).count();
+  last_duration_us_.store(took);
+  durations_.record(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.system_now().time_since_epoch())
+          .count(),
+      took);
   return {Outcome::kDone, next};
 }
 

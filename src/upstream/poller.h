@@ -34,8 +34,10 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "upstream/backoff.h"
+#include "upstream/duration_ring.h"
 #include "upstream/fetcher.h"
 #include "upstream/health_log.h"
+#include "upstream/last_response.h"
 #include "upstream/pager.h"
 #include "upstream/sink.h"
 
@@ -93,6 +95,10 @@ class Poller {
   Outcome process(std::optional<FetchResult> result);
 
   Counters counters() const;
+  // The last polls' durations (the console's chart).
+  const DurationRing& durations() const { return durations_; }
+  // The stream's own upstream's last answer (the console's detail).
+  ResponseSummary last_response() const { return last_response_.get(); }
   Sink& sink() { return sink_; }
   const config::StreamConfig& config() const { return cfg_; }
   unsigned consecutive_failures() const { return failures_.load(); }
@@ -142,6 +148,8 @@ class Poller {
   std::atomic<std::uint64_t> polls_{0}, not_modified_{0}, same_body_{0}, parses_{0},
       failures_count_{0}, body_bytes_{0};
   std::atomic<std::int64_t> last_duration_us_{0};
+  DurationRing durations_;
+  LastResponse last_response_;
   std::atomic<unsigned> failures_{0};
   // The current poll's sequence (one thread at a time, see above).
   Step step_ = Step::kNone;

@@ -65,6 +65,11 @@ TEST(AdminListenTest, AdminEndpointsLiveOnlyOnTheAdminListener) {
   // Stream data is not served there.
   EXPECT_EQ(admin.Get("/streams/s")->status, 404);
   EXPECT_EQ(admin.Get("/metrics")->status, 200);
+  // The console (docs/console.md) is on the admin listener only.
+  EXPECT_EQ(main.Get("/admin/")->status, 404);
+  EXPECT_EQ(main.Get("/admin/state", token)->status, 404);
+  EXPECT_EQ(admin.Get("/admin/")->status, 200);
+  EXPECT_EQ(admin.Get("/admin/state", token)->status, 200);
 }
 
 }  // namespace PB_FILE_LOCAL

@@ -60,11 +60,5 @@ const char kClientScriptVersion[] = \"${VERSION}\";
 }  // namespace pb::server::generated
 ")
 
-# Rewritten only when it changes, so that an unchanged module rebuilds nothing.
-if(EXISTS "${OUTPUT}")
-  file(READ "${OUTPUT}" old)
-  if(old STREQUAL content)
-    return()
-  endif()
-endif()
-file(WRITE "${OUTPUT}" "${content}")
+include(${CMAKE_CURRENT_LIST_DIR}/write_if_changed.cmake)
+pb_write_if_changed("${OUTPUT}" "${content}")

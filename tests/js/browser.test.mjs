@@ -23,20 +23,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { BufferingProxy } from './lib/buffering-proxy.mjs';
-import { FakeUpstream, Pollbridge, makeTestCertificates, repoRoot, sleep, waitFor } from './lib/harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, FakeUpstream, Pollbridge, makeTestCertificates, repoRoot, sleep, waitFor } from './lib/harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// These machines reach no network: keep Chromium from trying.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = path.join(repoRoot, 'tests', 'js', 'artifacts');
 const STATIC = path.join(repoRoot, 'examples', 'web');
 const TABS = 8;

@@ -12,11 +12,8 @@ import http from 'node:http';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { FakeUpstream, Pollbridge, waitFor } from './lib/harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, FakeUpstream, Pollbridge, waitFor } from './lib/harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // A document of a few KiB that compresses well; `v` changes one member.
 const documentOf = (v) => ({

@@ -13,19 +13,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { ADMIN_TOKEN, FakeUpstream, Pollbridge, repoRoot, sleep, waitFor } from './lib/harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, ADMIN_TOKEN, FakeUpstream, Pollbridge, repoRoot, sleep, waitFor } from './lib/harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const rowState = (page, name) => page.locator(`[data-stream="${name}"]`).getAttribute('data-state');
 

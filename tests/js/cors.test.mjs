@@ -13,11 +13,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { FakeUpstream, Pollbridge, waitFor } from './lib/harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, FakeUpstream, Pollbridge, waitFor } from './lib/harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TOKEN = 'cookie-read-token-0123456789';
 
 // A page server for one origin: / is a page that opens the stream given in

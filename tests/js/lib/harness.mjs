@@ -19,6 +19,20 @@ export const ADMIN_TOKEN = 'js-test-admin';
 // intervals before it fails.
 export const WAIT_MS = 10000;
 
+// Debian's Chromium, headless, for the tests that drive a real browser.
+// These machines reach no network: keep Chromium from trying.
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 /** The pollbridge binary: $PB_BINARY (relative paths are relative to the repo root) or build/pollbridge. */
 export function pollbridgeBinary() {
   const binary = path.resolve(repoRoot, process.env.PB_BINARY || 'build/pollbridge');

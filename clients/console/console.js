@@ -199,6 +199,9 @@ function render(state) {
     if (prev && prev.state !== s.state) changes.push(`${s.id} is ${s.state}${s.reason ? `: ${s.reason}` : ''}`);
     previous.set(s.id, { events: s.events, at: now, state: s.state });
   }
+  // Parameterized and per-user streams with no live instance: their group
+  // row alone, so that every configured stream is listed.
+  for (const idle of state.idle || []) rows.push(groupRow(idle.stream, 0));
   // Keyboard focus survives the refresh: it returns to the same control.
   const focused = document.activeElement;
   const focusRow = focused && focused.closest && focused.closest('tr[data-stream]');

@@ -69,7 +69,7 @@ bool Api::handle_console(const httplib::Request& req, httplib::Response& res) {
     if (!admin_allowed(req, res)) return true;
     json::Json body;
     if (path == "/admin/state") {
-      body = console_overview(runtime_);
+      body = console_overview(runtime_, *running_.get());
     } else {
       auto inst = find_console_instance(runtime_, path.substr(streams.size()));
       if (!inst) {
@@ -93,7 +93,7 @@ void Api::handle_console_events(const httplib::Request& req, httplib::Response& 
   if (answer_head(req, res)) return;
   if (!accept_sse(req, res)) return;
   std::call_once(console_feed_once_,
-                 [this] { console_feed_ = std::make_unique<ConsoleFeed>(runtime_); });
+                 [this] { console_feed_ = std::make_unique<ConsoleFeed>(runtime_, running_); });
   hub::Transport io = take_connection(res);
   if (!io.valid()) return;
   console_feed_->attach(std::move(io), sse_head(req));

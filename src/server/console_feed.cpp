@@ -10,8 +10,10 @@
 
 namespace pb::server {
 
-ConsoleFeed::ConsoleFeed(core::Runtime& runtime, std::chrono::milliseconds period)
+ConsoleFeed::ConsoleFeed(core::Runtime& runtime, const Current<config::Config>& running,
+                         std::chrono::milliseconds period)
     : runtime_(runtime),
+      running_(running),
       period_(period),
       feed_(runtime.hub().create_feed()),
       sessions_(std::make_shared<std::atomic<std::int64_t>>(0)),
@@ -34,7 +36,7 @@ std::string ConsoleFeed::next_id_locked() {
 }
 
 void ConsoleFeed::refresh_locked() {
-  json::Json next = console_overview(runtime_);
+  json::Json next = console_overview(runtime_, *running_.get());
   if (!has_doc_) {
     doc_ = std::move(next);
     has_doc_ = true;

@@ -23,7 +23,9 @@
 #include <string>
 #include <thread>
 
+#include "common/current.h"
 #include "common/mutex.h"
+#include "config/config.h"
 #include "core/runtime.h"
 #include "hub/hub.h"
 #include "json/document.h"
@@ -32,8 +34,8 @@ namespace pb::server {
 
 class ConsoleFeed {
  public:
-  explicit ConsoleFeed(core::Runtime& runtime,
-                       std::chrono::milliseconds period = std::chrono::seconds(1));
+  ConsoleFeed(core::Runtime& runtime, const Current<config::Config>& running,
+              std::chrono::milliseconds period = std::chrono::seconds(1));
   ~ConsoleFeed();
   ConsoleFeed(const ConsoleFeed&) = delete;
   ConsoleFeed& operator=(const ConsoleFeed&) = delete;
@@ -49,6 +51,7 @@ class ConsoleFeed {
   std::string next_id_locked() PB_REQUIRES(mu_);
 
   core::Runtime& runtime_;
+  const Current<config::Config>& running_;
   const std::chrono::milliseconds period_;
   hub::FeedId feed_;
   // Connected consoles; shared with the sessions' close hooks, which may

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "common/mutex.h"
 #include "common/time_format.h"
@@ -128,7 +129,7 @@ std::shared_ptr<core::Instance> find_console_instance(core::Runtime& runtime,
   return nullptr;
 }
 
-Json console_overview(core::Runtime& runtime) {
+Json console_overview(core::Runtime& runtime, const config::Config& cfg) {
   Json list = Json::array();
   auto instances = runtime.instances();
   // Grouped by stream, then by id: a parameterized stream's instances sit
@@ -137,10 +138,25 @@ Json console_overview(core::Runtime& runtime) {
     if (a->cfg().name != b->cfg().name) return a->cfg().name < b->cfg().name;
     return console_id(*a) < console_id(*b);
   });
-  for (const auto& inst : instances) list.push_back(console_row(runtime, *inst));
+  std::set<std::string> live;
+  for (const auto& inst : instances) {
+    live.insert(inst->cfg().name);
+    list.push_back(console_row(runtime, *inst));
+  }
+  Json idle = Json::array();
+  for (const config::StreamConfig& sc : cfg.streams) {
+    const bool per_user = !sc.auth.forward_headers.empty();
+    if ((sc.params.empty() && !per_user) || live.count(sc.name) != 0) continue;
+    Json row = Json::object();
+    row["id"] = sc.name;  // the key the feed's patches name array items by
+    row["stream"] = sc.name;
+    row["kind"] = per_user ? "per-user" : "parameterized";
+    idle.push_back(std::move(row));
+  }
   Json body = Json::object();
   body["now_ms"] = unix_ms(std::chrono::system_clock::now());
   body["streams"] = std::move(list);
+  body["idle"] = std::move(idle);
   return body;
 }
 

@@ -31,8 +31,11 @@ std::string console_id(const core::Instance& inst);
 std::shared_ptr<core::Instance> find_console_instance(core::Runtime& runtime,
                                                       const std::string& id);
 
-// {"now_ms", "streams": [{"id", "stream", "kind", "state", "reason", ...}]}
-json::Json console_overview(core::Runtime& runtime);
+// {"now_ms", "streams": [{"id", "stream", "kind", "state", "reason", ...}],
+//  "idle": [{"stream", "kind"}]}: "idle" names the parameterized and per-user
+// streams of `cfg` (the running config) that have no live instance, so that
+// every configured stream has a row.
+json::Json console_overview(core::Runtime& runtime, const config::Config& cfg);
 
 // One instance: its overview row plus "config" (masked), "document" (text),
 // "events" (the last kConsoleEvents, oldest first) and "durations".

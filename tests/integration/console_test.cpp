@@ -144,6 +144,17 @@ TEST(ConsoleTest, PerUserInstancesHaveAnOpaqueLabelAndCanBePolled) {
       "state: { dir: \"\" }\nstreams:\n  - name: mine\n    url: " +
       backend.url() + "\n    forward_headers: [X-User]\n    interval: 1h\n");
   ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
+  {
+    // No user yet: no instance, and the stream is listed as idle.
+    httplib::Client c("127.0.0.1", proxy.port());
+    auto r = c.Get("/admin/state", kAdmin);
+    ASSERT_TRUE(r);
+    json::Json state = json::parse(r->body);
+    EXPECT_EQ(state["streams"].size(), 0u);
+    ASSERT_EQ(state["idle"].size(), 1u);
+    EXPECT_EQ(state["idle"][0]["stream"].get<std::string>(), "mine");
+    EXPECT_EQ(state["idle"][0]["kind"].get<std::string>(), "per-user");
+  }
   SseClient alice(proxy.port(), "/events/mine", {{"X-User", "alice-identity-42"}});
   ASSERT_EQ(alice.status(), 200);
   ASSERT_TRUE(alice.next());  // polled: the instance exists
@@ -156,6 +167,7 @@ TEST(ConsoleTest, PerUserInstancesHaveAnOpaqueLabelAndCanBePolled) {
   ASSERT_EQ(state["streams"].size(), 1u);
   const std::string id = state["streams"][0]["id"].get<std::string>();
   EXPECT_EQ(state["streams"][0]["kind"].get<std::string>(), "per-user");
+  EXPECT_EQ(state["idle"].size(), 0u);
   EXPECT_EQ(id.rfind("u-", 0), 0u) << id;
   r = c.Get("/admin/streams/" + id, kAdmin);
   ASSERT_TRUE(r);

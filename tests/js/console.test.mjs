@@ -78,6 +78,10 @@ describe('the console', () => {
     const names = await page.locator('[data-stream]').evaluateAll((rows) => rows.map((r) => r.dataset.stream));
     assert.deepEqual(names.sort(), ['orders', 'prices', 'stock']);
     assert.equal(await page.locator('[data-stream] [data-action="poll"]').count(), 3);
+    // The parameterized stream has no instance yet: its group row alone.
+    const idle = page.locator('tr[data-group="customer"]');
+    assert.equal(await idle.count(), 1);
+    assert.match(await idle.textContent(), /customer \(0 instances\)/);
     assert.ok(!page.url().includes(ADMIN_TOKEN), page.url());
     assert.equal(await page.locator('#connection').getAttribute('data-auth'), 'ok');
     // Live through pollbridge's own event stream, with the product's client code.

@@ -12,6 +12,7 @@
 #   eventsource.test.mjs   the wire contract through npm's eventsource
 #   browser.test.mjs       the example page in headless Chromium, 8 tabs
 #   compression.test.mjs   gzip streams through zlib.createGunzip() and Chromium
+#   console.test.mjs       the operator's console in headless Chromium, real binary
 # Works on a clean clone of a fresh Debian machine: installs Node.js/npm and
 # Chromium from apt when they are missing (scripts/deps.sh), the pinned npm
 # packages with `npm ci`, and builds pollbridge unless PB_BINARY names one.
@@ -63,8 +64,14 @@ say "installing the pinned npm packages (npm ci)"
 npm ci --no-audit --no-fund --ignore-scripts
 say "running the tests against $PB_BINARY"
 rm -f "$ROOT/build/pollbridge-js-size.txt"
-node --test "$@" client.test.mjs longpoll.test.mjs event-stream.test.mjs property.test.mjs sharing.test.mjs formats.test.mjs fallback.test.mjs \
-  bundle.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs cors.test.mjs compression.test.mjs
+files=(client.test.mjs longpoll.test.mjs event-stream.test.mjs property.test.mjs sharing.test.mjs formats.test.mjs
+  fallback.test.mjs bundle.test.mjs eventsource.test.mjs tls.test.mjs browser.test.mjs cors.test.mjs compression.test.mjs
+  console.test.mjs)
+# A test file that is not in the list would never run: refuse to go on.
+for f in *.test.mjs; do
+  [[ " ${files[*]} " == *" $f "* ]] || { echo "test-js: $f is not in scripts/test-js.sh's list" >&2 && exit 1; }
+done
+node --test "$@" "${files[@]}"
 if [ -f "$ROOT/build/pollbridge-js-size.txt" ]; then
   say "$(cat "$ROOT/build/pollbridge-js-size.txt")"
 fi

@@ -133,7 +133,7 @@ Api::Api(core::Runtime& runtime, HttpServer& server, const auth::PolicyHolder& p
       server_(server),
       admin_(admin),
       access_(runtime, policy, runtime.config().server.ipv6_prefix),
-      long_poll_(runtime, running, access_),
+      long_poll_(runtime, running, access_, runtime.config().server.max_clients),
       policy_(policy),
       running_(running),
       started_(runtime.config()) {
@@ -277,13 +277,19 @@ void Api::install() {
         }
         set_error(res, 500, what);
       });
-  s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    requests_.fetch_add(1);
-    add_cors(req, res);
-    compress_response(req, res, running_.get()->server);
-    // A response that closes its connection announces no keep-alive.
-    if (res.get_header_value("Connection") == "close") res.headers.erase("Keep-Alive");
-  });
+  s.set_post_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { finish_response(req, res); });
+  // The long-poll answers the connection loop makes get the same step.
+  long_poll_.set_finish(
+      [this](const httplib::Request& req, httplib::Response& res) { finish_response(req, res); });
+}
+
+void Api::finish_response(const httplib::Request& req, httplib::Response& res) {
+  requests_.fetch_add(1);
+  add_cors(req, res);
+  compress_response(req, res, running_.get()->server);
+  // A response that closes its connection announces no keep-alive.
+  if (res.get_header_value("Connection") == "close") res.headers.erase("Keep-Alive");
 }
 
 std::optional<std::string> Api::allowed_origin(const httplib::Request& req,

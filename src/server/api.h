@@ -87,6 +87,10 @@ class Api {
   // The request carries the admin token (no answer is written).
   bool has_admin_token(const httplib::Request& req) const;
 
+  // The post-routing step of every answer: counts it, adds CORS fields,
+  // compresses it (response_coding.h). Workers, and the connection loop for
+  // the long-poll answers it makes (server/long_poll_session.h).
+  void finish_response(const httplib::Request& req, httplib::Response& res);
   // Refuses the connection (filling `res`) if it may not open a stream now.
   bool accept_sse(const httplib::Request& req, httplib::Response& res);
   // Answers a HEAD on an SSE endpoint (true) without opening a stream.

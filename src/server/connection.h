@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "hub/transport.h"
@@ -23,6 +24,8 @@
 #include "server/request_head.h"
 
 namespace pb::server {
+
+class LongPollSession;
 
 enum State { kHandshake, kHead, kBody, kIdle, kHandling, kParked, kWrite, kLinger, kStates };
 
@@ -64,6 +67,10 @@ struct Connection {
   std::function<bool()> ready;
   Clock::time_point admission_deadline{};
   ParkKind parked_kind = ParkKind::kAdmission;
+  // The long-poll lane (connection_long_poll.cpp): the session its last
+  // long-poll left, and that request's shape (long_poll_shape.h).
+  std::shared_ptr<LongPollSession> long_poll;
+  std::string long_poll_key;
 
   static constexpr std::size_t kNotParked = static_cast<std::size_t>(-1);
 };
@@ -83,6 +90,7 @@ struct Job {
   std::function<bool()> ready;
   Clock::time_point park_until{};
   ParkKind park_kind = ParkKind::kAdmission;
+  std::shared_ptr<LongPollSession> long_poll;  // HttplibBridge::keep_long_poll
 };
 
 struct ConnectionLoop::Counters {

@@ -53,6 +53,7 @@ ConnectionLoop::ConnectionLoop(LoopOptions options, Listener& listener,
       pool_(pool),
       bridge_(bridge),
       tls_(std::move(tls)),
+      keep_alive_field_(bridge.keep_alive_field()),
       counters_(std::make_unique<Counters>()) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -274,7 +275,11 @@ void ConnectionLoop::on_event(Connection& c, std::uint32_t events, Clock::time_p
   loop_thread_.check();
   if (c.state == kParked) {
     // Watched only for this: the client left while its request waited.
-    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) close(c);
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      close(c);
+    } else if (events & EPOLLIN) {
+      on_parked_input(c);  // parked by the long-poll lane, still watched for input
+    }
     return;
   }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {

@@ -161,7 +161,7 @@ class ConnectionLoop {
   void handshake(Connection& c, Clock::time_point now);
   void read_request(Connection& c, Clock::time_point now);
   void advance(Connection& c, Clock::time_point now);
-  void dispatch(Connection& c);
+  void dispatch(Connection& c, Clock::time_point now);
   void run_request(Job* job) PB_EXCLUDES(done_mu_);  // on a worker
   void on_done(Job* job, Clock::time_point now);
   void respond(Connection& c, std::string bytes, Clock::time_point now);
@@ -188,6 +188,12 @@ class ConnectionLoop {
   void rerun(Connection& c);
   void unlist_parked(Connection& c);
   void release_admission(Connection& c);
+  // The long-poll lane (connection_long_poll.cpp).
+  bool long_poll_on_loop(Connection& c, Clock::time_point now);
+  // True when it waits on (woken by nothing it may answer).
+  bool end_long_poll_wait(Connection& c, Clock::time_point now);
+  void keep_long_poll(Connection& c, Job& job);
+  void on_parked_input(Connection& c);
 
   LoopOptions options_;
   Listener& listener_;
@@ -195,6 +201,7 @@ class ConnectionLoop {
   WorkerPool& pool_;
   HttplibBridge& bridge_;
   TlsSource tls_;
+  const std::string keep_alive_field_;  // HttplibBridge::keep_alive_field()
 
   int epfd_ = -1;
   int wakefd_ = -1;

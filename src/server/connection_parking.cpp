@@ -55,7 +55,12 @@ void ConnectionLoop::check_parked(Clock::time_point now) {
   for (std::size_t i = 0; i < parked_.size();) {
     Connection& c = *parked_[i];
     if (now >= c.admission_deadline || (c.ready && c.ready())) {
-      rerun(c);  // takes it out of parked_: index i now holds another
+      // Taken out of parked_ (index i now holds another) unless it waits on.
+      if (c.parked_kind == ParkKind::kLongPoll && c.long_poll) {
+        if (end_long_poll_wait(c, now)) ++i;
+      } else {
+        rerun(c);
+      }
     } else {
       ++i;
     }

@@ -143,11 +143,12 @@ void ConnectionLoop::advance(Connection& c, Clock::time_point now) {
     }
   }
   if (c.state == kBody && c.in.size() < c.request_end) return;
-  dispatch(c);
+  dispatch(c, now);
 }
 
-void ConnectionLoop::dispatch(Connection& c) {
+void ConnectionLoop::dispatch(Connection& c, Clock::time_point now) {
   loop_thread_.check();
+  if (c.long_poll && long_poll_on_loop(c, now)) return;
   disarm(c);
   unwatch(c);
   unlink_held(c);
@@ -195,6 +196,7 @@ void ConnectionLoop::run_request(Job* job) {
   job->park_kind = ex.park_kind;
   job->response = std::move(ex.response);
   job->close_after = ex.close_after;
+  job->long_poll = std::move(ex.long_poll);
   bool wake;
   {
     MutexLock lock(done_mu_);
@@ -221,6 +223,7 @@ void ConnectionLoop::on_done(Job* job, Clock::time_point now) {
   Connection* c = job->conn;
   handling_.fetch_sub(1);
   counters_->states[kHandling].fetch_sub(1, std::memory_order_relaxed);
+  keep_long_poll(*c, *job);
   if (job->taken) {
     counters_->handed.fetch_add(1, std::memory_order_relaxed);
     release_admission(*c);

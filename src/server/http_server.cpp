@@ -134,4 +134,8 @@ std::optional<std::chrono::steady_clock::time_point> HttpServer::admission_deadl
   return HttplibBridge::admission_deadline(kind);
 }
 
+void HttpServer::keep_long_poll(std::shared_ptr<LongPollSession> session) {
+  HttplibBridge::keep_long_poll(std::move(session));
+}
+
 }  // namespace pb::server

@@ -35,6 +35,8 @@
 
 namespace pb::server {
 
+class LongPollSession;
+
 class HttplibBridge;
 class Listener;
 class TlsContext;
@@ -89,6 +91,10 @@ class HttpServer {
                    ParkKind kind = ParkKind::kAdmission);
   static std::optional<std::chrono::steady_clock::time_point> admission_deadline(
       ParkKind kind = ParkKind::kAdmission);
+  // From inside a long-poll handler: the loop keeps `session` with the
+  // connection and answers the connection's later long-polls of the same
+  // shape with it (HttplibBridge::keep_long_poll).
+  static void keep_long_poll(std::shared_ptr<LongPollSession> session);
 
  private:
   config::ServerConfig cfg_;

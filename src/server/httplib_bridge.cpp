@@ -188,4 +188,16 @@ std::optional<std::chrono::steady_clock::time_point> HttplibBridge::admission_de
   return ex->admission_deadline;
 }
 
+void HttplibBridge::keep_long_poll(std::shared_ptr<LongPollSession> session) {
+  Exchange* ex = tl_exchange;
+  if (ex == nullptr || ex->taken) return;
+  ex->long_poll = std::move(session);
+}
+
+std::string HttplibBridge::keep_alive_field() const {
+  // As write_response_core() writes it.
+  return "timeout=" + std::to_string(keep_alive_timeout_sec_) +
+         ", max=" + std::to_string(keep_alive_max_count_);
+}
+
 }  // namespace pb::server

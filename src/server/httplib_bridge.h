@@ -57,6 +57,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,8 @@
 #include "server/park_kind.h"
 
 namespace pb::server {
+
+class LongPollSession;
 
 class HttplibBridge : public httplib::Server {
  public:
@@ -101,6 +104,9 @@ class HttplibBridge : public httplib::Server {
     std::function<bool()> ready;
     std::chrono::steady_clock::time_point park_until{};
     ParkKind park_kind = ParkKind::kAdmission;
+    // keep_long_poll(): what the loop answers the connection's later
+    // long-polls with.
+    std::shared_ptr<LongPollSession> long_poll;
   };
 
   // The values httplib announces in its Keep-Alive response header.
@@ -136,6 +142,12 @@ class HttplibBridge : public httplib::Server {
   // outside a handler or when the connection was taken.
   static bool park(std::function<bool()> ready, std::chrono::steady_clock::time_point until,
                    ParkKind kind = ParkKind::kAdmission);
+  // From inside a request handler: hands `session` to the loop with the
+  // request's completion (server/long_poll_session.h). Ignored outside one.
+  static void keep_long_poll(std::shared_ptr<LongPollSession> session);
+  // The Keep-Alive field httplib writes on a kept-alive answer.
+  std::string keep_alive_field() const;
+
   // From inside a request handler: the deadline of the park() of `kind`
   // this request ran again after, if it did.
   static std::optional<std::chrono::steady_clock::time_point> admission_deadline(

@@ -14,26 +14,10 @@
 namespace pb::server {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
-// Counts one waiting long-poll for as long as its park holds it.
-struct WaitingCount {
-  explicit WaitingCount(std::shared_ptr<std::atomic<std::int64_t>> n) : n(std::move(n)) {
-    this->n->fetch_add(1);
-  }
-  ~WaitingCount() { n->fetch_sub(1); }
-  WaitingCount(const WaitingCount&) = delete;
-  WaitingCount& operator=(const WaitingCount&) = delete;
-  std::shared_ptr<std::atomic<std::int64_t>> n;
-};
-
-void log_answer(const httplib::Request& req,
-                const std::vector<std::shared_ptr<core::Instance>>& insts,
-                const std::optional<std::string>& last_id, const core::LongPollResult& r,
-                std::chrono::milliseconds waited) {
+void log_answer(const LongPollSession::Parts& parts, const std::optional<std::string>& last_id,
+                const core::LongPollResult& r, std::chrono::milliseconds waited) {
   if (!log::access_enabled()) return;
-  core::AccessInfo info = core::access_info(req.remote_addr + ":" + std::to_string(req.remote_port),
-                                            insts, last_id, r.fresh);
+  core::AccessInfo info = core::access_info(parts.client, parts.insts, last_id, r.fresh);
   log::info("long-poll answered", {{"client", info.client},
                                    {"stream", info.stream},
                                    {"instance", info.instance},
@@ -44,10 +28,26 @@ void log_answer(const httplib::Request& req,
                                    {"waited_ms", static_cast<std::int64_t>(waited.count())}});
 }
 
+// What a session's answers depend on besides its instances: the request's
+// method, Origin (CORS) and Accept-Encoding (compression).
+httplib::Request answer_inputs(const httplib::Request& req) {
+  httplib::Request kept;
+  kept.method = req.method;
+  kept.remote_addr = req.remote_addr;
+  kept.remote_port = req.remote_port;
+  auto origins = req.headers.equal_range("Origin");
+  for (auto it = origins.first; it != origins.second; ++it) kept.headers.insert(*it);
+  if (auto coding = HttplibBridge::accept_encoding(req)) {
+    kept.headers.emplace("Accept-Encoding", *coding);
+  }
+  return kept;
+}
+
 }  // namespace
 
-LongPoll::LongPoll(core::Runtime& runtime, const Current<config::Config>& running, Access& access)
-    : runtime_(runtime), running_(running), access_(access) {}
+LongPoll::LongPoll(core::Runtime& runtime, const Current<config::Config>& running, Access& access,
+                   std::size_t max_clients)
+    : runtime_(runtime), running_(running), access_(access), max_clients_(max_clients) {}
 
 bool LongPoll::requested(const httplib::Request& req, httplib::Response& res, bool& bad) {
   bad = false;
@@ -60,73 +60,158 @@ bool LongPoll::requested(const httplib::Request& req, httplib::Response& res, bo
   return false;
 }
 
+void LongPoll::fill(const LongPollSession& s, httplib::Response& res, std::string body) {
+  res.status = 200;
+  res.set_header("Cache-Control", "no-store");
+  if (!s.parts_.format_header.empty()) {
+    res.set_header("X-Pollbridge-Format", s.parts_.format_header);
+  }
+  res.set_content(std::move(body), "application/json");
+}
+
 void LongPoll::handle(const httplib::Request& req, httplib::Response& res,
                       std::vector<std::shared_ptr<core::Instance>> insts,
                       const Access::Admitted& admitted, stream::Format format, bool multiplexed,
                       const std::string& format_header) {
   const auto now = SteadyClock::now();
-  const auto timeout = running_.get()->server.longpoll_timeout;
+  const auto running = running_.get();
+  const auto timeout = running->server.longpoll_timeout;
   // A run after a wait: the deadline set by the first run.
   const std::optional<SteadyClock::time_point> parked =
       HttpServer::admission_deadline(ParkKind::kLongPoll);
-  // Not past the credential's end either: the run then refuses it (401),
-  // as an SSE session closes at close_at.
-  const SteadyClock::time_point deadline =
-      parked ? *parked : std::min(now + timeout, admitted.close_at);
   if (!parked) requests_.fetch_add(1, std::memory_order_relaxed);
 
-  core::LongPollRequest lp;
+  LongPollSession::Parts parts;
+  parts.insts = std::move(insts);
+  parts.admission = admitted.admission;
+  parts.close_at = admitted.close_at;
+  parts.format = format;
+  parts.multiplexed = multiplexed;
+  parts.format_header = format_header;
+  parts.config = running;
+  parts.client = req.remote_addr + ":" + std::to_string(req.remote_port);
+  parts.request = answer_inputs(req);
+  // auth: upstream admissions follow their own cache: such a request is
+  // decided on a worker every time.
+  parts.reusable = req.method == "GET" &&
+                   std::none_of(admitted.upstream.begin(), admitted.upstream.end(),
+                                [](bool upstream) { return upstream; });
+  auto s = std::make_shared<LongPollSession>(*this, std::move(parts));
   {
     auto h = req.headers.find("Last-Event-ID");
     std::string query = req.get_param_value("lastEventId");
-    lp.last_id = sse::resume_id(h != req.headers.end() ? &h->second : nullptr,
-                                req.has_param("lastEventId") ? &query : nullptr);
+    s->last_id_ = sse::resume_id(h != req.headers.end() ? &h->second : nullptr,
+                                 req.has_param("lastEventId") ? &query : nullptr);
   }
-  lp.format = format;
-  lp.multiplexed = multiplexed;
-  lp.woken = parked.has_value();
-  lp.give_up = parked.has_value() && now >= deadline;
+  // Not past the credential's end either: the run then refuses it (401),
+  // as an SSE session closes at close_at.
+  s->deadline_ = parked ? *parked : std::min(now + timeout, admitted.close_at);
+  s->started_ = parked ? s->deadline_ - timeout : now;
 
-  res.set_header("Cache-Control", "no-store");
-  if (!format_header.empty()) res.set_header("X-Pollbridge-Format", format_header);
   if (req.method == "HEAD") {
-    res.status = 200;
-    res.set_content("", "application/json");
+    fill(*s, res, "");
     return;
   }
+  core::LongPollResult r = run(*s, parked.has_value(), now);
+  if (r.kind == core::LongPollResult::kGone) {
+    lookup_error(res, r.error);
+    return;
+  }
+  // The admission is tracked like an SSE session's, so that a reload's
+  // re-check can revoke a wait, or a later request the loop answers.
+  if (r.kind == core::LongPollResult::kWait || s->reusable()) access_.track(admitted.admission);
+  if (s->reusable()) HttpServer::keep_long_poll(s);
+  if (r.kind == core::LongPollResult::kAnswer) {
+    fill(*s, res, std::move(r.body));
+    return;
+  }
+  // Nothing yet: wait without a thread.
+  if (!HttpServer::park([s] { return s->ready(); }, s->deadline_, ParkKind::kLongPoll)) {
+    set_error(res, 500, "cannot wait for the next event");
+  }
+}
 
-  core::LongPollResult r = runtime_.long_poll(insts, lp);
+core::LongPollResult LongPoll::run(LongPollSession& s, bool woken, SteadyClock::time_point now) {
+  s.waiting_.reset();
+  s.wait_.reset();  // a new wait is taken below if there is still nothing
+  core::LongPollRequest lp;
+  lp.last_id = s.last_id_;
+  lp.format = s.parts_.format;
+  lp.multiplexed = s.parts_.multiplexed;
+  lp.woken = woken;
+  lp.give_up = woken && now >= s.deadline_;
+  core::LongPollResult r = runtime_.long_poll(s.parts_.insts, lp);
   switch (r.kind) {
-    case core::LongPollResult::kGone:
-      lookup_error(res, r.error);
-      return;
     case core::LongPollResult::kAnswer: {
       (r.events ? answered_events_ : answered_empty_).fetch_add(1, std::memory_order_relaxed);
-      res.status = 200;
-      res.set_content(std::move(r.body), "application/json");
-      const auto waited =
-          parked ? std::chrono::duration_cast<std::chrono::milliseconds>(now - (deadline - timeout))
-                 : std::chrono::milliseconds(0);
-      log_answer(req, insts, lp.last_id, r, std::max(waited, std::chrono::milliseconds(0)));
-      return;
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.started_);
+      log_answer(s.parts_, s.last_id_, r, std::max(waited, std::chrono::milliseconds(0)));
+      break;
     }
     case core::LongPollResult::kWait:
+      s.wait_ = std::move(r.wait);
+      s.waiting_ = std::make_unique<WaitingCount>(waiting_);
+      parks_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case core::LongPollResult::kGone:
       break;
   }
-  // Nothing yet: wait without a thread. The admission is tracked like an
-  // SSE session's, so that a reload's re-check can revoke it.
-  access_.track(admitted.admission);
-  auto count = std::make_shared<WaitingCount>(waiting_);
-  std::shared_ptr<const Admission> admission = admitted.admission;
-  std::shared_ptr<core::LongPollWait> wait = std::move(r.wait);
-  auto ready = [wait, admission, count] {
-    return wait->changed() || (admission && admission->revoked());
-  };
-  if (!HttpServer::park(std::move(ready), deadline, ParkKind::kLongPoll)) {
-    set_error(res, 500, "cannot wait for the next event");
-    return;
+  return r;
+}
+
+LongPollSession::Answer LongPoll::run_on_loop(LongPollSession& s, bool woken,
+                                              SteadyClock::time_point now) {
+  LongPollSession::Answer a;  // kFallback
+  const LongPollSession::Parts& p = s.parts_;
+  bool stands = running_.get() == p.config && now < p.close_at &&
+                !(p.admission && p.admission->revoked());
+  for (const auto& i : p.insts) stands = stands && !i->retiring().load();
+  // A new request is one more client: over server.max_clients, a worker's
+  // run refuses it (503).
+  if (stands && !woken) {
+    const std::int64_t clients = runtime_.hub().clients() + waiting();
+    stands = static_cast<std::size_t>(clients) < max_clients_;
   }
-  parks_.fetch_add(1, std::memory_order_relaxed);
+  if (!stands) {
+    s.waiting_.reset();
+    s.wait_.reset();
+    return a;
+  }
+  core::LongPollResult r = run(s, woken, now);
+  if (r.kind == core::LongPollResult::kGone) return a;
+  if (!woken) requests_.fetch_add(1, std::memory_order_relaxed);
+  on_loop_.fetch_add(1, std::memory_order_relaxed);
+  if (r.kind == core::LongPollResult::kWait) {
+    a.kind = LongPollSession::Answer::kWait;
+    return a;
+  }
+  a.kind = LongPollSession::Answer::kAnswer;
+  fill(s, a.response, std::move(r.body));
+  return a;
+}
+
+std::string LongPoll::finish_on_loop(const LongPollSession& s, httplib::Response& res, bool close,
+                                     const std::string& keep_alive) const {
+  // What cpp-httplib's write_response_core() does around the post-routing
+  // step, in its order.
+  res.set_header("Content-Length", std::to_string(res.body.size()));
+  if (close) {
+    res.set_header("Connection", "close");
+  } else {
+    res.set_header("Keep-Alive", keep_alive);
+  }
+  if (finish_) finish_(s.parts_.request, res);
+  // Only 200 answers are made on the loop (anything else is a worker's).
+  std::string out = "HTTP/1.1 200 OK\r\n";
+  for (const auto& [name, value] : res.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += res.body;
+  return out;
 }
 
 void LongPoll::write_metrics(std::string& out) const {
@@ -145,6 +230,11 @@ void LongPoll::write_metrics(std::string& out) const {
   out += "# HELP pollbridge_longpoll_waits_total Long-poll requests that waited for an event.\n";
   out += "# TYPE pollbridge_longpoll_waits_total counter\n";
   out += "pollbridge_longpoll_waits_total " + std::to_string(parks_.load()) + "\n";
+  out +=
+      "# HELP pollbridge_longpoll_loop_runs_total Long-poll requests and ends of waits the "
+      "connection loop answered or parked itself, without a worker.\n";
+  out += "# TYPE pollbridge_longpoll_loop_runs_total counter\n";
+  out += "pollbridge_longpoll_loop_runs_total " + std::to_string(on_loop_.load()) + "\n";
 }
 
 }  // namespace pb::server

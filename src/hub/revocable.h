@@ -11,12 +11,17 @@
 
 #include <atomic>
 
+#include "common/park_signal.h"
+
 namespace pb::hub {
 
 class Revocable {
  public:
   virtual ~Revocable() = default;
-  void revoke() { revoked_.store(true, std::memory_order_release); }
+  void revoke() {
+    revoked_.store(true, std::memory_order_release);
+    park_signal();  // a long-poll parked with it is answered (401) at once
+  }
   bool revoked() const { return revoked_.load(std::memory_order_acquire); }
 
  private:

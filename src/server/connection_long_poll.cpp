@@ -73,8 +73,7 @@ bool ConnectionLoop::long_poll_on_loop(Connection& c, Clock::time_point now) {
   c.ready = [session] { return session->ready(); };
   c.admission_deadline = session->deadline();
   c.parked_kind = ParkKind::kLongPoll;
-  c.parked_at = parked_.size();
-  parked_.push_back(&c);
+  list_parked(c);
   if (c.events == 0) watch(c, EPOLLRDHUP);
   return true;
 }

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "hub/transport.h"
+#include "common/park_signal.h"
 #include "log/log.h"
 #include "log/refusal.h"
 #include "server/connection.h"
@@ -79,6 +80,7 @@ ConnectionLoop::~ConnectionLoop() {
     delete j->conn;
     delete j;
   }
+  remove_park_listener(wakefd_);
   ::close(epfd_);
   ::close(wakefd_);
 }
@@ -90,6 +92,7 @@ void ConnectionLoop::start() {
   epoll_ctl(epfd_, EPOLL_CTL_ADD, listener_.fd(), &ev);
   ev.data.ptr = &kWakeTag;
   epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+  add_park_listener(wakefd_);  // woken when a parked request's wait may be over
   thread_ = std::thread([this] { run(); });
 }
 
@@ -189,7 +192,10 @@ int ConnectionLoop::wait_ms(Clock::time_point now) const {
   }
   if (accept_paused_) next = std::min(next, accept_resume_);
   if (stopping_) next = std::min(next, now + std::chrono::milliseconds(20));
-  if (!parked_.empty()) next = std::min(next, now + kParkCheck);
+  // Admissions are looked at every kParkCheck; long-polls are woken
+  // (common/park_signal.h) and otherwise wait for their earliest deadline.
+  if (admission_parks_ > 0) next = std::min(next, now + kParkCheck);
+  if (!parked_.empty()) next = std::min(next, parked_due_);
   if (next == Clock::time_point::max()) return -1;
   if (next <= now) return 0;
   // Round up: waking a little late is harmless, early would spin.

@@ -38,6 +38,9 @@
 //    and watched only for the client leaving; every kParkCheck the loop asks
 //    each parked connection's condition (a few atomic loads), and once it
 //    holds or its deadline passed, the same request goes to a worker again.
+//    Long-polls are looked at only when something they may wait for
+//    happened (common/park_signal.h: a publish where they wait, a
+//    revocation; the loop is woken for it) or a deadline came.
 //    At most max_pending_admissions_per_client connections of one client
 //    (an IPv6 one by its ipv6_prefix) wait for an admission at once: one
 //    more gets 429 with Retry-After and is closed. A long-poll waiting for
@@ -186,6 +189,7 @@ class ConnectionLoop {
   void park(Connection& c, Job& job, Clock::time_point now);
   void check_parked(Clock::time_point now);
   void rerun(Connection& c);
+  void list_parked(Connection& c);  // its kind and deadline set
   void unlist_parked(Connection& c);
   void release_admission(Connection& c);
   // The long-poll lane (connection_long_poll.cpp).
@@ -226,6 +230,11 @@ class ConnectionLoop {
   Clock::time_point accept_resume_{};
   Clock::time_point stop_deadline_{};
   std::vector<Connection*> parked_;  // kParked, in no particular order
+  std::size_t admission_parks_ = 0;  // of them, ParkKind::kAdmission
+  // park_epoch() when parked_ was last looked at, and the earliest deadline
+  // in it then (or since).
+  std::uint64_t parked_epoch_ = 0;
+  Clock::time_point parked_due_ = Clock::time_point::max();
   // Parked admissions per client (its address, an IPv6 one by prefix).
   std::unordered_map<AddressBytes, std::uint32_t, AddressHash> pending_;
 

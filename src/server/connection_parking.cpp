@@ -3,8 +3,10 @@
 // admission) waits here without a thread, then runs again on a worker.
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <utility>
 
+#include "common/park_signal.h"
 #include "log/refusal.h"
 #include "server/connection.h"
 #include "server/connection_loop.h"
@@ -43,8 +45,7 @@ void ConnectionLoop::park(Connection& c, Job& job, Clock::time_point now) {
   c.ready = std::move(job.ready);
   c.admission_deadline = job.park_until;
   c.parked_kind = job.park_kind;
-  c.parked_at = parked_.size();
-  parked_.push_back(&c);
+  list_parked(c);
   // Only the client leaving matters meanwhile: bytes it sends (a pipelined
   // request) wait in the socket for this request's answer.
   watch(c, EPOLLRDHUP);
@@ -52,16 +53,26 @@ void ConnectionLoop::park(Connection& c, Job& job, Clock::time_point now) {
 
 void ConnectionLoop::check_parked(Clock::time_point now) {
   loop_thread_.check();
+  // Nothing a long-poll waits for happened and no deadline came: only
+  // admissions (their upstream answers on no signal) need a look.
+  const std::uint64_t epoch = park_epoch();
+  if (epoch == parked_epoch_ && admission_parks_ == 0 && now < parked_due_) return;
+  parked_epoch_ = epoch;  // read before looking: a later change looks again
+  parked_due_ = Clock::time_point::max();
   for (std::size_t i = 0; i < parked_.size();) {
     Connection& c = *parked_[i];
+    bool stays = true;
     if (now >= c.admission_deadline || (c.ready && c.ready())) {
       // Taken out of parked_ (index i now holds another) unless it waits on.
       if (c.parked_kind == ParkKind::kLongPoll && c.long_poll) {
-        if (end_long_poll_wait(c, now)) ++i;
+        stays = end_long_poll_wait(c, now);
       } else {
         rerun(c);
+        stays = false;
       }
-    } else {
+    }
+    if (stays) {
+      parked_due_ = std::min(parked_due_, c.admission_deadline);
       ++i;
     }
   }
@@ -84,8 +95,16 @@ void ConnectionLoop::rerun(Connection& c) {
   pool_.post([this, job] { run_request(job); });
 }
 
+void ConnectionLoop::list_parked(Connection& c) {
+  c.parked_at = parked_.size();
+  parked_.push_back(&c);
+  if (c.parked_kind == ParkKind::kAdmission) ++admission_parks_;
+  parked_due_ = std::min(parked_due_, c.admission_deadline);
+}
+
 void ConnectionLoop::unlist_parked(Connection& c) {
   if (c.parked_at == Connection::kNotParked) return;
+  if (c.parked_kind == ParkKind::kAdmission) --admission_parks_;
   Connection* last = parked_.back();
   parked_[c.parked_at] = last;
   last->parked_at = c.parked_at;

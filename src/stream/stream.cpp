@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/park_signal.h"
 #include "common/time_format.h"
 #include "log/log.h"
 #include "sse/event_id.h"
@@ -64,6 +65,13 @@ void Presence::leave(std::chrono::steady_clock::time_point now) {
   last_ns.store(
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
   clients.fetch_sub(1);
+}
+
+void Presence::changed() {
+  changes.fetch_add(1);
+  // A wait begins under the stream's lock, as this runs: one that began
+  // before is counted in `waiting` now.
+  if (waiting.load() > 0) park_signal();
 }
 
 std::chrono::steady_clock::time_point Presence::last() const {
@@ -299,7 +307,7 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
         // recorded. Clients keep their last id and resume from it later.
         EventPtr ev = make_event(0, "", "status", status_data(status_, now));
         last_status_event_ = ev;
-        presence_->changes.fetch_add(1);
+        presence_->changed();
         for (Listener* l : listeners_) l->on_event(ev);
       }
       if (!before.recording) return false;
@@ -355,7 +363,7 @@ bool Stream::publish(std::vector<std::pair<std::string, std::string>> changes,
     ++published_;
     if (ev->type == "status") last_status_event_ = ev;
     if (retired_) continue;
-    presence_->changes.fetch_add(1);
+    presence_->changed();
     for (Listener* l : listeners_) l->on_event(ev);
   }
   return true;
@@ -536,7 +544,7 @@ void Stream::remove_listener_locked(Listener* l) {
 void Stream::retire_locked() {
   if (retired_) return;
   retired_ = true;
-  presence_->changes.fetch_add(1);
+  presence_->changed();
   std::vector<Listener*> ls;
   ls.swap(listeners_);
   for (Listener* l : ls) l->on_retired();

@@ -112,6 +112,10 @@ struct Presence {
   // Long-polls waiting on this instance now (counted in `clients` too).
   std::atomic<std::int64_t> waiting{0};
 
+  // Counts a change (under the stream's lock) and, while long-polls wait
+  // here, tells the connection loops (common/park_signal.h).
+  void changed();
+
   // `now`: the runtime's clock (common/clock.h), which its janitor compares
   // last() with.
   void arrive(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());

@@ -19,7 +19,7 @@ Follower::Position Stream::position() const {
 
 void Stream::publish_locked(const EventPtr& ev) {
   if (retired_) return;
-  presence_->changes.fetch_add(1);
+  presence_->changed();
   for (Listener* l : listeners_) l->on_event(ev);
 }
 

@@ -281,7 +281,8 @@ void Api::install() {
       [this](const httplib::Request& req, httplib::Response& res) { finish_response(req, res); });
   // The long-poll answers the connection loop makes get the same step.
   long_poll_.set_finish(
-      [this](const httplib::Request& req, httplib::Response& res) { finish_response(req, res); });
+      [this](const httplib::Request& req, httplib::Response& res) { finish_response(req, res); },
+      &requests_);
 }
 
 void Api::finish_response(const httplib::Request& req, httplib::Response& res) {

@@ -70,7 +70,11 @@ class LongPoll {
   // together.
   LongPoll(core::Runtime& runtime, const Current<config::Config>& running, Access& access,
            std::size_t max_clients);
-  void set_finish(Finish finish) { finish_ = std::move(finish); }
+  // `routed`: the counter the step increments (kept heads count there too).
+  void set_finish(Finish finish, std::atomic<std::uint64_t>* routed) {
+    finish_ = std::move(finish);
+    routed_ = routed;
+  }
 
   // Whether `req` asks for long-poll (`?transport=long-poll`). Any other
   // transport than `sse` (the default) fills a 400 and sets `bad`.
@@ -100,7 +104,7 @@ class LongPoll {
   // The bytes of a loop's answer: Content-Length, Keep-Alive (the field
   // `keep_alive`) or Connection: close, the API's post-routing step, then
   // head and body as cpp-httplib writes them.
-  std::string finish_on_loop(const LongPollSession& s, httplib::Response& res, bool close,
+  std::string finish_on_loop(LongPollSession& s, httplib::Response& res, bool close,
                              const std::string& keep_alive) const;
   // The headers and body every long-poll answer has.
   static void fill(const LongPollSession& s, httplib::Response& res, std::string body);
@@ -110,6 +114,7 @@ class LongPoll {
   Access& access_;
   const std::size_t max_clients_;
   Finish finish_;
+  std::atomic<std::uint64_t>* routed_ = nullptr;
   const std::shared_ptr<std::atomic<std::int64_t>> waiting_ =
       std::make_shared<std::atomic<std::int64_t>>(0);
   std::atomic<std::uint64_t> requests_{0};

@@ -28,7 +28,7 @@ bool LongPollSession::ready() const {
   return (wait_ && wait_->changed()) || (parts_.admission && parts_.admission->revoked());
 }
 
-std::string LongPollSession::bytes(Answer& a, bool close, const std::string& keep_alive) const {
+std::string LongPollSession::bytes(Answer& a, bool close, const std::string& keep_alive) {
   return owner_.finish_on_loop(*this, a.response, close, keep_alive);
 }
 

@@ -92,7 +92,7 @@ class LongPollSession {
   // The bytes of an answer: with Connection: close, or cpp-httplib's
   // Keep-Alive field (`keep_alive`, e.g. "timeout=60, max=1000"), through
   // the API's post-routing step, head and body as cpp-httplib writes them.
-  std::string bytes(Answer& a, bool close, const std::string& keep_alive) const;
+  std::string bytes(Answer& a, bool close, const std::string& keep_alive);
 
   // Whether the wait should end: an instance published or retired, or a
   // reload revoked the admission. A few atomic loads.
@@ -114,6 +114,13 @@ class LongPollSession {
   // in pollbridge_longpoll_waiting.
   std::shared_ptr<core::LongPollWait> wait_;
   std::unique_ptr<WaitingCount> waiting_;
+  // The head of an answer too small to compress, around its length: kept
+  // alive [0] and closing [1] (LongPoll::finish_on_loop).
+  struct Head {
+    std::string before_length;  // up to "Content-Length: "
+    std::string after_length;   // from the CRLF after the number to the blank line
+  };
+  Head heads_[2];
 };
 
 }  // namespace pb::server

@@ -185,6 +185,27 @@ TEST_F(LongPollLaneTest, TheLoopAnswersWithTheHeadersAWorkerWrites) {
   EXPECT_EQ(patch.header("Access-Control-Allow-Origin"), "https://app.example");
   EXPECT_EQ(patch.header("Keep-Alive"), worker.header("Keep-Alive"));
   EXPECT_FALSE(c.peer_closed());
+
+  // Small answers (a patch, never compressed): the worker's, the loop's
+  // first and the loop's later ones (a kept head) are written alike.
+  RawConn d(proxy_->port());
+  const std::string again = request("/events/a?transport=long-poll&lastEventId=" + last, extra);
+  std::vector<RawResponse> small;
+  for (std::size_t n = 1; n <= 3; ++n) small.push_back(exchange(d, again, n));
+  for (const RawResponse& r : small) {
+    ASSERT_EQ(r.status, 200) << r.head;
+    EXPECT_FALSE(r.has_header("Content-Encoding"));
+    EXPECT_EQ(r.header("Content-Length"), std::to_string(r.body.size()));
+    EXPECT_EQ(fields_but_length(r), fields_but_length(small[0]));
+    EXPECT_EQ(r.body, small[0].body);
+  }
+  // The last one closes: Connection: close, no Keep-Alive.
+  RawResponse closing = exchange(d, request("/events/a?transport=long-poll&lastEventId=" + last,
+                                            extra + "Connection: close\r\n"),
+                                 4);
+  EXPECT_EQ(closing.header("Connection"), "close");
+  EXPECT_FALSE(closing.has_header("Keep-Alive"));
+  EXPECT_EQ(closing.body, small[0].body);
 }
 
 TEST_F(LongPollLaneTest, AnotherCredentialOnTheSameConnectionIsDecidedAgain) {

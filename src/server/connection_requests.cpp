@@ -76,6 +76,15 @@ void ConnectionLoop::read_request(Connection& c, Clock::time_point now) {
     }
     c.in.append(read_chunk(), static_cast<std::size_t>(r));
     advance(c, now);
+    // A plain socket read short of the chunk was empty after it: a request
+    // answered at once (the long-poll lane) leaves the connection idle, and
+    // epoll tells when more comes, without a read that finds nothing. (A TLS
+    // session may hold decrypted bytes epoll knows nothing of: read on.)
+    if (!c.dead && c.state == kIdle && c.in.empty() && !c.io.is_tls() &&
+        static_cast<std::size_t>(r) < kReadChunk) {
+      watch(c, EPOLLIN);
+      return;
+    }
   }
 }
 

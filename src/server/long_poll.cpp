@@ -187,28 +187,30 @@ LongPollSession::Answer LongPoll::run_on_loop(LongPollSession& s, bool woken,
     return a;
   }
   a.kind = LongPollSession::Answer::kAnswer;
-  fill(s, a.response, std::move(r.body));
+  a.body = std::move(r.body);
   return a;
 }
 
-std::string LongPoll::finish_on_loop(LongPollSession& s, httplib::Response& res, bool close,
+std::string LongPoll::finish_on_loop(LongPollSession& s, std::string body, bool close,
                                      const std::string& keep_alive) const {
   // A body too small to be compressed (response_coding.h) gets the same
   // fields every time but its length: the post-routing step runs once per
   // session and way of ending, and its head is kept in two parts.
-  const bool small = res.body.size() < kMinCompressed;
+  const bool small = body.size() < kMinCompressed;
   LongPollSession::Head& kept = s.heads_[close ? 1 : 0];
-  const std::string length = std::to_string(res.body.size());
+  const std::string length = std::to_string(body.size());
   if (small && !kept.before_length.empty()) {
     if (routed_) routed_->fetch_add(1);  // what the step counts
     std::string out;
-    out.reserve(kept.before_length.size() + kept.after_length.size() + 24 + res.body.size());
+    out.reserve(kept.before_length.size() + kept.after_length.size() + 24 + body.size());
     out += kept.before_length;
     out += length;
     out += kept.after_length;
-    out += res.body;
+    out += body;
     return out;
   }
+  httplib::Response res;
+  fill(s, res, std::move(body));
   // What cpp-httplib's write_response_core() does around the post-routing
   // step, in its order.
   res.set_header("Content-Length", length);

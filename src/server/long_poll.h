@@ -104,7 +104,7 @@ class LongPoll {
   // The bytes of a loop's answer: Content-Length, Keep-Alive (the field
   // `keep_alive`) or Connection: close, the API's post-routing step, then
   // head and body as cpp-httplib writes them.
-  std::string finish_on_loop(LongPollSession& s, httplib::Response& res, bool close,
+  std::string finish_on_loop(LongPollSession& s, std::string body, bool close,
                              const std::string& keep_alive) const;
   // The headers and body every long-poll answer has.
   static void fill(const LongPollSession& s, httplib::Response& res, std::string body);

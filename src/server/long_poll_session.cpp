@@ -29,7 +29,7 @@ bool LongPollSession::ready() const {
 }
 
 std::string LongPollSession::bytes(Answer& a, bool close, const std::string& keep_alive) {
-  return owner_.finish_on_loop(*this, a.response, close, keep_alive);
+  return owner_.finish_on_loop(*this, std::move(a.body), close, keep_alive);
 }
 
 }  // namespace pb::server

@@ -71,11 +71,11 @@ class LongPollSession {
     bool reusable = false;  // begin() may run later requests
   };
 
-  // What a run came to. kAnswer: `response` is the answer, bytes() makes
-  // what goes on the wire of it.
+  // What a run came to. kAnswer: `body` is the answer's body, bytes()
+  // makes what goes on the wire of it.
   struct Answer {
     enum Kind { kAnswer, kWait, kFallback } kind = kFallback;
-    httplib::Response response;
+    std::string body;
   };
 
   LongPollSession(LongPoll& owner, Parts parts);

@@ -11,9 +11,11 @@ namespace {
 constexpr std::string_view kPositionParam = "lastEventId";
 constexpr std::string_view kPositionHeader = "Last-Event-ID";
 
-// Appends `query` to `key` without its lastEventId parameters. False when a
-// parameter's name is written in a way only decoding could tell.
-bool append_query_without_position(std::string_view query, std::string& key) {
+// Appends `query` to `key` without its lastEventId parameters, which go to
+// `position` (joined by '&'). False when a parameter's name is written in a
+// way only decoding could tell: no other parameter can then be read as
+// lastEventId by httplib, so parsing `position` alone reads what it would.
+bool split_query(std::string_view query, std::string& key, std::string& position) {
   bool first = true;
   while (true) {
     const std::size_t amp = query.find('&');
@@ -25,6 +27,9 @@ bool append_query_without_position(std::string_view query, std::string& key) {
       if (!first) key += '&';
       key += piece;
       first = false;
+    } else {
+      if (!position.empty()) position += '&';
+      position += piece;
     }
     if (amp == std::string_view::npos) return true;
     query.remove_prefix(amp + 1);
@@ -49,11 +54,10 @@ bool read_long_poll_shape(std::string_view request, LongPollShape& out) {
   out.key.reserve(request.size());
   out.key.append(line.substr(0, sp1 + 1));
   out.key.append(target.substr(0, q));
-  std::string query;
+  std::string position;
   if (q != std::string_view::npos) {
     out.key += '?';
-    if (!append_query_without_position(target.substr(q + 1), out.key)) return false;
-    query.assign(target.substr(q + 1));
+    if (!split_query(target.substr(q + 1), out.key, position)) return false;
   }
   out.key.append(line.substr(sp2));
   out.key += '\n';
@@ -74,9 +78,9 @@ bool read_long_poll_shape(std::string_view request, LongPollShape& out) {
   }
 
   std::optional<std::string> param;
-  if (!query.empty()) {
+  if (!position.empty()) {
     httplib::Params params;
-    httplib::detail::parse_query_text(query, params);
+    httplib::detail::parse_query_text(position, params);
     // The first value, as httplib's get_param_value() gives it.
     auto range = params.equal_range(std::string(kPositionParam));
     if (range.first != range.second) param = range.first->second;

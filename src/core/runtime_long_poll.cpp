@@ -11,17 +11,32 @@
 namespace pb::core {
 namespace {
 
+// Appends `text` as a JSON string. Ids and event types are printable ASCII
+// without quotes or backslashes: written as they are; anything else goes
+// through the JSON library's escaping.
+void append_quoted(std::string& body, const std::string& text) {
+  for (char ch : text) {
+    if (ch < 0x20 || ch == '"' || ch == '\\' || ch == 0x7f) {
+      body += json::dump(json::Json(text));
+      return;
+    }
+  }
+  body += '"';
+  body += text;
+  body += '"';
+}
+
 // Appends one entry of "events" (no id member for an id-less event).
 void append_entry(std::string& body, const std::string& id, const std::string& type,
                   const std::string& data) {
   body += body.back() == '[' ? "{" : ",{";
   if (!id.empty()) {
     body += "\"id\":";
-    body += json::dump(json::Json(id));
+    append_quoted(body, id);
     body += ',';
   }
   body += "\"event\":";
-  body += json::dump(json::Json(type));
+  append_quoted(body, type);
   body += ",\"data\":";
   body += data;
   body += '}';
@@ -57,7 +72,11 @@ struct Answer {
   }
   std::string finish(const std::string& position) {
     body += "],\"last_id\":";
-    body += position.empty() ? std::string("null") : json::dump(json::Json(position));
+    if (position.empty()) {
+      body += "null";
+    } else {
+      append_quoted(body, position);
+    }
     body += '}';
     return std::move(body);
   }

@@ -32,7 +32,7 @@ void ConnectionLoop::keep_long_poll(Connection& c, Job& job) {
 }
 
 bool ConnectionLoop::long_poll_on_loop(Connection& c, Clock::time_point now) {
-  LongPollShape shape;
+  LongPollShape& shape = shape_scratch_;  // its key's buffer is reused
   if (stopping_ || c.head.content_length != 0 ||
       !read_long_poll_shape(std::string_view(c.in).substr(0, c.request_end), shape) ||
       shape.key != c.long_poll_key) {

@@ -75,6 +75,7 @@
 #include "common/thread_owner.h"
 #include "server/connection_limits.h"
 #include "server/deadline_queue.h"
+#include "server/long_poll_shape.h"
 
 namespace pb::server {
 
@@ -231,6 +232,7 @@ class ConnectionLoop {
   Clock::time_point stop_deadline_{};
   std::vector<Connection*> parked_;  // kParked, in no particular order
   std::size_t admission_parks_ = 0;  // of them, ParkKind::kAdmission
+  LongPollShape shape_scratch_;      // long_poll_on_loop()'s, reused
   // park_epoch() when parked_ was last looked at, and the earliest deadline
   // in it then (or since).
   std::uint64_t parked_epoch_ = 0;

@@ -47,7 +47,10 @@ TEST(LongPollShapeTest, OnlyThePositionMayDiffer) {
 }
 
 TEST(LongPollShapeTest, ThePositionIsReadAsTheApiReadsIt) {
+  EXPECT_EQ(shape_of(req("/e?transport=long-poll&lastEventId=5f2a9c1e-8")).last_id, "5f2a9c1e-8");
   EXPECT_EQ(shape_of(req("/e?lastEventId=ab%2Dc+d")).last_id, "ab-c d");
+  // httplib's reading of a value with '=' in it: the part after the last one.
+  EXPECT_EQ(shape_of(req("/e?lastEventId=a=b")).last_id, "b");
   // The first of several, as httplib's get_param_value() gives it.
   EXPECT_EQ(shape_of(req("/e?lastEventId=one&lastEventId=two")).last_id, "one");
   // The header wins; blanks are trimmed; empty means none.

@@ -6,6 +6,8 @@
 // Threads: get() from any thread; set() from the reloading thread.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -25,12 +27,18 @@ class Current {
   void set(std::shared_ptr<const T> value) {
     MutexLock lock(mu_);
     value_.swap(value);
+    version_.fetch_add(1, std::memory_order_release);
     // The previous value (now in `value`) is released after the lock.
   }
+  // Moves with every set(): read before get(), it is never newer than the
+  // value got (one atomic load, for hot paths that only ask "still the
+  // same?").
+  std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
  private:
   mutable Mutex mu_;
   std::shared_ptr<const T> value_ PB_GUARDED_BY(mu_);
+  std::atomic<std::uint64_t> version_{0};
 };
 
 }  // namespace pb

@@ -221,7 +221,11 @@ LongPollResult Runtime::long_poll(std::vector<std::shared_ptr<Instance>> insts,
           }
         }
         locks.release();
-        for (const auto& i : insts) scheduler_.wake(&i->poller());
+        // A client arrived: an idle poller polls again. A woken request's
+        // first run told it already.
+        if (!req.woken) {
+          for (const auto& i : insts) scheduler_.wake(&i->poller());
+        }
         return r;
       }
     }

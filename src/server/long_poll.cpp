@@ -75,6 +75,7 @@ void LongPoll::handle(const httplib::Request& req, httplib::Response& res,
                       const Access::Admitted& admitted, stream::Format format, bool multiplexed,
                       const std::string& format_header) {
   const auto now = SteadyClock::now();
+  const std::uint64_t version = running_.version();
   const auto running = running_.get();
   const auto timeout = running->server.longpoll_timeout;
   // A run after a wait: the deadline set by the first run.
@@ -90,6 +91,7 @@ void LongPoll::handle(const httplib::Request& req, httplib::Response& res,
   parts.multiplexed = multiplexed;
   parts.format_header = format_header;
   parts.config = running;
+  parts.config_version = version;
   parts.client = req.remote_addr + ":" + std::to_string(req.remote_port);
   parts.request = answer_inputs(req);
   // auth: upstream admissions follow their own cache: such a request is
@@ -164,7 +166,7 @@ LongPollSession::Answer LongPoll::run_on_loop(LongPollSession& s, bool woken,
                                               SteadyClock::time_point now) {
   LongPollSession::Answer a;  // kFallback
   const LongPollSession::Parts& p = s.parts_;
-  bool stands = running_.get() == p.config && now < p.close_at &&
+  bool stands = running_.version() == p.config_version && now < p.close_at &&
                 !(p.admission && p.admission->revoked());
   for (const auto& i : p.insts) stands = stands && !i->retiring().load();
   // A new request is one more client: over server.max_clients, a worker's

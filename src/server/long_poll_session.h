@@ -64,6 +64,7 @@ class LongPollSession {
     bool multiplexed = false;
     std::string format_header;  // X-Pollbridge-Format, or empty
     std::shared_ptr<const config::Config> config;  // what it was admitted under
+    std::uint64_t config_version = 0;              // Current::version() before it was got
     std::string client;                            // ip:port, for the access log
     // What the answer's headers depend on: the method, Origin and
     // Accept-Encoding (for the API's post-routing step).

@@ -30,16 +30,13 @@ void log_answer(const LongPollSession::Parts& parts, const std::optional<std::st
 }
 
 // What a session's answers depend on besides its instances: the request's
-// method, Origin (CORS) and Accept-Encoding (compression).
-httplib::Request answer_inputs(const httplib::Request& req) {
-  httplib::Request kept;
-  kept.method = req.method;
-  kept.remote_addr = req.remote_addr;
-  kept.remote_port = req.remote_port;
+// Origin (CORS) and Accept-Encoding (compression) fields.
+std::vector<std::pair<std::string, std::string>> answer_fields(const httplib::Request& req) {
+  std::vector<std::pair<std::string, std::string>> kept;
   auto origins = req.headers.equal_range("Origin");
-  for (auto it = origins.first; it != origins.second; ++it) kept.headers.insert(*it);
+  for (auto it = origins.first; it != origins.second; ++it) kept.emplace_back(*it);
   if (auto coding = HttplibBridge::accept_encoding(req)) {
-    kept.headers.emplace("Accept-Encoding", *coding);
+    kept.emplace_back("Accept-Encoding", *coding);
   }
   return kept;
 }
@@ -93,7 +90,7 @@ void LongPoll::handle(const httplib::Request& req, httplib::Response& res,
   parts.config = running;
   parts.config_version = version;
   parts.client = req.remote_addr + ":" + std::to_string(req.remote_port);
-  parts.request = answer_inputs(req);
+  parts.answer_fields = answer_fields(req);
   // auth: upstream admissions follow their own cache: such a request is
   // decided on a worker every time.
   parts.reusable = req.method == "GET" &&
@@ -221,7 +218,12 @@ std::string LongPoll::finish_on_loop(LongPollSession& s, std::string body, bool 
   } else {
     res.set_header("Keep-Alive", keep_alive);
   }
-  if (finish_) finish_(s.parts_.request, res);
+  if (finish_) {
+    httplib::Request req;  // what the step reads of a request: these fields
+    req.method = "GET";
+    for (const auto& field : s.parts_.answer_fields) req.headers.insert(field);
+    finish_(req, res);
+  }
   // Only 200 answers are made on the loop (anything else is a worker's).
   std::string head = "HTTP/1.1 200 OK\r\n";
   for (const auto& [name, value] : res.headers) {

@@ -39,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -66,9 +67,11 @@ class LongPollSession {
     std::shared_ptr<const config::Config> config;  // what it was admitted under
     std::uint64_t config_version = 0;              // Current::version() before it was got
     std::string client;                            // ip:port, for the access log
-    // What the answer's headers depend on: the method, Origin and
-    // Accept-Encoding (for the API's post-routing step).
-    httplib::Request request;
+    // What the answer's headers depend on (the API's post-routing step):
+    // the request's header fields Origin and Accept-Encoding, as sent. A
+    // few strings, not a whole httplib::Request: a waiting connection
+    // keeps them.
+    std::vector<std::pair<std::string, std::string>> answer_fields;
     bool reusable = false;  // begin() may run later requests
   };
 

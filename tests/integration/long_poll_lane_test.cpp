@@ -31,6 +31,8 @@
 #include "support/proxy_process.h"
 #include "support/raw_http.h"
 #include "support/sse_client.h"
+#include "support/test_certs.h"
+#include "support/tls_client.h"
 #include "support/util.h"
 
 namespace pb::testing {
@@ -309,6 +311,53 @@ TEST(LongPollLaneLimitsTest, AFullServerRefusesTheNextRequestOfAKeptAliveConnect
   ASSERT_TRUE(c.send(request("/events/s?transport=long-poll")));
   ASSERT_TRUE(c.read_responses(2, 5s * kSlowdown)) << c.received();
   EXPECT_EQ(parse_responses(c.received())[1].status, 503);
+}
+
+// Reads from `c` until `n` whole responses arrived (or the time is up).
+bool read_tls_responses(TlsConn& c, std::string& in, std::size_t n,
+                        std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (parse_responses(in).size() < n) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left <= 0ms || c.recv(in, left) <= 0) return false;
+  }
+  return true;
+}
+
+// Its own process: the lane on a TLS connection (its reads go through the
+// TLS session; a wait watched on the raw socket).
+TEST(LongPollLaneTlsTest, LaterLongPollsAndAWaitOnOneTlsConnection) {
+  TestCerts certs;
+  ASSERT_TRUE(certs.ok()) << certs.error();
+  FakeBackend backend;
+  backend.set_body(doc(0));
+  ProxyProcess proxy(config_with(
+      "  - name: s\n    url: " + backend.url() + "\n    interval: 100ms\n    diff: json-patch\n",
+      "", "  tls: { cert: \"" + certs.cert + "\", key: \"" + certs.key + "\" }\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
+  TlsClientOptions tls;
+  tls.ca_file = certs.ca;
+  TlsConn c(proxy.port(), tls);
+  ASSERT_TRUE(c.ok()) << c.error();
+  std::string in;
+  // A worker's answer, then the loop's, then a wait on the loop.
+  ASSERT_TRUE(c.send(request("/events/s?transport=long-poll")));
+  ASSERT_TRUE(read_tls_responses(c, in, 1, 5s * kSlowdown)) << in;
+  ASSERT_TRUE(c.send(request("/events/s?transport=long-poll")));
+  ASSERT_TRUE(read_tls_responses(c, in, 2, 5s * kSlowdown)) << in;
+  auto rs = parse_responses(in);
+  ASSERT_EQ(rs[1].status, 200);
+  EXPECT_EQ(rs[1].body, rs[0].body);
+  const std::string last = Plain::parse(rs[1].body)["last_id"];
+  ASSERT_TRUE(c.send(request("/events/s?transport=long-poll&lastEventId=" + last)));
+  EXPECT_FALSE(read_tls_responses(c, in, 3, 300ms));
+  backend.set_body(doc(1));
+  ASSERT_TRUE(read_tls_responses(c, in, 3, 5s * kSlowdown)) << in;
+  Plain events = Plain::parse(parse_responses(in)[2].body);
+  ASSERT_EQ(events["events"].size(), 1u) << events.dump();
+  EXPECT_EQ(Plain(Plain::parse(rs[0].body)["events"][0]["data"]).patch(events["events"][0]["data"]),
+            Plain::parse(doc(1)));
 }
 
 }  // namespace PB_FILE_LOCAL

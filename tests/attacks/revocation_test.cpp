@@ -39,15 +39,9 @@ constexpr const char* kHs = R"({"alg":"HS256","typ":"JWT"})";
 // How soon after the reload answered a revoked session must be closed.
 constexpr auto kRevokeBound = std::chrono::milliseconds(1000 * kSlowdown);
 
-long long now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string jwt(const std::string& secret, Json claims) {
-  if (!claims.contains("exp")) claims["exp"] = now_s() + 300;
-  claims["iat"] = now_s() - 5;
+  if (!claims.contains("exp")) claims["exp"] = unix_now_s() + 300;
+  claims["iat"] = unix_now_s() - 5;
   claims["sub"] = "user";
   return sign_hmac("HS256", secret, kHs, claims.dump());
 }

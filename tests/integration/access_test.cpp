@@ -30,16 +30,10 @@ const std::string kSecret = "0123456789abcdef0123456789abcdef-e2e";
 const std::string kStatic = "static-read-token-0123456789";
 constexpr const char* kHs = R"({"alg":"HS256","typ":"JWT"})";
 
-long long now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Json claims(Json streams, long long exp_in = 300, std::string sub = "42") {
   return Json{{"sub", sub},          {"iss", "https://id.test"},
-              {"aud", "pollbridge"}, {"exp", now_s() + exp_in},
-              {"iat", now_s() - 5},  {"streams", std::move(streams)}};
+              {"aud", "pollbridge"}, {"exp", unix_now_s() + exp_in},
+              {"iat", unix_now_s() - 5},  {"streams", std::move(streams)}};
 }
 
 std::string token(const Json& c, const std::string& secret = kSecret) {
@@ -117,9 +111,9 @@ TEST_F(AccessTest, BrokenTokensGet401WithTheirReasonAndAreNeverEchoed) {
   auto rsa = rsa_2048();
   Json good = claims({"a"});
   Json expired = claims({"a"}, -60);
-  expired["iat"] = now_s() - 120;  // issued before it expired
+  expired["iat"] = unix_now_s() - 120;  // issued before it expired
   Json future = good;
-  future["nbf"] = now_s() + 600;
+  future["nbf"] = unix_now_s() + 600;
   Json issuer = good;
   issuer["iss"] = "https://evil.test";
   Json audience = good;

@@ -46,12 +46,6 @@ const std::string kTokenA = "lane-token-a-0123456789abcdef";
 const std::string kTokenB = "lane-token-b-0123456789abcdef";
 constexpr const char* kHs = R"({"alg":"HS256","typ":"JWT"})";
 
-long long now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // A document big enough that its snapshot answer is compressed (1 KiB+).
 std::string doc(int v) {
   std::string items;
@@ -232,7 +226,7 @@ TEST_F(LongPollLaneTest, AnotherCredentialOnTheSameConnectionIsDecidedAgain) {
 }
 
 TEST_F(LongPollLaneTest, AJwtThatExpiredBetweenTwoRequestsIsRefused401) {
-  const long long exp = now_s() + 2;
+  const long long exp = unix_now_s() + 2;
   const std::string jwt =
       sign_hmac("HS256", kSecret, kHs, Plain{{"sub", "u1"}, {"exp", exp}, {"streams", {"a"}}}.dump());
   RawConn c(proxy_->port());
@@ -240,7 +234,7 @@ TEST_F(LongPollLaneTest, AJwtThatExpiredBetweenTwoRequestsIsRefused401) {
       request("/events/a?transport=long-poll", "Authorization: Bearer " + jwt + "\r\n");
   ASSERT_EQ(exchange(c, req, 1).status, 200);
   ASSERT_EQ(exchange(c, req, 2).status, 200);  // the loop's, while it is valid
-  while (now_s() <= exp) std::this_thread::sleep_for(50ms);
+  while (unix_now_s() <= exp) std::this_thread::sleep_for(50ms);
   RawResponse late = exchange(c, req, 3);
   EXPECT_EQ(late.status, 401) << late.head;
 }

@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,13 @@ std::string private_pem(const Pkey& key);
 
 // Base64url without padding (via EVP_EncodeBlock).
 std::string b64u(std::string_view bytes);
+
+// Seconds since the Unix epoch, as JWT claims (exp, iat, nbf) count them.
+inline long long unix_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // A compact JWS "b64u(header).b64u(payload).b64u(signature)" over the given
 // JSON texts. `alg` picks the signing: HS* with `secret`, RS* and ES* with

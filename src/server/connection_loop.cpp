@@ -16,8 +16,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "hub/transport.h"
 #include "common/park_signal.h"
+#include "hub/transport.h"
 #include "log/log.h"
 #include "log/refusal.h"
 #include "server/connection.h"

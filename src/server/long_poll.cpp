@@ -93,9 +93,9 @@ void LongPoll::handle(const httplib::Request& req, httplib::Response& res,
   parts.answer_fields = answer_fields(req);
   // auth: upstream admissions follow their own cache: such a request is
   // decided on a worker every time.
-  parts.reusable = req.method == "GET" &&
-                   std::none_of(admitted.upstream.begin(), admitted.upstream.end(),
-                                [](bool upstream) { return upstream; });
+  parts.reusable =
+      req.method == "GET" && std::none_of(admitted.upstream.begin(), admitted.upstream.end(),
+                                          [](bool upstream) { return upstream; });
   auto s = std::make_shared<LongPollSession>(*this, std::move(parts));
   {
     auto h = req.headers.find("Last-Event-ID");

@@ -63,7 +63,7 @@ class LongPollSession {
     SteadyClock::time_point close_at = SteadyClock::time_point::max();
     stream::Format format = stream::Format::kNative;
     bool multiplexed = false;
-    std::string format_header;  // X-Pollbridge-Format, or empty
+    std::string format_header;                     // X-Pollbridge-Format, or empty
     std::shared_ptr<const config::Config> config;  // what it was admitted under
     std::uint64_t config_version = 0;              // Current::version() before it was got
     std::string client;                            // ip:port, for the access log

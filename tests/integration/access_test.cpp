@@ -31,9 +31,12 @@ const std::string kStatic = "static-read-token-0123456789";
 constexpr const char* kHs = R"({"alg":"HS256","typ":"JWT"})";
 
 Json claims(Json streams, long long exp_in = 300, std::string sub = "42") {
-  return Json{{"sub", sub},          {"iss", "https://id.test"},
-              {"aud", "pollbridge"}, {"exp", unix_now_s() + exp_in},
-              {"iat", unix_now_s() - 5},  {"streams", std::move(streams)}};
+  return Json{{"sub", sub},
+              {"iss", "https://id.test"},
+              {"aud", "pollbridge"},
+              {"exp", unix_now_s() + exp_in},
+              {"iat", unix_now_s() - 5},
+              {"streams", std::move(streams)}};
 }
 
 std::string token(const Json& c, const std::string& secret = kSecret) {

@@ -173,8 +173,8 @@ TEST_F(LongPollLaneTest, TheLoopAnswersWithTheHeadersAWorkerWrites) {
   ASSERT_TRUE(c.read_responses(3, 5s * kSlowdown)) << c.received();
   RawResponse patch = parse_responses(c.received())[2];
   ASSERT_EQ(patch.status, 200);
-  Plain events = Plain::parse(patch.header("Content-Encoding") == "gzip" ? gunzip(patch.body)
-                                                                         : patch.body);
+  Plain events =
+      Plain::parse(patch.header("Content-Encoding") == "gzip" ? gunzip(patch.body) : patch.body);
   ASSERT_EQ(events["events"].size(), 1u) << events.dump();
   EXPECT_EQ(Plain(snapshot["events"][0]["data"]).patch(events["events"][0]["data"]),
             Plain::parse(doc(1)));
@@ -196,9 +196,10 @@ TEST_F(LongPollLaneTest, TheLoopAnswersWithTheHeadersAWorkerWrites) {
     EXPECT_EQ(r.body, small[0].body);
   }
   // The last one closes: Connection: close, no Keep-Alive.
-  RawResponse closing = exchange(d, request("/events/a?transport=long-poll&lastEventId=" + last,
-                                            extra + "Connection: close\r\n"),
-                                 4);
+  RawResponse closing = exchange(
+      d,
+      request("/events/a?transport=long-poll&lastEventId=" + last, extra + "Connection: close\r\n"),
+      4);
   EXPECT_EQ(closing.header("Connection"), "close");
   EXPECT_FALSE(closing.has_header("Keep-Alive"));
   EXPECT_EQ(closing.body, small[0].body);
@@ -212,23 +213,22 @@ TEST_F(LongPollLaneTest, AnotherCredentialOnTheSameConnectionIsDecidedAgain) {
   // Same target, a forged token, then none at all: never the first one's
   // admission.
   RawResponse forged = exchange(
-      c, request("/events/a?transport=long-poll", "Authorization: Bearer " + kTokenA + "x\r\n"),
-      2);
+      c, request("/events/a?transport=long-poll", "Authorization: Bearer " + kTokenA + "x\r\n"), 2);
   EXPECT_EQ(forged.status, 401) << forged.head;
   RawConn d(proxy_->port());
-  ASSERT_EQ(exchange(d,
-                     request("/events/a?transport=long-poll",
-                             "Authorization: Bearer " + kTokenA + "\r\n"),
-                     1)
-                .status,
-            200);
+  ASSERT_EQ(
+      exchange(
+          d, request("/events/a?transport=long-poll", "Authorization: Bearer " + kTokenA + "\r\n"),
+          1)
+          .status,
+      200);
   EXPECT_EQ(exchange(d, request("/events/a?transport=long-poll"), 2).status, 401);
 }
 
 TEST_F(LongPollLaneTest, AJwtThatExpiredBetweenTwoRequestsIsRefused401) {
   const long long exp = unix_now_s() + 2;
-  const std::string jwt =
-      sign_hmac("HS256", kSecret, kHs, Plain{{"sub", "u1"}, {"exp", exp}, {"streams", {"a"}}}.dump());
+  const std::string jwt = sign_hmac("HS256", kSecret, kHs,
+                                    Plain{{"sub", "u1"}, {"exp", exp}, {"streams", {"a"}}}.dump());
   RawConn c(proxy_->port());
   const std::string req =
       request("/events/a?transport=long-poll", "Authorization: Bearer " + jwt + "\r\n");

@@ -66,6 +66,9 @@
 #   REDIS_PORT=18083 CLUSTER_PORTS="18084 18085 18086"
 #   CONNECT_CLIENTS="5000 19500" CONNECT_REPEAT=3   connect-rate table
 #   TLS_CLIENTS="1000 5000"      TLS fan-out table
+#   TLS_ENCODINGS="none gzip"    its clients: plain, then sending Accept-Encoding: gzip
+#                                (nchan's through nginx's gzip proxy, whose plain
+#                                listener is NCHAN_PLAIN_PORT=18087)
 #   HELD_CLIENTS=max     held connections ("max": fd limit - 1000, rounded to 500)
 #   HELD_WAITING=<HELD_CLIENTS>  waiting long-polls (and idle SSE subscribers)
 #                        held after them, each batch alone (0: skip)
@@ -132,6 +135,8 @@ CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-"3000 9000"}
 CONNECT_CLIENTS=${CONNECT_CLIENTS:-"5000 19500"}
 CONNECT_REPEAT=${CONNECT_REPEAT:-3}
 TLS_CLIENTS=${TLS_CLIENTS:-"1000 5000"}
+TLS_ENCODINGS=${TLS_ENCODINGS:-"none gzip"}
+NCHAN_PLAIN_PORT=${NCHAN_PLAIN_PORT:-18087}
 HELD_CLIENTS=${HELD_CLIENTS:-max}
 COMPRESSION_CLIENTS=${COMPRESSION_CLIENTS:-5000}
 COMPRESSION_SHAPES=${COMPRESSION_SHAPES:-"orders large"}
@@ -264,7 +269,7 @@ if [[ $EUID == 0 ]]; then
   # when a server is about to listen there (seen once: a cluster instance
   # could not bind its port).
   set_sysctl net.ipv4.ip_local_reserved_ports \
-    "$(echo "$PB_PORT $NCHAN_PORT $BACKEND_PORT $REDIS_PORT $CLUSTER_PORTS" | tr -s ' ' ',')"
+    "$(echo "$PB_PORT $NCHAN_PORT $NCHAN_PLAIN_PORT $BACKEND_PORT $REDIS_PORT $CLUSTER_PORTS" | tr -s ' ' ',')"
 fi
 LIMITS_NOTE+=("net.core.somaxconn = $(sysctl -n net.core.somaxconn), listen backlog $BACKLOG for both servers")
 
@@ -335,9 +340,17 @@ start_nginx() {
     ssl="ssl"
     ssl_conf="ssl_certificate $CERT; ssl_certificate_key $KEY; ssl_protocols TLSv1.2 TLSv1.3; ssl_prefer_server_ciphers on; ssl_session_tickets on;"
   fi
+  # The gzip proxy (/sub-gz) reads /sub over plain HTTP: from a second,
+  # plain listener when the subscribers' port speaks TLS.
+  local plain_listen="" proxy_port=$NCHAN_PORT
+  if [[ $TLS_ON == 1 ]]; then
+    plain_listen="listen 127.0.0.1:$NCHAN_PLAIN_PORT backlog=$BACKLOG;"
+    proxy_port=$NCHAN_PLAIN_PORT
+  fi
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$NCHAN_PORT|g" -e "s|@NOFILE@|$FD_LIMIT|g" \
     -e "s|@WORKER_CONNECTIONS@|$((FD_LIMIT - 64))|g" -e "s|@BACKLOG@|$BACKLOG|g" \
     -e "s|@SSL@|$ssl|g" -e "s|@SSL_CONF@|$ssl_conf|g" \
+    -e "s|@PLAIN_LISTEN@|$plain_listen|g" -e "s|@PROXY_PORT@|$proxy_port|g" \
     "$BENCH_DIR/nginx-nchan.conf.in" > "$prefix/nginx.conf"
   "${NICE_CMD[@]}" nginx -p "$prefix" -c "$prefix/nginx.conf" -g 'daemon off;' >> "$RUN_DIR/nginx.log" 2>&1 &
   NGINX_PID=$!
@@ -456,7 +469,7 @@ wait_profile() {
 run_nchan() {  # run_nchan CLIENTS EXTRA...
   local n=$1 path=/sub
   shift
-  for p in "$NCHAN_PORT"; do port_free "$p" || die "port $p is in use"; done
+  for p in "$NCHAN_PORT" "$NCHAN_PLAIN_PORT"; do port_free "$p" || die "port $p is in use"; done
   log "nginx+nchan: $n clients $*"
   : > "$RUN_DIR/server.pids"
   start_nginx
@@ -606,10 +619,21 @@ fi
 if has_run tls; then
   TLS_ON=1
   k=0
-  for n in $TLS_CLIENTS; do
-    log "TLS fan-out: $n clients"
-    each_target $k "$n"
-    k=$((k + 1))
+  for enc in $TLS_ENCODINGS; do
+    # gzip: clients that send Accept-Encoding: gzip; nchan's go through
+    # nginx's gzip proxy, as in the compression runs.
+    [[ $enc == gzip ]] && GZIP_ON=1
+    for n in $TLS_CLIENTS; do
+      if [[ $enc == gzip ]]; then
+        log "TLS fan-out: $n clients, Accept-Encoding gzip"
+        each_target $k "$n" --accept-encoding gzip --inflate-every "$INFLATE_EVERY"
+      else
+        log "TLS fan-out: $n clients"
+        each_target $k "$n"
+      fi
+      k=$((k + 1))
+    done
+    GZIP_ON=0
   done
   TLS_ON=0
 fi
@@ -671,7 +695,7 @@ fi
     "(CLIENTS=\"$CLIENTS\" RATE=$RATE PAYLOAD=$PAYLOAD DURATION=$DURATION WARMUP=$WARMUP" \
     "STORM_CLIENTS=$STORM_CLIENTS UPSTREAM_CLIENTS=$UPSTREAM_CLIENTS NICE=$NICE" \
     "RUNS=\"$RUNS\" TARGETS=\"$TARGETS\" CLUSTER_CLIENTS=\"$CLUSTER_CLIENTS\"" \
-    "LONGPOLL_CLIENTS=\"$LONGPOLL_CLIENTS\" TLS_CLIENTS=\"$TLS_CLIENTS\" HELD_CLIENTS=$HELD_CLIENTS" \
+    "LONGPOLL_CLIENTS=\"$LONGPOLL_CLIENTS\" TLS_CLIENTS=\"$TLS_CLIENTS\" TLS_ENCODINGS=\"$TLS_ENCODINGS\" HELD_CLIENTS=$HELD_CLIENTS" \
     "HELD_WAITING=$HELD_WAITING COMPRESSION_CLIENTS=\"$COMPRESSION_CLIENTS\"" \
     "COMPRESSION_SHAPES=\"$COMPRESSION_SHAPES\" COMPRESSION_RATE=$COMPRESSION_RATE" \
     "COMPRESSION_LARGE_RATE=$COMPRESSION_LARGE_RATE COMPRESSION_DURATION=$COMPRESSION_DURATION" \

@@ -18,6 +18,16 @@ namespace {
 using nlohmann::json;
 using namespace report;
 
+// Fan-out runs by transport: plain, TLS, TLS with Accept-Encoding: gzip.
+constexpr int kPlainFanout = 0, kTlsFanout = 1, kTlsGzipFanout = 2;
+
+int fanout_kind(const json& j) {
+  if (!j.value("tls", false)) return kPlainFanout;
+  const json::json_pointer p("/accept_encoding");
+  const bool gzip = j.contains(p) && j.at(p).is_string() && j.at(p).get<std::string>() == "gzip";
+  return gzip ? kTlsGzipFanout : kTlsFanout;
+}
+
 void table(std::ostream& out, const std::map<std::string, json>& by_target, const Rows& rows) {
   report::table(out, target_columns(by_target), rows);
 }
@@ -25,7 +35,7 @@ void table(std::ostream& out, const std::map<std::string, json>& by_target, cons
 // Tables 1-3 of the front door: connect rate, TLS fan-out (summary; the
 // full tables follow with the others), held connections.
 void print_front_door(std::ostream& out, const std::map<long, std::map<std::string, json>>& connect,
-                      const std::map<std::pair<bool, long>, std::map<std::string, json>>& fanout,
+                      const std::map<std::pair<int, long>, std::map<std::string, json>>& fanout,
                       const std::map<long, std::map<std::string, json>>& held) {
   auto both = [](const std::map<std::string, json>& m, const char* pointer, int digits) {
     auto get = [&](const char* t) {
@@ -61,14 +71,15 @@ void print_front_door(std::ostream& out, const std::map<long, std::map<std::stri
     out << "\n";
   }
   bool tls = false;
-  for (const auto& [key, m] : fanout) tls = tls || key.first;
+  for (const auto& [key, m] : fanout) tls = tls || key.first != kPlainFanout;
   if (tls) {
     out << "### TLS fan-out (same certificate, TLS 1.3): pollbridge / nginx+nchan\n\n"
         << "| clients | p99 (ms) | p50 (ms) | deliveries/s | CPU s per 100k deliveries | CPU "
            "pollbridge ÷ nchan | lost / dups |\n|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& [key, m] : fanout) {
-      if (!key.first) continue;
-      out << "| " << grouped(static_cast<double>(key.second)) << " | "
+      if (key.first == kPlainFanout) continue;
+      out << "| " << grouped(static_cast<double>(key.second))
+          << (key.first == kTlsGzipFanout ? ", gzip" : "") << " | "
           << both(m, "/steady/latency/p99_ms", 1) << " | " << both(m, "/steady/latency/p50_ms", 1)
           << " | " << both(m, "/steady/deliveries_per_s", -1) << " | "
           << both(m, "/steady/cpu_per_100k", 3) << " | " << ratio_of(m, "/steady/cpu_per_100k")
@@ -220,7 +231,7 @@ bool print_report(const std::string& path, std::ostream& out) {
     return false;
   }
   // Keyed by (TLS, clients): TLS runs get tables of their own.
-  std::map<std::pair<bool, long>, std::map<std::string, json>> fanout;
+  std::map<std::pair<int, long>, std::map<std::string, json>> fanout;
   std::map<long, std::map<std::string, json>> storm, connect, held, longpoll;
   std::vector<json> upstream;
   // Runs labelled "cluster: ..." (bench-fanout.sh RUNS=cluster), by total
@@ -259,7 +270,7 @@ bool print_report(const std::string& path, std::ostream& out) {
       if (j.contains("steady")) cluster[clients].push_back(j);
       continue;
     }
-    if (j.contains("steady")) fanout[{j.value("tls", false), clients}][target] = j;
+    if (j.contains("steady")) fanout[{fanout_kind(j), clients}][target] = j;
     if (j.contains("storm")) storm[clients][target] = j;
   }
 
@@ -270,7 +281,9 @@ bool print_report(const std::string& path, std::ostream& out) {
   for (const auto& [key, by_target] : fanout) {
     const long clients = key.second;
     const json& any = by_target.begin()->second;
-    out << "### " << (key.first ? "TLS, " : "") << grouped(static_cast<double>(clients))
+    out << "### "
+        << (key.first == kTlsGzipFanout ? "TLS, gzip, " : key.first == kTlsFanout ? "TLS, " : "")
+        << grouped(static_cast<double>(clients))
         << " clients, " << num(any, "/rate") << " events/s, " << any.value("payload", 0)
         << " B payload, " << num(any, "/duration_s") << " s\n\n";
     table(out, by_target,

@@ -282,10 +282,12 @@ bool print_report(const std::string& path, std::ostream& out) {
     const long clients = key.second;
     const json& any = by_target.begin()->second;
     out << "### "
-        << (key.first == kTlsGzipFanout ? "TLS, gzip, " : key.first == kTlsFanout ? "TLS, " : "")
-        << grouped(static_cast<double>(clients))
-        << " clients, " << num(any, "/rate") << " events/s, " << any.value("payload", 0)
-        << " B payload, " << num(any, "/duration_s") << " s\n\n";
+        << (key.first == kTlsGzipFanout ? "TLS, gzip, "
+            : key.first == kTlsFanout   ? "TLS, "
+                                        : "")
+        << grouped(static_cast<double>(clients)) << " clients, " << num(any, "/rate")
+        << " events/s, " << any.value("payload", 0) << " B payload, " << num(any, "/duration_s")
+        << " s\n\n";
     table(out, by_target,
           {
               connected_row("clients connected (time to connect)"),

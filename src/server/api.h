@@ -57,6 +57,9 @@ class Api {
   // sessions it no longer admits (Access::recheck_sessions); how many.
   std::size_t recheck_sessions() { return access_.recheck_sessions(); }
 
+  // The id a connecting client resumes from (header, else ?lastEventId=).
+  static std::optional<std::string> resume_id_of(const httplib::Request& req);
+
  private:
   void install();
   void install_admin(HttpServer& admin);
@@ -95,8 +98,6 @@ class Api {
   bool accept_sse(const httplib::Request& req, httplib::Response& res);
   // Answers a HEAD on an SSE endpoint (true) without opening a stream.
   bool answer_head(const httplib::Request& req, httplib::Response& res);
-  // The id a connecting client resumes from (header, else ?lastEventId=).
-  static std::optional<std::string> resume_id_of(const httplib::Request& req);
   // Takes the connection for the hub; fills `res` with a 500 and returns an
   // invalid transport if it cannot.
   static hub::Transport take_connection(httplib::Response& res);

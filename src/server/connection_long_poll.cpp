@@ -45,18 +45,8 @@ bool ConnectionLoop::long_poll_on_loop(Connection& c, Clock::time_point now) {
     return false;
   }
   disarm(c);
-  ++c.requests;
-  counters_->requests.fetch_add(1, std::memory_order_relaxed);
-  const bool close = !c.head.keep_alive || c.requests >= options_.keepalive_requests ||
-                     options_.keepalive_timeout.count() == 0;
-  std::string request;
-  if (c.in.size() == c.request_end) {
-    request.swap(c.in);
-  } else {
-    request.assign(c.in, 0, c.request_end);  // what follows stays here: pipelined
-    c.in.erase(0, c.request_end);
-  }
-  c.scanner.reset();
+  bool close = false;
+  std::string request = take_request(c, close);
   if (a.kind == LongPollSession::Answer::kAnswer) {
     c.close_after = close;
     respond(c, c.long_poll->bytes(a, close, keep_alive_field_), now);

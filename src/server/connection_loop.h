@@ -166,6 +166,9 @@ class ConnectionLoop {
   void read_request(Connection& c, Clock::time_point now);
   void advance(Connection& c, Clock::time_point now);
   void dispatch(Connection& c, Clock::time_point now);
+  // Takes the current request out of `c.in` (what follows stays: pipelined)
+  // and counts it; `close`: the connection closes after its answer.
+  std::string take_request(Connection& c, bool& close);
   void run_request(Job* job) PB_EXCLUDES(done_mu_);  // on a worker
   void on_done(Job* job, Clock::time_point now);
   void respond(Connection& c, std::string bytes, Clock::time_point now);

@@ -163,20 +163,26 @@ void ConnectionLoop::dispatch(Connection& c, Clock::time_point now) {
   unlink_held(c);
   set_state(c, kHandling);
   handling_.fetch_add(1);
-  ++c.requests;
   auto* job = new Job;
   job->conn = &c;
-  job->close = !c.head.keep_alive || c.requests >= options_.keepalive_requests ||
-               options_.keepalive_timeout.count() == 0 || stopping_;
+  job->request = take_request(c, job->close);
+  pool_.post([this, job] { run_request(job); });
+}
+
+std::string ConnectionLoop::take_request(Connection& c, bool& close) {
+  ++c.requests;
+  counters_->requests.fetch_add(1, std::memory_order_relaxed);
+  close = !c.head.keep_alive || c.requests >= options_.keepalive_requests ||
+          options_.keepalive_timeout.count() == 0 || stopping_;
+  std::string request;
   if (c.in.size() == c.request_end) {
-    job->request.swap(c.in);
+    request.swap(c.in);
   } else {
-    job->request.assign(c.in, 0, c.request_end);  // what follows stays here: pipelined
+    request.assign(c.in, 0, c.request_end);  // what follows stays here: pipelined
     c.in.erase(0, c.request_end);
   }
   c.scanner.reset();
-  counters_->requests.fetch_add(1, std::memory_order_relaxed);
-  pool_.post([this, job] { run_request(job); });
+  return request;
 }
 
 void ConnectionLoop::run_request(Job* job) {

@@ -10,7 +10,6 @@
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/response_coding.h"
-#include "sse/event_id.h"
 
 namespace pb::server {
 namespace {
@@ -97,12 +96,7 @@ void LongPoll::handle(const httplib::Request& req, httplib::Response& res,
       req.method == "GET" && std::none_of(admitted.upstream.begin(), admitted.upstream.end(),
                                           [](bool upstream) { return upstream; });
   auto s = std::make_shared<LongPollSession>(*this, std::move(parts));
-  {
-    auto h = req.headers.find("Last-Event-ID");
-    std::string query = req.get_param_value("lastEventId");
-    s->last_id_ = sse::resume_id(h != req.headers.end() ? &h->second : nullptr,
-                                 req.has_param("lastEventId") ? &query : nullptr);
-  }
+  s->last_id_ = Api::resume_id_of(req);
   // Not past the credential's end either: the run then refuses it (401),
   // as an SSE session closes at close_at.
   s->deadline_ = parked ? *parked : std::min(now + timeout, admitted.close_at);

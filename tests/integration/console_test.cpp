@@ -59,10 +59,13 @@ TEST(ConsoleTest, PageDataAndPollNeedTheTokenAndSecretsAreMasked) {
     EXPECT_EQ(c.Post("/admin/streams/s/poll", h, "", "text/plain")->status, 401);
   }
 
-  // The overview lists the stream once it has polled.
+  // The overview lists the stream once it has polled. A poll's duration is
+  // recorded when the poll is done, just after its document was published
+  // (and the state became ok): wait for both.
   ASSERT_TRUE(wait_until([&] {
     auto s = c.Get("/admin/state", kAdmin);
-    return s && s->status == 200 && s->body.find("\"state\":\"ok\"") != std::string::npos;
+    return s && s->status == 200 && s->body.find("\"state\":\"ok\"") != std::string::npos &&
+           !json::parse(s->body)["streams"][0]["durations"].empty();
   }));
   json::Json state = json::parse(c.Get("/admin/state", kAdmin)->body);
   ASSERT_EQ(state["streams"].size(), 1u);

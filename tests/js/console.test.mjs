@@ -176,9 +176,15 @@ describe('the console', () => {
     const res = await fetch(`${proxy.baseUrl}/events/customer/7`, { signal: subscriber.signal });
     assert.equal(res.status, 200);
     const row = page.locator('[data-stream="customer/7"]');
-    await waitFor(async () => (await row.count()) === 1 && (await row.getAttribute('data-kind')) === 'parameterized', {
-      what: 'the instance row',
-    });
+    // Its first poll done (state ok) before counting: that request would
+    // otherwise land after `before` was read.
+    await waitFor(
+      async () =>
+        (await row.count()) === 1 &&
+        (await row.getAttribute('data-kind')) === 'parameterized' &&
+        (await row.getAttribute('data-state')) === 'ok',
+      { what: 'the instance row, polled once' },
+    );
     assert.equal(await page.locator('tr[data-group="customer"]').count(), 1);
     const before = quiet.requests;
     await row.locator('[data-action="poll"]').click();

@@ -14,6 +14,7 @@
 #include <signal.h>
 
 #include <future>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -155,6 +156,17 @@ class RedisSentinelTest : public ::testing::Test {
       GTEST_SKIP() << RedisServer::kBinary << " is missing: scripts/deps.sh test installs it";
     }
     backend_.set_body(body(0));
+  }
+  // A failed case shows what the sentinels saw (a failover they made or
+  // did not make is otherwise invisible once they are gone).
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (auto* s : sentinels_) {
+      if (s) std::cerr << "sentinel " << s->port() << " log:\n" << s->log_tail(60);
+    }
+    for (auto* n : nodes_) {
+      if (n) std::cerr << "redis " << n->port() << " log:\n" << n->log_tail(60);
+    }
   }
 
   static std::string port_str(int i) { return std::to_string(nodes_[i]->port()); }

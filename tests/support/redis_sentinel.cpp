@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "support/redis_server.h"
 
@@ -91,6 +92,10 @@ std::string RedisSentinel::master() const {
   auto nl = r.find('\n');
   if (nl == std::string::npos) return "";
   return r.substr(0, nl) + ":" + r.substr(nl + 1);
+}
+
+std::string RedisSentinel::log_tail(std::size_t lines) const {
+  return file_tail(dir_ + "/sentinel.log", lines);
 }
 
 std::string RedisSentinel::command(const std::vector<std::string>& args) const {

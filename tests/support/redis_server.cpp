@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <deque>
+#include <fstream>
 #include <thread>
 
 namespace pb::testing {
@@ -119,6 +121,22 @@ void RedisServer::kill() {
 
 void RedisServer::signal(int sig) const {
   if (pid_ > 0) ::kill(pid_, sig);
+}
+
+std::string file_tail(const std::string& path, std::size_t lines) {
+  std::ifstream in(path);
+  std::deque<std::string> kept;
+  for (std::string line; std::getline(in, line);) {
+    kept.push_back(std::move(line));
+    if (kept.size() > lines) kept.pop_front();
+  }
+  std::string out;
+  for (const auto& l : kept) out += l + '\n';
+  return out;
+}
+
+std::string RedisServer::log_tail(std::size_t lines) const {
+  return file_tail(dir_ + "/redis.log", lines);
 }
 
 std::string RedisServer::command(const std::vector<std::string>& args) const {

@@ -42,6 +42,8 @@ class RedisServer {
   // (integers as digits, nil as "(nil)", arrays joined by '\n', errors as
   // "ERR ..."), or "(unreachable)".
   std::string command(const std::vector<std::string>& args) const;
+  // The last `lines` lines of its log, for a failed test.
+  std::string log_tail(std::size_t lines) const;
 
  private:
   std::string password_;
@@ -50,5 +52,9 @@ class RedisServer {
   int port_ = 0;
   pid_t pid_ = -1;
 };
+
+// The last `lines` lines of a text file ("" when it is missing): the Redis
+// and Sentinel logs a failed test prints.
+std::string file_tail(const std::string& path, std::size_t lines);
 
 }  // namespace pb::testing

@@ -1,7 +1,8 @@
 // Api's operator side: the admin token check, POST /streams/{name}/poll,
 // GET /readyz and GET /metrics (on the main listener, or on
 // server.admin_listen when set; what the main listener shows anyone is
-// decided by operator_view_public()). The client side is api.cpp.
+// decided by operator_view_public()). The client side is api.cpp and
+// api_streams.cpp.
 //
 // Threads: the HTTP workers (pb-http), like the rest of Api.
 #include <openssl/crypto.h>

@@ -448,6 +448,11 @@ TEST_F(SseStreamTest, DocumentEndpointHasEtagAnd304) {
   EXPECT_EQ(r304->body, "");
   EXPECT_EQ(h.Get("/streams/s", {{"If-None-Match", "\"other\", " + etag}})->status, 304);
   EXPECT_EQ(h.Get("/streams/s", {{"If-None-Match", "\"other\""}})->status, 200);
+  // "*" matches any current representation (RFC 9110 13.1.2); a '*' inside
+  // an entity tag is one of its characters, not that wildcard.
+  EXPECT_EQ(h.Get("/streams/s", {{"If-None-Match", "*"}})->status, 304);
+  EXPECT_EQ(h.Get("/streams/s", {{"If-None-Match", "\"a*b\""}})->status, 200);
+  EXPECT_EQ(h.Get("/streams/s", {{"If-None-Match", "W/\"*\""}})->status, 200);
   std::string lm = r->get_header_value("Last-Modified");
   ASSERT_FALSE(lm.empty());
   EXPECT_EQ(h.Get("/streams/s", {{"If-Modified-Since", lm}})->status, 304);

@@ -7,11 +7,11 @@
 // Threads: the HTTP workers (pb-http), like the rest of Api.
 #include <algorithm>
 
-#include "common/ascii.h"
 #include "common/time_format.h"
 #include "json/document.h"
 #include "server/api.h"
 #include "server/config_names.h"
+#include "server/entity_tag.h"
 #include "server/response_coding.h"
 
 namespace pb::server {
@@ -23,28 +23,6 @@ using json::Json;
 std::string redacted_url(const std::string& url) {
   std::size_t q = url.find('?');
   return q == std::string::npos ? url : url.substr(0, q) + "?…";
-}
-
-// RFC 9110 13.1.2 If-None-Match: "*" alone, or a list of entity tags
-// compared weakly. A '*' inside an entity tag ("a*b" is a valid opaque tag)
-// is only a character of that tag.
-bool etag_matches(const std::string& header, const std::string& etag) {
-  if (trim_ows(header) == "*") return true;
-  auto opaque = [](std::string t) {
-    if (t.rfind("W/", 0) == 0) t = t.substr(2);
-    return t;
-  };
-  std::string want = opaque(etag);
-  std::size_t i = 0;
-  while (i < header.size()) {
-    std::size_t start = header.find('"', i);
-    if (start == std::string::npos) break;
-    std::size_t end = header.find('"', start + 1);
-    if (end == std::string::npos) break;
-    if (header.compare(start, end - start + 1, want) == 0) return true;
-    i = end + 1;
-  }
-  return false;
 }
 
 }  // namespace
@@ -149,7 +127,7 @@ void Api::handle_document(const httplib::Request& req, httplib::Response& res) {
   // If-Modified-Since (whole seconds, as Last-Modified has).
   bool not_modified = false;
   if (req.has_header("If-None-Match")) {
-    not_modified = etag_matches(req.get_header_value("If-None-Match"), etag);
+    not_modified = none_match_hits(req.get_header_value("If-None-Match"), etag);
   } else if (req.has_header("If-Modified-Since")) {
     auto since = parse_http_date(req.get_header_value("If-Modified-Since"));
     not_modified = since && std::chrono::floor<std::chrono::seconds>(v.changed) <= *since;

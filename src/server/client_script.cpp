@@ -1,12 +1,12 @@
 #include "server/client_script.h"
-#include "common/ascii.h"
+#include "server/entity_tag.h"
 #include "server/httplib_bridge.h"
+#include "sse/content_coding.h"
 
 #include <openssl/sha.h>
 #include <zlib.h>
 
-#include <cctype>
-#include <cstdlib>
+#include <string>
 
 namespace pb::server {
 
@@ -69,40 +69,9 @@ const ClientScript& client_script() {
 }
 
 bool accepts_gzip(const std::string& accept_encoding) {
-  double gzip_q = -1, any_q = -1;  // -1: not listed
-  std::size_t start = 0;
-  while (start <= accept_encoding.size()) {
-    std::size_t comma = accept_encoding.find(',', start);
-    std::string item = accept_encoding.substr(
-        start, comma == std::string::npos ? std::string::npos : comma - start);
-    start = comma == std::string::npos ? accept_encoding.size() + 1 : comma + 1;
-    std::size_t semi = item.find(';');
-    std::string coding = lowercase(trim_ows(item.substr(0, semi)));
-    double q = 1;
-    if (semi != std::string::npos) {
-      std::string params = lowercase(trim_ows(item.substr(semi + 1)));
-      if (params.rfind("q=", 0) == 0) q = std::strtod(params.c_str() + 2, nullptr);
-    }
-    if (coding == "gzip" || coding == "x-gzip") gzip_q = q;
-    if (coding == "*") any_q = q;
-  }
-  return gzip_q >= 0 ? gzip_q > 0 : any_q > 0;
-}
-
-bool none_match_hits(const std::string& if_none_match, const std::string& etag) {
-  if (trim_ows(if_none_match) == "*") return true;
-  auto opaque = [](std::string t) { return t.rfind("W/", 0) == 0 ? t.substr(2) : t; };
-  std::string want = opaque(etag);
-  std::size_t i = 0;
-  while (i < if_none_match.size()) {
-    std::size_t open = if_none_match.find('"', i);
-    if (open == std::string::npos) break;
-    std::size_t close = if_none_match.find('"', open + 1);
-    if (close == std::string::npos) break;
-    if (if_none_match.compare(open, close - open + 1, want) == 0) return true;
-    i = close + 1;
-  }
-  return false;
+  // The negotiation of every other route (server.compression), with gzip
+  // the only coding this copy offers.
+  return sse::negotiate(&accept_encoding, {sse::Coding::kGzip}) == sse::Coding::kGzip;
 }
 
 void serve_client_script(const httplib::Request& req, httplib::Response& res, bool gzip_offered) {

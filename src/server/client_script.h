@@ -53,12 +53,9 @@ void serve_client_script(const httplib::Request& req, httplib::Response& res,
 // `gzip_offered` (when set) per request.
 void register_client_script(httplib::Server& server, std::function<bool()> gzip_offered = nullptr);
 
-// RFC 9110 12.5.3: whether `accept_encoding` allows gzip (q > 0 for gzip,
-// x-gzip or *; an absent header allows only identity here).
+// RFC 9110 12.5.3: whether `accept_encoding` gets the gzip copy, by the
+// same rules as every other route (sse::negotiate with gzip offered: q > 0
+// for gzip, x-gzip or *, unless identity is preferred).
 bool accepts_gzip(const std::string& accept_encoding);
-
-// RFC 9110 13.1.2: If-None-Match (a list of entity tags, or *) with weak
-// comparison against `etag`.
-bool none_match_hits(const std::string& if_none_match, const std::string& etag);
 
 }  // namespace pb::server

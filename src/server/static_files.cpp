@@ -10,6 +10,7 @@
 
 #include "common/time_format.h"
 #include "server/api.h"
+#include "server/entity_tag.h"
 
 namespace pb::server {
 namespace {
@@ -70,13 +71,6 @@ std::string real(const std::string& path) {
   return buf;
 }
 
-// RFC 9110 If-None-Match: "*" or a list of entity tags (weak comparison).
-bool none_match(const std::string& header, const std::string& etag) {
-  if (header.find('*') != std::string::npos) return true;
-  std::string opaque = etag.rfind("W/", 0) == 0 ? etag.substr(2) : etag;
-  return header.find(opaque) != std::string::npos;
-}
-
 }  // namespace
 
 void register_static_files(httplib::Server& server, const std::string& dir) {
@@ -118,7 +112,7 @@ void register_static_files(httplib::Server& server, const std::string& dir) {
     res.set_header("Cache-Control", "no-cache");
     bool not_modified = false;
     if (req.has_header("If-None-Match")) {
-      not_modified = none_match(req.get_header_value("If-None-Match"), etag);
+      not_modified = none_match_hits(req.get_header_value("If-None-Match"), etag);
     } else if (req.has_header("If-Modified-Since")) {
       auto since = parse_http_date(req.get_header_value("If-Modified-Since"));
       not_modified = since && mtime <= *since;

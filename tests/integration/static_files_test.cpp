@@ -86,6 +86,9 @@ TEST_F(StaticFilesTest, ConditionalRequestsAndHead) {
   EXPECT_EQ(since.status, 304);
   auto stale = get("/app.js", "If-None-Match: \"something-else\"\r\n");
   EXPECT_EQ(stale.status, 200);
+  // "*" alone matches; a '*' inside another entity tag does not.
+  EXPECT_EQ(get("/app.js", "If-None-Match: *\r\n").status, 304);
+  EXPECT_EQ(get("/app.js", "If-None-Match: \"x*y\"\r\n").status, 200);
   auto head = ask("HEAD /app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(head.status, 200);
   EXPECT_TRUE(head.body.empty());

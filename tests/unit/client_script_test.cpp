@@ -1,5 +1,5 @@
 // The header parsing behind GET /pollbridge.js (server/client_script.h):
-// Accept-Encoding with q-values, If-None-Match lists; and the embedded client.
+// Accept-Encoding with q-values; and the embedded client.
 #include "server/client_script.h"
 
 #include <gtest/gtest.h>
@@ -27,18 +27,6 @@ TEST(ClientScriptAcceptEncoding, GzipNeedsAPositiveQualityForGzipOrStar) {
   EXPECT_FALSE(accepts_gzip("gzip;q=0, *"));  // refused by name, whatever * says
   EXPECT_FALSE(accepts_gzip("*;q=0"));
   EXPECT_FALSE(accepts_gzip("gzipper"));
-}
-
-TEST(ClientScriptIfNoneMatch, ListsWeakTagsAndStar) {
-  const std::string tag = "\"0123abcd\"";
-  EXPECT_TRUE(none_match_hits("\"0123abcd\"", tag));
-  EXPECT_TRUE(none_match_hits("W/\"0123abcd\"", tag));
-  EXPECT_TRUE(none_match_hits("\"x\", W/\"y\", \"0123abcd\"", tag));
-  EXPECT_TRUE(none_match_hits(" * ", tag));
-  EXPECT_FALSE(none_match_hits("\"0123abc\"", tag));
-  EXPECT_FALSE(none_match_hits("0123abcd", tag));
-  EXPECT_FALSE(none_match_hits("\"0123abcd", tag));
-  EXPECT_FALSE(none_match_hits("", tag));
 }
 
 TEST(ClientScript, EmbedsTheModuleOfThisSourceTreeWithItsVersion) {

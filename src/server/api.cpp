@@ -9,6 +9,7 @@
 #include "server/client_script.h"
 #include "server/config_names.h"
 #include "server/format_choice.h"
+#include "server/head_answer.h"
 #include "server/lookup_status.h"
 #include "server/refusal_response.h"
 #include "server/response_coding.h"
@@ -168,6 +169,8 @@ void Api::install_admin(HttpServer& admin) {
   s.Get("/healthz", [](const auto&, auto& res) { res.set_content("ok\n", "text/plain"); });
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
   s.Get("/readyz", [this](const auto& req, auto& res) { handle_readyz(req, res, true); });
+  s.set_post_routing_handler(
+      [](const httplib::Request& req, httplib::Response& res) { finish_head(req, res); });
 }
 
 void Api::install() {
@@ -260,6 +263,7 @@ void Api::install() {
 
 void Api::finish_response(const httplib::Request& req, httplib::Response& res) {
   requests_.fetch_add(1);
+  finish_head(req, res);
   add_cors(req, res);
   compress_response(req, res, running_.get()->server);
   // A response that closes its connection announces no keep-alive.
@@ -317,6 +321,7 @@ bool Api::answer_head(const httplib::Request& req, httplib::Response& res) {
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   res.set_content("", "text/event-stream; charset=utf-8");
+  without_length(res);  // the GET's stream ends with its connection
   return true;
 }
 

@@ -8,7 +8,9 @@
 #include "core/access_log.h"
 #include "log/log.h"
 #include "server/api.h"
+#include "server/head_answer.h"
 #include "server/http_server.h"
+#include "server/httplib_bridge.h"
 #include "server/response_coding.h"
 
 namespace pb::server {
@@ -104,6 +106,7 @@ void LongPoll::handle(const httplib::Request& req, httplib::Response& res,
 
   if (req.method == "HEAD") {
     fill(*s, res, "");
+    without_length(res);  // the GET's length depends on the events then
     return;
   }
   core::LongPollResult r = run(*s, parked.has_value(), now);

@@ -1,0 +1,79 @@
+// ctest-labels: threaded
+// HEAD through the real binary, on raw sockets (RFC 9110 9.3.2, 8.6): every
+// route answers the fields its GET would get and no content. A HEAD names
+// a length only where it is the GET's (a document, the browser client),
+// never for an event stream or a long-poll, whose GET has none to announce;
+// and no HEAD offers ranges that no GET serves.
+#include <gtest/gtest.h>
+
+#include "support/fake_backend.h"
+#include "support/file_local.h"
+#include "support/proxy_process.h"
+#include "support/raw_http.h"
+#include "support/util.h"
+
+namespace pb::testing {
+namespace PB_FILE_LOCAL {
+
+using namespace std::chrono_literals;
+
+// One request on its own connection (closed after it); its one response.
+RawResponse ask(int port, const std::string& method, const std::string& target) {
+  RawConn c(port);
+  EXPECT_TRUE(c.connected());
+  c.send(method + " " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(c.read_until_closed(5s)) << method << " " << target;
+  auto all = parse_responses(c.received(), method == "HEAD");
+  EXPECT_EQ(all.size(), 1u) << method << " " << target << "\n" << c.received();
+  return all.empty() ? RawResponse{} : all.front();
+}
+
+TEST(HeadAnswerTest, EveryRouteAnswersWhatItsGetWouldAndNoMore) {
+  FakeBackend backend;
+  backend.set_body(R"({"v":1})");
+  ProxyProcess proxy(one_stream_config(backend.url()));
+  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
+  const int port = proxy.port();
+  ASSERT_TRUE(wait_until([&] { return ask(port, "GET", "/streams/s").status == 200; }));
+
+  // Whose GET has a length: the HEAD names the same one.
+  for (const std::string target : {"/streams/s", "/pollbridge.js", "/streams", "/healthz"}) {
+    const RawResponse get = ask(port, "GET", target);
+    const RawResponse head = ask(port, "HEAD", target);
+    ASSERT_EQ(get.status, 200) << target;
+    EXPECT_EQ(head.status, 200) << target;
+    EXPECT_TRUE(head.body.empty()) << target;
+    EXPECT_EQ(head.header("Content-Length"), std::to_string(get.body.size())) << target;
+    EXPECT_EQ(head.header("Content-Type"), get.header("Content-Type")) << target;
+    EXPECT_FALSE(head.has_header("Accept-Ranges")) << target << "\n" << head.head;
+  }
+  // Whose GET has none (a stream ends with its connection; a long-poll's
+  // length depends on the events then): the HEAD names none either.
+  for (const std::string target : {"/events/s", "/events?stream=s", "/events/s?transport=long-poll",
+                                   "/events?stream=s&transport=long-poll"}) {
+    const RawResponse head = ask(port, "HEAD", target);
+    EXPECT_EQ(head.status, 200) << target;
+    EXPECT_FALSE(head.has_header("Content-Length")) << target << "\n" << head.head;
+    EXPECT_FALSE(head.has_header("Accept-Ranges")) << target << "\n" << head.head;
+    EXPECT_TRUE(head.has_header("Content-Type")) << target;
+  }
+  EXPECT_EQ(ask(port, "HEAD", "/events/s").header("Content-Type"),
+            "text/event-stream; charset=utf-8");
+  EXPECT_EQ(ask(port, "HEAD", "/events/s?transport=long-poll").header("Content-Type"),
+            "application/json");
+  // A kept-alive connection goes on after a HEAD without a length: the
+  // next answer is read as the next answer, not as the HEAD's content.
+  RawConn c(port);
+  c.send(
+      "HEAD /events/s HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /streams/s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(c.read_until_closed(5s));
+  const std::string& got = c.received();
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  const std::size_t second = got.find("HTTP/1.1 200 OK\r\n", 1);
+  ASSERT_NE(second, std::string::npos) << got;
+  EXPECT_NE(got.find(R"({"v":1})", second), std::string::npos) << got;
+}
+
+}  // namespace PB_FILE_LOCAL
+}  // namespace pb::testing

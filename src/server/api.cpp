@@ -154,9 +154,14 @@ void Api::install_admin(HttpServer& admin) {
   auto& s = admin.routes();
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (handle_admin(req, res)) return httplib::Server::HandlerResponse::Handled;
-    if (req.method == "GET" &&
-        (req.path == "/healthz" || req.path == "/metrics" || req.path == "/readyz")) {
-      return httplib::Server::HandlerResponse::Unhandled;
+    if (req.path == "/healthz" || req.path == "/metrics" || req.path == "/readyz") {
+      // Read-only, as on the main listener: GET and HEAD (RFC 9110 9.1).
+      if (req.method == "GET" || req.method == "HEAD") {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      set_error(res, 405, "only GET is allowed on " + req.path);
+      res.set_header("Allow", "GET, HEAD");
+      return httplib::Server::HandlerResponse::Handled;
     }
     set_error(res, is_admin_path(req) ? 405 : 404,
               is_admin_path(req) ? "only POST is allowed on " + req.path

@@ -65,6 +65,16 @@ TEST(AdminListenTest, AdminEndpointsLiveOnlyOnTheAdminListener) {
   // Stream data is not served there.
   EXPECT_EQ(admin.Get("/streams/s")->status, 404);
   EXPECT_EQ(admin.Get("/metrics")->status, 200);
+  // Read-only there as on the main listener: HEAD too, other methods 405.
+  for (const char* path : {"/healthz", "/metrics", "/readyz"}) {
+    auto head = admin.Head(path);
+    ASSERT_TRUE(head) << path;
+    EXPECT_EQ(head->status, admin.Get(path)->status) << path;
+    auto post = admin.Post(path, token, "", "text/plain");
+    ASSERT_TRUE(post) << path;
+    EXPECT_EQ(post->status, 405) << path;
+    EXPECT_EQ(post->get_header_value("Allow"), "GET, HEAD") << path;
+  }
   // The console (docs/console.md) is on the admin listener only.
   EXPECT_EQ(main.Get("/admin/")->status, 404);
   EXPECT_EQ(main.Get("/admin/state", token)->status, 404);

@@ -6,10 +6,10 @@
 
 #include "json/document.h"
 #include "log/refusal.h"
+#include "server/answer_framing.h"
 #include "server/client_script.h"
 #include "server/config_names.h"
 #include "server/format_choice.h"
-#include "server/head_answer.h"
 #include "server/lookup_status.h"
 #include "server/refusal_response.h"
 #include "server/response_coding.h"
@@ -175,7 +175,7 @@ void Api::install_admin(HttpServer& admin) {
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
   s.Get("/readyz", [this](const auto& req, auto& res) { handle_readyz(req, res, true); });
   s.set_post_routing_handler(
-      [](const httplib::Request& req, httplib::Response& res) { finish_head(req, res); });
+      [](const httplib::Request& req, httplib::Response& res) { finish_framing(req, res); });
 }
 
 void Api::install() {
@@ -268,7 +268,7 @@ void Api::install() {
 
 void Api::finish_response(const httplib::Request& req, httplib::Response& res) {
   requests_.fetch_add(1);
-  finish_head(req, res);
+  finish_framing(req, res);
   add_cors(req, res);
   compress_response(req, res, running_.get()->server);
   // A response that closes its connection announces no keep-alive.

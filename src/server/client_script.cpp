@@ -92,8 +92,8 @@ void serve_client_script(const httplib::Request& req, httplib::Response& res, bo
 
   if (req.has_header("If-None-Match") &&
       none_match_hits(req.get_header_value("If-None-Match"), rep.etag)) {
-    // httplib adds "Content-Length: 0", as on the other 304s; clients
-    // ignore it (a 304 has no content).
+    // No Content-Length: the post-routing step takes off the 0 httplib
+    // adds (server/answer_framing.h).
     res.status = 304;
     return;
   }

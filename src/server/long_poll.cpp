@@ -7,8 +7,8 @@
 
 #include "core/access_log.h"
 #include "log/log.h"
+#include "server/answer_framing.h"
 #include "server/api.h"
-#include "server/head_answer.h"
 #include "server/http_server.h"
 #include "server/httplib_bridge.h"
 #include "server/response_coding.h"

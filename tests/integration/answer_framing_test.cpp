@@ -1,9 +1,10 @@
 // ctest-labels: threaded
-// HEAD through the real binary, on raw sockets (RFC 9110 9.3.2, 8.6): every
-// route answers the fields its GET would get and no content. A HEAD names
-// a length only where it is the GET's (a document, the browser client),
-// never for an event stream or a long-poll, whose GET has none to announce;
-// and no HEAD offers ranges that no GET serves.
+// The framing fields of answers through the real binary, on raw sockets
+// (RFC 9110 8.6, 9.3.2): every route answers a HEAD with the fields its GET
+// would get and no content. A HEAD names a length only where it is the
+// GET's (a document, the browser client), never for an event stream or a
+// long-poll, whose GET has none to announce; no HEAD offers ranges that no
+// GET serves; a 304 and a 204 name no length at all.
 #include <gtest/gtest.h>
 
 #include "support/fake_backend.h"
@@ -28,10 +29,11 @@ RawResponse ask(int port, const std::string& method, const std::string& target) 
   return all.empty() ? RawResponse{} : all.front();
 }
 
-TEST(HeadAnswerTest, EveryRouteAnswersWhatItsGetWouldAndNoMore) {
+TEST(AnswerFramingTest, HeadAnswersWhatItsGetWouldAndNoMore) {
   FakeBackend backend;
   backend.set_body(R"({"v":1})");
-  ProxyProcess proxy(one_stream_config(backend.url()));
+  ProxyProcess proxy(
+      one_stream_config(backend.url(), "", "", "  cors_origins: [\"https://app.example\"]\n"));
   ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
   const int port = proxy.port();
   ASSERT_TRUE(wait_until([&] { return ask(port, "GET", "/streams/s").status == 200; }));
@@ -61,6 +63,30 @@ TEST(HeadAnswerTest, EveryRouteAnswersWhatItsGetWouldAndNoMore) {
             "text/event-stream; charset=utf-8");
   EXPECT_EQ(ask(port, "HEAD", "/events/s?transport=long-poll").header("Content-Type"),
             "application/json");
+  // 304 (RFC 9110 8.6: no length but its 200's; none at all here) and the
+  // CORS preflight's 204 (never a length).
+  for (const std::string target : {"/streams/s", "/pollbridge.js"}) {
+    const std::string etag = ask(port, "GET", target).header("ETag");
+    ASSERT_FALSE(etag.empty()) << target;
+    RawConn c304(port);
+    c304.send("GET " + target + " HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag +
+              "\r\nConnection: close\r\n\r\n");
+    ASSERT_TRUE(c304.read_until_closed(5s));
+    const auto got = parse_responses(c304.received());
+    ASSERT_EQ(got.size(), 1u) << c304.received();
+    EXPECT_EQ(got[0].status, 304) << target;
+    EXPECT_EQ(got[0].header("ETag"), etag) << target;
+    EXPECT_FALSE(got[0].has_header("Content-Length")) << target << "\n" << got[0].head;
+  }
+  RawConn preflight(port);
+  preflight.send(
+      "OPTIONS /events/s HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n"
+      "Access-Control-Request-Method: GET\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(preflight.read_until_closed(5s));
+  const auto pre = parse_responses(preflight.received());
+  ASSERT_EQ(pre.size(), 1u) << preflight.received();
+  EXPECT_EQ(pre[0].status, 204);
+  EXPECT_FALSE(pre[0].has_header("Content-Length")) << pre[0].head;
   // A kept-alive connection goes on after a HEAD without a length: the
   // next answer is read as the next answer, not as the HEAD's content.
   RawConn c(port);

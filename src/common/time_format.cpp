@@ -55,4 +55,16 @@ std::optional<SystemClock::time_point> parse_http_date(const std::string& text) 
   return std::nullopt;
 }
 
+const std::string& http_date_now() {
+  thread_local std::int64_t second = -1;
+  thread_local std::string text;
+  const auto now = SystemClock::now();
+  const std::int64_t s = unix_ms(now) / 1000;
+  if (s != second) {
+    second = s;
+    text = http_date(now);
+  }
+  return text;
+}
+
 }  // namespace pb

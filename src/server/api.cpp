@@ -4,9 +4,10 @@
 #include <regex>
 #include <set>
 
+#include "common/time_format.h"
 #include "json/document.h"
 #include "log/refusal.h"
-#include "server/answer_framing.h"
+#include "server/answer_fields.h"
 #include "server/client_script.h"
 #include "server/config_names.h"
 #include "server/format_choice.h"
@@ -175,7 +176,7 @@ void Api::install_admin(HttpServer& admin) {
   s.Get("/metrics", [this](const auto& req, auto& res) { handle_metrics(req, res); });
   s.Get("/readyz", [this](const auto& req, auto& res) { handle_readyz(req, res, true); });
   s.set_post_routing_handler(
-      [](const httplib::Request& req, httplib::Response& res) { finish_framing(req, res); });
+      [](const httplib::Request& req, httplib::Response& res) { finish_fields(req, res); });
 }
 
 void Api::install() {
@@ -268,7 +269,7 @@ void Api::install() {
 
 void Api::finish_response(const httplib::Request& req, httplib::Response& res) {
   requests_.fetch_add(1);
-  finish_framing(req, res);
+  finish_fields(req, res);
   add_cors(req, res);
   compress_response(req, res, running_.get()->server);
   // A response that closes its connection announces no keep-alive.
@@ -336,6 +337,7 @@ std::string Api::sse_head(const httplib::Request& req) const {
       "Content-Type: text/event-stream; charset=utf-8\r\n"
       "Cache-Control: no-cache\r\n"
       "X-Accel-Buffering: no\r\n";
+  h += "Date: " + http_date_now() + "\r\n";
   const auto running = running_.get();
   const config::ServerConfig& server = running->server;
   if (!server.cors_origins.empty()) {

@@ -91,7 +91,7 @@ class Api {
   bool has_admin_token(const httplib::Request& req) const;
 
   // The post-routing step of every answer: counts it, puts its framing
-  // fields right (server/answer_framing.h), adds CORS fields,
+  // fields right (server/answer_fields.h), adds CORS fields,
   // compresses it (response_coding.h). Workers, and the connection loop for
   // the long-poll answers it makes (server/long_poll_session.h).
   void finish_response(const httplib::Request& req, httplib::Response& res);

@@ -93,7 +93,7 @@ void serve_client_script(const httplib::Request& req, httplib::Response& res, bo
   if (req.has_header("If-None-Match") &&
       none_match_hits(req.get_header_value("If-None-Match"), rep.etag)) {
     // No Content-Length: the post-routing step takes off the 0 httplib
-    // adds (server/answer_framing.h).
+    // adds (server/answer_fields.h).
     res.status = 304;
     return;
   }

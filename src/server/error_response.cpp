@@ -1,5 +1,7 @@
 #include "server/error_response.h"
 
+#include "common/time_format.h"
+
 namespace pb::server {
 namespace {
 
@@ -52,7 +54,7 @@ std::string error_response(int status, const std::string& message, const char* c
   std::string r =
       "HTTP/1.1 " + std::to_string(status) + " " + s.reason +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\nConnection: close\r\n";
+      "\r\nConnection: close\r\nDate: " + http_date_now() + "\r\n";
   if (status == 503 || status == 429) {
     r += "Retry-After: " + std::to_string(kRetryAfterSeconds) + "\r\n";
   }

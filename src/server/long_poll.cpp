@@ -5,9 +5,10 @@
 #include <optional>
 #include <utility>
 
+#include "common/time_format.h"
 #include "core/access_log.h"
 #include "log/log.h"
-#include "server/answer_framing.h"
+#include "server/answer_fields.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/httplib_bridge.h"
@@ -191,17 +192,21 @@ std::string LongPoll::finish_on_loop(LongPollSession& s, std::string body, bool 
                                      const std::string& keep_alive) const {
   // A body too small to be compressed (response_coding.h) gets the same
   // fields every time but its length: the post-routing step runs once per
-  // session and way of ending, and its head is kept in two parts.
+  // session and way of ending, and its head is kept in three parts.
   const bool small = body.size() < kMinCompressed;
   LongPollSession::Head& kept = s.heads_[close ? 1 : 0];
   const std::string length = std::to_string(body.size());
   if (small && !kept.before_length.empty()) {
     if (routed_) routed_->fetch_add(1);  // what the step counts
+    const std::string& date = http_date_now();
     std::string out;
-    out.reserve(kept.before_length.size() + kept.after_length.size() + 24 + body.size());
+    out.reserve(kept.before_length.size() + kept.before_date.size() + kept.after_date.size() +
+                date.size() + 24 + body.size());
     out += kept.before_length;
     out += length;
-    out += kept.after_length;
+    out += kept.before_date;
+    out += date;
+    out += kept.after_date;
     out += body;
     return out;
   }
@@ -230,11 +235,18 @@ std::string LongPoll::finish_on_loop(LongPollSession& s, std::string body, bool 
     head += "\r\n";
   }
   head += "\r\n";
+  // Kept around the two values that change: the length, and the Date
+  // (which sorts after Content-Length, as cpp-httplib writes the fields).
   const std::string field = "\r\nContent-Length: " + length + "\r\n";
+  const std::string date = "\r\nDate: " + res.get_header_value("Date") + "\r\n";
   const std::size_t at = head.find(field);
-  if (small && at != std::string::npos && !res.has_header("Content-Encoding")) {
-    kept.before_length = head.substr(0, at + field.size() - 2 - length.size());
-    kept.after_length = head.substr(at + field.size() - 2);
+  const std::size_t date_at = at == std::string::npos ? at : head.find(date, at + field.size() - 2);
+  if (small && date_at != std::string::npos && !res.has_header("Content-Encoding")) {
+    const std::size_t length_end = at + field.size() - 2;  // the CRLF after the number
+    const std::size_t date_value = date_at + 8;            // after "\r\nDate: "
+    kept.before_length = head.substr(0, length_end - length.size());
+    kept.before_date = head.substr(length_end, date_value - length_end);
+    kept.after_date = head.substr(date_at + date.size() - 2);
   }
   return head + res.body;
 }

@@ -118,11 +118,12 @@ class LongPollSession {
   // in pollbridge_longpoll_waiting.
   std::shared_ptr<core::LongPollWait> wait_;
   std::unique_ptr<WaitingCount> waiting_;
-  // The head of an answer too small to compress, around its length: kept
-  // alive [0] and closing [1] (LongPoll::finish_on_loop).
+  // The head of an answer too small to compress, around its length and its
+  // Date: kept alive [0] and closing [1] (LongPoll::finish_on_loop).
   struct Head {
     std::string before_length;  // up to "Content-Length: "
-    std::string after_length;   // from the CRLF after the number to the blank line
+    std::string before_date;    // from the CRLF after the number to "Date: "
+    std::string after_date;     // from the CRLF after the date to the blank line
   };
   Head heads_[2];
 };

@@ -1,5 +1,6 @@
 #include "server/refusal_response.h"
 
+#include "common/time_format.h"
 #include "json/document.h"
 #include "server/lookup_status.h"
 
@@ -15,7 +16,7 @@ std::string refusal_response(const core::LookupError& err) {
   return "HTTP/1.1 " + std::to_string(status) +
          (not_found ? " Not Found" : " Service Unavailable\r\nRetry-After: 1") +
          "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+         std::to_string(body.size()) + "\r\nDate: " + http_date_now() + "\r\n\r\n" + body;
 }
 
 }  // namespace pb::server

@@ -4,9 +4,12 @@
 // would get and no content. A HEAD names a length only where it is the
 // GET's (a document, the browser client), never for an event stream or a
 // long-poll, whose GET has none to announce; no HEAD offers ranges that no
-// GET serves; a 304 and a 204 name no length at all.
+// GET serves; a 304 and a 204 name no length at all. Every answer carries
+// Date (RFC 9110 6.6.1), whoever wrote it: a worker, the hub's stream head,
+// the connection loop's errors and its long-poll answers.
 #include <gtest/gtest.h>
 
+#include "common/time_format.h"
 #include "support/fake_backend.h"
 #include "support/file_local.h"
 #include "support/proxy_process.h"
@@ -29,7 +32,7 @@ RawResponse ask(int port, const std::string& method, const std::string& target) 
   return all.empty() ? RawResponse{} : all.front();
 }
 
-TEST(AnswerFramingTest, HeadAnswersWhatItsGetWouldAndNoMore) {
+TEST(AnswerFieldsTest, HeadAnswersWhatItsGetWouldAndNoMore) {
   FakeBackend backend;
   backend.set_body(R"({"v":1})");
   ProxyProcess proxy(
@@ -99,6 +102,69 @@ TEST(AnswerFramingTest, HeadAnswersWhatItsGetWouldAndNoMore) {
   const std::size_t second = got.find("HTTP/1.1 200 OK\r\n", 1);
   ASSERT_NE(second, std::string::npos) << got;
   EXPECT_NE(got.find(R"({"v":1})", second), std::string::npos) << got;
+}
+
+// Date is an HTTP date within a few seconds of now.
+void expect_date_now(const RawResponse& r, const std::string& what) {
+  ASSERT_TRUE(r.has_header("Date")) << what << "\n" << r.head;
+  auto when = parse_http_date(r.header("Date"));
+  ASSERT_TRUE(when) << what << ": " << r.header("Date");
+  const auto off = std::chrono::system_clock::now() - *when;
+  EXPECT_LT(std::chrono::abs(off), std::chrono::seconds(5)) << what << ": " << r.header("Date");
+}
+
+TEST(AnswerFieldsTest, EveryAnswerCarriesDateWhoeverWroteIt) {
+  FakeBackend backend;
+  backend.set_body(R"({"v":1})");
+  ProxyProcess proxy(
+      one_stream_config(backend.url(), "", "", "  cors_origins: [\"https://app.example\"]\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
+  const int port = proxy.port();
+  ASSERT_TRUE(wait_until([&] { return ask(port, "GET", "/streams/s").status == 200; }));
+  // Workers (through cpp-httplib): 200, HEAD, 304, 404, 405.
+  const RawResponse doc = ask(port, "GET", "/streams/s");
+  expect_date_now(doc, "GET /streams/s");
+  expect_date_now(ask(port, "HEAD", "/events/s"), "HEAD /events/s");
+  expect_date_now(ask(port, "GET", "/nope"), "404");
+  expect_date_now(ask(port, "POST", "/streams"), "405");
+  RawConn c304(port);
+  c304.send("GET /streams/s HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + doc.header("ETag") +
+            "\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(c304.read_until_closed(5s));
+  const auto got304 = parse_responses(c304.received());
+  ASSERT_EQ(got304.size(), 1u);
+  EXPECT_EQ(got304[0].status, 304);
+  expect_date_now(got304[0], "304");
+  // The connection loop's own error (a malformed head: 400).
+  RawConn bad(port);
+  bad.send("GET /streams/s HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n");
+  ASSERT_TRUE(bad.read_until_closed(5s));
+  const auto got400 = parse_responses(bad.received());
+  ASSERT_EQ(got400.size(), 1u) << bad.received();
+  EXPECT_EQ(got400[0].status, 400);
+  expect_date_now(got400[0], "the loop's 400");
+  // The event stream's head (written by the hub, not cpp-httplib).
+  RawConn sse(port);
+  sse.send("GET /events/s HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(sse.read_until("\r\n\r\n", 5s));
+  RawResponse stream_head;
+  stream_head.head = sse.received().substr(0, sse.received().find("\r\n\r\n"));
+  expect_date_now(stream_head, "the event stream's head");
+  // Long-polls on one kept-alive connection: the first from a worker, the
+  // later ones from the connection loop (with its kept head), all dated.
+  RawConn lp(port);
+  std::string last;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t before = lp.received().size();
+    lp.send("GET /events/s?transport=long-poll" + last + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(lp.read_responses(static_cast<std::size_t>(i) + 1, 5s)) << lp.received();
+    const auto all = parse_responses(lp.received());
+    ASSERT_EQ(all.size(), static_cast<std::size_t>(i) + 1);
+    EXPECT_EQ(all.back().status, 200);
+    expect_date_now(all.back(), "long-poll " + std::to_string(i));
+    (void)before;
+    last = "&lastEventId=bogus-" + std::to_string(i);  // answered at once: a snapshot
+  }
 }
 
 }  // namespace PB_FILE_LOCAL

@@ -1,4 +1,6 @@
-#include "server/answer_framing.h"
+#include "server/answer_fields.h"
+
+#include "common/time_format.h"
 
 namespace pb::server {
 namespace {
@@ -13,7 +15,8 @@ void without_length(httplib::Response& res) {
   res.set_header("Content-Length", kNoLength);
 }
 
-void finish_framing(const httplib::Request& req, httplib::Response& res) {
+void finish_fields(const httplib::Request& req, httplib::Response& res) {
+  if (!res.has_header("Date")) res.set_header("Date", http_date_now());
   // A 204 has no content and names no length; a 304's content is never
   // sent, and the length cpp-httplib put there (0) is not its 200's.
   if (res.status == 204 || res.status == 304 ||

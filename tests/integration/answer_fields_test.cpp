@@ -9,6 +9,8 @@
 // the connection loop's errors and its long-poll answers.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "common/time_format.h"
 #include "support/fake_backend.h"
 #include "support/file_local.h"
@@ -32,14 +34,26 @@ RawResponse ask(int port, const std::string& method, const std::string& target) 
   return all.empty() ? RawResponse{} : all.front();
 }
 
-TEST(AnswerFieldsTest, HeadAnswersWhatItsGetWouldAndNoMore) {
-  FakeBackend backend;
-  backend.set_body(R"({"v":1})");
-  ProxyProcess proxy(
-      one_stream_config(backend.url(), "", "", "  cors_origins: [\"https://app.example\"]\n"));
-  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
-  const int port = proxy.port();
-  ASSERT_TRUE(wait_until([&] { return ask(port, "GET", "/streams/s").status == 200; }));
+// A proxy with one stream `s` (a fixed document) and CORS for one origin,
+// its document already there.
+class AnswerFieldsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    backend_.set_body(R"({"v":1})");
+    proxy_ = std::make_unique<ProxyProcess>(
+        one_stream_config(backend_.url(), "", "", "  cors_origins: [\"https://app.example\"]\n"));
+    ASSERT_TRUE(proxy_->started()) << proxy_->stderr_text();
+    port_ = proxy_->port();
+    ASSERT_TRUE(wait_until([&] { return ask(port_, "GET", "/streams/s").status == 200; }));
+  }
+
+  FakeBackend backend_;
+  std::unique_ptr<ProxyProcess> proxy_;
+  int port_ = 0;
+};
+
+TEST_F(AnswerFieldsTest, HeadAnswersWhatItsGetWouldAndNoMore) {
+  const int port = port_;
 
   // Whose GET has a length: the HEAD names the same one.
   // (Not /streams: its body, counters and ages, changes between two asks.)
@@ -114,14 +128,8 @@ void expect_date_now(const RawResponse& r, const std::string& what) {
   EXPECT_LT(std::chrono::abs(off), std::chrono::seconds(5)) << what << ": " << r.header("Date");
 }
 
-TEST(AnswerFieldsTest, EveryAnswerCarriesDateWhoeverWroteIt) {
-  FakeBackend backend;
-  backend.set_body(R"({"v":1})");
-  ProxyProcess proxy(
-      one_stream_config(backend.url(), "", "", "  cors_origins: [\"https://app.example\"]\n"));
-  ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
-  const int port = proxy.port();
-  ASSERT_TRUE(wait_until([&] { return ask(port, "GET", "/streams/s").status == 200; }));
+TEST_F(AnswerFieldsTest, EveryAnswerCarriesDateWhoeverWroteIt) {
+  const int port = port_;
   // Workers (through cpp-httplib): 200, HEAD, 304, 404, 405.
   const RawResponse doc = ask(port, "GET", "/streams/s");
   expect_date_now(doc, "GET /streams/s");

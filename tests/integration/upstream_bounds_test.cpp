@@ -273,12 +273,22 @@ TEST_F(PollerBoundsTest, RunningOutOfDescriptorsIsReportedAsSuch) {
     RawBackend::ok(c, healthy_doc_, "Connection: close\r\n");
     return false;
   });
-  ProxyProcess proxy(one_stream_config(backend_.url("/close")));
+  // One worker, so the /readyz below is served only after the SSE exchange
+  // has left it: under UBSan a type's first dynamic check calls pipe(2) to
+  // probe memory, and with no descriptor left it reports a false "invalid
+  // vptr". The SSE exchange's end (its stream object's destruction) raced the
+  // limit and lost once; the round trip makes every check of an exchange's
+  // end happen, and be remembered, before the descriptors run out.
+  ProxyProcess proxy(one_stream_config(backend_.url("/close"), "", "", "  workers: 1\n"));
   ASSERT_TRUE(proxy.started()) << proxy.stderr_text();
   SseClient c(proxy.port(), "/events/s");
   auto snap = c.next();
   ASSERT_TRUE(snap);
   ASSERT_EQ(snap->type, "snapshot");
+  httplib::Client h("127.0.0.1", proxy.port());
+  auto ready = h.Get("/readyz");
+  ASSERT_TRUE(ready);
+  ASSERT_EQ(ready->status, 200);
   // No descriptor left: every number below the limit is taken.
   rlimit low{};
   ASSERT_EQ(prlimit(proxy.pid(), RLIMIT_NOFILE, nullptr, &low), 0);

@@ -26,7 +26,14 @@ Instance::Instance(InstanceRequest request, std::string key,
   stream().add_listener_locked(this);
 }
 
-Instance::~Instance() = default;
+Instance::~Instance() {
+  // Not a listener any more before the chain goes: the poller goes first
+  // (core/poll_chain.h) and the stream unfollows its coordinator last, so a
+  // shared store's delivery in progress until then (stream/coordinator.h)
+  // would publish through this instance and read the destroyed poller.
+  MutexLock lock(stream().mutex());
+  stream().remove_listener_locked(this);
+}
 
 void Instance::on_event(const stream::EventPtr& ev) {
   // Counted before the hub has it, so that no client sees an event that

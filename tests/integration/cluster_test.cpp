@@ -330,15 +330,19 @@ TEST_F(ClusterTest, APerUserStreamThatPersistsIsPolledOnceAcrossInstances) {
   backend_.set_failure(401);
   for (auto& p : procs_) {
     const int port = p->port();
+    std::string last;
     EXPECT_TRUE(wait_until(
         [&] {
           httplib::Client h("127.0.0.1", port);
           h.set_read_timeout(15, 0);
           auto r = h.Get("/streams/mine", {{"Cookie", "session=alice"}});
+          last = r ? std::to_string(r->status) + " " + r->body : "no answer";
           return r && r->status == 401;
         },
         std::chrono::milliseconds(8000)))
-        << "instance on " << port << " still admits refused credentials";
+        << "instance on " << port << " still admits refused credentials; last answer: " << last
+        << "\n"
+        << p->stderr_text();
   }
   // The key is in Redis, the same for both, and never in a log.
   EXPECT_EQ(redis_->command({"STRLEN", "c:user-key"}), "32");

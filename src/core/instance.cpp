@@ -21,19 +21,11 @@ Instance::Instance(InstanceRequest request, std::string key,
   stream::Stream::Options opts;
   opts.live_history = tmpl_->history;
   opts.live_history_bytes = std::move(history_bytes);
-  chain_ = std::make_unique<PollChain>(key_, cfg_, std::move(opts), store, coordinator, clock);
-  MutexLock lock(stream().mutex());
-  stream().add_listener_locked(this);
+  chain_ =
+      std::make_unique<PollChain>(key_, cfg_, std::move(opts), store, coordinator, clock, this);
 }
 
-Instance::~Instance() {
-  // Not a listener any more before the chain goes: the poller goes first
-  // (core/poll_chain.h) and the stream unfollows its coordinator last, so a
-  // shared store's delivery in progress until then (stream/coordinator.h)
-  // would publish through this instance and read the destroyed poller.
-  MutexLock lock(stream().mutex());
-  stream().remove_listener_locked(this);
-}
+Instance::~Instance() = default;
 
 void Instance::on_event(const stream::EventPtr& ev) {
   // Counted before the hub has it, so that no client sees an event that

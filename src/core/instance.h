@@ -8,9 +8,8 @@
 // cancelled, stream retired, feed and listening channels closed, store key
 // released); destroyed on the janitor thread once nobody else holds it
 // (never on a hub thread: hub sessions hold only the stream's Presence),
-// or with the runtime at shutdown, unretired. Destruction first stops
-// listening to the stream, which a shared store may still feed until the
-// stream, the chain's last part, unfollows it.
+// or with the runtime at shutdown, unretired (its chain stops it listening
+// first: core/poll_chain.h).
 //
 // Threads: on_event()/on_retired() run under the stream's lock (the
 // stream's writer, or the retiring thread); the rest from any thread.

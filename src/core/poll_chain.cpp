@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "common/mutex.h"
 #include "config/url.h"
 #include "diff/differ.h"
 #include "upstream/body_template.h"
@@ -22,7 +23,9 @@ config::StreamConfig instance_config(
 
 PollChain::PollChain(const std::string& key, const config::StreamConfig& cfg,
                      stream::Stream::Options options, stream::Store* store,
-                     stream::Coordinator* coordinator, const Clock& clock) {
+                     stream::Coordinator* coordinator, const Clock& clock,
+                     stream::Listener* listener)
+    : listener_(listener) {
   config::UrlParts parts;
   std::string why;
   if (!config::parse_url(cfg.url, parts, why)) {
@@ -36,8 +39,13 @@ PollChain::PollChain(const std::string& key, const config::StreamConfig& cfg,
                     parts.port ? parts.port : (parts.scheme == "https" ? 443 : 80), parts.target};
   ingest_ = std::make_unique<ingest::Ingest>(cfg, *stream_);
   poller_ = std::make_unique<upstream::Poller>(cfg, url, *ingest_, clock);
+  MutexLock lock(stream_->mutex());
+  stream_->add_listener_locked(listener_);
 }
 
-PollChain::~PollChain() = default;
+PollChain::~PollChain() {
+  MutexLock lock(stream_->mutex());
+  stream_->remove_listener_locked(listener_);
+}
 
 }  // namespace pb::core

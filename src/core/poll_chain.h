@@ -43,10 +43,13 @@ class PollChain {
   // as must `store`, `coordinator` and `clock`. `options` says how much
   // history to keep; its diff options are taken from `cfg`. Throws
   // std::invalid_argument if cfg.url does not parse (the loader checked
-  // it), and what stream::Stream's constructor throws.
+  // it), and what stream::Stream's constructor throws. `listener` hears
+  // the stream's events from construction until destruction begins: it
+  // stops before any part goes, because a shared store may still feed the
+  // stream until the stream, the last part, unfollows it.
   PollChain(const std::string& key, const config::StreamConfig& cfg,
             stream::Stream::Options options, stream::Store* store, stream::Coordinator* coordinator,
-            const Clock& clock);
+            const Clock& clock, stream::Listener* listener);
   ~PollChain();
   PollChain(const PollChain&) = delete;
   PollChain& operator=(const PollChain&) = delete;
@@ -60,6 +63,7 @@ class PollChain {
   std::unique_ptr<stream::Stream> stream_;
   std::unique_ptr<ingest::Ingest> ingest_;
   std::unique_ptr<upstream::Poller> poller_;
+  stream::Listener* listener_;
 };
 
 }  // namespace pb::core

@@ -87,15 +87,11 @@ bool trial_target(const config::StreamConfig& stream,
 
 Trial::Trial(TrialTarget target) : target_(std::move(target)) {
   chain_ = std::make_unique<PollChain>(target_.address, target_.cfg, stream::Stream::Options{},
-                                       &store_, &coordinator_, real_clock());
-  MutexLock lock(chain_->stream().mutex());
-  chain_->stream().add_listener_locked(this);
+                                       &store_, &coordinator_, real_clock(),
+                                       static_cast<stream::Listener*>(this));
 }
 
-Trial::~Trial() {
-  MutexLock lock(chain_->stream().mutex());
-  chain_->stream().remove_listener_locked(this);
-}
+Trial::~Trial() = default;
 
 void Trial::on_event(const stream::EventPtr& event) {
   published_.push_back(event);
